@@ -1,0 +1,72 @@
+"""``MockControl``: a ``requests`` client for the mock's control plane (``/_mock``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+
+
+class ControlError(RuntimeError):
+    """The control plane answered an error; ``body`` is its JSON."""
+
+    def __init__(self, status: int, body: Any) -> None:
+        message = body.get("error", {}).get("message") if isinstance(body, dict) else body
+        super().__init__(f"HTTP {status}: {message}")
+        self.status = status
+        self.body = body
+
+
+class ClockControl:
+    def __init__(self, control: "MockControl") -> None:
+        self._control = control
+
+    def now(self) -> str:
+        return self._control._call("GET", "/_mock/clock")["now"]
+
+    def state(self) -> dict:
+        return self._control._call("GET", "/_mock/clock")
+
+    def set(self, moment: str) -> str:
+        return self._control._call("POST", "/_mock/clock", json={"now": moment})["now"]
+
+    def advance(self, duration: str) -> str:
+        """Move forward by an ISO 8601 duration (``PT2H``, ``P1D``)."""
+        return self._control._call("POST", "/_mock/clock", json={"advance": duration})["now"]
+
+    def freeze(self, frozen: bool = True) -> dict:
+        return self._control._call("POST", "/_mock/clock", json={"frozen": frozen})
+
+
+class MockControl:
+    """Reset, clock and message inspection of a running mock."""
+
+    def __init__(self, base_url: str, *, session: requests.Session | None = None, timeout: float = 30.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.session = session or requests.Session()
+        self.timeout = timeout
+        self.clock = ClockControl(self)
+
+    def _call(self, method: str, path: str, **kwargs) -> Any:
+        kwargs.setdefault("timeout", self.timeout)
+        response = self.session.request(method, self.base_url + path, **kwargs)
+        body = response.json() if response.content else None
+        if response.status_code >= 400:
+            raise ControlError(response.status_code, body)
+        return body
+
+    def health(self) -> dict:
+        return self._call("GET", "/_mock/health")
+
+    def reset(self) -> dict:
+        return self._call("POST", "/_mock/reset")
+
+    def messages(self, *, provider: str | None = None, campaign: str | None = None, status: str | None = None,
+                 wait_for: int | None = None, timeout: float | None = None, offset: int = 0,
+                 limit: int | None = None) -> dict:
+        """``{"messages": [...], "total": N}``; with ``wait_for`` the server holds until N match."""
+        params = {"provider": provider, "campaign": campaign, "status": status, "wait_for": wait_for,
+                  "timeout": timeout, "offset": offset or None, "limit": limit}
+        params = {key: value for key, value in params.items() if value is not None}
+        extra = (timeout or 10.0) + 5.0 if wait_for else 0.0
+        return self._call("GET", "/_mock/messages", params=params, timeout=self.timeout + extra)

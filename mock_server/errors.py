@@ -1,0 +1,97 @@
+"""Error plumbing shared by the providers: one exception type, rendered in one place.
+
+Backends raise a :class:`ProviderError` subclass (each provider's ``errors.py`` defines its own
+envelope); routes never build error bodies. Werkzeug's own errors (unknown route, wrong method,
+body too large, unreadable body) and unexpected exceptions are rendered in the envelope of the
+provider the request path belongs to, chosen by :func:`register_error_handlers`.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Callable
+
+from flask import Flask, Response, jsonify, request
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+log = logging.getLogger("mock_server")
+
+
+class ProviderError(Exception):
+    """An answer in a provider's error envelope.
+
+    Subclasses set ``status`` and implement ``body()``; ``headers`` adds response headers.
+    """
+
+    status = 400
+    headers: dict[str, str] = {}
+
+    def body(self) -> dict:
+        raise NotImplementedError(f"{type(self).__name__} must define body()")
+
+    def response(self) -> Response:
+        resp = jsonify(self.body())
+        resp.status_code = self.status
+        for name, value in self.headers.items():
+            resp.headers[name] = value
+        return resp
+
+
+class ControlError(ProviderError):
+    """An error of the control plane (``/_mock``): ``{"error": {"status", "message"}}``."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+    def body(self) -> dict:
+        return {"error": {"status": self.status, "message": self.message}}
+
+
+# A function turning an HTTP error (status, description) into the provider's ProviderError.
+HttpErrorMapper = Callable[[int, str], ProviderError]
+
+
+def register_error_handlers(app: Flask, routes: list[tuple[Callable[[str], bool], HttpErrorMapper]]) -> None:
+    """Render every error in the envelope of the provider owning the path.
+
+    :param routes: ``(owns(path), to_error(status, description))`` pairs, tried in order; paths no
+        provider owns get the control-plane envelope.
+    """
+
+    def mapper_for(path: str) -> HttpErrorMapper:
+        for owns, to_error in routes:
+            if owns(path):
+                return to_error
+        return lambda status, message: ControlError(message, status)
+
+    @app.errorhandler(ProviderError)
+    def provider_error(error: ProviderError):
+        return error.response()
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        status = error.code or 500
+        rendered = mapper_for(request.path)(status, _describe(error)).response()
+        if status == 405 and error.valid_methods:
+            rendered.headers["Allow"] = ", ".join(sorted(error.valid_methods))
+        return rendered
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception):
+        log.exception("unexpected error on %s %s", request.method, request.path)
+        message = f"internal error in the mock ({type(error).__name__}); this is a bug, please report it"
+        return mapper_for(request.path)(InternalServerError.code, message).response()
+
+
+def _describe(error: HTTPException) -> str:
+    status = error.code
+    if status == 404:
+        return f"Route {request.method}:{request.path} not found"
+    if status == 405:
+        allowed = ", ".join(sorted(error.valid_methods or ()))
+        return f"Method {request.method} not allowed on {request.path} (allowed: {allowed})"
+    if status == 413:
+        return "The request body is larger than the mock accepts (setting max_request_bytes)"
+    return error.description or error.name

@@ -1,0 +1,140 @@
+"""ISO 8601 date-times and durations, parsed strictly and formatted one way.
+
+Durations follow ISO 8601 (``PnYnMnWnDTnHnMnS``): every component optional but at least one
+present, weeks may be combined with other components (ISO 8601-2 allows it and clients send
+``P1W2D``), and the smallest component present may carry a decimal fraction (``PT0.25S``,
+``PT30M50.5S``, ``P0.5D``). Years and months are calendar units: ``add_duration`` adds them
+to the calendar (Jan 31 + P1M = Feb 28/29), then adds the fixed part.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+UTC = timezone.utc
+
+_DURATION = re.compile(
+    r"^P(?!$)"
+    r"(?:(?P<years>\d+(?:[.,]\d+)?)Y)?"
+    r"(?:(?P<months>\d+(?:[.,]\d+)?)M)?"
+    r"(?:(?P<weeks>\d+(?:[.,]\d+)?)W)?"
+    r"(?:(?P<days>\d+(?:[.,]\d+)?)D)?"
+    r"(?:T(?!$)"
+    r"(?:(?P<hours>\d+(?:[.,]\d+)?)H)?"
+    r"(?:(?P<minutes>\d+(?:[.,]\d+)?)M)?"
+    r"(?:(?P<seconds>\d+(?:[.,]\d+)?)S)?"
+    r")?$"
+)
+_FIELDS = ("years", "months", "weeks", "days", "hours", "minutes", "seconds")
+
+
+@dataclass(frozen=True)
+class Duration:
+    """An ISO 8601 duration: calendar years/months plus a fixed number of seconds."""
+
+    years: int = 0
+    months: int = 0
+    seconds: float = 0.0
+    text: str = ""
+
+    @property
+    def is_zero(self) -> bool:
+        return self.years == 0 and self.months == 0 and self.seconds == 0
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def parse_duration(text: str) -> Duration:
+    """Parse an ISO 8601 duration; raise ``ValueError`` saying what is wrong."""
+    if not isinstance(text, str):
+        raise ValueError("must be an ISO 8601 duration string such as PT15M")
+    match = _DURATION.match(text.strip().upper())
+    if not match:
+        raise ValueError(f"'{text}' is not an ISO 8601 duration (examples: PT0.25S, PT15M, P3D, P2W, P1M)")
+    values = {name: match.group(name) for name in _FIELDS}
+    present = [name for name in _FIELDS if values[name] is not None]
+    for name in present[:-1]:
+        if "." in values[name] or "," in values[name]:
+            raise ValueError(f"'{text}': only the smallest component may have a fraction")
+    numbers = {name: float(values[name].replace(",", ".")) if values[name] else 0.0 for name in _FIELDS}
+    years, months = numbers["years"], numbers["months"]
+    extra_seconds = 0.0
+    # A fractional year or month is turned into whole months plus days of 30 (documented fallback).
+    if years != int(years):
+        months += (years - int(years)) * 12
+        years = int(years)
+    if months != int(months):
+        extra_seconds = (months - int(months)) * 30 * 86400
+        months = int(months)
+    seconds = (
+        numbers["weeks"] * 7 * 86400
+        + numbers["days"] * 86400
+        + numbers["hours"] * 3600
+        + numbers["minutes"] * 60
+        + numbers["seconds"]
+        + extra_seconds
+    )
+    return Duration(years=int(years), months=int(months), seconds=seconds, text=text.strip())
+
+
+def add_months(moment: datetime, months: int) -> datetime:
+    """Add calendar months, clamping the day to the end of the target month."""
+    index = moment.month - 1 + months
+    year, month = moment.year + index // 12, index % 12 + 1
+    day = min(moment.day, calendar.monthrange(year, month)[1])
+    return moment.replace(year=year, month=month, day=day)
+
+
+def add_duration(moment: datetime, duration: Duration) -> datetime:
+    """Return ``moment + duration`` (calendar part first, then the fixed seconds)."""
+    shifted = add_months(moment, duration.years * 12 + duration.months)
+    return shifted + timedelta(seconds=duration.seconds)
+
+
+def parse_datetime(text: str, *, naive_is_utc: bool = True) -> datetime:
+    """Parse an ISO 8601 date-time (``Z`` or ``±HH:MM``) into an aware UTC datetime.
+
+    A value with no offset is UTC when ``naive_is_utc``; otherwise it is rejected.
+    """
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError("must be an ISO 8601 date-time such as 2025-10-01T12:15:00Z")
+    raw = text.strip()
+    if "T" not in raw and " " not in raw:
+        raise ValueError(f"'{text}' has no time; expected an ISO 8601 date-time such as 2025-10-01T12:15:00Z")
+    try:
+        value = datetime.fromisoformat(raw[:-1] + "+00:00" if raw[-1] in "zZ" else raw)
+    except ValueError:
+        raise ValueError(f"'{text}' is not an ISO 8601 date-time (example: 2025-10-01T12:15:00Z)") from None
+    if value.tzinfo is None:
+        if not naive_is_utc:
+            raise ValueError(f"'{text}' has no time zone; add Z or an offset such as -05:00")
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def parse_date_or_datetime(text: str, *, end_of_day: bool = False) -> datetime:
+    """Parse ``YYYY-MM-DD`` (start of day, or end of day when ``end_of_day``) or a date-time."""
+    raw = (text or "").strip()
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
+        try:
+            day = datetime.strptime(raw, "%Y-%m-%d").replace(tzinfo=UTC)
+        except ValueError:
+            raise ValueError(f"'{text}' is not a valid date (YYYY-MM-DD)") from None
+        return day + timedelta(days=1, microseconds=-1) if end_of_day else day
+    return parse_datetime(raw)
+
+
+def isoformat(moment: datetime | None) -> str | None:
+    """Format as ``2025-10-01T12:15:00.000Z`` (UTC, milliseconds), or None."""
+    if moment is None:
+        return None
+    moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def from_timestamp(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)

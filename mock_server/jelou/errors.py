@@ -1,0 +1,146 @@
+"""Jelou's error envelopes (CONTRACT §4; research/jelou.md §3).
+
+- 401: ``{"message": ["Authentication failed"], "status": "failed"}`` + ``WWW-Authenticate``.
+- 400/404/403/413/405/500: ``{"message": [text], "status": "failed"}`` (+ ``error.code`` where Jelou
+  documents one: ``bot_not_found``, ``forbidden_bot``).
+- 422: the E0422 VALIDATOR_ERROR body, ``validationError`` keyed by field, each entry
+  ``{"en", "es"}`` plus, for CSV problems, ``line``/``column``/``value``/``reason``; when a field has
+  more problems than are listed, ``validationErrorCount`` gives the total per field.
+"""
+
+from __future__ import annotations
+
+from ..csvfile import CsvIssue
+from ..errors import ProviderError
+
+
+class JelouError(ProviderError):
+    """``{"message": [text], "status": "failed"}`` with an optional Jelou error code."""
+
+    status = 400
+    code: str | None = None
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if status is not None:
+            self.status = status
+
+    def body(self) -> dict:
+        body: dict = {"message": [self.message], "status": "failed"}
+        if self.code:
+            body["error"] = {"code": self.code}
+        return body
+
+
+class Unauthorized(JelouError):
+    status = 401
+    headers = {"WWW-Authenticate": 'Basic realm="Jelou"'}
+
+    def __init__(self) -> None:
+        super().__init__("Authentication failed")
+
+
+class BotNotFound(JelouError):
+    status = 404
+    code = "bot_not_found"
+
+    def __init__(self, bot_id: str) -> None:
+        super().__init__("Bot not found")
+        self.bot_id = bot_id
+
+
+class ForbiddenBot(JelouError):
+    status = 403
+    code = "forbidden_bot"
+
+    def __init__(self, bot_id: str) -> None:
+        super().__init__("You do not have permission to use this bot.")
+        self.bot_id = bot_id
+
+
+class NotFound(JelouError):
+    status = 404
+
+
+def message(en: str, es: str | None = None, **extra) -> dict:
+    """One ``validationError`` entry."""
+    return {"en": en, "es": es or en, **extra}
+
+
+def issue_message(issue: CsvIssue) -> dict:
+    """A CSV problem as a ``validationError`` entry naming line, column, value and reason."""
+    return message(issue.describe(), _spanish(issue), **issue.to_dict())
+
+
+def _spanish(issue: CsvIssue) -> str:
+    parts = []
+    if issue.line is not None:
+        parts.append(f"línea {issue.line}")
+    if issue.column is not None:
+        parts.append(f"columna '{issue.column}'")
+    where = ", ".join(parts)
+    reason = _ES_REASONS.get(issue.code, issue.reason)
+    shown = f" (valor '{issue.value}')" if issue.value is not None else ""
+    return f"{where}: {reason}{shown}" if where else f"{reason}{shown}"
+
+
+_ES_REASONS = {
+    "empty": "el archivo está vacío: necesita una fila de encabezado y al menos una fila de datos",
+    "no_rows": "el archivo tiene encabezado pero no tiene filas de datos",
+    "encoding": "el archivo debe estar codificado en UTF-8",
+    "header": "los nombres de columna solo pueden tener letras, números y guion bajo (_), sin espacios",
+    "header_duplicate": "nombre de columna duplicado",
+    "row_width": "la fila no tiene la misma cantidad de celdas que el encabezado",
+    "first_column": "la primera columna debe ser el teléfono con código internacional, sin '+' (8 a 15 dígitos)",
+    "too_many_rows": "el archivo tiene demasiadas filas",
+    "syntax": "el archivo no es un CSV válido",
+    "extension": "solo se admiten archivos con extensión .csv",
+}
+
+
+class ValidationFailed(JelouError):
+    """422 E0422 VALIDATOR_ERROR with entries per field."""
+
+    status = 422
+
+    def __init__(self, fields: dict[str, list[dict]], totals: dict[str, int] | None = None) -> None:
+        super().__init__("The values entered are not correct.")
+        self.fields = fields
+        self.totals = totals or {}
+
+    @classmethod
+    def single(cls, field: str, en: str, es: str | None = None) -> "ValidationFailed":
+        return cls({field: [message(en, es)]})
+
+    @classmethod
+    def from_csv(cls, field: str, issues: list[CsvIssue], total: int) -> "ValidationFailed":
+        totals = {field: total} if total > len(issues) else {}
+        return cls({field: [issue_message(issue) for issue in issues]}, totals)
+
+    def body(self) -> dict:
+        body = {
+            "message": ["The values entered are not correct."],
+            "statusMessage": "failed",
+            "status": 0,
+            "error": {
+                "code": "E0422",
+                "key": "VALIDATOR_ERROR",
+                "description": "Error to be thrown when cannot process request because of incoming values",
+                "developerMessages": {"es": "Los valores del request no son correctos para ser procesados.",
+                                      "en": "The request values are not correct for processing."},
+                "clientMessages": {"es": "Los valores ingresados no son correctos.",
+                                   "en": "The values entered are not correct."},
+            },
+            "validationError": self.fields,
+        }
+        if self.totals:
+            body["validationErrorCount"] = self.totals
+        return body
+
+
+def http_error(status: int, description: str) -> ProviderError:
+    """Werkzeug errors (unknown route, wrong method, too large, 500) in Jelou's envelope."""
+    if status == 401:
+        return Unauthorized()
+    return JelouError(description, status)

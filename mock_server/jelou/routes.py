@@ -1,0 +1,121 @@
+"""Jelou's HTTP surface: parse the request, call the backend, shape the documented answer."""
+
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, current_app, jsonify, request
+
+from . import schemas
+from .errors import JelouError, message
+
+bp = Blueprint("jelou", __name__)
+
+
+def _backend():
+    return current_app.extensions["mock"].backends["jelou"]
+
+
+def _client():
+    return _backend().authenticate(request.headers.get("Authorization"))
+
+
+@bp.post("/v1/hsm/file")
+def send_bulk():
+    """Send Bulk HSM: JSON with ``fileUrl`` or multipart with the CSV in ``file``."""
+    backend = _backend()
+    client = _client()
+    data, upload, errors = _read_send_body()
+    campaign = backend.send_bulk(client, data, upload, errors)
+    response = jsonify({"message": [backend.settings["success_message"]], "status": "success"})
+    response.headers["X-Mock-Campaign-Id"] = campaign.id
+    return response
+
+
+@bp.get("/v1/campaigns")
+def list_campaigns():
+    backend = _backend()
+    client = _client()
+    query = schemas.load(schemas.CampaignListSchema(), request.args.to_dict())
+    campaigns, total = backend.list_campaigns(client, query)
+    items = [backend.render(campaign) for campaign in campaigns]
+    limit, page = query["limit"], query["page"]
+    pagination = {"limit": limit, "page": page, "total": total, "offset": (page - 1) * limit,
+                  "totalPages": -(-total // limit)}
+    if backend.settings["campaigns_shape"] == "legacy":
+        return {"pagination": pagination, "_metadata": {}, "results": items}
+    return {"message": ["Campaigns retrieved successfully"], "status": "success",
+            "data": {"results": items, "pagination": pagination}}
+
+
+@bp.get("/v1/campaigns/<campaign_id>")
+def get_campaign(campaign_id: str):
+    backend = _backend()
+    return {"data": backend.render(backend.campaign_for(_client(), campaign_id))}
+
+
+@bp.put("/v1/campaigns/<campaign_id>")
+def update_campaign(campaign_id: str):
+    """Cancel or reschedule; the dashboard sends a multipart form, API clients JSON."""
+    backend = _backend()
+    client = _client()
+    backend.campaign_for(client, campaign_id)
+    data = _json_object() if request.mimetype == "application/json" else request.form.to_dict()
+    changes = schemas.load(schemas.CampaignUpdateSchema(), data)
+    campaign = backend.update_campaign(client, campaign_id, changes)
+    return {"message": ["Campaign updated successfully"], "status": "success", "data": backend.render(campaign)}
+
+
+@bp.get("/v1/external/bots/<bot_id>/notifications")
+@bp.get("/v1/bots/<bot_id>/notifications")
+def list_notifications(bot_id: str):
+    backend = _backend()
+    client = _client()
+    query = schemas.load(schemas.NotificationListSchema(), request.args.to_dict())
+    return backend.list_notifications(client, bot_id, query)
+
+
+@bp.get("/v1/external/bots/<bot_id>/notifications/<notification_id>")
+@bp.get("/v1/bots/<bot_id>/notifications/<notification_id>")
+def get_notification(bot_id: str, notification_id: str):
+    backend = _backend()
+    return backend.get_notification(_client(), bot_id, notification_id)
+
+
+def _read_send_body():
+    """``(fields, (bytes, filename) | None, field errors)`` from a JSON or multipart body."""
+    if request.mimetype == "application/json":
+        return _json_object(), None, {}
+    if request.mimetype == "multipart/form-data":
+        if "boundary" not in request.mimetype_params:
+            raise JelouError("The multipart/form-data body has no boundary; let your HTTP client build the Content-Type header.")
+        try:
+            form, files = request.form, request.files
+        except ValueError as exc:
+            raise JelouError(f"The multipart/form-data body could not be read: {exc}") from None
+        data = {key: form.get(key) for key in form}
+        errors = {}
+        upload = None
+        if "file" in files:
+            part = files["file"]
+            upload = (part.read(), part.filename or "")
+        elif "file" in data:
+            errors["file"] = [message("'file' must be a file part (the CSV itself), not a text field.",
+                                      "'file' debe ser un archivo adjunto.")]
+            data.pop("file")
+        return data, upload, errors
+    shown = request.mimetype or "none"
+    raise JelouError(f"Unsupported Content-Type '{shown}': send application/json (with fileUrl) "
+                     "or multipart/form-data (with the CSV in 'file').")
+
+
+def _json_object() -> dict:
+    raw = request.get_data(cache=True)
+    try:
+        body = json.loads(raw.decode("utf-8") or "null")
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        where = f" at line {exc.lineno}, column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
+        raise JelouError(f"The body is not valid JSON{where}: {getattr(exc, 'msg', exc)}.") from None
+    if not isinstance(body, dict):
+        raise JelouError("The JSON body must be an object with the campaign fields.")
+    return body

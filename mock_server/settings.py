@@ -1,0 +1,149 @@
+"""Settings: the defaults below (the demo tenant of CONTRACT §2), a YAML/JSON file, then flags.
+
+Merging rule: mappings merge key by key; any other value (a list, a number) in the file replaces
+the default whole. So a config that gives ``jelou.bots`` replaces the demo bots, while one that
+sets only ``jelou.sending_rate`` keeps everything else. Unknown keys are rejected with their path,
+so a typo never silently does nothing.
+
+Every behaviour the providers do not document is a key here; ``README.md`` lists them.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+MB = 1024 * 1024
+
+DEFAULTS: dict[str, Any] = {
+    "seed": 0,
+    "max_request_bytes": 256 * MB,
+    "clock": {"start": None, "frozen": False},
+    "delivery": {
+        # Share of ordinary (non-reserved) recipients that read the message, drawn from the seed.
+        "read_share": 0.5,
+        # Seconds after a message is sent at which it reaches each stage.
+        "channel_after": 1.0,
+        "user_after": 2.0,
+        "read_after": 30.0,
+        "reply_after": 60.0,
+        "slow_user_after": 600.0,
+    },
+    "inspection": {"default_limit": 100, "max_limit": 10000, "max_wait_seconds": 60.0},
+    "jelou": {
+        "invalid_rows": "reject",          # reject | skip (skip: bad-phone rows become FAILED messages)
+        "max_rows": 1_000_000,
+        "campaigns_shape": "current",      # current (OpenAPI data.results) | legacy (top-level results, _id)
+        "file_url_timeout": 10.0,
+        "file_url_max_bytes": 100 * MB,
+        "sending_rate": 100.0,             # messages per second of mock time, per bot, unless the bot sets one
+        "start_delay": 1.0,                # seconds a due campaign stays PENDING before IN_PROGRESS
+        "success_message": "The campaign has been created and will be sent shortly.",
+        "companies": [{"id": 1, "name": "Demo Company"}, {"id": 2, "name": "Other Company"}],
+        "clients": [{"client_id": "demo-client-id", "client_secret": "demo-client-secret", "company_id": 1}],
+        "bots": [
+            {"id": "demo-bot", "name": "Demo Bot", "company_id": 1},
+            {"id": "foreign-bot", "name": "Foreign Bot", "company_id": 2},
+        ],
+        "templates": [
+            {"bot_id": "demo-bot", "element_name": "order_confirmation", "status": "APPROVED", "type": "text",
+             "text": "Your order {{1}} for a total of {{2}} is confirmed. The expected delivery is {{3}}.",
+             "buttons": 0},
+            {"bot_id": "demo-bot", "element_name": "welcome_message", "status": "APPROVED", "type": "text",
+             "text": "Welcome to Demo Company! Reply to this message to talk to us.", "buttons": 0},
+            {"bot_id": "demo-bot", "element_name": "promo_image", "status": "APPROVED", "type": "image",
+             "text": "Hi {{1}}, this offer is for you.", "buttons": 0},
+            {"bot_id": "demo-bot", "element_name": "survey_quick_reply", "status": "APPROVED", "type": "text",
+             "text": "Hi {{1}}, how was your last purchase?", "buttons": 2},
+            {"bot_id": "demo-bot", "element_name": "draft_template", "status": "PENDING", "type": "text",
+             "text": "Draft for {{1}}.", "buttons": 0},
+        ],
+    },
+    "indigitall": {
+        "path_prefix": "/v2",
+        "invalid_rows": "reject",          # reject | skip (skip: bad rows are dropped and reported)
+        "max_rows": 1_000_000,
+        "channel_types": ["cloud_api"],
+        "send_types": ["proactive"],
+        "max_schedule_months": 3,
+        "sending_rate": 100.0,             # messages per second of mock time, per application default
+        "server_keys": [{"key": "demo-server-key", "applications": [100, 200]}],
+        "applications": [
+            {"id": 100, "templates": ["new_ticket", "error_ticket"],
+             "slicing": {"enabled": True, "slot_seconds": 3600, "capacity": 1000, "window_seconds": 172800}},
+            {"id": 200, "templates": ["new_ticket", "error_ticket"],
+             "slicing": {"enabled": False, "slot_seconds": 3600, "capacity": 1000, "window_seconds": 172800}},
+            {"id": 300, "templates": ["new_ticket", "error_ticket"],
+             "slicing": {"enabled": False, "slot_seconds": 3600, "capacity": 1000, "window_seconds": 172800}},
+        ],
+    },
+}
+
+
+class SettingsError(ValueError):
+    """A config file or value the mock cannot use; the message names the key."""
+
+
+def merge(base: Mapping[str, Any], override: Mapping[str, Any], path: str = "") -> dict[str, Any]:
+    """Deep-merge ``override`` into a copy of ``base``; reject keys ``base`` does not know."""
+    result = copy.deepcopy(dict(base))
+    for key, value in override.items():
+        where = f"{path}.{key}" if path else str(key)
+        if key not in base:
+            known = ", ".join(sorted(base)) or "none"
+            raise SettingsError(f"unknown setting '{where}' (known here: {known})")
+        if isinstance(base[key], Mapping) and isinstance(value, Mapping):
+            result[key] = merge(base[key], value, where)
+        elif isinstance(base[key], Mapping) and value is not None:
+            raise SettingsError(f"setting '{where}' must be a mapping")
+        else:
+            result[key] = copy.deepcopy(value)
+    return result
+
+
+def load_file(path: str | Path) -> dict[str, Any]:
+    """Read a YAML or JSON settings file (by extension; YAML is a superset for anything else)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SettingsError(f"cannot read config file {path}: {exc.strerror}") from None
+    try:
+        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        raise SettingsError(f"config file {path} is not valid {path.suffix.lstrip('.') or 'YAML'}: {exc}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, Mapping):
+        raise SettingsError(f"config file {path} must hold a mapping at the top level")
+    return dict(data)
+
+
+def build_settings(config: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Return the effective settings: defaults merged with ``config``, then checked."""
+    settings = merge(DEFAULTS, config or {})
+    check(settings)
+    return settings
+
+
+def check(settings: Mapping[str, Any]) -> None:
+    """Reject values that would make the mock misbehave later."""
+    for provider in ("jelou", "indigitall"):
+        section = settings[provider]
+        if section["invalid_rows"] not in ("reject", "skip"):
+            raise SettingsError(f"{provider}.invalid_rows must be 'reject' or 'skip'")
+        if not (isinstance(section["max_rows"], int) and section["max_rows"] > 0):
+            raise SettingsError(f"{provider}.max_rows must be a positive integer")
+        if not section["sending_rate"] or section["sending_rate"] <= 0:
+            raise SettingsError(f"{provider}.sending_rate must be > 0")
+    if settings["jelou"]["campaigns_shape"] not in ("current", "legacy"):
+        raise SettingsError("jelou.campaigns_shape must be 'current' or 'legacy'")
+    if not 0.0 <= float(settings["delivery"]["read_share"]) <= 1.0:
+        raise SettingsError("delivery.read_share must be between 0 and 1")
+    prefix = settings["indigitall"]["path_prefix"]
+    if not (isinstance(prefix, str) and prefix.startswith("/") and not prefix.endswith("/")):
+        raise SettingsError("indigitall.path_prefix must start with '/' and not end with '/' (e.g. /v2)")
