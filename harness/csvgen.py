@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, field
 from typing import BinaryIO, Callable
 
 from harness import defects as d
-from harness.fakes import build_pools
+from harness.fakes import build_pools, pick
 from harness.magic import MAGIC_CODES, magic_phone
 from harness.presets import get_preset
 
@@ -198,9 +198,9 @@ def generate(out: BinaryIO, provider: str, preset: str | None = None, rows: int 
     reshape = drop is not None or bool(extras)
     magic_counts: dict[str, int] = {}
     first_row: list[str] = []
-    choose, make_row, writerow = rng.choice, p.make_row, writer.writerow
+    make_row, writerow = p.make_row, writer.writerow
     for i in range(1, rows + 1):
-        loc = choose(pools)
+        loc = pick(rng, pools)
         row = make_row(rng, loc)
         if magic_rate and mrng.random() < magic_rate:
             code = mrng.choice(MAGIC_CODES)

@@ -63,7 +63,7 @@ HEADER_KINDS = (HEADER_SPACE, HEADER_PUNCTUATION, HEADER_DUPLICATE)
 INDIGITALL_CHECKS_PHONE = True
 
 PHONE_RULE = "phone must match ^[1-9][0-9]{7,14}$ (international code, no '+')"
-JELOU_HEADER = re.compile(r"^[A-Za-z0-9_]+$")
+JELOU_HEADER = re.compile(r"[A-Za-z0-9_]+")  # used with fullmatch
 EXTRA_COLUMNS = {HEADER_SPACE: "customer name", HEADER_PUNCTUATION: "customer-name!"}
 
 # Each value must survive a CSV round trip and JSON rendering unchanged.
@@ -97,7 +97,8 @@ class Defect(NamedTuple):
 
 
 def check_kinds(kinds) -> tuple[str, ...]:
-    """Validate and normalise the requested kinds (unique, table order)."""
+    """Validate and normalise the requested kinds (unique, table order); a str is one kind."""
+    kinds = [kinds] if isinstance(kinds, str) else list(kinds)
     unknown = [k for k in kinds if k not in KINDS]
     if unknown:
         raise ValueError(f"unknown invalid kind(s) {', '.join(map(repr, unknown))}; "
@@ -117,7 +118,7 @@ def header_problems(provider: str, required: list[str], header: list[str]) -> li
     """What the mock should object to in ``header`` (empty list: the header is fine)."""
     problems = []
     if provider == "jelou":
-        bad = [h for h in header if not JELOU_HEADER.match(h)]
+        bad = [h for h in header if not JELOU_HEADER.fullmatch(h)]
         if bad:
             problems.append(f"header names must match ^[A-Za-z0-9_]+$: {bad[:3]}")
     elif any(not h for h in header):

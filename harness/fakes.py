@@ -3,13 +3,15 @@
 Decisions
 - Faker is slow per call (~10-50 us), so Faker is used once per run to draw *pools* (first
   names, delivery dates) per locale; rows are then built from the pools with one
-  ``random.Random``.  Phones, amounts and order ids are built straight from that rng.
+  ``random.Random``.  Phones, amounts and order ids are built straight from that rng, through
+  ``pick``/``between`` (one ``random()`` call each, ~3x faster than ``choice``/``randrange``):
+  1,000,000 rows take about 4 s.
 - One ``Faker([...])`` holds every locale in use and is seeded with ``seed_instance(seed)``;
   each locale has its own factory, so a locale's pools do not depend on which other locales
   are selected.  ``PhoneProvider`` is added to every factory (``fake[locale].bulk_phone()``)
   for callers that want one-off values straight from Faker.
 - Locales are identified as ``es_EC, es_ES, es_MX, es_CO, pt_BR, en_US`` (two-letter country
-  codes work too: ``ec, mx, ...``).  They are always used in that canonical order, so the
+  codes work too: ``ec, mx, ...``).  Faker has no ``es_EC``; Ecuador's names come from ``es``.  They are always used in that canonical order, so the
   order given on the command line never changes the output.
 - Phones are international format without ``+``; every pattern is 8-15 digits, starts with the
   country code and so never with ``999`` (reserved for magic recipients, see ``magic.py``).
@@ -60,32 +62,42 @@ def _compile(pattern: str) -> tuple[str, int, int]:
     return prefix, len(rest), low
 
 
+def pick(rng: random.Random, seq):
+    """``rng.choice`` for the hot path: one ``random()`` call, about 3x faster."""
+    return seq[int(rng.random() * len(seq))]
+
+
+def between(rng: random.Random, low: int, high: int) -> int:
+    """``rng.randrange(low, high)`` for the hot path (ranges far below 2**53)."""
+    return low + int(rng.random() * (high - low))
+
+
 def _money(whole: int, cents: int | None, thousands: str, decimal: str) -> str:
     text = f"{whole:,}".replace(",", thousands)
     return text if cents is None else f"{text}{decimal}{cents:02d}"
 
 
 def _amount_usd(rng: random.Random) -> str:  # Ecuador and the US: $1,250.00
-    c = rng.randrange(500, 100_000)
+    c = between(rng, 500, 100_000)
     return "$" + _money(c // 100, c % 100, ",", ".")
 
 
 def _amount_eur(rng: random.Random) -> str:  # Spain: 1.250,00 €
-    c = rng.randrange(500, 100_000)
+    c = between(rng, 500, 100_000)
     return _money(c // 100, c % 100, ".", ",") + " €"
 
 
 def _amount_mxn(rng: random.Random) -> str:  # Mexico: $1,250.00
-    c = rng.randrange(5_000, 2_000_000)
+    c = between(rng, 5_000, 2_000_000)
     return "$" + _money(c // 100, c % 100, ",", ".")
 
 
 def _amount_cop(rng: random.Random) -> str:  # Colombia: $ 125.000 (no cents)
-    return "$ " + _money(rng.randrange(100, 20_000) * 100, None, ".", ",")
+    return "$ " + _money(between(rng, 100, 20_000) * 100, None, ".", ",")
 
 
 def _amount_brl(rng: random.Random) -> str:  # Brazil: R$ 1.250,00
-    c = rng.randrange(1_000, 500_000)
+    c = between(rng, 1_000, 500_000)
     return "R$ " + _money(c // 100, c % 100, ".", ",")
 
 
@@ -131,15 +143,19 @@ def resolve_locales(names=None) -> tuple[str, ...]:
     return tuple(loc for loc in LOCALES if loc in wanted)
 
 
+def _phone(rng: random.Random, patterns) -> str:
+    prefix, n, low = pick(rng, patterns)
+    return f"{prefix}{between(rng, low, 10**n):0{n}d}"
+
+
 def build_phone(rng: random.Random, locale: str) -> str:
     """A realistic mobile number of ``locale``, digits only (e.g. ``593987654321``)."""
-    prefix, n, low = rng.choice(_COMPILED[locale])
-    return f"{prefix}{rng.randrange(low, 10**n):0{n}d}"
+    return _phone(rng, _COMPILED[locale])
 
 
 def order_id(rng: random.Random) -> str:
     """An order id like ``A12345`` (letter + 5 digits)."""
-    return f"{rng.choice(_LETTERS)}{rng.randrange(10_000, 100_000)}"
+    return f"{pick(rng, _LETTERS)}{between(rng, 10_000, 100_000)}"
 
 
 class PhoneProvider(BaseProvider):
@@ -163,14 +179,13 @@ class LocaleData:
     patterns: tuple[tuple[str, int, int], ...]
 
     def phone(self, rng: random.Random) -> str:
-        prefix, n, low = rng.choice(self.patterns)
-        return f"{prefix}{rng.randrange(low, 10**n):0{n}d}"
+        return _phone(rng, self.patterns)
 
     def first_name(self, rng: random.Random) -> str:
-        return rng.choice(self.first_names)
+        return pick(rng, self.first_names)
 
     def date(self, rng: random.Random) -> str:
-        return rng.choice(self.dates)
+        return pick(rng, self.dates)
 
     def amount(self, rng: random.Random) -> str:
         return self.country.amount(rng)

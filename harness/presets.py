@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable
 
-from harness.fakes import LocaleData, order_id
+from harness.fakes import LocaleData, between, order_id, pick
 
 # Exactly as in seeds/indigitall-send-messages-from-csv.txt (2-space indent, no final newline).
 INDIGITALL_TEXT_LAYOUT = """{
@@ -123,8 +123,8 @@ def _indigitall_text(rng, loc):
 
 
 def _indigitall_template(rng, loc):
-    return [loc.phone(rng), rng.choice(INDIGITALL_TEMPLATES), loc.first_name(rng),
-            str(rng.randrange(1000, 10000))]
+    return [loc.phone(rng), pick(rng, INDIGITALL_TEMPLATES), loc.first_name(rng),
+            str(between(rng, 1000, 10000))]
 
 
 _PRESET_LIST = (

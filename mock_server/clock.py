@@ -58,29 +58,30 @@ class Clock:
         """Jump to ``moment``; raise ``ClockError`` if it is before now."""
         moment = moment.astimezone(UTC)
         with self._lock:
-            current = self._now_locked()
-            if moment < current:
-                raise ClockError(
-                    f"the clock never goes backwards: {moment.isoformat()} is before now ({current.isoformat()})"
-                )
-            if self._frozen_at is not None:
-                self._frozen_at = moment
-            else:
-                self._offset += moment - current
+            self._move_locked(moment, self._now_locked())
         self._changed()
         return moment
 
     def advance(self, amount: Duration | timedelta) -> datetime:
-        """Move forward by a duration (calendar months honoured)."""
+        """Move forward by a duration (calendar months honoured) from the current instant."""
+        if isinstance(amount, timedelta) and amount < timedelta(0):
+            raise ClockError("the clock never goes backwards: advance by a positive duration")
         with self._lock:
             current = self._now_locked()
-        if isinstance(amount, timedelta):
-            if amount < timedelta(0):
-                raise ClockError("the clock never goes backwards: advance by a positive duration")
-            target = current + amount
+            target = current + amount if isinstance(amount, timedelta) else add_duration(current, amount)
+            self._move_locked(target, current)
+        self._changed()
+        return target
+
+    def _move_locked(self, moment: datetime, current: datetime) -> None:
+        if moment < current:
+            raise ClockError(
+                f"the clock never goes backwards: {moment.isoformat()} is before now ({current.isoformat()})"
+            )
+        if self._frozen_at is not None:
+            self._frozen_at = moment
         else:
-            target = add_duration(current, amount)
-        return self.set(target)
+            self._offset += moment - current
 
     def freeze(self, frozen: bool) -> datetime:
         """Stop (``True``) or restart (``False``) the clock at the current instant."""

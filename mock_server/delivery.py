@@ -100,7 +100,14 @@ class Schedule:
         if position < len(self.segments):
             segment = self.segments[position]
             if moment >= segment.start:
-                done += min(segment.count, int((moment - segment.start) * segment.rate + 1e-9) + 1)
+                # Estimate, then correct with the exact expression send_time() uses, so that
+                # sent_by(send_time(i)) == i + 1 even at epoch-sized floats.
+                k = min(segment.count - 1, int((moment - segment.start) * segment.rate))
+                while k + 1 < segment.count and segment.start + (k + 1) / segment.rate <= moment:
+                    k += 1
+                while k >= 0 and segment.start + k / segment.rate > moment:
+                    k -= 1
+                done += k + 1
         return done
 
     @property
@@ -159,10 +166,9 @@ class Timelines:
         limit = total if sent_limit is None else sent_limit
         counts: dict[str, int] = {}
         sent_now = min(schedule.sent_by(now), limit)
-        counts[QUEUED] = max(0, limit - sent_now) if sent_limit is None or sent_now < limit else 0
+        counts[QUEUED] = limit - sent_now
         if sent_limit is not None:
             counts[CANCELED] = total - limit
-            counts[QUEUED] = 0
         for code, steps in self.steps.items():
             if outcomes.find(code, 0, sent_now) < 0:
                 continue

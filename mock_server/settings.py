@@ -70,6 +70,8 @@ DEFAULTS: dict[str, Any] = {
         "channel_types": ["cloud_api"],
         "send_types": ["proactive"],
         "max_schedule_months": 3,
+        "naive_scheduled_at": "reject",    # reject | utc: a scheduledAt with no Z/offset is a 400, or read as UTC
+        "contact_code_pattern": None,      # regex every rendered contactCode must fully match (None: any non-empty)
         "sending_rate": 100.0,             # messages per second of mock time, per application default
         "server_keys": [{"key": "demo-server-key", "applications": [100, 200]}],
         "applications": [
@@ -96,9 +98,11 @@ def merge(base: Mapping[str, Any], override: Mapping[str, Any], path: str = "") 
         if key not in base:
             known = ", ".join(sorted(base)) or "none"
             raise SettingsError(f"unknown setting '{where}' (known here: {known})")
+        if isinstance(base[key], Mapping) and value is None:
+            continue                      # an empty section in YAML ("delivery:") keeps the defaults
         if isinstance(base[key], Mapping) and isinstance(value, Mapping):
             result[key] = merge(base[key], value, where)
-        elif isinstance(base[key], Mapping) and value is not None:
+        elif isinstance(base[key], Mapping):
             raise SettingsError(f"setting '{where}' must be a mapping")
         else:
             result[key] = copy.deepcopy(value)
@@ -142,6 +146,11 @@ def check(settings: Mapping[str, Any]) -> None:
             raise SettingsError(f"{provider}.sending_rate must be > 0")
     if settings["jelou"]["campaigns_shape"] not in ("current", "legacy"):
         raise SettingsError("jelou.campaigns_shape must be 'current' or 'legacy'")
+    delivery = settings["delivery"]
+    if not 0 <= delivery["channel_after"] <= delivery["user_after"] <= delivery["read_after"] <= delivery["reply_after"]:
+        raise SettingsError("delivery.channel_after <= delivery.user_after <= delivery.read_after <= delivery.reply_after (all >= 0) is required")
+    if delivery["slow_user_after"] < 0:
+        raise SettingsError("delivery.slow_user_after must be >= 0")
     if not 0.0 <= float(settings["delivery"]["read_share"]) <= 1.0:
         raise SettingsError("delivery.read_share must be between 0 and 1")
     prefix = settings["indigitall"]["path_prefix"]

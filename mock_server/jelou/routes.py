@@ -98,7 +98,10 @@ def _read_send_body():
         upload = None
         if "file" in files:
             part = files["file"]
-            upload = (part.read(), part.filename or "")
+            try:
+                upload = (part.read(), part.filename or "")
+            finally:
+                part.close()
         elif "file" in data:
             errors["file"] = [message("'file' must be a file part (the CSV itself), not a text field.",
                                       "'file' debe ser un archivo adjunto.")]

@@ -83,7 +83,7 @@ class SendSchema(Schema):
     elementName = fields.String(required=True, validate=validate.Length(min=1), error_messages=TEXT)
     botId = fields.String(required=True, validate=validate.Length(min=1), error_messages=TEXT)
     params = fields.List(fields.Nested(ParamSchema), required=True,
-                         error_messages={**REQUIRED, "invalid": "params must be an array of {param, column} objects."})
+                         error_messages={**REQUIRED, "invalid": "params must be an array of {{param, column}} objects."})
     type = fields.String(load_default="text", validate=validate.OneOf(TYPES))
     mediaUrl = HttpUrl()
     fileUrl = fields.String(validate=validate.Length(min=1))

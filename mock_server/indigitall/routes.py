@@ -1,0 +1,95 @@
+"""indigitall's HTTP surface: parse the request, call the backend, shape the answer.
+
+Mounted under the ``indigitall.path_prefix`` setting (default ``/v2``; the real path is not public).
+The task endpoints are the mock's (indigitall documents none for sendcsv).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, request
+
+from . import schemas
+from .errors import IndigitallError
+
+bp = Blueprint("indigitall", __name__)
+
+
+def _backend():
+    return current_app.extensions["mock"].backends["indigitall"]
+
+
+def _application(application_id: str) -> dict:
+    return _backend().application_for(request.headers.get("Authorization"), application_id)
+
+
+def _ok(data, status: int = 200, **extra):
+    return {"statusCode": status, "message": "OK", **extra, "data": data}, status
+
+
+@bp.post("/chat/application/<application_id>/message/csv")
+def send_messages_from_csv(application_id: str):
+    """Send messages from CSV: multipart ``layout`` + ``file`` (+ ``scheduledAt``/``delay``/``slicingCondition``)."""
+    backend = _backend()
+    application = _application(application_id)
+    form, upload, errors = _read_multipart()
+    task = backend.send_messages_from_csv(application, form, upload, errors)
+    return _ok(backend.render(task, accepted=True), 201)
+
+
+@bp.get("/chat/application/<application_id>/task")
+def list_tasks(application_id: str):
+    backend = _backend()
+    application = _application(application_id)
+    query = schemas.load_or_fail(schemas.TaskListSchema(), request.args.to_dict())
+    tasks, total = backend.list_tasks(application, query)
+    return _ok([backend.render(task) for task in tasks], count=total)
+
+
+@bp.get("/chat/application/<application_id>/task/<task_id>")
+def get_task(application_id: str, task_id: str):
+    backend = _backend()
+    return _ok(backend.render(backend.task_for(_application(application_id), task_id)))
+
+
+@bp.delete("/chat/application/<application_id>/task/<task_id>")
+def cancel_task(application_id: str, task_id: str):
+    backend = _backend()
+    return _ok(backend.render(backend.cancel_task(_application(application_id), task_id)))
+
+
+def _read_multipart() -> tuple[dict[str, str], bytes | None, list[dict]]:
+    """``(text fields, CSV bytes or None, field errors)``; ``layout`` may also come as a file part."""
+    if request.mimetype != "multipart/form-data":
+        shown = request.mimetype or "none"
+        raise IndigitallError(f"Unsupported Content-Type '{shown}': send multipart/form-data with the fields "
+                              "'layout' (JSON text) and 'file' (the CSV)")
+    if "boundary" not in request.mimetype_params:
+        raise IndigitallError("The multipart/form-data body has no boundary; let your HTTP client build the "
+                              "Content-Type header")
+    try:
+        form, files = request.form, request.files
+    except ValueError as exc:
+        raise IndigitallError(f"The multipart/form-data body could not be read: {exc}") from None
+    data = {key: form.get(key) for key in form}
+    errors: list[dict] = []
+    if "layout" in files and "layout" not in data:
+        raw = _read_part("layout")
+        try:
+            data["layout"] = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            errors.append({"field": "layout", "message": "layout must be UTF-8 encoded JSON text"})
+    upload = None
+    if "file" in files:
+        upload = _read_part("file")
+    elif "file" in data:
+        data.pop("file")
+        errors.append({"field": "file", "message": "file must be a file part (the CSV itself), not a text field"})
+    return data, upload, errors
+
+
+def _read_part(name: str) -> bytes:
+    part = request.files[name]
+    try:
+        return part.read()
+    finally:
+        part.close()

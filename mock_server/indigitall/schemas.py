@@ -1,0 +1,140 @@
+"""indigitall wire shapes as marshmallow schemas, and the bridge from their errors to the envelope.
+
+Messages follow the wording the real API was seen to use for schema errors (research §5.2:
+``request/query must have required property 'limit'``, ``... should be equal to one of: ...``).
+Format rules live here; rules that need the clock (after now, at most 3 months ahead) and the
+application live in the backend.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate, validates_schema
+
+from ..isotime import parse_datetime, parse_duration
+from .errors import ValidationFailed
+from .layout import Layout, LayoutError
+from .slicing import CONDITIONS, DEFAULT_CONDITION
+
+MAX_PAGE_SIZE = 100
+DATETIME_HINT = "an ISO 8601 date-time with Z or an offset, such as 2025-10-01T12:15:00Z"
+
+
+def required(name: str, where: str = "body") -> dict:
+    text = f"request/{where} must have required property '{name}'"
+    return {"required": text, "null": text}
+
+
+class LayoutField(fields.Field):
+    """The ``layout`` text, parsed into a :class:`Layout` (a JSON object)."""
+
+    def _deserialize(self, value, attr, data, **kwargs) -> Layout:
+        if not isinstance(value, str):
+            raise ValidationError("layout must be a string holding a JSON object")
+        try:
+            return Layout.parse(value)
+        except LayoutError as exc:
+            raise ValidationError(str(exc)) from None
+
+
+class IsoDateTime(fields.Field):
+    """An ISO 8601 date-time; one without ``Z`` or an offset is UTC or rejected (schema's ``naive_is_utc``)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        naive_is_utc = getattr(self.parent, "naive_is_utc", False)
+        try:
+            return parse_datetime(str(value), naive_is_utc=naive_is_utc)
+        except ValueError as exc:
+            raise ValidationError(f"{attr} must be {DATETIME_HINT}: {exc}") from None
+
+
+class IsoDuration(fields.Field):
+    """An ISO 8601 duration (``PT0.25S``, ``PT30M50.5S``, ``P2W``, ``P1M``, ``P1DT2H`` ...), not zero."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            duration = parse_duration(str(value))
+        except ValueError as exc:
+            raise ValidationError(f"delay must be an ISO 8601 duration: {exc}") from None
+        if duration.is_zero:
+            raise ValidationError(f"delay must be greater than zero (got {value})")
+        return duration
+
+
+class SendSchema(Schema):
+    """The multipart text fields of ``POST .../message/csv`` (``file`` is the file part).
+
+    Empty optional fields count as absent (HTML forms send them empty). ``scheduleAt`` is read as
+    an alias of ``scheduledAt`` (the seed spells it both ways); giving both is an error.
+    """
+
+    class Meta:
+        unknown = EXCLUDE
+
+    layout = LayoutField(required=True, error_messages=required("layout"))
+    scheduledAt = IsoDateTime()
+    scheduleAt = IsoDateTime()
+    delay = IsoDuration()
+    slicingCondition = fields.String(load_default=DEFAULT_CONDITION, validate=validate.OneOf(
+        CONDITIONS, error=f"slicingCondition should be equal to one of: {', '.join(CONDITIONS)}"))
+
+    def __init__(self, *, naive_is_utc: bool = False, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.naive_is_utc = naive_is_utc
+
+    @pre_load
+    def drop_empty(self, data, **kwargs):
+        return {key: value for key, value in data.items()
+                if not (isinstance(value, str) and not value.strip())}
+
+    @validates_schema(pass_original=True, skip_on_field_errors=False)
+    def exclusive(self, data, original, **kwargs):
+        given = self.drop_empty(original)
+        if "scheduledAt" in given and "scheduleAt" in given:
+            raise ValidationError("send scheduledAt or its alias scheduleAt, not both", "scheduleAt")
+        scheduled = next((name for name in ("scheduledAt", "scheduleAt") if name in given), None)
+        if scheduled and "delay" in given:
+            raise ValidationError(f"delay can not be used in conjunction with {scheduled}", "delay")
+
+
+class TaskListSchema(Schema):
+    """``GET .../task?limit&page``: ``limit`` 1..100 (default 10), ``page`` from 1 (default 1)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    limit = fields.Integer(load_default=10, validate=validate.Range(
+        min=1, max=MAX_PAGE_SIZE, error=f"querystring/limit must be between 1 and {MAX_PAGE_SIZE}"),
+        error_messages={"invalid": "querystring/limit must be integer"})
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, error="querystring/page must be >= 1"),
+                          error_messages={"invalid": "querystring/page must be integer"})
+
+
+def load(schema: Schema, data: Mapping[str, Any], extra: list[dict] | None = None) -> tuple[dict, list[dict]]:
+    """Load ``data``; return the loaded fields and ``[{"field", "message"}]`` for every bad one."""
+    errors = list(extra or [])
+    try:
+        return schema.load(data), errors
+    except ValidationError as exc:
+        for name, messages in exc.normalized_messages().items():
+            errors.extend({"field": name, "message": text} for text in _flatten(messages))
+        loaded = {key: value for key, value in (exc.valid_data or {}).items()}
+        return loaded, errors
+
+
+def load_or_fail(schema: Schema, data: Mapping[str, Any]) -> dict:
+    loaded, errors = load(schema, data)
+    if errors:
+        raise ValidationFailed(errors)
+    return loaded
+
+
+def _flatten(messages) -> list[str]:
+    if isinstance(messages, str):
+        return [messages]
+    if isinstance(messages, list):
+        return [text for item in messages for text in _flatten(item)]
+    if isinstance(messages, dict):
+        return [text for item in messages.values() for text in _flatten(item)]
+    return [str(messages)]

@@ -1,0 +1,237 @@
+"""Unit tests for ``mock_server.settings`` (defaults, deep merge, checks, config files)."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+
+from mock_server.settings import DEFAULTS, SettingsError, build_settings, check, load_file, merge
+
+
+def settings_error(config) -> str:
+    with pytest.raises(SettingsError) as info:
+        build_settings(config)
+    return str(info.value)
+
+
+# --------------------------------------------------------------------------- defaults and merge
+
+
+def test_build_settings_none_equals_defaults():
+    assert build_settings(None) == DEFAULTS
+    assert build_settings({}) == DEFAULTS
+
+
+def test_build_settings_returns_a_copy():
+    pristine = copy.deepcopy(DEFAULTS)
+    settings = build_settings(None)
+    settings["jelou"]["bots"].append({"id": "x"})
+    settings["delivery"]["read_share"] = 0.9
+    assert DEFAULTS == pristine
+    assert build_settings(None) == pristine
+
+
+def test_override_nested_key_keeps_siblings():
+    settings = build_settings({"jelou": {"sending_rate": 5}, "delivery": {"read_share": 0.25}})
+    assert settings["jelou"]["sending_rate"] == 5
+    assert settings["delivery"]["read_share"] == 0.25
+    expected_jelou = {**DEFAULTS["jelou"], "sending_rate": 5}
+    assert settings["jelou"] == expected_jelou
+    assert settings["delivery"] == {**DEFAULTS["delivery"], "read_share": 0.25}
+    assert settings["indigitall"] == DEFAULTS["indigitall"]
+    assert settings["seed"] == 0
+
+
+def test_override_two_levels_deep():
+    settings = build_settings({"clock": {"frozen": True}, "inspection": {"max_limit": 50}})
+    assert settings["clock"] == {"start": None, "frozen": True}
+    assert settings["inspection"] == {"default_limit": 100, "max_limit": 50, "max_wait_seconds": 60.0}
+
+
+def test_list_replaces_default_list():
+    bots = [{"id": "only-bot", "name": "Only", "company_id": 1}]
+    settings = build_settings({"jelou": {"bots": bots}, "indigitall": {"channel_types": ["sms"]}})
+    assert settings["jelou"]["bots"] == bots
+    assert settings["indigitall"]["channel_types"] == ["sms"]
+    # the companies list and everything else stay default
+    assert settings["jelou"]["companies"] == DEFAULTS["jelou"]["companies"]
+    bots.append({"id": "late"})                   # the result does not alias the input
+    assert len(settings["jelou"]["bots"]) == 1
+
+
+def test_empty_list_replaces_default():
+    assert build_settings({"jelou": {"templates": []}})["jelou"]["templates"] == []
+
+
+def test_scalar_none_is_kept():
+    assert build_settings({"clock": {"start": None}})["clock"]["start"] is None
+
+
+def test_merge_directly():
+    base = {"a": 1, "b": {"c": 2, "d": [1, 2]}}
+    assert merge(base, {"b": {"d": [3]}}) == {"a": 1, "b": {"c": 2, "d": [3]}}
+    assert base == {"a": 1, "b": {"c": 2, "d": [1, 2]}}
+
+
+# --------------------------------------------------------------------------- unknown keys / wrong types
+
+
+def test_unknown_top_level_key():
+    message = settings_error({"sede": 1})
+    assert message.startswith("unknown setting 'sede' (known here: ")
+    assert "seed" in message and "jelou" in message
+
+
+def test_unknown_nested_key_names_dotted_path():
+    message = settings_error({"jelou": {"sending_rat": 5}})
+    assert message.startswith("unknown setting 'jelou.sending_rat' (known here: ")
+    assert "sending_rate" in message
+
+
+def test_unknown_deeply_nested_key():
+    assert settings_error({"clock": {"frozen": True, "speed": 2}}) == \
+        "unknown setting 'clock.speed' (known here: frozen, start)"
+
+
+def test_mapping_expected_but_scalar_given():
+    assert settings_error({"delivery": 5}) == "setting 'delivery' must be a mapping"
+    assert settings_error({"jelou": "yes"}) == "setting 'jelou' must be a mapping"
+    assert settings_error({"clock": ["x"]}) == "setting 'clock' must be a mapping"
+
+
+def test_settings_error_is_value_error():
+    assert issubclass(SettingsError, ValueError)
+
+
+def test_empty_section_keeps_defaults():
+    # ``delivery:`` with nothing under it in a YAML file loads as {"delivery": None}.
+    settings = build_settings({"delivery": None})
+    assert settings["delivery"] == DEFAULTS["delivery"]
+
+
+# --------------------------------------------------------------------------- check()
+
+
+@pytest.mark.parametrize("provider", ["jelou", "indigitall"])
+def test_invalid_rows_value(provider):
+    assert settings_error({provider: {"invalid_rows": "drop"}}) == f"{provider}.invalid_rows must be 'reject' or 'skip'"
+
+
+@pytest.mark.parametrize("provider", ["jelou", "indigitall"])
+@pytest.mark.parametrize("value", [0, -1, 2.5, "10"])
+def test_max_rows_must_be_positive_integer(provider, value):
+    assert settings_error({provider: {"max_rows": value}}) == f"{provider}.max_rows must be a positive integer"
+
+
+@pytest.mark.parametrize("provider", ["jelou", "indigitall"])
+@pytest.mark.parametrize("value", [0, -5, None])
+def test_sending_rate_must_be_positive(provider, value):
+    assert settings_error({provider: {"sending_rate": value}}) == f"{provider}.sending_rate must be > 0"
+
+
+def test_skip_and_legacy_are_accepted():
+    settings = build_settings({"jelou": {"invalid_rows": "skip", "campaigns_shape": "legacy", "max_rows": 1}})
+    assert (settings["jelou"]["invalid_rows"], settings["jelou"]["campaigns_shape"]) == ("skip", "legacy")
+
+
+def test_campaigns_shape():
+    assert settings_error({"jelou": {"campaigns_shape": "v3"}}) == "jelou.campaigns_shape must be 'current' or 'legacy'"
+
+
+@pytest.mark.parametrize("value", [1.01, -0.1, 2])
+def test_read_share_out_of_range(value):
+    assert settings_error({"delivery": {"read_share": value}}) == "delivery.read_share must be between 0 and 1"
+
+
+@pytest.mark.parametrize("value", [0, 0.0, 1, 1.0, 0.5])
+def test_read_share_bounds_inclusive(value):
+    assert build_settings({"delivery": {"read_share": value}})["delivery"]["read_share"] == value
+
+
+@pytest.mark.parametrize("value", ["v2", "/v2/", "/", "", 2])
+def test_path_prefix(value):
+    assert settings_error({"indigitall": {"path_prefix": value}}) == \
+        "indigitall.path_prefix must start with '/' and not end with '/' (e.g. /v2)"
+
+
+def test_path_prefix_accepted():
+    assert build_settings({"indigitall": {"path_prefix": "/api/v2"}})["indigitall"]["path_prefix"] == "/api/v2"
+
+
+def test_check_on_defaults_passes():
+    check(copy.deepcopy(DEFAULTS))
+
+
+# --------------------------------------------------------------------------- load_file
+
+
+def test_load_json(tmp_path):
+    path = tmp_path / "mock.json"
+    path.write_text(json.dumps({"seed": 7, "jelou": {"sending_rate": 10}}), encoding="utf-8")
+    assert load_file(path) == {"seed": 7, "jelou": {"sending_rate": 10}}
+    assert build_settings(load_file(str(path)))["jelou"]["sending_rate"] == 10
+
+
+@pytest.mark.parametrize("suffix", [".yaml", ".yml", ".conf"])
+def test_load_yaml(tmp_path, suffix):
+    path = tmp_path / f"mock{suffix}"
+    path.write_text("seed: 3\ndelivery:\n  read_share: 0.75\njelou:\n  bots:\n    - {id: b1, name: B, company_id: 1}\n",
+                    encoding="utf-8")
+    assert load_file(path) == {"seed": 3, "delivery": {"read_share": 0.75},
+                               "jelou": {"bots": [{"id": "b1", "name": "B", "company_id": 1}]}}
+
+
+@pytest.mark.parametrize("name", ["empty.yaml", "empty.json", "empty.yml"])
+def test_load_empty_yaml(tmp_path, name):
+    path = tmp_path / name
+    path.write_text("" if name.endswith("yaml") or name.endswith("yml") else "null", encoding="utf-8")
+    assert load_file(path) == {}
+
+
+def test_load_comment_only_yaml(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("# nothing here\n", encoding="utf-8")
+    assert load_file(path) == {}
+
+
+def test_load_missing_file(tmp_path):
+    path = tmp_path / "nope.yaml"
+    with pytest.raises(SettingsError) as info:
+        load_file(path)
+    assert str(info.value) == f"cannot read config file {path}: No such file or directory"
+
+
+def test_load_invalid_json_names_file(tmp_path):
+    path = tmp_path / "bad.json"
+    path.write_text('{"seed": ', encoding="utf-8")
+    with pytest.raises(SettingsError) as info:
+        load_file(path)
+    assert str(info.value).startswith(f"config file {path} is not valid json: ")
+
+
+def test_load_invalid_yaml_names_file(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("seed: [1, 2\njelou: {", encoding="utf-8")
+    with pytest.raises(SettingsError) as info:
+        load_file(path)
+    assert str(info.value).startswith(f"config file {path} is not valid yaml: ")
+
+
+def test_load_invalid_yaml_without_suffix(tmp_path):
+    path = tmp_path / "config"
+    path.write_text("a: b: c\n", encoding="utf-8")
+    with pytest.raises(SettingsError) as info:
+        load_file(path)
+    assert str(info.value).startswith(f"config file {path} is not valid YAML: ")
+
+
+@pytest.mark.parametrize(("name", "text"), [("list.yaml", "- a\n- b\n"), ("list.json", "[1, 2]"),
+                                            ("scalar.yaml", "42\n")])
+def test_load_top_level_non_mapping_rejected(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(SettingsError) as info:
+        load_file(path)
+    assert str(info.value) == f"config file {path} must hold a mapping at the top level"
