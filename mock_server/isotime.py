@@ -91,8 +91,11 @@ def add_months(moment: datetime, months: int) -> datetime:
 
 def add_duration(moment: datetime, duration: Duration) -> datetime:
     """Return ``moment + duration`` (calendar part first, then the fixed seconds)."""
-    shifted = add_months(moment, duration.years * 12 + duration.months)
-    return shifted + timedelta(seconds=duration.seconds)
+    try:
+        shifted = add_months(moment, duration.years * 12 + duration.months)
+        return shifted + timedelta(seconds=duration.seconds)
+    except (OverflowError, ValueError):
+        raise ValueError(f"'{duration}' added to {moment.isoformat()} is beyond the supported dates (year 9999)") from None
 
 
 def parse_datetime(text: str, *, naive_is_utc: bool = True) -> datetime:
@@ -113,7 +116,10 @@ def parse_datetime(text: str, *, naive_is_utc: bool = True) -> datetime:
         if not naive_is_utc:
             raise ValueError(f"'{text}' has no time zone; add Z or an offset such as -05:00")
         value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"'{text}' is out of range (dates run from year 1 to 9999)") from None
 
 
 def parse_date_or_datetime(text: str, *, end_of_day: bool = False) -> datetime:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 
 import pytest
 from werkzeug.datastructures import FileStorage
@@ -95,6 +96,17 @@ def contacts(rows: int, *, first: int = 0, channel: str = "cloud_api") -> bytes:
     lines = ["contactCode,channelType,name"]
     lines += [f"{34600000000 + first + i},{channel},Name{first + i}" for i in range(rows)]
     return ("\n".join(lines) + "\n").encode()
+
+
+def layout_with(**changes) -> str:
+    """The seed's text layout with top-level keys replaced (``None`` removes a key)."""
+    tree = json.loads(TEXT_LAYOUT)
+    for key, value in changes.items():
+        if value is None:
+            tree.pop(key, None)
+        else:
+            tree[key] = value
+    return json.dumps(tree)
 
 
 def send(client, csv: bytes | None = TEXT_CSV, *, layout: str | None = TEXT_LAYOUT, application=100,

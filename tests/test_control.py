@@ -48,6 +48,8 @@ def test_clock_get_set_advance_freeze(client):
     ({"advance": "P0D"}, "positive duration"),
     ({"advance": "-PT1H"}, "not an ISO 8601 duration"),
     ({"advance": "1 hour"}, "not an ISO 8601 duration"),
+    ({"advance": "PT99999999999999S"}, "beyond the supported dates"),
+    ({"advance": "P99999Y"}, "beyond the supported dates"),
     ({"now": "tomorrow"}, "expected an ISO 8601 date-time"),
     ({"now": "2026-13-01T00:00:00Z"}, "is not an ISO 8601 date-time"),
     ({"now": "2026-01-06T00:00:00Z", "advance": "PT1H"}, "cannot be combined"),

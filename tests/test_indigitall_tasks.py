@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from indigitall_helpers import (KEY, PREFIX, TEXT_CSV, advance, app, app_config, assert_error, cancel,  # noqa: F401
+from indigitall_helpers import (KEY, PREFIX, advance, app, app_config, assert_error, cancel,  # noqa: F401
                                 client, clock, contacts, create, get_task, messages)
 
 # -- lifecycle -------------------------------------------------------------------------------

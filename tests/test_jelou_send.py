@@ -362,3 +362,9 @@ def test_upload_file_name_comes_from_the_part(client):
         "file": (io.BytesIO(b"phone\n593991111111\n"), "Clientes Diciembre.csv")})
     assert response.status_code == 200
     assert campaign(client, response.headers["X-Mock-Campaign-Id"])["fileName"] == "Clientes Diciembre.csv"
+
+
+@pytest.mark.parametrize("value", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
+def test_out_of_range_scheduled_at_is_422_not_500(client, value):
+    entries = assert_422(send_form(client, scheduledAt=value), "scheduledAt")
+    assert "out of range" in entries[0]["en"]

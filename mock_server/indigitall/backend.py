@@ -118,7 +118,7 @@ class IndigitallBackend:
         checker = Checker(layout, rows.header, self.settings["channel_types"], self.settings["send_types"],
                           self.contact_pattern, application.get("templates", []))
         skip = self.settings["invalid_rows"] == "skip"
-        found = scan(checker, upload, rows, skip)
+        found = scan(checker, rows, skip)
         if found.total and not skip:
             first = found.issues[0]["message"]
             more = f" (and {found.total - 1} more)" if found.total > 1 else ""

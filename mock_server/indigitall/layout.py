@@ -23,6 +23,7 @@ from operator import itemgetter
 from typing import Any, Callable, Mapping
 
 PLACEHOLDER = re.compile(r"\{\{\s*([^{}]+?)\s*\}\}")
+MAX_DEPTH = 64
 
 # Layout paths whose rendered value the mock checks (see ``validation.Checker``).
 CONTACT, CHANNEL, SEND_TYPE = ("contactCode",), ("channelType",), ("sendType",)
@@ -102,14 +103,18 @@ class Layout:
     @classmethod
     def parse(cls, text: str) -> "Layout":
         try:
-            tree = json.loads(text)
+            tree = json.loads(text, parse_constant=_no_constant)
         except json.JSONDecodeError as exc:
             raise LayoutError(f"layout is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
+        except RecursionError:
+            raise LayoutError("layout is nested too deeply") from None
         if not isinstance(tree, dict):
             raise LayoutError(f"layout must be a JSON object, not {_kind(tree)}")
         return cls(tree)
 
-    def _compile(self, node: Any) -> Any:
+    def _compile(self, node: Any, depth: int = 0) -> Any:
+        if depth > MAX_DEPTH:
+            raise LayoutError(f"layout is nested more than {MAX_DEPTH} levels deep")
         if isinstance(node, str):
             text = Text(node)
             for name in text.names:
@@ -117,9 +122,9 @@ class Layout:
                     self.variables.append(name)
             return node if text.is_plain else text
         if isinstance(node, dict):
-            return {key: self._compile(value) for key, value in node.items()}
+            return {key: self._compile(value, depth + 1) for key, value in node.items()}
         if isinstance(node, list):
-            return [self._compile(value) for value in node]
+            return [self._compile(value, depth + 1) for value in node]
         return node
 
     def value_at(self, path: tuple[str, ...]) -> Any:
@@ -149,10 +154,14 @@ def _render(node: Any, values: Mapping[str, str]) -> Any:
     return node
 
 
+def _no_constant(name: str):
+    raise LayoutError(f"layout is not valid JSON: {name} is not a JSON value")
+
+
 def _kind(value: Any) -> str:
     if isinstance(value, list):
         return "an array"
-    if isinstance(value, str):
+    if isinstance(value, (str, Text)):
         return "a string"
     if value is None:
         return "null"

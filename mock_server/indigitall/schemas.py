@@ -47,6 +47,8 @@ class IsoDateTime(fields.Field):
             return parse_datetime(str(value), naive_is_utc=naive_is_utc)
         except ValueError as exc:
             raise ValidationError(f"{attr} must be {DATETIME_HINT}: {exc}") from None
+        except OverflowError:       # e.g. 0001-01-01T00:00:00+01:00 has no UTC equivalent
+            raise ValidationError(f"{attr} must be {DATETIME_HINT}: '{value}' is out of range") from None
 
 
 class IsoDuration(fields.Field):
@@ -112,15 +114,19 @@ class TaskListSchema(Schema):
 
 
 def load(schema: Schema, data: Mapping[str, Any], extra: list[dict] | None = None) -> tuple[dict, list[dict]]:
-    """Load ``data``; return the loaded fields and ``[{"field", "message"}]`` for every bad one."""
+    """Load ``data``; return the loaded fields and ``[{"field", "message"}]`` for every bad one.
+
+    ``extra`` are errors found while reading the body; a field named there gets no second error.
+    """
     errors = list(extra or [])
+    known = {error["field"] for error in errors}
     try:
         return schema.load(data), errors
     except ValidationError as exc:
         for name, messages in exc.normalized_messages().items():
-            errors.extend({"field": name, "message": text} for text in _flatten(messages))
-        loaded = {key: value for key, value in (exc.valid_data or {}).items()}
-        return loaded, errors
+            if name not in known:
+                errors.extend({"field": name, "message": text} for text in _flatten(messages))
+        return dict(exc.valid_data or {}), errors
 
 
 def load_or_fail(schema: Schema, data: Mapping[str, Any]) -> dict:

@@ -19,14 +19,12 @@ indexes of those rows are kept (4 bytes each); their reasons are recomputed when
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from array import array
 from dataclasses import dataclass, field
 from typing import Callable
 
-from ..csvfile import BOM, MAX_LISTED, Rows, cut
+from ..csvfile import MAX_LISTED, Rows, cut
 from ..delivery import INVALID, RESERVED_PREFIX, reserved_outcome
 from .layout import (BODY, CHANNEL, CONTACT, SEND_TYPE, TEMPLATE_NAME, Layout, Text, choice_reason,
                      contact_reason, dotted)
@@ -111,27 +109,14 @@ class Scan:
             outcomes[index] = code
 
 
-def records(content: bytes):
-    """The data records of an accepted file, in ``Rows`` order (BOM, header and blank lines skipped)."""
-    start = len(BOM) if content.startswith(BOM) else 0
-    stream = io.TextIOWrapper(io.BytesIO(content[start:] if start else content), encoding="utf-8", newline="")
-    reader = csv.reader(stream)
-    for header in reader:
-        if header:
-            break
-    for cells in reader:
-        if cells:
-            yield cells
-
-
-def scan(checker: Checker, content: bytes, rows: Rows, skip: bool) -> Scan:
-    """Check every row of ``content`` (already accepted by ``read_csv`` as ``rows``)."""
+def scan(checker: Checker, rows: Rows, skip: bool) -> Scan:
+    """Check every row of a file already accepted by ``read_csv`` (one pass, ``Rows.iter_rows``)."""
     result = Scan()
     width = len(rows.header)
     checks = checker.checks
     contact = checker.contact
     template_name, templates = checker.template_name, checker.templates
-    for index, cells in enumerate(records(content)):
+    for index, cells in enumerate(rows.iter_rows()):
         if len(cells) != width:
             continue            # kept by invalid_rows=skip; already in rows.invalid
         if checks:
