@@ -9,58 +9,16 @@ import pytest
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import stream_encode_multipart
 
+from harness.presets import INDIGITALL_TEMPLATE_LAYOUT, INDIGITALL_TEXT_LAYOUT
 from mock_server import create_app
 
 START = "2026-01-05T10:00:00Z"          # a Monday, on a slot boundary
 KEY = {"Authorization": "ServerKey demo-server-key"}
 PREFIX = "/v2/chat/application"
 
-# The seed's two layouts and two CSVs, exactly as the seed writes them.
-TEXT_LAYOUT = """{
-  "contactCode": "{{contactCode}}",
-  "channelType": "{{channelType}}",
-  "sendType": "proactive",
-  "content": {
-    "body": "Hi there {{name}}!"
-  }
-}"""
-
-TEMPLATE_LAYOUT = """{
-  "contactCode": "{{contactCode}}",
-  "channelType": "cloud_api",
-  "sendType": "proactive",
-  "content": {
-    "template": {
-      "name": "{{templateName}}",
-      "language": {
-        "policy": "deterministic",
-        "code": "es"
-      },
-      "components": [
-        {
-          "type": "body",
-          "parameters": [
-            {
-              "type": "text",
-              "text": "{{name}}"
-            }
-          ]
-        },
-        {
-          "index": "0",
-          "type": "button",
-          "subType": "quickReply",
-          "parameters": [
-            {
-              "type": "payload",
-              "payload": "{{ticketId}}"
-            }
-          ]
-        }
-      ]
-    }
-  }
-}"""
+# The seed's two layouts (kept once, in harness.presets) and its two CSVs, exactly as the seed writes them.
+TEXT_LAYOUT = INDIGITALL_TEXT_LAYOUT
+TEMPLATE_LAYOUT = INDIGITALL_TEMPLATE_LAYOUT
 
 TEXT_CSV = b"""contactCode,channelType,name
 34666777888,cloud_api,John
