@@ -31,3 +31,22 @@ test-fast: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
+
+# Load tests and benchmark (loadtests/README.md). Results go to $(RESULTS)/ (gitignored).
+USERS ?= 20
+SPAWN_RATE ?= 10
+DURATION ?= 30s
+WORKERS ?= 2
+RESULTS ?= results
+BENCH_ARGS ?=
+
+.PHONY: load load-distributed bench
+
+load: $(STAMP)
+	$(BIN)/python -m loadtests.run --users $(USERS) --spawn-rate $(SPAWN_RATE) --duration $(DURATION) --results $(RESULTS)
+
+load-distributed: $(STAMP)
+	$(BIN)/python -m loadtests.run --users $(USERS) --spawn-rate $(SPAWN_RATE) --duration $(DURATION) --results $(RESULTS) --workers $(WORKERS)
+
+bench: $(STAMP)
+	$(BIN)/python -m loadtests.bench $(BENCH_ARGS)

@@ -5,6 +5,14 @@ kept is compact (:class:`Rows`): the original UTF-8 bytes plus one offset per re
 million-row upload costs its own size plus 8 bytes a row, and any row can be parsed again on
 demand for inspection.
 
+Fast path (``_read_fast``, tried first): one compiled *bytes* regex, possessive so it keeps no
+backtracking stack, proves in C that every record sits on one line, has exactly the header's
+width and a first cell matching the provider's pattern, and one ``decode`` proves the file is
+UTF-8. It only ever accepts; anything it cannot prove (a bad row, quoted line breaks, blank lines,
+a lone CR, a quote inside an unquoted cell, too many rows, a pattern it cannot embed safely) falls
+through to the streaming reader, which finds and words every issue. Its rows are one per line,
+so their offsets are the line starts, computed on first use (most stored rows are never read back).
+
 File-level problems (encoding, header, empty file, too many rows) stop the read. Row-level
 problems (a row of the wrong width, a first-column value that fails the provider's pattern) are
 collected with their 1-based line, column, value (cut to 50 characters) and reason: with
@@ -14,12 +22,14 @@ invalid so the provider can record them as failed messages. Blank lines are igno
 
 from __future__ import annotations
 
-import bisect
 import csv
+import functools
 import io
 import re
 from array import array
 from dataclasses import dataclass, field
+
+from .rows import Rows
 
 MAX_LISTED = 100
 VALUE_CUT = 50
@@ -76,75 +86,6 @@ class CsvRules:
     first_column_reason: str = "invalid value"
 
 
-class Rows:
-    """The accepted records of one file, stored as the file's bytes plus record offsets."""
-
-    __slots__ = ("_data", "_offsets", "_lines", "header", "invalid")
-
-    def __init__(self, data: bytes, offsets: array, lines: array, header: list[str],
-                 invalid: dict[int, str]) -> None:
-        self._data = data
-        self._offsets = offsets      # start of record i; the last entry is the end of the last record
-        self._lines = lines          # 1-based file line where record i starts
-        self.header = header
-        self.invalid = invalid       # record index -> reason, for rows kept under invalid_rows=skip
-
-    def __len__(self) -> int:
-        return len(self._offsets) - 1
-
-    def row(self, index: int) -> list[str]:
-        """Record ``index`` (0-based) as a list of cells."""
-        raw = self._data[self._offsets[index]:self._offsets[index + 1]].decode("utf-8")
-        cells = next(csv.reader(io.StringIO(raw)), [])
-        return cells
-
-    def iter_rows(self):
-        """Every record in order, parsed by one ``csv.reader`` over the stored bytes (fast)."""
-        if len(self) == 0:
-            return
-        start = self._offsets[0]
-        stream = io.TextIOWrapper(io.BytesIO(self._data[start:]), encoding="utf-8", newline="")
-        for cells in csv.reader(stream):
-            if cells:
-                yield cells
-
-    def record(self, index: int) -> dict[str, str]:
-        """Record ``index`` as ``{header: cell}`` (missing cells are empty strings)."""
-        cells = self.row(index)
-        return {name: cells[i] if i < len(cells) else "" for i, name in enumerate(self.header)}
-
-    def first_cell(self, index: int) -> str:
-        cells = self.row(index)
-        return cells[0] if cells else ""
-
-    def first_cells_starting(self, prefix: str) -> dict[int, str]:
-        """``{index: first cell}`` of the records whose first cell starts with ``prefix``.
-
-        Searches the raw bytes (C speed) for a record start followed by the prefix, so finding
-        the few reserved recipients of a million-row file does not parse every row.
-        """
-        found: dict[int, str] = {}
-        needle = prefix.encode("utf-8")
-        for lead in (b"\n", b'\n"'):
-            target = lead + needle
-            position = self._data.find(target)
-            while position >= 0:
-                index = bisect.bisect_right(self._offsets, position + 1) - 1
-                if 0 <= index < len(self) and self._offsets[index] == position + 1:
-                    cell = self.first_cell(index)
-                    if cell.startswith(prefix):
-                        found[index] = cell
-                position = self._data.find(target, position + 1)
-        return found
-
-    def line(self, index: int) -> int:
-        return self._lines[index]
-
-    @property
-    def nbytes(self) -> int:
-        return len(self._data) + self._offsets.itemsize * len(self._offsets) + self._lines.itemsize * len(self._lines)
-
-
 @dataclass
 class _Collector:
     issues: list[CsvIssue] = field(default_factory=list)
@@ -162,8 +103,51 @@ def cut(value: str | None) -> str | None:
     return value if len(value) <= VALUE_CUT else value[:VALUE_CUT]
 
 
+# A first-column pattern made only of these pieces cannot match ',', '"', CR or LF, so inside the
+# fast path's regex it sees exactly the cell csv.reader sees.
+_SAFE_PATTERN = re.compile(r"(?:\[(?:[A-Za-z0-9_](?:-[A-Za-z0-9_])?)+\]|[A-Za-z0-9_]|\\d|\{\d+(?:,\d*)?\}|[?*+])*")
+_CELL = rb'(?:"(?:[^"\r\n]++|"")*+"|[^,"\r\n]*+)'   # quoted without line breaks, or unquoted without quotes
+
+
+@functools.lru_cache(maxsize=64)
+def _body_regex(width: int, first: str | None) -> re.Pattern:
+    """Records of exactly ``width`` cells, one per line, the first cell matching ``first``."""
+    head = b"(?:" + first.encode("ascii") + b")" if first is not None else _CELL
+    record = (b"(?=[^\r\n])" if width == 1 else b"") + head      # a blank line is no record
+    if width > 1:
+        record += b"(?:," + _CELL + b"){%d}+" % (width - 1)
+    return re.compile(b"(?:" + record + rb"\r?\n)*+(?:" + record + b")?")
+
+
+def _read_fast(data: bytes, rules: CsvRules) -> Rows | None:
+    """The rows of a file proved valid at C speed, or None: let the streaming reader decide."""
+    pattern = rules.first_column_pattern
+    if pattern is not None and (pattern.flags & ~re.UNICODE or not _SAFE_PATTERN.fullmatch(pattern.pattern)):
+        return None
+    start = len(BOM) if data.startswith(BOM) else 0
+    end = data.find(b"\n", start)
+    head = data[start:end].removesuffix(b"\r") if end >= 0 else b""
+    if not head or b"\r" in head or b'"' in head or end + 1 >= len(data):
+        return None
+    try:
+        data.decode("utf-8")
+        header = _read_header(csv.reader([head.decode("utf-8")]), rules, [start, 1, True])
+    except (UnicodeDecodeError, CsvRejected):
+        return None
+    regex = _body_regex(len(header), pattern.pattern if pattern is not None else None)
+    if regex.fullmatch(data, end + 1) is None:
+        return None
+    count = data.count(b"\n", end + 1) + (0 if data.endswith(b"\n") else 1)
+    if count > rules.max_rows:
+        return None
+    return Rows.one_per_line(data, end + 1, count, header)
+
+
 def read_csv(data: bytes, rules: CsvRules) -> Rows:
     """Validate ``data`` against ``rules`` and return its rows; raise :class:`CsvRejected`."""
+    fast = _read_fast(data, rules)
+    if fast is not None:
+        return fast
     start = len(BOM) if data.startswith(BOM) else 0
     if not data[start:].strip():
         raise CsvRejected([CsvIssue(None, None, None, "the file is empty: it needs a header row and at least one data row", "empty")])

@@ -97,7 +97,7 @@ class JelouBackend(NotificationsMixin):
                 "Send either 'file' or 'fileUrl', not both.", "Envíe 'file' o 'fileUrl', no ambos."))
         elif file_url and isinstance(file_url, str) and check_url(file_url):
             errors.setdefault("fileUrl", []).append(message(f"fileUrl: {check_url(file_url)}."))
-        fields = schemas.load(schemas.SendSchema(), data, errors)
+        fields = schemas.load(schemas.SEND, data, errors)
         bot = self.bot_for(client, fields["botId"])
         template = self._template(bot, fields)
         content, name = upload if upload is not None else (self._download(fields["fileUrl"]), fields["fileUrl"])

@@ -36,7 +36,7 @@ def send_bulk():
 def list_campaigns():
     backend = _backend()
     client = _client()
-    query = schemas.load(schemas.CampaignListSchema(), request.args.to_dict())
+    query = schemas.load(schemas.CAMPAIGN_LIST, request.args.to_dict())
     campaigns, total = backend.list_campaigns(client, query)
     items = [backend.render(campaign) for campaign in campaigns]
     limit, page = query["limit"], query["page"]
@@ -61,7 +61,7 @@ def update_campaign(campaign_id: str):
     client = _client()
     backend.campaign_for(client, campaign_id)
     data = _json_object() if request.mimetype == "application/json" else request.form.to_dict()
-    changes = schemas.load(schemas.CampaignUpdateSchema(), data)
+    changes = schemas.load(schemas.CAMPAIGN_UPDATE, data)
     campaign = backend.update_campaign(client, campaign_id, changes)
     return {"message": ["Campaign updated successfully"], "status": "success", "data": backend.render(campaign)}
 
@@ -71,7 +71,7 @@ def update_campaign(campaign_id: str):
 def list_notifications(bot_id: str):
     backend = _backend()
     client = _client()
-    query = schemas.load(schemas.NotificationListSchema(), request.args.to_dict())
+    query = schemas.load(schemas.NOTIFICATION_LIST, request.args.to_dict())
     return backend.list_notifications(client, bot_id, query)
 
 

@@ -1,0 +1,145 @@
+"""The benchmark's load generator and server handling (``bench.py`` uses both).
+
+Decisions
+- One load generator for both servers: threads, each with its own keep-alive ``http.client``
+  connection, sending a body encoded once. ``http.client`` costs far less CPU per request than
+  ``requests`` or Locust, which matters on a 2-core machine where client and server share CPUs.
+- Servers are ``loadtests.benchserver`` subprocesses on free ports of 127.0.0.1; resident memory
+  is read from ``/proc/<pid>/status`` (``VmRSS``), so it is Linux-only.
+"""
+
+from __future__ import annotations
+
+import http.client
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    """A ``benchserver`` subprocess; ``with Server("mock") as s: s.port, s.rss()``."""
+
+    def __init__(self, app: str, *, prefill_campaigns: int = 0, log: Path | None = None,
+                 start_timeout: float = 600.0) -> None:
+        self.app, self.port = app, free_port()
+        self.command = [sys.executable, "-m", "loadtests.benchserver", "--app", app, "--port", str(self.port)]
+        if prefill_campaigns:
+            self.command += ["--prefill-campaigns", str(prefill_campaigns)]
+        self.log, self.start_timeout = log, start_timeout
+        self.process: subprocess.Popen | None = None
+
+    def __enter__(self) -> "Server":
+        out = self.log.open("a") if self.log else subprocess.DEVNULL
+        # stderr is inherited so prefill progress shows; waitress's own log lines go there too.
+        self.process = subprocess.Popen(self.command, stdout=out, stderr=out if self.log else None)
+        deadline = time.monotonic() + self.start_timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"benchserver --app {self.app} exited with {self.process.returncode}"
+                                   + (f"; see {self.log}" if self.log else ""))
+            try:
+                status, _, _ = request(self.port, "GET", "/_mock/health", timeout=1)
+                if status == 200:
+                    return self
+            except OSError:
+                pass
+            time.sleep(0.2)
+        self.__exit__()
+        raise RuntimeError(f"benchserver --app {self.app} did not answer within {self.start_timeout:.0f} s")
+
+    def __exit__(self, *exc) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def rss(self) -> int:
+        """Resident memory of the server process, bytes."""
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+        raise RuntimeError("no VmRSS in /proc/<pid>/status (the benchmark needs Linux)")
+
+
+def request(port: int, method: str, path: str, body: bytes | None = None, headers: dict | None = None,
+            *, timeout: float = 600.0, connection: http.client.HTTPConnection | None = None):
+    """``(status, body, seconds)`` of one request (on ``connection`` if given, kept open)."""
+    conn = connection or http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    started = time.perf_counter()
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        response = conn.getresponse()
+        data = response.read()
+        return response.status, data, time.perf_counter() - started
+    finally:
+        if connection is None:
+            conn.close()
+
+
+@dataclass
+class Load:
+    requests: int
+    seconds: float
+    latencies: list[float]
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds
+
+    def percentile(self, share: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+    @property
+    def p50(self) -> float:
+        return statistics.median(self.latencies)
+
+
+def hammer(port: int, method: str, path: str, *, body: bytes | None = None, headers: dict | None = None,
+           count: int, concurrency: int, expect: int = 200) -> Load:
+    """Send ``count`` requests over ``concurrency`` keep-alive connections; raise on any other status."""
+    left = [count]
+    lock = threading.Lock()
+    latencies: list[float] = []
+    problems: list[str] = []
+
+    def worker() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+        try:
+            while True:
+                with lock:
+                    if left[0] <= 0 or problems:
+                        return
+                    left[0] -= 1
+                status, data, seconds = request(port, method, path, body, headers, connection=conn)
+                if status != expect:
+                    problems.append(f"{method} {path}: HTTP {status}: {data[:300]!r}")
+                    return
+                latencies.append(seconds)
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    if problems:
+        raise RuntimeError(problems[0])
+    return Load(len(latencies), elapsed, latencies)

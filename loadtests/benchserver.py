@@ -1,0 +1,102 @@
+"""The two servers the benchmark compares, served identically: ``python -m loadtests.benchserver``.
+
+``--app mock``: the mock exactly as ``mock-server`` builds it (``create_app`` with the demo tenant).
+``--app bare``: a Flask app whose only route, ``POST /v1/hsm/file``, parses the multipart body,
+reads the ``file`` part and counts its rows with ``csv.reader``: the least any server taking a
+CSV upload must do, and the baseline of figure (a).
+
+Both run under ``waitress.serve`` with the arguments ``mock_server.__main__`` uses (``SERVE``), so
+the only difference between them is the application. ``--prefill-campaigns N`` (mock only) stores
+N one-row Jelou campaigns before serving, through the Jelou backend's own ``send_bulk`` (full
+validation and storage, without HTTP), for figure (d).
+
+``LOADTESTS_BENCH_PATCH=/path/to/patch.py`` (set by ``bench.py --patch``) runs that file before the
+app is built, and its ``install()`` if it has one: a way to measure a candidate change to
+``mock_server`` (e.g. by monkeypatching) without touching the tree. The table says when it was used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import os
+import runpy
+import sys
+import time
+
+from flask import Flask, request
+
+PREFILL_CSV = b"phone_number,order_id,order_amount,delivery_date\n593991234567,A1,$1.00,tomorrow\n"
+PREFILL_FIELDS = {"campaignName": "bench", "elementName": "order_confirmation", "botId": "demo-bot",
+                  "params": json.dumps([{"param": 1, "column": "order_id"}, {"param": 2, "column": "order_amount"},
+                                        {"param": 3, "column": "delivery_date"}])}
+
+
+def serve_options(app: Flask) -> dict:
+    """What ``mock_server.__main__.main`` passes to ``waitress.serve`` besides host and port."""
+    return {"threads": 16, "ident": "mock-server", "channel_timeout": 300,
+            "max_request_body_size": app.config["MAX_CONTENT_LENGTH"] + 1024 * 1024}
+
+
+def bare_app(max_bytes: int) -> Flask:
+    app = Flask("bare")
+    app.config["MAX_CONTENT_LENGTH"] = max_bytes
+    app.config["MAX_FORM_MEMORY_SIZE"] = 16 * 1024 * 1024
+
+    @app.post("/v1/hsm/file")
+    def parse_only():
+        part = request.files["file"]
+        try:
+            text = part.read().decode("utf-8")
+        finally:
+            part.close()
+        rows = sum(1 for _ in csv.reader(io.StringIO(text, newline="")))
+        return {"rows": rows}
+
+    @app.get("/_mock/health")
+    def health():
+        return {"status": "ok"}
+
+    return app
+
+
+def prefill(app: Flask, count: int) -> None:
+    """Store ``count`` one-row campaigns via the Jelou backend, printing progress to stderr."""
+    backend = app.extensions["mock"].backends["jelou"]
+    client = backend.settings["clients"][0]
+    started = time.monotonic()
+    with app.app_context():
+        for number in range(1, count + 1):
+            backend.send_bulk(client, dict(PREFILL_FIELDS), (PREFILL_CSV, "r.csv"), {})
+            if number % 20_000 == 0 or number == count:
+                print(f"[benchserver] prefilled {number:,}/{count:,} campaigns "
+                      f"({time.monotonic() - started:.0f} s)", file=sys.stderr, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m loadtests.benchserver", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--app", choices=("mock", "bare"), required=True)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--prefill-campaigns", type=int, default=0)
+    args = parser.parse_args(argv)
+    from waitress import serve
+
+    from mock_server import create_app
+
+    patch = os.environ.get("LOADTESTS_BENCH_PATCH")
+    if patch:
+        namespace = runpy.run_path(patch, run_name="loadtests_bench_patch")
+        if callable(namespace.get("install")):
+            namespace["install"]()
+    mock = create_app({})
+    app = mock if args.app == "mock" else bare_app(mock.config["MAX_CONTENT_LENGTH"])
+    if args.prefill_campaigns:
+        prefill(mock, args.prefill_campaigns)
+    serve(app, host="127.0.0.1", port=args.port, **serve_options(mock))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

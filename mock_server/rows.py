@@ -1,0 +1,102 @@
+"""Compact storage of an accepted CSV: the file's bytes plus one offset per record.
+
+Any record can be parsed again on demand (inspection, notifications) without keeping a list of
+rows; ``iter_rows`` re-reads all of them with one ``csv.reader``.
+"""
+
+from __future__ import annotations
+
+import bisect
+import csv
+import io
+from array import array
+from itertools import accumulate
+
+
+class Rows:
+    """The accepted records of one file, stored as the file's bytes plus record offsets."""
+
+    __slots__ = ("_data", "_offsets", "_lines", "_first", "_count", "header", "invalid")
+
+    def __init__(self, data: bytes, offsets: array, lines: array, header: list[str],
+                 invalid: dict[int, str]) -> None:
+        self._data = data
+        self._offsets = offsets      # start of record i; the last entry is the end of the last record
+        self._lines = lines          # 1-based file line where record i starts
+        self._first = offsets[0] if len(offsets) else 0
+        self._count = len(offsets) - 1
+        self.header = header
+        self.invalid = invalid       # record index -> reason, for rows kept under invalid_rows=skip
+
+    @classmethod
+    def one_per_line(cls, data: bytes, first: int, count: int, header: list[str]) -> "Rows":
+        """``count`` records that are the lines from byte ``first`` on (the header on line 1):
+        offsets are computed on first use, record ``i`` starts on line ``i + 2``."""
+        rows = cls.__new__(cls)
+        rows._data, rows._offsets, rows._lines, rows._first, rows._count = data, None, None, first, count
+        rows.header, rows.invalid = header, {}
+        return rows
+
+    def __len__(self) -> int:
+        return self._count
+
+    def _starts(self) -> array:
+        if self._offsets is None:    # two threads may both compute it: same result, no harm
+            lengths = map(len, self._data[self._first:].splitlines(True))
+            self._offsets = array("Q", accumulate(lengths, initial=self._first))
+        return self._offsets
+
+    def row(self, index: int) -> list[str]:
+        """Record ``index`` (0-based) as a list of cells."""
+        starts = self._starts()
+        raw = self._data[starts[index]:starts[index + 1]].decode("utf-8")
+        cells = next(csv.reader(io.StringIO(raw)), [])
+        return cells
+
+    def iter_rows(self):
+        """Every record in order, parsed by one ``csv.reader`` over the stored bytes (fast)."""
+        if len(self) == 0:
+            return
+        stream = io.TextIOWrapper(io.BytesIO(self._data[self._first:]), encoding="utf-8", newline="")
+        for cells in csv.reader(stream):
+            if cells:
+                yield cells
+
+    def record(self, index: int) -> dict[str, str]:
+        """Record ``index`` as ``{header: cell}`` (missing cells are empty strings)."""
+        cells = self.row(index)
+        return {name: cells[i] if i < len(cells) else "" for i, name in enumerate(self.header)}
+
+    def first_cell(self, index: int) -> str:
+        cells = self.row(index)
+        return cells[0] if cells else ""
+
+    def first_cells_starting(self, prefix: str) -> dict[int, str]:
+        """``{index: first cell}`` of the records whose first cell starts with ``prefix``.
+
+        Searches the raw bytes (C speed) for a record start followed by the prefix, so finding
+        the few reserved recipients of a million-row file does not parse every row.
+        """
+        found: dict[int, str] = {}
+        needle = prefix.encode("utf-8")
+        for lead in (b"\n", b'\n"'):
+            target = lead + needle
+            position = self._data.find(target)
+            while position >= 0:
+                starts = self._starts()
+                index = bisect.bisect_right(starts, position + 1) - 1
+                if 0 <= index < len(self) and starts[index] == position + 1:
+                    cell = self.first_cell(index)
+                    if cell.startswith(prefix):
+                        found[index] = cell
+                position = self._data.find(target, position + 1)
+        return found
+
+    def line(self, index: int) -> int:
+        return self._lines[index] if self._lines is not None else index + 2
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held: the file, plus 8 per offset and 4 per line number when they are stored."""
+        offsets = 8 * len(self._offsets) if self._offsets is not None else 0
+        return len(self._data) + offsets + (4 * len(self._lines) if self._lines is not None else 0)
