@@ -1,4 +1,8 @@
-"""``MockControl``: a ``requests`` client for the mock's control plane (``/_mock``)."""
+"""``MockControl``: a ``requests`` client for the mock's control plane (``/_mock``).
+
+It owns its ``requests.Session`` unless one is passed in; ``close()`` (or ``with``) closes only
+a session it owns.  Responses are closed as soon as they are read.
+"""
 
 from __future__ import annotations
 
@@ -43,17 +47,32 @@ class MockControl:
 
     def __init__(self, base_url: str, *, session: requests.Session | None = None, timeout: float = 30.0) -> None:
         self.base_url = base_url.rstrip("/")
-        self.session = session or requests.Session()
+        self._owns_session = session is None
+        self.session = session if session is not None else requests.Session()
         self.timeout = timeout
         self.clock = ClockControl(self)
 
     def _call(self, method: str, path: str, **kwargs) -> Any:
         kwargs.setdefault("timeout", self.timeout)
-        response = self.session.request(method, self.base_url + path, **kwargs)
-        body = response.json() if response.content else None
-        if response.status_code >= 400:
-            raise ControlError(response.status_code, body)
+        with self.session.request(method, self.base_url + path, **kwargs) as response:
+            try:
+                body = response.json() if response.content else None
+            except ValueError:
+                body = response.text
+            status = response.status_code
+        if status >= 400:
+            raise ControlError(status, body)
         return body
+
+    def close(self) -> None:
+        if self._owns_session:
+            self.session.close()
+
+    def __enter__(self) -> "MockControl":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     def health(self) -> dict:
         return self._call("GET", "/_mock/health")

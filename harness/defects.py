@@ -14,13 +14,17 @@ Decisions:
   the last column (same name, same values).
 - ``missing-variable`` drops the last column the request needs (Jelou: a ``params`` column;
   indigitall: a layout variable other than the phone).
-- indigitall ``contactCode`` is checked like the Jelou phone (``INDIGITALL_CHECKS_PHONE``).
+- indigitall ``contactCode`` only has to be non-empty (CONTRACT §5; the mock's setting
+  ``indigitall.contact_code_pattern`` is unset by default), so phone-* kinds are ACCEPTED by
+  indigitall: ``INDIGITALL_CHECKS_PHONE`` is read from the mock's defaults, not restated here.
 """
 from __future__ import annotations
 
 import random
 import re
 from typing import NamedTuple
+
+from mock_server.settings import DEFAULTS as _MOCK_DEFAULTS
 
 HEADER_SPACE = "header-space"
 HEADER_PUNCTUATION = "header-punctuation"
@@ -60,7 +64,8 @@ KINDS: dict[str, str] = {  # name -> description, in the order --list-invalid pr
 ROW_KINDS = (PHONE_PLUS, PHONE_SHORT, PHONE_LONG, PHONE_LETTERS, RAGGED_ROW, LATIN1, TRICKY_CELLS)
 PHONE_KINDS = (PHONE_PLUS, PHONE_SHORT, PHONE_LONG, PHONE_LETTERS)
 HEADER_KINDS = (HEADER_SPACE, HEADER_PUNCTUATION, HEADER_DUPLICATE)
-INDIGITALL_CHECKS_PHONE = True
+# The mock checks contactCode against a pattern only when the setting is given (default: None).
+INDIGITALL_CHECKS_PHONE = _MOCK_DEFAULTS["indigitall"]["contact_code_pattern"] is not None
 
 PHONE_RULE = "phone must match ^[1-9][0-9]{7,14}$ (international code, no '+')"
 JELOU_HEADER = re.compile(r"[A-Za-z0-9_]+")  # used with fullmatch

@@ -1,44 +1,35 @@
 """Reserved ("magic") recipients: phone numbers that pick a delivery outcome from data alone.
 
-A magic number is ``999`` + a two-digit outcome code + more digits up to 12 digits in all,
-e.g. ``999010000123`` (code ``01``).  No country uses the calling code 999, so a generated
-"real" number never collides with one.  Both providers use the same table (CONTRACT.md §3).
+The table lives in one place, ``mock_server.delivery.RESERVED`` (what the mock does with each
+code); this module only reshapes it for the generator, so the harness can never drift from the
+server.  A magic number is ``999`` + a two-digit outcome code + more digits, 12 digits in all
+for generated ones (e.g. ``999010000123``, code ``01``).  No country uses the calling code 999,
+so a generated "real" number never collides with one.  Both providers use the same table
+(CONTRACT.md §3).
 
-The generator only ever writes codes from ``MAGIC_OUTCOMES``.  What the mock does with a
-``999`` number whose code is not in the table is the mock's decision, not this module's.
+Public names (kept for callers written before the table moved to the server):
+- ``MAGIC_OUTCOMES``: code -> short name in snake_case (``"01": "fails_at_send"``);
+- ``MAGIC_DESCRIPTIONS``: code -> the README description;
+- ``MAGIC_CODES``: the codes, sorted; ``MAGIC_PREFIX``; ``magic_phone``; ``magic_code``.
 """
 from __future__ import annotations
 
 import random
 import re
 
-MAGIC_PREFIX = "999"
+from mock_server.delivery import RESERVED, RESERVED_PREFIX
+
+MAGIC_PREFIX = RESERVED_PREFIX
 MAGIC_LENGTH = 12  # total digits of a generated magic number: 999 + code + 7 digits
 
-# code -> short name.  Keep codes two digits; append new ones, never renumber.
 MAGIC_OUTCOMES: dict[str, str] = {
-    "01": "send_failed",
-    "02": "channel_only",
-    "03": "delivered_unread",
-    "04": "read",
-    "05": "replied",
-    "06": "slow_delivery",
-    "07": "channel_failed",
-}
-
+    code: name.replace(" ", "_") for code, (_, name, _) in sorted(RESERVED.items())}
 MAGIC_DESCRIPTIONS: dict[str, str] = {
-    "01": "fails at send (invalid recipient)",
-    "02": "reaches the channel but never the user",
-    "03": "delivered to the user, never read",
-    "04": "delivered and read",
-    "05": "delivered, read and replied",
-    "06": "delivered slowly",
-    "07": "fails after reaching the channel",
-}
-
+    code: description for code, (_, _, description) in sorted(RESERVED.items())}
 MAGIC_CODES: tuple[str, ...] = tuple(sorted(MAGIC_OUTCOMES))
 
-_MAGIC_RE = re.compile(r"^999([0-9]{2})[0-9]{3,10}$")
+# 999 + code + 3..10 more digits: 8..15 digits, so a magic number passes Jelou's phone rule.
+_MAGIC_RE = re.compile(rf"^{MAGIC_PREFIX}([0-9]{{2}})[0-9]{{3,10}}$")
 
 
 def magic_phone(code: str, rng: random.Random) -> str:

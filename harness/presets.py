@@ -3,7 +3,8 @@
 A preset is named ``provider:name``.  Jelou presets match the demo templates of CONTRACT.md §2
 (first column ``phone_number``, one column per placeholder, ``params`` mapping placeholder
 numbers to columns).  indigitall presets are the two layouts of the seed document, kept as the
-exact JSON text of the seed (``INDIGITALL_TEXT_LAYOUT``, ``INDIGITALL_TEMPLATE_LAYOUT``).
+exact JSON text of the seed (``INDIGITALL_TEXT_LAYOUT``, ``INDIGITALL_TEMPLATE_LAYOUT``); the
+seed's two CSV examples are ``SEED_TEXT_CSV`` and ``SEED_TEMPLATE_CSV``.
 
 ``text_column`` is the one column that may hold free text (names, dates...): the generator
 puts tricky cells and latin-1 text there and nowhere else, because other columns carry values
@@ -64,6 +65,19 @@ INDIGITALL_TEMPLATE_LAYOUT = """{
     }
   }
 }"""
+
+# The seed's two CSV examples, as written there (one record per line, with a final newline).
+SEED_TEXT_CSV = b"""contactCode,channelType,name
+34666777888,cloud_api,John
+34666555666,cloud_api,Jane
+34666111222,cloud_api,Alice
+"""
+
+SEED_TEMPLATE_CSV = b"""contactCode,templateName,name,ticketId
+34666777888,new_ticket,John,5123
+34666555666,new_ticket,Jane,5528
+34666111222,error_ticket,Alice,4125
+"""
 
 PROVIDERS = ("jelou", "indigitall")
 DEFAULT_PRESETS = {"jelou": "jelou:order_confirmation", "indigitall": "indigitall:text"}
