@@ -140,3 +140,18 @@ def test_real_time_clock_moves_by_itself():
     client = app.test_client()
     body = client.get("/_mock/clock").json
     assert body["frozen"] is False and body["now"] == "2023-11-14T22:13:25.000Z"
+
+
+@pytest.mark.parametrize("app_config", [{"jelou": {"sending_rate": 10, "start_delay": 0}}])
+def test_only_sent_messages_are_listed_and_waited_for(client):
+    campaign_id = create(client, rows=50)                        # 10/s: one message every 0.1 s from now
+    advance(client, "PT0.95S")                                    # sends at 0.0 .. 0.9 s: 10 sent, 40 queued
+    body = client.get(f"/_mock/messages?campaign={campaign_id}&limit=100").json
+    assert body["total"] == 10 and len(body["messages"]) == 10
+    assert body["messages"][-1]["id"] == f"{campaign_id}-10"
+    assert client.get(f"/_mock/messages?campaign={campaign_id}&status=CREATED").json["total"] == 10 - \
+        client.get(f"/_mock/messages?campaign={campaign_id}&status=DELIVERED_CHANNEL").json["total"]
+    waited = client.get(f"/_mock/messages?campaign={campaign_id}&wait_for=50&timeout=0.1").json
+    assert waited["total"] == 10                                  # the rest are not sent yet: no early answer
+    notifications = client.get(f"/v1/external/bots/demo-bot/notifications?campaignId={campaign_id}", headers=JELOU).json
+    assert notifications["pagination"]["total"] == 50             # notifications do exist for queued ones (CREATED)

@@ -89,6 +89,7 @@ def test_tricky_cells_render_exactly_and_never_break_json(client):
                          "content": {"body": "<{{text}}>"}, "exact": "{{text}}", "meta": {"{{text}}": "{{text}}"}})
     rows = [[f"3466600{i:04d}", value] for i, value in enumerate(TRICKY)]
     task = create(client, to_csv(["contactCode", "text"], rows), layout=layout)
+    advance(client, "PT1S")
     found = messages(client, campaign=str(task["taskId"]))["messages"]
     assert len(found) == len(TRICKY)
     for message, (contact, value) in zip(found, rows):

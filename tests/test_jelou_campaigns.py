@@ -199,3 +199,14 @@ def test_legacy_shape(client):
     assert item["company"] == {"id": 1, "name": "Demo Company"}
     assert item["metadata"]["elementName"] == "order_confirmation"
     assert client.get(f"/v1/campaigns/{campaign_id}", headers=JELOU).json["data"]["_id"] == campaign_id
+
+
+def test_all_failing_campaign_is_failed_only_once_the_late_failures_land(client):
+    campaign_id = create(client, csv=order_csv(phones=["99901000001", "99907000002"]))
+    advance(client, "PT1.02S")                                    # both sent (1.00, 1.01); 99907 fails at +2 s
+    data = campaign(client, campaign_id)
+    assert data["status"] == "IN_PROGRESS" and data["failedMessages"] == 1
+    advance(client, "PT2S")                                       # 1.01 + 2 = 3.01 < 3.02
+    data = campaign(client, campaign_id)
+    assert data["status"] == "FAILED" and data["failedMessages"] == 2
+    assert data["completedAt"] == "2026-01-05T10:00:03.010Z"

@@ -33,6 +33,7 @@ from .tasks import MESSAGE_STATUSES, Task, build_schedule
 from .validation import Checker, scan
 
 APPLICATION_ID = re.compile(r"[0-9]{1,18}")
+UNSENT = ("queued", "canceled")          # statuses of messages that were never sent: not inspected
 TASK_ID = re.compile(r"[0-9]{1,18}")
 
 
@@ -228,13 +229,14 @@ class IndigitallBackend:
         return [task for task in list(self.tasks.values()) if task.has_started(now)]
 
     def inspect_count(self, campaign_id: str | None, status: str | None) -> int:
+        """How many messages have been *sent* (queued and canceled ones were not)."""
         now = self.state.clock.now().timestamp()
         wanted = status.lower() if status else None
-        if wanted is not None and wanted not in MESSAGE_STATUSES:
+        if wanted is not None and (wanted not in MESSAGE_STATUSES or wanted in UNSENT):
             return 0
         tasks = self._inspected(campaign_id, now)
         if wanted is None:
-            return sum(task.total for task in tasks)
+            return sum(task.sent_by(now) for task in tasks)
         return sum(task.message_counts(self.state.timelines, now)[wanted] for task in tasks)
 
     def inspect_list(self, campaign_id: str | None, status: str | None, offset: int, limit: int) -> list[dict]:
@@ -242,18 +244,19 @@ class IndigitallBackend:
         now = self.state.clock.now().timestamp()
         timelines = self.state.timelines
         wanted = status.lower() if status else None
-        if wanted is not None and wanted not in MESSAGE_STATUSES:
+        if wanted is not None and (wanted not in MESSAGE_STATUSES or wanted in UNSENT):
             return []
         out: list[dict] = []
         for task in self._inspected(campaign_id, now):
-            count = task.total if wanted is None else task.message_counts(timelines, now)[wanted]
+            sent = task.sent_by(now)         # messages go out in file order: the first `sent` rows
+            count = sent if wanted is None else task.message_counts(timelines, now)[wanted]
             if offset >= count:
                 offset -= count
                 continue
             if wanted is None:
-                indexes = iter(range(offset, task.total))
+                indexes = iter(range(offset, sent))
             else:
-                indexes = (index for index in range(task.total) if task.status_of(index, timelines, now) == wanted)
+                indexes = (index for index in range(sent) if task.status_of(index, timelines, now) == wanted)
                 for _ in zip(range(offset), indexes):
                     pass
             for index in indexes:

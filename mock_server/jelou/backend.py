@@ -182,6 +182,7 @@ class JelouBackend(NotificationsMixin):
             created_at=now, scheduled_at=scheduled, updated_at=now,
             due_at=max(now.timestamp(), scheduled.timestamp() if scheduled else 0.0),
         )
+        campaign.settle_failures(self.state.timelines)
         order = {item["param"]: index for item, index in zip(fields["params"], param_indexes)}
         campaign.param_indexes = [order[item["param"]] for item in campaign.params]
         with self.store.lock:

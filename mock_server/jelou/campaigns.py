@@ -58,10 +58,16 @@ class Campaign:
     started_at: float | None = None
     cancelled: bool = False
     all_fail: bool = False
+    fail_after: float = 0.0          # all-failing campaigns: seconds after the last send until it has failed too
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.all_fail = sum(self.outcomes.count(code) for code in FAILING) == len(self.outcomes)
+
+    def settle_failures(self, timelines: Timelines) -> None:
+        """For an all-failing campaign, how long after the last send its last failure can land."""
+        if self.all_fail:
+            self.fail_after = max(timelines.steps[code][-1][0] for code in FAILING if code in self.outcomes)
 
     @property
     def total(self) -> int:
@@ -84,19 +90,33 @@ class Campaign:
             return "SCHEDULED" if now < self.due_at else "PENDING"
         if now < self.started_at:
             return "PENDING"
-        if now < self.finishes_at:
+        if now < self.ends_at:
             return "IN_PROGRESS"
         return "FAILED" if self.all_fail else "COMPLETED"
+
+    @property
+    def ends_at(self) -> float | None:
+        """COMPLETED when the last message is sent; FAILED once the last one has failed."""
+        if self.finishes_at is None:
+            return None
+        return self.finishes_at + (self.fail_after if self.all_fail else 0.0)
 
     def has_started(self, now: float) -> bool:
         return not self.cancelled and self.started_at is not None and now >= self.started_at
 
-    def message_counts(self, timelines: Timelines, now: float) -> dict[str, int]:
-        """Jelou status -> count; empty until the campaign starts."""
+    def sent_count(self, now: float) -> int:
+        """How many messages have been handed to the channel (they go out in file order)."""
+        return self.schedule.sent_by(now) if self.has_started(now) else 0
+
+    def message_counts(self, timelines: Timelines, now: float, *, sent_only: bool = False) -> dict[str, int]:
+        """Jelou status -> count; empty until the campaign starts. ``sent_only`` leaves out the
+        messages still waiting their turn (which Jelou also calls ``CREATED``)."""
         if not self.has_started(now):
             return {}
         counts: dict[str, int] = {}
         for stage, number in timelines.count(self.outcomes, self.schedule, now).items():
+            if sent_only and stage == delivery.QUEUED:
+                continue
             name = STATUS_NAMES[stage]
             counts[name] = counts.get(name, 0) + number
         return counts
@@ -141,7 +161,7 @@ class Campaign:
 
     def completed_at(self, now: float) -> str | None:
         if self.status(now) in ("COMPLETED", "FAILED"):
-            return isoformat(from_timestamp(self.finishes_at))
+            return isoformat(from_timestamp(self.ends_at))
         return None
 
     def to_current(self, timelines: Timelines, now: float) -> dict[str, Any]:

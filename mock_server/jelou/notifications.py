@@ -133,9 +133,9 @@ class NotificationsMixin:
         total = 0
         for campaign in self._inspected(campaign_id, now):
             if status is None:
-                total += campaign.total
+                total += campaign.sent_count(now)
             else:
-                counts = campaign.message_counts(self.state.timelines, now)
+                counts = campaign.message_counts(self.state.timelines, now, sent_only=True)
                 total += sum(n for name, n in counts.items() if name.lower() == status.lower())
         return total
 
@@ -144,10 +144,11 @@ class NotificationsMixin:
         wanted = next((name for name in MESSAGE_STATUSES if status and name.lower() == status.lower()), None)
         if status and wanted is None:
             return []
-        campaigns = self._inspected(campaign_id, now)
-        matches = ((c, wanted, c.total if wanted is None else c.message_counts(self.state.timelines, now).get(wanted, 0))
-                   for c in campaigns)
-        return _page(matches, offset, limit, self._inspection_item, now, self.state.timelines)[1]
+        timelines = self.state.timelines
+        matches = ((c, range(c.sent_count(now)) if wanted is None else (wanted, c.sent_count(now)),
+                    c.sent_count(now) if wanted is None else c.message_counts(timelines, now, sent_only=True).get(wanted, 0))
+                   for c in self._inspected(campaign_id, now))
+        return _page(matches, offset, limit, self._inspection_item, now, timelines)[1]
 
     def _inspected(self, campaign_id: str | None, now: float) -> list[Campaign]:
         """Started campaigns, oldest first (the order they were sent in)."""
@@ -191,14 +192,17 @@ def _page(matches, offset: int, limit: int, render, now: float, timelines) -> tu
 
 
 def _indexes(campaign: Campaign, selector, now: float, skip: int, timelines) -> Iterator[int]:
+    """Indexes picked by ``selector``: None (all), a sequence of indexes, a status name, or
+    ``(status, upper)`` (that status among the first ``upper`` messages)."""
     if selector is None:
         yield from range(skip, campaign.total)
-    elif isinstance(selector, list):
+    elif isinstance(selector, (list, range)):
         yield from selector[skip:]
     else:
+        status, upper = selector if isinstance(selector, tuple) else (selector, campaign.total)
         seen = 0
-        for index in range(campaign.total):
-            if campaign.status_of(index, timelines, now) == selector:
+        for index in range(upper):
+            if campaign.status_of(index, timelines, now) == status:
                 if seen >= skip:
                     yield index
                 seen += 1
