@@ -17,6 +17,7 @@ Decisions
 from __future__ import annotations
 
 import os
+from abc import ABC, abstractmethod
 from datetime import date, datetime, timezone
 from http import HTTPStatus
 from typing import Any, NamedTuple
@@ -198,7 +199,7 @@ def iso(moment: datetime | date | str | None) -> str | None:
     return moment.isoformat()
 
 
-class ApiClient:
+class ApiClient(ABC):
     """A provider API at ``base_url``: auth headers, JSON bodies, typed errors."""
 
     provider = "provider"
@@ -210,8 +211,9 @@ class ApiClient:
         self.session = session if session is not None else requests.Session()
         self.timeout = timeout
 
+    @abstractmethod
     def auth_headers(self) -> dict[str, str]:
-        raise NotImplementedError
+        """The provider's Authorization header(s)."""
 
     def request(self, method: str, path: str, *, check: bool = True, **kwargs) -> Answer:
         """Send one request; with ``check`` raise the typed error for a status >= 400."""

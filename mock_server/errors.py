@@ -18,16 +18,23 @@ log = logging.getLogger("mock_server")
 
 
 class ProviderError(Exception):
-    """An answer in a provider's error envelope.
+    """An answer in an error envelope.
 
-    Subclasses set ``status`` and implement ``body()``; ``headers`` adds response headers.
+    The base renders the control plane's envelope ``{"error": {"status", "message"}}``; each
+    provider's subclass overrides ``body()`` with its own. ``headers`` adds response headers.
     """
 
     status = 400
     headers: dict[str, str] = {}
 
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if status is not None:
+            self.status = status
+
     def body(self) -> dict:
-        raise NotImplementedError(f"{type(self).__name__} must define body()")
+        return {"error": {"status": self.status, "message": self.message}}
 
     def response(self) -> Response:
         resp = jsonify(self.body())
@@ -39,14 +46,6 @@ class ProviderError(Exception):
 
 class ControlError(ProviderError):
     """An error of the control plane (``/_mock``): ``{"error": {"status", "message"}}``."""
-
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
-
-    def body(self) -> dict:
-        return {"error": {"status": self.status, "message": self.message}}
 
 
 # A function turning an HTTP error (status, description) into the provider's ProviderError.

@@ -275,10 +275,9 @@ def test_other_http_error_uses_description():
     assert response.json == {"message": ["This server is a teapot, not a coffee machine"], "status": "failed"}
 
 
-def test_provider_error_base_requires_body():
-    with pytest.raises(NotImplementedError) as info:
-        ProviderError("x").body()
-    assert str(info.value) == "ProviderError must define body()"
+def test_provider_error_base_renders_the_control_envelope():
+    assert ProviderError("x").body() == {"error": {"status": 400, "message": "x"}}
+    assert ProviderError("gone", 410).body() == {"error": {"status": 410, "message": "gone"}}
 
 
 def test_control_error_response_and_headers():

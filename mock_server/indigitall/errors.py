@@ -38,10 +38,7 @@ class IndigitallError(ProviderError):
 
     def __init__(self, message: str, *, status: int | None = None, error_code: str | None = None,
                  errors: list[dict] | None = None, total: int | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        if status is not None:
-            self.status = status
+        super().__init__(message, status)
         if error_code is not None:
             self.error_code = error_code
         self.errors = list(errors or [])[:MAX_LISTED]

@@ -20,12 +20,6 @@ class JelouError(ProviderError):
     status = 400
     code: str | None = None
 
-    def __init__(self, message: str, status: int | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        if status is not None:
-            self.status = status
-
     def body(self) -> dict:
         body: dict = {"message": [self.message], "status": "failed"}
         if self.code:
