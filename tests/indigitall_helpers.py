@@ -9,28 +9,19 @@ import pytest
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import stream_encode_multipart
 
-from harness.presets import INDIGITALL_TEMPLATE_LAYOUT, INDIGITALL_TEXT_LAYOUT
+from harness.presets import INDIGITALL_TEMPLATE_LAYOUT, INDIGITALL_TEXT_LAYOUT, SEED_TEMPLATE_CSV, SEED_TEXT_CSV
 from mock_server import create_app
 
 START = "2026-01-05T10:00:00Z"          # a Monday, on a slot boundary
 KEY = {"Authorization": "ServerKey demo-server-key"}
 PREFIX = "/v2/chat/application"
 
-# The seed's two layouts (kept once, in harness.presets) and its two CSVs, exactly as the seed writes them.
+# The seed's two layouts and two CSVs, exactly as the seed writes them (kept once, in harness.presets).
 TEXT_LAYOUT = INDIGITALL_TEXT_LAYOUT
 TEMPLATE_LAYOUT = INDIGITALL_TEMPLATE_LAYOUT
 
-TEXT_CSV = b"""contactCode,channelType,name
-34666777888,cloud_api,John
-34666555666,cloud_api,Jane
-34666111222,cloud_api,Alice
-"""
-
-TEMPLATE_CSV = b"""contactCode,templateName,name,ticketId
-34666777888,new_ticket,John,5123
-34666555666,new_ticket,Jane,5528
-34666111222,error_ticket,Alice,4125
-"""
+TEXT_CSV = SEED_TEXT_CSV
+TEMPLATE_CSV = SEED_TEMPLATE_CSV
 
 
 @pytest.fixture
