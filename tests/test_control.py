@@ -155,3 +155,11 @@ def test_only_sent_messages_are_listed_and_waited_for(client):
     assert waited["total"] == 10                                  # the rest are not sent yet: no early answer
     notifications = client.get(f"/v1/external/bots/demo-bot/notifications?campaignId={campaign_id}", headers=JELOU).json
     assert notifications["pagination"]["total"] == 50             # notifications do exist for queued ones (CREATED)
+
+
+
+def test_clock_body_that_is_not_json_is_400(client):
+    response = client.post("/_mock/clock", data=b"[" * 100000, content_type="application/json")
+    assert response.status_code == 400 and response.json["error"]["message"].endswith("nested too deeply.")
+    response = client.post("/_mock/clock", data=b"{now:", content_type="application/json")
+    assert response.status_code == 400 and "not valid JSON at line 1" in response.json["error"]["message"]

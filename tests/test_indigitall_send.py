@@ -5,9 +5,10 @@ from __future__ import annotations
 import io
 
 import pytest
+from werkzeug.datastructures import FileStorage, MultiDict
 
 from indigitall_helpers import (KEY, PREFIX, TEXT_CSV, TEXT_LAYOUT, app, app_config, assert_error,  # noqa: F401
-                                client, contacts, create, created, fields_named, layout_with, send)
+                                client, contacts, create, created, fields_named, layout_with, multipart, send)
 
 # -- auth ------------------------------------------------------------------------------------
 @pytest.mark.parametrize("headers", [
@@ -221,3 +222,20 @@ def test_a_v1_prefix_still_answers_in_indigitall_envelope_under_chat():
     client = create_app({"indigitall": {"path_prefix": "/v1"}}).test_client()
     assert_error(client.get("/v1/chat/nowhere"), 404, "ROUTE_NOT_FOUND")
     assert client.get("/v1/nowhere").json["status"] == "failed"          # Jelou's envelope elsewhere under /v1
+
+
+def test_unreadable_multipart_is_400(client):
+    response = client.post(f"{PREFIX}/100/message/csv", data=b"garbage", headers=KEY,
+                           content_type="multipart/form-data; boundary=x")
+    body = assert_error(response, 400, "BAD_REQUEST")
+    assert "no parts were found" in body["message"]
+
+
+def test_two_file_parts_are_400(client):
+    data = MultiDict([("layout", TEXT_LAYOUT),
+                      ("file", FileStorage(io.BytesIO(TEXT_CSV), filename="a.csv")),
+                      ("file", FileStorage(io.BytesIO(TEXT_CSV), filename="b.csv"))])
+    body, content_type = multipart(data)
+    response = client.post(f"{PREFIX}/100/message/csv", data=body, headers=KEY, content_type=content_type)
+    details = assert_error(response, 400, "VALIDATION_ERROR")
+    assert {"field": "file", "message": "file was sent more than once; send it once"} in details["errors"]

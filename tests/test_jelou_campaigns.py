@@ -210,3 +210,14 @@ def test_all_failing_campaign_is_failed_only_once_the_late_failures_land(client)
     data = campaign(client, campaign_id)
     assert data["status"] == "FAILED" and data["failedMessages"] == 2
     assert data["completedAt"] == "2026-01-05T10:00:03.010Z"
+
+
+def test_put_with_other_content_types_or_nested_json_is_400(client):
+    campaign_id = create(client, scheduledAt="2026-01-06T00:00:00Z")
+    response = client.put(f"/v1/campaigns/{campaign_id}", data="status=CANCELLED", headers=JELOU, content_type="text/plain")
+    assert response.status_code == 400 and "Unsupported Content-Type 'text/plain'" in response.json["message"][0]
+    response = client.put(f"/v1/campaigns/{campaign_id}", data=b"[" * 50000, headers=JELOU, content_type="application/json")
+    assert response.status_code == 400 and "nested too deeply" in response.json["message"][0]
+    response = client.put(f"/v1/campaigns/{campaign_id}", data="status=CANCELLED", headers=JELOU,
+                          content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 200 and response.json["data"]["status"] == "CANCELLED"

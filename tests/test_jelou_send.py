@@ -368,3 +368,23 @@ def test_upload_file_name_comes_from_the_part(client):
 def test_out_of_range_scheduled_at_is_422_not_500(client, value):
     entries = assert_422(send_form(client, scheduledAt=value), "scheduledAt")
     assert "out of range" in entries[0]["en"]
+
+
+def test_deeply_nested_json_is_400_not_500(client):
+    response = client.post("/v1/hsm/file", data=b"[" * 100000, headers=JELOU, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json == {"message": ["The body is not valid JSON: it is nested too deeply."], "status": "failed"}
+
+
+def test_unreadable_multipart_is_400(client):
+    response = client.post("/v1/hsm/file", data=b"garbage", headers=JELOU, content_type="multipart/form-data; boundary=x")
+    assert response.status_code == 400
+    assert "could not be read: no parts were found" in response.json["message"][0]
+
+
+def test_two_file_parts_are_422_not_silently_dropped(client):
+    response = client.post("/v1/hsm/file", headers=JELOU, content_type="multipart/form-data", data={
+        "campaignName": "c", "elementName": "welcome_message", "botId": "demo-bot", "params": "[]",
+        "file": [(io.BytesIO(b"phone\n593991111111\n"), "a.csv"), (io.BytesIO(b"phone\n593992222222\n"), "b.csv")]})
+    entries = assert_422(response, "file")
+    assert entries[0]["en"] == "'file' was sent 2 times; send it once."

@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, request
 
+from .. import bodies
 from ..clock import ClockError
 from ..errors import ControlError
 from ..isotime import isoformat, parse_datetime, parse_duration
@@ -51,7 +52,10 @@ def get_clock():
 def set_clock():
     """Set (``now``), move (``advance``, ISO 8601 duration) and/or freeze (``frozen``) the clock."""
     state = _state()
-    body = request.get_json(silent=True)
+    try:
+        body = bodies.json_body(request.get_data(cache=True))
+    except bodies.BodyError as exc:
+        raise ControlError(str(exc)) from None
     if not isinstance(body, dict) or not body.keys() & {"now", "advance", "frozen"}:
         raise ControlError('send a JSON object with "now" (ISO date-time), "advance" (ISO 8601 duration, e.g. "PT2H") '
                            'and/or "frozen" (true/false)')

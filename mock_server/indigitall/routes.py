@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, request
 
+from .. import bodies
 from . import schemas
 from .errors import IndigitallError
 
@@ -63,15 +64,12 @@ def _read_multipart() -> tuple[dict[str, str], bytes | None, list[dict]]:
         shown = request.mimetype or "none"
         raise IndigitallError(f"Unsupported Content-Type '{shown}': send multipart/form-data with the fields "
                               "'layout' (JSON text) and 'file' (the CSV)")
-    if "boundary" not in request.mimetype_params:
-        raise IndigitallError("The multipart/form-data body has no boundary; let your HTTP client build the "
-                              "Content-Type header")
     try:
-        form, files = request.form, request.files
-    except ValueError as exc:
-        raise IndigitallError(f"The multipart/form-data body could not be read: {exc}") from None
-    data = {key: form.get(key) for key in form}
-    errors: list[dict] = []
+        data, files, repeated = bodies.multipart(request)
+    except bodies.BodyError as exc:
+        raise IndigitallError(str(exc)) from None
+    errors: list[dict] = [{"field": name, "message": f"{name} was sent more than once; send it once"}
+                          for name in repeated]
     if "layout" in files and "layout" not in data:
         raw = _read_part("layout")
         try:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 from flask import Blueprint, current_app, jsonify, request
 
+from .. import bodies
 from . import schemas
 from .errors import JelouError, message
 
@@ -60,7 +59,15 @@ def update_campaign(campaign_id: str):
     backend = _backend()
     client = _client()
     backend.campaign_for(client, campaign_id)
-    data = _json_object() if request.mimetype == "application/json" else request.form.to_dict()
+    if request.mimetype == "application/json":
+        data = _json_object()
+    elif request.mimetype == "multipart/form-data":
+        data = _multipart()[0]
+    elif request.mimetype == "application/x-www-form-urlencoded":
+        data = request.form.to_dict()
+    else:
+        raise JelouError(f"Unsupported Content-Type '{request.mimetype or 'none'}': send application/json "
+                         "or a form (multipart/form-data or application/x-www-form-urlencoded).")
     changes = schemas.load(schemas.CAMPAIGN_UPDATE, data)
     campaign = backend.update_campaign(client, campaign_id, changes)
     return {"message": ["Campaign updated successfully"], "status": "success", "data": backend.render(campaign)}
@@ -87,14 +94,9 @@ def _read_send_body():
     if request.mimetype == "application/json":
         return _json_object(), None, {}
     if request.mimetype == "multipart/form-data":
-        if "boundary" not in request.mimetype_params:
-            raise JelouError("The multipart/form-data body has no boundary; let your HTTP client build the Content-Type header.")
-        try:
-            form, files = request.form, request.files
-        except ValueError as exc:
-            raise JelouError(f"The multipart/form-data body could not be read: {exc}") from None
-        data = {key: form.get(key) for key in form}
-        errors = {}
+        data, files, repeated = _multipart()
+        errors = {name: [message(f"'{name}' was sent {_times(name)} times; send it once.",
+                                 f"'{name}' se envió más de una vez; envíelo una sola vez.")] for name in repeated}
         upload = None
         if "file" in files:
             part = files["file"]
@@ -112,13 +114,22 @@ def _read_send_body():
                      "or multipart/form-data (with the CSV in 'file').")
 
 
-def _json_object() -> dict:
-    raw = request.get_data(cache=True)
+def _times(name: str) -> int:
+    return len(request.form.getlist(name)) + len(request.files.getlist(name))
+
+
+def _multipart():
     try:
-        body = json.loads(raw.decode("utf-8") or "null")
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        where = f" at line {exc.lineno}, column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
-        raise JelouError(f"The body is not valid JSON{where}: {getattr(exc, 'msg', exc)}.") from None
+        return bodies.multipart(request)
+    except bodies.BodyError as exc:
+        raise JelouError(str(exc)) from None
+
+
+def _json_object() -> dict:
+    try:
+        body = bodies.json_body(request.get_data(cache=True))
+    except bodies.BodyError as exc:
+        raise JelouError(str(exc)) from None
     if not isinstance(body, dict):
         raise JelouError("The JSON body must be an object with the campaign fields.")
     return body
