@@ -17,10 +17,11 @@ Decisions
 from __future__ import annotations
 
 import os
+import time
 from abc import ABC, abstractmethod
 from datetime import date, datetime, timezone
 from http import HTTPStatus
-from typing import Any, NamedTuple
+from typing import Any, Callable, NamedTuple
 
 import requests
 
@@ -214,6 +215,20 @@ class ApiClient(ABC):
     @abstractmethod
     def auth_headers(self) -> dict[str, str]:
         """The provider's Authorization header(s)."""
+
+    def poll(self, fetch: Callable[[], dict], done: tuple[str, ...], what: str, *, timeout: float,
+             interval: float, on_poll: Callable[[dict], object] | None = None) -> dict:
+        """Call ``fetch`` until its ``status`` is in ``done``; ``TimeoutError`` after ``timeout`` s."""
+        deadline = time.monotonic() + timeout
+        while True:
+            record = fetch()
+            if on_poll:
+                on_poll(record)
+            if record.get("status") in done:
+                return record
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"{what} is still {record.get('status')} after {timeout:g} s")
+            time.sleep(interval)
 
     def request(self, method: str, path: str, *, check: bool = True, **kwargs) -> Answer:
         """Send one request; with ``check`` raise the typed error for a status >= 400."""

@@ -15,7 +15,6 @@ Decisions
 from __future__ import annotations
 
 import json
-import time
 from typing import Any, Callable
 
 from harness.client_base import Answer, ApiClient, Upload, iso
@@ -82,13 +81,5 @@ class IndigitallClient(ApiClient):
     def wait_for_task(self, application_id, task_id, *, timeout: float = 60.0, interval: float = 0.5,
                       on_poll: Callable[[dict], object] | None = None) -> dict:
         """Poll ``get_task`` until finished or canceled; ``TimeoutError`` after ``timeout`` s."""
-        deadline = time.monotonic() + timeout
-        while True:
-            task = self.get_task(application_id, task_id)
-            if on_poll:
-                on_poll(task)
-            if task.get("status") in TERMINAL_TASK:
-                return task
-            if time.monotonic() >= deadline:
-                raise TimeoutError(f"task {task_id} is still {task.get('status')} after {timeout:g} s")
-            time.sleep(interval)
+        return self.poll(lambda: self.get_task(application_id, task_id), TERMINAL_TASK, f"task {task_id}",
+                         timeout=timeout, interval=interval, on_poll=on_poll)

@@ -17,7 +17,6 @@ Decisions
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Callable, Iterator
@@ -128,16 +127,8 @@ class JelouClient(ApiClient):
     def wait_for_campaign(self, campaign_id: str, *, timeout: float = 60.0, interval: float = 0.5,
                           on_poll: Callable[[dict], object] | None = None) -> dict:
         """Poll ``get_campaign`` until COMPLETED, FAILED or CANCELLED; ``TimeoutError`` after ``timeout`` s."""
-        deadline = time.monotonic() + timeout
-        while True:
-            campaign = self.get_campaign(campaign_id)
-            if on_poll:
-                on_poll(campaign)
-            if campaign.get("status") in TERMINAL_CAMPAIGN:
-                return campaign
-            if time.monotonic() >= deadline:
-                raise TimeoutError(f"campaign {campaign_id} is still {campaign.get('status')} after {timeout:g} s")
-            time.sleep(interval)
+        return self.poll(lambda: self.get_campaign(campaign_id), TERMINAL_CAMPAIGN, f"campaign {campaign_id}",
+                         timeout=timeout, interval=interval, on_poll=on_poll)
 
     # -- notifications -------------------------------------------------------------------
     def notifications(self, bot_id: str, **filters) -> dict:

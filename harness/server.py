@@ -19,7 +19,36 @@ class _QuietHandler(WSGIRequestHandler):
         pass
 
 
-class BackgroundServer:
+class ServingThread:
+    """A ``socketserver``-style server (``serve_forever``/``shutdown``) run in a daemon thread.
+
+    Subclasses build the server and call ``super().__init__(server, name)``; this class gives
+    them ``start()``, ``stop()`` and the context-manager protocol.
+    """
+
+    def __init__(self, server, name: str) -> None:
+        self._server = server
+        # A short poll interval makes stop() take ~50 ms instead of serve_forever's default 0.5 s.
+        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name=name, daemon=True)
+
+    def start(self):
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+class BackgroundServer(ServingThread):
     """A real HTTP server for ``create_app(config)`` on ``host``, port chosen by the OS.
 
     Use as a context manager, or call ``start()`` / ``stop()``. ``app`` gives direct access to
@@ -30,28 +59,11 @@ class BackgroundServer:
                  quiet: bool = True) -> None:
         self.app = app if app is not None else create_app(config)
         handler = _QuietHandler if quiet else None
-        self._server = make_server(host, 0, self.app, threaded=True, request_handler=handler)
+        server = make_server(host, 0, self.app, threaded=True, request_handler=handler)
         self.host = host
-        self.port = self._server.server_port
-        # A short poll interval makes stop() take ~50 ms instead of serve_forever's default 0.5 s.
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name=f"mock-server:{self.port}", daemon=True)
+        self.port = server.server_port
+        super().__init__(server, f"mock-server:{self.port}")
 
     @property
     def base_url(self) -> str:
         return f"http://{self.host}:{self.port}"
-
-    def start(self) -> "BackgroundServer":
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
-
-    def __enter__(self) -> "BackgroundServer":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import io
 import json
-import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from urllib3.filepost import encode_multipart_formdata
 
 from harness.csvgen import generate
+from harness.server import ServingThread
 from harness.presets import INDIGITALL_TEMPLATE_LAYOUT
 
 SEED = 20260105
@@ -99,7 +99,7 @@ def get() -> Payloads:
     return _CACHE[0]
 
 
-class FileServer:
+class FileServer(ServingThread):
     """Serve ``files`` (path -> bytes) over HTTP on 127.0.0.1; ``url`` is its base URL."""
 
     def __init__(self, files: dict[str, bytes]) -> None:
@@ -118,15 +118,7 @@ class FileServer:
             def log_message(self, *args) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, name="loadtests-files", daemon=True)
-
-    def start(self) -> "FileServer":
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{server.server_port}"
+        super().__init__(server, "loadtests-files")
