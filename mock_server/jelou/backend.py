@@ -95,8 +95,8 @@ class JelouBackend(NotificationsMixin):
         elif upload is not None and file_url:
             errors.setdefault("file", []).append(message(
                 "Send either 'file' or 'fileUrl', not both.", "Envíe 'file' o 'fileUrl', no ambos."))
-        elif file_url and isinstance(file_url, str) and check_url(file_url):
-            errors.setdefault("fileUrl", []).append(message(f"fileUrl: {check_url(file_url)}."))
+        elif file_url and isinstance(file_url, str) and (problem := check_url(file_url)):
+            errors.setdefault("fileUrl", []).append(message(f"fileUrl: {problem}."))
         fields = schemas.load(schemas.SEND, data, errors)
         bot = self.bot_for(client, fields["botId"])
         template = self._template(bot, fields)
