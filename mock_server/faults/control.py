@@ -1,0 +1,148 @@
+"""``/_mock/faults`` (CONTRACT §8) and ``/_mock/requests`` (§9) on the control plane."""
+
+from __future__ import annotations
+
+import fnmatch
+import time
+from datetime import datetime
+
+from flask import Blueprint, current_app, request
+
+from .. import bodies
+from ..control.routes import _float_arg, _int_arg
+from ..errors import ControlError
+from ..isotime import isoformat, parse_datetime
+from .rules import load_rule, new_rule
+
+bp = Blueprint("mock_faults", __name__, url_prefix="/_mock")
+
+
+def _instrument():
+    return current_app.extensions["mock.faults"]
+
+
+@bp.post("/faults")
+def add_fault():
+    instrument = _instrument()
+    try:
+        body = bodies.json_body(request.get_data(cache=True))
+        rule = load_rule(body)
+    except (bodies.BodyError, ValueError) as exc:
+        raise ControlError(str(exc)) from None
+    store = instrument.state.store
+    with store.lock:
+        rule_id = f"fault-{store.next_number('fault')}"
+        stored = new_rule(rule_id, rule, instrument.state.clock.now())
+        instrument.rules.put(rule_id, stored)
+    return stored, 201
+
+
+@bp.get("/faults")
+def list_faults():
+    rules = _instrument().rules.values()
+    return {"faults": rules, "total": len(rules)}
+
+
+@bp.get("/faults/<rule_id>")
+def get_fault(rule_id: str):
+    rule = _instrument().rules.get(rule_id)
+    if rule is None:
+        raise ControlError(f"no fault rule '{rule_id}'", 404)
+    return rule
+
+
+@bp.delete("/faults/<rule_id>")
+def delete_fault(rule_id: str):
+    if not _instrument().rules.delete(rule_id):
+        raise ControlError(f"no fault rule '{rule_id}'", 404)
+    return {"deleted": rule_id}
+
+
+@bp.delete("/faults")
+def clear_faults():
+    return {"deleted": _instrument().rules.clear()}
+
+
+@bp.get("/requests")
+def list_requests():
+    """The journal, oldest first: filters, ``limit``/``page``, and ``wait_for``/``timeout`` long-poll."""
+    instrument = _instrument()
+    args = request.args
+    provider = args.get("provider") or None
+    method = (args.get("method") or "").upper() or None
+    path = args.get("path") or None
+    status = _status_arg(args.get("status"))
+    fault = args.get("fault") or None
+    since = _since_arg(args.get("since"))
+    limits = instrument.state.settings["inspection"]
+    limit = _int_arg("limit", limits["default_limit"], 1, limits["max_limit"])
+    page = _int_arg("page", 1, 1)
+    wait_for = _int_arg("wait_for", 0, 0)
+    timeout = _float_arg("timeout", 10.0, 0.0, float(limits["max_wait_seconds"]))
+
+    def selected() -> list[dict]:
+        found = []
+        for entry in instrument.journal.entries():
+            if provider and entry["provider"] != provider:
+                continue
+            if method and entry["method"] != method:
+                continue
+            if path and not (entry["path"] == path or fnmatch.fnmatchcase(entry["path"], path)):
+                continue
+            if status and not status(entry["response"].get("status")):
+                continue
+            if fault and entry["fault"] != fault:
+                continue
+            if since and entry["receivedAt"] < since:
+                continue
+            found.append(entry)
+        return found
+
+    entries = _wait(instrument.state.store, selected, wait_for, timeout) if wait_for else selected()
+    start = (page - 1) * limit
+    return {"requests": entries[start:start + limit], "total": len(entries), "page": page, "limit": limit,
+            "dropped": instrument.journal.dropped()}
+
+
+@bp.delete("/requests")
+def clear_requests():
+    _instrument().journal.clear()
+    return {"status": "ok"}
+
+
+def _wait(store, selected, wait_for: int, timeout: float) -> list[dict]:
+    """Hold until ``wait_for`` entries match or ``timeout`` real seconds pass (woken by new entries)."""
+    deadline = time.monotonic() + timeout
+    with store.changed:
+        found = selected()
+        while len(found) < wait_for:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            store.changed.wait(min(remaining, 0.5))
+            found = selected()
+    return found
+
+
+def _status_arg(raw: str | None):
+    """``status=503``, ``status=5xx`` or ``status=dropped``: a predicate on the answered status."""
+    if not raw:
+        return None
+    text = raw.strip().lower()
+    if text == "dropped":
+        return lambda value: value is None
+    if len(text) == 3 and text[0] in "12345" and text[1:] == "xx":
+        return lambda value: value is not None and value // 100 == int(text[0])
+    if text.isdigit() and len(text) == 3:
+        return lambda value: value == int(text)
+    raise ControlError(f"'status' must be a status such as 503, a class such as 5xx, or 'dropped', not '{raw}'")
+
+
+def _since_arg(raw: str | None) -> str | None:
+    if not raw:
+        return None
+    try:
+        moment: datetime = parse_datetime(raw)
+    except ValueError as exc:
+        raise ControlError(f"'since' must be an ISO 8601 date-time: {exc}") from None
+    return isoformat(moment)

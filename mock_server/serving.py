@@ -1,0 +1,170 @@
+"""Server plumbing: waitress with an elastic thread pool, and connection-level faults.
+
+Two things a WSGI app cannot do by itself, provided here for the fault pipeline:
+
+- ``hold(environ, seconds)``: wait ``seconds`` of real time (injected latency) *without starving
+  the server*. Under :func:`create_server` the waiting request lends its worker back: the pool
+  grows by one thread for as long as the wait lasts (up to ``max_held`` at once), so 100 slow
+  requests never stop ``/_mock/health`` from answering at once. Under any other server (werkzeug's
+  threaded server gives each request its own thread) it simply waits.
+- ``abort(environ)`` / ``reset_socket(environ)``: drop the connection with no (or a partial)
+  response. Waitress closes the connection when the app raises its ``ClientDisconnected``;
+  werkzeug does when the app raises a ``ConnectionError``. A reset sets ``SO_LINGER`` to zero first,
+  so closing sends a TCP RST instead of a FIN.
+
+This is the only module that blocks on real time on purpose.
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+import threading
+import time
+from datetime import datetime, timezone
+from typing import Any
+
+from waitress.channel import ClientDisconnected
+from waitress.server import create_server as _waitress_server
+from waitress.task import ThreadedTaskDispatcher
+
+CHANNEL_KEY = "mock.channel"
+HOLD_KEY = "mock.hold"
+
+
+class ElasticDispatcher(ThreadedTaskDispatcher):
+    """Waitress's thread pool, plus a thread for every request held by injected latency."""
+
+    def __init__(self, threads: int, max_held: int = 1000) -> None:
+        super().__init__()
+        self.base_threads = threads
+        self.max_held = max_held
+        self.held = 0
+        self._held_lock = threading.Lock()
+        self.set_thread_count(threads)
+
+    def add_task(self, task) -> None:
+        get_environment = getattr(task, "get_environment", None)
+        if get_environment is not None:
+            environ = get_environment()          # cached by the task: the app gets this very dict
+            environ[CHANNEL_KEY] = task.channel
+            environ[HOLD_KEY] = self.hold
+        super().add_task(task)
+
+    def hold(self, seconds: float) -> None:
+        """Wait ``seconds``; meanwhile one extra worker serves the other requests."""
+        with self._held_lock:
+            lend = self.held < self.max_held
+            if lend:
+                self.held += 1
+                self.set_thread_count(self.base_threads + self.held)
+        try:
+            threading.Event().wait(seconds)
+        finally:
+            if lend:
+                with self._held_lock:
+                    self.held -= 1
+                    self.set_thread_count(self.base_threads + self.held)
+
+
+def create_server(app, *, host: str, port: int, threads: int, **adjustments: Any):
+    """A waitress server for ``app`` on the elastic pool (``server.run()`` serves until closed)."""
+    dispatcher = ElasticDispatcher(threads)
+    return _waitress_server(app, host=host, port=port, threads=threads, _dispatcher=dispatcher, **adjustments)
+
+
+def serve(app, *, host: str, port: int, threads: int, **adjustments: Any) -> None:
+    """Like ``waitress.serve`` (blocks), on the elastic pool."""
+    server = create_server(app, host=host, port=port, threads=threads, **adjustments)
+    server.print_listen("Serving on http://{}:{}")
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+
+
+class WaitressThread:
+    """A waitress server on a free port in a daemon thread (tests, benchmarks).
+
+    ``start()``/``stop()`` or a ``with`` block; ``base_url`` says where it listens.
+    """
+
+    def __init__(self, app, *, host: str = "127.0.0.1", port: int = 0, threads: int = 8, **adjustments: Any) -> None:
+        self.server = create_server(app, host=host, port=port, threads=threads, **adjustments)
+        self.host = host
+        self.port = self.server.effective_port
+        self._thread = threading.Thread(target=self._run, name=f"waitress:{self.port}", daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def _run(self) -> None:
+        try:
+            self.server.run()
+        except (OSError, ValueError):            # the map is torn down under the loop by stop()
+            pass
+
+    def start(self) -> "WaitressThread":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        for channel in list(self.server._map.values()):
+            channel.handle_close()
+        self.server.task_dispatcher.shutdown(timeout=5)
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> "WaitressThread":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def hold(environ: dict, seconds: float) -> None:
+    """Wait ``seconds`` of real time without holding one of the server's workers (see module doc)."""
+    if seconds <= 0:
+        return
+    lender = environ.get(HOLD_KEY)
+    if lender is not None:
+        lender(seconds)
+    else:
+        threading.Event().wait(seconds)
+
+
+def abort(environ: dict) -> BaseException:
+    """The exception that makes the serving server close this connection without answering more."""
+    if CHANNEL_KEY in environ:
+        return ClientDisconnected("connection dropped by a mock fault rule")
+    return ConnectionAbortedError("connection dropped by a mock fault rule")
+
+
+def connection_socket(environ: dict) -> socket.socket | None:
+    channel = environ.get(CHANNEL_KEY)
+    if channel is not None:
+        return channel.socket
+    return environ.get("werkzeug.socket")
+
+
+def reset_socket(environ: dict) -> None:
+    """Arrange for the connection to end with a TCP RST when it is closed."""
+    sock = connection_socket(environ)
+    if sock is not None:
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        except OSError:
+            pass
+
+
+def real_now() -> datetime:
+    """The real wall-clock time (the journal's ``receivedAtReal``; everything else uses the mock clock)."""
+    return datetime.fromtimestamp(time.time(), timezone.utc)
+
+
+def stopwatch() -> "callable":
+    """A function returning the real milliseconds elapsed since this call."""
+    started = time.perf_counter()
+    return lambda: (time.perf_counter() - started) * 1000.0
