@@ -20,7 +20,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--config", help="settings file, YAML or JSON (tenants, templates, applications, behaviour)")
     parser.add_argument("--seed", type=int, help="seed for every random draw (overrides the config's seed)")
     parser.add_argument("--threads", type=int, default=16, help="worker threads (default 16)")
-    parser.add_argument("--quiet", action="store_true", help="do not print the banner")
+    parser.add_argument("--quiet", action="store_true", help="print neither the banner nor the access log")
+    parser.add_argument("--log-format", choices=("text", "json"),
+                        help="access log: one line per request on stdout, as text (default) or JSON")
     return parser.parse_args(argv)
 
 
@@ -28,6 +30,7 @@ def build_config(args: argparse.Namespace) -> dict[str, Any]:
     config = load_file(args.config) if args.config else {}
     if args.seed is not None:
         config["seed"] = args.seed
+    config["access_log"] = None if args.quiet else (args.log_format or config.get("access_log") or "text")
     return config
 
 
@@ -54,9 +57,8 @@ def banner(app, base_url: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    from waitress import serve
-
     from . import create_app
+    from .serving import serve
 
     try:
         app = create_app(build_config(args))

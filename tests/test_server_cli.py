@@ -20,7 +20,9 @@ def test_flags_and_config_file(tmp_path):
     config.write_text("seed: 3\njelou:\n  sending_rate: 50\n")
     args = parse_args(["--host", "0.0.0.0", "--port", "9000", "--config", str(config), "--seed", "11"])
     assert (args.host, args.port) == ("0.0.0.0", 9000)
-    assert build_config(args) == {"seed": 11, "jelou": {"sending_rate": 50}}
+    assert build_config(args) == {"seed": 11, "jelou": {"sending_rate": 50}, "access_log": "text"}
+    assert build_config(parse_args(["--log-format", "json"]))["access_log"] == "json"
+    assert build_config(parse_args(["--quiet", "--log-format", "json"]))["access_log"] is None
 
 
 def test_banner_lists_routes_and_demo_credentials():
