@@ -14,7 +14,7 @@ from .accesslog import FORMATS, AccessLog
 from .control import bp
 from .pipeline import Instrument
 from .ratelimits import load_latency_profiles, load_rate_limits
-from .records import BoundedLog, KeyedMap, WindowCounter
+from .records import Records, records_store
 
 
 def init_app(app: Flask, state, providers) -> Instrument:
@@ -29,9 +29,7 @@ def init_app(app: Flask, state, providers) -> Instrument:
     instrument = Instrument(
         state,
         [(provider.NAME, provider.path_owner(settings), provider.http_error) for provider in providers],
-        KeyedMap(state.store, "faults"),
-        WindowCounter(state.store, "rate_windows"),
-        BoundedLog(state.store, "journal", max_entries),
+        Records(records_store(state), max_entries),
         load_rate_limits(settings["rate_limits"]),
         load_latency_profiles(settings["latency_profiles"]),
         AccessLog(fmt) if fmt else None,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import fnmatch
-import time
 from datetime import datetime
 
 from flask import Blueprint, current_app, request
@@ -12,6 +11,7 @@ from .. import bodies
 from ..control.routes import _float_arg, _int_arg
 from ..errors import ControlError
 from ..isotime import isoformat, parse_datetime
+from .pipeline import current_sandbox
 from .rules import load_rule, new_rule
 
 bp = Blueprint("mock_faults", __name__, url_prefix="/_mock")
@@ -19,6 +19,10 @@ bp = Blueprint("mock_faults", __name__, url_prefix="/_mock")
 
 def _instrument():
     return current_app.extensions["mock.faults"]
+
+
+def _sandbox() -> str:
+    return current_sandbox(request.environ)
 
 
 @bp.post("/faults")
@@ -29,23 +33,19 @@ def add_fault():
         rule = load_rule(body)
     except (bodies.BodyError, ValueError) as exc:
         raise ControlError(str(exc)) from None
-    store = instrument.state.store
-    with store.lock:
-        rule_id = f"fault-{store.next_number('fault')}"
-        stored = new_rule(rule_id, rule, instrument.state.clock.now())
-        instrument.rules.put(rule_id, stored)
-    return stored, 201
+    now = instrument.state.clock.now()
+    return instrument.records.add_rule(_sandbox(), lambda rule_id: new_rule(rule_id, rule, now)), 201
 
 
 @bp.get("/faults")
 def list_faults():
-    rules = _instrument().rules.values()
+    rules = _instrument().records.rules(_sandbox())
     return {"faults": rules, "total": len(rules)}
 
 
 @bp.get("/faults/<rule_id>")
 def get_fault(rule_id: str):
-    rule = _instrument().rules.get(rule_id)
+    rule = _instrument().records.rule(_sandbox(), rule_id)
     if rule is None:
         raise ControlError(f"no fault rule '{rule_id}'", 404)
     return rule
@@ -53,20 +53,21 @@ def get_fault(rule_id: str):
 
 @bp.delete("/faults/<rule_id>")
 def delete_fault(rule_id: str):
-    if not _instrument().rules.delete(rule_id):
+    if not _instrument().records.delete_rule(_sandbox(), rule_id):
         raise ControlError(f"no fault rule '{rule_id}'", 404)
     return {"deleted": rule_id}
 
 
 @bp.delete("/faults")
 def clear_faults():
-    return {"deleted": _instrument().rules.clear()}
+    return {"deleted": _instrument().records.clear_rules(_sandbox())}
 
 
 @bp.get("/requests")
 def list_requests():
     """The journal, oldest first: filters, ``limit``/``page``, and ``wait_for``/``timeout`` long-poll."""
     instrument = _instrument()
+    sandbox = _sandbox()
     args = request.args
     provider = args.get("provider") or None
     method = (args.get("method") or "").upper() or None
@@ -82,7 +83,7 @@ def list_requests():
 
     def selected() -> list[dict]:
         found = []
-        for entry in instrument.journal.entries():
+        for entry in instrument.records.journal(sandbox)[0]:
             if provider and entry["provider"] != provider:
                 continue
             if method and entry["method"] != method:
@@ -98,30 +99,16 @@ def list_requests():
             found.append(entry)
         return found
 
-    entries = _wait(instrument.state.store, selected, wait_for, timeout) if wait_for else selected()
+    entries = instrument.records.wait_for(sandbox, selected, wait_for, timeout) if wait_for else selected()
     start = (page - 1) * limit
     return {"requests": entries[start:start + limit], "total": len(entries), "page": page, "limit": limit,
-            "dropped": instrument.journal.dropped()}
+            "dropped": instrument.records.journal(sandbox)[1]}
 
 
 @bp.delete("/requests")
 def clear_requests():
-    _instrument().journal.clear()
+    _instrument().records.clear_journal(_sandbox())
     return {"status": "ok"}
-
-
-def _wait(store, selected, wait_for: int, timeout: float) -> list[dict]:
-    """Hold until ``wait_for`` entries match or ``timeout`` real seconds pass (woken by new entries)."""
-    deadline = time.monotonic() + timeout
-    with store.changed:
-        found = selected()
-        while len(found) < wait_for:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
-            store.changed.wait(min(remaining, 0.5))
-            found = selected()
-    return found
 
 
 def _status_arg(raw: str | None):

@@ -26,9 +26,11 @@ from .. import serving
 from ..isotime import isoformat
 from . import journal
 from .ratelimits import check as check_rate_limits
-from .rules import RequestView, latency_seconds, seconds, select, whole_seconds
+from ..store import DEFAULT_SANDBOX
+from .rules import RequestView, latency_seconds, seconds, whole_seconds
 
 EXCHANGE = "mock.exchange"
+SANDBOX = "mock.sandbox"
 CONTROL_PREFIX = "/_mock"
 
 
@@ -43,6 +45,7 @@ class Exchange:
     rule: dict | None = None
     drop: str | None = None
     status: int | None = None
+    sandbox: str = DEFAULT_SANDBOX
     record: dict = field(default_factory=dict)
     finished: bool = False
 
@@ -98,12 +101,10 @@ class Middleware:
 class Instrument:
     """Per-app fault rules, rate limits, latency profiles, journal and access log."""
 
-    def __init__(self, state, providers, rules, windows, log, rate_limits, latency_profiles, access_log) -> None:
+    def __init__(self, state, providers, records, rate_limits, latency_profiles, access_log) -> None:
         self.state = state
         self.providers = providers               # [(name, owns(path), http_error(status, message))]
-        self.rules = rules
-        self.windows = windows
-        self.journal = log
+        self.records = records
         self.rate_limits = rate_limits
         self.latency_profiles = latency_profiles
         self.access_log = access_log
@@ -136,9 +137,9 @@ class Instrument:
             return None
         view = RequestView(exchange.provider, request.method, request.path,
                            journal.credential_of(request.headers.get("Authorization")))
-        with self.rules.lock:
-            rule = select(self.rules.values(), view, now, self._draw)
-            exchange.rule = rule and dict(rule)
+        exchange.sandbox = current_sandbox(request.environ)
+        rule = self.records.select_rule(exchange.sandbox, view, now, self._draw)
+        exchange.rule = rule
         if rule is not None:
             answer = self._apply_before(exchange, rule["action"])
             if answer is not None:
@@ -198,9 +199,8 @@ class Instrument:
             return None
         subjects = {"credential": view.credential, "bot": _bot_id(), "application": request.view_args and
                     request.view_args.get("application_id")}
-        with self.rules.lock:
-            verdict = check_rate_limits(self.rate_limits, exchange.provider, subjects, now.timestamp(),
-                                        self.windows.hit, self.windows.count)
+        verdict = check_rate_limits(self.rate_limits, exchange.provider, subjects, now.timestamp(),
+                                    lambda keys: self.records.take(exchange.sandbox, keys))
         exchange.record["rateLimitHeaders"] = verdict.headers
         if verdict.retry_after is None:
             return None
@@ -253,9 +253,14 @@ class Instrument:
             elif exchange.drop:
                 entry["response"]["dropped"] = exchange.drop
             entry.update(durationMs=duration, fault=exchange.rule["id"] if exchange.rule else None, **record)
-            self.journal.append(lambda number: {"id": f"req-{number}", **entry})
+            self.records.log(exchange.sandbox, entry)
         if self.access_log is not None:
             self.access_log.write(environ, exchange, duration, record)
+
+
+def current_sandbox(environ) -> str:
+    """The request's sandbox: ``environ["mock.sandbox"]`` when sandbox selection has set it, else ``default``."""
+    return environ.get(SANDBOX) or DEFAULT_SANDBOX
 
 
 def _bot_id() -> str | None:

@@ -122,29 +122,27 @@ class Verdict:
 
 
 def check(limits: list[RateLimit], provider: str, subjects: Mapping[str, str | None], now: float,
-          hit: Callable[[str, int], bool], count: Callable[[str], int]) -> Verdict:
+          take: Callable[[list[tuple[str, int, float]]], tuple[list[int], int | None]]) -> Verdict:
     """Count the request against every limit that applies, or refuse it without counting.
 
-    ``hit(key, limit)`` atomically adds one to ``key`` unless it is at ``limit`` (then False);
-    ``count(key)`` reads it. Keys name the limit, the subject and the window's start.
+    ``take(keys)`` counts one request under every ``(key, limit, window)`` all-or-nothing and
+    returns the counts and the position of the first exceeded limit (None: within every limit).
     """
     applicable = []
     for limit in limits:
         subject = subjects.get(limit.per)
         if limit.provider == provider and subject is not None:
-            start = math.floor(now / limit.window) * limit.window
-            applicable.append((limit, f"{limit.index}:{subject}:{start:.3f}", start + limit.window))
-    for limit, key, end in applicable:
-        if count(key) >= limit.limit:
-            return Verdict(_headers(limit.limit, 0, end), whole_seconds(end - now), limit)
-    headers: dict[str, str] = {}
-    for limit, key, end in applicable:
-        if not hit(key, limit.limit):            # a concurrent request took the last place
-            return Verdict(_headers(limit.limit, 0, end), whole_seconds(end - now), limit)
-        remaining = max(0, limit.limit - count(key))
-        if not headers or remaining < int(headers["X-RateLimit-Remaining"]):
-            headers = _headers(limit.limit, remaining, end)
-    return Verdict(headers)
+            number = math.floor(now / limit.window)
+            applicable.append((limit, f"{limit.index}:{subject}:{number}", (number + 1) * limit.window))
+    if not applicable:
+        return Verdict({})
+    counts, exceeded = take([(key, limit.limit, limit.window) for limit, key, _ in applicable])
+    if exceeded is not None:
+        limit, _, end = applicable[exceeded]
+        return Verdict(_headers(limit.limit, 0, end), whole_seconds(end - now), limit)
+    tightest = min(range(len(applicable)), key=lambda i: applicable[i][0].limit - counts[i])
+    limit, _, end = applicable[tightest]
+    return Verdict(_headers(limit.limit, limit.limit - counts[tightest], end))
 
 
 def _headers(limit: int, remaining: int, reset: float) -> dict[str, str]:

@@ -1,115 +1,128 @@
-"""Where fault rules, rate-limit windows and journal entries live: three small primitives on the store.
+"""Fault rules, rate-limit windows and journal entries on the store's generic primitives.
 
-- :class:`KeyedMap`: the fault rules, in creation order.
-- :class:`WindowCounter`: atomic counters per rate-limit window (old windows are forgotten).
-- :class:`BoundedLog`: the request journal, append-only, keeping the newest ``max_entries`` and
-  counting how many were dropped.
+Everything is per sandbox and goes through the store interface (``mock_server.store.base``), so
+it holds across workers with a shared store:
 
-They keep their data in the store's named buckets under the store's lock, so ``POST /_mock/reset``
-clears them with every other record, and the same interface can be served by a shared store.
+- fault rules: the map ``faults`` (rule id -> rule), counted with ``update_value`` (compare-and-set);
+- rate limits: counters ``ratelimit:<limit>:<subject>:<window number>`` (``incr``);
+- the journal: the log ``journal`` (``append`` with ``max_entries``, ``read_log``, ``clear_log``);
+  entry ids are ``req-<sequence number>``.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator
+import time
+from datetime import datetime
+from typing import Any, Callable
 
-from ..store import Store
+from ..store import DEFAULT_SANDBOX, Store, open_store
+from .rules import RequestView, expired, fires, matches
+
+RULES = "faults"
+JOURNAL = "journal"
+WINDOW_GRACE = 86_400.0    # real seconds a window counter outlives its window (the mock clock may be frozen)
 
 
-class KeyedMap:
-    def __init__(self, store: Store, name: str) -> None:
+def records_store(state) -> Store:
+    """The app's store when it implements the store interface; otherwise a private memory store.
+
+    The private one (used while the providers still keep their records in the legacy store) is
+    reset together with the legacy store, so ``POST /_mock/reset`` clears rules and journal too.
+    """
+    if isinstance(state.store, Store):
+        return state.store
+    own = open_store("memory", seed=state.settings["seed"])
+    legacy_reset = state.store.reset
+
+    def reset() -> None:
+        legacy_reset()
+        own.reset(DEFAULT_SANDBOX)
+
+    state.store.reset = reset
+    return own
+
+
+class Records:
+    """The faults package's view of one store; every call names the sandbox."""
+
+    def __init__(self, store: Store, max_entries: int) -> None:
         self.store = store
-        self.name = name
-
-    @property
-    def lock(self):
-        return self.store.lock
-
-    def _items(self) -> dict[str, Any]:
-        return self.store.bucket(self.name)
-
-    def put(self, key: str, value: Any) -> None:
-        with self.store.lock:
-            self._items()[key] = value
-
-    def get(self, key: str) -> Any | None:
-        with self.store.lock:
-            return self._items().get(key)
-
-    def delete(self, key: str) -> bool:
-        with self.store.lock:
-            return self._items().pop(key, None) is not None
-
-    def values(self) -> list[Any]:
-        with self.store.lock:
-            return list(self._items().values())
-
-    def clear(self) -> int:
-        with self.store.lock:
-            items = self._items()
-            count = len(items)
-            items.clear()
-            return count
-
-
-class WindowCounter:
-    """Counters keyed by ``"<limit>:<subject>:<window start>"``."""
-
-    MAX_KEYS = 10_000
-
-    def __init__(self, store: Store, name: str) -> None:
-        self.store = store
-        self.name = name
-
-    def count(self, key: str) -> int:
-        with self.store.lock:
-            return self.store.bucket(self.name).get(key, 0)
-
-    def hit(self, key: str, limit: int) -> bool:
-        """Add one unless the counter is already at ``limit``."""
-        with self.store.lock:
-            counters = self.store.bucket(self.name)
-            value = counters.get(key, 0)
-            if value >= limit:
-                return False
-            if key not in counters and len(counters) >= self.MAX_KEYS:
-                counters.pop(next(iter(counters)))       # the oldest window: long over by now
-            counters[key] = value + 1
-            return True
-
-
-class BoundedLog:
-    """An append-only log of dicts with sequential ids, keeping the newest ``max_entries``."""
-
-    def __init__(self, store: Store, name: str, max_entries: int) -> None:
-        self.store = store
-        self.name = name
         self.max_entries = max_entries
 
-    def append(self, make: Callable[[int], dict]) -> dict:
-        """Store ``make(sequence_number)`` and wake long-polls."""
-        with self.store.lock:
-            number = self.store.next_number(self.name)
-            entry = make(number)
-            entries = self.store.bucket(self.name)
-            entries[number] = entry
-            while len(entries) > self.max_entries:
-                entries.pop(next(iter(entries)))
-                meta = self.store.bucket(self.name + ".meta")
-                meta["dropped"] = meta.get("dropped", 0) + 1
-            self.store.changed.notify_all()
-            return entry
+    # -- fault rules -------------------------------------------------------------------------
+    def add_rule(self, sandbox: str, make: Callable[[str], dict]) -> dict:
+        rule_id = f"fault-{self.store.incr(sandbox, 'fault-ids')}"
+        rule = make(rule_id)
+        self.store.put(sandbox, RULES, rule_id, rule)
+        return rule
 
-    def entries(self) -> Iterator[dict]:
-        with self.store.lock:
-            return iter(list(self.store.bucket(self.name).values()))
+    def rules(self, sandbox: str) -> list[dict]:
+        return [value for _, value in self.store.items(sandbox, RULES)]
 
-    def dropped(self) -> int:
-        with self.store.lock:
-            return self.store.bucket(self.name + ".meta").get("dropped", 0)
+    def rule(self, sandbox: str, rule_id: str) -> dict | None:
+        return self.store.get_value(sandbox, RULES, rule_id)
 
-    def clear(self) -> None:
-        with self.store.lock:
-            self.store.bucket(self.name).clear()
-            self.store.bucket(self.name + ".meta").clear()
-            self.store.changed.notify_all()
+    def delete_rule(self, sandbox: str, rule_id: str) -> bool:
+        return self.store.delete(sandbox, RULES, rule_id)
+
+    def clear_rules(self, sandbox: str) -> int:
+        return sum(self.store.delete(sandbox, RULES, rule_id) for rule_id, _ in self.store.items(sandbox, RULES))
+
+    def select_rule(self, sandbox: str, view: RequestView, now: datetime, draw: Callable[[str, int], float]) -> dict | None:
+        """The first rule (creation order) that matches and fires; counts every rule that matched."""
+        for rule_id, rule in self.store.items(sandbox, RULES):
+            if expired(rule, now) or not matches(rule, view):
+                continue
+
+            def count(current: Any) -> dict | None:
+                if current is None:
+                    return None                  # deleted meanwhile
+                matched = current["matched"] + 1
+                fired = fires(current, matched, draw)
+                return {**current, "matched": matched, "fired": current["fired"] + fired,
+                        "lastFired": matched if fired else current.get("lastFired")}
+
+            counted = self.store.update_value(sandbox, RULES, rule_id, count)
+            if counted is not None and counted.get("lastFired") == counted["matched"]:
+                return counted
+        return None
+
+    # -- rate-limit windows ----------------------------------------------------------------------
+    def take(self, sandbox: str, keys: list[tuple[str, int, float]]) -> tuple[list[int], int | None]:
+        """Count one request in every ``(key, limit, window seconds)``; all or nothing.
+
+        Returns the counts and, when a limit is exceeded, the position of the first one exceeded
+        (then nothing stays counted).
+        """
+        counts: list[int] = []
+        for position, (key, limit, window) in enumerate(keys):
+            value = self.store.incr(sandbox, f"ratelimit:{key}", 1, ttl=window + WINDOW_GRACE)
+            counts.append(value)
+            if value > limit:
+                for taken_key, _, _ in keys[:position + 1]:
+                    self.store.incr(sandbox, f"ratelimit:{taken_key}", -1)
+                return counts, position
+        return counts, None
+
+    # -- journal ---------------------------------------------------------------------------------
+    def log(self, sandbox: str, entry: dict) -> int:
+        return self.store.append(sandbox, JOURNAL, entry, max_entries=self.max_entries)
+
+    def journal(self, sandbox: str) -> tuple[list[dict], int]:
+        """Every kept entry, oldest first (each with its ``id``), and how many were dropped."""
+        page = self.store.read_log(sandbox, JOURNAL, after=0, limit=self.max_entries)
+        return [{"id": f"req-{number}", **value} for number, value in page.entries], page.dropped
+
+    def clear_journal(self, sandbox: str) -> None:
+        self.store.clear_log(sandbox, JOURNAL)
+
+    def wait_for(self, sandbox: str, read: Callable[[], list], count: int, timeout: float) -> list:
+        """``read()`` again on every change of the sandbox until it holds ``count`` items or ``timeout`` passes."""
+        deadline = time.monotonic() + timeout
+        while True:
+            version = self.store.version(sandbox)
+            found = read()
+            remaining = deadline - time.monotonic()
+            if len(found) >= count or remaining <= 0:
+                return found
+            self.store.wait(sandbox, version, remaining)

@@ -152,7 +152,7 @@ def new_rule(rule_id: str, rule: dict, now: datetime) -> dict:
     return {"id": rule_id, "match": rule["match"], "action": rule["action"], "times": rule.get("times"),
             "after": rule["after"], "probability": rule["probability"], "expiresAfter": expires,
             "createdAt": isoformat(now), "expiresAt": isoformat(expires_at) if expires_at else None,
-            "matched": 0, "fired": 0}
+            "matched": 0, "fired": 0, "lastFired": None}
 
 
 def matches(rule: dict, view: RequestView) -> bool:
@@ -170,25 +170,16 @@ def expired(rule: dict, now: datetime) -> bool:
     return rule["expiresAt"] is not None and isoformat(now) >= rule["expiresAt"]
 
 
-def select(rules: list[dict], view: RequestView, now: datetime, draw: Callable[[str, int], float]) -> dict | None:
-    """The first rule that matches and fires; updates the counters of every rule that matched.
+def fires(rule: dict, matched: int, draw: Callable[[str, int], float]) -> bool:
+    """Whether the ``matched``-th matching request fires the rule (``after``, ``times``, ``probability``).
 
-    The caller holds the lock guarding ``rules``. ``draw(rule_id, n)`` is the seeded uniform draw
-    for the n-th matched request of a rule.
+    ``draw(rule_id, n)`` is the seeded uniform draw for the n-th matched request of a rule.
     """
-    for rule in rules:
-        if expired(rule, now) or not matches(rule, view):
-            continue
-        rule["matched"] += 1
-        if rule["matched"] <= rule["after"]:
-            continue
-        if rule["times"] is not None and rule["fired"] >= rule["times"]:
-            continue
-        if rule["probability"] < 1.0 and draw(rule["id"], rule["matched"]) >= rule["probability"]:
-            continue
-        rule["fired"] += 1
-        return rule
-    return None
+    if matched <= rule["after"]:
+        return False
+    if rule["times"] is not None and rule["fired"] >= rule["times"]:
+        return False
+    return rule["probability"] >= 1.0 or draw(rule["id"], matched) < rule["probability"]
 
 
 def latency_seconds(latency: Any, draw: Callable[[], float]) -> float:
