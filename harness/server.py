@@ -1,7 +1,8 @@
 """Serve a mock app on a free local port in a background thread (tests, the pytest plugin).
 
-The per-request access log of werkzeug is off by default (``quiet=True``): in a test run it
-would only bury the output that matters.  Errors are still logged.
+The mock itself runs under waitress (:class:`BackgroundServer`); the small helper servers (CSV
+files, webhook receivers) use werkzeug's through :class:`ServingThread`. The mock's access log is
+off unless the config sets ``access_log``.
 """
 
 from __future__ import annotations
@@ -9,14 +10,8 @@ from __future__ import annotations
 import threading
 from typing import Any, Mapping
 
-from werkzeug.serving import WSGIRequestHandler, make_server
-
 from mock_server import create_app
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_request(self, code="-", size="-") -> None:
-        pass
+from mock_server.serving import WaitressThread
 
 
 class ServingThread:
@@ -48,22 +43,34 @@ class ServingThread:
         self.stop()
 
 
-class BackgroundServer(ServingThread):
-    """A real HTTP server for ``create_app(config)`` on ``host``, port chosen by the OS.
+class BackgroundServer:
+    """``create_app(config)`` served by waitress (as ``mock-server`` serves it) on ``host``, port chosen by the OS.
 
     Use as a context manager, or call ``start()`` / ``stop()``. ``app`` gives direct access to
-    the app (and so to its clock and store) for assertions.
+    the app (and so to its clock and store) for assertions. The same server as in production
+    means injected latency does not hold a worker and ``drop`` faults reset real connections.
     """
 
     def __init__(self, config: Mapping[str, Any] | None = None, *, app=None, host: str = "127.0.0.1",
-                 quiet: bool = True) -> None:
+                 threads: int = 32) -> None:
         self.app = app if app is not None else create_app(config)
-        handler = _QuietHandler if quiet else None
-        server = make_server(host, 0, self.app, threaded=True, request_handler=handler)
+        self._server = WaitressThread(self.app, host=host, threads=threads)
         self.host = host
-        self.port = server.server_port
-        super().__init__(server, f"mock-server:{self.port}")
+        self.port = self._server.port
 
     @property
     def base_url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+    def start(self) -> "BackgroundServer":
+        self._server.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    def __enter__(self) -> "BackgroundServer":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

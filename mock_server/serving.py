@@ -26,7 +26,7 @@ from typing import Any
 
 from waitress.channel import ClientDisconnected
 from waitress.server import create_server as _waitress_server
-from waitress.task import ThreadedTaskDispatcher
+from waitress.task import ThreadedTaskDispatcher, WSGITask
 
 CHANNEL_KEY = "mock.channel"
 HOLD_KEY = "mock.hold"
@@ -41,15 +41,14 @@ class ElasticDispatcher(ThreadedTaskDispatcher):
         self.max_held = max_held
         self.held = 0
         self._held_lock = threading.Lock()
+        self.task_class = _task_class(self)
         self.set_thread_count(threads)
 
-    def add_task(self, task) -> None:
-        get_environment = getattr(task, "get_environment", None)
-        if get_environment is not None:
-            environ = get_environment()          # cached by the task: the app gets this very dict
-            environ[CHANNEL_KEY] = task.channel
-            environ[HOLD_KEY] = self.hold
-        super().add_task(task)
+    def add_task(self, channel) -> None:
+        """Waitress queues a channel, which builds a ``task_class`` per request: use ours."""
+        if getattr(channel, "task_class", None) is WSGITask:
+            channel.task_class = self.task_class
+        super().add_task(channel)
 
     def hold(self, seconds: float) -> None:
         """Wait ``seconds``; meanwhile one extra worker serves the other requests."""
@@ -65,6 +64,19 @@ class ElasticDispatcher(ThreadedTaskDispatcher):
                 with self._held_lock:
                     self.held -= 1
                     self.set_thread_count(self.base_threads + self.held)
+
+
+def _task_class(dispatcher: ElasticDispatcher) -> type:
+    class MockTask(WSGITask):
+        """A waitress task whose environ reaches its connection and the dispatcher's ``hold``."""
+
+        def get_environment(self):
+            environ = super().get_environment()
+            environ[CHANNEL_KEY] = self.channel
+            environ[HOLD_KEY] = dispatcher.hold
+            return environ
+
+    return MockTask
 
 
 def create_server(app, *, host: str, port: int, threads: int, **adjustments: Any):
@@ -112,8 +124,11 @@ class WaitressThread:
         return self
 
     def stop(self) -> None:
-        for channel in list(self.server._map.values()):
-            channel.handle_close()
+        for dispatcher in list(self.server._map.values()):
+            if dispatcher is self.server:
+                dispatcher.close()                   # the listening socket
+            else:
+                dispatcher.handle_close()            # connections and the loop's trigger
         self.server.task_dispatcher.shutdown(timeout=5)
         self._thread.join(timeout=5)
 
