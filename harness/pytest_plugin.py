@@ -22,6 +22,10 @@ Fixtures
 - ``mock_clock`` (function, resets too): the mock's clock: ``now()``, ``state()``,
   ``advance("PT1H")``, ``set("2026-01-05T10:00:00Z")``, ``freeze()`` / ``freeze(False)``.
   Every transition due up to the new time has happened when ``advance``/``set`` return.
+- ``mock_faults`` (function): fault rules (``add``, ``list``, ``get``, ``delete``, ``clear``),
+  cleared before and after the test. ``mock_faults.add({"status": 503}, match={"path": "/v1/hsm/file"}, times=2)``.
+- ``mock_journal`` (function): the request journal, cleared before the test: ``entries(**filters)``,
+  ``assert_attempts(n, method=..., path=...)`` (waits for them), ``assert_honoured_retry_after(entries)``.
 - ``mock_server_config`` (session): the mock's settings; ``--mock-config FILE`` (YAML/JSON), or
   override the fixture in your ``conftest.py``.  Default: the demo tenant, real-time clock.
 
@@ -112,3 +116,20 @@ def mock_reset(mock_server):
 def mock_clock(mock_reset):
     """The mock's clock, through the control plane."""
     return mock_reset.control.clock
+
+
+@pytest.fixture
+def mock_faults(mock_server):
+    """Fault rules of the mock, none before the test and none left after it."""
+    faults = mock_server.control.faults
+    faults.clear()
+    yield faults
+    faults.clear()
+
+
+@pytest.fixture
+def mock_journal(mock_server):
+    """The mock's request journal, emptied before the test."""
+    journal = mock_server.control.journal
+    journal.clear()
+    return journal

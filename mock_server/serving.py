@@ -80,7 +80,12 @@ def _task_class(dispatcher: ElasticDispatcher) -> type:
 
 
 def create_server(app, *, host: str, port: int, threads: int, **adjustments: Any):
-    """A waitress server for ``app`` on the elastic pool (``server.run()`` serves until closed)."""
+    """A waitress server for ``app`` on the elastic pool (``server.run()`` serves until closed).
+
+    ``connection_limit`` defaults to 1,000 open connections (waitress's own default, 100, would
+    queue the 101st client of a latency test behind the held ones).
+    """
+    adjustments.setdefault("connection_limit", 1000)
     dispatcher = ElasticDispatcher(threads)
     return _waitress_server(app, host=host, port=port, threads=threads, _dispatcher=dispatcher, **adjustments)
 

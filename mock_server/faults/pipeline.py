@@ -46,6 +46,7 @@ class Exchange:
     drop: str | None = None
     status: int | None = None
     sandbox: str = DEFAULT_SANDBOX
+    latency: float = 0.0                         # injected seconds (rule and profile)
     record: dict = field(default_factory=dict)
     finished: bool = False
 
@@ -157,6 +158,7 @@ class Instrument:
         if "latency" in action:
             rule_id, fired = exchange.rule["id"], exchange.rule["fired"]
             wait = latency_seconds(action["latency"], lambda: self.state.rng("latency", rule_id, fired).random())
+            exchange.latency += wait
             serving.hold(request.environ, wait)
         if action.get("afterCommit"):
             return None
@@ -216,6 +218,7 @@ class Instrument:
         rows = sum(part["rows"] for part in files)
         wait = sum(profile.seconds(rows) for profile in self.latency_profiles
                    if profile.applies(exchange.provider, request.method, request.path))
+        exchange.latency += wait
         serving.hold(request.environ, wait)
 
     def after(self, response: Response) -> Response:
@@ -252,7 +255,7 @@ class Instrument:
                 entry["response"] = {"status": None, "dropped": exchange.drop}
             elif exchange.drop:
                 entry["response"]["dropped"] = exchange.drop
-            entry.update(durationMs=duration, fault=exchange.rule["id"] if exchange.rule else None, **record)
+            entry.update(durationMs=duration, latencyMs=round(exchange.latency * 1000.0, 1), fault=exchange.rule["id"] if exchange.rule else None, **record)
             self.records.log(exchange.sandbox, entry)
         if self.access_log is not None:
             self.access_log.write(environ, exchange, duration, record)

@@ -1,0 +1,172 @@
+"""Faults on real connections (waitress, as ``mock-server`` serves): drops, latency, a retrying client."""
+
+from __future__ import annotations
+
+import base64
+import socket
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from conftest import order_csv
+from harness.control import MockControl
+from harness.server import BackgroundServer
+
+CONFIG = {"clock": {"start": "2026-01-05T10:00:00Z", "frozen": True}, "seed": 3}
+AUTH = ("demo-client-id", "demo-client-secret")
+TOKEN = base64.b64encode(b"demo-client-id:demo-client-secret").decode()
+
+
+@pytest.fixture(scope="module")
+def server():
+    with BackgroundServer(CONFIG, threads=4) as running:
+        yield running
+
+
+@pytest.fixture
+def control(server):
+    with MockControl(server.base_url) as control:
+        control.reset()
+        yield control
+
+
+def raw_get(server, path: str = "/v1/campaigns/x") -> tuple[str, bytes]:
+    """A GET on a fresh socket: ``("eof"|"reset", bytes received)``."""
+    with socket.create_connection((server.host, server.port), timeout=10) as sock:
+        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: mock\r\nConnection: close\r\n"
+                     f"Authorization: Basic {TOKEN}\r\n\r\n".encode())
+        received = b""
+        try:
+            while chunk := sock.recv(65536):
+                received += chunk
+        except ConnectionResetError:
+            return "reset", received
+    return "eof", received
+
+
+def test_drop_reset_sends_a_tcp_reset(server, control):
+    rule = control.faults.add({"drop": "reset"}, match={"provider": "jelou"}, times=1)
+    assert raw_get(server) == ("reset", b"")
+    status, received = raw_get(server)
+    assert status == "eof" and received.startswith(b"HTTP/1.1 404")
+    [dropped, answered] = control.journal.entries()
+    assert dropped["response"] == {"status": None, "dropped": "reset"} and dropped["fault"] == rule["id"]
+    assert answered["response"]["status"] == 404 and answered["fault"] is None
+
+
+def test_drop_empty_closes_without_an_answer(server, control):
+    control.faults.add({"drop": "empty"}, match={"path": "/v1/campaigns/*"})
+    assert raw_get(server) == ("eof", b"")
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"{server.base_url}/v1/campaigns/x", auth=AUTH, timeout=10)
+    assert control.faults.list()[0]["fired"] == 2
+
+
+def test_drop_truncate_sends_headers_and_half_the_body(server, control):
+    control.faults.add({"drop": "truncate"}, match={"method": "GET"})
+    status, received = raw_get(server)
+    head, _, body = received.partition(b"\r\n\r\n")
+    assert status == "eof"
+    assert b"X-Mock-Fault: fault-1" in head and b"Content-Length: 53" in head
+    assert 0 < len(body) == 53 // 2
+    with pytest.raises(requests.exceptions.ChunkedEncodingError):
+        requests.get(f"{server.base_url}/v1/campaigns/x", auth=AUTH, timeout=10)
+
+
+def test_drop_after_commit_stores_then_drops(server, control):
+    control.faults.add({"drop": "reset", "afterCommit": True}, match={"path": "/v1/hsm/file"}, times=1)
+    with pytest.raises(requests.ConnectionError):
+        requests.post(f"{server.base_url}/v1/hsm/file", auth=AUTH, timeout=10, files={"file": ("r.csv", order_csv(2))},
+                      data={"campaignName": "c", "elementName": "welcome_message", "botId": "demo-bot", "params": "[]"})
+    [entry] = control.journal.entries()
+    assert entry["campaignId"] and entry["response"] == {"status": None, "dropped": "reset"}
+    assert entry["body"]["files"][0]["rows"] == 2
+
+
+def test_fixed_and_uniform_latency(server, control):
+    control.faults.add({"latency": "PT0.3S"}, match={"path": "/v1/campaigns/fixed"})
+    control.faults.add({"latency": {"min": "PT0.05S", "max": "PT0.25S"}}, match={"path": "/v1/campaigns/uniform"})
+    started = time.monotonic()
+    assert requests.get(f"{server.base_url}/v1/campaigns/fixed", auth=AUTH, timeout=10).status_code == 404
+    assert time.monotonic() - started >= 0.3
+    for _ in range(5):
+        requests.get(f"{server.base_url}/v1/campaigns/uniform", auth=AUTH, timeout=10)
+    [fixed, *uniform] = control.journal.entries()
+    assert fixed["latencyMs"] == 300.0 and fixed["durationMs"] >= 300.0
+    drawn = [entry["latencyMs"] for entry in uniform]
+    assert all(50.0 <= value <= 250.0 for value in drawn) and len(set(drawn)) == 5
+    assert all(entry["durationMs"] >= entry["latencyMs"] for entry in uniform)
+    with BackgroundServer(CONFIG, threads=2) as again, MockControl(again.base_url) as other:
+        other.faults.add({"latency": "PT0.3S"}, match={"path": "/v1/campaigns/fixed"})
+        other.faults.add({"latency": {"min": "PT0.05S", "max": "PT0.25S"}}, match={"path": "/v1/campaigns/uniform"})
+        for _ in range(5):
+            requests.get(f"{again.base_url}/v1/campaigns/uniform", auth=AUTH, timeout=10)
+        assert [entry["latencyMs"] for entry in other.journal.entries()] == drawn     # same seed, same draws
+
+
+@pytest.mark.slow
+def test_latency_does_not_starve_the_server(server, control):
+    """100 concurrent requests held 2 s on a 4-thread server: all answer within 2.5 s; health stays fast."""
+    control.faults.add({"latency": "PT2S"}, match={"provider": "jelou"})
+    url = f"{server.base_url}/v1/campaigns/slow"
+    probes: list[float] = []
+    stop = threading.Event()
+
+    def probe():
+        with requests.Session() as session:
+            while not stop.is_set():
+                started = time.monotonic()
+                assert session.get(f"{server.base_url}/_mock/health", timeout=5).status_code == 200
+                probes.append(time.monotonic() - started)
+                stop.wait(0.05)
+
+    def slow(_):
+        started = time.monotonic()
+        status = requests.get(url, auth=AUTH, timeout=10).status_code
+        return status, time.monotonic() - started
+
+    prober = threading.Thread(target=probe)
+    prober.start()
+    try:
+        with ThreadPoolExecutor(100) as pool:
+            started = time.monotonic()
+            results = list(pool.map(slow, range(100)))
+            elapsed = time.monotonic() - started
+    finally:
+        stop.set()
+        prober.join()
+    assert [status for status, _ in results] == [404] * 100
+    assert elapsed < 2.5, f"100 requests with 2 s latency took {elapsed:.2f} s"
+    assert min(duration for _, duration in results) >= 2.0
+    assert len(probes) >= 10 and max(probes) < 0.1, f"slowest /_mock/health: {max(probes) * 1000:.0f} ms"
+    assert control.faults.list()[0]["fired"] == 100
+
+
+@pytest.mark.slow
+def test_a_urllib3_retrying_client_against_503_then_200(server, control):
+    """A real client: requests + urllib3 Retry (honours Retry-After) gets through two 503s."""
+    control.faults.add({"status": 503, "retryAfter": "PT1S"}, match={"method": "POST", "path": "/v1/hsm/file"}, times=2)
+    retry = Retry(total=3, status_forcelist=[503], allowed_methods=None, respect_retry_after_header=True,
+                  backoff_factor=0)
+    with requests.Session() as session:
+        session.mount("http://", HTTPAdapter(max_retries=retry))
+        answer = session.post(f"{server.base_url}/v1/hsm/file", auth=AUTH, timeout=10,
+                              files={"file": ("r.csv", order_csv(3))},
+                              data={"campaignName": "retry", "elementName": "order_confirmation", "botId": "demo-bot",
+                                    "params": '[{"param":1,"column":"order_id"},{"param":2,"column":"amount"},'
+                                              '{"param":3,"column":"delivery"}]'})
+    assert answer.status_code == 200 and answer.json()["status"] == "success"
+    attempts = control.journal.assert_attempts(3, method="POST", path="/v1/hsm/file")
+    assert [entry["response"]["status"] for entry in attempts] == [503, 503, 200]
+    assert [entry["fault"] for entry in attempts] == ["fault-1", "fault-1", None]
+    assert attempts[0]["response"]["headers"]["Retry-After"] == "1"
+    control.journal.assert_honoured_retry_after(attempts)
+    assert len({entry["body"]["files"][0]["sha256"] for entry in attempts}) == 1      # the same file each time
+    assert [entry.get("campaignId") for entry in attempts][:2] == [None, None]      # one campaign only
+    with pytest.raises(AssertionError, match="Retry-After"):
+        control.journal.assert_honoured_retry_after([attempts[0], {**attempts[0], "id": "req-x"}])
