@@ -2,8 +2,8 @@
 
 Two things a WSGI app cannot do by itself, provided here for the fault pipeline:
 
-- ``hold(environ, seconds)``: wait ``seconds`` of real time (injected latency) *without starving
-  the server*. Under :func:`create_server` the waiting request lends its worker back: the pool
+- ``hold_until(environ, seconds)``: wait until ``seconds`` of real time have passed since the
+  request arrived (injected latency) *without starving the server*. Under :func:`create_server` the waiting request lends its worker back: the pool
   grows by one thread for as long as the wait lasts (up to ``max_held`` at once), so 100 slow
   requests never stop ``/_mock/health`` from answering at once. Under any other server (werkzeug's
   threaded server gives each request its own thread) it simply waits.
@@ -17,6 +17,7 @@ This is the only module that blocks on real time on purpose.
 
 from __future__ import annotations
 
+import re
 import socket
 import struct
 import threading
@@ -30,6 +31,8 @@ from waitress.task import ThreadedTaskDispatcher, WSGITask
 
 CHANNEL_KEY = "mock.channel"
 HOLD_KEY = "mock.hold"
+CONTROL_PATH = re.compile(r"^(/sandboxes/[^/]+)?/_mock/")
+RECEIVED_KEY = "mock.received"
 
 
 class ElasticDispatcher(ThreadedTaskDispatcher):
@@ -48,6 +51,16 @@ class ElasticDispatcher(ThreadedTaskDispatcher):
         """Waitress queues a channel, which builds a ``task_class`` per request: use ours."""
         if getattr(channel, "task_class", None) is WSGITask:
             channel.task_class = self.task_class
+        now = time.perf_counter()
+        pending = list(getattr(channel, "requests", ()))
+        for request in pending:
+            if not hasattr(request, "mock_received"):
+                request.mock_received = now          # fully read: latency counts from here
+        if pending and CONTROL_PATH.search(getattr(pending[0], "path", "") or ""):
+            with self.lock:                          # the control plane goes first: it is cheap, and a
+                self.queue.appendleft(channel)       # test waits on it while load queues up behind
+                self.queue_cv.notify()
+            return
         super().add_task(channel)
 
     def hold(self, seconds: float) -> None:
@@ -74,6 +87,7 @@ def _task_class(dispatcher: ElasticDispatcher) -> type:
             environ = super().get_environment()
             environ[CHANNEL_KEY] = self.channel
             environ[HOLD_KEY] = dispatcher.hold
+            environ.setdefault(RECEIVED_KEY, getattr(self.request, "mock_received", None) or time.perf_counter())
             return environ
 
     return MockTask
@@ -144,15 +158,27 @@ class WaitressThread:
         self.stop()
 
 
-def hold(environ: dict, seconds: float) -> None:
-    """Wait ``seconds`` of real time without holding one of the server's workers (see module doc)."""
-    if seconds <= 0:
+def mark_received(environ: dict) -> None:
+    """Note when the request arrived, unless the server already did (waitress: when it was fully read)."""
+    environ.setdefault(RECEIVED_KEY, time.perf_counter())
+
+
+def hold_until(environ: dict, seconds: float) -> None:
+    """Wait until ``seconds`` of real time have passed since the request arrived.
+
+    Injected latency counts from arrival, so the time the mock itself took (queueing, parsing)
+    is part of it rather than added on top. The wait does not hold one of the server's workers
+    (see the module doc).
+    """
+    received = environ.get(RECEIVED_KEY)
+    remaining = seconds - (time.perf_counter() - received if received is not None else 0.0)
+    if remaining <= 0:
         return
     lender = environ.get(HOLD_KEY)
     if lender is not None:
-        lender(seconds)
+        lender(remaining)
     else:
-        threading.Event().wait(seconds)
+        threading.Event().wait(remaining)
 
 
 def abort(environ: dict) -> BaseException:

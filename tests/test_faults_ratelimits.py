@@ -116,10 +116,12 @@ def test_latency_profiles_settings():
 
 def test_a_latency_profile_delays_uploads_by_their_rows(monkeypatch):
     waits = []
-    monkeypatch.setattr("mock_server.serving.hold", lambda environ, seconds: waits.append(round(seconds, 6)))
+    monkeypatch.setattr("mock_server.serving.hold_until", lambda environ, seconds: waits.append(round(seconds, 6)))
     client = make(latency_profiles=[{"provider": "jelou", "path": "/v1/hsm/file", "base": "PT0.2S",
                                      "per_1000_rows": "PT0.05S"}])
     rows = "\n".join(["phone_number"] + [f"5939{i:08d}" for i in range(3000)]) + "\n"
     assert send_form(client, rows.encode(), elementName="welcome_message", params=[]).status_code == 200
     get_list(client)
-    assert waits == [0.35, 0.0]
+    entries = client.get("/_mock/requests").json["requests"]
+    assert [entry["latencyMs"] for entry in entries] == [350.0, 0.0]
+    assert waits == [0.35]                                                     # the list is not an upload

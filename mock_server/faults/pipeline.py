@@ -61,6 +61,7 @@ class Middleware:
     def __call__(self, environ, start_response):
         exchange = Exchange(serving.stopwatch(), serving.real_now())
         environ[EXCHANGE] = exchange
+        serving.mark_received(environ)
         held: list = []
 
         def start(status: str, headers, exc_info=None):
@@ -159,7 +160,7 @@ class Instrument:
             rule_id, fired = exchange.rule["id"], exchange.rule["fired"]
             wait = latency_seconds(action["latency"], lambda: self.state.rng("latency", rule_id, fired).random())
             exchange.latency += wait
-            serving.hold(request.environ, wait)
+            serving.hold_until(request.environ, exchange.latency)
         if action.get("afterCommit"):
             return None
         if "drop" in action:
@@ -218,8 +219,9 @@ class Instrument:
         rows = sum(part["rows"] for part in files)
         wait = sum(profile.seconds(rows) for profile in self.latency_profiles
                    if profile.applies(exchange.provider, request.method, request.path))
-        exchange.latency += wait
-        serving.hold(request.environ, wait)
+        if wait > 0:
+            exchange.latency += wait
+            serving.hold_until(request.environ, exchange.latency)
 
     def after(self, response: Response) -> Response:
         exchange: Exchange | None = request.environ.get(EXCHANGE)
