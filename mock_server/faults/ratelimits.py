@@ -60,17 +60,24 @@ def _duration(entry: Mapping, key: str, where: str, default: str | None = None) 
         raise SettingsError(f"{where}.{key}: {exc.messages[0]}") from None
 
 
-def load_rate_limits(raw: Any) -> list[RateLimit]:
+def _entries(raw: Any, name: str, keys: tuple[str, ...]):
+    """``(where, entry)`` for each mapping of the list setting ``name``, with only ``keys`` in it."""
+    shape = "{" + ", ".join(keys) + "}"
     if not isinstance(raw, list):
-        raise SettingsError("rate_limits must be a list of {provider, per, limit, window}")
-    limits = []
+        raise SettingsError(f"{name} must be a list of {shape}")
     for index, entry in enumerate(raw):
-        where = f"rate_limits[{index}]"
+        where = f"{name}[{index}]"
         if not isinstance(entry, Mapping):
-            raise SettingsError(f"{where} must be a mapping {{provider, per, limit, window}}")
-        unknown = sorted(set(entry) - {"provider", "per", "limit", "window"})
+            raise SettingsError(f"{where} must be a mapping {shape}")
+        unknown = sorted(set(entry) - set(keys))
         if unknown:
             raise SettingsError(f"{where}: unknown key(s) {', '.join(unknown)}")
+        yield index, where, entry
+
+
+def load_rate_limits(raw: Any) -> list[RateLimit]:
+    limits = []
+    for index, where, entry in _entries(raw, "rate_limits", ("provider", "per", "limit", "window")):
         if entry.get("provider") not in PROVIDERS:
             raise SettingsError(f"{where}.provider must be one of: {', '.join(PROVIDERS)}")
         if entry.get("per") not in PER:
@@ -88,16 +95,9 @@ def load_rate_limits(raw: Any) -> list[RateLimit]:
 
 
 def load_latency_profiles(raw: Any) -> list[LatencyProfile]:
-    if not isinstance(raw, list):
-        raise SettingsError("latency_profiles must be a list of {provider, method, path, base, per_1000_rows}")
     profiles = []
-    for index, entry in enumerate(raw):
-        where = f"latency_profiles[{index}]"
-        if not isinstance(entry, Mapping):
-            raise SettingsError(f"{where} must be a mapping")
-        unknown = sorted(set(entry) - {"provider", "method", "path", "base", "per_1000_rows"})
-        if unknown:
-            raise SettingsError(f"{where}: unknown key(s) {', '.join(unknown)}")
+    keys = ("provider", "method", "path", "base", "per_1000_rows")
+    for _, where, entry in _entries(raw, "latency_profiles", keys):
         if entry.get("provider") not in (None, *PROVIDERS):
             raise SettingsError(f"{where}.provider must be one of: {', '.join(PROVIDERS)}")
         method = entry.get("method")
