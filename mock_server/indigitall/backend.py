@@ -26,7 +26,7 @@ from ..auth import find_match, parse_scheme, same
 from ..clock import to_us
 from ..csvfile import CsvRejected, CsvRules, read_csv
 from ..delivery import build_outcomes
-from ..isotime import add_duration, add_months, isoformat
+from ..isotime import add_duration, add_months_capped, isoformat
 from ..paging import Source
 from ..sandbox import Sandbox
 from ..store import NewRecord, Record, StaleGeneration
@@ -149,7 +149,7 @@ class IndigitallBackend:
     def _start(self, fields: dict, now: datetime, errors: list[dict]) -> datetime:
         """Start = scheduledAt, or now + delay, or now; after now and at most N calendar months ahead."""
         months = int(self.settings["max_schedule_months"])
-        limit = add_months(now, months)
+        limit = add_months_capped(now, months)
         name = next((key for key in ("scheduledAt", "scheduleAt") if fields.get(key) is not None), None)
         if name is not None:
             scheduled = fields[name]
