@@ -210,7 +210,6 @@ def real_now() -> datetime:
     return datetime.fromtimestamp(time.time(), timezone.utc)
 
 
-def stopwatch() -> "callable":
-    """A function returning the real milliseconds elapsed since this call."""
-    started = time.perf_counter()
-    return lambda: (time.perf_counter() - started) * 1000.0
+def elapsed_ms(environ: dict) -> float:
+    """Real milliseconds since the request arrived (see :func:`mark_received`)."""
+    return (time.perf_counter() - environ[RECEIVED_KEY]) * 1000.0

@@ -14,11 +14,15 @@ from .accesslog import FORMATS, AccessLog
 from .control import bp
 from .pipeline import Instrument
 from .ratelimits import load_latency_profiles, load_rate_limits
-from .records import Records, records_store
+from .records import Records
 
 
 def init_app(app: Flask, state, providers) -> Instrument:
-    """:param providers: the provider modules (each has ``NAME``, ``path_owner``, ``http_error``)."""
+    """:param providers: the registered :class:`~mock_server.providers.Provider` instances.
+
+    Call it after the app's own ``before_request`` hooks are registered: the pipeline's hook then
+    runs once the request's sandbox is selected.
+    """
     settings = state.settings
     max_entries = settings["journal"]["max_entries"]
     if not isinstance(max_entries, int) or isinstance(max_entries, bool) or max_entries < 1:
@@ -28,8 +32,8 @@ def init_app(app: Flask, state, providers) -> Instrument:
         raise SettingsError(f"access_log must be one of: {', '.join(FORMATS)} (or null: off)")
     instrument = Instrument(
         state,
-        [(provider.NAME, provider.path_owner(settings), provider.http_error) for provider in providers],
-        Records(records_store(state), max_entries),
+        {provider.name: provider for provider in providers},
+        Records(state.store, max_entries),
         load_rate_limits(settings["rate_limits"]),
         load_latency_profiles(settings["latency_profiles"]),
         AccessLog(fmt) if fmt else None,

@@ -8,7 +8,8 @@ from datetime import datetime
 from flask import Blueprint, current_app, request
 
 from .. import bodies
-from ..control.routes import _float_arg, _int_arg
+from ..control.messages import _float_arg, _int_arg, wait
+from ..sandbox import current
 from ..errors import ControlError
 from ..isotime import isoformat, parse_datetime
 from .pipeline import current_sandbox
@@ -33,7 +34,7 @@ def add_fault():
         rule = load_rule(body)
     except (bodies.BodyError, ValueError) as exc:
         raise ControlError(str(exc)) from None
-    now = instrument.state.clock.now()
+    now = current().now_dt()
     return instrument.records.add_rule(_sandbox(), lambda rule_id: new_rule(rule_id, rule, now)), 201
 
 
@@ -99,7 +100,9 @@ def list_requests():
             found.append(entry)
         return found
 
-    entries = instrument.records.wait_for(sandbox, selected, wait_for, timeout) if wait_for else selected()
+    if wait_for:
+        wait(instrument.state, current(), lambda: len(selected()), lambda after: None, wait_for, timeout)
+    entries = selected()
     start = (page - 1) * limit
     return {"requests": entries[start:start + limit], "total": len(entries), "page": page, "limit": limit,
             "dropped": instrument.records.journal(sandbox)[1]}

@@ -26,11 +26,12 @@ from .. import serving
 from ..isotime import isoformat
 from . import journal
 from .ratelimits import check as check_rate_limits
+from ..errors import owner
+from ..sandbox import ENV_NAME
 from ..store import DEFAULT_SANDBOX
 from .rules import RequestView, latency_seconds, seconds, whole_seconds
 
 EXCHANGE = "mock.exchange"
-SANDBOX = "mock.sandbox"
 CONTROL_PREFIX = "/_mock"
 
 
@@ -59,9 +60,9 @@ class Middleware:
         self.instrument = instrument
 
     def __call__(self, environ, start_response):
-        exchange = Exchange(serving.stopwatch(), serving.real_now())
-        environ[EXCHANGE] = exchange
         serving.mark_received(environ)
+        exchange = Exchange(lambda: serving.elapsed_ms(environ), serving.real_now())
+        environ[EXCHANGE] = exchange
         held: list = []
 
         def start(status: str, headers, exc_info=None):
@@ -105,29 +106,30 @@ class Instrument:
 
     def __init__(self, state, providers, records, rate_limits, latency_profiles, access_log) -> None:
         self.state = state
-        self.providers = providers               # [(name, owns(path), http_error(status, message))]
+        self.providers = providers               # name -> Provider
+        self.prefixes = [(prefix, name) for name, provider in providers.items()
+                         for prefix in provider.path_prefixes(state.settings)]
         self.records = records
         self.rate_limits = rate_limits
         self.latency_profiles = latency_profiles
         self.access_log = access_log
 
     def install(self, app: Flask) -> None:
-        app.before_request_funcs.setdefault(None, []).insert(0, self.before)
+        app.before_request(self.before)
         app.after_request(self.after)
         app.wsgi_app = Middleware(app.wsgi_app, self)
 
     # -- Flask hooks -----------------------------------------------------------------------
     def provider_of(self, path: str) -> str | None:
-        for name, owns, _ in self.providers:
-            if owns(path):
-                return name
-        return None
+        """The provider whose paths (longest prefix) hold ``path``, as for error envelopes."""
+        return owner(path, self.prefixes)
 
     def before(self) -> Response | None:
         exchange: Exchange | None = request.environ.get(EXCHANGE)
         if exchange is None or request.path.startswith(CONTROL_PREFIX):
             return None
-        now = self.state.clock.now()
+        exchange.sandbox = current_sandbox(request.environ)
+        now = self.state.sandbox(exchange.sandbox).now_dt()
         exchange.provider = self.provider_of(request.path)
         exchange.entry = {
             "receivedAt": isoformat(now), "receivedAtReal": isoformat(exchange.received_real),
@@ -139,7 +141,6 @@ class Instrument:
             return None
         view = RequestView(exchange.provider, request.method, request.path,
                            journal.credential_of(request.headers.get("Authorization")))
-        exchange.sandbox = current_sandbox(request.environ)
         rule = self.records.select_rule(exchange.sandbox, view, now, self._draw)
         exchange.rule = rule
         if rule is not None:
@@ -167,31 +168,28 @@ class Instrument:
             exchange.drop = action["drop"]
             return self._faulted(exchange, self.error_response(exchange.provider, 502, "connection dropped"))
         if "status" in action:
-            return self._faulted(exchange, self.fault_response(exchange.provider, action))
+            return self._faulted(exchange, self.fault_response(exchange, action))
         return None
 
-    def fault_response(self, provider: str, action: dict) -> Response:
+    def fault_response(self, exchange: Exchange, action: dict) -> Response:
         status = action["status"]
-        response = self.error_response(provider, status, action.get("message"))
+        response = self.error_response(exchange.provider, status, action.get("message"))
         if status == 429 or "retryAfter" in action:
             wait = seconds(action.get("retryAfter", "PT1S"), "retryAfter")
             response.headers["Retry-After"] = str(whole_seconds(wait))
             if status == 429:
-                reset = self.state.clock.now().timestamp() + wait
+                reset = self.state.sandbox(exchange.sandbox).now() + wait
                 response.headers["X-RateLimit-Limit"] = str(action.get("limit", 0))
                 response.headers["X-RateLimit-Remaining"] = "0"
                 response.headers["X-RateLimit-Reset"] = str(int(-(-reset // 1)))
         return response
 
     def error_response(self, provider: str, status: int, message: str | None) -> Response:
-        for name, _, http_error in self.providers:
-            if name == provider:
-                try:
-                    phrase = HTTPStatus(status).phrase
-                except ValueError:
-                    phrase = "Error"
-                return http_error(status, message or phrase).response()
-        raise LookupError(provider)
+        try:
+            phrase = HTTPStatus(status).phrase
+        except ValueError:
+            phrase = "Error"
+        return self.providers[provider].http_error(status, message or phrase).response()
 
     def _faulted(self, exchange: Exchange, response: Response) -> Response:
         response.headers["X-Mock-Fault"] = exchange.rule["id"]
@@ -233,7 +231,7 @@ class Instrument:
             if "drop" in action:
                 exchange.drop = action["drop"]
             else:
-                response = self.fault_response(exchange.provider, action)
+                response = self.fault_response(exchange, action)
         for name, value in exchange.record.get("rateLimitHeaders", {}).items():
             response.headers.setdefault(name, value)
         if exchange.rule is not None:
@@ -264,8 +262,8 @@ class Instrument:
 
 
 def current_sandbox(environ) -> str:
-    """The request's sandbox: ``environ["mock.sandbox"]`` when sandbox selection has set it, else ``default``."""
-    return environ.get(SANDBOX) or DEFAULT_SANDBOX
+    """The request's sandbox, as :class:`~mock_server.sandbox.SandboxSelector` chose it."""
+    return environ.get(ENV_NAME) or DEFAULT_SANDBOX
 
 
 def _bot_id() -> str | None:

@@ -11,35 +11,15 @@ it holds across workers with a shared store:
 
 from __future__ import annotations
 
-import time
 from datetime import datetime
 from typing import Any, Callable
 
-from ..store import DEFAULT_SANDBOX, Store, open_store
+from ..store import Store
 from .rules import RequestView, expired, fires, matches
 
 RULES = "faults"
 JOURNAL = "journal"
 WINDOW_GRACE = 86_400.0    # real seconds a window counter outlives its window (the mock clock may be frozen)
-
-
-def records_store(state) -> Store:
-    """The app's store when it implements the store interface; otherwise a private memory store.
-
-    The private one (used while the providers still keep their records in the legacy store) is
-    reset together with the legacy store, so ``POST /_mock/reset`` clears rules and journal too.
-    """
-    if isinstance(state.store, Store):
-        return state.store
-    own = open_store("memory", seed=state.settings["seed"])
-    legacy_reset = state.store.reset
-
-    def reset() -> None:
-        legacy_reset()
-        own.reset(DEFAULT_SANDBOX)
-
-    state.store.reset = reset
-    return own
 
 
 class Records:
@@ -115,14 +95,3 @@ class Records:
 
     def clear_journal(self, sandbox: str) -> None:
         self.store.clear_log(sandbox, JOURNAL)
-
-    def wait_for(self, sandbox: str, read: Callable[[], list], count: int, timeout: float) -> list:
-        """``read()`` again on every change of the sandbox until it holds ``count`` items or ``timeout`` passes."""
-        deadline = time.monotonic() + timeout
-        while True:
-            version = self.store.version(sandbox)
-            found = read()
-            remaining = deadline - time.monotonic()
-            if len(found) >= count or remaining <= 0:
-                return found
-            self.store.wait(sandbox, version, remaining)
