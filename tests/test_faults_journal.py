@@ -186,11 +186,52 @@ def test_the_access_log_has_one_line_per_request_and_no_credential(fmt):
         assert records[1]["path"] == "/_mock/health" and records[3]["fault"] == "fault-1" and records[3]["status"] == 503
         assert all(record["time"].endswith("Z") and record["durationMs"] >= 0 for record in records)
     else:
-        assert f" POST /v1/hsm/file 200 " in lines[0] and lines[0].endswith(f"fault=- record={campaign}")
-        assert f" GET {PREFIX}/100/task/1 503 " in lines[3] and "fault=fault-1" in lines[3]
+        assert " default POST /v1/hsm/file 200 " in lines[0] and lines[0].endswith(f"fault=- record={campaign}")
+        assert f" default GET {PREFIX}/100/task/1 503 " in lines[3] and "fault=fault-1" in lines[3]
 
 
 def test_no_access_log_by_default(app, capsys):
     app.test_client().get("/_mock/health")
     assert app.extensions["mock.faults"].access_log is None
     assert capsys.readouterr().out == ""
+
+
+def test_secret_named_fields_and_query_parameters_are_masked(client):
+    client.put("/v1/campaigns/x", query_string={"access_token": "other-secret", "page": "1"},
+               json={"webhooks": [{"url": "https://h.example", "auth": {"password": "other-secret", "apiKey": "k-1"}}],
+                     "signing_secret": "other-secret"}, headers=JELOU)
+    entry = journal(client)["requests"][0]
+    assert "other-secret" not in json.dumps(entry)
+    assert entry["query"] == {"access_token": "***", "page": "1"}
+    assert entry["body"]["json"]["webhooks"][0]["auth"] == {"password": "***", "apiKey": "***"}
+    assert entry["body"]["json"]["signing_secret"] == "***"
+
+
+def test_rules_journal_and_windows_belong_to_a_sandbox():
+    client = make(rate_limits=[{"provider": "jelou", "per": "credential", "limit": 1, "window": "PT1H"}]).test_client()
+    box = {"X-Mock-Sandbox": "ci-1"}
+    created = client.post("/sandboxes/ci-1/_mock/faults", json={"match": {"path": "/v1/campaigns/a"},
+                                                                "action": {"status": 503}})
+    assert created.status_code == 201 and created.json["id"] == "fault-1"
+    assert client.get("/_mock/faults").json["total"] == 0
+    assert client.get("/v1/campaigns/a", headers={**JELOU, **box}).status_code == 503
+    assert client.get("/v1/campaigns/a", headers=JELOU).status_code == 404              # default: no rule
+    assert client.get("/sandboxes/ci-2/v1/campaigns/a", headers=JELOU).status_code == 404  # own window
+    assert client.get("/v1/campaigns/a", headers=JELOU).status_code == 429               # default's window
+    in_box = client.get("/_mock/requests", headers=box).json
+    assert [entry["response"]["status"] for entry in in_box["requests"]] == [503]
+    assert in_box["requests"][0]["path"] == "/v1/campaigns/a"
+    assert [entry["response"]["status"] for entry in journal(client)["requests"]] == [404, 429]
+    client.post("/_mock/reset", headers=box)
+    assert client.get("/_mock/faults", headers=box).json["total"] == 0
+    assert client.get("/_mock/requests", headers=box).json["total"] == 0
+    assert journal(client)["total"] == 2
+
+
+def test_the_access_log_names_the_sandbox():
+    app = make(access_log="json")
+    stream = io.StringIO()
+    app.extensions["mock.faults"].access_log.stream = stream
+    app.test_client().get("/sandboxes/job-7/v1/campaigns/x", headers=JELOU)
+    record = json.loads(stream.getvalue())
+    assert (record["sandbox"], record["path"], record["status"]) == ("job-7", "/v1/campaigns/x", 404)

@@ -1,6 +1,7 @@
 """The access log: one line per request on stdout (CONTRACT §9).
 
-``text``: ``<real time> <method> <path> <status> <ms>ms fault=<rule|-> record=<id|->``;
+``text``: ``<real time> <sandbox> <method> <path> <status> <ms>ms fault=<rule|-> record=<id|->``
+(``path`` without the ``/sandboxes/NAME`` prefix: the sandbox has its own column);
 ``json``: one object per line with the same facts. The query string, headers and bodies are never
 printed, so no credential can reach the log. ``--quiet`` (setting ``access_log: null``) turns it off.
 """
@@ -26,7 +27,7 @@ class AccessLog:
 
     def write(self, environ, exchange, duration_ms: float, record: dict) -> None:
         status = exchange.drop if exchange.drop in ("reset", "empty") else exchange.status
-        fields = {"time": isoformat(serving.real_now()), "method": environ.get("REQUEST_METHOD"),
+        fields = {"time": isoformat(serving.real_now()), "sandbox": exchange.sandbox, "method": environ.get("REQUEST_METHOD"),
                   "path": environ.get("PATH_INFO"), "status": status, "durationMs": duration_ms,
                   "fault": exchange.rule["id"] if exchange.rule else None, **record}
         if exchange.drop == "truncate":
@@ -35,7 +36,7 @@ class AccessLog:
             line = json.dumps(fields, separators=(",", ":"))
         else:
             record_id = record.get("campaignId") or record.get("taskId")
-            line = (f"{fields['time']} {fields['method']} {fields['path']} {status if status is not None else '-'} "
+            line = (f"{fields['time']} {exchange.sandbox} {fields['method']} {fields['path']} {status if status is not None else '-'} "
                     f"{duration_ms:.1f}ms fault={fields['fault'] or '-'} record={record_id or '-'}")
             if exchange.drop == "truncate":
                 line += " dropped=truncate"

@@ -3,7 +3,8 @@
 - ``Authorization: Basic`` keeps the clientId (``Basic demo-client-id:***``); ``ServerKey`` keeps
   the last 4 characters (``ServerKey ***-key``); any other scheme keeps only its name. Cookies and
   proxy credentials are masked the same way. A URL's ``user:password@`` becomes ``***@`` wherever
-  it appears (e.g. a Jelou ``fileUrl``).
+  it appears (e.g. a Jelou ``fileUrl``); a query, form or JSON field named like a secret
+  (``secret``, ``password``, ``token``, ``apiKey``, ``signature`` ...) becomes ``***``.
 - The body: JSON as received (``{"json": ...}``), a form as ``{"form": {name: value}}`` with each
   file part as ``{"field", "name", "bytes", "rows", "sha256"}`` (``rows``: lines after the header
   line), anything else as ``{"contentType", "bytes"}``. A JSON or text body over 64 KiB is cut
@@ -27,6 +28,7 @@ BODY_LIMIT = 64 * 1024
 CHUNK = 1024 * 1024
 SECRET_HEADERS = ("Authorization", "Proxy-Authorization", "Cookie", "Set-Cookie")
 _URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@\"']+@")
+_SECRET_NAME = re.compile(r"(?i)secret|password|passwd|token|api_?key|server_?key|authorization|signature")
 
 
 def mask_text(text: str) -> str:
@@ -35,12 +37,13 @@ def mask_text(text: str) -> str:
 
 
 def mask_value(value: Any) -> Any:
+    """``value`` with URL credentials hidden and every field named like a secret replaced by ``***``."""
     if isinstance(value, str):
         return mask_text(value)
     if isinstance(value, list):
         return [mask_value(item) for item in value]
     if isinstance(value, dict):
-        return {key: mask_value(item) for key, item in value.items()}
+        return {key: "***" if _SECRET_NAME.search(str(key)) else mask_value(item) for key, item in value.items()}
     return value
 
 

@@ -134,7 +134,8 @@ class Instrument:
         exchange.entry = {
             "receivedAt": isoformat(now), "receivedAtReal": isoformat(exchange.received_real),
             "provider": exchange.provider, "method": request.method, "path": request.path,
-            "query": {key: (values[0] if len(values) == 1 else values) for key, values in request.args.lists()},
+            "query": journal.mask_value({key: (values[0] if len(values) == 1 else values)
+                                         for key, values in request.args.lists()}),
             "headers": journal.masked_headers(request.headers), "body": journal.request_body(request),
         }
         if exchange.provider is None:
@@ -245,6 +246,7 @@ class Instrument:
         if exchange.finished:
             return
         exchange.finished = True
+        exchange.sandbox = current_sandbox(environ)      # chosen by SandboxSelector, inside this middleware
         duration = round(exchange.elapsed(), 1)
         record = {key: value for key, value in exchange.record.items() if key in ("campaignId", "taskId")}
         if exchange.entry is not None:
