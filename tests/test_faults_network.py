@@ -212,3 +212,34 @@ def test_a_urllib3_retrying_client_against_503_then_200(server, control):
     assert [entry.get("campaignId") for entry in attempts][:2] == [None, None]      # one campaign only
     with pytest.raises(AssertionError, match="Retry-After"):
         control.journal.assert_honoured_retry_after([attempts[0], {**attempts[0], "id": "req-x"}])
+
+
+@pytest.mark.slow
+def test_mock_server_prints_a_json_access_log_line_per_request_without_credentials():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    process = subprocess.Popen([sys.executable, "-m", "mock_server", "--port", str(port), "--log-format", "json"],
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                requests.get(url + "/_mock/health", timeout=1)
+                break
+            except requests.ConnectionError:
+                assert time.monotonic() < deadline and process.poll() is None
+                time.sleep(0.1)
+        requests.get(url + "/sandboxes/ci-9/v1/campaigns/x?token=hidden", auth=AUTH, timeout=10)
+        requests.get(url + "/v2/chat/application/100/task/1", headers={"Authorization": "ServerKey demo-server-key"},
+                     timeout=10)
+    finally:
+        process.terminate()
+        out, _ = process.communicate(timeout=10)
+    records = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    assert [(r["sandbox"], r["method"], r["path"], r["status"]) for r in records[-2:]] == [
+        ("ci-9", "GET", "/v1/campaigns/x", 404), ("default", "GET", "/v2/chat/application/100/task/1", 404)]
+    assert all(record["durationMs"] >= 0 and record["fault"] is None for record in records)
+    for secret in ("demo-client-secret", "hidden", "demo-server-key"):
+        assert secret not in "\n".join(line for line in out.splitlines() if line.startswith("{"))
