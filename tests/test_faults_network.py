@@ -125,30 +125,35 @@ print(json.dumps(probes))
 """
 
 
-@pytest.fixture
-def cli_server(tmp_path):
-    """``mock-server`` in its own process (its threads do not share this process's GIL), default flags."""
+def start_cli(*flags: str, stdout=subprocess.DEVNULL) -> tuple[subprocess.Popen, str]:
+    """``mock-server`` on a free port in its own process (its threads do not share this GIL); waits for health."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    log = (tmp_path / "server.log").open("w")
-    process = subprocess.Popen([sys.executable, "-m", "mock_server", "--port", str(port), "--quiet"],
-                               stdout=subprocess.DEVNULL, stderr=log)
+    process = subprocess.Popen([sys.executable, "-m", "mock_server", "--port", str(port), *flags],
+                               stdout=stdout, stderr=subprocess.DEVNULL, text=True)
     url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            requests.get(url + "/_mock/health", timeout=1)
+            return process, url
+        except requests.ConnectionError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                process.communicate()
+                raise AssertionError("mock-server did not start") from None
+            time.sleep(0.1)
+
+
+@pytest.fixture
+def cli_server():
+    process, url = start_cli("--quiet")
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                requests.get(url + "/_mock/health", timeout=1)
-                break
-            except requests.ConnectionError:
-                assert time.monotonic() < deadline and process.poll() is None, (tmp_path / "server.log").read_text()
-                time.sleep(0.1)
         yield url
     finally:
         process.terminate()
         process.wait(10)
-        log.close()
 
 
 @pytest.mark.slow
@@ -216,21 +221,8 @@ def test_a_urllib3_retrying_client_against_503_then_200(server, control):
 
 @pytest.mark.slow
 def test_mock_server_prints_a_json_access_log_line_per_request_without_credentials():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    process = subprocess.Popen([sys.executable, "-m", "mock_server", "--port", str(port), "--log-format", "json"],
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    url = f"http://127.0.0.1:{port}"
+    process, url = start_cli("--log-format", "json", stdout=subprocess.PIPE)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                requests.get(url + "/_mock/health", timeout=1)
-                break
-            except requests.ConnectionError:
-                assert time.monotonic() < deadline and process.poll() is None
-                time.sleep(0.1)
         requests.get(url + "/sandboxes/ci-9/v1/campaigns/x?token=hidden", auth=AUTH, timeout=10)
         requests.get(url + "/v2/chat/application/100/task/1", headers={"Authorization": "ServerKey demo-server-key"},
                      timeout=10)
