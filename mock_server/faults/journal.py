@@ -33,7 +33,7 @@ _SECRET_NAME = re.compile(r"(?i)secret|password|passwd|token|api_?key|server_?ke
 
 def mask_text(text: str) -> str:
     """Hide the ``user:password@`` part of every URL in ``text``."""
-    return _URL_CREDENTIALS.sub(r"\1***@", text)
+    return _URL_CREDENTIALS.sub(r"\1***@", text) if "@" in text else text
 
 
 def mask_value(value: Any) -> Any:
@@ -134,8 +134,9 @@ def request_body(request: Request) -> dict | None:
 
 
 def _cut_form(form: dict) -> dict:
-    size = len(json.dumps(form, ensure_ascii=False))
-    if size <= BODY_LIMIT:
+    if sum(len(str(value)) for value in form.values()) * 2 + 64 * len(form) <= BODY_LIMIT:
+        return form                              # surely small: no need to measure it exactly
+    if len(json.dumps(form, ensure_ascii=False)) <= BODY_LIMIT:
         return form
     kept, used = {}, 0
     for key, value in form.items():
