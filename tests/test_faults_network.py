@@ -235,3 +235,14 @@ def test_mock_server_prints_a_json_access_log_line_per_request_without_credentia
     assert all(record["durationMs"] >= 0 and record["fault"] is None for record in records)
     for secret in ("demo-client-secret", "hidden", "demo-server-key"):
         assert secret not in "\n".join(line for line in out.splitlines() if line.startswith("{"))
+
+
+def test_times_is_exact_under_concurrency(server, control):
+    control.faults.add({"status": 503}, match={"path": "/v1/campaigns/*"}, times=5, after=3)
+    with ThreadPoolExecutor(12) as pool:
+        statuses = list(pool.map(lambda i: requests.get(f"{server.base_url}/v1/campaigns/c{i}", auth=AUTH,
+                                                        timeout=10).status_code, range(30)))
+    assert sorted(statuses) == [404] * 25 + [503] * 5
+    rule = control.faults.list()[0]
+    assert (rule["matched"], rule["fired"]) == (30, 5)
+    assert len(control.journal.entries(status=503, fault=rule["id"])) == 5
