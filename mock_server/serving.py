@@ -3,10 +3,11 @@
 Two things a WSGI app cannot do by itself, provided here for the fault pipeline:
 
 - ``hold_until(environ, seconds)``: wait until ``seconds`` of real time have passed since the
-  request arrived (injected latency) *without starving the server*. Under :func:`create_server` the waiting request lends its worker back: the pool
-  grows by one thread for as long as the wait lasts (up to ``max_held`` at once), so 100 slow
-  requests never stop ``/_mock/health`` from answering at once. Under any other server (werkzeug's
-  threaded server gives each request its own thread) it simply waits.
+  request arrived (injected latency) *without starving the server*. Under :func:`create_server`
+  the waiting request lends its worker back: the pool grows by one thread for as long as the wait
+  lasts (up to ``max_held`` at once), so 100 slow requests never stop ``/_mock/health`` from
+  answering at once; control-plane requests also go to the front of waitress's queue. Under any
+  other server (werkzeug's threaded server gives each request its own thread) it simply waits.
 - ``abort(environ)`` / ``reset_socket(environ)``: drop the connection with no (or a partial)
   response. Waitress closes the connection when the app raises its ``ClientDisconnected``;
   werkzeug does when the app raises a ``ConnectionError``. A reset sets ``SO_LINGER`` to zero first,

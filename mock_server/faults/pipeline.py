@@ -4,7 +4,8 @@ Two halves:
 
 - :class:`Middleware` wraps the WSGI app. It times every request, drops the connection when a
   ``drop`` rule fired, and once the app has answered writes the journal entry and the access-log
-  line (``durationMs`` is the time to the answer, not the time the client took to read it).
+  line (``durationMs`` runs from the request's arrival to the answer, not to when the client
+  finished reading it).
 - Flask hooks (:meth:`Instrument.before` / :meth:`Instrument.after`) do the rest with the request
   parsed: ``before`` summarises the request, picks the fault rule, applies its latency, answers a
   fault status or a rate-limit 429 *before any route runs* (so nothing is stored), then applies the
@@ -23,12 +24,12 @@ from typing import Any, Callable
 from flask import Flask, Response, request
 
 from .. import serving
-from ..isotime import isoformat
-from . import journal
-from .ratelimits import check as check_rate_limits
 from ..errors import owner
+from ..isotime import isoformat
 from ..sandbox import ENV_NAME
 from ..store import DEFAULT_SANDBOX
+from . import journal
+from .ratelimits import check as check_rate_limits
 from .rules import RequestView, latency_seconds, seconds, whole_seconds
 
 EXCHANGE = "mock.exchange"
