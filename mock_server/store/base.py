@@ -65,7 +65,8 @@ Slot ledgers (per application: slot index -> units reserved)
   the same state ``plan`` saw (``plan`` may be re-run on a conflict), and ``result`` returned.
   ``release(name, ledger, amounts)`` subtracts; a slot never goes below 0 and disappears at 0.
 
-Generic primitives for journal, webhooks, faults and rate limits
+Generic primitives for journal, webhooks, faults and rate limits (a value read back never shares
+a mutable part with the value written or with the store)
 - Logs: ``append(name, log, value, max_entries)`` returns the entry's sequence number (1, 2, ...
   never reused until reset/clear); beyond ``max_entries`` the oldest are dropped and counted.
   ``read_log(name, log, after, limit)`` returns entries with sequence > ``after``, oldest first.

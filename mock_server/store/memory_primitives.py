@@ -1,11 +1,13 @@
 """The in-memory store's generic primitives: slot ledgers, logs, counters and maps.
 
 Mixed into :class:`~mock_server.store.memory.MemoryStore`, which provides ``_get(name)`` (the
-sandbox, created on first use) and ``time_source``. Guarantees: see ``base.py``.
+sandbox, created on first use) and ``time_source``. Guarantees: see ``base.py``. Log and map
+values are copied in and out, so a caller never shares a mutable value with the store.
 """
 
 from __future__ import annotations
 
+from copy import deepcopy
 from typing import Any, Callable, Mapping
 
 from .base import LogPage, T
@@ -50,7 +52,7 @@ class Primitives:
             entry = box.data.logs.setdefault(log, [[], 0, 0])
             entry[1] += 1
             entries = entry[0]
-            entries.append((entry[1], value))
+            entries.append((entry[1], deepcopy(value)))
             excess = len(entries) - max(0, max_entries)
             if excess > 0:
                 del entries[:excess]
@@ -64,7 +66,8 @@ class Primitives:
             entries, last, dropped = box.data.logs.get(log, [[], 0, 0])
             first = entries[0][0] if entries else last + 1
             start = max(0, after + 1 - first)
-            return LogPage(tuple(entries[start:start + max(0, limit)]), last, dropped)
+            return LogPage(tuple((seq, deepcopy(value)) for seq, value in entries[start:start + max(0, limit)]),
+                           last, dropped)
 
     def clear_log(self, sandbox: str, log: str) -> None:
         box = self._get(sandbox)
@@ -106,17 +109,17 @@ class Primitives:
     def get_value(self, sandbox: str, name: str, key: str) -> Any | None:
         box = self._get(sandbox)
         with box.lock:
-            return box.data.maps.get(name, {}).get(key)
+            return deepcopy(box.data.maps.get(name, {}).get(key))
 
     def update_value(self, sandbox: str, name: str, key: str, fn: Callable[[Any | None], Any | None]) -> Any | None:
         box = self._get(sandbox)
         with box.lock:
             values = box.data.maps.setdefault(name, {})
             current = values.get(key)
-            new = fn(current)
+            new = fn(deepcopy(current))
             if new is None:
-                return current
-            values[key] = new
+                return deepcopy(current)
+            values[key] = deepcopy(new)
             box.bump()
             return new
 
@@ -133,4 +136,4 @@ class Primitives:
     def items(self, sandbox: str, name: str) -> list[tuple[str, Any]]:
         box = self._get(sandbox)
         with box.lock:
-            return list(box.data.maps.get(name, {}).items())
+            return deepcopy(list(box.data.maps.get(name, {}).items()))
