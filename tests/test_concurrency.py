@@ -333,3 +333,32 @@ def test_an_upload_while_inspection_iterates_is_not_a_500(app, monkeypatch):
     answer = client.get("/_mock/messages?provider=jelou")
     assert landed == [True, 200]
     assert answer.status_code == 200 and answer.json["total"] == 2
+
+
+@pytest.mark.parametrize("resets", [1, 100])
+def test_a_reset_between_slot_reservation_and_task_creation(resets):
+    """indigitall reserves slots, then stores the task: a reset in between makes both start over."""
+    from indigitall_helpers import contacts, send
+    from mock_server import create_app
+    app = create_app(CONFIG)
+    store = app.extensions["mock"].store
+    original, seen = store.create, []
+
+    def create(sandbox, kind, build, **kwargs):
+        if len(seen) < resets:
+            seen.append(kwargs.get("generation"))
+            store.reset(sandbox)                  # lands after the reservation, before the task
+        return original(sandbox, kind, build, **kwargs)
+
+    store.create = create
+    client = app.test_client()
+    answer = send(client, contacts(1500))
+    if resets > 8:                                 # never gets through: a clear 503, nothing kept
+        assert answer.status_code == 503 and answer.json["errorCode"] == "SANDBOX_BUSY"
+        assert store.ledger("default", "indigitall.ledger:100") == {}
+        return
+    assert answer.status_code == 201, answer.json
+    task = answer.json["data"]
+    assert task["taskId"] == 1 and task["sliced"] and seen == [0]
+    ledger = store.ledger("default", "indigitall.ledger:100")
+    assert sum(ledger.values()) == 1500 == sum(slot["count"] for slot in task["slots"])

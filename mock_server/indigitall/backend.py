@@ -209,7 +209,7 @@ class IndigitallBackend(InspectionMixin):
                 continue
             return self.task(record)
         raise IndigitallError("The sandbox was reset again and again while this task was being stored; "
-                              "send it again.", 503)
+                              "send it again.", status=503, error_code="SANDBOX_BUSY")
 
     # -- tasks -------------------------------------------------------------------------------
     def list_tasks(self, sb: Sandbox, application: dict, query: dict) -> tuple[list[Task], int]:
@@ -229,7 +229,7 @@ class IndigitallBackend(InspectionMixin):
             status = current.status(now.timestamp())
             if status not in ("scheduled", "processing"):
                 raise TaskNotCancelable(current.id, status)
-            canceled = current.cancelled(now.timestamp(), f"CANCELED_BY_REQUEST: canceled with DELETE at {isoformat(now)}")
+            canceled = current.with_cancellation(now.timestamp(), f"CANCELED_BY_REQUEST: canceled with DELETE at {isoformat(now)}")
             return NewRecord(canceled, record.indexes)
 
         try:
