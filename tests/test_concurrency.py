@@ -17,7 +17,12 @@ from datetime import datetime, timedelta
 import pytest
 import requests
 
+import mock_server.jelou.backend as jelou_backend
+import mock_server.jelou.campaigns as campaigns
+from conftest import JELOU, order_csv, send_form
 from harness.server import BackgroundServer
+from indigitall_helpers import contacts, send
+from mock_server import create_app
 from mock_server.isotime import parse_datetime
 
 AUTH = {"Authorization": "Basic " + base64.b64encode(b"demo-client-id:demo-client-secret").decode()}
@@ -234,7 +239,6 @@ SLOW_ROWS = 7
 @pytest.fixture
 def held(monkeypatch):
     """While a 7-row campaign is being created, ``held.wait()`` returns and the creation pauses 0.3 s."""
-    import mock_server.jelou.backend as jelou_backend
     inside = threading.Event()
     original = jelou_backend.build_outcomes
 
@@ -249,7 +253,6 @@ def held(monkeypatch):
 
 
 def send_in_thread(app, name: str, rows: int, answers: dict) -> threading.Thread:
-    from conftest import order_csv, send_form
 
     def run() -> None:
         answers[name] = send_form(app.test_client(), order_csv(rows), campaignName=name)
@@ -259,13 +262,11 @@ def send_in_thread(app, name: str, rows: int, answers: dict) -> threading.Thread
 
 
 def in_process_listing(client) -> list[dict]:
-    from conftest import JELOU
     answer = client.get("/v1/campaigns?botId=demo-bot&startAt=2000-01-01&endAt=2100-12-31&limit=50", headers=JELOU)
     return answer.json["data"]["results"]
 
 
 def in_process_window(client, created: str) -> list[str]:
-    from conftest import JELOU
     moment = parse_datetime(created)
     query = {"botId": "demo-bot", "startAt": _iso(moment - timedelta(milliseconds=1)),
              "endAt": _iso(moment + timedelta(milliseconds=1))}
@@ -274,7 +275,6 @@ def in_process_window(client, created: str) -> list[str]:
 
 def test_a_clock_move_during_a_creation_keeps_windows_right(app, held):
     """A is being created when the clock moves 1 h and B is uploaded: each window holds its own."""
-    from conftest import send_form, order_csv
     client = app.test_client()
     answers: dict = {}
     thread = send_in_thread(app, "A", SLOW_ROWS, answers)
@@ -293,7 +293,6 @@ def test_a_clock_move_during_a_creation_keeps_windows_right(app, held):
 
 def test_a_reset_during_a_creation_never_hands_an_id_out_twice(app, held):
     """A is being created when the sandbox is reset; B, sent after the reset, keeps its own record."""
-    from conftest import JELOU, send_form, order_csv
     client = app.test_client()
     answers: dict = {}
     thread = send_in_thread(app, "A", SLOW_ROWS, answers)
@@ -312,8 +311,6 @@ def test_a_reset_during_a_creation_never_hands_an_id_out_twice(app, held):
 
 def test_an_upload_while_inspection_iterates_is_not_a_500(app, monkeypatch):
     """Inspection used to iterate the live campaigns dict: an upload landing meanwhile raised a 500."""
-    import mock_server.jelou.campaigns as campaigns
-    from conftest import order_csv, send_form
     client = app.test_client()
     for name in ("one", "two"):
         assert send_form(client, order_csv(1), campaignName=name).status_code == 200
@@ -338,8 +335,6 @@ def test_an_upload_while_inspection_iterates_is_not_a_500(app, monkeypatch):
 @pytest.mark.parametrize("resets", [1, 100])
 def test_a_reset_between_slot_reservation_and_task_creation(resets):
     """indigitall reserves slots, then stores the task: a reset in between makes both start over."""
-    from indigitall_helpers import contacts, send
-    from mock_server import create_app
     app = create_app(CONFIG)
     store = app.extensions["mock"].store
     original, seen = store.create, []
