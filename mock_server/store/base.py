@@ -28,6 +28,8 @@ Sandboxes
   ``update`` or ``reserve``: each of those lands entirely before the reset (and is dropped) or
   entirely after it. An operation given ``generation=G`` raises :class:`StaleGeneration` when the
   sandbox's generation is no longer ``G`` (a reset happened since), and changes nothing.
+- ``info(name)`` reads a sandbox's :class:`SandboxInfo` without creating it (None when absent);
+  ``sandboxes()`` lists every sandbox, by name.
 - ``drop(name)`` removes a sandbox and everything in it (a later touch creates it fresh);
   ``expire_idle(ttl)`` drops those not touched for ``ttl`` real seconds and returns their names.
 
