@@ -1,8 +1,7 @@
 """Serve a mock app on a free local port in a background thread (tests, the pytest plugin).
 
-The mock itself runs under waitress (:class:`BackgroundServer`); the small helper servers (CSV
-files, webhook receivers) use werkzeug's through :class:`ServingThread`. The mock's access log is
-off unless the config sets ``access_log``.
+The per-request access log of werkzeug is off by default (``quiet=True``): in a test run it
+would only bury the output that matters.  Errors are still logged.
 """
 
 from __future__ import annotations
@@ -10,8 +9,14 @@ from __future__ import annotations
 import threading
 from typing import Any, Mapping
 
+from werkzeug.serving import WSGIRequestHandler, make_server
+
 from mock_server import create_app
-from mock_server.serving import WaitressThread
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, code="-", size="-") -> None:
+        pass
 
 
 class ServingThread:
@@ -43,34 +48,24 @@ class ServingThread:
         self.stop()
 
 
-class BackgroundServer:
-    """``create_app(config)`` served by waitress (as ``mock-server`` serves it) on ``host``, port chosen by the OS.
+class BackgroundServer(ServingThread):
+    """A real HTTP server for ``create_app(config)`` on ``host``, port chosen by the OS.
 
     Use as a context manager, or call ``start()`` / ``stop()``. ``app`` gives direct access to
-    the app (and so to its clock and store) for assertions. The same server as in production
-    means injected latency does not hold a worker and ``drop`` faults reset real connections.
+    the app (and so to its clock and store) for assertions. Werkzeug's threaded server gives each
+    request its own thread, so injected latency never starves it; ``drop`` faults work on its
+    connections too. ``mock_server.serving.WaitressThread`` serves an app as ``mock-server`` does.
     """
 
     def __init__(self, config: Mapping[str, Any] | None = None, *, app=None, host: str = "127.0.0.1",
-                 threads: int = 32) -> None:
+                 quiet: bool = True) -> None:
         self.app = app if app is not None else create_app(config)
-        self._server = WaitressThread(self.app, host=host, threads=threads)
+        handler = _QuietHandler if quiet else None
+        server = make_server(host, 0, self.app, threaded=True, request_handler=handler)
         self.host = host
-        self.port = self._server.port
+        self.port = server.server_port
+        super().__init__(server, f"mock-server:{self.port}")
 
     @property
     def base_url(self) -> str:
         return f"http://{self.host}:{self.port}"
-
-    def start(self) -> "BackgroundServer":
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.stop()
-
-    def __enter__(self) -> "BackgroundServer":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()

@@ -10,14 +10,15 @@ Two things a WSGI app cannot do by itself, provided here for the fault pipeline:
   other server (werkzeug's threaded server gives each request its own thread) it simply waits.
 - ``abort(environ)`` / ``reset_socket(environ)``: drop the connection with no (or a partial)
   response. Waitress closes the connection when the app raises its ``ClientDisconnected``;
-  werkzeug does when the app raises a ``ConnectionError``. A reset sets ``SO_LINGER`` to zero first,
-  so closing sends a TCP RST instead of a FIN.
+  werkzeug does when the app raises a ``ConnectionError``. A reset sets ``SO_LINGER`` to zero
+  (and under werkzeug closes the connection at once), so the client gets a TCP RST, not a FIN.
 
 This is the only module that blocks on real time on purpose.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 import struct
@@ -183,9 +184,20 @@ def hold_until(environ: dict, seconds: float) -> None:
 
 
 def abort(environ: dict) -> BaseException:
-    """The exception that makes the serving server close this connection without answering more."""
+    """The exception that makes the serving server close this connection without answering more.
+
+    Werkzeug would keep a keep-alive connection open after it (waiting for a next request while
+    the client waits for this answer), so its socket is shut down here first; what was already
+    written (a truncated answer) has been sent.
+    """
     if CHANNEL_KEY in environ:
         return ClientDisconnected("connection dropped by a mock fault rule")
+    sock = environ.get("werkzeug.socket")
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass                                 # already reset, or gone
     return ConnectionAbortedError("connection dropped by a mock fault rule")
 
 
@@ -197,13 +209,24 @@ def connection_socket(environ: dict) -> socket.socket | None:
 
 
 def reset_socket(environ: dict) -> None:
-    """Arrange for the connection to end with a TCP RST when it is closed."""
+    """Arrange for the connection to end with a TCP RST, never a FIN first.
+
+    ``SO_LINGER`` zero makes closing send a RST. Waitress closes the socket itself once the app
+    raises :func:`abort`'s exception. Werkzeug's server would first ``shutdown(SHUT_WR)`` (a FIN),
+    so under it the connection is closed here: an unconnected stand-in socket is ``dup2``-ed onto
+    the connection's descriptor, which closes the connection (RST) while the descriptor number
+    stays valid for werkzeug's own clean-up (it then fails quietly on the stand-in).
+    """
     sock = connection_socket(environ)
-    if sock is not None:
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        except OSError:
-            pass
+    if sock is None:
+        return
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        if CHANNEL_KEY not in environ:
+            with socket.socket(sock.family, sock.type) as stand_in:
+                os.dup2(stand_in.fileno(), sock.fileno())
+    except OSError:
+        pass
 
 
 def real_now() -> datetime:

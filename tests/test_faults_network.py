@@ -1,4 +1,5 @@
-"""Faults on real connections (waitress, as ``mock-server`` serves): drops, latency, a retrying client."""
+"""Faults on real connections: drops (under waitress, as ``mock-server`` serves, and werkzeug, as the
+pytest plugin serves), latency, a retrying client, the access log of a real run."""
 
 from __future__ import annotations
 
@@ -19,21 +20,42 @@ from urllib3.util.retry import Retry
 from conftest import order_csv
 from harness.control import MockControl
 from harness.server import BackgroundServer
+from mock_server import create_app
+from mock_server.serving import WaitressThread
 
 CONFIG = {"clock": {"start": "2026-01-05T10:00:00Z", "frozen": True}, "seed": 3}
 AUTH = ("demo-client-id", "demo-client-secret")
 TOKEN = base64.b64encode(b"demo-client-id:demo-client-secret").decode()
 
 
+def serve(kind: str):
+    """The app as ``mock-server`` serves it (waitress), or as the pytest plugin does (werkzeug)."""
+    app = create_app(CONFIG)
+    return WaitressThread(app, threads=4) if kind == "waitress" else BackgroundServer(app=app)
+
+
 @pytest.fixture(scope="module")
 def server():
-    with BackgroundServer(CONFIG, threads=4) as running:
+    with serve("waitress") as running:
+        yield running
+
+
+@pytest.fixture(scope="module", params=["waitress", "werkzeug"])
+def any_server(request):
+    with serve(request.param) as running:
         yield running
 
 
 @pytest.fixture
 def control(server):
     with MockControl(server.base_url) as control:
+        control.reset()
+        yield control
+
+
+@pytest.fixture
+def any_control(any_server):
+    with MockControl(any_server.base_url) as control:
         control.reset()
         yield control
 
@@ -52,41 +74,41 @@ def raw_get(server, path: str = "/v1/campaigns/x") -> tuple[str, bytes]:
     return "eof", received
 
 
-def test_drop_reset_sends_a_tcp_reset(server, control):
-    rule = control.faults.add({"drop": "reset"}, match={"provider": "jelou"}, times=1)
-    assert raw_get(server) == ("reset", b"")
-    status, received = raw_get(server)
+def test_drop_reset_sends_a_tcp_reset(any_server, any_control):
+    rule = any_control.faults.add({"drop": "reset"}, match={"provider": "jelou"}, times=1)
+    assert raw_get(any_server) == ("reset", b"")
+    status, received = raw_get(any_server)
     assert status == "eof" and received.startswith(b"HTTP/1.1 404")
-    [dropped, answered] = control.journal.entries()
+    [dropped, answered] = any_control.journal.entries()
     assert dropped["response"] == {"status": None, "dropped": "reset"} and dropped["fault"] == rule["id"]
     assert answered["response"]["status"] == 404 and answered["fault"] is None
 
 
-def test_drop_empty_closes_without_an_answer(server, control):
-    control.faults.add({"drop": "empty"}, match={"path": "/v1/campaigns/*"})
-    assert raw_get(server) == ("eof", b"")
+def test_drop_empty_closes_without_an_answer(any_server, any_control):
+    any_control.faults.add({"drop": "empty"}, match={"path": "/v1/campaigns/*"})
+    assert raw_get(any_server) == ("eof", b"")
     with pytest.raises(requests.ConnectionError):
-        requests.get(f"{server.base_url}/v1/campaigns/x", auth=AUTH, timeout=10)
-    assert control.faults.list()[0]["fired"] == 2
+        requests.get(f"{any_server.base_url}/v1/campaigns/x", auth=AUTH, timeout=10)
+    assert any_control.faults.list()[0]["fired"] == 2
 
 
-def test_drop_truncate_sends_headers_and_half_the_body(server, control):
-    control.faults.add({"drop": "truncate"}, match={"method": "GET"})
-    status, received = raw_get(server)
+def test_drop_truncate_sends_headers_and_half_the_body(any_server, any_control):
+    any_control.faults.add({"drop": "truncate"}, match={"method": "GET"})
+    status, received = raw_get(any_server)
     head, _, body = received.partition(b"\r\n\r\n")
     assert status == "eof"
     assert b"X-Mock-Fault: fault-1" in head and b"Content-Length: 53" in head
     assert 0 < len(body) == 53 // 2
     with pytest.raises(requests.exceptions.ChunkedEncodingError):
-        requests.get(f"{server.base_url}/v1/campaigns/x", auth=AUTH, timeout=10)
+        requests.get(f"{any_server.base_url}/v1/campaigns/x", auth=AUTH, timeout=10)
 
 
-def test_drop_after_commit_stores_then_drops(server, control):
-    control.faults.add({"drop": "reset", "afterCommit": True}, match={"path": "/v1/hsm/file"}, times=1)
+def test_drop_after_commit_stores_then_drops(any_server, any_control):
+    any_control.faults.add({"drop": "reset", "afterCommit": True}, match={"path": "/v1/hsm/file"}, times=1)
     with pytest.raises(requests.ConnectionError):
-        requests.post(f"{server.base_url}/v1/hsm/file", auth=AUTH, timeout=10, files={"file": ("r.csv", order_csv(2))},
+        requests.post(f"{any_server.base_url}/v1/hsm/file", auth=AUTH, timeout=10, files={"file": ("r.csv", order_csv(2))},
                       data={"campaignName": "c", "elementName": "welcome_message", "botId": "demo-bot", "params": "[]"})
-    [entry] = control.journal.entries()
+    [entry] = any_control.journal.entries()
     assert entry["campaignId"] and entry["response"] == {"status": None, "dropped": "reset"}
     assert entry["body"]["files"][0]["rows"] == 2
 
@@ -104,7 +126,7 @@ def test_fixed_and_uniform_latency(server, control):
     drawn = [entry["latencyMs"] for entry in uniform]
     assert all(50.0 <= value <= 250.0 for value in drawn) and len(set(drawn)) == 5
     assert all(entry["durationMs"] >= entry["latencyMs"] for entry in uniform)
-    with BackgroundServer(CONFIG, threads=2) as again, MockControl(again.base_url) as other:
+    with serve("waitress") as again, MockControl(again.base_url) as other:
         other.faults.add({"latency": "PT0.3S"}, match={"path": "/v1/campaigns/fixed"})
         other.faults.add({"latency": {"min": "PT0.05S", "max": "PT0.25S"}}, match={"path": "/v1/campaigns/uniform"})
         for _ in range(5):
