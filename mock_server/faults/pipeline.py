@@ -92,13 +92,13 @@ class Middleware:
             start_response(*held)
 
             def half():
-                yield body[: len(body) // 2]
                 self.instrument.finish(exchange, environ)
+                yield body[: len(body) // 2]
                 raise serving.abort(environ)
             return half()
+        self.instrument.finish(exchange, environ)       # journaled before the client can see the drop
         if exchange.drop == "reset":
             serving.reset_socket(environ)
-        self.instrument.finish(exchange, environ)
         raise serving.abort(environ)
 
 
