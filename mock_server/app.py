@@ -9,7 +9,7 @@ from typing import Any, Callable, Mapping
 
 from flask import Flask
 
-from . import control, indigitall, jelou
+from . import control, indigitall, jelou, webhooks
 from .clock import Clock
 from .delivery import Timelines
 from .errors import register_error_handlers
@@ -29,6 +29,7 @@ class MockState:
     store: Store
     timelines: Timelines
     backends: dict[str, Any] = field(default_factory=dict)
+    webhooks: Any = None          # the webhook Dispatcher (mock_server.webhooks)
 
     def rng(self, *parts: object) -> random.Random:
         """A generator seeded from the settings' seed and ``parts`` (e.g. a campaign id).
@@ -70,11 +71,13 @@ def create_app(config: Mapping[str, Any] | None = None, *, clock: Clock | None =
         state.backends[provider.NAME] = provider.init_app(app, state)
         error_routes.append((provider.path_owner(settings), provider.http_error))
     control.init_app(app, state)
+    state.webhooks = webhooks.init_app(app, state)
     register_error_handlers(app, error_routes[::-1])  # indigitall's prefix is configurable: try it first
 
     @app.before_request
     def settle_due_work() -> None:
         state.settle()
+        state.webhooks.ensure_started()
 
     return app
 

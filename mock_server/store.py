@@ -41,6 +41,19 @@ class Store:
             self._counters[name] = value
             return value
 
+    def compare_and_set(self, bucket: str, key: Any, expected: Any, new: Any) -> bool:
+        """Set ``bucket[key]`` to ``new`` only if it is ``expected`` now (missing counts as None).
+
+        The claim primitive of work shared by several workers (the webhook cursor): of two
+        workers that read the same value, only one moves it on.
+        """
+        with self.lock:
+            records = self._buckets.setdefault(bucket, {})
+            if records.get(key) != expected:
+                return False
+            records[key] = new
+            return True
+
     def notify(self) -> None:
         """Wake everyone waiting on ``changed`` (new records, clock moves)."""
         with self.lock:

@@ -23,13 +23,14 @@ from . import schemas
 from .campaigns import Campaign
 from .errors import BotNotFound, ForbiddenBot, JelouError, NotFound, Unauthorized, ValidationFailed, message
 from .notifications import NotificationsMixin
+from .webhooks import WebhooksMixin
 
 PHONE = re.compile(r"[1-9][0-9]{7,14}")
 HEADER = re.compile(r"[A-Za-z0-9_]+")
 PLACEHOLDER = re.compile(r"\{\{(\d+)\}\}")
 
 
-class JelouBackend(NotificationsMixin):
+class JelouBackend(NotificationsMixin, WebhooksMixin):
     def __init__(self, state) -> None:
         self.state = state
         self.settings = state.settings["jelou"]

@@ -1,0 +1,315 @@
+"""The webhook dispatcher: derives due events from the schedule and POSTs them, off the request path.
+
+One dispatcher per app, started explicitly (``mock-server`` starts it; ``start()``/``stop()``,
+or as a context manager) or lazily when a subscription is created; never at import. It runs:
+- a *producer* thread that wakes when the clock moves (advance, set, unfreeze), every 50 ms
+  while the clock runs, and when a retry falls due. Each round it claims the next window of mock
+  time with a compare-and-set of the cursor in the store (so with a shared store one worker
+  delivers each event), derives that window's events (at most ``webhooks.window_events``) and
+  hands them to the lanes. It stops producing while ``4 x window_events`` deliveries are in
+  flight, so memory stays flat however many events fall due at once;
+- ``webhooks.concurrency`` *workers*, one lane each. All the events of one message go to the same
+  lane, so a message's events arrive in order (a retried event arrives after the later events of
+  its message, as with real providers). Starts are spaced to ``webhooks.rate`` per second.
+
+Retries use real time (1 s, 2 s, 4 s … from ``webhooks.backoff``) up to ``webhooks.max_attempts``,
+then the delivery is dead-lettered; ``redeliver`` gives it a fresh budget. ``duplicate_share`` and
+``reorder_window`` emulate at-least-once delivery, drawn from the seed per event id.
+
+``policy(url)`` is the host policy hook (CONTRACT §13): it returns why a URL may not be called, or
+None. A refused URL is dead-lettered at once, with the reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import itertools
+import logging
+import queue
+import threading
+import time
+from typing import Callable
+
+from ..fetch import check_url
+from ..isotime import from_timestamp, isoformat
+from .events import Walker, encode, indigitall_sources, jelou_sources, recipient_of
+from .records import BUCKET as LOG_BUCKET
+from .records import Delivery, DeliveryLog
+from .sender import Outcome, Sender
+from .subscriptions import Registry, from_settings
+
+log = logging.getLogger("mock_server.webhooks")
+META = "webhooks.cursor"
+TICK = 0.05
+IDLE = 1.0
+HISTORY = 50
+_generations = itertools.count(1)
+
+
+def _iso(moment: float) -> str:
+    return isoformat(from_timestamp(moment))
+
+
+class Dispatcher:
+    def __init__(self, state, *, policy: Callable[[str], str | None] = check_url,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.state = state
+        self.settings = state.settings["webhooks"]
+        self.registry = Registry(state.store, from_settings(state.settings["jelou"]["bots"]))
+        self.walker = Walker(state.timelines)
+        self.policy = policy
+        self._monotonic = monotonic
+        self._epoch = state.clock.now().timestamp()
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._lanes = [queue.SimpleQueue() for _ in range(int(self.settings["concurrency"]))]
+        self._retries: list[tuple[float, int, Delivery]] = []
+        self._inflight = 0
+        self._generation: str | None = None
+        self._next_start = 0.0
+        self._high_water = 4 * int(self.settings["window_events"])
+        self._starved = False            # the producer stopped at the high-water mark
+        state.clock.on_change(self._wake.set)
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return bool(self._threads)
+
+    def start(self) -> "Dispatcher":
+        with self._lock:
+            if self._threads:
+                return self
+            self._stopping.clear()
+            self._threads = [threading.Thread(target=self._produce_loop, name="webhooks-producer", daemon=True)]
+            self._threads += [threading.Thread(target=self._work, args=(lane,), name=f"webhooks-worker-{lane}", daemon=True)
+                              for lane in range(len(self._lanes))]
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def stop(self) -> None:
+        with self._lock:
+            threads, self._threads = self._threads, []
+        if not threads:
+            return
+        self._stopping.set()
+        self._wake.set()
+        for lane in self._lanes:
+            lane.put(None)
+        for thread in threads:
+            thread.join(timeout=10)
+
+    def ensure_started(self) -> None:
+        """Start when there is something to deliver to (a subscription exists)."""
+        if not self._threads and self.registry.all():
+            self.start()
+
+    def __enter__(self) -> "Dispatcher":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def real_now(self) -> float:
+        """The dispatcher's real-time reading (retries are timed on it)."""
+        return self._monotonic()
+
+    # -- records ------------------------------------------------------------------------------
+    def log(self) -> DeliveryLog:
+        with self.state.store.lock:
+            bucket = self.state.store.bucket(LOG_BUCKET)
+            if "log" not in bucket:
+                bucket["log"] = DeliveryLog(int(self.settings["max_records"]))
+            return bucket["log"]
+
+    def redeliver(self, ids: list[str] | None, status: str | None) -> tuple[int, list[str]]:
+        """Queue finished deliveries again with a fresh attempt budget; ``(count, unknown ids)``."""
+        self._sync()
+        chosen, unknown = self.log().take(ids, status)
+        for delivery in chosen:
+            delivery.budget = delivery.attempt + int(self.settings["max_attempts"])
+            delivery.generation = self._generation
+            with self._lock:
+                self._inflight += 1
+            self._lanes[delivery.lane].put((delivery, False))
+        if chosen:
+            self.start()
+        return len(chosen), unknown
+
+    # -- the producer ---------------------------------------------------------------------------
+    def _produce_loop(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                wait = self.step()
+            except Exception:          # a bug must not kill delivery for good: log it, go on
+                log.exception("webhook dispatcher step failed")
+                wait = IDLE
+            self._wake.wait(wait)
+            self._wake.clear()
+
+    def step(self) -> float:
+        """One round: settle, promote due retries, produce windows; returns how long to sleep."""
+        self.state.settle()
+        self._sync()
+        self._promote()
+        while self._inflight < self._high_water and self._produce():
+            pass
+        self._starved = self._inflight >= self._high_water
+        waits = [IDLE if self.state.clock.frozen else TICK]
+        with self._lock:
+            if self._retries:
+                waits.append(max(0.0, self._retries[0][0] - self._monotonic()))
+        return min(waits)
+
+    def _sync(self) -> None:
+        """Follow a reset of the store: drop what was queued for the old records, restart the cursor."""
+        store = self.state.store
+        with store.lock:
+            meta = store.bucket(META)
+            if "generation" not in meta:
+                meta["generation"] = f"{id(self)}:{next(_generations)}"
+                meta["cursor"] = self._epoch if self._generation is None else self.state.clock.now().timestamp()
+            if meta["generation"] != self._generation:
+                with self._lock:
+                    self._generation = meta["generation"]
+                    self._retries.clear()
+                    self._inflight = 0
+
+    def _produce(self) -> bool:
+        """Claim and queue the next window of events; False when caught up with the clock."""
+        store = self.state.store
+        now = self.state.clock.now().timestamp()
+        with store.lock:
+            cursor = store.bucket(META).get("cursor")
+            if cursor is None or cursor >= now:
+                return False
+            owners = self.registry.by_owner()
+            sources = [source for source in (*jelou_sources(self.state.backends["jelou"]),
+                                             *indigitall_sources(self.state.backends["indigitall"]))
+                       if (source.provider, source.owner) in owners]
+            end = self.walker.window_end(sources, cursor, now, int(self.settings["window_events"])) if sources else now
+            if not store.compare_and_set(META, "cursor", cursor, end):
+                return True                # another worker took this window: try the next one
+        names = {key: frozenset().union(*(sub.events for sub in subs)) for key, subs in owners.items()}
+        events = self.walker.events(sources, cursor, end, lambda source: names.get((source.provider, source.owner)))
+        self._enqueue(events, owners)
+        return True
+
+    def _enqueue(self, events, owners) -> None:
+        window = float(self.settings["reorder_window"])
+        if window:
+            events = sorted(events, key=lambda event: event.at + window * self._fraction("reorder", event.id))
+        deliveries = self.log()
+        lanes, attempts = len(self._lanes), int(self.settings["max_attempts"])
+        for event in events:
+            targets = [sub for sub in owners[(event.source.provider, event.source.owner)] if sub.wants(event.name, event.at)]
+            if not targets:
+                continue
+            data = event.render()
+            body, recipient = encode(data), recipient_of(data)
+            lane = (event.source.number * 7919 + event.index) % lanes
+            for sub in targets:
+                delivery = Delivery(next(deliveries.sequence), event.id, event.name, sub, recipient, event.at, body,
+                                    lane, self._generation, attempts)
+                deliveries.add_live(delivery)
+                with self._lock:
+                    self._inflight += 1
+                self._lanes[lane].put((delivery, False))
+
+    def _promote(self) -> None:
+        now = self._monotonic()
+        with self._lock:
+            while self._retries and self._retries[0][0] <= now:
+                delivery = heapq.heappop(self._retries)[2]
+                self._lanes[delivery.lane].put((delivery, False))
+
+    def _fraction(self, salt: str, key: str) -> float:
+        digest = hashlib.blake2b(f"{self.state.settings['seed']}:{salt}:{key}".encode(), digest_size=8).digest()
+        return int.from_bytes(digest, "big") / 2 ** 64
+
+    # -- the workers ------------------------------------------------------------------------------
+    def _work(self, lane: int) -> None:
+        sender = Sender(float(self.settings["timeout"]))
+        try:
+            while True:
+                item = self._lanes[lane].get()
+                if item is None or self._stopping.is_set():
+                    break
+                delivery, duplicate = item
+                if delivery.generation != self._generation:
+                    continue
+                self._throttle()
+                if self._stopping.is_set():
+                    break
+                try:
+                    self._attempt(sender, delivery, duplicate)
+                except Exception:
+                    log.exception("webhook delivery %s failed unexpectedly", delivery.id)
+                    self._done(delivery)
+        finally:
+            sender.close()
+
+    def _throttle(self) -> None:
+        with self._lock:
+            now = self._monotonic()
+            start = max(self._next_start, now)
+            self._next_start = start + 1.0 / float(self.settings["rate"])
+        if start > now:
+            self._stopping.wait(start - now)
+
+    def _attempt(self, sender: Sender, delivery: Delivery, duplicate: bool) -> None:
+        url = delivery.subscription.url
+        attempt = delivery.attempt if duplicate else delivery.attempt + 1
+        refused = self.policy(url)
+        if refused:
+            outcome = Outcome(None, f"refused by the host policy: {refused}", 0.0)
+        else:
+            outcome = sender.post(url, delivery.body, delivery.headers(attempt))
+        entry = {"attempt": attempt, "at": _iso(self.state.clock.now().timestamp()), "statusCode": outcome.status,
+                 "latencyMs": round(outcome.latency_ms, 1), "error": outcome.error}
+        if duplicate:
+            entry["duplicate"] = True
+        delivery.history.append(entry)
+        del delivery.history[:-HISTORY]
+        if delivery.generation != self._generation:
+            return
+        if duplicate:
+            self._done(delivery)
+            return
+        delivery.attempt = attempt
+        records = self.log()
+        if outcome.ok:
+            records.finish(delivery, "delivered")
+            share = float(self.settings["duplicate_share"])
+            if share and self._fraction("duplicate", delivery.id) < share:
+                self._lanes[delivery.lane].put((delivery, True))
+            else:
+                self._done(delivery)
+        elif refused or attempt >= delivery.budget:
+            records.finish(delivery, "dead")
+            self._done(delivery)
+        else:
+            first = delivery.budget - int(self.settings["max_attempts"]) + 1
+            delay = float(self.settings["backoff"]) * 2 ** (attempt - first)
+            delivery.status = "retrying"
+            delivery.next_retry = self._monotonic() + delay
+            with self._lock:
+                heapq.heappush(self._retries, (delivery.next_retry, delivery.seq, delivery))
+            self._wake.set()
+
+    def _done(self, delivery: Delivery) -> None:
+        with self._lock:
+            if delivery.generation == self._generation:
+                self._inflight -= 1
+            wake = self._starved and self._inflight <= self._high_water // 2
+            if wake:
+                self._starved = False
+        if wake:
+            self._wake.set()
