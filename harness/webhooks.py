@@ -85,6 +85,7 @@ class WebhookReceiver:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: asyncio.base_events.Server | None = None
         self._thread: threading.Thread | None = None
+        self._connections: set[asyncio.Task] = set()
 
     # -- lifecycle --------------------------------------------------------------------------------
     def start(self) -> "WebhookReceiver":
@@ -104,8 +105,7 @@ class WebhookReceiver:
                 return
             ready.set()
             loop.run_forever()
-            self._server.close()
-            loop.run_until_complete(self._server.wait_closed())
+            loop.run_until_complete(self._shutdown())
             loop.close()
 
         self._thread = threading.Thread(target=run, name="webhook-receiver", daemon=True)
@@ -115,6 +115,14 @@ class WebhookReceiver:
             raise failure[0]
         self._started_at = time.monotonic()
         return self
+
+    async def _shutdown(self) -> None:
+        """Close the listener and every open connection (no socket is left behind)."""
+        self._server.close()
+        for task in list(self._connections):
+            task.cancel()
+        await asyncio.gather(*self._connections, return_exceptions=True)
+        await self._server.wait_closed()
 
     def stop(self) -> None:
         if self._loop is not None and self._thread is not None:
@@ -176,6 +184,8 @@ class WebhookReceiver:
 
     # -- HTTP ---------------------------------------------------------------------------------------
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        self._connections.add(task)
         try:
             while True:
                 try:
@@ -204,10 +214,15 @@ class WebhookReceiver:
                     await self._answer(writer, status, close=closing)
                 if closing:
                     break
-        except (asyncio.IncompleteReadError, ConnectionError):
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
             pass
         finally:
+            self._connections.discard(task)
             writer.close()
+            try:
+                await writer.wait_closed()
+            except (ConnectionError, asyncio.CancelledError):
+                pass
 
     async def _answer(self, writer, status: int, body: bytes = b"", close: bool = False) -> None:
         head = f"HTTP/1.1 {status} {REASONS.get(status, 'Status')}\r\nContent-Length: {len(body)}\r\n"

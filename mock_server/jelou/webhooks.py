@@ -43,7 +43,7 @@ class WebhooksSchema(Schema):
         unknown = RAISE
 
     webhooks = fields.List(fields.Nested(WebhookEntrySchema), required=True,
-                           error_messages={**schemas.REQUIRED, "invalid": "webhooks must be an array of {url, events} objects."})
+                           error_messages={**schemas.REQUIRED, "invalid": "webhooks must be an array of {{url, events}} objects."})
 
     @validates_schema
     def one_url_per_event(self, data, **kwargs):

@@ -41,6 +41,7 @@ from .subscriptions import Registry, from_settings
 
 log = logging.getLogger("mock_server.webhooks")
 META = "webhooks.cursor"
+SEEN = "webhooks.seen"
 TICK = 0.05
 IDLE = 1.0
 HISTORY = 50
@@ -159,7 +160,7 @@ class Dispatcher:
         self.state.settle()
         self._sync()
         self._promote()
-        while self._inflight < self._high_water and self._produce():
+        while self._inflight < self._high_water and not self._stopping.is_set() and self._produce():
             pass
         self._starved = self._inflight >= self._high_water
         waits = [IDLE if self.state.clock.frozen else TICK]
@@ -183,7 +184,13 @@ class Dispatcher:
                     self._inflight = 0
 
     def _produce(self) -> bool:
-        """Claim and queue the next window of events; False when caught up with the clock."""
+        """Claim and queue the next window of events; True while there is more to claim.
+
+        A batch the dispatcher has not seen before may already have events at or before the
+        cursor (created at the very instant of the last window's end, e.g. a task sending at
+        once under a frozen clock): its first walk also covers those (a "catch-up" window).
+        Marking a batch seen is a store compare-and-set too, so one worker does its catch-up.
+        """
         store = self.state.store
         now = self.state.clock.now().timestamp()
         with store.lock:
@@ -191,16 +198,21 @@ class Dispatcher:
             if cursor is None or cursor >= now:
                 return False
             owners = self.registry.by_owner()
-            sources = [source for source in (*jelou_sources(self.state.backends["jelou"]),
-                                             *indigitall_sources(self.state.backends["indigitall"]))
-                       if (source.provider, source.owner) in owners]
+            every = [*jelou_sources(self.state.backends["jelou"]), *indigitall_sources(self.state.backends["indigitall"])]
+            fresh = [source for source in every
+                     if store.compare_and_set(SEEN, (source.provider, source.batch_id), None, True)]
+            sources = [source for source in every if (source.provider, source.owner) in owners]
             end = self.walker.window_end(sources, cursor, now, int(self.settings["window_events"])) if sources else now
             if not store.compare_and_set(META, "cursor", cursor, end):
                 return True                # another worker took this window: try the next one
         names = {key: frozenset().union(*(sub.events for sub in subs)) for key, subs in owners.items()}
-        events = self.walker.events(sources, cursor, end, lambda source: names.get((source.provider, source.owner)))
-        self._enqueue(events, owners)
-        return True
+        wanted = lambda source: names.get((source.provider, source.owner))  # noqa: E731
+        for source in fresh:
+            first = source.schedule.first_send
+            if (source.provider, source.owner) in owners and first is not None and first <= cursor:
+                self._enqueue(self.walker.events([source], first - 1.0, cursor, wanted), owners)
+        self._enqueue(self.walker.events(sources, cursor, end, wanted), owners)
+        return end < now
 
     def _enqueue(self, events, owners) -> None:
         window = float(self.settings["reorder_window"])
