@@ -47,6 +47,13 @@ def campaign_csv(rows: int) -> bytes:
     return out.getvalue().encode()
 
 
+def cpu_seconds(pid: int | str = "self") -> float:
+    """User + system CPU time of a process (Linux /proc)."""
+    with open(f"/proc/{pid}/stat") as handle:
+        fields = handle.read().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -107,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
               f"RSS {baseline / MB:.0f} MB before delivery", flush=True)
         dispatcher = app.extensions["mock"].webhooks
         begin, samples, marks = time.monotonic(), [], [args.events * q // 4 for q in (1, 2, 3, 4)]
+        cpu_before, receiver_before = cpu_seconds(), cpu_seconds(process.pid)
         dispatcher.start()
         count = 0
         while count < args.events and time.monotonic() - begin < args.seconds:
@@ -115,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
             while marks and count >= marks[0]:
                 samples.append((marks.pop(0), rss_now()))
         elapsed = time.monotonic() - begin
+        cpu_mock, cpu_receiver = cpu_seconds() - cpu_before, cpu_seconds(process.pid) - receiver_before
         dispatcher.stop()
         stats = receiver_stats(url)
         records = dispatcher.log().counts()
@@ -124,6 +133,9 @@ def main(argv: list[str] | None = None) -> int:
     rate = stats["total"] / elapsed if elapsed else 0.0
     print(f"delivered: {stats['total']:,} events in {elapsed:.1f} s = {rate:,.0f} events/s "
           f"(dispatcher concurrency {args.concurrency}; receiver in its own process, same machine)")
+    print(f"CPU per event: dispatcher {cpu_mock / max(stats['total'], 1) * 1e6:.0f} us, "
+          f"receiver {cpu_receiver / max(stats['total'], 1) * 1e6:.0f} us "
+          f"(CPU busy: dispatcher {cpu_mock / elapsed:.0%}, receiver {cpu_receiver / elapsed:.0%} of one core)")
     print(f"by event: {json.dumps(stats['byEvent'])}; records kept: {json.dumps(records)}")
     print("RSS during delivery: " + ", ".join(f"{n:,} events {r / MB:.0f} MB" for n, r in samples)
           + f"; peak {rss_peak() / MB:.0f} MB (baseline after upload {baseline / MB:.0f} MB)")

@@ -77,7 +77,11 @@ class Campaign:
     def schedule(self) -> Schedule:
         if self.started_at is None:
             return Schedule([])
-        return Schedule([Segment(0, self.total, self.started_at, self.rate)])
+        cached = self.extra.get("schedule")      # built once per start time (webhooks read it per event)
+        if cached is None or cached[0] != self.started_at:
+            cached = (self.started_at, Schedule([Segment(0, self.total, self.started_at, self.rate)]))
+            self.extra["schedule"] = cached
+        return cached[1]
 
     @property
     def finishes_at(self) -> float | None:
