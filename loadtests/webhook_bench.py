@@ -90,6 +90,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=8, help="webhooks.concurrency (default 8)")
     args = parser.parse_args(argv)
 
+    from werkzeug.datastructures import FileStorage
+    from werkzeug.test import encode_multipart
+
     from mock_server import create_app
 
     process, url = start_receiver()
@@ -102,11 +105,13 @@ def main(argv: list[str] | None = None) -> int:
         assert answer.status_code == 201, answer.json
         started = time.monotonic()
         data = campaign_csv(args.rows)
-        answer = client.post("/v1/hsm/file", headers={"Authorization": "Basic ZGVtby1jbGllbnQtaWQ6ZGVtby1jbGllbnQtc2VjcmV0"},
-                             data={"campaignName": "bench", "elementName": "welcome_message", "botId": "demo-bot",
-                                   "params": "[]", "file": (io.BytesIO(data), "bench.csv")})
-        assert answer.status_code == 200, answer.json
+        boundary, body = encode_multipart({"campaignName": "bench", "elementName": "welcome_message", "botId": "demo-bot",
+                                           "params": "[]", "file": FileStorage(io.BytesIO(data), filename="bench.csv")})
         del data
+        answer = client.post("/v1/hsm/file", data=body, content_type=f"multipart/form-data; boundary={boundary}",
+                             headers={"Authorization": "Basic ZGVtby1jbGllbnQtaWQ6ZGVtby1jbGllbnQtc2VjcmV0"})
+        assert answer.status_code == 200, answer.json
+        del body
         upload_seconds = time.monotonic() - started
         baseline = rss_now()
         client.post("/_mock/clock", json={"advance": args.advance})

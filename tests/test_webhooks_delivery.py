@@ -287,3 +287,31 @@ def test_deliveries_filter_by_event_and_recipient(webhook_receiver):
     assert [d["recipient"] for d in failed["deliveries"]] == ["99901000002"]
     stamp = parse_datetime(failed["deliveries"][0]["dueAt"])
     assert stamp.isoformat().startswith("2026-01-05T10:00:01")
+
+
+def test_a_subscription_gets_only_transitions_after_it_was_created(webhook_receiver):
+    with live(config()) as server:
+        base = server.base_url
+        send_jelou(base, ["99905000001"])        # sent 10:00:01; channel, user, read by 10:00:31; reply 10:01:01
+        advance(base, "PT40S")
+        subscribe(base, provider="jelou", botId="demo-bot", url=webhook_receiver.url, events=["all"])
+        advance(base, "PT1M")
+        webhook_receiver.wait_for(1)
+        time.sleep(0.3)
+    assert [e.event for e in webhook_receiver.events] == ["reply"]
+
+
+def test_reset_drops_subscriptions_records_and_queued_retries(webhook_receiver):
+    webhook_receiver.fail_next(1000)
+    with live(config({"backoff": 0.3})) as server:
+        base = server.base_url
+        subscribe(base, provider="indigitall", applicationId=200, url=webhook_receiver.url, events=["sent"])
+        send_indigitall(base, ["34600000001", "34600000002"])
+        advance(base, "PT1M")
+        wait_deliveries(base, "retrying", 2)
+        assert requests.post(f"{base}/_mock/reset").status_code == 200
+        arrived = len(webhook_receiver.events)
+        time.sleep(1.0)                          # a kept retry would have come after 0.3 s
+        assert len(webhook_receiver.events) == arrived
+        assert requests.get(f"{base}/_mock/webhooks").json()["total"] == 0
+        assert deliveries(base)["total"] == 0
