@@ -189,3 +189,14 @@ def test_redeliver_errors(client, body, status, needle):
 
 def test_redeliver_of_nothing_dead_redelivers_nothing(client):
     assert client.post("/_mock/webhooks/redeliver", json={"status": "dead"}).json == {"redelivered": 0}
+
+
+def test_url_credentials_are_never_echoed(client):
+    secret_url = "https://user:pa55word@hooks.example.com/in?x=1"
+    answer = client.post(PATH, json={"webhooks": [{"url": secret_url, "events": ["read"]}]}, headers=JELOU)
+    assert answer.status_code == 200
+    assert answer.json["data"] == [{"url": "https://***@hooks.example.com/in?x=1", "events": ["read"]}]
+    created = client.post("/_mock/webhooks", json={"provider": "indigitall", "applicationId": 100, "url": secret_url,
+                                                   "events": ["sent"]})
+    shown = [client.get(PATH, headers=JELOU).json, client.get("/_mock/webhooks").json, created.json]
+    assert "pa55word" not in str(shown) and "***@hooks.example.com" in str(shown)

@@ -14,7 +14,7 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from ..webhooks.subscriptions import JELOU_EVENTS, url_problem
+from ..webhooks.subscriptions import JELOU_EVENTS, shown_url, url_problem
 from . import schemas
 from .errors import JelouError
 
@@ -68,7 +68,7 @@ class WebhooksMixin:
         for sub in self.state.webhooks.registry.all():
             if sub.provider == "jelou" and sub.source == "api" and sub.owner == bot_id:
                 for event in sub.events:
-                    urls[event] = sub.url
+                    urls[event] = shown_url(sub.url)
         return urls
 
     def set_webhooks(self, client: dict, bot_id: str, body: Any) -> list[dict]:
@@ -82,4 +82,4 @@ class WebhooksMixin:
                                         self.state.clock.now().timestamp())
         dispatcher.ensure_started()
         dispatcher.wake()
-        return entries
+        return [{**entry, "url": shown_url(entry["url"])} for entry in entries]

@@ -15,7 +15,7 @@ import threading
 from collections import OrderedDict
 from typing import Any, Iterator
 
-from .subscriptions import SIGNATURE_HEADERS, Subscription
+from .subscriptions import SIGNATURE_HEADERS, Subscription, shown_url
 
 STATUSES = ("pending", "retrying", "delivered", "dead")
 BUCKET = "webhooks.deliveries"
@@ -64,7 +64,7 @@ class Delivery:
             retry_in = round(max(0.0, self.next_retry - now_real), 3)
         return {"id": self.id, "eventId": self.event_id, "event": self.event, "status": self.status,
                 "subscription": self.subscription.id, "provider": self.subscription.provider,
-                "url": self.subscription.url, "recipient": self.recipient, "dueAt": iso(self.due_at),
+                "url": shown_url(self.subscription.url), "recipient": self.recipient, "dueAt": iso(self.due_at),
                 "attempts": self.attempt, "history": list(self.history), "nextRetryInSeconds": retry_in}
 
 

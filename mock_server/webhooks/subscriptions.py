@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
+from urllib.parse import urlsplit, urlunsplit
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
@@ -67,8 +68,16 @@ class Subscription:
         owner_key = "botId" if self.provider == "jelou" else "applicationId"
         return {"id": self.id, "provider": self.provider,
                 owner_key: self.owner if self.provider == "jelou" else int(self.owner),
-                "url": self.url, "events": sorted(self.events), "auth": auth,
+                "url": shown_url(self.url), "events": sorted(self.events), "auth": auth,
                 "signing": self.signing_secret is not None, "source": self.source}
+
+
+def shown_url(url: str) -> str:
+    """``url`` without its ``user:password@`` part: credentials are never echoed (CONTRACT §13)."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]))
 
 
 def mask(secret: str) -> str:
