@@ -39,11 +39,12 @@ DURATION ?= 30s
 WORKERS ?= 2
 RESULTS ?= results
 BENCH_ARGS ?=
+LOAD_ARGS ?=
 
 .PHONY: load load-distributed bench bench-webhooks
 
 load: $(STAMP)
-	$(BIN)/python -m loadtests.run --users $(USERS) --spawn-rate $(SPAWN_RATE) --duration $(DURATION) --results $(RESULTS)
+	$(BIN)/python -m loadtests.run --users $(USERS) --spawn-rate $(SPAWN_RATE) --duration $(DURATION) --results $(RESULTS) $(LOAD_ARGS)
 
 load-distributed: $(STAMP)
 	$(BIN)/python -m loadtests.run --users $(USERS) --spawn-rate $(SPAWN_RATE) --duration $(DURATION) --results $(RESULTS) --workers $(WORKERS)

@@ -198,10 +198,12 @@ class Dispatcher:
             if cursor is None or cursor >= now:
                 return False
             owners = self.registry.by_owner()
-            every = [*jelou_sources(self.state.backends["jelou"]), *indigitall_sources(self.state.backends["indigitall"])]
-            fresh = [source for source in every
+            # only batches someone subscribed to, with transitions still to come: per round, the
+            # cost is the number of batches, never the number of messages
+            sources = [*jelou_sources(self.state.backends["jelou"], owners, cursor),
+                       *indigitall_sources(self.state.backends["indigitall"], owners, cursor)]
+            fresh = [source for source in sources
                      if store.compare_and_set(SEEN, (source.provider, source.batch_id), None, True)]
-            sources = [source for source in every if (source.provider, source.owner) in owners]
             end = self.walker.window_end(sources, cursor, now, int(self.settings["window_events"])) if sources else now
             if not store.compare_and_set(META, "cursor", cursor, end):
                 return True                # another worker took this window: try the next one
@@ -209,8 +211,12 @@ class Dispatcher:
         wanted = lambda source: names.get((source.provider, source.owner))  # noqa: E731
         for source in fresh:
             first = source.schedule.first_send
-            if (source.provider, source.owner) in owners and first is not None and first <= cursor:
-                self._enqueue(self.walker.events([source], first - 1.0, cursor, wanted), owners)
+            if first is not None and first <= cursor:
+                # events before the owner's earliest subscription would all be filtered out
+                since = [sub.since for sub in owners[(source.provider, source.owner)]]
+                start = first - 1.0 if None in since else max(first - 1.0, min(since) - 1e-6)
+                if start < cursor:
+                    self._enqueue(self.walker.events([source], start, cursor, wanted), owners)
         self._enqueue(self.walker.events(sources, cursor, end, wanted), owners)
         return end < now
 

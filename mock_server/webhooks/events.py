@@ -136,11 +136,14 @@ class Walker:
         return [item[4] for item in found]
 
 
-def jelou_sources(backend) -> list[Source]:
-    """Started Jelou campaigns (their bodies: the notification right after the transition)."""
+def jelou_sources(backend, owners, after: float) -> list[Source]:
+    """Started Jelou campaigns of a bot in ``owners`` with transitions still to come after ``after``
+    (their bodies: the notification right after the transition)."""
     sources = []
     for campaign in list(backend.campaigns.values()):
-        if campaign.started_at is None or campaign.cancelled:
+        if campaign.started_at is None or campaign.cancelled or ("jelou", str(campaign.bot["id"])) not in owners:
+            continue
+        if campaign.finishes_at + backend.state.webhooks.walker.latest < after:
             continue
 
         def render(index: int, moment: float, event: str, campaign=campaign) -> dict[str, Any]:
@@ -152,12 +155,16 @@ def jelou_sources(backend) -> list[Source]:
     return sources
 
 
-def indigitall_sources(backend) -> list[Source]:
-    """indigitall tasks with a send plan (their bodies: the message as ``/_mock/messages`` shows it)."""
+def indigitall_sources(backend, owners, after: float) -> list[Source]:
+    """indigitall tasks with a send plan, of an application in ``owners``, with transitions still
+    to come after ``after`` (their bodies: the message as ``/_mock/messages`` shows it)."""
     sources = []
     timelines = backend.state.timelines
+    latest = backend.state.webhooks.walker.latest
     for task in list(backend.tasks.values()):
-        if not task.schedule.segments:
+        if not task.schedule.segments or ("indigitall", str(task.application_id)) not in owners:
+            continue
+        if task.schedule.last_send + latest < after:
             continue
 
         def render(index: int, moment: float, event: str, task=task) -> dict[str, Any]:
