@@ -260,6 +260,7 @@ def test_slow_receiver_does_not_delay_api_answers():
             started = time.monotonic()
             advance(base, "PT5M")
             timings = [time.monotonic() - started]
+            wait_deliveries(base, "pending", 1)      # deliveries are under way (each takes 2 s)
             for _ in range(5):
                 started = time.monotonic()
                 answer = requests.get(f"{base}/v1/campaigns/{campaign}", auth=("demo-client-id", "demo-client-secret"))
@@ -315,3 +316,20 @@ def test_reset_drops_subscriptions_records_and_queued_retries(webhook_receiver):
         assert len(webhook_receiver.events) == arrived
         assert requests.get(f"{base}/_mock/webhooks").json()["total"] == 0
         assert deliveries(base)["total"] == 0
+
+
+def test_sandboxes_have_their_own_subscriptions_clocks_and_deliveries(webhook_receiver):
+    with live(config()) as server:
+        base = server.base_url
+        a, b = f"{base}/sandboxes/team-a", f"{base}/sandboxes/team-b"
+        subscribe(a, provider="indigitall", applicationId=200, url=webhook_receiver.url, events=["sent"])
+        send_indigitall(a, ["34600000001"])
+        send_indigitall(b, ["34600000002"])
+        advance(b, "PT1M")
+        advance(a, "PT1M")
+        webhook_receiver.wait_for(1)
+        time.sleep(0.3)
+        assert wait_deliveries(a, "delivered", 1)["total"] == 1
+        assert deliveries(b)["total"] == 0
+        assert requests.get(f"{b}/_mock/webhooks").json()["total"] == 0
+    assert [e.recipient for e in webhook_receiver.events] == ["34600000001"]

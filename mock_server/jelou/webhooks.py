@@ -14,6 +14,7 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
+from ..sandbox import Sandbox
 from ..webhooks.subscriptions import JELOU_EVENTS, shown_url, url_problem
 from . import schemas
 from .errors import JelouError
@@ -62,24 +63,23 @@ WEBHOOKS = WebhooksSchema()
 class WebhooksMixin:
     """Mixed into :class:`JelouBackend`; uses its ``bot_for`` and ``state``."""
 
-    def get_webhooks(self, client: dict, bot_id: str) -> dict[str, Any]:
+    def get_webhooks(self, sb: Sandbox, client: dict, bot_id: str) -> dict[str, Any]:
         self.bot_for(client, bot_id)
         urls: dict[str, Any] = dict.fromkeys(JELOU_EVENTS)
-        for sub in self.state.webhooks.registry.all():
+        for sub in self.state.webhooks.registry.all(sb.name):
             if sub.provider == "jelou" and sub.source == "api" and sub.owner == bot_id:
                 for event in sub.events:
                     urls[event] = shown_url(sub.url)
         return urls
 
-    def set_webhooks(self, client: dict, bot_id: str, body: Any) -> list[dict]:
+    def set_webhooks(self, sb: Sandbox, client: dict, bot_id: str, body: Any) -> list[dict]:
         self.bot_for(client, bot_id)
         if not isinstance(body, dict):
             raise JelouError("The JSON body must be an object: {\"webhooks\": [{\"url\": ..., \"events\": [...]}]}.")
         loaded = schemas.load(WEBHOOKS, body)
         entries = [{"url": entry["url"], "events": list(dict.fromkeys(entry["events"]))} for entry in loaded["webhooks"]]
-        dispatcher = self.state.webhooks
-        dispatcher.registry.replace_api(bot_id, [(e["url"], frozenset(e["events"])) for e in entries],
-                                        self.state.clock.now().timestamp())
-        dispatcher.ensure_started()
-        dispatcher.wake()
+        dispatcher, since = self.state.webhooks, sb.now()
+        dispatcher.registry.replace_api(sb.name, bot_id, [(e["url"], frozenset(e["events"])) for e in entries], since)
+        if entries:
+            dispatcher.subscribed(sb.name, since)
         return [{**entry, "url": shown_url(entry["url"])} for entry in entries]

@@ -1,13 +1,15 @@
 """The webhook dispatcher: derives due events from the schedule and POSTs them, off the request path.
 
-One dispatcher per app, started explicitly (``mock-server`` starts it; ``start()``/``stop()``,
-or as a context manager) or lazily when a subscription is created; never at import. It runs:
-- a *producer* thread that wakes when the clock moves (advance, set, unfreeze), every 50 ms
-  while the clock runs, and when a retry falls due. Each round it claims the next window of mock
-  time with a compare-and-set of the cursor in the store (so with a shared store one worker
-  delivers each event), derives that window's events (at most ``webhooks.window_events``) and
-  hands them to the lanes. It stops producing while ``4 x window_events`` deliveries are in
-  flight, so memory stays flat however many events fall due at once;
+One dispatcher per app, serving every sandbox, started explicitly (``mock-server`` starts it;
+``start()``/``stop()``, or as a context manager) or lazily when a subscription exists; never at
+import. It runs:
+- a *producer* thread that looks at every sandbox with subscriptions every 50 ms (so a clock
+  advance, a running clock and an unfreeze are all seen within 50 ms, with no request) and when a
+  retry falls due. Per sandbox it claims the next window of mock time with a compare-and-set of
+  the sandbox's cursor in the store (so with a shared store one worker delivers each event),
+  derives that window's events (at most ``webhooks.window_events``) and hands them to the lanes.
+  It stops producing while ``4 x window_events`` deliveries are in flight, so memory stays flat
+  however many events fall due at once;
 - ``webhooks.concurrency`` *workers*, one lane each. All the events of one message go to the same
   lane, so a message's events arrive in order (a retried event arrives after the later events of
   its message, as with real providers). Starts are spaced to ``webhooks.rate`` per second.
@@ -33,6 +35,7 @@ from typing import Callable
 
 from ..fetch import check_url
 from ..isotime import from_timestamp, isoformat
+from ..sandbox import Sandbox
 from .events import Walker, encode, indigitall_sources, jelou_sources, recipient_of
 from .records import BUCKET as LOG_BUCKET
 from .records import Delivery, DeliveryLog
@@ -40,10 +43,9 @@ from .sender import Outcome, Sender
 from .subscriptions import Registry, from_settings
 
 log = logging.getLogger("mock_server.webhooks")
-META = "webhooks.cursor"
-SEEN = "webhooks.seen"
+META = "webhooks.cursor"          # store map per sandbox: "cursor" -> {"at": mock time, "by": claim token}
+SEEN = "webhooks.seen"            # store map per sandbox: batch -> claim token of its first walk
 TICK = 0.05
-IDLE = 1.0
 HISTORY = 50
 _generations = itertools.count(1)
 
@@ -61,7 +63,8 @@ class Dispatcher:
         self.walker = Walker(state.timelines)
         self.policy = policy
         self._monotonic = monotonic
-        self._epoch = state.clock.now().timestamp()
+        self._token = f"{id(self)}:{next(_generations)}"
+        self._claims = itertools.count(1)
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -69,11 +72,12 @@ class Dispatcher:
         self._lanes = [queue.SimpleQueue() for _ in range(int(self.settings["concurrency"]))]
         self._retries: list[tuple[float, int, Delivery]] = []
         self._inflight = 0
-        self._generation: str | None = None
+        self._generations: dict[str, tuple[int, int]] = {}   # sandbox -> the generation its queued work belongs to
+        self._per_sandbox: dict[str, int] = {}        # sandbox -> deliveries in flight (in _inflight)
+        self._logs: dict[str, DeliveryLog] = {}         # sandbox -> its delivery records
         self._next_start = 0.0
         self._high_water = 4 * int(self.settings["window_events"])
         self._starved = False            # the producer stopped at the high-water mark
-        state.clock.on_change(self._wake.set)
 
     # -- lifecycle ----------------------------------------------------------------------------
     @property
@@ -104,9 +108,9 @@ class Dispatcher:
         for thread in threads:
             thread.join(timeout=10)
 
-    def ensure_started(self) -> None:
+    def ensure_started(self, sandbox: Sandbox) -> None:
         """Start when there is something to deliver to (a subscription exists)."""
-        if not self._threads and self.registry.all():
+        if not self._threads and self.registry.any(sandbox.name):
             self.start()
 
     def __enter__(self) -> "Dispatcher":
@@ -123,26 +127,42 @@ class Dispatcher:
         return self._monotonic()
 
     # -- records ------------------------------------------------------------------------------
-    def log(self) -> DeliveryLog:
-        with self.state.store.lock:
-            bucket = self.state.store.bucket(LOG_BUCKET)
-            if "log" not in bucket:
-                bucket["log"] = DeliveryLog(int(self.settings["max_records"]))
-            return bucket["log"]
+    def log(self, sandbox: str) -> DeliveryLog:
+        """The sandbox's delivery records (dropped with the sandbox or by its reset)."""
+        self._sync(sandbox)
+        with self._lock:
+            return self._logs.setdefault(sandbox, DeliveryLog(int(self.settings["max_records"])))
 
-    def redeliver(self, ids: list[str] | None, status: str | None) -> tuple[int, list[str]]:
+    def cursor(self, sandbox: str) -> float | None:
+        """How far (mock time) the sandbox's events have been derived."""
+        value = self.state.store.get_value(sandbox, META, "cursor")
+        return None if value is None else value["at"]
+
+    def redeliver(self, sandbox: str, ids: list[str] | None, status: str | None) -> tuple[int, list[str]]:
         """Queue finished deliveries again with a fresh attempt budget; ``(count, unknown ids)``."""
-        self._sync()
-        chosen, unknown = self.log().take(ids, status)
+        chosen, unknown = self.log(sandbox).take(ids, status)
         for delivery in chosen:
             delivery.budget = delivery.attempt + int(self.settings["max_attempts"])
-            delivery.generation = self._generation
-            with self._lock:
-                self._inflight += 1
+            delivery.generation = self._generations.get(sandbox)
+            self._count(sandbox, 1)
             self._lanes[delivery.lane].put((delivery, False))
         if chosen:
             self.start()
         return len(chosen), unknown
+
+    def subscribed(self, sandbox: str, since: float) -> None:
+        """A subscription was created at ``since``: events before it are not wanted, so the
+        sandbox's cursor jumps there (never backwards) instead of walking the past."""
+        self._sync(sandbox)
+        store = self.state.store
+        store.update_value(sandbox, META, "cursor",
+                           lambda cur: None if cur is not None and cur["at"] >= since - 1e-6
+                           else {"at": since - 1e-6, "by": self._claim()})
+        self.start()
+        self._wake.set()
+
+    def _claim(self) -> str:
+        return f"{self._token}:{next(self._claims)}"
 
     # -- the producer ---------------------------------------------------------------------------
     def _produce_loop(self) -> None:
@@ -156,57 +176,88 @@ class Dispatcher:
             self._wake.clear()
 
     def step(self) -> float:
-        """One round: settle, promote due retries, produce windows; returns how long to sleep."""
-        self.state.settle()
-        self._sync()
+        """One round over every sandbox: settle, produce windows, promote due retries.
+
+        Returns how long to sleep (at most 50 ms, less when a retry falls due sooner).
+        """
+        store = self.state.store
+        names = [info.name for info in store.sandboxes()]
+        for name in list(self._logs):
+            if name not in names:             # dropped (DELETE /_mock/sandboxes/NAME or idle expiry)
+                with self._lock:
+                    self._logs.pop(name, None)
+                    self._generations.pop(name, None)
+                    self._inflight -= self._per_sandbox.pop(name, 0)
+        active = [name for name in names if self.registry.any(name)]
+        for name in {*active, *(name for name in names if name in self._generations)}:
+            self._sync(name)                  # follows resets, also of sandboxes whose subscriptions went
         self._promote()
-        while self._inflight < self._high_water and not self._stopping.is_set() and self._produce():
-            pass
+        for name in active:
+            if self._inflight >= self._high_water or self._stopping.is_set():
+                break
+            sandbox = self.state.sandbox(name)
+            self.state.settle(sandbox)
+            while self._inflight < self._high_water and not self._stopping.is_set() and self._produce(sandbox):
+                pass
         self._starved = self._inflight >= self._high_water
-        waits = [IDLE if self.state.clock.frozen else TICK]
+        waits = [TICK]
         with self._lock:
             if self._retries:
                 waits.append(max(0.0, self._retries[0][0] - self._monotonic()))
         return min(waits)
 
-    def _sync(self) -> None:
-        """Follow a reset of the store: drop what was queued for the old records, restart the cursor."""
-        store = self.state.store
-        with store.lock:
-            meta = store.bucket(META)
-            if "generation" not in meta:
-                meta["generation"] = f"{id(self)}:{next(_generations)}"
-                meta["cursor"] = self._epoch if self._generation is None else self.state.clock.now().timestamp()
-            if meta["generation"] != self._generation:
-                with self._lock:
-                    self._generation = meta["generation"]
-                    self._retries.clear()
-                    self._inflight = 0
+    def _sync(self, sandbox: str) -> None:
+        """Follow a reset of the sandbox: drop what was queued for its old records and records,
+        and start its cursor at its clock's now."""
+        info = self.state.store.info(sandbox)
+        if info is None:
+            return
+        known = self._generations.get(sandbox)
+        if known is None or known[0] != info.generation:
+            with self._lock:
+                # (store generation, local serial): a dropped and re-created sandbox is new too
+                self._generations[sandbox] = (info.generation, next(_generations))
+                self._logs.pop(sandbox, None)
+                self._retries = [item for item in self._retries if item[2].sandbox != sandbox]
+                heapq.heapify(self._retries)
+                self._inflight -= self._per_sandbox.pop(sandbox, 0)
+        now = self.state.sandbox(sandbox).now()
+        self.state.store.update_value(sandbox, META, "cursor",
+                                      lambda cur: {"at": now - 1e-6, "by": self._claim()} if cur is None else None)
 
-    def _produce(self) -> bool:
-        """Claim and queue the next window of events; True while there is more to claim.
+    def _produce(self, sandbox: Sandbox) -> bool:
+        """Claim and queue the sandbox's next window of events; True while there is more to claim.
 
         A batch the dispatcher has not seen before may already have events at or before the
         cursor (created at the very instant of the last window's end, e.g. a task sending at
         once under a frozen clock): its first walk also covers those (a "catch-up" window).
         Marking a batch seen is a store compare-and-set too, so one worker does its catch-up.
         """
-        store = self.state.store
-        now = self.state.clock.now().timestamp()
-        with store.lock:
-            cursor = store.bucket(META).get("cursor")
-            if cursor is None or cursor >= now:
-                return False
-            owners = self.registry.by_owner()
-            # only batches someone subscribed to, with transitions still to come: per round, the
-            # cost is the number of batches, never the number of messages
-            sources = [*jelou_sources(self.state.backends["jelou"], owners, cursor),
-                       *indigitall_sources(self.state.backends["indigitall"], owners, cursor)]
-            fresh = [source for source in sources
-                     if store.compare_and_set(SEEN, (source.provider, source.batch_id), None, True)]
-            end = self.walker.window_end(sources, cursor, now, int(self.settings["window_events"])) if sources else now
-            if not store.compare_and_set(META, "cursor", cursor, end):
-                return True                # another worker took this window: try the next one
+        store, name = self.state.store, sandbox.name
+        now = sandbox.now()
+        current = store.get_value(name, META, "cursor")
+        if current is None or current["at"] >= now:
+            return False
+        cursor = current["at"]
+        owners = self.registry.by_owner(name)
+        if not owners:
+            return False
+        # only batches someone subscribed to, with transitions still to come: per round, the
+        # cost is the number of batches, never the number of messages
+        latest = self.walker.latest
+        sources = [*jelou_sources(self.state.backends["jelou"], sandbox, owners, cursor, latest),
+                   *indigitall_sources(self.state.backends["indigitall"], sandbox, owners, cursor, latest)]
+        end = self.walker.window_end(sources, cursor, now, int(self.settings["window_events"])) if sources else now
+        claim = self._claim()
+        won = store.update_value(name, META, "cursor", lambda cur: {"at": end, "by": claim} if cur == current else None)
+        if won is None or won.get("by") != claim:
+            return True                    # another worker took this window: try the next one
+        fresh = []
+        for source in sources:
+            token = self._claim()
+            if store.update_value(name, SEEN, f"{source.provider}:{source.batch_id}",
+                                  lambda cur, token=token: token if cur is None else None) == token:
+                fresh.append(source)
         names = {key: frozenset().union(*(sub.events for sub in subs)) for key, subs in owners.items()}
         wanted = lambda source: names.get((source.provider, source.owner))  # noqa: E731
         for source in fresh:
@@ -216,15 +267,16 @@ class Dispatcher:
                 since = [sub.since for sub in owners[(source.provider, source.owner)]]
                 start = first - 1.0 if None in since else max(first - 1.0, min(since) - 1e-6)
                 if start < cursor:
-                    self._enqueue(self.walker.events([source], start, cursor, wanted), owners)
-        self._enqueue(self.walker.events(sources, cursor, end, wanted), owners)
+                    self._enqueue(name, self.walker.events([source], start, cursor, wanted), owners)
+        self._enqueue(name, self.walker.events(sources, cursor, end, wanted), owners)
         return end < now
 
-    def _enqueue(self, events, owners) -> None:
+    def _enqueue(self, sandbox: str, events, owners) -> None:
         window = float(self.settings["reorder_window"])
         if window:
             events = sorted(events, key=lambda event: event.at + window * self._fraction("reorder", event.id))
-        deliveries = self.log()
+        deliveries = self.log(sandbox)
+        generation = self._generations.get(sandbox)
         lanes, attempts = len(self._lanes), int(self.settings["max_attempts"])
         for event in events:
             targets = [sub for sub in owners[(event.source.provider, event.source.owner)] if sub.wants(event.name, event.at)]
@@ -234,11 +286,10 @@ class Dispatcher:
             body, recipient = encode(data), recipient_of(data)
             lane = (event.source.number * 7919 + event.index) % lanes
             for sub in targets:
-                delivery = Delivery(next(deliveries.sequence), event.id, event.name, sub, recipient, event.at, body,
-                                    lane, self._generation, attempts)
+                delivery = Delivery(next(deliveries.sequence), sandbox, event.id, event.name, sub, recipient, event.at,
+                                    body, lane, generation, attempts)
                 deliveries.add_live(delivery)
-                with self._lock:
-                    self._inflight += 1
+                self._count(sandbox, 1)
                 self._lanes[lane].put((delivery, False))
 
     def _promote(self) -> None:
@@ -261,7 +312,7 @@ class Dispatcher:
                 if item is None or self._stopping.is_set():
                     break
                 delivery, duplicate = item
-                if delivery.generation != self._generation:
+                if not self._current(delivery):
                     continue
                 self._throttle()
                 if self._stopping.is_set():
@@ -290,19 +341,19 @@ class Dispatcher:
             outcome = Outcome(None, f"refused by the host policy: {refused}", 0.0)
         else:
             outcome = sender.post(url, delivery.body, delivery.headers(attempt))
-        entry = {"attempt": attempt, "at": _iso(self.state.clock.now().timestamp()), "statusCode": outcome.status,
+        entry = {"attempt": attempt, "at": _iso(self.state.sandbox(delivery.sandbox).now()), "statusCode": outcome.status,
                  "latencyMs": round(outcome.latency_ms, 1), "error": outcome.error}
         if duplicate:
             entry["duplicate"] = True
         delivery.history.append(entry)
         del delivery.history[:-HISTORY]
-        if delivery.generation != self._generation:
+        if not self._current(delivery):
             return
         if duplicate:
             self._done(delivery)
             return
         delivery.attempt = attempt
-        records = self.log()
+        records = self.log(delivery.sandbox)
         if outcome.ok:
             records.finish(delivery, "delivered")
             share = float(self.settings["duplicate_share"])
@@ -322,10 +373,20 @@ class Dispatcher:
                 heapq.heappush(self._retries, (delivery.next_retry, delivery.seq, delivery))
             self._wake.set()
 
+    def _current(self, delivery: Delivery) -> bool:
+        """False for work queued before its sandbox was reset or dropped."""
+        return self._generations.get(delivery.sandbox) == delivery.generation
+
+    def _count(self, sandbox: str, amount: int) -> None:
+        with self._lock:
+            self._inflight += amount
+            self._per_sandbox[sandbox] = self._per_sandbox.get(sandbox, 0) + amount
+
     def _done(self, delivery: Delivery) -> None:
         with self._lock:
-            if delivery.generation == self._generation:
+            if self._current(delivery):
                 self._inflight -= 1
+                self._per_sandbox[delivery.sandbox] -= 1
             wake = self._starved and self._inflight <= self._high_water // 2
             if wake:
                 self._starved = False

@@ -41,7 +41,7 @@ class Source:
     batch_id: str
     number: int                     # a small integer per batch (lanes, ordering)
     owner: str                      # botId / applicationId (as text): whose subscriptions apply
-    outcomes: bytearray
+    outcomes: bytes
     schedule: Schedule
     limit: int                      # messages ever sent (a canceled task stops early)
     render: Callable[[int, float, str], dict[str, Any]]   # (index, moment, event) -> body
@@ -136,44 +136,51 @@ class Walker:
         return [item[4] for item in found]
 
 
-def jelou_sources(backend, owners, after: float) -> list[Source]:
+def jelou_sources(backend, sandbox, owners, after: float, latest: float) -> list[Source]:
     """Started Jelou campaigns of a bot in ``owners`` with transitions still to come after ``after``
-    (their bodies: the notification right after the transition)."""
+    (their bodies: the notification right after the transition). Costs one look per campaign."""
+    from ..jelou.campaigns import ALL
     sources = []
-    for campaign in list(backend.campaigns.values()):
-        if campaign.started_at is None or campaign.cancelled or ("jelou", str(campaign.bot["id"])) not in owners:
+    for record in backend.store.scan(sandbox.name, ALL, newest_first=False):
+        value = record.value
+        if value.started_at is None or value.cancelled or ("jelou", str(value.bot_id)) not in owners:
             continue
-        if campaign.finishes_at + backend.state.webhooks.walker.latest < after:
+        if value.finishes_at + latest < after:
             continue
+        campaign = backend.campaign(record)
 
         def render(index: int, moment: float, event: str, campaign=campaign) -> dict[str, Any]:
-            return {"event": event, "timestamp": isoformat(from_timestamp(moment)), "botId": campaign.bot["id"],
+            return {"event": event, "timestamp": isoformat(from_timestamp(moment)), "botId": campaign.bot_id,
                     "campaignId": campaign.id, "notification": backend._notification(campaign, index, moment)}
 
-        sources.append(Source("jelou", campaign.id, campaign.seq, str(campaign.bot["id"]), campaign.outcomes,
+        sources.append(Source("jelou", campaign.id, record.seq, str(campaign.bot_id), campaign.outcomes,
                               campaign.schedule, campaign.total, render))
     return sources
 
 
-def indigitall_sources(backend, owners, after: float) -> list[Source]:
+def indigitall_sources(backend, sandbox, owners, after: float, latest: float) -> list[Source]:
     """indigitall tasks with a send plan, of an application in ``owners``, with transitions still
     to come after ``after`` (their bodies: the message as ``/_mock/messages`` shows it)."""
+    from ..indigitall.tasks import ALL
     sources = []
-    timelines = backend.state.timelines
-    latest = backend.state.webhooks.walker.latest
-    for task in list(backend.tasks.values()):
-        if not task.schedule.segments or ("indigitall", str(task.application_id)) not in owners:
+    timelines = backend.timelines
+    for record in backend.store.scan(sandbox.name, ALL, newest_first=False):
+        value = record.value
+        if ("indigitall", str(value.application_id)) not in owners:
             continue
-        if task.schedule.last_send + latest < after:
+        task = backend.task(record)
+        schedule = task.schedule
+        limit = task.total if task.sent_limit is None else min(task.sent_limit, task.total)
+        if not schedule.segments or limit == 0 or schedule.last_send + latest < after:
             continue
+        layout, checker = backend.compiled(task)
 
-        def render(index: int, moment: float, event: str, task=task) -> dict[str, Any]:
+        def render(index: int, moment: float, event: str, task=task, layout=layout, checker=checker) -> dict[str, Any]:
             return {"event": event, "timestamp": isoformat(from_timestamp(moment)), "applicationId": task.application_id,
-                    "taskId": task.id, "message": task.message(index, timelines, moment)}
+                    "taskId": task.id, "message": task.message(index, timelines, moment, layout, checker)}
 
-        limit = task.total if task.sent_limit is None else task.sent_limit
-        sources.append(Source("indigitall", str(task.id), task.id, str(task.application_id), task.outcomes,
-                              task.schedule, limit, render))
+        sources.append(Source("indigitall", str(task.id), record.seq, str(task.application_id), task.outcomes,
+                              schedule, limit, render))
     return sources
 
 

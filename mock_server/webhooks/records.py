@@ -24,12 +24,13 @@ BUCKET = "webhooks.deliveries"
 class Delivery:
     """One event on its way to one subscription."""
 
-    __slots__ = ("seq", "id", "event_id", "event", "subscription", "recipient", "due_at", "body", "status",
+    __slots__ = ("seq", "sandbox", "id", "event_id", "event", "subscription", "recipient", "due_at", "body", "status",
                  "attempt", "budget", "history", "next_retry", "lane", "generation", "_signature")
 
-    def __init__(self, seq: int, event_id: str, event: str, subscription: Subscription, recipient: str | None,
+    def __init__(self, seq: int, sandbox: str, event_id: str, event: str, subscription: Subscription, recipient: str | None,
                  due_at: float, body: bytes, lane: int, generation: int, budget: int) -> None:
         self.seq = seq
+        self.sandbox = sandbox
         self.id = f"{event_id}@{subscription.id}"
         self.event_id = event_id
         self.event = event

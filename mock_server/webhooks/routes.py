@@ -8,6 +8,7 @@ from marshmallow import ValidationError
 from .. import bodies
 from ..errors import ControlError
 from ..isotime import from_timestamp, isoformat
+from ..sandbox import current
 from .records import STATUSES
 from .subscriptions import CONTROL_SUBSCRIPTION, expand, first_message
 
@@ -48,31 +49,31 @@ def subscribe():
         owner = str(loaded["applicationId"])
         if owner not in {str(app["id"]) for app in state.settings["indigitall"]["applications"]}:
             raise ControlError(f"applicationId: no application {owner} in the settings (indigitall.applications)")
+    sb = current()
+    since = sb.now()
     subscription = state.webhooks.registry.add(
-        provider=provider, owner=owner, url=loaded["url"], events=expand(provider, loaded["events"]),
-        source="control", auth=loaded["auth"], signing_secret=loaded["signing_secret"],
-        since=state.clock.now().timestamp())
-    state.webhooks.start()
-    state.webhooks.wake()
+        sb.name, provider=provider, owner=owner, url=loaded["url"], events=expand(provider, loaded["events"]),
+        source="control", auth=loaded["auth"], signing_secret=loaded["signing_secret"], since=since)
+    state.webhooks.subscribed(sb.name, since)
     return subscription.public(), 201
 
 
 @bp.get("")
 def subscriptions():
-    items = [sub.public() for sub in _state().webhooks.registry.all()]
+    items = [sub.public() for sub in _state().webhooks.registry.all(current().name)]
     return {"webhooks": items, "total": len(items)}
 
 
 @bp.delete("/<subscription_id>")
 def unsubscribe(subscription_id: str):
-    registry = _state().webhooks.registry
-    found = registry.get(subscription_id)
+    registry, sandbox = _state().webhooks.registry, current().name
+    found = registry.get(sandbox, subscription_id)
     if found is None:
         raise ControlError(f"no webhook subscription '{subscription_id}'", 404)
     if found.source == "settings":
         raise ControlError(f"subscription '{subscription_id}' comes from the settings "
                            "(jelou.bots[].notification_urls): change the config file instead", 409)
-    registry.remove(subscription_id)
+    registry.remove(sandbox, subscription_id)
     return {"deleted": subscription_id}
 
 
@@ -86,7 +87,7 @@ def deliveries():
         raise ControlError(f"status must be one of {', '.join(STATUSES)}, not '{status}'")
     offset = _whole("offset", 0, 0, None)
     limit = _whole("limit", 100, 1, MAX_LIMIT)
-    records = state.webhooks.log()
+    records = state.webhooks.log(current().name)
     chosen = list(records.select(status, args.get("event") or None, args.get("recipient") or None))
     now_real = state.webhooks.real_now()
     iso = lambda moment: isoformat(from_timestamp(moment))  # noqa: E731
@@ -106,7 +107,7 @@ def redeliver():
         raise ControlError('"ids" must be a non-empty list of delivery ids (the "id" of /_mock/webhooks/deliveries)')
     if status is not None and status not in ("dead", "delivered"):
         raise ControlError('"status" must be "dead" or "delivered"')
-    count, unknown = _state().webhooks.redeliver(ids, status)
+    count, unknown = _state().webhooks.redeliver(current().name, ids, status)
     if unknown:
         raise ControlError(f"no finished delivery with id(s): {', '.join(unknown[:20])}"
                            f"{' …' if len(unknown) > 20 else ''}; nothing was redelivered", 404)

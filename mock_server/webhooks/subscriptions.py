@@ -211,47 +211,55 @@ def first_message(error: ValidationError) -> tuple[str, str]:
 
 
 class Registry:
-    """Every subscription of one store: the settings' (fixed) and those created at run time.
-
-    Run-time subscriptions live in the store bucket ``webhooks.subscriptions`` (so ``POST
-    /_mock/reset`` drops them); the settings' are rebuilt from the config and always present.
-    """
+    """Every subscription of a sandbox: the settings' (shared by all sandboxes) and those created
+    at run time, kept in the sandbox's store map ``webhooks.subscriptions`` as plain data (so
+    ``POST /_mock/reset`` drops them and a shared store shares them)."""
 
     def __init__(self, store, configured: list[Subscription]) -> None:
         self.store = store
         self.configured = configured
 
-    @property
-    def _created(self) -> dict[str, Subscription]:
-        return self.store.bucket(BUCKET)
+    def all(self, sandbox: str) -> list[Subscription]:
+        created = [_from_plain(value) for _, value in self.store.items(sandbox, BUCKET)]
+        return [*self.configured, *created]
 
-    def all(self) -> list[Subscription]:
-        with self.store.lock:
-            return [*self.configured, *self._created.values()]
+    def any(self, sandbox: str) -> bool:
+        return bool(self.configured) or bool(self.store.items(sandbox, BUCKET))
 
-    def get(self, subscription_id: str) -> Subscription | None:
-        return next((sub for sub in self.all() if sub.id == subscription_id), None)
+    def get(self, sandbox: str, subscription_id: str) -> Subscription | None:
+        return next((sub for sub in self.all(sandbox) if sub.id == subscription_id), None)
 
-    def add(self, **fields: Any) -> Subscription:
-        with self.store.lock:
-            subscription = Subscription(id=f"wh_{self.store.next_number('webhooks.subscription')}", **fields)
-            self._created[subscription.id] = subscription
+    def add(self, sandbox: str, **fields: Any) -> Subscription:
+        number = self.store.incr(sandbox, "webhooks.subscription")
+        subscription = Subscription(id=f"wh_{number}", **fields)
+        self.store.put(sandbox, BUCKET, subscription.id, _to_plain(subscription))
         return subscription
 
-    def remove(self, subscription_id: str) -> bool:
-        with self.store.lock:
-            return self._created.pop(subscription_id, None) is not None
+    def remove(self, sandbox: str, subscription_id: str) -> bool:
+        return self.store.delete(sandbox, BUCKET, subscription_id)
 
-    def replace_api(self, bot_id: str, entries: list[tuple[str, frozenset[str]]], since: float) -> None:
+    def replace_api(self, sandbox: str, bot_id: str, entries: list[tuple[str, frozenset[str]]], since: float) -> None:
         """Jelou's legacy API: the bot's ``source=api`` subscriptions become ``entries``."""
-        with self.store.lock:
-            for key in [key for key, sub in self._created.items() if sub.source == "api" and sub.owner == bot_id]:
-                del self._created[key]
-            for url, events in entries:
-                self.add(provider="jelou", owner=bot_id, url=url, events=events, source="api", since=since)
+        for sub in self.all(sandbox):
+            if sub.source == "api" and sub.owner == bot_id:
+                self.remove(sandbox, sub.id)
+        for url, events in entries:
+            self.add(sandbox, provider="jelou", owner=bot_id, url=url, events=events, source="api", since=since)
 
-    def by_owner(self) -> dict[tuple[str, str], list[Subscription]]:
+    def by_owner(self, sandbox: str) -> dict[tuple[str, str], list[Subscription]]:
         index: dict[tuple[str, str], list[Subscription]] = {}
-        for sub in self.all():
+        for sub in self.all(sandbox):
             index.setdefault((sub.provider, sub.owner), []).append(sub)
         return index
+
+
+def _to_plain(sub: Subscription) -> dict[str, Any]:
+    return {"id": sub.id, "provider": sub.provider, "owner": sub.owner, "url": sub.url, "events": sorted(sub.events),
+            "source": sub.source, "auth": dict(sub.auth) if sub.auth else None, "signing_secret": sub.signing_secret,
+            "since": sub.since}
+
+
+def _from_plain(value: Mapping[str, Any]) -> Subscription:
+    return Subscription(id=value["id"], provider=value["provider"], owner=value["owner"], url=value["url"],
+                        events=frozenset(value["events"]), source=value["source"], auth=value["auth"],
+                        signing_secret=value["signing_secret"], since=value["since"])
