@@ -1,84 +1,86 @@
-"""The event walker: windows of mock time tile exactly, and match the per-message timelines."""
+"""The webhook windows over ``transitions``: they tile exactly, respect the cap, name the events."""
 
 from __future__ import annotations
 
 import random
-
-import pytest
+from dataclasses import dataclass
 
 from mock_server import delivery
+from mock_server.batches import Batch
 from mock_server.delivery import Schedule, Segment, Timelines
 from mock_server.settings import DEFAULTS
 from mock_server.webhooks.events import EVENT_OF, Source, Walker
 
 TIMELINES = Timelines(DEFAULTS["delivery"])
 ALL = {provider: frozenset(names.values()) for provider, names in EVENT_OF.items()}
+START = 1_767_607_200.0
 
 
-def _source(provider: str, count: int, segments: list[Segment], limit: int | None = None, seed: int = 1) -> Source:
-    rng = random.Random(seed)
-    outcomes = bytearray(rng.choice(range(10)) for _ in range(count))
-    return Source(provider, "b1", 1, "owner", outcomes, Schedule(segments), count if limit is None else limit,
-                  lambda index, moment, event: {})
+@dataclass(frozen=True)
+class FakeBatch(Batch):
+    outcomes: bytes
+    segments: tuple
+    sent_limit: int | None = None
+
+    def build_schedule(self) -> Schedule:
+        return Schedule(list(self.segments))
 
 
-def _expected(source: Source, t0: float, t1: float) -> list[tuple[float, int, str]]:
-    """Brute force: every message's timeline, every stage reached in (t0, t1]."""
-    out = []
-    names = EVENT_OF[source.provider]
-    for index in range(source.limit):
-        sent = source.schedule.send_time(index)
-        for offset, stage in TIMELINES.steps[source.outcomes[index]]:
-            at = sent + offset
-            if t0 < at <= t1 and stage in names:
-                out.append((at, index, names[stage]))
+def _source(provider: str, count: int, segments, limit: int | None = None, number: int = 1) -> Source:
+    rng = random.Random(number)
+    batch = FakeBatch(bytes(rng.choice(range(10)) for _ in range(count)), tuple(segments), limit)
+    return Source(provider, f"b{number}", number, "owner", batch, lambda index, moment, event: {})
+
+
+def _expected(source: Source, t0: float, t1: float) -> list[tuple[float, str, int, str]]:
+    """Brute force: every message's timeline, every event-bearing stage reached in (t0, t1]."""
+    batch, names, out = source.batch, EVENT_OF[source.provider], []
+    limit = batch.total if batch.sent_limit is None else batch.sent_limit
+    for index in range(limit):
+        sent = batch.schedule.send_time(index)
+        for offset, stage in TIMELINES.steps[batch.outcomes[index]]:
+            if t0 < sent + offset <= t1 and stage in names:
+                out.append((sent + offset, source.batch_id, index, names[stage]))
     return sorted(out)
 
 
-@pytest.mark.parametrize("provider", ["jelou", "indigitall"])
-def test_random_windows_tile_and_match_the_timelines(provider):
-    start = 1_767_607_200.0
-    source = _source(provider, 500, [Segment(0, 300, start, 100.0), Segment(300, 200, start + 3600, 50.0)])
-    walker = Walker(TIMELINES)
-    end = start + 3600 + 1000
-    rng = random.Random(5)
-    cuts = sorted({start - 5, end, *(rng.uniform(start - 5, end) for _ in range(40))})
-    produced = []
-    for t0, t1 in zip(cuts, cuts[1:]):
-        produced += [(e.at, e.index, e.name) for e in walker.events([source], t0, t1, lambda s: ALL[provider])]
-    assert sorted(produced) == _expected(source, start - 5, end)
-    assert len(produced) == len(set(produced))
-
-
-def test_window_end_caps_the_events_of_a_window():
-    start = 1_767_607_200.0
-    source = _source("jelou", 10_000, [Segment(0, 10_000, start, 1000.0)])
-    walker = Walker(TIMELINES)
-    cursor, now, windows = start - 1, start + 86_400, 0
-    total = 0
-    while cursor < now:
-        end = walker.window_end([source], cursor, now, 500)
-        events = walker.events([source], cursor, end, lambda s: ALL["jelou"])
-        assert len(events) <= 500
-        assert [e.at for e in events] == sorted(e.at for e in events)
-        total += len(events)
+def _walk(walker, sources, t0, t1, cap, wanted=lambda s: ALL[s.provider]):
+    cursor, produced, windows = t0, [], 0
+    while cursor < t1:
+        events, end = walker.window(sources, cursor, t1, cap, wanted)
+        assert end > cursor
+        produced += [(e.at, e.source.batch_id, e.index, e.name) for e in events]
         cursor, windows = end, windows + 1
-    assert total == len(_expected(source, start - 1, now)) and windows >= total // 500
+    return produced, windows
+
+
+def test_capped_windows_tile_exactly_across_batches():
+    jelou = _source("jelou", 400, [Segment(0, 400, START, 100.0)], number=1)
+    other = _source("jelou", 300, [Segment(0, 200, START + 0.5, 50.0), Segment(200, 100, START + 3600, 10.0)], number=2)
+    walker = Walker(TIMELINES)
+    produced, windows = _walk(walker, [jelou, other], START - 5, START + 7200, 97)
+    assert sorted(produced) == sorted(_expected(jelou, START - 5, START + 7200) + _expected(other, START - 5, START + 7200))
+    assert len(produced) == len(set(produced)) and windows > 10
+    assert [item[0] for item in produced] == sorted(item[0] for item in produced)      # time order
+
+
+def test_a_window_holds_the_cap_plus_the_ties_of_its_last_instant():
+    burst = _source("indigitall", 50, [Segment(0, 50, START, 1e9)])           # 50 sends within 50 ns
+    events, end = Walker(TIMELINES).window([burst], START - 1, START + 10, 10, lambda s: ALL["indigitall"])
+    assert len(events) >= 10 and end < START + 10
+    assert all(e.at <= end for e in events)
 
 
 def test_a_canceled_task_has_no_events_for_unsent_messages():
-    start = 1_767_607_200.0
-    source = _source("indigitall", 100, [Segment(0, 100, start, 10.0)], limit=40)
-    events = Walker(TIMELINES).events([source], start - 1, start + 3600, lambda s: ALL["indigitall"])
+    task = _source("indigitall", 100, [Segment(0, 100, START, 10.0)], limit=40)
+    events = Walker(TIMELINES).events([task], START - 1, START + 3600, lambda s: ALL["indigitall"])
     assert events and max(e.index for e in events) < 40
-    assert sorted((e.at, e.index, e.name) for e in events) == _expected(source, start - 1, start + 3600)
+    assert sorted((e.at, e.source.batch_id, e.index, e.name) for e in events) == _expected(task, START - 1, START + 3600)
 
 
 def test_only_wanted_event_names_are_produced():
-    start = 1_767_607_200.0
-    source = _source("jelou", 200, [Segment(0, 200, start, 100.0)])
-    events = Walker(TIMELINES).events([source], start - 1, start + 3600, lambda s: frozenset({"failed"}))
-    assert events and {e.name for e in events} == {"failed"}
-    fails = {index for index, code in enumerate(source.outcomes)
+    campaign = _source("jelou", 200, [Segment(0, 200, START, 100.0)])
+    events = Walker(TIMELINES).events([campaign], START - 1, START + 3600, lambda s: frozenset({"failed"}))
+    fails = {index for index, code in enumerate(campaign.batch.outcomes)
              if code in (delivery.FAIL_SEND, delivery.FAIL_LATE, delivery.INVALID)}
-    assert {e.index for e in events} == fails
+    assert events and {e.name for e in events} == {"failed"} and {e.index for e in events} == fails

@@ -247,7 +247,9 @@ class Dispatcher:
         latest = self.walker.latest
         sources = [*jelou_sources(self.state.backends["jelou"], sandbox, owners, cursor, latest),
                    *indigitall_sources(self.state.backends["indigitall"], sandbox, owners, cursor, latest)]
-        end = self.walker.window_end(sources, cursor, now, int(self.settings["window_events"])) if sources else now
+        names = {key: frozenset().union(*(sub.events for sub in subs)) for key, subs in owners.items()}
+        wanted = lambda source: names.get((source.provider, source.owner))  # noqa: E731
+        events, end = self.walker.window(sources, cursor, now, int(self.settings["window_events"]), wanted)
         claim = self._claim()
         won = store.update_value(name, META, "cursor", lambda cur: {"at": end, "by": claim} if cur == current else None)
         if won is None or won.get("by") != claim:
@@ -258,17 +260,15 @@ class Dispatcher:
             if store.update_value(name, SEEN, f"{source.provider}:{source.batch_id}",
                                   lambda cur, token=token: token if cur is None else None) == token:
                 fresh.append(source)
-        names = {key: frozenset().union(*(sub.events for sub in subs)) for key, subs in owners.items()}
-        wanted = lambda source: names.get((source.provider, source.owner))  # noqa: E731
         for source in fresh:
-            first = source.schedule.first_send
+            first = source.batch.schedule.first_send
             if first is not None and first <= cursor:
                 # events before the owner's earliest subscription would all be filtered out
                 since = [sub.since for sub in owners[(source.provider, source.owner)]]
                 start = first - 1.0 if None in since else max(first - 1.0, min(since) - 1e-6)
                 if start < cursor:
                     self._enqueue(name, self.walker.events([source], start, cursor, wanted), owners)
-        self._enqueue(name, self.walker.events(sources, cursor, end, wanted), owners)
+        self._enqueue(name, events, owners)
         return end < now
 
     def _enqueue(self, sandbox: str, events, owners) -> None:

@@ -1,25 +1,26 @@
 """Webhook events derived from the send schedule, a window of mock time at a time.
 
-A message's stage is a pure function of (outcome byte, send time, clock) (``delivery.py``), so the
-events that fall due in ``(t0, t1]`` are, for each offset at which some stage is reached, the
-messages sent in ``(t0 - offset, t1 - offset]``: an index range found by bisection on the
-schedule. Counting a window costs a few bisections per batch, never a loop over recipients, so the
-dispatcher picks windows that hold at most ``webhooks.window_events`` events and a 1,000,000-row
-campaign advanced by a day never has more than one window's events in memory.
-
-Windows tile exactly (the same ``sent_by`` bounds close one window and open the next), so every
-transition is produced once.
+The transitions come from :func:`mock_server.transitions.transitions` (a message's stage is a
+pure function of its outcome byte, its send time and the clock): lazily, in time order, at a cost
+that follows the answer, never the batch's size. The dispatcher takes at most
+``webhooks.window_events`` of them per window (plus any that share the last instant), so a
+1,000,000-row campaign advanced by a day never has more than one window's events in memory.
+A window ends at the last transition it took (or at "now"), so the next one starts exactly
+there: every transition is produced once.
 """
 
 from __future__ import annotations
 
+import heapq
 import json
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from .. import delivery
-from ..delivery import Schedule, Timelines
+from ..batches import Batch
+from ..delivery import Timelines
 from ..isotime import from_timestamp, isoformat
+from ..transitions import Transition, transitions
 
 # Generic stage -> event name, per provider (indigitall's "sent" is the send itself; its channel
 # stage has no event of its own, and a reply shows as "read").
@@ -29,8 +30,6 @@ EVENT_OF = {
     "indigitall": {delivery.SENT: "sent", delivery.USER: "delivered", delivery.READ: "read",
                    delivery.FAILED: "failed"},
 }
-STAGE_RANK = {stage: rank for rank, stage in enumerate(
-    (delivery.SENT, delivery.CHANNEL, delivery.USER, delivery.READ, delivery.REPLY, delivery.FAILED))}
 
 
 @dataclass(frozen=True)
@@ -39,11 +38,9 @@ class Source:
 
     provider: str
     batch_id: str
-    number: int                     # a small integer per batch (lanes, ordering)
+    number: int                     # the record's creation sequence in its sandbox (lanes, ordering)
     owner: str                      # botId / applicationId (as text): whose subscriptions apply
-    outcomes: bytes
-    schedule: Schedule
-    limit: int                      # messages ever sent (a canceled task stops early)
+    batch: Batch
     render: Callable[[int, float, str], dict[str, Any]]   # (index, moment, event) -> body
 
 
@@ -68,72 +65,41 @@ def encode(body: dict[str, Any]) -> bytes:
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
+Wanted = Callable[[Source], "frozenset[str] | None"]
+
+
 class Walker:
-    """The transitions of the sources in a window of mock time, per provider's event names."""
+    """The events of several batches in a window of mock time, in time order."""
 
     def __init__(self, timelines: Timelines) -> None:
         self.timelines = timelines
-        # code -> offset -> stages reached at that offset (in order)
-        self.table: dict[int, dict[float, list[str]]] = {}
-        for code, steps in timelines.steps.items():
-            for offset, stage in steps:
-                self.table.setdefault(code, {}).setdefault(offset, []).append(stage)
-        self.offsets = sorted({offset for by_offset in self.table.values() for offset in by_offset})
-        self.latest = self.offsets[-1] if self.offsets else 0.0
+        self.latest = max((offset for offset, _ in timelines.groups()), default=0.0)
 
-    def active(self, source: Source, t0: float, t1: float) -> bool:
-        first, last = source.schedule.first_send, source.schedule.last_send
-        return first is not None and source.limit > 0 and first <= t1 and last + self.latest > t0
-
-    def ranges(self, source: Source, t0: float, t1: float) -> list[tuple[float, int, int]]:
-        """``(offset, low, high)``: messages ``low..high-1`` reach their offset-stage in ``(t0, t1]``."""
-        out = []
-        sent_by = source.schedule.sent_by
-        for offset in self.offsets:
-            low = min(sent_by(t0 - offset), source.limit)
-            high = min(sent_by(t1 - offset), source.limit)
-            if high > low:
-                out.append((offset, low, high))
-        return out
-
-    def count(self, sources: list[Source], t0: float, t1: float) -> int:
-        """An upper bound of the events in ``(t0, t1]`` (every message at every offset)."""
-        return sum(high - low for source in sources if self.active(source, t0, t1)
-                   for _, low, high in self.ranges(source, t0, t1))
-
-    def window_end(self, sources: list[Source], t0: float, now: float, cap: int) -> float:
-        """The latest ``t1 <= now`` whose window holds at most ``cap`` events (at least one instant)."""
-        if self.count(sources, t0, now) <= cap:
-            return now
-        low, high = t0, now
-        for _ in range(60):
-            middle = (low + high) / 2
-            if middle in (low, high):
+    def window(self, sources: list[Source], t0: float, now: float, cap: int, wanted: Wanted) -> tuple[list[Event], float]:
+        """The events after ``t0``: at most about ``cap`` transitions' worth, and where the window
+        ends (``now`` when every transition up to it fit; else the instant of the last one taken,
+        with every transition of that instant taken too)."""
+        taken: list[tuple[Transition, Source]] = []
+        end = now
+        for _, transition, source in heapq.merge(*(self._stream(source, t0, now) for source in sources)):
+            if len(taken) >= cap and transition.at > taken[-1][0].at:
+                end = taken[-1][0].at
                 break
-            if self.count(sources, t0, middle) <= cap:
-                low = middle
-            else:
-                high = middle
-        return low if low > t0 else high
+            taken.append((transition, source))
+        events = []
+        for transition, source in taken:
+            name = EVENT_OF[source.provider].get(transition.stage)
+            if name is not None and name in (wanted(source) or ()):
+                events.append(Event(transition.at, name, transition.index, source))
+        return events, end
 
-    def events(self, sources: list[Source], t0: float, t1: float, wanted: Callable[[Source], frozenset[str]]) -> list[Event]:
-        """Every transition in ``(t0, t1]`` whose event name ``wanted(source)`` contains, in time order."""
-        found: list[tuple[float, int, int, int, Event]] = []
-        for source in sources:
-            names = wanted(source)
-            if not names or not self.active(source, t0, t1):
-                continue
-            event_of = EVENT_OF[source.provider]
-            send_time, outcomes = source.schedule.send_time, source.outcomes
-            for offset, low, high in self.ranges(source, t0, t1):
-                for index in range(low, high):
-                    for stage in self.table[outcomes[index]].get(offset, ()):
-                        name = event_of.get(stage)
-                        if name in names:
-                            at = send_time(index) + offset
-                            found.append((at, STAGE_RANK[stage], source.number, index, Event(at, name, index, source)))
-        found.sort(key=lambda item: item[:4])
-        return [item[4] for item in found]
+    def events(self, sources: list[Source], t0: float, t1: float, wanted: Wanted) -> list[Event]:
+        """Every event in ``(t0, t1]`` (no cap: for small windows)."""
+        return self.window(sources, t0, t1, 1 << 62, wanted)[0]
+
+    def _stream(self, source: Source, t0: float, t1: float) -> Iterator[tuple[tuple, Transition, Source]]:
+        for transition in transitions(source.batch, self.timelines, t0, t1):
+            yield (transition.at, source.number, transition.index, transition.step), transition, source
 
 
 def jelou_sources(backend, sandbox, owners, after: float, latest: float) -> list[Source]:
@@ -153,8 +119,7 @@ def jelou_sources(backend, sandbox, owners, after: float, latest: float) -> list
             return {"event": event, "timestamp": isoformat(from_timestamp(moment)), "botId": campaign.bot_id,
                     "campaignId": campaign.id, "notification": backend._notification(campaign, index, moment)}
 
-        sources.append(Source("jelou", campaign.id, record.seq, str(campaign.bot_id), campaign.outcomes,
-                              campaign.schedule, campaign.total, render))
+        sources.append(Source("jelou", campaign.id, record.seq, str(campaign.bot_id), campaign, render))
     return sources
 
 
@@ -179,8 +144,7 @@ def indigitall_sources(backend, sandbox, owners, after: float, latest: float) ->
             return {"event": event, "timestamp": isoformat(from_timestamp(moment)), "applicationId": task.application_id,
                     "taskId": task.id, "message": task.message(index, timelines, moment, layout, checker)}
 
-        sources.append(Source("indigitall", str(task.id), record.seq, str(task.application_id), task.outcomes,
-                              schedule, limit, render))
+        sources.append(Source("indigitall", str(task.id), record.seq, str(task.application_id), task, render))
     return sources
 
 
