@@ -71,3 +71,23 @@ def test_verify_rejects_missing_or_malformed_signatures():
     assert not verify("k", body, None)
     assert not verify("k", body, "md5=abc")
     assert not verify("k", body + b" ", _signed("k", body))
+
+
+def test_readme_example_every_recipient_reached_within_2_seconds(mock_server, mock_clock, webhook_receiver):
+    from datetime import datetime
+    mock_clock.freeze()
+    answer = requests.post(f"{mock_server.base_url}/_mock/webhooks", timeout=5, json={
+        "provider": "jelou", "botId": "demo-bot", "url": webhook_receiver.url, "events": ["delivered_user"]})
+    assert answer.status_code == 201, answer.text
+    csv = b"phone_number,name\n593900000001,A\n593900000002,B\n99906000003,C\n"
+    mock_server.jelou.send_file(csv, campaign_name="hooks", element_name="welcome_message", bot_id="demo-bot", params=[])
+    mock_clock.advance("PT1M")
+    events = webhook_receiver.wait_for(2)
+    assert sorted(e.recipient for e in events) == ["593900000001", "593900000002"]   # 99906: slow, 10 min
+    for event in events:
+        sent = datetime.fromisoformat(event.data["notification"]["sentDate"])
+        reached = datetime.fromisoformat(event.data["timestamp"])
+        assert (reached - sent).total_seconds() <= 2
+    mock_clock.advance("PT10M")
+    late = webhook_receiver.wait_for(3)
+    assert late[-1].recipient == "99906000003"
