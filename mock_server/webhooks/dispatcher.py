@@ -10,9 +10,10 @@ import. It runs:
   derives that window's events (at most ``webhooks.window_events``) and hands them to the lanes.
   It stops producing while ``4 x window_events`` deliveries are in flight, so memory stays flat
   however many events fall due at once;
-- ``webhooks.concurrency`` *workers*, one lane each. All the events of one message go to the same
-  lane, so a message's events arrive in order (a retried event arrives after the later events of
-  its message, as with real providers). Starts are spaced to ``webhooks.rate`` per second.
+- ``webhooks.concurrency`` *workers*, one lane each (``lanes.py``). All the events of one
+  message go to the same lane, so a message's events arrive in order (a retried event arrives
+  after the later events of its message, as with real providers). Starts are spaced to
+  ``webhooks.rate`` per second.
 
 Retries use real time (1 s, 2 s, 4 s … from ``webhooks.backoff``) up to ``webhooks.max_attempts``,
 then the delivery is dead-lettered; ``redeliver`` gives it a fresh budget. ``duplicate_share`` and
@@ -24,11 +25,8 @@ None. A refused URL is dead-lettered at once, with the reason.
 
 from __future__ import annotations
 
-import hashlib
-import heapq
 import itertools
 import logging
-import queue
 import threading
 import time
 from typing import Callable
@@ -37,21 +35,15 @@ from ..fetch import check_url
 from ..isotime import from_timestamp, isoformat
 from ..sandbox import Sandbox
 from .events import Walker, encode, indigitall_sources, jelou_sources, recipient_of
-from .records import BUCKET as LOG_BUCKET
+from .lanes import Lanes, fraction
 from .records import Delivery, DeliveryLog
-from .sender import Outcome, Sender
 from .subscriptions import Registry, from_settings
 
 log = logging.getLogger("mock_server.webhooks")
 META = "webhooks.cursor"          # store map per sandbox: "cursor" -> {"at": mock time, "by": claim token}
 SEEN = "webhooks.seen"            # store map per sandbox: batch -> claim token of its first walk
-TICK = 0.05
-HISTORY = 50
-_generations = itertools.count(1)
-
-
-def _iso(moment: float) -> str:
-    return isoformat(from_timestamp(moment))
+TICK = 0.05                       # real seconds between two rounds of the producer
+_serials = itertools.count(1)
 
 
 class Dispatcher:
@@ -61,23 +53,17 @@ class Dispatcher:
         self.settings = state.settings["webhooks"]
         self.registry = Registry(state.store, from_settings(state.settings["jelou"]["bots"]))
         self.walker = Walker(state.timelines)
-        self.policy = policy
         self._monotonic = monotonic
-        self._token = f"{id(self)}:{next(_generations)}"
+        self._token = f"{id(self)}:{next(_serials)}"
         self._claims = itertools.count(1)
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._lanes = [queue.SimpleQueue() for _ in range(int(self.settings["concurrency"]))]
-        self._retries: list[tuple[float, int, Delivery]] = []
-        self._inflight = 0
-        self._generations: dict[str, tuple[int, int]] = {}   # sandbox -> the generation its queued work belongs to
-        self._per_sandbox: dict[str, int] = {}        # sandbox -> deliveries in flight (in _inflight)
         self._logs: dict[str, DeliveryLog] = {}         # sandbox -> its delivery records
-        self._next_start = 0.0
-        self._high_water = 4 * int(self.settings["window_events"])
-        self._starved = False            # the producer stopped at the high-water mark
+        self.lanes = Lanes(self.settings, state.settings["seed"], records=self.log, now_iso=self._now_iso,
+                           policy=lambda url: self.policy(url), monotonic=monotonic, wake=self._wake.set)
+        self.policy = policy
 
     # -- lifecycle ----------------------------------------------------------------------------
     @property
@@ -89,9 +75,8 @@ class Dispatcher:
             if self._threads:
                 return self
             self._stopping.clear()
-            self._threads = [threading.Thread(target=self._produce_loop, name="webhooks-producer", daemon=True)]
-            self._threads += [threading.Thread(target=self._work, args=(lane,), name=f"webhooks-worker-{lane}", daemon=True)
-                              for lane in range(len(self._lanes))]
+            self._threads = [threading.Thread(target=self._produce_loop, name="webhooks-producer", daemon=True),
+                             *self.lanes.threads()]
         for thread in self._threads:
             thread.start()
         return self
@@ -103,8 +88,7 @@ class Dispatcher:
             return
         self._stopping.set()
         self._wake.set()
-        for lane in self._lanes:
-            lane.put(None)
+        self.lanes.stop()
         for thread in threads:
             thread.join(timeout=10)
 
@@ -143,9 +127,8 @@ class Dispatcher:
         chosen, unknown = self.log(sandbox).take(ids, status)
         for delivery in chosen:
             delivery.budget = delivery.attempt + int(self.settings["max_attempts"])
-            delivery.generation = self._generations.get(sandbox)
-            self._count(sandbox, 1)
-            self._lanes[delivery.lane].put((delivery, False))
+            delivery.generation = self.lanes.generation(sandbox)
+            self.lanes.put(delivery)
         if chosen:
             self.start()
         return len(chosen), unknown
@@ -154,15 +137,17 @@ class Dispatcher:
         """A subscription was created at ``since``: events before it are not wanted, so the
         sandbox's cursor jumps there (never backwards) instead of walking the past."""
         self._sync(sandbox)
-        store = self.state.store
-        store.update_value(sandbox, META, "cursor",
-                           lambda cur: None if cur is not None and cur["at"] >= since - 1e-6
-                           else {"at": since - 1e-6, "by": self._claim()})
+        self.state.store.update_value(sandbox, META, "cursor",
+                                      lambda cur: None if cur is not None and cur["at"] >= since - 1e-6
+                                      else {"at": since - 1e-6, "by": self._claim()})
         self.start()
         self._wake.set()
 
     def _claim(self) -> str:
         return f"{self._token}:{next(self._claims)}"
+
+    def _now_iso(self, sandbox: str) -> str:
+        return isoformat(from_timestamp(self.state.sandbox(sandbox).now()))
 
     # -- the producer ---------------------------------------------------------------------------
     def _produce_loop(self) -> None:
@@ -171,40 +156,36 @@ class Dispatcher:
                 wait = self.step()
             except Exception:          # a bug must not kill delivery for good: log it, go on
                 log.exception("webhook dispatcher step failed")
-                wait = IDLE
+                wait = 20 * TICK
             self._wake.wait(wait)
             self._wake.clear()
 
     def step(self) -> float:
-        """One round over every sandbox: settle, produce windows, promote due retries.
+        """One round over every sandbox: follow resets, promote due retries, settle, produce.
 
         Returns how long to sleep (at most 50 ms, less when a retry falls due sooner).
         """
-        store = self.state.store
-        names = [info.name for info in store.sandboxes()]
+        names = [info.name for info in self.state.store.sandboxes()]
         for name in list(self._logs):
             if name not in names:             # dropped (DELETE /_mock/sandboxes/NAME or idle expiry)
                 with self._lock:
                     self._logs.pop(name, None)
-                    self._generations.pop(name, None)
-                    self._inflight -= self._per_sandbox.pop(name, 0)
+                self.lanes.forget(name)
         active = [name for name in names if self.registry.any(name)]
-        for name in {*active, *(name for name in names if name in self._generations)}:
+        for name in {*active, *(name for name in names if self.lanes.generation(name) is not None)}:
             self._sync(name)                  # follows resets, also of sandboxes whose subscriptions went
-        self._promote()
+        self.lanes.promote()
+        lanes = self.lanes
         for name in active:
-            if self._inflight >= self._high_water or self._stopping.is_set():
+            if lanes.inflight >= lanes.high_water or self._stopping.is_set():
                 break
             sandbox = self.state.sandbox(name)
             self.state.settle(sandbox)
-            while self._inflight < self._high_water and not self._stopping.is_set() and self._produce(sandbox):
+            while lanes.inflight < lanes.high_water and not self._stopping.is_set() and self._produce(sandbox):
                 pass
-        self._starved = self._inflight >= self._high_water
-        waits = [TICK]
-        with self._lock:
-            if self._retries:
-                waits.append(max(0.0, self._retries[0][0] - self._monotonic()))
-        return min(waits)
+        lanes.starved = lanes.inflight >= lanes.high_water
+        retry = lanes.next_retry_in()
+        return TICK if retry is None else min(TICK, retry)
 
     def _sync(self, sandbox: str) -> None:
         """Follow a reset of the sandbox: drop what was queued for its old records and records,
@@ -212,15 +193,12 @@ class Dispatcher:
         info = self.state.store.info(sandbox)
         if info is None:
             return
-        known = self._generations.get(sandbox)
+        known = self.lanes.generation(sandbox)
         if known is None or known[0] != info.generation:
             with self._lock:
-                # (store generation, local serial): a dropped and re-created sandbox is new too
-                self._generations[sandbox] = (info.generation, next(_generations))
                 self._logs.pop(sandbox, None)
-                self._retries = [item for item in self._retries if item[2].sandbox != sandbox]
-                heapq.heapify(self._retries)
-                self._inflight -= self._per_sandbox.pop(sandbox, 0)
+            # (store generation, local serial): a dropped and re-created sandbox is new too
+            self.lanes.renew(sandbox, (info.generation, next(_serials)))
         now = self.state.sandbox(sandbox).now()
         self.state.store.update_value(sandbox, META, "cursor",
                                       lambda cur: {"at": now - 1e-6, "by": self._claim()} if cur is None else None)
@@ -274,10 +252,11 @@ class Dispatcher:
     def _enqueue(self, sandbox: str, events, owners) -> None:
         window = float(self.settings["reorder_window"])
         if window:
-            events = sorted(events, key=lambda event: event.at + window * self._fraction("reorder", event.id))
+            seed = self.state.settings["seed"]
+            events = sorted(events, key=lambda event: event.at + window * fraction(seed, "reorder", event.id))
         deliveries = self.log(sandbox)
-        generation = self._generations.get(sandbox)
-        lanes, attempts = len(self._lanes), int(self.settings["max_attempts"])
+        generation = self.lanes.generation(sandbox)
+        lanes, attempts = self.lanes.count, int(self.settings["max_attempts"])
         for event in events:
             targets = [sub for sub in owners[(event.source.provider, event.source.owner)] if sub.wants(event.name, event.at)]
             if not targets:
@@ -289,106 +268,4 @@ class Dispatcher:
                 delivery = Delivery(next(deliveries.sequence), sandbox, event.id, event.name, sub, recipient, event.at,
                                     body, lane, generation, attempts)
                 deliveries.add_live(delivery)
-                self._count(sandbox, 1)
-                self._lanes[lane].put((delivery, False))
-
-    def _promote(self) -> None:
-        now = self._monotonic()
-        with self._lock:
-            while self._retries and self._retries[0][0] <= now:
-                delivery = heapq.heappop(self._retries)[2]
-                self._lanes[delivery.lane].put((delivery, False))
-
-    def _fraction(self, salt: str, key: str) -> float:
-        digest = hashlib.blake2b(f"{self.state.settings['seed']}:{salt}:{key}".encode(), digest_size=8).digest()
-        return int.from_bytes(digest, "big") / 2 ** 64
-
-    # -- the workers ------------------------------------------------------------------------------
-    def _work(self, lane: int) -> None:
-        sender = Sender(float(self.settings["timeout"]))
-        try:
-            while True:
-                item = self._lanes[lane].get()
-                if item is None or self._stopping.is_set():
-                    break
-                delivery, duplicate = item
-                if not self._current(delivery):
-                    continue
-                self._throttle()
-                if self._stopping.is_set():
-                    break
-                try:
-                    self._attempt(sender, delivery, duplicate)
-                except Exception:
-                    log.exception("webhook delivery %s failed unexpectedly", delivery.id)
-                    self._done(delivery)
-        finally:
-            sender.close()
-
-    def _throttle(self) -> None:
-        with self._lock:
-            now = self._monotonic()
-            start = max(self._next_start, now)
-            self._next_start = start + 1.0 / float(self.settings["rate"])
-        if start > now:
-            self._stopping.wait(start - now)
-
-    def _attempt(self, sender: Sender, delivery: Delivery, duplicate: bool) -> None:
-        url = delivery.subscription.url
-        attempt = delivery.attempt if duplicate else delivery.attempt + 1
-        refused = self.policy(url)
-        if refused:
-            outcome = Outcome(None, f"refused by the host policy: {refused}", 0.0)
-        else:
-            outcome = sender.post(url, delivery.body, delivery.headers(attempt))
-        entry = {"attempt": attempt, "at": _iso(self.state.sandbox(delivery.sandbox).now()), "statusCode": outcome.status,
-                 "latencyMs": round(outcome.latency_ms, 1), "error": outcome.error}
-        if duplicate:
-            entry["duplicate"] = True
-        delivery.history.append(entry)
-        del delivery.history[:-HISTORY]
-        if not self._current(delivery):
-            return
-        if duplicate:
-            self._done(delivery)
-            return
-        delivery.attempt = attempt
-        records = self.log(delivery.sandbox)
-        if outcome.ok:
-            records.finish(delivery, "delivered")
-            share = float(self.settings["duplicate_share"])
-            if share and self._fraction("duplicate", delivery.id) < share:
-                self._lanes[delivery.lane].put((delivery, True))
-            else:
-                self._done(delivery)
-        elif refused or attempt >= delivery.budget:
-            records.finish(delivery, "dead")
-            self._done(delivery)
-        else:
-            first = delivery.budget - int(self.settings["max_attempts"]) + 1
-            delay = float(self.settings["backoff"]) * 2 ** (attempt - first)
-            delivery.status = "retrying"
-            delivery.next_retry = self._monotonic() + delay
-            with self._lock:
-                heapq.heappush(self._retries, (delivery.next_retry, delivery.seq, delivery))
-            self._wake.set()
-
-    def _current(self, delivery: Delivery) -> bool:
-        """False for work queued before its sandbox was reset or dropped."""
-        return self._generations.get(delivery.sandbox) == delivery.generation
-
-    def _count(self, sandbox: str, amount: int) -> None:
-        with self._lock:
-            self._inflight += amount
-            self._per_sandbox[sandbox] = self._per_sandbox.get(sandbox, 0) + amount
-
-    def _done(self, delivery: Delivery) -> None:
-        with self._lock:
-            if self._current(delivery):
-                self._inflight -= 1
-                self._per_sandbox[delivery.sandbox] -= 1
-            wake = self._starved and self._inflight <= self._high_water // 2
-            if wake:
-                self._starved = False
-        if wake:
-            self._wake.set()
+                self.lanes.put(delivery)

@@ -2,8 +2,9 @@
 
 Live records (``pending``, ``retrying``) are bounded by the dispatcher's back-pressure; finished
 ones (``delivered``, ``dead``) are kept in two bounded logs of ``webhooks.max_records`` each, the
-oldest dropped first (the answer says how many were dropped). The log lives in the store bucket
-``webhooks.deliveries``, so ``POST /_mock/reset`` drops it with everything else.
+oldest dropped first (the answer says how many were dropped). The dispatcher keeps one log per
+sandbox, in the memory of the process that delivers (records hold the bytes sent, for redelivery);
+a reset or a drop of the sandbox drops its log.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from typing import Any, Iterator
 from .subscriptions import SIGNATURE_HEADERS, Subscription, shown_url
 
 STATUSES = ("pending", "retrying", "delivered", "dead")
-BUCKET = "webhooks.deliveries"
 
 
 class Delivery:
