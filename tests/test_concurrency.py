@@ -17,7 +17,12 @@ from datetime import datetime, timedelta
 import pytest
 import requests
 
+import mock_server.jelou.backend as jelou_backend
+import mock_server.jelou.campaigns as campaigns
+from conftest import JELOU, order_csv, send_form
 from harness.server import BackgroundServer
+from indigitall_helpers import contacts, send
+from mock_server import create_app
 from mock_server.isotime import parse_datetime
 
 AUTH = {"Authorization": "Basic " + base64.b64encode(b"demo-client-id:demo-client-secret").decode()}
@@ -160,11 +165,11 @@ def test_a_large_upload_in_flight_while_the_clock_moves(live):
 
     def send_a() -> None:
         with requests.Session() as session:
-            answers["A"] = upload(session, live, "A", rows=200_000)
+            answers["A"] = upload(session, live, "A", rows=400_000)
 
     thread = threading.Thread(target=send_a)
     thread.start()
-    time.sleep(0.3)
+    time.sleep(0.15)                        # A's body is still being read or parsed
     with requests.Session() as session:
         assert session.post(f"{live}/_mock/clock", json={"advance": "PT1H"}, timeout=30).status_code == 200
         answers["B"] = upload(session, live, "B")
@@ -183,6 +188,9 @@ def test_a_large_upload_in_flight_while_the_clock_moves(live):
             assert item["name"] in ("A", "B")
 
 
+WRITERS, PER_WRITER = 8, 30
+
+
 @pytest.mark.slow
 def test_inspection_while_uploads_land_never_fails(live):
     """``_inspected`` used to iterate the live task dict: an upload at the same moment raised a 500."""
@@ -191,7 +199,7 @@ def test_inspection_while_uploads_land_never_fails(live):
 
     def uploader(slot: int) -> None:
         with requests.Session() as session:
-            for number in range(15):
+            for number in range(PER_WRITER):
                 files = {"file": ("c.csv", b"contactCode,channelType,name\n34600000001,cloud_api,A\n")}
                 layout = json.dumps({"channelType": "{{channelType}}", "contactCode": "{{contactCode}}",
                                      "sendType": "proactive", "content": {"type": "text", "body": "Hi {{name}}"}})
@@ -208,8 +216,8 @@ def test_inspection_while_uploads_land_never_fails(live):
                                             timeout=30).status_code)
                 statuses.append(session.post(f"{live}/_mock/clock", json={"advance": "PT1S"}, timeout=30).status_code)
 
-    readers = [threading.Thread(target=reader) for _ in range(3)]
-    writers = [threading.Thread(target=uploader, args=(slot,)) for slot in range(6)]
+    readers = [threading.Thread(target=reader) for _ in range(4)]
+    writers = [threading.Thread(target=uploader, args=(slot,)) for slot in range(WRITERS)]
     for thread in readers + writers:
         thread.start()
     for thread in writers:
@@ -220,4 +228,132 @@ def test_inspection_while_uploads_land_never_fails(live):
     assert statuses and all(status < 400 for status in statuses), sorted(set(statuses))
     with requests.Session() as session:
         sent = session.get(f"{live}/_mock/messages", params={"provider": "indigitall"}, timeout=30).json()
-        assert sent["total"] == 6 * 15
+        assert sent["total"] == WRITERS * PER_WRITER
+
+
+# -- deterministic interleavings (in process): an upload held in the middle of its creation --------
+
+SLOW_ROWS = 7
+
+
+@pytest.fixture
+def held(monkeypatch):
+    """While a 7-row campaign is being created, ``held.wait()`` returns and the creation pauses 0.3 s."""
+    inside = threading.Event()
+    original = jelou_backend.build_outcomes
+
+    def slow_build(count, *args, **kwargs):
+        if count == SLOW_ROWS:
+            inside.set()
+            time.sleep(0.3)
+        return original(count, *args, **kwargs)
+
+    monkeypatch.setattr(jelou_backend, "build_outcomes", slow_build)
+    return inside
+
+
+def send_in_thread(app, name: str, rows: int, answers: dict) -> threading.Thread:
+
+    def run() -> None:
+        answers[name] = send_form(app.test_client(), order_csv(rows), campaignName=name)
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+def in_process_listing(client) -> list[dict]:
+    answer = client.get("/v1/campaigns?botId=demo-bot&startAt=2000-01-01&endAt=2100-12-31&limit=50", headers=JELOU)
+    return answer.json["data"]["results"]
+
+
+def in_process_window(client, created: str) -> list[str]:
+    moment = parse_datetime(created)
+    query = {"botId": "demo-bot", "startAt": _iso(moment - timedelta(milliseconds=1)),
+             "endAt": _iso(moment + timedelta(milliseconds=1))}
+    return [item["name"] for item in client.get("/v1/campaigns", query_string=query, headers=JELOU).json["data"]["results"]]
+
+
+def test_a_clock_move_during_a_creation_keeps_windows_right(app, held):
+    """A is being created when the clock moves 1 h and B is uploaded: each window holds its own."""
+    client = app.test_client()
+    answers: dict = {}
+    thread = send_in_thread(app, "A", SLOW_ROWS, answers)
+    assert held.wait(timeout=10)
+    assert client.post("/_mock/clock", json={"advance": "PT1H"}).status_code == 200
+    answers["B"] = send_form(client, order_csv(1), campaignName="B")
+    thread.join(timeout=10)
+    assert answers["A"].status_code == 200 and answers["B"].status_code == 200
+    items = in_process_listing(client)
+    assert [item["name"] for item in items] == ["B", "A"]
+    assert_newest_first(items)
+    by_name = {item["name"]: item for item in items}
+    assert in_process_window(client, by_name["A"]["createdAt"]) == ["A"]
+    assert in_process_window(client, by_name["B"]["createdAt"]) == ["B"]
+
+
+def test_a_reset_during_a_creation_never_hands_an_id_out_twice(app, held):
+    """A is being created when the sandbox is reset; B, sent after the reset, keeps its own record."""
+    client = app.test_client()
+    answers: dict = {}
+    thread = send_in_thread(app, "A", SLOW_ROWS, answers)
+    assert held.wait(timeout=10)
+    assert client.post("/_mock/reset").status_code == 200
+    answers["B"] = send_form(client, order_csv(1), campaignName="B")
+    thread.join(timeout=10)
+    assert answers["A"].status_code == 200 and answers["B"].status_code == 200
+    b_id = answers["B"].headers["X-Mock-Campaign-Id"]
+    found = client.get(f"/v1/campaigns/{b_id}", headers=JELOU)
+    assert found.status_code == 200 and found.json["data"]["name"] == "B"
+    items = in_process_listing(client)
+    assert [item["name"] for item in items] == ["B"]          # A landed before the reset: gone whole
+    assert len({item["id"] for item in items}) == len(items)
+
+
+def test_an_upload_while_inspection_iterates_is_not_a_500(app, monkeypatch):
+    """Inspection used to iterate the live campaigns dict: an upload landing meanwhile raised a 500."""
+    client = app.test_client()
+    for name in ("one", "two"):
+        assert send_form(client, order_csv(1), campaignName=name).status_code == 200
+    client.post("/_mock/clock", json={"advance": "PT1M"})
+    original, landed = campaigns.Campaign.has_started, []
+
+    def has_started(self, now):
+        if not landed:                    # the first look: another client's upload lands now
+            landed.append(True)
+            thread = threading.Thread(target=lambda: landed.append(
+                send_form(app.test_client(), order_csv(1), campaignName="meanwhile").status_code))
+            thread.start()
+            thread.join(timeout=10)
+        return original(self, now)
+
+    monkeypatch.setattr(campaigns.Campaign, "has_started", has_started)
+    answer = client.get("/_mock/messages?provider=jelou")
+    assert landed == [True, 200]
+    assert answer.status_code == 200 and answer.json["total"] == 2
+
+
+@pytest.mark.parametrize("resets", [1, 100])
+def test_a_reset_between_slot_reservation_and_task_creation(resets):
+    """indigitall reserves slots, then stores the task: a reset in between makes both start over."""
+    app = create_app(CONFIG)
+    store = app.extensions["mock"].store
+    original, seen = store.create, []
+
+    def create(sandbox, kind, build, **kwargs):
+        if len(seen) < resets:
+            seen.append(kwargs.get("generation"))
+            store.reset(sandbox)                  # lands after the reservation, before the task
+        return original(sandbox, kind, build, **kwargs)
+
+    store.create = create
+    client = app.test_client()
+    answer = send(client, contacts(1500))
+    if resets > 8:                                 # never gets through: a clear 503, nothing kept
+        assert answer.status_code == 503 and answer.json["errorCode"] == "SANDBOX_BUSY"
+        assert store.ledger("default", "indigitall.ledger:100") == {}
+        return
+    assert answer.status_code == 201, answer.json
+    task = answer.json["data"]
+    assert task["taskId"] == 1 and task["sliced"] and seen == [0]
+    ledger = store.ledger("default", "indigitall.ledger:100")
+    assert sum(ledger.values()) == 1500 == sum(slot["count"] for slot in task["slots"])

@@ -6,6 +6,9 @@ import textwrap
 import pytest
 
 import harness.pytest_plugin as plugin
+from harness.control import MockControl
+from harness.server import BackgroundServer
+from mock_server.store import valid_sandbox_name
 
 pytest_plugins = ["pytester"]
 
@@ -177,8 +180,6 @@ def test_each_test_has_its_own_clock_and_records(mock_server, mock_clock, hours)
 @pytest.mark.slow
 def test_pytest_n_4_against_one_shared_server(pytester):
     """Eight tests on four xdist workers share one server, each with its own sandbox and clock."""
-    from harness.server import BackgroundServer
-    from harness.control import MockControl
     pytester.makeini(STRICT_INI)
     pytester.makepyfile(test_parallel=PARALLEL_MODULE)
     with BackgroundServer({"clock": {"start": "2026-01-05T10:00:00Z", "frozen": True}}) as server:
@@ -194,6 +195,5 @@ def test_pytest_n_4_against_one_shared_server(pytester):
 def test_sandbox_names_are_valid_and_distinct():
     names = {plugin.sandbox_name("a1b2c3", f"tests/test_x.py::test_{'y' * 80}[{n}]") for n in range(50)}
     assert len(names) == 50
-    from mock_server.store import valid_sandbox_name
     assert all(valid_sandbox_name(name) for name in names)
     assert plugin.sandbox_name("a1b2c3", "t.py::test_z[a b/c]").startswith("a1b2c3-")

@@ -11,6 +11,7 @@ import pytest
 from conftest import JELOU, ORDER_PARAMS, advance, order_csv, send_form
 from indigitall_helpers import KEY, contacts, send as send_task
 from mock_server import create_app
+from mock_server.settings import SettingsError
 
 START = "2026-01-05T10:00:00Z"
 
@@ -136,7 +137,6 @@ def test_idle_sandboxes_are_dropped_after_the_ttl():
 
 @pytest.mark.parametrize("ttl", ["P1M", "PT0S", "soon"])
 def test_idle_ttl_must_be_a_fixed_positive_duration(ttl):
-    from mock_server.settings import SettingsError
     with pytest.raises(SettingsError, match="sandboxes.idle_ttl"):
         create_app({"sandboxes": {"idle_ttl": ttl}})
 
