@@ -3,27 +3,14 @@
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
 
 from mock_server import delivery
-from mock_server.batches import Batch
-from mock_server.delivery import Schedule, Segment, Timelines
-from mock_server.settings import DEFAULTS
+from mock_server.delivery import Segment
 from mock_server.webhooks.events import EVENT_OF, Source, Walker
+from test_transitions import TIMELINES, FakeBatch
 
-TIMELINES = Timelines(DEFAULTS["delivery"])
 ALL = {provider: frozenset(names.values()) for provider, names in EVENT_OF.items()}
 START = 1_767_607_200.0
-
-
-@dataclass(frozen=True)
-class FakeBatch(Batch):
-    outcomes: bytes
-    segments: tuple
-    sent_limit: int | None = None
-
-    def build_schedule(self) -> Schedule:
-        return Schedule(list(self.segments))
 
 
 def _source(provider: str, count: int, segments, limit: int | None = None, number: int = 1) -> Source:
