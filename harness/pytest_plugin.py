@@ -31,7 +31,7 @@ Fixtures
 - ``webhook_receiver`` (function): a :class:`harness.webhooks.WebhookReceiver` on a free local
   port, stopped after the test. Subscribe its ``url`` (``POST /_mock/webhooks``, or Jelou's
   ``POST /v1/bots/{botId}/events/webhook``), then ``webhook_receiver.wait_for(n)`` /
-  ``wait_for(predicate)`` and inspect ``events`` (``event``, ``event_id``, ``attempt``,
+  ``wait_for(predicate)`` (``wait_quiet()``: until nothing more arrives) and inspect ``events`` (``event``, ``event_id``, ``attempt``,
   ``recipient``, ``data``, ``signature_ok``). ``fail_next(n)`` makes it answer errors; set
   ``secret`` to have signatures checked; ``delay`` to answer slowly.
 - ``mock_service`` (session): the server itself (``url``, ``app``, ``settings``).

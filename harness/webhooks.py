@@ -177,6 +177,21 @@ class WebhookReceiver:
                 self._changed.wait(min(remaining, 0.1))
             return list(self._events)
 
+    def wait_quiet(self, quiet: float = 0.5, timeout: float = 10.0) -> list[ReceivedEvent]:
+        """Block until nothing has arrived for ``quiet`` seconds (at most ``timeout``); return the events.
+
+        For "and nothing more comes" checks (duplicates, events that must not be sent)."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            seen = self.total
+            while True:
+                quiet_until = time.monotonic() + quiet
+                while time.monotonic() < quiet_until and self.total == seen:
+                    self._changed.wait(max(0.0, quiet_until - time.monotonic()))
+                if self.total == seen or time.monotonic() >= deadline:
+                    return list(self._events)
+                seen = self.total
+
     def stats(self) -> dict[str, Any]:
         elapsed = time.monotonic() - self._started_at if self._started_at else 0.0
         return {"total": self.total, "byEvent": dict(self.counts), "duplicates": self.duplicates,

@@ -65,7 +65,7 @@ def test_jelou_legacy_api_subscription_gets_only_its_events_unsigned(webhook_rec
         send_jelou(server.base_url, ["99904000001", "99901000002", "99902000003"])
         advance(server.base_url, "PT2M")
         webhook_receiver.wait_for(2)
-        time.sleep(0.3)
+        webhook_receiver.wait_quiet()
     got = sorted((e.event, e.recipient) for e in webhook_receiver.events)
     assert got == [("delivered_user", "99904000001"), ("failed", "99901000002")]
     assert all("x-jelou-signature" not in e.headers and "authorization" not in e.headers for e in webhook_receiver.events)
@@ -78,7 +78,7 @@ def test_indigitall_events_sent_delivered_read_failed_signed(webhook_receiver):
         task = send_indigitall(server.base_url, ["99904000001", "99901000002", "99903000003"])
         advance(server.base_url, "PT2M")
         webhook_receiver.wait_for(6)
-        time.sleep(0.3)
+        webhook_receiver.wait_quiet()
     by_recipient = defaultdict(list)
     for item in webhook_receiver.events:
         by_recipient[item.recipient].append(item.event)
@@ -218,7 +218,7 @@ def _duplicated(seed: int) -> tuple[set[str], int]:
             send_indigitall(server.base_url, [f"346000000{i:02d}" for i in range(40)])
             advance(server.base_url, "PT1M")
             receiver.wait_for(40)
-            time.sleep(0.5)
+            receiver.wait_quiet()
         counts = Counter(e.event_id for e in receiver.events)
     return {event_id for event_id, n in counts.items() if n > 1}, len(counts)
 
@@ -298,7 +298,7 @@ def test_a_subscription_gets_only_transitions_after_it_was_created(webhook_recei
         subscribe(base, provider="jelou", botId="demo-bot", url=webhook_receiver.url, events=["all"])
         advance(base, "PT1M")
         webhook_receiver.wait_for(1)
-        time.sleep(0.3)
+        webhook_receiver.wait_quiet()
     assert [e.event for e in webhook_receiver.events] == ["reply"]
 
 
@@ -328,7 +328,7 @@ def test_sandboxes_have_their_own_subscriptions_clocks_and_deliveries(webhook_re
         advance(b, "PT1M")
         advance(a, "PT1M")
         webhook_receiver.wait_for(1)
-        time.sleep(0.3)
+        webhook_receiver.wait_quiet()
         assert wait_deliveries(a, "delivered", 1)["total"] == 1
         assert deliveries(b)["total"] == 0
         assert requests.get(f"{b}/_mock/webhooks").json()["total"] == 0
