@@ -333,3 +333,27 @@ def test_sandboxes_have_their_own_subscriptions_clocks_and_deliveries(webhook_re
         assert deliveries(b)["total"] == 0
         assert requests.get(f"{b}/_mock/webhooks").json()["total"] == 0
     assert [e.recipient for e in webhook_receiver.events] == ["34600000001"]
+
+
+def test_a_connect_time_host_check_is_used_and_its_refusal_recorded(webhook_receiver):
+    class Refused(Exception):
+        pass
+
+    checked = []
+
+    def connect(address, timeout=None, source_address=None):
+        checked.append(address)
+        raise Refused(f"{address[0]} is a loopback address; list it in net.allow")
+
+    with live(config({"max_attempts": 1})) as server:
+        dispatcher = server.app.extensions["mock"].webhooks
+        dispatcher.stop()
+        dispatcher.lanes.connect = connect          # what the host policy's connector plugs into
+        dispatcher.start()
+        subscribe(server.base_url, provider="indigitall", applicationId=200, url=webhook_receiver.url, events=["sent"])
+        send_indigitall(server.base_url, ["34600000001"])
+        advance(server.base_url, "PT1M")
+        dead = wait_deliveries(server.base_url, "dead", 1)["deliveries"]
+    assert checked == [("127.0.0.1", webhook_receiver.port)]
+    assert dead[0]["history"][0]["error"] == "Refused: 127.0.0.1 is a loopback address; list it in net.allow"
+    assert webhook_receiver.events == []

@@ -40,9 +40,11 @@ class Lanes:
     """
 
     def __init__(self, settings, seed, *, records: Callable[[str], DeliveryLog], now_iso: Callable[[str], str],
-                 policy: Callable[[str], str | None], monotonic: Callable[[], float], wake: Callable[[], None]) -> None:
+                 policy: Callable[[str], str | None], monotonic: Callable[[], float], wake: Callable[[], None],
+                 connect=None) -> None:
         self.settings, self.seed = settings, seed
         self.records, self.now_iso, self.policy, self.monotonic, self.wake = records, now_iso, policy, monotonic, wake
+        self.connect = connect            # connect-time host check for http.client (see Sender)
         self.count = int(settings["concurrency"])
         self.high_water = 4 * int(settings["window_events"])
         self.starved = False              # the producer stopped at the high-water mark
@@ -112,7 +114,7 @@ class Lanes:
 
     # -- the workers ------------------------------------------------------------------------------
     def _work(self, lane: int) -> None:
-        sender = Sender(float(self.settings["timeout"]))
+        sender = Sender(float(self.settings["timeout"]), self.connect)
         try:
             while True:
                 item = self._queues[lane].get()
@@ -126,8 +128,9 @@ class Lanes:
                     break
                 try:
                     self._attempt(sender, delivery, duplicate)
-                except Exception:
+                except Exception:          # a bug: never leave the delivery pending for ever
                     log.exception("webhook delivery %s failed unexpectedly", delivery.id)
+                    self.records(delivery.sandbox).finish(delivery, "dead")
                     self._done(delivery)
         finally:
             sender.close()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import http.client
 import socket
-import ssl
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -28,8 +27,12 @@ class Outcome:
 
 
 class Sender:
-    def __init__(self, timeout: float) -> None:
+    """:param connect: a ``create_connection`` replacement for http.client (the host policy's
+    connect-time check, CONTRACT §13: ``fetch.policy_connector``); None: the standard one."""
+
+    def __init__(self, timeout: float, connect=None) -> None:
         self.timeout = timeout
+        self.connect = connect
         self._connections: dict[tuple[str, str, int], http.client.HTTPConnection] = {}
 
     def post(self, url: str, body: bytes, headers: dict[str, str]) -> Outcome:
@@ -61,7 +64,7 @@ class Sender:
                 self._drop(key)
                 return Outcome(None, f"no answer within {self.timeout:g} s (webhooks.timeout)",
                                (time.monotonic() - started) * 1000)
-            except (OSError, http.client.HTTPException, ssl.SSLError) as exc:
+            except Exception as exc:          # OSError, HTTPException, SSLError, a refused host ...
                 self._drop(key)
                 return Outcome(None, _describe(exc), (time.monotonic() - started) * 1000)
         return Outcome(None, "connection closed by the receiver", (time.monotonic() - started) * 1000)
@@ -69,7 +72,10 @@ class Sender:
     def _connection(self, key, https: bool) -> http.client.HTTPConnection:
         if key not in self._connections:
             kind = http.client.HTTPSConnection if https else http.client.HTTPConnection
-            self._connections[key] = kind(key[1], key[2], timeout=self.timeout)
+            connection = kind(key[1], key[2], timeout=self.timeout)
+            if self.connect is not None:
+                connection._create_connection = self.connect
+            self._connections[key] = connection
         return self._connections[key]
 
     def _drop(self, key) -> None:
