@@ -33,6 +33,12 @@ Fixtures
 - ``mock_journal`` (function): the sandbox's request journal, emptied before the test:
   ``entries(**filters)``, ``assert_attempts(n, method=..., path=...)`` (waits for them),
   ``assert_honoured_retry_after(entries)``.
+- ``webhook_receiver`` (function): a :class:`harness.webhooks.WebhookReceiver` on a free local
+  port, stopped after the test. Subscribe its ``url`` (``POST /_mock/webhooks``, or Jelou's
+  ``POST /v1/bots/{botId}/events/webhook``), then ``webhook_receiver.wait_for(n)`` /
+  ``wait_for(predicate)`` (``wait_quiet()``: until nothing more arrives) and inspect ``events`` (``event``, ``event_id``, ``attempt``,
+  ``recipient``, ``data``, ``signature_ok``). ``fail_next(n)`` makes it answer errors; set
+  ``secret`` to have signatures checked; ``delay`` to answer slowly.
 - ``mock_service`` (session): the server itself (``url``, ``app``, ``settings``).
 - ``mock_server_config`` (session): the mock's settings; ``--mock-config FILE`` (YAML/JSON), or
   override the fixture in your ``conftest.py``.  Default: the demo tenant, real-time clock.
@@ -72,6 +78,7 @@ from .control import MockControl
 from .indigitall_client import IndigitallClient
 from .jelou_client import JelouClient
 from .server import BackgroundServer
+from .webhooks import WebhookReceiver
 
 
 def pytest_addoption(parser):
@@ -196,3 +203,10 @@ def mock_journal(mock_server):
     journal = mock_server.control.journal
     journal.clear()
     return journal
+
+
+@pytest.fixture
+def webhook_receiver():
+    """A local webhook receiver collecting the events the mock delivers."""
+    with WebhookReceiver() as receiver:
+        yield receiver

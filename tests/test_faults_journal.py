@@ -198,12 +198,14 @@ def test_no_access_log_by_default(app, capsys):
 
 def test_secret_named_fields_and_query_parameters_are_masked(client):
     client.put("/v1/campaigns/x", query_string={"access_token": "other-secret", "page": "1"},
-               json={"webhooks": [{"url": "https://h.example", "auth": {"password": "other-secret", "apiKey": "k-1"}}],
+               json={"webhooks": [{"url": "https://h.example", "auth": {"password": "other-secret", "apiKey": "k-1"}},
+                                  {"url": "https://g.example", "auth": {"type": "api_key", "key": "other-secret"}}],
                      "signing_secret": "other-secret"}, headers=JELOU)
     entry = journal(client)["requests"][0]
     assert "other-secret" not in json.dumps(entry)
     assert entry["query"] == {"access_token": "***", "page": "1"}
     assert entry["body"]["json"]["webhooks"][0]["auth"] == {"password": "***", "apiKey": "***"}
+    assert entry["body"]["json"]["webhooks"][1]["auth"] == {"type": "api_key", "key": "***"}
     assert entry["body"]["json"]["signing_secret"] == "***"
 
 

@@ -28,7 +28,7 @@ BODY_LIMIT = 64 * 1024
 CHUNK = 1024 * 1024
 SECRET_HEADERS = ("Authorization", "Proxy-Authorization", "Cookie", "Set-Cookie")
 _URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@\"']+@")
-_SECRET_NAME = re.compile(r"(?i)secret|password|passwd|token|api_?key|server_?key|authorization|signature")
+_SECRET_NAME = re.compile(r"(?i)secret|password|passwd|token|api_?key|server_?key|authorization|signature|^key$")
 
 
 def mask_text(text: str) -> str:
