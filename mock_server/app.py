@@ -9,7 +9,7 @@ from typing import Any, Callable, Mapping
 
 from flask import Flask
 
-from . import control, indigitall, jelou
+from . import apidoc, control, indigitall, jelou
 from .clock import Clock
 from .delivery import Timelines
 from .errors import register_error_handlers
@@ -70,6 +70,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, clock: Clock | None =
         state.backends[provider.NAME] = provider.init_app(app, state)
         error_routes.append((provider.path_owner(settings), provider.http_error))
     control.init_app(app, state)
+    apidoc.init_app(app)
     register_error_handlers(app, error_routes[::-1])  # indigitall's prefix is configurable: try it first
 
     @app.before_request

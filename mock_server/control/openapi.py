@@ -1,0 +1,111 @@
+"""The control plane's OpenAPI description (``/_mock``): envelope, bodies and the operations table."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields
+
+NAME = "control"
+
+
+class ControlErrorDetailSchema(Schema):
+    status = fields.Integer(required=True)
+    message = fields.String(required=True)
+
+
+class ControlErrorSchema(Schema):
+    """``{"error": {"status", "message"}}``: every control-plane error."""
+
+    error = fields.Nested(ControlErrorDetailSchema, required=True)
+
+
+class HealthSchema(Schema):
+    status = fields.String(required=True)
+
+
+class ResetSchema(Schema):
+    status = fields.String(required=True)
+    now = fields.DateTime(required=True)
+
+
+class ClockSchema(Schema):
+    now = fields.DateTime(required=True)
+    frozen = fields.Boolean(required=True)
+
+
+class ClockChangeSchema(Schema):
+    """Give ``now`` or ``advance`` (not both), and/or ``frozen``."""
+
+    now = fields.String(metadata={"description": "ISO 8601 date-time to move to (never backwards)"})
+    advance = fields.String(metadata={"description": "ISO 8601 duration, e.g. PT2H"})
+    frozen = fields.Boolean()
+
+
+class MessageSchema(Schema):
+    """A sent message; ``content`` is the Jelou template and parameters or the rendered indigitall layout."""
+
+    provider = fields.String(required=True)
+    id = fields.String(required=True)
+    campaign = fields.String(required=True)
+    recipient = fields.String(required=True)
+    status = fields.String(required=True)
+    timestamps = fields.Dict(keys=fields.String(), values=fields.String(allow_none=True), required=True)
+    error = fields.Dict(required=True, allow_none=True)
+    content = fields.Dict(required=True)
+    applicationId = fields.Integer()
+    line = fields.Integer()
+
+
+class MessagesSchema(Schema):
+    messages = fields.List(fields.Nested(MessageSchema), required=True)
+    total = fields.Integer(required=True)
+    offset = fields.Integer(required=True)
+    limit = fields.Integer(required=True)
+
+
+def _json(schema) -> dict:
+    return {"content": {"application/json": {"schema": schema}}}
+
+
+BAD_REQUEST = {"400": {"description": "Invalid parameter or body", **_json(ControlErrorSchema)}}
+
+
+def operations(settings: dict) -> dict[str, dict[str, dict]]:
+    limits = settings["inspection"]
+    tags = ["Control plane"]
+
+    def query(name: str, schema: dict, description: str) -> dict:
+        return {"in": "query", "name": name, "required": False, "schema": schema, "description": description}
+
+    return {
+        "/_mock/health": {"get": {"tags": tags, "summary": "Liveness", "operationId": "mockHealth",
+                                  "responses": {"200": {"description": "ok", **_json(HealthSchema)}}}},
+        "/_mock/reset": {"post": {"tags": tags, "summary": "Drop campaigns, tasks, messages and slot ledgers",
+                                  "operationId": "mockReset",
+                                  "responses": {"200": {"description": "Reset", **_json(ResetSchema)}}}},
+        "/_mock/clock": {
+            "get": {"tags": tags, "summary": "The mock clock", "operationId": "mockGetClock",
+                    "responses": {"200": {"description": "Now", **_json(ClockSchema)}}},
+            "post": {"tags": tags, "summary": "Set, advance or freeze the clock", "operationId": "mockSetClock",
+                     "requestBody": {"required": True, **_json(ClockChangeSchema)},
+                     "responses": {"200": {"description": "The clock after the change", **_json(ClockSchema)},
+                                   **BAD_REQUEST}},
+        },
+        "/_mock/messages": {"get": {
+            "tags": tags, "summary": "Messages the mock has sent", "operationId": "mockMessages",
+            "parameters": [
+                query("provider", {"type": "string", "enum": ["jelou", "indigitall"]}, "only this provider"),
+                query("campaign", {"type": "string"}, "a Jelou campaign id or an indigitall task id"),
+                query("task", {"type": "string"}, "alias of campaign"),
+                query("status", {"type": "string"}, "provider status name (any case)"),
+                query("offset", {"type": "integer", "minimum": 0}, "skip this many"),
+                query("limit", {"type": "integer", "minimum": 1, "maximum": limits["max_limit"]}, "page size"),
+                query("wait_for", {"type": "integer", "minimum": 0}, "hold until this many match"),
+                query("timeout", {"type": "number", "minimum": 0, "maximum": limits["max_wait_seconds"]},
+                      "seconds to hold at most (wait_for)"),
+            ],
+            "responses": {"200": {"description": "One page", **_json(MessagesSchema)}, **BAD_REQUEST},
+        }},
+        "/_mock/openapi.json": {"get": {"tags": tags, "summary": "This document", "operationId": "mockOpenapi",
+                                        "responses": {"200": {"description": "OpenAPI 3.1",
+                                                              **_json({"type": "object"})}}}},
+    }
