@@ -9,7 +9,7 @@ from typing import Any, Callable, Mapping
 
 from flask import Flask
 
-from . import apidoc, control, indigitall, jelou
+from . import apidoc, control, indigitall, jelou, ui
 from .clock import Clock
 from .delivery import Timelines
 from .errors import register_error_handlers
@@ -71,6 +71,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, clock: Clock | None =
         error_routes.append((provider.path_owner(settings), provider.http_error))
     control.init_app(app, state)
     apidoc.init_app(app)
+    ui.init_app(app)
     register_error_handlers(app, error_routes[::-1])  # indigitall's prefix is configurable: try it first
 
     @app.before_request

@@ -1,0 +1,200 @@
+"""Every read (and the one clock write) the inspection UI makes, in one place.
+
+The pages and the polling endpoints call only these functions, which use the backends' own
+records and renderers; when the store changes shape, this is the module to port. Every function
+takes the app's ``MockState`` and returns plain dicts. Costs: the polling calls touch each
+campaign/task once (counts are ``bytearray.count`` calls, never a loop over recipients); only a
+phone search walks a campaign's rows, and it stops once it has the page it shows.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+from ..clock import ClockError
+from ..delivery import RESERVED_PREFIX
+from ..indigitall.slicing import slot_bounds
+from ..isotime import from_timestamp, isoformat, parse_duration
+from ..jelou.campaigns import MESSAGE_STATUSES as JELOU_STATUSES
+from ..indigitall.tasks import MESSAGE_STATUSES as INDIGITALL_STATUSES
+
+SANDBOX = "default"            # sandboxes (CONTRACT §7) are not in this build yet
+PLACEHOLDER = re.compile(r"\{\{(\d+)\}\}")
+TIMELINE = (("sentAt", "sent"), ("deliveryChannelAt", "delivered to channel"), ("deliveryUserAt", "delivered to user"),
+            ("readAt", "read"), ("replyAt", "replied"), ("failedAt", "failed"))
+
+
+class NotFound(LookupError):
+    """No campaign/task with that id."""
+
+
+def sandboxes(state) -> list[str]:
+    return [SANDBOX]
+
+
+def clock(state) -> dict[str, Any]:
+    return {"now": isoformat(state.clock.now()), "frozen": state.clock.frozen}
+
+
+def change_clock(state, *, advance: str | None = None, frozen: bool | None = None) -> dict[str, Any]:
+    """Freeze/unfreeze and/or advance by an ISO 8601 duration; ``ValueError`` says what is wrong."""
+    try:
+        if frozen is not None:
+            state.clock.freeze(frozen)
+        if advance:
+            duration = parse_duration(advance.strip())
+            if duration.is_zero:
+                raise ValueError("advance by a positive duration such as PT1H")
+            state.clock.advance(duration)
+    except ClockError as exc:
+        raise ValueError(str(exc)) from None
+    state.settle()
+    return clock(state)
+
+
+# -- Jelou ---------------------------------------------------------------------------------------
+def _jelou(state):
+    return state.backends["jelou"]
+
+
+def _campaign_row(state, campaign, now: float) -> dict[str, Any]:
+    counts = campaign.message_counts(state.timelines, now)
+    sent = campaign.sent_count(now)
+    return {"id": campaign.id, "name": campaign.name, "elementName": campaign.element_name,
+            "botId": campaign.bot["id"], "status": campaign.status(now), "total": campaign.total, "sent": sent,
+            "progress": round(100.0 * sent / campaign.total, 1) if campaign.total else 100.0,
+            "counts": {name: counts.get(name, 0) for name in JELOU_STATUSES},
+            "createdAt": isoformat(campaign.created_at), "fileName": campaign.file_name}
+
+
+def campaigns(state) -> list[dict[str, Any]]:
+    """Every Jelou campaign, newest first, with live counters."""
+    now = state.clock.now().timestamp()
+    with state.store.lock:
+        items = list(_jelou(state).campaigns.values())
+    return [_campaign_row(state, campaign, now) for campaign in reversed(items)]
+
+
+def _find_campaign(state, campaign_id: str):
+    campaign = _jelou(state).campaigns.get(campaign_id)
+    if campaign is None:
+        raise NotFound(f"campaign {campaign_id}")
+    return campaign
+
+
+def campaign(state, campaign_id: str) -> dict[str, Any]:
+    found = _find_campaign(state, campaign_id)
+    row = _campaign_row(state, found, state.clock.now().timestamp())
+    row.update(template=found.template.get("text", ""), params=found.params, type=found.type,
+               mediaUrl=found.media_url, scheduledAt=isoformat(found.scheduled_at))
+    return row
+
+
+def recipients(state, campaign_id: str, *, phone: str = "", page: int = 1, size: int = 25) -> dict[str, Any]:
+    """One page of a campaign's recipients (optionally those whose phone contains ``phone``)."""
+    found = _find_campaign(state, campaign_id)
+    now = state.clock.now().timestamp()
+    phone = "".join(ch for ch in phone if ch.isdigit())
+    start = (page - 1) * size
+    if phone:
+        matches = [index for index in range(found.total) if phone in found.rows.first_cell(index)]
+        total, chosen = len(matches), matches[start:start + size]
+    else:
+        total, chosen = found.total, range(start, min(start + size, found.total))
+    text = found.template.get("text", "")
+    items = []
+    for index in chosen:
+        message = found.message(index, state.timelines, now)
+        params = message["parameters"]
+        items.append({
+            "row": index + 1, "id": f"{found.id}-{index + 1}", "phone": message["destination"],
+            "reserved": message["destination"].startswith(RESERVED_PREFIX), "status": message["status"],
+            "timeline": [{"stage": label, "at": message[key]} for key, label in TIMELINE if message[key]],
+            "error": (message["error"] or {}).get("message"),
+            "text": PLACEHOLDER.sub(lambda m: params.get(m.group(1), m.group(0)), text),
+        })
+    return {"items": items, "total": total, "page": page, "size": size, "pages": max(1, math.ceil(total / size)),
+            "phone": phone}
+
+
+# -- indigitall ----------------------------------------------------------------------------------
+def _indigitall(state):
+    return state.backends["indigitall"]
+
+
+def tasks(state) -> list[dict[str, Any]]:
+    """Every indigitall task, newest first, in the API's shape."""
+    backend = _indigitall(state)
+    with state.store.lock:
+        items = list(backend.tasks.values())
+    return [backend.render(task) for task in reversed(items)]
+
+
+def _find_task(state, task_id: str):
+    backend = _indigitall(state)
+    task = backend.tasks.get(int(task_id)) if task_id.isdigit() else None
+    if task is None:
+        raise NotFound(f"task {task_id}")
+    return task
+
+
+def task(state, task_id: str) -> dict[str, Any]:
+    return _indigitall(state).render(_find_task(state, task_id))
+
+
+def task_messages(state, task_id: str, *, page: int = 1, size: int = 25) -> dict[str, Any]:
+    """One page of a task's messages (every row, sent or not) with the rendered layout."""
+    found = _find_task(state, task_id)
+    now = state.clock.now().timestamp()
+    start = (page - 1) * size
+    items = [found.message(index, state.timelines, now) for index in range(start, min(start + size, found.total))]
+    return {"items": items, "total": found.total, "page": page, "size": size,
+            "pages": max(1, math.ceil(found.total / size))}
+
+
+def slot_ledger(state, task_id: str) -> dict[str, Any]:
+    """The application's ledger over the 48 hours (the slicing window) from the task's start slot.
+
+    Each slot: ``used`` by every task of the application, ``own`` (this task's share), ``free``.
+    """
+    found = _find_task(state, task_id)
+    backend = _indigitall(state)
+    settings = found.slicing
+    first = int(found.start.timestamp()) // settings.slot_seconds
+    count = max(1, math.ceil(settings.window_seconds / settings.slot_seconds))
+    own = {allocation.slot: allocation.count for allocation in (found.plan.allocations if found.plan else ())}
+    if found.canceled_at is not None:       # a canceled task gave back the capacity it had not used
+        given_back = {allocation.slot: allocation.count for allocation in found.unsent_allocations()}
+        own = {slot: number - given_back.get(slot, 0) for slot, number in own.items()}
+    with state.store.lock:
+        ledger = dict(backend.ledger(found.application_id))
+    slots = []
+    for slot in range(first, first + count):
+        used = min(ledger.get(slot, 0), settings.capacity)
+        start, end = slot_bounds(slot, settings)
+        slots.append({"slot": slot, "start": isoformat(start), "end": isoformat(end), "used": used,
+                      "own": min(own.get(slot, 0), used), "free": settings.capacity - used})
+    return {"applicationId": found.application_id, "capacity": settings.capacity, "slotSeconds": settings.slot_seconds,
+            "sliced": found.sliced, "slots": slots, "windowStart": slots[0]["start"],
+            "windowEnd": isoformat(from_timestamp((first + count) * settings.slot_seconds))}
+
+
+# -- overview ------------------------------------------------------------------------------------
+def overview(state) -> dict[str, Any]:
+    """The clock and, per provider, records and messages counted by status."""
+    jelou_items, task_items = campaigns(state), tasks(state)
+    jelou = {"records": _count_by(item["status"] for item in jelou_items),
+             "messages": {name: sum(item["counts"][name] for item in jelou_items) for name in JELOU_STATUSES}}
+    indigitall = {"records": _count_by(item["status"] for item in task_items),
+                  "messages": {name: sum(item["messages"][name] for item in task_items) for name in INDIGITALL_STATUSES}}
+    return {"sandbox": SANDBOX, "clock": clock(state), "jelou": jelou, "indigitall": indigitall,
+            "totals": {"campaigns": len(jelou_items), "tasks": len(task_items)}}
+
+
+def _count_by(values) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for value in values:
+        out[value] = out.get(value, 0) + 1
+    return out
