@@ -1,0 +1,135 @@
+"""The inspection UI without a browser: pages, polling endpoints, the clock form, search, paging, the ledger."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from conftest import advance, send_form
+from indigitall_helpers import cancel, contacts, create
+
+
+def campaign_id(client, **fields) -> str:
+    response = send_form(client, **fields)
+    assert response.status_code == 200, response.json
+    return response.headers["X-Mock-Campaign-Id"]
+
+
+def test_root_redirects_to_the_ui(client):
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/_mock/ui/"
+
+
+@pytest.mark.parametrize("path", ["/_mock/ui/", "/_mock/ui/jelou", "/_mock/ui/indigitall"])
+def test_pages_render_empty_with_a_hint(client, path):
+    response = client.get(path)
+    assert response.status_code == 200
+    assert response.mimetype == "text/html"
+    assert response.headers["Cache-Control"] == "no-store"
+    html = response.get_data(as_text=True)
+    assert "2026-01-05T10:00:00.000Z" in html
+    assert "<option selected>default</option>" in html
+    assert "http://" not in html and "https://" not in html        # offline: nothing from elsewhere
+
+
+def test_overview_counts_follow_the_clock(client):
+    campaign_id(client)
+    create(client, contacts(3), application=200)
+    before = client.get("/_mock/ui/api/overview").json
+    assert before["jelou"]["records"] == {"PENDING": 1}
+    assert before["indigitall"]["records"] == {"processing": 1}
+    assert before["totals"] == {"campaigns": 1, "tasks": 1}
+    advance(client, "PT1M")
+    after = client.get("/_mock/ui/api/overview").json
+    assert after["clock"] == {"now": "2026-01-05T10:01:00.000Z", "frozen": True}
+    assert after["jelou"]["records"] == {"COMPLETED": 1}
+    assert sum(after["jelou"]["messages"].values()) == 3
+    assert after["indigitall"]["records"] == {"finished": 1}
+    assert after["indigitall"]["messages"]["delivered"] + after["indigitall"]["messages"]["read"] == 3
+
+
+def test_campaign_list_and_detail_json(client):
+    first = campaign_id(client, campaignName="first")
+    second = campaign_id(client, campaignName="second")
+    advance(client, "PT1S")
+    listed = client.get("/_mock/ui/api/jelou").json["campaigns"]
+    assert [item["id"] for item in listed] == [second, first]
+    assert listed[1]["status"] == "IN_PROGRESS" and listed[1]["sent"] == 1 and listed[1]["progress"] == 33.3
+    detail = client.get(f"/_mock/ui/api/jelou/{first}").json["campaign"]
+    assert detail["template"].startswith("Your order {{1}}")
+    assert client.get("/_mock/ui/api/jelou/nope").status_code == 404
+
+
+def test_recipients_are_paged_searchable_and_rendered(client):
+    phones = [f"5939{index:08d}" for index in range(60)] + ["99901000001"]
+    lines = ["phone_number,order_id,amount,delivery"] + [f"{p},A{i},${i},Dec {i}" for i, p in enumerate(phones)]
+    found = campaign_id(client, csv=("\n".join(lines) + "\n").encode())
+    advance(client, "PT1M")
+    page = client.get(f"/_mock/ui/jelou/{found}?page=3").get_data(as_text=True)
+    assert "page 3 of 3" in page and 'id="r51"' in page and 'id="r50"' not in page
+    search = client.get(f"/_mock/ui/jelou/{found}?phone=+593-900000042").get_data(as_text=True)
+    assert "1 recipient matching “593900000042”" in search
+    assert "Your order A42 for a total of $42 is confirmed. The expected delivery is Dec 42." in search
+    assert re.search(r"<span>delivered to user</span> <time>10:00:03", search)
+    failed = client.get(f"/_mock/ui/jelou/{found}?phone=99901").get_data(as_text=True)
+    assert "Invalid recipient" in failed and "FAILED" in failed
+    none = client.get(f"/_mock/ui/jelou/{found}?phone=12345678&page=abc").get_data(as_text=True)
+    assert "No recipient matches." in none and "page 1 of 1" in none
+
+
+def test_unknown_records_are_html_404s(client):
+    for path in ("/_mock/ui/jelou/nope", "/_mock/ui/indigitall/12", "/_mock/ui/indigitall/abc"):
+        response = client.get(path)
+        assert response.status_code == 404
+        assert response.mimetype == "text/html" and "Not found" in response.get_data(as_text=True)
+    assert client.get("/_mock/ui/api/indigitall/9").status_code == 404
+
+
+def test_the_clock_form_advances_freezes_and_explains_errors(client):
+    response = client.post("/_mock/ui/clock", data={"advance": "PT2H", "back": "/_mock/ui/jelou"})
+    assert response.status_code == 303 and response.headers["Location"] == "/_mock/ui/jelou"
+    assert client.get("/_mock/clock").json["now"] == "2026-01-05T12:00:00.000Z"
+    response = client.post("/_mock/ui/clock", data={"frozen": "false", "back": "https://elsewhere.example/"})
+    assert response.headers["Location"] == "/_mock/ui/"                  # never redirects off the UI
+    assert client.get("/_mock/clock").json["frozen"] is False
+    client.post("/_mock/ui/clock", data={"frozen": "true"})
+    for bad in ("two hours", "PT0S"):
+        response = client.post("/_mock/ui/clock", data={"advance": bad})
+        assert response.status_code == 400
+        html = response.get_data(as_text=True)
+        assert 'role="alert"' in html and "duration" in html.lower()
+    assert client.get("/_mock/clock").json == {"now": "2026-01-05T12:00:00.000Z", "frozen": True}
+
+
+def test_the_slot_ledger_shows_own_other_and_free_capacity(client):
+    first = create(client, contacts(2500), application=100, delay="PT3H")
+    second = create(client, contacts(2500), application=100, delay="PT3H")
+    ledger = client.get(f"/_mock/ui/api/indigitall/{second['taskId']}").json["ledger"]
+    assert ledger["capacity"] == 1000 and len(ledger["slots"]) == 48
+    assert ledger["windowStart"] == "2026-01-05T13:00:00.000Z" and ledger["windowEnd"] == "2026-01-07T13:00:00.000Z"
+    head = [(slot["used"], slot["own"], slot["free"]) for slot in ledger["slots"][:6]]
+    assert head == [(1000, 0, 0), (1000, 0, 0), (1000, 500, 0), (1000, 1000, 0), (1000, 1000, 0), (0, 0, 1000)]
+    page = client.get(f"/_mock/ui/indigitall/{second['taskId']}").get_data(as_text=True)
+    assert page.count('class="slot mine"') == 3
+    assert "2026-01-05T15:00:00.000Z–16:00: 1000 used (500 by this task), 0 free" in page
+    assert cancel(client, first["taskId"]).status_code == 200            # capacity given back
+    ledger = client.get(f"/_mock/ui/api/indigitall/{second['taskId']}").json["ledger"]
+    assert [(slot["used"], slot["own"]) for slot in ledger["slots"][:3]] == [(0, 0), (0, 0), (500, 500)]
+    canceled = client.get(f"/_mock/ui/indigitall/{first['taskId']}").get_data(as_text=True)
+    assert "CANCELED_BY_REQUEST" in canceled and 'class="slot mine"' not in canceled
+
+
+def test_a_task_that_is_not_sliced_draws_an_empty_ledger(client):
+    task = create(client, contacts(3), application=200)
+    ledger = client.get(f"/_mock/ui/api/indigitall/{task['taskId']}").json["ledger"]
+    assert ledger["sliced"] is False and all(slot["used"] == 0 for slot in ledger["slots"])
+    page = client.get(f"/_mock/ui/indigitall/{task['taskId']}").get_data(as_text=True)
+    assert "not sliced" in page and "Hi there" in page
+
+
+def test_static_assets_ship_in_the_package(client):
+    for asset in ("ui.css", "ui.js"):
+        response = client.get(f"/_mock/ui/static/{asset}")
+        assert response.status_code == 200 and len(response.data) > 1000
+        response.close()
