@@ -9,6 +9,7 @@ Swagger UI as shipped by the ``flask-swagger-ui`` package: no CDN, works offline
 
 from __future__ import annotations
 
+import re
 from importlib.metadata import PackageNotFoundError, version
 
 from apispec import APISpec
@@ -41,7 +42,7 @@ def openapi_json():
     state = current_app.extensions["mock"]
     document = current_app.extensions.get("mock.openapi")
     if document is None:
-        document = current_app.extensions["mock.openapi"] = build_spec(state.settings)
+        document = current_app.extensions["mock.openapi"] = build_spec(state.settings, current_app.url_map.iter_rules())
     return document
 
 
@@ -50,8 +51,13 @@ def docs_without_slash():
     return redirect(DOCS_PATH + "/", code=308)
 
 
-def build_spec(settings: dict) -> dict:
-    """The OpenAPI 3.1 document (a dict) for an app with ``settings``."""
+def build_spec(settings: dict, rules=()) -> dict:
+    """The OpenAPI 3.1 document (a dict) for an app with ``settings``.
+
+    ``rules`` (the app's URL rules): any route no ``openapi.py`` describes still appears, marked
+    ``x-undescribed`` with a generic answer, so the document always lists every endpoint served
+    (and ``tests/test_openapi.py`` names the ones to describe).
+    """
     plugin = MarshmallowPlugin()
     spec = APISpec(
         title="bulk-messaging-mock", version=_version(), openapi_version="3.1.0", plugins=[plugin],
@@ -69,10 +75,39 @@ def build_spec(settings: dict) -> dict:
     for document in (jelou_doc, indigitall_doc):
         name, scheme = document.SECURITY_SCHEME
         spec.components.security_scheme(name, scheme)
+    described: dict[str, set[str]] = {}
     for document in DOCUMENTS:
         for path, operations in document.operations(settings).items():
             spec.path(path=path, operations=operations)
+            described.setdefault(path, set()).update(operations)
+    for path, methods in _undescribed(rules, described).items():
+        spec.path(path=path, operations={method: _generic(path) for method in methods})
     return spec.to_dict()
+
+
+def _undescribed(rules, described: dict[str, set[str]]) -> dict[str, list[str]]:
+    """Routes (path, methods) no document describes; paths compare by shape, whatever the names."""
+    shapes: dict[str, set[str]] = {}
+    for path, methods in described.items():
+        shapes.setdefault(re.sub(r"\{[^{}]+\}", "{}", path), set()).update(methods)
+    out: dict[str, list[str]] = {}
+    for rule in rules:
+        if rule.rule == "/" or rule.rule.startswith(UNDOCUMENTED_PREFIXES):
+            continue
+        path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule)
+        methods = sorted(method.lower() for method in rule.methods - {"HEAD", "OPTIONS"})
+        known = shapes.get(re.sub(r"\{[^{}]+\}", "{}", path), set())
+        missing = [method for method in methods if method not in known]
+        if missing:
+            out.setdefault(path, []).extend(m for m in missing if m not in out.get(path, []))
+    return out
+
+
+def _generic(path: str) -> dict:
+    names = re.findall(r"\{(\w+)\}", path)
+    return {"summary": "Not described yet", "x-undescribed": True,
+            "parameters": [{"in": "path", "name": name, "required": True, "schema": {"type": "string"}} for name in names],
+            "responses": {"default": {"description": "Any answer", "content": {"application/json": {"schema": {}}}}}}
 
 
 def _version() -> str:

@@ -24,7 +24,7 @@ def test_the_served_spec_is_valid_openapi_3_1(client):
     validate(spec)
 
 
-def test_every_route_the_app_serves_is_documented(app, client):
+def test_every_route_the_app_serves_is_described(app, client):
     spec = spec_of(client)
     documented = {(path, method) for path, item in spec["paths"].items() for method in item}
     for rule in app.url_map.iter_rules():
@@ -34,6 +34,21 @@ def test_every_route_the_app_serves_is_documented(app, client):
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             assert any(re.sub(r"\{\w+\}", "{}", p) == path and m == method.lower() for p, m in documented), \
                 f"{method} {rule.rule} is not in the OpenAPI document"
+    undescribed = sorted(f"{method.upper()} {path}" for path, item in spec["paths"].items()
+                         for method, operation in item.items() if operation.get("x-undescribed"))
+    assert not undescribed, f"describe these in their package's openapi.py: {undescribed}"
+
+
+def test_a_route_nobody_described_is_still_listed():
+    app = create_app()
+    app.add_url_rule("/_mock/extra/<int:number>", "extra", lambda number: {"number": number}, methods=["GET", "DELETE"])
+    spec = spec_of(app.test_client())
+    validate(spec)
+    item = spec["paths"]["/_mock/extra/{number}"]
+    assert set(item) == {"get", "delete"}
+    assert item["get"]["x-undescribed"] is True
+    assert item["get"]["parameters"] == [{"in": "path", "name": "number", "required": True, "schema": {"type": "string"}}]
+    assert "x-undescribed" not in spec["paths"]["/_mock/clock"]["get"]
 
 
 def test_auth_schemes_and_both_jelou_bodies(client):
