@@ -135,3 +135,15 @@ def test_static_assets_ship_in_the_package(client):
         response = client.get(f"/_mock/ui/static/{asset}")
         assert response.status_code == 200 and len(response.data) > 1000
         response.close()
+
+
+def test_polling_reads_the_statuses_of_the_rows_on_screen(client):
+    found = campaign_id(client)
+    rows = client.get(f"/_mock/ui/api/jelou/{found}?rows=1,3,99,x").json["rows"]
+    assert rows == {"1": "CREATED", "3": "CREATED"}                      # row 99 does not exist
+    advance(client, "PT1M")
+    assert set(client.get(f"/_mock/ui/api/jelou/{found}?rows=1,2,3").json["rows"].values()) <= {"DELIVERED_USER", "READ"}
+    page = client.get(f"/_mock/ui/jelou/{found}").get_data(as_text=True)
+    assert "rows=1,2,3" in page and 'data-bind="rows.2"' in page
+    task = create(client, contacts(3), application=200)
+    assert client.get(f"/_mock/ui/api/indigitall/{task['taskId']}?rows=1,2").json["rows"] == {"1": "sent", "2": "queued"}

@@ -174,6 +174,22 @@ def test_open_a_campaign_and_find_a_recipient(page, server, shots):
     screenshot(page, shots, "jelou-campaign-recipient")
 
 
+def test_recipients_move_through_their_statuses_live(page, server, shots):
+    sent = jelou(server).send_file(order_csv(3), campaign_name="live", element_name="order_confirmation",
+                                   bot_id="demo-bot", params=ORDER_PARAMS, filename="recipients.csv")
+    page.goto(f"{server.base_url}/_mock/ui/jelou/{sent.campaign_id}")
+    first = page.locator("#r1 .badge")
+    assert first.inner_text() == "CREATED"
+    assert page.locator("#r1 .timeline").inner_text() == "waiting to be sent"
+    MockControl(server.base_url).clock.advance("PT3S")            # sent at 10:00:01, at the user 2 s later
+    page.wait_for_function("document.querySelector('#r1 .badge').textContent === 'DELIVERED_USER'", timeout=10_000)
+    page.wait_for_load_state()
+    stages = page.locator("#r1 .timeline li span").all_inner_texts()
+    assert stages == ["sent", "delivered to channel", "delivered to user"]
+    assert page.locator("#r4 .badge").inner_text() == "FAILED"
+    screenshot(page, shots, "jelou-recipients-live")
+
+
 def test_slot_chart_of_a_sliced_task(page, server, shots):
     client = IndigitallClient(server.base_url, "demo-server-key")
     contacts = "contactCode,channelType,name\n" + "".join(f"{34600000000 + i},cloud_api,Name{i}\n" for i in range(2500))

@@ -119,6 +119,13 @@ def recipients(state, campaign_id: str, *, phone: str = "", page: int = 1, size:
             "phone": phone}
 
 
+def recipient_statuses(state, campaign_id: str, rows: list[int]) -> dict[str, str]:
+    """Row number -> status for the rows a page shows (what its poll re-reads; cost: those rows)."""
+    found = _find_campaign(state, campaign_id)
+    now = state.clock.now().timestamp()
+    return {str(row): found.status_of(row - 1, state.timelines, now) for row in rows if 1 <= row <= found.total}
+
+
 # -- indigitall ----------------------------------------------------------------------------------
 def _indigitall(state):
     return state.backends["indigitall"]
@@ -149,9 +156,17 @@ def task_messages(state, task_id: str, *, page: int = 1, size: int = 25) -> dict
     found = _find_task(state, task_id)
     now = state.clock.now().timestamp()
     start = (page - 1) * size
-    items = [found.message(index, state.timelines, now) for index in range(start, min(start + size, found.total))]
+    items = [{**found.message(index, state.timelines, now), "row": index + 1}
+             for index in range(start, min(start + size, found.total))]
     return {"items": items, "total": found.total, "page": page, "size": size,
             "pages": max(1, math.ceil(found.total / size))}
+
+
+def message_statuses(state, task_id: str, rows: list[int]) -> dict[str, str]:
+    """Row number (1-based) -> status, for the rows a task page shows."""
+    found = _find_task(state, task_id)
+    now = state.clock.now().timestamp()
+    return {str(row): found.status_of(row - 1, state.timelines, now) for row in rows if 1 <= row <= found.total}
 
 
 def slot_ledger(state, task_id: str) -> dict[str, Any]:

@@ -97,10 +97,17 @@ def api_campaigns():
     return {"clock": data.clock(_state()), "campaigns": data.campaigns(_state())}
 
 
+def _rows_arg() -> list[int]:
+    """``rows=1,2,3``: the row numbers a page shows (at most 100), for their live statuses."""
+    parts = request.args.get("rows", "").split(",")
+    return [int(part) for part in parts[:100] if part.isdigit() and len(part) < 10]
+
+
 @bp.get("/api/jelou/<campaign_id>")
 def api_campaign(campaign_id: str):
     try:
-        return {"clock": data.clock(_state()), "campaign": data.campaign(_state(), campaign_id)}
+        return {"clock": data.clock(_state()), "campaign": data.campaign(_state(), campaign_id),
+                "rows": data.recipient_statuses(_state(), campaign_id, _rows_arg())}
     except data.NotFound:
         return {"error": {"status": 404, "message": f"no campaign {campaign_id}"}}, 404
 
@@ -114,7 +121,7 @@ def api_tasks():
 def api_task(task_id: str):
     try:
         return {"clock": data.clock(_state()), "task": data.task(_state(), task_id),
-                "ledger": data.slot_ledger(_state(), task_id)}
+                "ledger": data.slot_ledger(_state(), task_id), "rows": data.message_statuses(_state(), task_id, _rows_arg())}
     except data.NotFound:
         return {"error": {"status": 404, "message": f"no task {task_id}"}}, 404
 
