@@ -122,3 +122,16 @@ def test_the_docs_page_is_served_offline(client):
         served = client.get(asset)
         assert served.status_code == 200, asset
         served.close()
+
+
+@pytest.mark.parametrize("method,path,headers,envelope", [
+    ("POST", "/v1/hsm/file", {"Authorization": "Basic ZGVtby1jbGllbnQtaWQ6ZGVtby1jbGllbnQtc2VjcmV0"}, "jelou"),
+    ("POST", "/v2/chat/application/100/message/csv", {"Authorization": "ServerKey demo-server-key"}, "indigitall"),
+])
+def test_found_by_schemathesis_a_multipart_part_without_a_name_is_400(client, method, path, headers, envelope):
+    """Was a 500 (sorting part names with None among them)."""
+    body = b'--B\r\nContent-Disposition: form-data\r\n\r\nno name\r\n--B\r\nContent-Disposition: form-data; name="x"\r\n\r\n1\r\n--B--\r\n'
+    response = client.open(path, method=method, data=body, headers=headers, content_type="multipart/form-data; boundary=B")
+    assert response.status_code == 400
+    text = response.json["message"][0] if envelope == "jelou" else response.json["message"]
+    assert text.startswith("A multipart part has no name")
