@@ -122,7 +122,7 @@ def test_root_redirects_and_counters_move_as_the_clock_advances(page, server, sh
     assert int(row.locator("[data-bind$='.counts.READ']").inner_text()) > 0
     assert_no_horizontal_scroll(page)
     screenshot(page, shots, "jelou-campaigns")
-    assert server.app.extensions["mock"].backends["jelou"].campaigns[sent.campaign_id].name == "december-orders"
+    assert jelou(server).get_campaign(sent.campaign_id)["name"] == "december-orders"
 
 
 def test_overview_counts_and_a_bad_duration_is_explained(page, server, shots):
