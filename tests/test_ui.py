@@ -8,6 +8,9 @@ import pytest
 from conftest import advance, send_form
 from indigitall_helpers import cancel, contacts, create
 
+from mock_server.csvfile import CsvRules, read_csv
+from mock_server.ui import data
+
 
 def campaign_id(client, **fields) -> str:
     response = send_form(client, **fields)
@@ -147,3 +150,19 @@ def test_polling_reads_the_statuses_of_the_rows_on_screen(client):
     assert "rows=1,2,3" in page and 'data-bind="rows.2"' in page
     task = create(client, contacts(3), application=200)
     assert client.get(f"/_mock/ui/api/indigitall/{task['taskId']}?rows=1,2").json["rows"] == {"1": "sent", "2": "queued"}
+
+
+def test_phone_search_reads_the_raw_file_and_stops_at_its_cap(client, monkeypatch):
+    rows = read_csv(b'phone,note\n593911111111,"two\n593922222222 lines"\n"593933333333",x\n593944444444,5939\n',
+                    CsvRules(max_rows=10, invalid_rows="reject"))
+    assert rows.find_in_first_cells("5939", 10) == [0, 1, 2]          # the quoted cell counts, the note does not
+    assert rows.find_in_first_cells("22222", 10) == []                 # inside a multi-line cell
+    assert rows.find_in_first_cells("5939", 2) == [0, 1]
+    assert rows.find_in_first_cells("59,39", 10) == []
+    phones = [f"5939{index:08d}" for index in range(30)]
+    lines = ["phone_number,order_id,amount,delivery"] + [f"{p},A{i},${i},Dec {i}" for i, p in enumerate(phones)]
+    found = campaign_id(client, csv=("\n".join(lines) + "\n").encode())
+    monkeypatch.setattr(data, "MAX_MATCHES", 12)
+    html = client.get(f"/_mock/ui/jelou/{found}?phone=5939").get_data(as_text=True)
+    assert "more than 12 recipients matching “5939” (the first 12 are listed: type more digits)" in html
+    assert 'id="r12"' in html and 'id="r13"' not in html

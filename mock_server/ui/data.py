@@ -4,7 +4,8 @@ The pages and the polling endpoints call only these functions, which use the bac
 records and renderers; when the store changes shape, this is the module to port. Every function
 takes the app's ``MockState`` and returns plain dicts. Costs: the polling calls touch each
 campaign/task once (counts are ``bytearray.count`` calls, never a loop over recipients); only a
-phone search walks a campaign's rows, and it stops once it has the page it shows.
+phone search scans a campaign's file, in C (``Rows.find_in_first_cells``), stopping at
+``MAX_MATCHES`` hits.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from ..jelou.campaigns import MESSAGE_STATUSES as JELOU_STATUSES
 from ..indigitall.tasks import MESSAGE_STATUSES as INDIGITALL_STATUSES
 
 SANDBOX = "default"            # sandboxes (CONTRACT §7) are not in this build yet
+MAX_MATCHES = 10_000          # a phone search lists at most this many (refine it to see others)
 PLACEHOLDER = re.compile(r"\{\{(\d+)\}\}")
 TIMELINE = (("sentAt", "sent"), ("deliveryChannelAt", "delivered to channel"), ("deliveryUserAt", "delivered to user"),
             ("readAt", "read"), ("replyAt", "replied"), ("failedAt", "failed"))
@@ -99,10 +101,11 @@ def recipients(state, campaign_id: str, *, phone: str = "", page: int = 1, size:
     phone = "".join(ch for ch in phone if ch.isdigit())
     start = (page - 1) * size
     if phone:
-        matches = [index for index in range(found.total) if phone in found.rows.first_cell(index)]
-        total, chosen = len(matches), matches[start:start + size]
+        matches = found.rows.find_in_first_cells(phone, MAX_MATCHES + 1)
+        total, chosen = min(len(matches), MAX_MATCHES), matches[start:min(start + size, MAX_MATCHES)]
+        capped = len(matches) > MAX_MATCHES
     else:
-        total, chosen = found.total, range(start, min(start + size, found.total))
+        total, chosen, capped = found.total, range(start, min(start + size, found.total)), False
     text = found.template.get("text", "")
     items = []
     for index in chosen:
@@ -116,7 +119,7 @@ def recipients(state, campaign_id: str, *, phone: str = "", page: int = 1, size:
             "text": PLACEHOLDER.sub(lambda m: params.get(m.group(1), m.group(0)), text),
         })
     return {"items": items, "total": total, "page": page, "size": size, "pages": max(1, math.ceil(total / size)),
-            "phone": phone}
+            "phone": phone, "capped": capped}
 
 
 def recipient_statuses(state, campaign_id: str, rows: list[int]) -> dict[str, str]:
