@@ -64,6 +64,9 @@ def build_spec(settings: dict, rules=()) -> dict:
         info={"description": "Jelou Send Bulk HSM and indigitall Send messages from CSV as this mock serves them, "
                              "with their error envelopes, and the mock's control plane (/_mock)."},
         tags=[{"name": "Jelou"}, {"name": "indigitall"}, {"name": "Control plane"}],
+        servers=[{"url": "/", "description": "the default sandbox (or the one named by the X-Mock-Sandbox header)"},
+                 {"url": "/sandboxes/{sandbox}", "description": "any path under a sandbox's prefix",
+                  "variables": {"sandbox": {"default": "default", "description": "1 to 64 of A-Z a-z 0-9 _ . -"}}}],
     )
     for field, kind, form in ((jelou_schemas.IsoDateTime, "string", "date-time"),
                               (jelou_schemas.DateOrDateTime, "string", None),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import advance, send_form
+from conftest import JELOU, advance, send_form
 from indigitall_helpers import cancel, contacts, create
 
 from mock_server.csvfile import CsvRules, read_csv
@@ -150,6 +150,27 @@ def test_polling_reads_the_statuses_of_the_rows_on_screen(client):
     assert "rows=1,2,3" in page and 'data-bind="rows.2"' in page
     task = create(client, contacts(3), application=200)
     assert client.get(f"/_mock/ui/api/indigitall/{task['taskId']}?rows=1,2").json["rows"] == {"1": "sent", "2": "queued"}
+
+
+def test_each_sandbox_has_its_own_ui(client):
+    campaign_id(client, campaignName="in-default")
+    response = send_form(client, campaignName="in-ci", headers={**JELOU, "X-Mock-Sandbox": "ci-7"})
+    assert response.status_code == 200
+    default = client.get("/_mock/ui/jelou").get_data(as_text=True)
+    other = client.get("/sandboxes/ci-7/_mock/ui/jelou").get_data(as_text=True)
+    assert "in-default" in default and "in-ci" not in default
+    assert "in-ci" in other and "in-default" not in other
+    assert '<option selected>ci-7</option>' in other and "<option>default</option>" in other
+    assert 'href="/sandboxes/ci-7/_mock/ui/jelou/' in other                      # links stay in the sandbox
+    assert client.get("/sandboxes/ci-7/").headers["Location"] == "/sandboxes/ci-7/_mock/ui/"
+    switched = client.get("/_mock/ui/sandbox?sandbox=ci-7")
+    assert switched.status_code == 303 and switched.headers["Location"] == "/sandboxes/ci-7/_mock/ui/"
+    assert client.get("/sandboxes/ci-7/_mock/ui/sandbox?sandbox=default").headers["Location"] == "/_mock/ui/"
+    assert client.get("/_mock/ui/sandbox?sandbox=no%20spaces").status_code == 400
+    moved = client.post("/sandboxes/ci-7/_mock/ui/clock", data={"advance": "PT1H", "back": "/sandboxes/ci-7/_mock/ui/jelou"})
+    assert moved.headers["Location"] == "/sandboxes/ci-7/_mock/ui/jelou"
+    assert client.get("/_mock/clock", headers={"X-Mock-Sandbox": "ci-7"}).json["now"] == "2026-01-05T11:00:00.000Z"
+    assert client.get("/_mock/clock").json["now"] == "2026-01-05T10:00:00.000Z"
 
 
 def test_phone_search_reads_the_raw_file_and_stops_at_its_cap(client, monkeypatch):

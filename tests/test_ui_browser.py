@@ -215,6 +215,22 @@ def test_slot_chart_of_a_sliced_task(page, server, shots):
     screenshot(page, shots, "indigitall-slot-chart")
 
 
+def test_the_sandbox_switcher(page, server, shots):
+    client = JelouClient(server.base_url + "/sandboxes/ci-9", "demo-client-id", "demo-client-secret")
+    client.send_file(order_csv(2), campaign_name="only-in-ci-9", element_name="order_confirmation",
+                     bot_id="demo-bot", params=ORDER_PARAMS, filename="recipients.csv")
+    page.goto(server.base_url + "/_mock/ui/jelou")
+    assert "only-in-ci-9" not in page.locator("#main").inner_text()
+    page.select_option("#sandbox", "ci-9")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Switch").click()
+    assert page.url == server.base_url + "/sandboxes/ci-9/_mock/ui/"
+    page.get_by_role("link", name="Jelou campaigns").click()
+    assert page.url == server.base_url + "/sandboxes/ci-9/_mock/ui/jelou"
+    assert page.get_by_role("link", name="only-in-ci-9").is_visible()
+    screenshot(page, shots, "sandbox-switcher")
+
+
 def test_the_api_docs_render_offline(page, server, shots):
     page.goto(server.base_url + "/_mock/docs/")
     page.wait_for_selector("text=Send Bulk HSM", timeout=15_000)

@@ -24,12 +24,37 @@ class HealthSchema(Schema):
 
 class ResetSchema(Schema):
     status = fields.String(required=True)
+    sandbox = fields.String(required=True)
     now = fields.DateTime(required=True)
+
+
+class ResetBodySchema(Schema):
+    clock = fields.Boolean(metadata={"description": "also return the clock to its configured start"})
+
+
+class DroppedSchema(Schema):
+    status = fields.String(required=True)
+    dropped = fields.String(required=True)
 
 
 class ClockSchema(Schema):
     now = fields.DateTime(required=True)
     frozen = fields.Boolean(required=True)
+
+
+class SandboxSchema(Schema):
+    name = fields.String(required=True)
+    clock = fields.Nested(ClockSchema, required=True)
+    records = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+    generation = fields.Integer(required=True)
+    createdAt = fields.DateTime(required=True)
+    lastUsedAt = fields.DateTime(required=True)
+
+
+class SandboxListSchema(Schema):
+    sandboxes = fields.List(fields.Nested(SandboxSchema), required=True)
+    total = fields.Integer(required=True)
+    idleTtl = fields.String(required=True)
 
 
 class ClockChangeSchema(Schema):
@@ -79,9 +104,18 @@ def operations(settings: dict) -> dict[str, dict[str, dict]]:
     return {
         "/_mock/health": {"get": {"tags": tags, "summary": "Liveness", "operationId": "mockHealth",
                                   "responses": {"200": {"description": "ok", **_json(HealthSchema)}}}},
-        "/_mock/reset": {"post": {"tags": tags, "summary": "Drop campaigns, tasks, messages and slot ledgers",
-                                  "operationId": "mockReset",
-                                  "responses": {"200": {"description": "Reset", **_json(ResetSchema)}}}},
+        "/_mock/reset": {"post": {"tags": tags, "summary": "Reset the sandbox: drop its campaigns, tasks, messages "
+                                                            "and slot ledgers", "operationId": "mockReset",
+                                  "requestBody": {"required": False, **_json(ResetBodySchema)},
+                                  "responses": {"200": {"description": "Reset", **_json(ResetSchema)}, **BAD_REQUEST}}},
+        "/_mock/sandboxes": {"get": {"tags": tags, "summary": "Every sandbox with its clock and record counts",
+                                     "operationId": "mockSandboxes",
+                                     "responses": {"200": {"description": "The sandboxes", **_json(SandboxListSchema)}}}},
+        "/_mock/sandboxes/{name}": {"delete": {
+            "tags": tags, "summary": "Drop a sandbox and everything in it", "operationId": "mockDropSandbox",
+            "parameters": [{"in": "path", "name": "name", "required": True, "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "Dropped", **_json(DroppedSchema)}, **BAD_REQUEST,
+                          "404": {"description": "No such sandbox", **_json(ControlErrorSchema)}}}},
         "/_mock/clock": {
             "get": {"tags": tags, "summary": "The mock clock", "operationId": "mockGetClock",
                     "responses": {"200": {"description": "Now", **_json(ClockSchema)}}},

@@ -8,14 +8,14 @@ tasks, one task with its application's slot ledger. Data access lives in ``data.
 
 from __future__ import annotations
 
-from flask import Flask, redirect
+from flask import Flask, redirect, url_for
 
 from .views import bp
 
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
-    app.add_url_rule("/", "root", lambda: redirect("/_mock/ui/", code=302))
+    app.add_url_rule("/", "root", lambda: redirect(url_for("ui.overview"), code=302))
 
 
 __all__ = ["init_app"]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
+from ..sandbox import PREFIX, current, select
+from ..store import DEFAULT_SANDBOX
 from . import data
 
 bp = Blueprint("ui", __name__, url_prefix="/_mock/ui", template_folder="templates", static_folder="static")
@@ -11,8 +13,9 @@ bp = Blueprint("ui", __name__, url_prefix="/_mock/ui", template_folder="template
 CHART_WIDTH, CHART_HEIGHT, CHART_LEFT, CHART_BOTTOM = 1120, 220, 52, 28
 
 
-def _state():
-    return current_app.extensions["mock"]
+def _here():
+    """The app's state and the request's sandbox: the first two arguments of every ``data`` call."""
+    return current_app.extensions["mock"], current()
 
 
 def _page_arg(name: str = "page") -> int:
@@ -21,8 +24,8 @@ def _page_arg(name: str = "page") -> int:
 
 
 def _render(template: str, status: int = 200, **context):
-    state = _state()
-    html = render_template(f"ui/{template}", clock=data.clock(state), sandbox=data.SANDBOX,
+    state, sb = _here()
+    html = render_template(f"ui/{template}", clock=data.clock(state, sb), sandbox=sb.name,
                            sandboxes=data.sandboxes(state), **context)
     return html, status, {"Cache-Control": "no-store"}
 
@@ -34,7 +37,7 @@ def _missing(what: str):
 # -- pages ---------------------------------------------------------------------------------------
 @bp.get("/")
 def overview():
-    return _render("overview.html", overview=data.overview(_state()), error=request.args.get("error"))
+    return _render("overview.html", overview=data.overview(*_here()), error=request.args.get("error"))
 
 
 @bp.post("/clock")
@@ -42,28 +45,38 @@ def change_clock():
     """The clock form: ``advance`` (ISO 8601 duration) and/or ``frozen`` (``true``/``false``)."""
     frozen = request.form.get("frozen")
     back = request.form.get("back") or ""
-    if not back.startswith("/_mock/ui/") or back == url_for("ui.change_clock"):
+    if not back.startswith(url_for("ui.overview")) or back == url_for("ui.change_clock"):
         back = url_for("ui.overview")
     try:
-        data.change_clock(_state(), advance=request.form.get("advance") or None,
+        data.change_clock(*_here(), advance=request.form.get("advance") or None,
                           frozen=None if frozen is None else frozen == "true")
     except ValueError as exc:
-        return _render("overview.html", 400, overview=data.overview(_state()), error=str(exc),
+        return _render("overview.html", 400, overview=data.overview(*_here()), error=str(exc),
                        advance=request.form.get("advance", ""), back=back)
     return redirect(back, code=303)
 
 
+@bp.get("/sandbox")
+def switch_sandbox():
+    """The switcher's form: go to the same UI under ``/sandboxes/NAME`` (``default``: no prefix)."""
+    name = request.args.get("sandbox", DEFAULT_SANDBOX)
+    chosen, problem = select(name, None)
+    if problem:
+        return _render("overview.html", 400, overview=data.overview(*_here()), error=problem)
+    prefix = "" if chosen == DEFAULT_SANDBOX else PREFIX + chosen
+    return redirect(f"{prefix}/_mock/ui/", code=303)
+
+
 @bp.get("/jelou")
 def jelou_campaigns():
-    return _render("campaigns.html", campaigns=data.campaigns(_state()))
+    return _render("campaigns.html", campaigns=data.campaigns(*_here()))
 
 
 @bp.get("/jelou/<campaign_id>")
 def jelou_campaign(campaign_id: str):
-    state = _state()
     try:
-        found = data.campaign(state, campaign_id)
-        page = data.recipients(state, campaign_id, phone=request.args.get("phone", ""), page=_page_arg())
+        found = data.campaign(*_here(), campaign_id)
+        page = data.recipients(*_here(), campaign_id, phone=request.args.get("phone", ""), page=_page_arg())
     except data.NotFound:
         return _missing(f"Jelou campaign {campaign_id}")
     return _render("campaign.html", campaign=found, recipients=page)
@@ -71,16 +84,15 @@ def jelou_campaign(campaign_id: str):
 
 @bp.get("/indigitall")
 def indigitall_tasks():
-    return _render("tasks.html", tasks=data.tasks(_state()))
+    return _render("tasks.html", tasks=data.tasks(*_here()))
 
 
 @bp.get("/indigitall/<task_id>")
 def indigitall_task(task_id: str):
-    state = _state()
     try:
-        found = data.task(state, task_id)
-        ledger = data.slot_ledger(state, task_id)
-        messages = data.task_messages(state, task_id, page=_page_arg())
+        found = data.task(*_here(), task_id)
+        ledger = data.slot_ledger(*_here(), task_id)
+        messages = data.task_messages(*_here(), task_id, page=_page_arg())
     except data.NotFound:
         return _missing(f"indigitall task {task_id}")
     return _render("task.html", task=found, ledger=ledger, chart=chart(ledger), messages=messages)
@@ -89,12 +101,12 @@ def indigitall_task(task_id: str):
 # -- polling (cheap JSON) ----------------------------------------------------------------------------
 @bp.get("/api/overview")
 def api_overview():
-    return data.overview(_state())
+    return data.overview(*_here())
 
 
 @bp.get("/api/jelou")
 def api_campaigns():
-    return {"clock": data.clock(_state()), "campaigns": data.campaigns(_state())}
+    return {"clock": data.clock(*_here()), "campaigns": data.campaigns(*_here())}
 
 
 def _rows_arg() -> list[int]:
@@ -106,22 +118,22 @@ def _rows_arg() -> list[int]:
 @bp.get("/api/jelou/<campaign_id>")
 def api_campaign(campaign_id: str):
     try:
-        return {"clock": data.clock(_state()), "campaign": data.campaign(_state(), campaign_id),
-                "rows": data.recipient_statuses(_state(), campaign_id, _rows_arg())}
+        return {"clock": data.clock(*_here()), "campaign": data.campaign(*_here(), campaign_id),
+                "rows": data.recipient_statuses(*_here(), campaign_id, _rows_arg())}
     except data.NotFound:
         return {"error": {"status": 404, "message": f"no campaign {campaign_id}"}}, 404
 
 
 @bp.get("/api/indigitall")
 def api_tasks():
-    return {"clock": data.clock(_state()), "tasks": data.tasks(_state())}
+    return {"clock": data.clock(*_here()), "tasks": data.tasks(*_here())}
 
 
 @bp.get("/api/indigitall/<task_id>")
 def api_task(task_id: str):
     try:
-        return {"clock": data.clock(_state()), "task": data.task(_state(), task_id),
-                "ledger": data.slot_ledger(_state(), task_id), "rows": data.message_statuses(_state(), task_id, _rows_arg())}
+        return {"clock": data.clock(*_here()), "task": data.task(*_here(), task_id),
+                "ledger": data.slot_ledger(*_here(), task_id), "rows": data.message_statuses(*_here(), task_id, _rows_arg())}
     except data.NotFound:
         return {"error": {"status": 404, "message": f"no task {task_id}"}}, 404
 
