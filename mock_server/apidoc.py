@@ -22,10 +22,11 @@ from .indigitall import openapi as indigitall_doc
 from .indigitall import schemas as indigitall_schemas
 from .jelou import openapi as jelou_doc
 from .jelou import schemas as jelou_schemas
+from .webhooks import openapi as webhooks_doc
 
 SPEC_PATH = "/_mock/openapi.json"
 DOCS_PATH = "/_mock/docs"
-DOCUMENTS = (jelou_doc, indigitall_doc, control_doc)
+DOCUMENTS = (jelou_doc, indigitall_doc, control_doc, webhooks_doc)
 # Paths served by the app that are not API operations (pages and their assets).
 UNDOCUMENTED_PREFIXES = ("/_mock/docs", "/_mock/ui", "/static")
 

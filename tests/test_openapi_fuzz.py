@@ -3,7 +3,7 @@
 Each case is sent in-process (WSGI) with the demo credentials of its provider, so generation reaches
 the validation rules behind auth; the checks are: no 5xx, the status is documented, and the body,
 content type and headers match what the spec says for that status. A ``fileUrl`` is pointed at
-a closed port on 127.0.0.1, so no generated URL ever leaves the machine.
+a closed port on 127.0.0.1, and so is every webhook URL, so no generated URL ever leaves the machine.
 """
 
 from __future__ import annotations
@@ -61,8 +61,13 @@ def steer(case) -> None:
     if case.operation.path == "/v1/campaigns" and isinstance(case.query, dict):
         if zlib.crc32(repr(sorted(case.query.items())).encode()) % 2:
             case.query.update(botId="demo-bot", startAt="2026-01-01", endAt="2026-12-31")
-    if isinstance(case.body, dict) and isinstance(case.body.get("fileUrl"), str):
-        case.body["fileUrl"] = CLOSED_PORT_URL
+    body = case.body if isinstance(case.body, dict) else {}
+    for name in ("fileUrl", "url"):                       # no generated URL is ever fetched or called
+        if isinstance(body.get(name), str):
+            body[name] = CLOSED_PORT_URL
+    for entry in body.get("webhooks") or () if isinstance(body.get("webhooks"), list) else ():
+        if isinstance(entry, dict) and isinstance(entry.get("url"), str):
+            entry["url"] = CLOSED_PORT_URL
 
 
 @schema.parametrize()

@@ -11,6 +11,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from .campaigns import MESSAGE_STATUSES
+from .webhooks import WebhooksSchema
 from .schemas import CAMPAIGN_STATUSES, TYPES, CampaignListSchema, CampaignUpdateSchema, NotificationListSchema, SendSchema
 
 NAME = "jelou"
@@ -184,6 +185,28 @@ class NotificationPageSchema(Schema):
     _metadata = fields.Nested(NotificationMetadataSchema, required=True)
 
 
+class WebhookEntryAnswerSchema(Schema):
+    url = fields.String(required=True)
+    events = fields.List(fields.String(), required=True)
+
+
+class WebhooksAnswerSchema(Schema):
+    """``{"message", "statusMessage": "success", "status": 1, "data"}`` of the webhook API."""
+
+    message = fields.List(fields.String(), required=True)
+    statusMessage = fields.String(required=True)
+    status = fields.Integer(required=True)
+
+
+class WebhooksSetSchema(WebhooksAnswerSchema):
+    data = fields.List(fields.Nested(WebhookEntryAnswerSchema), required=True)
+
+
+class WebhooksGetSchema(WebhooksAnswerSchema):
+    data = fields.Dict(keys=fields.String(), values=fields.String(allow_none=True), required=True,
+                       metadata={"description": "event -> URL (null when nobody subscribed)"})
+
+
 def _campaign_schemas(shape: str):
     """The item, list, one-campaign and update bodies for the configured ``campaigns_shape``."""
     item = LegacyCampaignSchema if shape == "legacy" else CampaignSchema
@@ -290,6 +313,16 @@ def operations(settings: dict) -> dict[str, dict[str, dict]]:
         "/v1/hsm/file": {"post": send},
         "/v1/campaigns": {"get": list_campaigns},
         "/v1/campaigns/{campaignId}": {"get": get_campaign, "put": update_campaign},
+    }
+    paths["/v1/bots/{botId}/events/webhook"] = {
+        "get": {"tags": tags, "summary": "The bot's webhook URLs, one per event", "security": SECURITY,
+                "operationId": "jelouGetWebhooks", "parameters": [_bot_path()],
+                "responses": {"200": {"description": "Event -> URL", **_json(WebhooksGetSchema)}, **_errors(401, 403, 404)}},
+        "post": {"tags": tags, "summary": "Replace the bot's webhook subscriptions", "security": SECURITY,
+                 "operationId": "jelouSetWebhooks", "parameters": [_bot_path()],
+                 "requestBody": {"required": True, **_json(WebhooksSchema)},
+                 "responses": {"200": {"description": "The subscriptions", **_json(WebhooksSetSchema)},
+                               **_errors(400, 401, 403, 404, 422)}},
     }
     for prefix, suffix in (("/v1/external/bots", ""), ("/v1/bots", "Legacy")):
         paths[f"{prefix}/{{botId}}/notifications"] = {"get": {**notifications, "operationId": f"jelouListNotifications{suffix}"}}
