@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from conftest import JELOU, advance, send_form
@@ -187,3 +188,23 @@ def test_phone_search_reads_the_raw_file_and_stops_at_its_cap(client, monkeypatc
     html = client.get(f"/_mock/ui/jelou/{found}?phone=5939").get_data(as_text=True)
     assert "more than 12 recipients matching “5939” (the first 12 are listed: type more digits)" in html
     assert 'id="r12"' in html and 'id="r13"' not in html
+
+
+def test_the_webhooks_page_lists_subscriptions_and_deliveries(client):
+    hook = {"provider": "indigitall", "applicationId": 200, "url": "http://127.0.0.1:9/hook", "events": ["sent"],
+            "auth": {"type": "bearer", "token": "s3cret-token"}}
+    assert client.post("/_mock/webhooks", json=hook).status_code == 201
+    page = client.get("/_mock/ui/webhooks").get_data(as_text=True)
+    assert "http://127.0.0.1:9/hook" in page and "bearer" in page and "s3cret-token" not in page
+    create(client, contacts(2), application=200)
+    advance(client, "PT1S")
+    counts = {}
+    for _ in range(100):                                  # the dispatcher works in the background: 5 s at most
+        counts = client.get("/_mock/ui/api/webhooks").json["counts"]
+        if sum(counts.values()) >= 2:
+            break
+        time.sleep(0.05)
+    assert sum(counts.values()) >= 2 and set(counts) == {"pending", "retrying", "delivered", "dead"}
+    page = client.get("/_mock/ui/webhooks").get_data(as_text=True)
+    assert page.count('<tr id="') >= 2
+    assert client.get("/_mock/ui/webhooks?status=delivered").get_data(as_text=True).count('<tr id="') == 0

@@ -6,7 +6,7 @@ from flask import Blueprint, current_app, redirect, render_template, request, ur
 
 from ..sandbox import PREFIX, current, select
 from ..store import DEFAULT_SANDBOX
-from . import data
+from . import data, deliveries
 
 bp = Blueprint("ui", __name__, url_prefix="/_mock/ui", template_folder="templates", static_folder="static")
 
@@ -98,10 +98,22 @@ def indigitall_task(task_id: str):
     return _render("task.html", task=found, ledger=ledger, chart=chart(ledger), messages=messages)
 
 
+@bp.get("/webhooks")
+def webhooks_page():
+    state, sb = _here()
+    return _render("webhooks.html", hooks=deliveries.webhooks(state, sb, status=request.args.get("status"),
+                                                               page=_page_arg()))
+
+
 # -- polling (cheap JSON) ----------------------------------------------------------------------------
 @bp.get("/api/overview")
 def api_overview():
     return data.overview(*_here())
+
+
+@bp.get("/api/webhooks")
+def api_webhooks():
+    return {"clock": data.clock(*_here()), "counts": deliveries.counts(*_here())}
 
 
 @bp.get("/api/jelou")
