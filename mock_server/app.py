@@ -15,7 +15,7 @@ from .delivery import Timelines
 from .errors import register_error_handlers
 from .isotime import parse_datetime
 from .settings import SettingsError, build_settings
-from .store import Store
+from .store.legacy import Store
 
 PROVIDERS = (jelou, indigitall)
 

@@ -16,7 +16,7 @@ from mock_server.delivery import Timelines
 from mock_server.errors import ControlError, ProviderError
 from mock_server.isotime import UTC
 from mock_server.settings import DEFAULTS, SettingsError
-from mock_server.store import Store
+from mock_server.store.legacy import Store
 
 JELOU = {"Authorization": "Basic " + base64.b64encode(b"demo-client-id:demo-client-secret").decode()}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import uuid
 
-from mock_server.store import Store
+from mock_server.store.legacy import Store
 
 
 def test_bucket_created_empty_and_shared_by_name():
