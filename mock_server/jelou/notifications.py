@@ -122,7 +122,7 @@ class NotificationsMixin:
             if destination is None:
                 yield campaign, wanted, campaign.message_counts(self.state.timelines, now).get(wanted, 0)
                 continue
-            indexes = [i for i in range(campaign.total) if campaign.rows.first_cell(i) == destination]
+            indexes = campaign.rows.find(destination)
             if wanted is not None:
                 indexes = [i for i in indexes if campaign.status_of(i, self.state.timelines, now) == wanted]
             yield campaign, indexes, len(indexes)
