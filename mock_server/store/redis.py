@@ -66,7 +66,7 @@ class RedisStore:
         self.redis = redis_client.Redis.from_url(url, socket_timeout=socket_timeout, socket_connect_timeout=socket_timeout,
                                                  health_check_interval=30, retry_on_timeout=False)
         self._scripts = {name: self.redis.register_script(getattr(redis_lua, name))
-                         for name in ("ENSURE", "ID_COUNTER", "DATA_PREFIX", "INFO", "RESET", "DROP", "CLOCK_SET", "GET", "COMMIT", "RANGE", "LEDGER",
+                         for name in ("TOUCH", "CLOCK", "ID_COUNTER", "DATA_PREFIX", "INFO", "RESET", "DROP", "CLOCK_SET", "GET", "COMMIT", "RANGE", "LEDGER",
                                       "RESERVE", "APPEND", "READ_LOG", "CLEAR_LOG", "INCR", "COUNTER", "MAP_GET",
                                       "MAP_SET", "MAP_DELETE", "MAP_ITEMS")}
         self._uuids: dict[tuple[str, str], tuple[random.Random, list[str]]] = {}
@@ -100,10 +100,11 @@ class RedisStore:
             self._ensure(sandbox)
             return self._call(script, sandbox, *args)
 
-    def _ensure(self, sandbox: str) -> None:
+    def _ensure(self, sandbox: str) -> list:
+        """Create the sandbox if needed, record its use; its ``INFO`` fields."""
         real = self.time_source()
         clock = self._initial_clock()
-        self._call("ENSURE", sandbox, repr(real), repr(real), clock.offset_us, _frz(clock))
+        return self._call("TOUCH", sandbox, repr(real), repr(real), clock.offset_us, _frz(clock))
 
     def _real_us(self) -> int:
         return round(self.time_source() * 1_000_000)
@@ -149,14 +150,16 @@ class RedisStore:
 
     # -- sandboxes ---------------------------------------------------------------------------
     def touch(self, sandbox: str) -> SandboxInfo:
-        self._ensure(sandbox)
-        return self.info(sandbox) or self.touch(sandbox)
+        return self._info(sandbox, self._ensure(sandbox))
 
     def info(self, sandbox: str) -> SandboxInfo | None:
         try:
-            out = self._call("INFO", sandbox)
+            return self._info(sandbox, self._call("INFO", sandbox))
         except _NoSandbox:
             return None
+
+    @staticmethod
+    def _info(sandbox: str, out: list) -> SandboxInfo:
         generation, version, offset, frozen, created, used = out[:6]
         counts = {out[i].decode(): int(out[i + 1]) for i in range(6, len(out), 2)}
         return SandboxInfo(sandbox, _clock(offset, frozen), int(generation), int(version), float(created),
@@ -192,10 +195,9 @@ class RedisStore:
 
     def reset(self, sandbox: str, *, rewind_clock: bool = False) -> SandboxInfo:
         clock = self._initial_clock()
-        self._ensure(sandbox)            # also records the use
         old = self._run("RESET", sandbox, 1 if rewind_clock else 0, clock.offset_us, _frz(clock))
         self._unlink(old)
-        return self.info(sandbox) or self.touch(sandbox)
+        return self.touch(sandbox)
 
     def _unlink(self, data_prefix: bytes) -> None:
         """Remove an old epoch's keys (nothing reads them any more): a background clean-up."""
@@ -214,11 +216,8 @@ class RedisStore:
 
     # -- clock -------------------------------------------------------------------------------
     def clock(self, sandbox: str) -> ClockState:
-        info = self.info(sandbox)
-        if info is None:
-            self._ensure(sandbox)
-            info = self.info(sandbox)
-        return info.clock
+        offset, frozen, _ = self._run("CLOCK", sandbox)
+        return _clock(offset, frozen)
 
     def update_clock(self, sandbox: str, fn: Callable[[ClockState], ClockState]) -> ClockState:
         def attempt() -> ClockState:
@@ -448,11 +447,7 @@ class RedisStore:
 
     # -- change notification ---------------------------------------------------------------------
     def version(self, sandbox: str) -> int:
-        info = self.info(sandbox)
-        if info is None:
-            self._ensure(sandbox)
-            info = self.info(sandbox)
-        return info.version
+        return int(self._run("CLOCK", sandbox)[2])
 
     def wait(self, sandbox: str, after: int, timeout: float) -> int:
         deadline = time.monotonic() + max(0.0, timeout)

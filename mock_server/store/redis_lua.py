@@ -46,17 +46,13 @@ end
 local function score(s) return string.format('%.17g', s) end
 """
 
-# ARGV: P NAME real created_real off frz(or '')  -> 1 if created
-ENSURE = PRELUDE + r"""
-if redis.call('EXISTS', META) == 1 then
-  redis.call('ZADD', P .. 'used', ARGV[3], NAME)
-  return 0
+ENSURE_BODY = r"""
+if redis.call('EXISTS', META) == 0 then
+  local ep = redis.call('INCR', P .. 'epochs')
+  redis.call('HSET', META, 'ep', ep, 'gen', 0, 'ver', 0, 'off', ARGV[5], 'frz', ARGV[6], 'created', ARGV[4])
+  redis.call('HSET', P .. 'sandboxes', NAME, 1)
 end
-local ep = redis.call('INCR', P .. 'epochs')
-redis.call('HSET', META, 'ep', ep, 'gen', 0, 'ver', 0, 'off', ARGV[5], 'frz', ARGV[6], 'created', ARGV[4])
-redis.call('HSET', P .. 'sandboxes', NAME, 1)
 redis.call('ZADD', P .. 'used', ARGV[3], NAME)
-return 1
 """
 
 # ARGV: P NAME field -> {gen, value of the id counter}
@@ -73,8 +69,7 @@ if not D then return redis.error_reply('NOSANDBOX') end
 return D
 """
 
-# ARGV: P NAME -> {gen, ver, off, frz, created, used, kind1, n1, ...} or NOSANDBOX
-INFO = PRELUDE + r"""
+INFO_BODY = r"""
 local D = sandbox()
 if not D then return redis.error_reply('NOSANDBOX') end
 local m = redis.call('HMGET', META, 'gen', 'ver', 'off', 'frz', 'created')
@@ -82,6 +77,20 @@ local out = {m[1], m[2], m[3], m[4], m[5], redis.call('ZSCORE', P .. 'used', NAM
 local counts = redis.call('HGETALL', D .. 'count')
 for i = 1, #counts do out[#out + 1] = counts[i] end
 return out
+"""
+
+# ARGV: P NAME -> {gen, ver, off, frz, created, used, kind1, n1, ...} or NOSANDBOX
+INFO = PRELUDE + INFO_BODY
+
+# ARGV: P NAME real created_real off frz(or '') -> as INFO, after creating the sandbox if needed
+# and recording the use
+TOUCH = PRELUDE + ENSURE_BODY + INFO_BODY
+
+# ARGV: P NAME -> {off, frz, ver} or NOSANDBOX
+CLOCK = PRELUDE + r"""
+local m = redis.call('HMGET', META, 'off', 'frz', 'ver')
+if not m[1] then return redis.error_reply('NOSANDBOX') end
+return m
 """
 
 # ARGV: P NAME rewind(0/1) off frz -> old data prefix
