@@ -1,7 +1,8 @@
 """A private ``redis-server`` process for tests and the benchmark (``loadtests.bench``).
 
 ``RedisServer(binary).start()`` runs the ``redis-server`` found on PATH on a free 127.0.0.1 port,
-in a temporary directory, with persistence off (no RDB snapshots, no AOF); ``stop()`` kills it (as
+in a temporary directory, with persistence off (no RDB snapshots, no AOF; ``durable=True`` turns on
+an append-only file synced at every write, for outage tests that restart it); ``stop()`` kills it (as
 an outage would; ``start()`` again brings it back on the same port), ``close()`` also removes its
 directory. ``info_memory()`` reads ``used_memory`` for the benchmark's bytes-per-recipient figure.
 """
@@ -29,8 +30,9 @@ def find_binary() -> str | None:
 class RedisServer:
     """One ``redis-server`` process on a free port; ``stop()`` kills it and removes its directory."""
 
-    def __init__(self, binary: str, *, port: int | None = None) -> None:
+    def __init__(self, binary: str, *, port: int | None = None, durable: bool = False) -> None:
         self.binary = binary
+        self.durable = durable       # append-only file, fsync at every write: a kill loses nothing acknowledged
         self.port = port or free_port()
         self.directory = Path(tempfile.mkdtemp(prefix="mock-redis-"))
         self.process: subprocess.Popen | None = None
@@ -41,7 +43,8 @@ class RedisServer:
 
     def start(self, timeout: float = 10.0) -> "RedisServer":
         command = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.directory),
-                   "--save", "", "--appendonly", "no", "--daemonize", "no", "--protected-mode", "yes",
+                   "--save", "", "--appendonly", "yes" if self.durable else "no",
+                   "--appendfsync", "always", "--daemonize", "no", "--protected-mode", "yes",
                    "--logfile", str(self.directory / "redis.log")]
         self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                         stderr=subprocess.DEVNULL)

@@ -33,6 +33,8 @@ import uuid
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import redis as redis_client
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from . import codec, redis_lua
 from .redis_blobs import BlobCache
@@ -63,8 +65,9 @@ class RedisStore:
         self.url, self.prefix, self.seed = url, prefix, seed
         self.time_source = time_source
         self._clock_start_us, self._clock_frozen = clock_start_us, clock_frozen
+        # One quick retry: after a Redis restart a pooled connection fails once, then reconnects.
         self.redis = redis_client.Redis.from_url(url, socket_timeout=socket_timeout, socket_connect_timeout=socket_timeout,
-                                                 health_check_interval=30, retry_on_timeout=False)
+                                                 health_check_interval=30, retry=Retry(NoBackoff(), 1))
         self._scripts = {name: self.redis.register_script(getattr(redis_lua, name))
                          for name in ("TOUCH", "CLOCK", "ID_COUNTER", "DATA_PREFIX", "INFO", "RESET", "DROP", "CLOCK_SET", "GET", "COMMIT", "RANGE", "LEDGER",
                                       "RESERVE", "APPEND", "READ_LOG", "CLEAR_LOG", "INCR", "COUNTER", "MAP_GET",
