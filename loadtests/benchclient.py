@@ -28,12 +28,21 @@ def free_port() -> int:
 
 
 class Server:
-    """A ``benchserver`` subprocess; ``with Server("mock") as s: s.port, s.rss()``."""
+    """A ``benchserver`` subprocess; ``with Server("mock") as s: s.port, s.rss()``.
+
+    ``app="cli"`` runs the ``mock-server`` command itself (``python -m mock_server``) with ``flags``
+    (e.g. ``--workers 2 --store redis://...``); ``store`` gives a benchserver mock a store URL.
+    """
 
     def __init__(self, app: str, *, prefill_campaigns: int = 0, log: Path | None = None,
-                 start_timeout: float = 600.0) -> None:
+                 start_timeout: float = 600.0, store: str | None = None, flags: tuple[str, ...] = ()) -> None:
         self.app, self.port = app, free_port()
-        self.command = [sys.executable, "-m", "loadtests.benchserver", "--app", app, "--port", str(self.port)]
+        if app == "cli":
+            self.command = [sys.executable, "-m", "mock_server", "--port", str(self.port), "--quiet", *flags]
+        else:
+            self.command = [sys.executable, "-m", "loadtests.benchserver", "--app", app, "--port", str(self.port)]
+        if store:
+            self.command += ["--store", store]
         if prefill_campaigns:
             self.command += ["--prefill-campaigns", str(prefill_campaigns)]
         self.log, self.start_timeout = log, start_timeout

@@ -80,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--app", choices=("mock", "bare"), required=True)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--prefill-campaigns", type=int, default=0)
+    parser.add_argument("--store", default="memory", help="the mock's store: memory or redis://HOST:PORT/DB")
     args = parser.parse_args(argv)
     from waitress import serve
 
@@ -90,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         namespace = runpy.run_path(patch, run_name="loadtests_bench_patch")
         if callable(namespace.get("install")):
             namespace["install"]()
-    mock = create_app({})
+    mock = create_app({"store": {"url": args.store}})
     app = mock if args.app == "mock" else bare_app(mock.config["MAX_CONTENT_LENGTH"])
     if args.prefill_campaigns:
         prefill(mock, args.prefill_campaigns)
