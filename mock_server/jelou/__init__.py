@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
+from ..providers import Provider
 from .backend import JelouBackend
+from .campaigns import KIND
 from .errors import http_error
 from .routes import bp
 
-NAME = "jelou"
+
+class Jelou(Provider):
+    name = "jelou"
+    blueprint = bp
+    record_kinds = {KIND: "campaigns"}
+
+    def path_prefixes(self, settings):
+        return ("/v1",)
+
+    def http_error(self, status, message):
+        return http_error(status, message)
+
+    def backend(self, state) -> JelouBackend:
+        return JelouBackend(state)
 
 
-def init_app(app, state) -> JelouBackend:
-    app.register_blueprint(bp)
-    return JelouBackend(state)
+PROVIDER = Jelou()
+NAME = PROVIDER.name
 
-
-def path_owner(settings):
-    """Which request paths answer in Jelou's envelope (everything under ``/v1/``)."""
-    return lambda path: path.startswith("/v1/")
-
-
-__all__ = ["NAME", "init_app", "path_owner", "http_error"]
+__all__ = ["PROVIDER", "NAME"]
