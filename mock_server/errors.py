@@ -72,8 +72,7 @@ def register_error_handlers(app: Flask, routes: list[tuple[str, HttpErrorMapper]
     @app.errorhandler(StoreUnavailable)
     def store_unavailable(error: StoreUnavailable):
         log.warning("store unavailable on %s %s: %s", request.method, request.path, error)
-        message = ("The mock's shared store (Redis) is unreachable, so nothing was read or changed; "
-                   "retry when it is back.")
+        message = "The mock's shared store (Redis) is unreachable; retry when it is back."
         rendered = mapper_for(request.path)(503, message).response()
         rendered.headers["Retry-After"] = "1"
         return rendered
