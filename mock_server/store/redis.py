@@ -7,8 +7,8 @@ optimistic: read, call the function, then a script applies the result only if wh
 unchanged (``CONFLICT`` otherwise, and the function runs again), exactly as the interface allows.
 
 Ids: UUIDs come from ``random.Random("ids:SEED")`` like the memory store; a sandbox keeps only the
-count of ids drawn, and each process replays the generator up to it (one draw per id, cached), so
-every process gives the same ids in the same order as one memory store would.
+count of ids taken, and each process replays the generator up to it (one draw per id, cached), so
+sequential requests get the same ids as from one memory store, in every process.
 
 Big values: a :class:`~mock_server.rows.Rows` field of a stored dataclass (a campaign's CSV) is
 written once as an immutable blob (``P blob:ID``) and the record keeps a reference; reading the
@@ -41,6 +41,7 @@ from .redis_blobs import BlobCache
 from .base import ClockState, IdStyle, LogPage, NewRecord, Page, Record, SandboxInfo, StaleGeneration, StoreError, T
 
 DEFAULT_PREFIX = "bulkmock:"
+CLOCK_REUSE = 0.05
 _BATCH = 200
 
 
@@ -72,7 +73,9 @@ class RedisStore:
                          for name in ("TOUCH", "CLOCK", "ID_COUNTER", "DATA_PREFIX", "INFO", "RESET", "DROP", "CLOCK_SET", "GET", "COMMIT", "RANGE", "LEDGER",
                                       "RESERVE", "APPEND", "READ_LOG", "CLEAR_LOG", "INCR", "COUNTER", "MAP_GET",
                                       "MAP_SET", "MAP_DELETE", "MAP_ITEMS")}
-        self._uuids: dict[tuple[str, str], tuple[random.Random, list[str]]] = {}
+        self._recent = threading.local()    # the clock read by this thread's last touch
+        self._uuid_generator = random.Random(f"ids:{seed}")
+        self._uuids: list[str] = []
         self._uuid_lock = threading.Lock()
         self.blobs = BlobCache(self, blob_cache_bytes)
 
@@ -126,9 +129,9 @@ class RedisStore:
                     time.sleep(min(0.01, 0.0005 * tries))
         raise StoreUnavailable("too many conflicting writers on one record")
 
-    def _encode(self, value: Any, sandbox: str | None = None) -> bytes:
+    def _encode(self, value: Any, sandbox: str | None = None, data_prefix: bytes | None = None) -> bytes:
         if sandbox is not None and self.blobs.holds_rows(value):
-            value = self.blobs.externalize(value, self._run("DATA_PREFIX", sandbox))
+            value = self.blobs.externalize(value, data_prefix or self._run("DATA_PREFIX", sandbox))
         return codec.encode(value)
 
     def command(self, fn: Callable[[redis_client.Redis], T]) -> T:
@@ -153,7 +156,9 @@ class RedisStore:
 
     # -- sandboxes ---------------------------------------------------------------------------
     def touch(self, sandbox: str) -> SandboxInfo:
-        return self._info(sandbox, self._ensure(sandbox))
+        info = self._info(sandbox, self._ensure(sandbox))
+        self._recent.clocks = {sandbox: (info.clock, time.monotonic())}
+        return info
 
     def info(self, sandbox: str) -> SandboxInfo | None:
         try:
@@ -176,6 +181,7 @@ class RedisStore:
         return [info for info in map(self.info, names) if info is not None]
 
     def drop(self, sandbox: str) -> bool:
+        self._forget_clock(sandbox)
         old = self._call("DROP", sandbox, "")
         if not old:
             return False
@@ -198,6 +204,7 @@ class RedisStore:
 
     def reset(self, sandbox: str, *, rewind_clock: bool = False) -> SandboxInfo:
         clock = self._initial_clock()
+        self._forget_clock(sandbox)
         old = self._run("RESET", sandbox, 1 if rewind_clock else 0, clock.offset_us, _frz(clock))
         self._unlink(old)
         return self.touch(sandbox)
@@ -219,12 +226,23 @@ class RedisStore:
 
     # -- clock -------------------------------------------------------------------------------
     def clock(self, sandbox: str) -> ClockState:
+        """The sandbox's clock. Read at ``touch`` (the start of a request) and reused by the same
+        thread for ``CLOCK_REUSE`` seconds: one request sees one clock, as if it ran at once."""
+        seen = getattr(self._recent, "clocks", {}).get(sandbox)
+        if seen is not None and time.monotonic() - seen[1] < CLOCK_REUSE:
+            return seen[0]
         offset, frozen, _ = self._run("CLOCK", sandbox)
         return _clock(offset, frozen)
 
+    def _forget_clock(self, sandbox: str) -> None:
+        getattr(self._recent, "clocks", {}).pop(sandbox, None)
+
     def update_clock(self, sandbox: str, fn: Callable[[ClockState], ClockState]) -> ClockState:
+        self._forget_clock(sandbox)
+
         def attempt() -> ClockState:
-            current = self.clock(sandbox)
+            offset, frozen, _ = self._run("CLOCK", sandbox)
+            current = _clock(offset, frozen)
             new = fn(current)
             self._run("CLOCK_SET", sandbox, current.offset_us, _frz(current), new.offset_us, _frz(new))
             return new
@@ -236,13 +254,18 @@ class RedisStore:
         field = "uuid" if ids == "uuid" else f"id:{kind}"
 
         def attempt() -> Record:
-            generation_now, drawn = self._counter(sandbox, field)
+            # UUIDs: the number is taken at once (concurrent creates never conflict over it; one
+            # lost to a failed attempt is never reused). Sequence ids: compare-and-set, so they
+            # increase in creation order.
+            taking = ids == "uuid"
+            out = self._run("ID_COUNTER", sandbox, field, 1 if taking else 0)
+            generation_now, number, data_prefix = int(out[0]), int(out[1] or 0), out[2]
             if generation is not None and generation != generation_now:
                 raise StaleGeneration(f"sandbox '{sandbox}' was reset since this operation began")
-            record_id = self._uuid(sandbox, drawn + 1) if ids == "uuid" else str(drawn + 1)
+            record_id = self._uuid(number) if taking else str(number + 1)
             new = build(record_id)
-            out = self._commit(sandbox, generation, generation_now, field, drawn, 1,
-                               self._item(sandbox, kind, record_id, 0, new))
+            item = self._item(sandbox, kind, record_id, 0, new, data_prefix)
+            out = self._commit(sandbox, generation, generation_now, "" if taking else field, number, 1, item)
             return Record(kind, record_id, int(out[0]), int(out[1]), int(out[2]), new.value, _indexes(out[3]))
         return self._retry(attempt)
 
@@ -255,27 +278,20 @@ class RedisStore:
                 raise _Conflict() from None
             raise
 
-    def _counter(self, sandbox: str, field: str) -> tuple[int, int]:
-        """``(generation, value)`` of one of the sandbox's id counters."""
-        out = self._run("ID_COUNTER", sandbox, field)
-        return int(out[0]), int(out[1] or 0)
-
-    def _item(self, sandbox: str, kind: str, record_id: str, version: int, new: NewRecord) -> list[Any]:
-        args: list[Any] = [kind, record_id, version, self._encode(new.value, sandbox), len(new.indexes)]
+    def _item(self, sandbox: str, kind: str, record_id: str, version: int, new: NewRecord,
+              data_prefix: bytes | None = None) -> list[Any]:
+        args: list[Any] = [kind, record_id, version, self._encode(new.value, sandbox, data_prefix), len(new.indexes)]
         for name, score in new.indexes:
             args += [name, "" if score is None else repr(float(score))]
         return args
 
-    def _uuid(self, sandbox: str, number: int) -> str:
-        """The ``number``-th UUID of the seeded sequence (1-based)."""
+    def _uuid(self, number: int) -> str:
+        """The ``number``-th UUID (1-based) of the seeded sequence every fresh sandbox draws from:
+        drawn once per process and kept (about 90 bytes an id)."""
         with self._uuid_lock:
-            generator, drawn = self._uuids.get(sandbox, (None, None))
-            if generator is None or len(drawn) > number + 100_000:
-                generator, drawn = random.Random(f"ids:{self.seed}"), []
-                self._uuids[sandbox] = (generator, drawn)
-            while len(drawn) < number:
-                drawn.append(str(uuid.UUID(int=generator.getrandbits(128), version=4)))
-            return drawn[number - 1]
+            while len(self._uuids) < number:
+                self._uuids.append(str(uuid.UUID(int=self._uuid_generator.getrandbits(128), version=4)))
+            return self._uuids[number - 1]
 
     def get(self, sandbox: str, kind: str, record_id: str) -> Record | None:
         out = self._run("GET", sandbox, kind, record_id)

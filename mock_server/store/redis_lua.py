@@ -55,11 +55,12 @@ end
 redis.call('ZADD', P .. 'used', ARGV[3], NAME)
 """
 
-# ARGV: P NAME field -> {gen, value of the id counter}
+# ARGV: P NAME field take(1: add 1 first) -> {gen, value of the id counter, data prefix}
 ID_COUNTER = PRELUDE + r"""
 local D, gen = sandbox()
 if not D then return redis.error_reply('NOSANDBOX') end
-return {gen, redis.call('HGET', D .. 'n', ARGV[3])}
+if ARGV[4] == '1' then return {gen, redis.call('HINCRBY', D .. 'n', ARGV[3], 1), D} end
+return {gen, redis.call('HGET', D .. 'n', ARGV[3]), D}
 """
 
 # ARGV: P NAME -> the sandbox's data prefix (where its blobs go)
