@@ -12,8 +12,9 @@ reset or drop removes them with everything else), named by the SHA-256 of the by
 
 The record keeps a small reference (:class:`LazyRows`): reading a campaign moves a few hundred
 bytes, and the CSV itself is fetched the first time a process needs a row, then kept in a cache
-bounded in bytes (least recently used first out). Blobs never change, so a cached copy is never
-stale.
+bounded in bytes (least recently used first out), with what is derived from it (record offsets,
+the index as an array), so a process computes those once per CSV, not once per request. Blobs
+never change, so a cached copy is never stale.
 """
 
 from __future__ import annotations
@@ -53,12 +54,21 @@ class LazyRows(Rows):
             rows._lines = array("I", blobs.get(key + b":l"))
         return rows
 
+    def _starts(self) -> array:
+        """Record offsets, computed once per process for this CSV (not per decoded record)."""
+        if self._offsets is None:
+            self._offsets = self._blobs.derived(self._key + b":starts", lambda: Rows._starts(self))
+        return self._offsets
+
     def _load_index(self) -> array | None:
-        raw = self._blobs.get(self._key + b":d", missing_ok=True)
-        return None if raw is None else array("I", raw)
+        def load() -> array | None:
+            raw = self._blobs.get(self._key + b":d", missing_ok=True)
+            return None if raw is None else array("I", raw)
+        return self._blobs.derived(self._key + b":index", load)
 
     def _save_index(self, index: array) -> None:
         self._blobs.put(self._key + b":d", index.tobytes())
+        self._blobs.remember(self._key + b":index", index)
 
     @property
     def nbytes(self) -> int:
@@ -139,14 +149,33 @@ class BlobCache:
         self._remember(key, content)
         return content
 
-    def _remember(self, key: bytes, content: bytes) -> None:
+    def derived(self, key: bytes, compute):
+        """A value computed from blobs (offsets, an index as an array), cached like a blob."""
+        with self._lock:
+            found = self._cache.get(key)
+            if found is not None:
+                self._cache.move_to_end(key)
+                return found
+        value = compute()
+        if value is not None:
+            self.remember(key, value)
+        return value
+
+    def remember(self, key: bytes, content) -> None:
+        self._remember(key, content)
+
+    def _remember(self, key: bytes, content) -> None:
         with self._lock:
             if key not in self._cache:
                 self._cache[key] = content
-                self._size += len(content)
+                self._size += _size(content)
             while self._size > self.limit and len(self._cache) > 1:
                 _, dropped = self._cache.popitem(last=False)
-                self._size -= len(dropped)
+                self._size -= _size(dropped)
+
+
+def _size(content) -> int:
+    return content.itemsize * len(content) if isinstance(content, array) else len(content)
 
 
 def _to_plain(rows: LazyRows) -> list:
