@@ -24,6 +24,7 @@ import json
 import os
 import runpy
 import sys
+import threading
 import time
 
 from flask import Flask, request
@@ -62,18 +63,36 @@ def bare_app(max_bytes: int) -> Flask:
     return app
 
 
-def prefill(app: Flask, count: int) -> None:
-    """Store ``count`` one-row campaigns via the Jelou backend, printing progress to stderr."""
+def prefill(app: Flask, count: int, threads: int = 1) -> None:
+    """Store ``count`` one-row campaigns via the Jelou backend, printing progress to stderr.
+
+    ``threads`` > 1 sends from that many threads (a shared store spends its time waiting on the
+    network, so the waits overlap); creation order is then not the numbering order, which no
+    figure depends on."""
     state = app.extensions["mock"]
     backend, sandbox = state.backends["jelou"], state.sandbox()
     client = backend.settings["clients"][0]
     started = time.monotonic()
-    with app.app_context():
-        for number in range(1, count + 1):
-            backend.send_bulk(sandbox, client, dict(PREFILL_FIELDS), (PREFILL_CSV, "r.csv"), {})
-            if number % 20_000 == 0 or number == count:
-                print(f"[benchserver] prefilled {number:,}/{count:,} campaigns "
-                      f"({time.monotonic() - started:.0f} s)", file=sys.stderr, flush=True)
+    numbers = iter(range(1, count + 1))
+    lock = threading.Lock()
+
+    def work() -> None:
+        with app.app_context():
+            while True:
+                with lock:
+                    number = next(numbers, None)
+                if number is None:
+                    return
+                backend.send_bulk(sandbox, client, dict(PREFILL_FIELDS), (PREFILL_CSV, "r.csv"), {})
+                if number % 20_000 == 0 or number == count:
+                    print(f"[benchserver] prefilled {number:,}/{count:,} campaigns "
+                          f"({time.monotonic() - started:.0f} s)", file=sys.stderr, flush=True)
+
+    pool = [threading.Thread(target=work) for _ in range(max(1, threads))]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -95,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     mock = create_app({"store": {"url": args.store}})
     app = mock if args.app == "mock" else bare_app(mock.config["MAX_CONTENT_LENGTH"])
     if args.prefill_campaigns:
-        prefill(mock, args.prefill_campaigns)
+        prefill(mock, args.prefill_campaigns, threads=1 if args.store == "memory" else 8)
     serve(app, host="127.0.0.1", port=args.port, **serve_options(mock))
     return 0
 
