@@ -186,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3, help="(a) alternating rounds per server")
     parser.add_argument("--requests", type=int, default=600, help="(a) requests per round")
     parser.add_argument("--concurrency", type=int, default=4, help="(a) connections")
+    parser.add_argument("--scale", type=int, default=3, help="(a) most mock processes sharing one Redis")
     parser.add_argument("--big-rows", type=int, default=1_000_000, help="(b) rows of the big upload")
     parser.add_argument("--big-runs", type=int, default=3, help="(b) big uploads (each stays stored)")
     parser.add_argument("--plan-repeat", type=int, default=3000, help="(c) timings per case")

@@ -118,15 +118,18 @@ class Load:
         return statistics.median(self.latencies)
 
 
-def hammer(port: int, method: str, path: str, *, body: bytes | None = None, headers: dict | None = None,
+def hammer(port: int | list[int], method: str, path: str, *, body: bytes | None = None, headers: dict | None = None,
            count: int, concurrency: int, expect: int = 200) -> Load:
-    """Send ``count`` requests over ``concurrency`` keep-alive connections; raise on any other status."""
+    """Send ``count`` requests over ``concurrency`` keep-alive connections; raise on any other status.
+
+    Several ports (several server processes): connection ``i`` goes to ``ports[i % len(ports)]``."""
+    ports = port if isinstance(port, list) else [port]
     left = [count]
     lock = threading.Lock()
     latencies: list[float] = []
     problems: list[str] = []
 
-    def worker() -> None:
+    def worker(port: int) -> None:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
         try:
             while True:
@@ -142,7 +145,7 @@ def hammer(port: int, method: str, path: str, *, body: bytes | None = None, head
         finally:
             conn.close()
 
-    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    threads = [threading.Thread(target=worker, args=(ports[i % len(ports)],)) for i in range(concurrency)]
     started = time.perf_counter()
     for thread in threads:
         thread.start()

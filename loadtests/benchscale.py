@@ -1,9 +1,12 @@
 """The benchmark's figures that compare servers and stores (``bench.py`` prints them).
 
-(a) 1,000-row multipart upload, req/s, in alternating rounds on three servers started side by side:
-    the bare Flask app (``csv.reader`` only), the mock as ``mock-server`` serves one process (memory
-    store), and ``mock-server --workers 2 --store redis://`` on a private ``redis-server``. Medians:
-    mock / bare (target >= 1.5) and workers-2-Redis / one-process-memory (target >= 1.4).
+(a) 1,000-row multipart upload, req/s, in alternating rounds on servers started side by side: the
+    bare Flask app (``csv.reader`` only), the mock as ``mock-server`` serves one process (memory
+    store), 1..``--scale`` mock processes sharing a private ``redis-server`` (the client spreads its
+    connections over them), and, when this tree's ``mock-server`` has ``--workers``,
+    ``mock-server --workers 2 --store redis://``. Medians: mock / bare (target >= 1.5) and two
+    processes on Redis / one process in memory (target >= 1.4); the 1..N series shows how the rate
+    grows with processes.
 (d) ``GET /v1/campaigns`` p50 with 100,000 campaigns of one bot, memory and Redis (target <= 5 ms each).
 (e) ``GET .../notifications?destination=`` p50 on a 1,000,000-row campaign (target <= 20 ms), memory
     and Redis; the first query, which builds the destination index, is shown apart.
@@ -41,37 +44,54 @@ def private_redis() -> Iterator[RedisServer | None]:
         server.close()
 
 
+def _workers_flag() -> bool:
+    """Whether this tree's ``mock-server`` has ``--workers`` (several processes under one command)."""
+    from mock_server import settings
+
+    return "workers" in settings.DEFAULTS.get("server", {})
+
+
 def figure_a(args, bench) -> list:
     body, headers = bench.upload(bench.jelou_csv(1000))
-    rates: dict[str, list[float]] = {"bare": [], "mock": [], "workers-2-redis": []}
+    rates: dict[str, list[float]] = {}
     with private_redis() as redis, contextlib.ExitStack() as stack:
-        servers = {"bare": stack.enter_context(Server("bare")), "mock": stack.enter_context(Server("mock"))}
+        servers: dict[str, list[int]] = {"bare": [stack.enter_context(Server("bare")).port],
+                                         "mock": [stack.enter_context(Server("mock")).port]}
         if redis is not None:
-            servers["workers-2-redis"] = stack.enter_context(
-                Server("cli", flags=("--workers", "2", "--store", redis.url)))
-        for server in servers.values():
-            hammer(server.port, "POST", "/v1/hsm/file", body=body, headers=headers, count=50, concurrency=args.concurrency)
+            shared = [stack.enter_context(Server("mock", store=redis.url)).port for _ in range(args.scale)]
+            for count in range(1, args.scale + 1):
+                servers[f"redis x{count}"] = shared[:count]
+            if _workers_flag():
+                servers["workers-2-redis"] = [stack.enter_context(
+                    Server("cli", flags=("--workers", "2", "--store", redis.url))).port]
+        for ports in servers.values():
+            hammer(ports, "POST", "/v1/hsm/file", body=body, headers=headers, count=50, concurrency=args.concurrency)
         for round_number in range(1, args.rounds + 1):
-            for name, server in servers.items():
+            for name, ports in servers.items():
                 if name != "bare":
-                    request(server.port, "POST", "/_mock/reset")
-                load = hammer(server.port, "POST", "/v1/hsm/file", body=body, headers=headers,
+                    request(ports[0], "POST", "/_mock/reset")
+                load = hammer(ports, "POST", "/v1/hsm/file", body=body, headers=headers,
                               count=args.requests, concurrency=args.concurrency)
-                rates[name].append(load.rate)
+                rates.setdefault(name, []).append(load.rate)
                 bench.say(f"(a) round {round_number}/{args.rounds} {name}: {load.rate:.0f} req/s, p50 {load.p50 * 1000:.1f} ms")
-    median = {name: statistics.median(values) for name, values in rates.items() if values}
+    median = {name: statistics.median(values) for name, values in rates.items()}
     ratio = median["mock"] / median["bare"]
     how = f"median of {args.rounds} alternating rounds of {args.requests}, {args.concurrency} connections"
     figures = [bench.Figure("a", "1,000-row upload, req/s: mock (1 process, memory) / bare Flask + csv.reader", ratio,
                             f"{ratio:.2f}", ">= 1.5", ratio >= 1.5,
                             f"mock {median['mock']:.0f} req/s, bare {median['bare']:.0f} req/s ({how})")]
+    if redis is None:
+        bench.say("(a) redis-server is not on PATH: the Redis figures are left out")
+        return figures
+    growth = ", ".join(f"{name.split()[1]} {median[name]:.0f}" for name in median if name.startswith("redis x"))
     if "workers-2-redis" in median:
-        scale = median["workers-2-redis"] / median["mock"]
-        figures.append(bench.Figure("a", "same, --workers 2 --store redis / 1 process memory", scale, f"{scale:.2f}",
-                                    ">= 1.4", scale >= 1.4, f"workers-2-redis {median['workers-2-redis']:.0f} req/s, "
-                                    f"1 process memory {median['mock']:.0f} req/s (same rounds)"))
+        name, what = "workers-2-redis", "same, mock-server --workers 2 --store redis / 1 process memory"
     else:
-        bench.say("(a) redis-server is not on PATH: the --workers 2 --store redis figure is left out")
+        name, what = "redis x2", "same, 2 mock-server processes on one Redis / 1 process memory"
+    scale = median[name] / median["mock"]
+    figures.append(bench.Figure("a", what, scale, f"{scale:.2f}", ">= 1.4", scale >= 1.4,
+                                f"{name} {median[name]:.0f} req/s vs 1 process memory {median['mock']:.0f} req/s; "
+                                f"processes on one Redis (connections spread over them), req/s: {growth}"))
     return figures
 
 
