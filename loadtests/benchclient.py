@@ -35,7 +35,8 @@ class Server:
     """
 
     def __init__(self, app: str, *, prefill_campaigns: int = 0, log: Path | None = None,
-                 start_timeout: float = 600.0, store: str | None = None, flags: tuple[str, ...] = ()) -> None:
+                 start_timeout: float = 600.0, store: str | None = None, flags: tuple[str, ...] = (),
+                 server: str | None = None) -> None:
         self.app, self.port = app, free_port()
         if app == "cli":
             self.command = [sys.executable, "-m", "mock_server", "--port", str(self.port), "--quiet", *flags]
@@ -43,6 +44,8 @@ class Server:
             self.command = [sys.executable, "-m", "loadtests.benchserver", "--app", app, "--port", str(self.port)]
         if store:
             self.command += ["--store", store]
+        if server:
+            self.command += ["--server", server]
         if prefill_campaigns:
             self.command += ["--prefill-campaigns", str(prefill_campaigns)]
         self.log, self.start_timeout = log, start_timeout

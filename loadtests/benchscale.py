@@ -2,8 +2,9 @@
 
 (a) 1,000-row multipart upload, req/s, in alternating rounds on servers started side by side: the
     bare Flask app (``csv.reader`` only), the mock as ``mock-server`` serves one process (memory
-    store), 1..``--scale`` mock processes sharing a private ``redis-server`` (the client spreads its
-    connections over them), and, when this tree's ``mock-server`` has ``--workers``,
+    store, waitress), the same app served by one granian worker (when granian is installed: the HTTP
+    server of ``mock-server --workers N``), 1..``--scale`` mock processes (granian, one worker each, when installed) sharing a private
+    ``redis-server`` (the client spreads its connections over them), and, when this tree's ``mock-server`` has ``--workers``,
     ``mock-server --workers 2 --store redis://``. Medians: mock / bare (target >= 1.5) and two
     processes on Redis / one process in memory (target >= 1.4); the 1..N series shows how the rate
     grows with processes.
@@ -44,6 +45,14 @@ def private_redis() -> Iterator[RedisServer | None]:
         server.close()
 
 
+def _granian() -> bool:
+    try:
+        import granian  # noqa: F401  (only whether it is installed)
+    except ImportError:
+        return False
+    return True
+
+
 def _workers_flag() -> bool:
     """Whether this tree's ``mock-server`` has ``--workers`` (several processes under one command)."""
     from mock_server import settings
@@ -57,8 +66,11 @@ def figure_a(args, bench) -> list:
     with private_redis() as redis, contextlib.ExitStack() as stack:
         servers: dict[str, list[int]] = {"bare": [stack.enter_context(Server("bare")).port],
                                          "mock": [stack.enter_context(Server("mock")).port]}
+        if _granian():
+            servers["mock on granian"] = [stack.enter_context(Server("mock", server="granian")).port]
         if redis is not None:
-            shared = [stack.enter_context(Server("mock", store=redis.url)).port for _ in range(args.scale)]
+            kind = "granian" if _granian() else None         # the multi-process server, when installed
+            shared = [stack.enter_context(Server("mock", store=redis.url, server=kind)).port for _ in range(args.scale)]
             for count in range(1, args.scale + 1):
                 servers[f"redis x{count}"] = shared[:count]
             if _workers_flag():
@@ -68,7 +80,7 @@ def figure_a(args, bench) -> list:
             hammer(ports, "POST", "/v1/hsm/file", body=body, headers=headers, count=50, concurrency=args.concurrency)
         for round_number in range(1, args.rounds + 1):
             for name, ports in servers.items():
-                if name != "bare":
+                if name.startswith(("mock", "redis", "workers")):
                     request(ports[0], "POST", "/_mock/reset")
                 load = hammer(ports, "POST", "/v1/hsm/file", body=body, headers=headers,
                               count=args.requests, concurrency=args.concurrency)
@@ -79,7 +91,12 @@ def figure_a(args, bench) -> list:
     how = f"median of {args.rounds} alternating rounds of {args.requests}, {args.concurrency} connections"
     figures = [bench.Figure("a", "1,000-row upload, req/s: mock (1 process, memory) / bare Flask + csv.reader", ratio,
                             f"{ratio:.2f}", ">= 1.5", ratio >= 1.5,
-                            f"mock {median['mock']:.0f} req/s, bare {median['bare']:.0f} req/s ({how})")]
+                            f"both on waitress: mock {median['mock']:.0f} req/s, bare {median['bare']:.0f} req/s ({how})")]
+    if "mock on granian" in median:
+        fast = median["mock on granian"] / median["bare"]
+        figures.append(bench.Figure("a", "same, the mock served by one granian worker", fast, f"{fast:.2f}", ">= 1.5",
+                                    fast >= 1.5, f"mock on granian {median['mock on granian']:.0f} req/s, "
+                                    f"bare on waitress {median['bare']:.0f} req/s (same rounds)"))
     if redis is None:
         bench.say("(a) redis-server is not on PATH: the Redis figures are left out")
         return figures

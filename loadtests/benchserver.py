@@ -6,7 +6,8 @@ reads the ``file`` part and counts its rows with ``csv.reader``: the least any s
 CSV upload must do, and the baseline of figure (a).
 
 Both run under ``waitress.serve`` with the arguments ``mock_server.__main__`` uses (``SERVE``), so
-the only difference between them is the application. ``--prefill-campaigns N`` (mock only) stores
+the only difference between them is the application; ``--server granian`` serves either from one
+granian worker instead (the HTTP server ``mock-server --workers N`` uses), to compare servers. ``--prefill-campaigns N`` (mock only) stores
 N one-row Jelou campaigns before serving, through the Jelou backend's own ``send_bulk`` (full
 validation and storage, without HTTP), for figure (d).
 
@@ -101,7 +102,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--prefill-campaigns", type=int, default=0)
     parser.add_argument("--store", default="memory", help="the mock's store: memory or redis://HOST:PORT/DB")
+    parser.add_argument("--server", choices=("waitress", "granian"), default="waitress",
+                        help="granian: one granian worker process (no prefill), for comparing HTTP servers")
     args = parser.parse_args(argv)
+    if args.server == "granian":
+        return serve_granian(args)
     from waitress import serve
 
     from mock_server import create_app
@@ -116,6 +121,24 @@ def main(argv: list[str] | None = None) -> int:
     if args.prefill_campaigns:
         prefill(mock, args.prefill_campaigns, threads=1 if args.store == "memory" else 8)
     serve(app, host="127.0.0.1", port=args.port, **serve_options(mock))
+    return 0
+
+
+def granian_target():
+    """What a granian worker serves: the app named by ``LOADTESTS_BENCH_APP`` (set by ``serve_granian``)."""
+    from mock_server import create_app
+
+    mock = create_app({"store": {"url": os.environ.get("LOADTESTS_BENCH_STORE", "memory")}})
+    return mock if os.environ["LOADTESTS_BENCH_APP"] == "mock" else bare_app(mock.config["MAX_CONTENT_LENGTH"])
+
+
+def serve_granian(args) -> int:
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    os.environ["LOADTESTS_BENCH_APP"], os.environ["LOADTESTS_BENCH_STORE"] = args.app, args.store
+    Granian("loadtests.benchserver:granian_target", address="127.0.0.1", port=args.port, interface=Interfaces.WSGI,
+            workers=1, blocking_threads=16, factory=True).serve()
     return 0
 
 
