@@ -20,6 +20,7 @@ Figures needing Redis are left out, with a note, when ``redis-server`` is not on
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import random
 import statistics
@@ -46,11 +47,8 @@ def private_redis() -> Iterator[RedisServer | None]:
 
 
 def _granian() -> bool:
-    try:
-        import granian  # noqa: F401  (only whether it is installed)
-    except ImportError:
-        return False
-    return True
+    """Whether granian (the HTTP server of ``mock-server --workers N``) is installed."""
+    return importlib.util.find_spec("granian") is not None
 
 
 def _workers_flag() -> bool:
@@ -177,7 +175,7 @@ def figure_e_f(args, bench) -> list:
             bench.say("(e)(f) redis-server is not on PATH: the Redis figures are left out")
             return figures
         p50, first, upload_seconds, grown = _destination_run(bench, args, data, redis.url, redis)
-        figures.append(bench.Figure("e", f"same, Redis", p50, f"{p50:.2f} ms", "<= 20 ms", p50 <= 20,
+        figures.append(bench.Figure("e", "same, Redis", p50, f"{p50:.2f} ms", "<= 20 ms", p50 <= 20,
                                     f"Redis: first query {first:.2f} s (fetches the CSV, builds and stores the index); "
                                     f"upload {upload_seconds:.2f} s"))
         per_row, csv_per_row = grown / args.big_rows, len(data) / args.big_rows

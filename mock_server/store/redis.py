@@ -30,6 +30,7 @@ import random
 import threading
 import time
 import uuid
+from types import MappingProxyType
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import redis as redis_client
@@ -401,7 +402,7 @@ class RedisStore:
             generation_now, version, values = self._ledger(sandbox, name)
             if generation is not None and generation != generation_now:
                 raise StaleGeneration(f"sandbox '{sandbox}' was reset since this operation began")
-            result, deltas = plan(_ReadOnly(values))
+            result, deltas = plan(MappingProxyType(values))     # read-only: writing raises TypeError
             pairs = [part for slot, amount in deltas.items() if amount for part in (int(slot), int(amount))]
             if pairs:
                 self._run("RESERVE", sandbox, generation_now, name, version, *pairs)
@@ -506,22 +507,6 @@ def _indexes(text: bytes | str | None) -> tuple[tuple[str, float], ...]:
     if not text:
         return ()
     return tuple((name, float(score)) for name, score in json.loads(text))
-
-
-class _ReadOnly(Mapping[int, int]):
-    __slots__ = ("_data",)
-
-    def __init__(self, data: dict[int, int]) -> None:
-        self._data = data
-
-    def __getitem__(self, key: int) -> int:
-        return self._data[key]
-
-    def __iter__(self):
-        return iter(self._data)
-
-    def __len__(self) -> int:
-        return len(self._data)
 
 
 _DECODING: contextvars.ContextVar[RedisStore | None] = contextvars.ContextVar("redis_store_decoding", default=None)
