@@ -71,7 +71,7 @@ class RedisStore:
         self.redis = redis_client.Redis.from_url(url, socket_timeout=socket_timeout, socket_connect_timeout=socket_timeout,
                                                  health_check_interval=30, retry=Retry(NoBackoff(), 1))
         self._scripts = {name: self.redis.register_script(getattr(redis_lua, name))
-                         for name in ("TOUCH", "CLOCK", "ID_COUNTER", "DATA_PREFIX", "INFO", "RESET", "DROP", "CLOCK_SET", "GET", "COMMIT", "RANGE", "LEDGER",
+                         for name in ("TOUCH", "CLOCK", "ID_COUNTER", "DATA_PREFIX", "INFO", "RESET", "DROP", "CLOCK_SET", "GET", "COMMIT", "RANGE", "PAGE", "LEDGER",
                                       "RESERVE", "APPEND", "READ_LOG", "CLEAR_LOG", "INCR", "COUNTER", "MAP_GET",
                                       "MAP_SET", "MAP_DELETE", "MAP_ITEMS")}
         self._recent = threading.local()    # the clock read by this thread's last touch
@@ -353,6 +353,17 @@ class RedisStore:
              offset: int = 0, limit: int | None = None, newest_first: bool = True) -> Page:
         if limit is not None and limit <= 0:
             return Page((), self._members(sandbox, index, low, high, 0, 0, newest_first)[1])
+        if limit is not None and limit <= _BATCH:          # one step: members and records together
+            out = self._run("PAGE", sandbox, index, "-inf" if low is None else repr(float(low)),
+                            "+inf" if high is None else repr(float(high)), max(0, offset), limit,
+                            1 if newest_first else 0)
+            records = []
+            for at in range(2, len(out), 6):
+                _, kind, record_id = out[at].decode().split("|", 2)
+                record = self._record(kind, record_id, out[at + 1:at + 6])
+                if record is not None:
+                    records.append(record)
+            return Page(tuple(records), int(out[1]))
         for _ in range(100):
             generation, total, refs = self._members(sandbox, index, low, high, offset, limit, newest_first)
             if not refs:
