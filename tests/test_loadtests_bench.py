@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.mark.slow
 def test_bench_runs_end_to_end_with_tiny_sizes(tmp_path):
     command = [sys.executable, "-m", "loadtests.bench", "--rounds", "1", "--requests", "20", "--big-rows", "2000",
-               "--big-runs", "1", "--plan-repeat", "20", "--campaigns", "300", "--list-requests", "30",
+               "--big-runs", "1", "--plan-repeat", "20", "--campaigns", "300", "--campaigns-redis", "300", "--list-requests", "30",
                "--destination-requests", "10", "--cache", str(tmp_path), "--json", str(tmp_path / "bench.json")]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
