@@ -11,8 +11,6 @@ reached it, when the next change happens, and which changes happened in a time w
 
 from __future__ import annotations
 
-import heapq
-from typing import Any, Iterator
 
 from . import delivery
 from .delivery import Schedule, Timelines
@@ -78,23 +76,14 @@ class Batch:
         best: float | None = None
         for offset, codes in timelines.groups():
             start = min(schedule.sent_by(after - offset), limit)
-            first = min((found for code in codes if (found := self.outcomes.find(code, start, limit)) >= 0),
-                        default=None)
-            if first is not None:
+            while start < limit:
+                first = min((found for code in codes if (found := self.outcomes.find(code, start, limit)) >= 0),
+                            default=None)
+                if first is None:
+                    break
                 moment = schedule.send_time(first) + offset
-                if moment <= after:             # float rounding at the boundary: the next one
-                    continue
-                best = moment if best is None else min(best, moment)
+                if moment > after:
+                    best = moment if best is None else min(best, moment)
+                    break
+                start = first + 1               # float rounding at the boundary: look further
         return best
-
-    def indexes_in_stage(self, stage: str, timelines: Timelines, now: float, upper: int | None = None) -> Iterator[int]:
-        """Indexes (ascending, below ``upper``) of the messages in generic ``stage`` at ``now``."""
-        upper = self.total if upper is None else upper
-        for index in range(upper):
-            if self.stage_of(index, timelines, now)[0] == stage:
-                yield index
-
-
-def merge_by_time(streams: list[Iterator[Any]], key) -> Iterator[Any]:
-    """Merge already-sorted streams into one sorted stream."""
-    return heapq.merge(*streams, key=key)

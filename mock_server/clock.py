@@ -91,7 +91,7 @@ class Clock:
         """Jump to ``moment``; ``ClockError`` if it is before now or outside the supported range."""
         moment = moment.astimezone(UTC)
         if not in_range(moment):
-            raise ClockError(f"the clock supports {RANGE_TEXT}; {isoformat(moment)} is outside that range")
+            raise ClockError(f"{isoformat(moment)} is outside the clock's supported range ({RANGE_TEXT})")
         target = to_us(moment)
         self._store.update_clock(self.sandbox, lambda state: self._moved(state, target, self._real_us()))
         return moment

@@ -11,7 +11,7 @@ control plane inspect its messages.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, Iterator, Mapping, Protocol
+from typing import Any, Callable, Iterator, Mapping, Protocol
 
 from flask import Blueprint
 
@@ -38,11 +38,13 @@ class Backend(Protocol):
 
 
 class Provider(ABC):
-    """One emulated provider. Subclasses set ``name``, ``blueprint`` and ``record_kinds``."""
+    """One emulated provider. Subclasses set the class attributes and ``path_prefixes``."""
 
     name: str
     blueprint: Blueprint
     record_kinds: Mapping[str, str]      # store record kind -> plural shown in GET /_mock/sandboxes
+    backend_class: Callable[[Any], Backend]          # built with the app's ``MockState``
+    error_for_status: Callable[[int, str], ProviderError]
 
     def url_prefix(self, settings: Mapping[str, Any]) -> str:
         """Where the blueprint is mounted ("" for the root)."""
@@ -52,11 +54,11 @@ class Provider(ABC):
     def path_prefixes(self, settings: Mapping[str, Any]) -> tuple[str, ...]:
         """Paths answered in this provider's error envelope: each prefix and everything below it."""
 
-    @abstractmethod
     def http_error(self, status: int, message: str) -> ProviderError:
         """The provider's error for an HTTP failure (unknown route, 405, 413, bad sandbox ...)."""
+        return type(self).error_for_status(status, message)
 
-    @abstractmethod
     def backend(self, state) -> Backend:
         """The provider's backend over the app's services (``MockState``)."""
+        return type(self).backend_class(state)
 

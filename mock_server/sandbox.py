@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask import g
+
 from .clock import Clock
 from .store.base import DEFAULT_SANDBOX, Store, valid_sandbox_name
 
@@ -79,5 +81,4 @@ def select(from_path: str | None, header: str | None) -> tuple[str, str | None]:
 
 def current() -> Sandbox:
     """The sandbox of the request being served (set before each request by the app)."""
-    from flask import g
     return g.mock_sandbox

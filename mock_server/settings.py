@@ -18,6 +18,8 @@ from typing import Any, Mapping
 
 import yaml
 
+from .isotime import parse_duration
+
 MB = 1024 * 1024
 
 DEFAULTS: dict[str, Any] = {
@@ -204,7 +206,6 @@ def _check_indigitall(section: Mapping[str, Any]) -> None:
 
 
 def _check_runtime(settings: Mapping[str, Any]) -> None:
-    from .isotime import parse_duration      # settings stays importable on its own
     waiters = settings["inspection"]["max_waiters"]
     if isinstance(waiters, bool) or not isinstance(waiters, int) or not 0 <= waiters <= 1000:
         raise SettingsError("inspection.max_waiters must be a whole number from 0 to 1000")
@@ -219,5 +220,4 @@ def _check_runtime(settings: Mapping[str, Any]) -> None:
 
 def idle_ttl_seconds(settings: Mapping[str, Any]) -> float:
     """``sandboxes.idle_ttl`` in seconds (validated by ``check``)."""
-    from .isotime import parse_duration
     return parse_duration(str(settings["sandboxes"]["idle_ttl"])).seconds

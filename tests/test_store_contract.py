@@ -346,6 +346,24 @@ def test_maps_put_get_update_delete_in_order(store):
     assert store.get_value("a", "rules", "r2") is None
 
 
+def test_no_mutable_value_is_shared_with_the_store(store):
+    rule = {"match": {"path": "/v1/hsm/file"}, "times": 3}
+    store.put("a", "rules", "r", rule)
+    rule["times"] = 0                                     # the caller's object, changed afterwards
+    got = store.get_value("a", "rules", "r")
+    got["match"]["path"] = "/changed"                     # a read, changed afterwards
+    assert store.get_value("a", "rules", "r") == {"match": {"path": "/v1/hsm/file"}, "times": 3}
+    store.items("a", "rules")[0][1]["times"] = 9
+    store.update_value("a", "rules", "r", lambda value: value.update(times=1))   # in place, returns None
+    assert store.get_value("a", "rules", "r")["times"] == 3
+    entry = {"status": 200, "headers": {"a": "b"}}
+    store.append("a", "journal", entry, max_entries=5)
+    entry["headers"]["a"] = "changed"
+    store.read_log("a", "journal").entries[0][1]["headers"]["a"] = "changed again"
+    assert store.read_log("a", "journal").entries[0][1] == {"status": 200, "headers": {"a": "b"}}
+    assert store.ledger("a", "l") is not store.ledger("a", "l")
+
+
 # -- change notification ---------------------------------------------------------------------------
 
 def test_every_change_bumps_the_version(store):

@@ -13,6 +13,8 @@ class Indigitall(Provider):
     name = "indigitall"
     blueprint = bp
     record_kinds = {KIND: "tasks"}
+    backend_class = IndigitallBackend
+    error_for_status = staticmethod(http_error)
 
     def url_prefix(self, settings):
         return settings["indigitall"]["path_prefix"]
@@ -21,14 +23,7 @@ class Indigitall(Provider):
         prefix = settings["indigitall"]["path_prefix"]
         return (prefix + "/chat", prefix)      # /chat wins even when the prefix is shared (e.g. /v1)
 
-    def http_error(self, status, message):
-        return http_error(status, message)
-
-    def backend(self, state) -> IndigitallBackend:
-        return IndigitallBackend(state)
-
 
 PROVIDER = Indigitall()
-NAME = PROVIDER.name
 
-__all__ = ["PROVIDER", "NAME"]
+__all__ = ["PROVIDER"]

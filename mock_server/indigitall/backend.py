@@ -19,15 +19,13 @@ import json
 import re
 from dataclasses import replace
 from datetime import datetime
-from itertools import islice
-from typing import Any, Iterator
+from typing import Any
 
 from ..auth import find_match, parse_scheme, same
 from ..clock import to_us
 from ..csvfile import CsvRejected, CsvRules, read_csv
 from ..delivery import build_outcomes
-from ..isotime import add_duration, add_months, isoformat
-from ..paging import Source
+from ..isotime import add_duration, add_months_capped, isoformat
 from ..sandbox import Sandbox
 from ..store import NewRecord, Record, StaleGeneration
 from . import schemas
@@ -35,15 +33,15 @@ from .errors import (ApplicationNotFound, ForbiddenApplication, IndigitallError,
                      Unauthorized, ValidationFailed)
 from .layout import Layout, structure_problems
 from .slicing import Plan, SlicingSettings, plan_slots
-from .tasks import ALL, KIND, MESSAGE_STATUSES, Task, by_application, ledger_name
+from .tasks import ALL, KIND, Task, by_application, ledger_name
+from .inspection import InspectionMixin
 from .validation import Checker, scan
 
 APPLICATION_ID = re.compile(r"[0-9]{1,18}")
-UNSENT = ("queued", "canceled")          # statuses of messages that were never sent: not inspected
 TASK_ID = re.compile(r"[0-9]{1,18}")
 
 
-class IndigitallBackend:
+class IndigitallBackend(InspectionMixin):
     """indigitall's rules, a service over the store: every call names the sandbox it works in."""
 
     def __init__(self, state) -> None:
@@ -149,7 +147,7 @@ class IndigitallBackend:
     def _start(self, fields: dict, now: datetime, errors: list[dict]) -> datetime:
         """Start = scheduledAt, or now + delay, or now; after now and at most N calendar months ahead."""
         months = int(self.settings["max_schedule_months"])
-        limit = add_months(now, months)
+        limit = add_months_capped(now, months)
         name = next((key for key in ("scheduledAt", "scheduleAt") if fields.get(key) is not None), None)
         if name is not None:
             scheduled = fields[name]
@@ -211,7 +209,7 @@ class IndigitallBackend:
                 continue
             return self.task(record)
         raise IndigitallError("The sandbox was reset again and again while this task was being stored; "
-                              "send it again.", 503)
+                              "send it again.", status=503, error_code="SANDBOX_BUSY")
 
     # -- tasks -------------------------------------------------------------------------------
     def list_tasks(self, sb: Sandbox, application: dict, query: dict) -> tuple[list[Task], int]:
@@ -231,7 +229,7 @@ class IndigitallBackend:
             status = current.status(now.timestamp())
             if status not in ("scheduled", "processing"):
                 raise TaskNotCancelable(current.id, status)
-            canceled = current.cancelled(now.timestamp(), f"CANCELED_BY_REQUEST: canceled with DELETE at {isoformat(now)}")
+            canceled = current.with_cancellation(now.timestamp(), f"CANCELED_BY_REQUEST: canceled with DELETE at {isoformat(now)}")
             return NewRecord(canceled, record.indexes)
 
         try:
@@ -262,51 +260,6 @@ class IndigitallBackend:
 
     def settle(self, sb: Sandbox) -> None:
         """Nothing to do: every task's state is computed from the clock when it is read."""
-
-    # -- control plane -----------------------------------------------------------------------
-    def inspected_batches(self, sb: Sandbox, campaign_id: str | None) -> list[Task]:
-        """Every task whose messages ``/_mock/messages`` may show, oldest first."""
-        if campaign_id is not None:
-            task = self.get(sb, campaign_id)
-            return [task] if task is not None else []
-        return [self.task(record) for record in self.store.scan(sb.name, ALL, newest_first=False)]
-
-    def next_change(self, sb: Sandbox, campaign_id: str | None, after: float) -> float | None:
-        """When the messages of these tasks next change (a send or a stage), or None."""
-        moments = (task.next_change(self.timelines, after) for task in self.inspected_batches(sb, campaign_id))
-        return min((moment for moment in moments if moment is not None), default=None)
-
-    def _inspected(self, sb: Sandbox, campaign_id: str | None, now: float) -> list[Task]:
-        """Tasks that have sent at least one message, oldest first (the order they were sent in)."""
-        return [task for task in self.inspected_batches(sb, campaign_id) if task.has_started(now)]
-
-    def inspect_count(self, sb: Sandbox, campaign_id: str | None, status: str | None) -> int:
-        """How many messages have been *sent* (queued and canceled ones were not)."""
-        return sum(source.count for source in self.inspect_sources(sb, campaign_id, status))
-
-    def inspect_sources(self, sb: Sandbox, campaign_id: str | None, status: str | None) -> Iterator[Source]:
-        """Paginator sources: per started task, its sent messages (file order) with rendered layouts."""
-        now = sb.now()
-        wanted = status.lower() if status else None
-        if wanted is not None and (wanted not in MESSAGE_STATUSES or wanted in UNSENT):
-            return
-        for task in self._inspected(sb, campaign_id, now):
-            sent = task.sent_by(now)         # messages go out in file order: the first `sent` rows
-            count = sent if wanted is None else task.message_counts(self.timelines, now)[wanted]
-            yield Source(count, self._fetch(task, wanted, sent, now))
-
-    def _fetch(self, task: Task, wanted: str | None, sent: int, now: float):
-        layout, checker = self.compiled(task)
-        timelines = self.timelines
-
-        def fetch(skip: int, limit: int):
-            if wanted is None:
-                indexes = iter(range(skip, sent))
-            else:
-                indexes = islice((i for i in range(sent) if task.status_of(i, timelines, now) == wanted), skip, None)
-            return (task.message(index, timelines, now, layout, checker) for index in islice(indexes, limit))
-        return fetch
-
 
 def _plan(used, start: datetime, total: int, slicing: SlicingSettings, condition: str) -> tuple[Plan, dict[int, int]]:
     plan = plan_slots(used, start, total, slicing, condition)

@@ -160,7 +160,7 @@ class Task(Batch):
                 out.append(Allocation(allocation.slot, unsent))
         return out
 
-    def cancelled(self, now: float, reason: str | None = None) -> "Task":
+    def with_cancellation(self, now: float, reason: str | None = None) -> "Task":
         """This task canceled at ``now``: messages not sent by then never will be."""
         return replace(self, sent_limit=self.schedule.sent_by(now), canceled_at=now, canceled_reason=reason)
 

@@ -13,18 +13,13 @@ class Jelou(Provider):
     name = "jelou"
     blueprint = bp
     record_kinds = {KIND: "campaigns"}
+    backend_class = JelouBackend
+    error_for_status = staticmethod(http_error)
 
     def path_prefixes(self, settings):
         return ("/v1",)
 
-    def http_error(self, status, message):
-        return http_error(status, message)
-
-    def backend(self, state) -> JelouBackend:
-        return JelouBackend(state)
-
 
 PROVIDER = Jelou()
-NAME = PROVIDER.name
 
-__all__ = ["PROVIDER", "NAME"]
+__all__ = ["PROVIDER"]

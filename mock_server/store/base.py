@@ -28,6 +28,8 @@ Sandboxes
   ``update`` or ``reserve``: each of those lands entirely before the reset (and is dropped) or
   entirely after it. An operation given ``generation=G`` raises :class:`StaleGeneration` when the
   sandbox's generation is no longer ``G`` (a reset happened since), and changes nothing.
+- ``info(name)`` reads a sandbox's :class:`SandboxInfo` without creating it (None when absent);
+  ``sandboxes()`` lists every sandbox, by name.
 - ``drop(name)`` removes a sandbox and everything in it (a later touch creates it fresh);
   ``expire_idle(ttl)`` drops those not touched for ``ttl`` real seconds and returns their names.
 
@@ -65,7 +67,8 @@ Slot ledgers (per application: slot index -> units reserved)
   the same state ``plan`` saw (``plan`` may be re-run on a conflict), and ``result`` returned.
   ``release(name, ledger, amounts)`` subtracts; a slot never goes below 0 and disappears at 0.
 
-Generic primitives for journal, webhooks, faults and rate limits
+Generic primitives for journal, webhooks, faults and rate limits (a value read back never shares
+a mutable part with the value written or with the store)
 - Logs: ``append(name, log, value, max_entries)`` returns the entry's sequence number (1, 2, ...
   never reused until reset/clear); beyond ``max_entries`` the oldest are dropped and counted.
   ``read_log(name, log, after, limit)`` returns entries with sequence > ``after``, oldest first.
