@@ -215,8 +215,7 @@ bump()
 return out
 """
 
-# ARGV: P NAME index low high offset count newest(1/0) -> {gen, total, members...}
-RANGE = PRELUDE + r"""
+RANGE_HEAD = r"""
 local D, gen = sandbox()
 if not D then return {-1, 0} end
 local key = D .. 'ix:' .. ARGV[3]
@@ -228,24 +227,17 @@ else
   found = redis.call('ZRANGEBYSCORE', key, ARGV[4], ARGV[5], 'LIMIT', ARGV[6], ARGV[7])
 end
 local out = {gen, total}
+"""
+
+# ARGV: P NAME index low high offset count newest(1/0) -> {gen, total, members...}
+RANGE = PRELUDE + RANGE_HEAD + r"""
 for i = 1, #found do out[#out + 1] = found[i] end
 return out
 """
 
-# ARGV: P NAME index low high offset count newest(1/0) -> {gen, total, member1, v, seq, cus, ver, ix, ...}
+# ARGV: as RANGE -> {gen, total, member1, v, seq, cus, ver, ix, ...}
 # (a page small enough to read in one step: the members with their records' fields)
-PAGE = PRELUDE + r"""
-local D, gen = sandbox()
-if not D then return {-1, 0} end
-local key = D .. 'ix:' .. ARGV[3]
-local total = redis.call('ZCOUNT', key, ARGV[4], ARGV[5])
-local found
-if ARGV[8] == '1' then
-  found = redis.call('ZREVRANGEBYSCORE', key, ARGV[5], ARGV[4], 'LIMIT', ARGV[6], ARGV[7])
-else
-  found = redis.call('ZRANGEBYSCORE', key, ARGV[4], ARGV[5], 'LIMIT', ARGV[6], ARGV[7])
-end
-local out = {gen, total}
+PAGE = PRELUDE + RANGE_HEAD + r"""
 for i = 1, #found do
   local _, _, kind, id = string.find(found[i], '^%d+|([^|]*)|(.*)$')
   local r = redis.call('HMGET', D .. 'rec:' .. kind .. ':' .. id, 'v', 'seq', 'cus', 'ver', 'ix')
