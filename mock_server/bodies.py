@@ -26,6 +26,8 @@ from python_multipart.multipart import MultipartParseError, MultipartParser, par
 from werkzeug.formparser import MultiPartParser as WerkzeugParser
 
 MAX_FIELD_BYTES = 16 * 1024 * 1024
+NO_NAME = ('A multipart part has no name: every part needs a header like '
+           'Content-Disposition: form-data; name="field".')
 NO_PARTS = ("The multipart/form-data body could not be read: no parts were found "
             "(does the body use the boundary given in the Content-Type header?)")
 
@@ -156,8 +158,7 @@ class _PartReader:
         kind, params = parse_options_header(self._disposition)
         name = params.get(b"name")
         if kind.lower() != b"form-data" or name is None:
-            self.problem = self.problem or ("The multipart/form-data body could not be read: a part has no "
-                                            "'Content-Disposition: form-data; name=...' header.")
+            self.problem = self.problem or NO_NAME
             return
         key = name.decode("utf-8", "replace")
         body = self.body
@@ -182,6 +183,9 @@ def _werkzeug_read(raw: bytes, boundary: str) -> _PartReader:
             io.BytesIO(raw), boundary.encode("latin-1"), len(raw))
     except ValueError as exc:
         reader.problem = f"The multipart/form-data body could not be read: {exc}"
+        return reader
+    if None in form or None in files:
+        reader.problem = NO_NAME
         return reader
     body = reader.body
     for name, values in form.lists():
