@@ -7,7 +7,8 @@
   (``secret``, ``password``, ``token``, ``apiKey``, ``signature`` ...) becomes ``***``.
 - The body: JSON as received (``{"json": ...}``), a form as ``{"form": {name: value}}`` with each
   file part as ``{"field", "name", "bytes", "rows", "sha256"}`` (``rows``: lines after the header
-  line), anything else as ``{"contentType", "bytes"}``. A JSON or text body over 64 KiB is cut
+  line; the multipart body is read once, by ``bodies.multipart``, and shared with the route),
+  anything else as ``{"contentType", "bytes"}``. A JSON or text body over 64 KiB is cut
   (``"truncated": true``).
 - The response: status, headers and the body (JSON, or text), cut at 64 KiB the same way.
 """
@@ -22,10 +23,10 @@ from typing import Any, Mapping
 from flask import Request, Response
 from werkzeug.exceptions import HTTPException
 
+from .. import bodies
 from ..auth import parse_basic, parse_scheme
 
 BODY_LIMIT = 64 * 1024
-CHUNK = 1024 * 1024
 SECRET_HEADERS = ("Authorization", "Proxy-Authorization", "Cookie", "Set-Cookie")
 _URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@\"']+@")
 _SECRET_NAME = re.compile(r"(?i)secret|password|passwd|token|api_?key|server_?key|authorization|signature|^key$")
@@ -94,21 +95,11 @@ def _text_body(raw: bytes, content_type: str | None) -> dict:
     return body
 
 
-def file_summary(field: str, part) -> dict:
-    """``{field, name, bytes, rows, sha256}`` of an uploaded part, read in chunks and rewound."""
-    digest, size, newlines, last = hashlib.sha256(), 0, 0, b""
-    stream = part.stream
-    start = stream.tell() if stream.seekable() else 0
-    while chunk := stream.read(CHUNK):
-        digest.update(chunk)
-        size += len(chunk)
-        newlines += chunk.count(b"\n")
-        last = chunk[-1:]
-    if stream.seekable():
-        stream.seek(start)
-    lines = newlines + (1 if size and last != b"\n" else 0)
-    return {"field": field, "name": part.filename, "bytes": size, "rows": max(0, lines - 1),
-            "sha256": digest.hexdigest()}
+def file_summary(field: str, name: str, data: bytes) -> dict:
+    """``{field, name, bytes, rows, sha256}`` of an uploaded part (``rows``: lines after the header)."""
+    lines = data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)
+    return {"field": field, "name": name, "bytes": len(data), "rows": max(0, lines - 1),
+            "sha256": hashlib.sha256(data).hexdigest()}
 
 
 def request_body(request: Request) -> dict | None:
@@ -118,17 +109,19 @@ def request_body(request: Request) -> dict | None:
     if not length and mimetype != "multipart/form-data" and not request.headers.get("Transfer-Encoding"):
         return None
     try:
-        if mimetype == "multipart/form-data" or mimetype == "application/x-www-form-urlencoded":
-            form = {key: (values[0] if len(values) == 1 else values)
-                    for key, values in request.form.lists()}
-            files = [file_summary(field, part) for field, part in request.files.items(multi=True)]
-            body: dict[str, Any] = {"form": _cut_form(mask_value(form))}
+        if mimetype == "multipart/form-data":
+            parts = bodies.multipart(request)            # read once, kept for the route
+            body: dict[str, Any] = {"form": _cut_form(mask_value(dict(parts.fields)))}
+            files = [file_summary(field, part.filename, part.data) for field, part in parts.files.items()]
             if files:
                 body["files"] = files
             return body
+        if mimetype == "application/x-www-form-urlencoded":
+            form = {key: (values[0] if len(values) == 1 else values) for key, values in request.form.lists()}
+            return {"form": _cut_form(mask_value(form))}
         if "json" in mimetype or mimetype.startswith("text/"):
             return _text_body(request.get_data(cache=True), mimetype)
-    except (HTTPException, ValueError) as exc:
+    except (HTTPException, ValueError, bodies.BodyError) as exc:
         return {"contentType": request.content_type, "bytes": length, "unreadable": str(exc)[:200]}
     return {"contentType": request.content_type, "bytes": length}
 

@@ -23,7 +23,7 @@ from typing import Any, Callable
 
 from flask import Flask, Response, request
 
-from .. import serving
+from .. import bodies, serving
 from ..errors import owner
 from ..isotime import isoformat
 from ..sandbox import ENV_NAME
@@ -274,7 +274,12 @@ def _bot_id() -> str | None:
     if request.view_args and request.view_args.get("bot_id"):
         return request.view_args["bot_id"]
     if request.path.endswith("/hsm/file") and request.method == "POST":
-        if request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        if request.mimetype == "multipart/form-data":
+            try:
+                return bodies.multipart(request).fields.get("botId") or None
+            except bodies.BodyError:
+                return None                      # the route answers the unreadable body
+        if request.mimetype == "application/x-www-form-urlencoded":
             return request.form.get("botId") or None
         body = request.get_json(silent=True)
         if isinstance(body, dict) and isinstance(body.get("botId"), str):
