@@ -16,6 +16,7 @@ from .campaigns import MESSAGE_STATUSES, Campaign
 from .errors import NotFound
 
 TEMPLATE_PARAM = re.compile(r"\{\{(\d+)\}\}")
+ROW_NUMBER = re.compile(r"[0-9]{1,18}")      # ASCII digits only: str.isdigit() also accepts "²"
 
 
 class NotificationsMixin:
@@ -100,7 +101,7 @@ class NotificationsMixin:
     def _locate(self, notification_id: str) -> tuple[Campaign, int] | None:
         campaign_id, _, number = notification_id.rpartition("-")
         campaign = self.campaigns.get(campaign_id)
-        if campaign is None or not number.isdigit() or not 1 <= int(number) <= campaign.total:
+        if campaign is None or not ROW_NUMBER.fullmatch(number) or not 1 <= int(number) <= campaign.total:
             return None
         return campaign, int(number) - 1
 
