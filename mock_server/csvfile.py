@@ -18,6 +18,13 @@ problems (a row of the wrong width, a first-column value that fails the provider
 collected with their 1-based line, column, value (cut to 50 characters) and reason: with
 ``invalid_rows="reject"`` they reject the file, with ``"skip"`` the rows are kept and marked
 invalid so the provider can record them as failed messages. Blank lines are ignored.
+
+Cell size: no cell (header names included) may hold more than ``max_cell_chars`` characters
+(a provider setting, default 131,072: Python's ``csv`` default); a longer one rejects the file
+with its line and column, so what is stored can always be read back. Python's ``csv`` module has
+one *process-wide* field limit (``csv.field_size_limit``): the reader never lowers it, and raises
+it only when a setting asks for more than it allows (so embedding the mock never makes another
+reader in the process stricter). The mock's own limit is checked by the mock, not by that knob.
 """
 
 from __future__ import annotations
@@ -34,6 +41,8 @@ from .rows import Rows
 MAX_LISTED = 100
 VALUE_CUT = 50
 BOM = b"\xef\xbb\xbf"
+DEFAULT_MAX_CELL_CHARS = 131_072
+_FIELD_LIMIT = "field larger than field limit"
 
 
 @dataclass(frozen=True)
@@ -76,9 +85,11 @@ class CsvRules:
     :param header_pattern: every header name must fully match it (None: only non-empty).
     :param first_column_pattern: every first-column value must fully match it (None: any).
     :param first_column_reason: the reason given when it does not.
+    :param max_cell_chars: the longest cell (header names included), in characters.
     """
 
     max_rows: int = 1_000_000
+    max_cell_chars: int = DEFAULT_MAX_CELL_CHARS
     invalid_rows: str = "reject"
     header_pattern: re.Pattern | None = None
     header_reason: str = "header names must not be empty"
@@ -106,16 +117,21 @@ def cut(value: str | None) -> str | None:
 # A first-column pattern made only of these pieces cannot match ',', '"', CR or LF, so inside the
 # fast path's regex it sees exactly the cell csv.reader sees.
 _SAFE_PATTERN = re.compile(r"(?:\[(?:[A-Za-z0-9_](?:-[A-Za-z0-9_])?)+\]|[A-Za-z0-9_]|\\d|\{\d+(?:,\d*)?\}|[?*+])*")
-_CELL = rb'(?:"(?:[^"\r\n]++|"")*+"|[^,"\r\n]*+)'   # quoted without line breaks, or unquoted without quotes
+# Quoted without line breaks or escaped quotes, or unquoted without quotes; at most %d bytes (so
+# at most that many characters) inside. A file with "" escapes goes to the streaming reader.
+_CELL = rb'(?:"[^"\r\n]{0,%d}+"|[^,"\r\n]{0,%d}+)'
+# Any cell, line breaks inside quotes included (to find the column of an over-long cell).
+_ANY_CELL = re.compile(rb'"(?:[^"]++|"")*+"?|[^,\r\n]*+')
 
 
 @functools.lru_cache(maxsize=64)
-def _body_regex(width: int, first: str | None) -> re.Pattern:
+def _body_regex(width: int, first: str | None, max_bytes: int) -> re.Pattern:
     """Records of exactly ``width`` cells, one per line, the first cell matching ``first``."""
-    head = b"(?:" + first.encode("ascii") + b")" if first is not None else _CELL
+    cell = _CELL % (max_bytes, max_bytes)
+    head = b"(?:" + first.encode("ascii") + b")" if first is not None else cell
     record = (b"(?=[^\r\n])" if width == 1 else b"") + head      # a blank line is no record
     if width > 1:
-        record += b"(?:," + _CELL + b"){%d}+" % (width - 1)
+        record += b"(?:," + cell + b"){%d}+" % (width - 1)
     return re.compile(b"(?:" + record + rb"\r?\n)*+(?:" + record + b")?")
 
 
@@ -132,9 +148,9 @@ def _read_fast(data: bytes, rules: CsvRules) -> Rows | None:
     try:
         data.decode("utf-8")
         header = _read_header(csv.reader([head.decode("utf-8")]), rules, [start, 1, True])
-    except (UnicodeDecodeError, CsvRejected):
+    except (UnicodeDecodeError, CsvRejected, csv.Error):
         return None
-    regex = _body_regex(len(header), pattern.pattern if pattern is not None else None)
+    regex = _body_regex(len(header), pattern.pattern if pattern is not None else None, rules.max_cell_chars)
     if regex.fullmatch(data, end + 1) is None:
         return None
     count = data.count(b"\n", end + 1) + (0 if data.endswith(b"\n") else 1)
@@ -145,6 +161,8 @@ def _read_fast(data: bytes, rules: CsvRules) -> Rows | None:
 
 def read_csv(data: bytes, rules: CsvRules) -> Rows:
     """Validate ``data`` against ``rules`` and return its rows; raise :class:`CsvRejected`."""
+    if csv.field_size_limit() < rules.max_cell_chars:
+        csv.field_size_limit(rules.max_cell_chars)      # raise only (see the module docstring)
     fast = _read_fast(data, rules)
     if fast is not None:
         return fast
@@ -171,11 +189,41 @@ def read_csv(data: bytes, rules: CsvRules) -> Rows:
                                             "is not UTF-8 (save it as 'CSV UTF-8')", "encoding")]) from None
 
     reader = csv.reader(lines(), strict=True)
+    header: list[str] | None = None
     try:
         header = _read_header(reader, rules, state)
         return _read_records(data, reader, header, rules, state)
     except csv.Error as exc:
+        if str(exc).startswith(_FIELD_LIMIT):
+            raise CsvRejected([_long_cell_at(data, state, rules, header)]) from None
         raise CsvRejected([CsvIssue(reader.line_num or None, None, None, f"the file is not valid CSV: {exc}", "syntax")]) from None
+
+
+def _long_cell(line: int, column: str, cell: str | None, length: int, rules: CsvRules) -> CsvIssue:
+    return CsvIssue(line, column, cut(cell), f"the cell has {length:,} characters; at most "
+                    f"{rules.max_cell_chars:,} are accepted (setting max_cell_chars)", "cell_too_long")
+
+
+def _long_cell_at(data: bytes, state: list, rules: CsvRules, header: list[str] | None) -> CsvIssue:
+    """The issue for the record ``csv`` stopped in (at ``state``) because a cell outgrew its limit.
+
+    ``csv`` does not say which cell: the raw record is scanned once more to find it (error path only).
+    """
+    position, index = state[0], 0
+    while position <= len(data):
+        match = _ANY_CELL.match(data, position)
+        raw = match.group()
+        text = raw.decode("utf-8", "replace")
+        if raw.startswith(b'"'):
+            text = text[1:-1 if raw.endswith(b'"') and len(raw) > 1 else None].replace('""', '"')
+        if len(text) > rules.max_cell_chars:
+            column = header[index] if header and index < len(header) else f"#{index + 1}"
+            return _long_cell(state[1], column, text, len(text), rules)
+        position, index = match.end() + 1, index + 1
+        if data[match.end():match.end() + 1] != b",":
+            break
+    return CsvIssue(state[1], None, None, f"a cell is longer than the {rules.max_cell_chars:,} characters accepted "
+                    "(setting max_cell_chars)", "cell_too_long")
 
 
 def _read_header(reader, rules: CsvRules, state: list) -> list[str]:
@@ -191,7 +239,9 @@ def _read_header(reader, rules: CsvRules, state: list) -> list[str]:
     seen: dict[str, int] = {}
     for index, name in enumerate(header):
         column = f"#{index + 1}"
-        if rules.header_pattern is not None and not rules.header_pattern.fullmatch(name):
+        if len(name) > rules.max_cell_chars:
+            problems.add(_long_cell(line, column, name, len(name), rules))
+        elif rules.header_pattern is not None and not rules.header_pattern.fullmatch(name):
             problems.add(CsvIssue(line, column, cut(name), rules.header_reason, "header"))
         elif not name.strip():
             problems.add(CsvIssue(line, column, name, "header names must not be empty", "header"))
@@ -209,6 +259,8 @@ def _read_records(data: bytes, reader, header: list[str], rules: CsvRules, state
     pattern = rules.first_column_pattern.fullmatch if rules.first_column_pattern is not None else None
     skip = rules.invalid_rows == "skip"
     max_rows = rules.max_rows
+    max_cell = rules.max_cell_chars
+    check_cells = max_cell < csv.field_size_limit()     # otherwise csv itself stops at the limit
     offsets, lines = array("Q"), array("I")
     add_offset, add_line = offsets.append, lines.append
     invalid: dict[int, str] = {}
@@ -226,6 +278,10 @@ def _read_records(data: bytes, reader, header: list[str], rules: CsvRules, state
         add_offset(record_start)
         add_line(record_line)
         count += 1
+        if check_cells and max(map(len, cells)) > max_cell:
+            at = next(i for i, cell in enumerate(cells) if len(cell) > max_cell)
+            issue = _long_cell(record_line, header[at] if at < width else f"#{at + 1}", cells[at], len(cells[at]), rules)
+            raise CsvRejected([issue])
         if len(cells) != width:
             issue = CsvIssue(record_line, None, cut(",".join(cells)),
                              f"the row has {len(cells)} cells but the header has {width}", "row_width")

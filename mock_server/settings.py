@@ -18,6 +18,7 @@ from typing import Any, Mapping
 import yaml
 
 MB = 1024 * 1024
+MAX_CELL_CEILING = 2**31 - 1       # csv.field_size_limit takes a C long; 2 GiB cells are no use anyway
 
 DEFAULTS: dict[str, Any] = {
     "seed": 0,
@@ -37,6 +38,7 @@ DEFAULTS: dict[str, Any] = {
     "jelou": {
         "invalid_rows": "reject",          # reject | skip (skip: bad-phone rows become FAILED messages)
         "max_rows": 1_000_000,
+        "max_cell_chars": 131_072,         # longest CSV cell (header names too), in characters
         "campaigns_shape": "current",      # current (OpenAPI data.results) | legacy (top-level results, _id)
         "file_url_timeout": 10.0,
         "file_url_max_bytes": 100 * MB,
@@ -67,6 +69,7 @@ DEFAULTS: dict[str, Any] = {
         "path_prefix": "/v2",
         "invalid_rows": "reject",          # reject | skip (skip: bad rows are dropped and reported)
         "max_rows": 1_000_000,
+        "max_cell_chars": 131_072,         # longest CSV cell (header names too), in characters
         "channel_types": ["cloud_api"],
         "send_types": ["proactive"],
         "max_schedule_months": 3,
@@ -142,6 +145,8 @@ def check(settings: Mapping[str, Any]) -> None:
             raise SettingsError(f"{provider}.invalid_rows must be 'reject' or 'skip'")
         if not (isinstance(section["max_rows"], int) and section["max_rows"] > 0):
             raise SettingsError(f"{provider}.max_rows must be a positive integer")
+        if not (isinstance(section["max_cell_chars"], int) and 0 < section["max_cell_chars"] <= MAX_CELL_CEILING):
+            raise SettingsError(f"{provider}.max_cell_chars must be an integer from 1 to {MAX_CELL_CEILING:,}")
         if not section["sending_rate"] or section["sending_rate"] <= 0:
             raise SettingsError(f"{provider}.sending_rate must be > 0")
     if settings["jelou"]["campaigns_shape"] not in ("current", "legacy"):

@@ -44,7 +44,8 @@ class IndigitallBackend:
         self.store = state.store
         self.applications = {int(app["id"]): app for app in self.settings["applications"]}
         self.slicing = {app_id: _slicing_settings(app_id, app) for app_id, app in self.applications.items()}
-        self.rules = CsvRules(max_rows=self.settings["max_rows"], invalid_rows=self.settings["invalid_rows"])
+        self.rules = CsvRules(max_rows=self.settings["max_rows"], invalid_rows=self.settings["invalid_rows"],
+                              max_cell_chars=self.settings["max_cell_chars"])
         pattern = self.settings.get("contact_code_pattern")
         try:
             self.contact_pattern = re.compile(pattern) if pattern else None

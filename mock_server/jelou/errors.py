@@ -90,6 +90,7 @@ _ES_REASONS = {
     "too_many_rows": "el archivo tiene demasiadas filas",
     "syntax": "el archivo no es un CSV válido",
     "extension": "solo se admiten archivos con extensión .csv",
+    "cell_too_long": "la celda es demasiado larga (configuración max_cell_chars)",
 }
 
 
