@@ -54,9 +54,8 @@ def banner(app, base_url: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    from waitress import serve
-
     from . import create_app
+    from .serving import serve
 
     try:
         app = create_app(build_config(args))
@@ -68,8 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.quiet:
         print(banner(app, f"http://{shown_host}:{args.port}"), flush=True)
     try:
-        serve(app, host=args.host, port=args.port, threads=args.threads, ident="mock-server",
-              max_request_body_size=app.config["MAX_CONTENT_LENGTH"] + 1024 * 1024, channel_timeout=300)
+        serve(app, host=args.host, port=args.port, threads=args.threads, ident="mock-server", channel_timeout=300)
     except OSError as exc:
         print(f"mock-server: cannot listen on {args.host}:{args.port}: {exc.strerror}. "
               f"Is another server running there? Try --port {args.port + 1}.", file=sys.stderr)

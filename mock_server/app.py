@@ -10,6 +10,7 @@ from typing import Any, Callable, Mapping
 from flask import Flask
 
 from . import control, indigitall, jelou
+from .bodies import MockRequest
 from .clock import Clock
 from .delivery import Timelines
 from .errors import register_error_handlers
@@ -60,8 +61,10 @@ def create_app(config: Mapping[str, Any] | None = None, *, clock: Clock | None =
     clock.on_change(store.notify)
 
     app = Flask(__name__)
+    app.request_class = MockRequest
     app.config["MAX_CONTENT_LENGTH"] = settings["max_request_bytes"]
-    app.config["MAX_FORM_MEMORY_SIZE"] = 16 * 1024 * 1024
+    app.config["MAX_FORM_MEMORY_SIZE"] = settings["max_form_field_bytes"]
+    app.config["MAX_FORM_PARTS"] = settings["max_form_parts"]
     app.json.sort_keys = False
     app.extensions["mock"] = state
 

@@ -23,6 +23,8 @@ from typing import Any
 
 from flask import Request
 from werkzeug.datastructures import FileStorage
+from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.formparser import FormDataParser
 
 MAX_INT_DIGITS = 4300       # sys.int_info.default_max_str_digits: Python's own limit
 MAX_DEPTH = 64
@@ -136,3 +138,54 @@ def multipart(request: Request) -> tuple[dict[str, str], dict[str, FileStorage],
     repeated = sorted({name for name in [*form.keys(), *files.keys()]
                        if len(form.getlist(name)) + len(files.getlist(name)) > 1})
     return {key: form.get(key) for key in form}, {key: files.get(key) for key in files}, repeated
+
+
+class FormLimitExceeded(RequestEntityTooLarge):
+    """A 413 naming the form limit that was hit (parts, text-field size), not the body size."""
+
+
+class _DelimiterCounter:
+    """A read-only stream that counts multipart delimiters as the parser reads (C-speed ``count``)."""
+
+    def __init__(self, stream, boundary: bytes) -> None:
+        self._read = stream.read
+        self._delimiter = b"--" + boundary
+        self._tail = b""
+        self.delimiters = 0
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self._read(size)
+        window = self._tail + chunk          # the tail is too short to hold a whole delimiter
+        self.delimiters += window.count(self._delimiter)
+        self._tail = window[-(len(self._delimiter) - 1):]
+        return chunk
+
+
+class FormParser(FormDataParser):
+    """Werkzeug's parser, but its 413s say which limit was hit.
+
+    Werkzeug raises the same ``RequestEntityTooLarge`` for too many parts and for an oversized
+    text field; counting delimiters while it reads tells the two apart.
+    """
+
+    def _parse_multipart(self, stream, mimetype, content_length, options):
+        try:
+            counter = _DelimiterCounter(stream, options.get("boundary", "").encode("ascii"))
+        except UnicodeEncodeError:
+            return super()._parse_multipart(stream, mimetype, content_length, options)
+        try:
+            _, form, files = super()._parse_multipart(counter, mimetype, content_length, options)
+        except RequestEntityTooLarge:
+            parts = self.max_form_parts
+            if parts is not None and counter.delimiters - 1 > parts:
+                raise FormLimitExceeded(f"The multipart/form-data body has more than {parts:,} parts "
+                                        "(setting max_form_parts).") from None
+            raise FormLimitExceeded(f"A multipart/form-data text field is larger than {self.max_form_memory_size:,} "
+                                    "bytes (setting max_form_field_bytes); send large content as a file part.") from None
+        return stream, form, files
+
+
+class MockRequest(Request):
+    """The app's request class: form limits named in their 413s (see :class:`FormParser`)."""
+
+    form_data_parser_class = FormParser

@@ -14,6 +14,8 @@ from typing import Callable
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from .bodies import FormLimitExceeded
+
 log = logging.getLogger("mock_server")
 
 
@@ -65,6 +67,8 @@ def register_error_handlers(app: Flask, routes: list[tuple[Callable[[str], bool]
                 return to_error
         return lambda status, message: ControlError(message, status)
 
+    app.extensions["mock.error_mapper"] = mapper_for
+
     @app.errorhandler(ProviderError)
     def provider_error(error: ProviderError):
         return error.response()
@@ -84,6 +88,15 @@ def register_error_handlers(app: Flask, routes: list[tuple[Callable[[str], bool]
         return mapper_for(request.path)(InternalServerError.code, message).response()
 
 
+def render_error(app: Flask, path: str, status: int, message: str) -> tuple[bytes, list[tuple[str, str]]]:
+    """``(body, headers)`` of an error answered outside a request (the HTTP server's own errors),
+    in the envelope of the provider owning ``path``."""
+    with app.app_context():
+        response = app.extensions["mock.error_mapper"](path)(status, message).response()
+        return response.get_data(), [(name, value) for name, value in response.headers.items()
+                                     if name.lower() != "content-length"]
+
+
 def _describe(error: HTTPException) -> str:
     status = error.code
     if status == 404:
@@ -91,6 +104,8 @@ def _describe(error: HTTPException) -> str:
     if status == 405:
         allowed = ", ".join(sorted(error.valid_methods or ()))
         return f"Method {request.method} not allowed on {request.path} (allowed: {allowed})"
+    if status == 413 and isinstance(error, FormLimitExceeded):
+        return error.description
     if status == 413:
         return "The request body is larger than the mock accepts (setting max_request_bytes)"
     return error.description or error.name

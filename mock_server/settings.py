@@ -23,6 +23,8 @@ MAX_CELL_CEILING = 2**31 - 1       # csv.field_size_limit takes a C long; 2 GiB 
 DEFAULTS: dict[str, Any] = {
     "seed": 0,
     "max_request_bytes": 256 * MB,
+    "max_form_parts": 1000,                # parts of one multipart/form-data body
+    "max_form_field_bytes": 16 * MB,       # one multipart text field (file parts are bounded by max_request_bytes)
     "clock": {"start": None, "frozen": False},
     "delivery": {
         # Share of ordinary (non-reserved) recipients that read the message, drawn from the seed.
@@ -139,6 +141,10 @@ def build_settings(config: Mapping[str, Any] | None = None) -> dict[str, Any]:
 
 def check(settings: Mapping[str, Any]) -> None:
     """Reject values that would make the mock misbehave later."""
+    for name in ("max_request_bytes", "max_form_parts", "max_form_field_bytes"):
+        value = settings[name]
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise SettingsError(f"{name} must be a positive integer")
     for provider in ("jelou", "indigitall"):
         section = settings[provider]
         if section["invalid_rows"] not in ("reject", "skip"):

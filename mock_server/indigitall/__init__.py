@@ -16,9 +16,9 @@ def init_app(app, state) -> IndigitallBackend:
 
 
 def path_owner(settings):
-    """Which request paths answer in indigitall's envelope (everything under ``{prefix}/chat/``)."""
-    prefix = settings["indigitall"]["path_prefix"] + "/chat/"
-    return lambda path: path.startswith(prefix)
+    """Which request paths answer in indigitall's envelope: the prefix (``/v2``) and everything under it."""
+    prefix = settings["indigitall"]["path_prefix"]
+    return lambda path: path == prefix or path.startswith(prefix + "/")
 
 
 __all__ = ["NAME", "init_app", "path_owner", "http_error"]

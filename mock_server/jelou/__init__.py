@@ -15,8 +15,8 @@ def init_app(app, state) -> JelouBackend:
 
 
 def path_owner(settings):
-    """Which request paths answer in Jelou's envelope (everything under ``/v1/``)."""
-    return lambda path: path.startswith("/v1/")
+    """Which request paths answer in Jelou's envelope: ``/v1`` and everything under it."""
+    return lambda path: path == "/v1" or path.startswith("/v1/")
 
 
 __all__ = ["NAME", "init_app", "path_owner", "http_error"]
