@@ -43,7 +43,8 @@ def fetch(url: str, *, timeout: float, max_bytes: int) -> bytes:
                 raise FetchError(f"fetching {url} answered HTTP {response.status_code}; check that the file is public")
             declared = response.headers.get("Content-Length", "")
             if declared.isascii() and declared.isdigit() and (len(declared) > 18 or int(declared) > max_bytes):
-                raise FetchError(f"the file at {url} is {declared} bytes, more than the {max_bytes:,} allowed")
+                shown = f"{int(declared):,}" if len(declared) <= 18 else f"a {len(declared)}-digit number of"
+                raise FetchError(f"the file at {url} is {shown} bytes, more than the {max_bytes:,} allowed")
             parts, size = [], 0
             for chunk in response.iter_content(CHUNK):
                 size += len(chunk)

@@ -16,8 +16,13 @@ def init_app(app, state) -> IndigitallBackend:
 
 
 def path_owner(settings):
-    """Which request paths answer in indigitall's envelope: the prefix (``/v2``) and everything under it."""
+    """Which request paths answer in indigitall's envelope: the prefix (``/v2``) and everything under it.
+
+    A prefix inside Jelou's ``/v1`` namespace claims only its own ``{prefix}/chat`` routes.
+    """
     prefix = settings["indigitall"]["path_prefix"]
+    if prefix == "/v1" or prefix.startswith("/v1/"):
+        prefix += "/chat"
     return lambda path: path == prefix or path.startswith(prefix + "/")
 
 
