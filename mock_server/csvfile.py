@@ -34,48 +34,16 @@ import functools
 import io
 import re
 from array import array
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+from .csvissues import (MAX_LISTED, VALUE_CUT, Collector, CsvIssue, CsvRejected, cut, explain_csv_error, long_cell,
+                        nul_header)
 from .rows import Rows
 
-MAX_LISTED = 100
-VALUE_CUT = 50
+__all__ = ["BOM", "MAX_LISTED", "VALUE_CUT", "CsvIssue", "CsvRejected", "CsvRules", "Rows", "cut", "read_csv"]
+
 BOM = b"\xef\xbb\xbf"
 DEFAULT_MAX_CELL_CHARS = 131_072
-_FIELD_LIMIT = "field larger than field limit"
-
-
-@dataclass(frozen=True)
-class CsvIssue:
-    """One problem found in a file, in the words every envelope needs."""
-
-    line: int | None
-    column: str | None
-    value: str | None
-    reason: str
-    code: str
-
-    def to_dict(self) -> dict:
-        return {"line": self.line, "column": self.column, "value": self.value, "reason": self.reason}
-
-    def describe(self) -> str:
-        where = []
-        if self.line is not None:
-            where.append(f"line {self.line}")
-        if self.column is not None:
-            where.append(f"column '{self.column}'")
-        prefix = ", ".join(where)
-        shown = f" (value '{self.value}')" if self.value is not None else ""
-        return f"{prefix}: {self.reason}{shown}" if prefix else f"{self.reason}{shown}"
-
-
-class CsvRejected(Exception):
-    """The file breaks a rule; ``issues`` lists at most 100 of the ``total`` problems."""
-
-    def __init__(self, issues: list[CsvIssue], total: int | None = None) -> None:
-        super().__init__(issues[0].describe() if issues else "invalid CSV")
-        self.issues = issues[:MAX_LISTED]
-        self.total = total if total is not None else len(issues)
 
 
 @dataclass(frozen=True)
@@ -97,31 +65,12 @@ class CsvRules:
     first_column_reason: str = "invalid value"
 
 
-@dataclass
-class _Collector:
-    issues: list[CsvIssue] = field(default_factory=list)
-    total: int = 0
-
-    def add(self, issue: CsvIssue) -> None:
-        self.total += 1
-        if len(self.issues) < MAX_LISTED:
-            self.issues.append(issue)
-
-
-def cut(value: str | None) -> str | None:
-    if value is None:
-        return None
-    return value if len(value) <= VALUE_CUT else value[:VALUE_CUT]
-
-
 # A first-column pattern made only of these pieces cannot match ',', '"', CR or LF, so inside the
 # fast path's regex it sees exactly the cell csv.reader sees.
 _SAFE_PATTERN = re.compile(r"(?:\[(?:[A-Za-z0-9_](?:-[A-Za-z0-9_])?)+\]|[A-Za-z0-9_]|\\d|\{\d+(?:,\d*)?\}|[?*+])*")
 # Quoted without line breaks or escaped quotes, or unquoted without quotes; at most %d bytes (so
 # at most that many characters) inside. A file with "" escapes goes to the streaming reader.
 _CELL = rb'(?:"[^"\r\n]{0,%d}+"|[^,"\r\n]{0,%d}+)'
-# Any cell, line breaks inside quotes included (to find the column of an over-long cell).
-_ANY_CELL = re.compile(rb'"(?:[^"]++|"")*+"?|[^,\r\n]*+')
 
 
 @functools.lru_cache(maxsize=64)
@@ -194,36 +143,7 @@ def read_csv(data: bytes, rules: CsvRules) -> Rows:
         header = _read_header(reader, rules, state)
         return _read_records(data, reader, header, rules, state)
     except csv.Error as exc:
-        if str(exc).startswith(_FIELD_LIMIT):
-            raise CsvRejected([_long_cell_at(data, state, rules, header)]) from None
-        raise CsvRejected([CsvIssue(reader.line_num or None, None, None, f"the file is not valid CSV: {exc}", "syntax")]) from None
-
-
-def _long_cell(line: int, column: str, cell: str | None, length: int, rules: CsvRules) -> CsvIssue:
-    return CsvIssue(line, column, cut(cell), f"the cell has {length:,} characters; at most "
-                    f"{rules.max_cell_chars:,} are accepted (setting max_cell_chars)", "cell_too_long")
-
-
-def _long_cell_at(data: bytes, state: list, rules: CsvRules, header: list[str] | None) -> CsvIssue:
-    """The issue for the record ``csv`` stopped in (at ``state``) because a cell outgrew its limit.
-
-    ``csv`` does not say which cell: the raw record is scanned once more to find it (error path only).
-    """
-    position, index = state[0], 0
-    while position <= len(data):
-        match = _ANY_CELL.match(data, position)
-        raw = match.group()
-        text = raw.decode("utf-8", "replace")
-        if raw.startswith(b'"'):
-            text = text[1:-1 if raw.endswith(b'"') and len(raw) > 1 else None].replace('""', '"')
-        if len(text) > rules.max_cell_chars:
-            column = header[index] if header and index < len(header) else f"#{index + 1}"
-            return _long_cell(state[1], column, text, len(text), rules)
-        position, index = match.end() + 1, index + 1
-        if data[match.end():match.end() + 1] != b",":
-            break
-    return CsvIssue(state[1], None, None, f"a cell is longer than the {rules.max_cell_chars:,} characters accepted "
-                    "(setting max_cell_chars)", "cell_too_long")
+        raise CsvRejected([explain_csv_error(exc, data, state, rules.max_cell_chars, header, reader.line_num)]) from None
 
 
 def _read_header(reader, rules: CsvRules, state: list) -> list[str]:
@@ -235,12 +155,14 @@ def _read_header(reader, rules: CsvRules, state: list) -> list[str]:
         raise CsvRejected([CsvIssue(None, None, None, "the file is empty: it needs a header row and at least one data row", "empty")])
     line = state[1]
     state[2] = True
-    problems = _Collector()
+    if any("\x00" in name for name in header):
+        raise CsvRejected([nul_header(line)])
+    problems = Collector()
     seen: dict[str, int] = {}
     for index, name in enumerate(header):
         column = f"#{index + 1}"
         if len(name) > rules.max_cell_chars:
-            problems.add(_long_cell(line, column, name, len(name), rules))
+            problems.add(long_cell(line, column, name, rules.max_cell_chars))
         elif rules.header_pattern is not None and not rules.header_pattern.fullmatch(name):
             problems.add(CsvIssue(line, column, cut(name), rules.header_reason, "header"))
         elif not name.strip():
@@ -264,7 +186,7 @@ def _read_records(data: bytes, reader, header: list[str], rules: CsvRules, state
     offsets, lines = array("Q"), array("I")
     add_offset, add_line = offsets.append, lines.append
     invalid: dict[int, str] = {}
-    problems = _Collector()
+    problems = Collector()
     count = 0
     for cells in reader:
         record_start, record_line = state[0], state[1]
@@ -280,7 +202,7 @@ def _read_records(data: bytes, reader, header: list[str], rules: CsvRules, state
         count += 1
         if check_cells and max(map(len, cells)) > max_cell:
             at = next(i for i, cell in enumerate(cells) if len(cell) > max_cell)
-            issue = _long_cell(record_line, header[at] if at < width else f"#{at + 1}", cells[at], len(cells[at]), rules)
+            issue = long_cell(record_line, header[at] if at < width else f"#{at + 1}", cells[at], max_cell)
             raise CsvRejected([issue])
         if len(cells) != width:
             issue = CsvIssue(record_line, None, cut(",".join(cells)),
