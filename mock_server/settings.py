@@ -18,6 +18,7 @@ from typing import Any, Mapping
 import yaml
 
 MB = 1024 * 1024
+FORM_READ_SIZE = 64 * 1024        # werkzeug's multipart read size, which its text-field limit also applies to
 MAX_CELL_CEILING = 2**31 - 1       # csv.field_size_limit takes a C long; 2 GiB cells are no use anyway
 
 DEFAULTS: dict[str, Any] = {
@@ -145,13 +146,17 @@ def check(settings: Mapping[str, Any]) -> None:
         value = settings[name]
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
             raise SettingsError(f"{name} must be a positive integer")
+    if settings["max_form_field_bytes"] < FORM_READ_SIZE:
+        raise SettingsError(f"max_form_field_bytes must be at least {FORM_READ_SIZE:,}: the form parser reads "
+                            "64 KiB at a time and applies the limit to each read")
     for provider in ("jelou", "indigitall"):
         section = settings[provider]
         if section["invalid_rows"] not in ("reject", "skip"):
             raise SettingsError(f"{provider}.invalid_rows must be 'reject' or 'skip'")
         if not (isinstance(section["max_rows"], int) and section["max_rows"] > 0):
             raise SettingsError(f"{provider}.max_rows must be a positive integer")
-        if not (isinstance(section["max_cell_chars"], int) and 0 < section["max_cell_chars"] <= MAX_CELL_CEILING):
+        cell = section["max_cell_chars"]
+        if isinstance(cell, bool) or not (isinstance(cell, int) and 0 < cell <= MAX_CELL_CEILING):
             raise SettingsError(f"{provider}.max_cell_chars must be an integer from 1 to {MAX_CELL_CEILING:,}")
         if not section["sending_rate"] or section["sending_rate"] <= 0:
             raise SettingsError(f"{provider}.sending_rate must be > 0")
