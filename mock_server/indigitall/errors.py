@@ -10,7 +10,7 @@ so a client that only logs ``message`` still learns what to fix.
 ``TASK_NOT_FOUND`` / ``ROUTE_NOT_FOUND`` 404, ``BAD_REQUEST`` (unreadable body),
 ``VALIDATION_ERROR`` (fields), ``INVALID_CSV``, ``MISSING_VARIABLES``, ``INVALID_ROWS`` 400,
 ``METHOD_NOT_ALLOWED`` 405, ``TASK_NOT_CANCELABLE`` 409, ``PAYLOAD_TOO_LARGE`` 413,
-``INTERNAL_ERROR`` 500.
+``HEADERS_TOO_LARGE`` 431, ``INTERNAL_ERROR`` 500, ``NOT_IMPLEMENTED`` 501.
 """
 
 from __future__ import annotations
