@@ -33,6 +33,7 @@ import csv
 import functools
 import io
 import re
+import threading
 from array import array
 from dataclasses import dataclass
 
@@ -44,6 +45,7 @@ __all__ = ["BOM", "MAX_LISTED", "VALUE_CUT", "CsvIssue", "CsvRejected", "CsvRule
 
 BOM = b"\xef\xbb\xbf"
 DEFAULT_MAX_CELL_CHARS = 131_072
+_LIMIT_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -108,10 +110,17 @@ def _read_fast(data: bytes, rules: CsvRules) -> Rows | None:
     return Rows.one_per_line(data, end + 1, count, header)
 
 
+def _raise_csv_limit(wanted: int) -> None:
+    """Raise ``csv``'s process-wide field limit to ``wanted`` if lower; never lower it (see above)."""
+    if csv.field_size_limit() < wanted:
+        with _LIMIT_LOCK:          # two apps raising at once must leave the larger value
+            if csv.field_size_limit() < wanted:
+                csv.field_size_limit(wanted)
+
+
 def read_csv(data: bytes, rules: CsvRules) -> Rows:
     """Validate ``data`` against ``rules`` and return its rows; raise :class:`CsvRejected`."""
-    if csv.field_size_limit() < rules.max_cell_chars:
-        csv.field_size_limit(rules.max_cell_chars)      # raise only (see the module docstring)
+    _raise_csv_limit(rules.max_cell_chars)
     fast = _read_fast(data, rules)
     if fast is not None:
         return fast
