@@ -285,3 +285,13 @@ def test_form_limits_must_be_positive_integers(name, value):
 def test_the_text_field_limit_is_at_least_the_parsers_read_size():
     with pytest.raises(SettingsError, match="max_form_field_bytes must be at least 65,536"):
         build_settings({"max_form_field_bytes": 65_535})
+
+
+def test_non_ascii_digits_in_harness_inputs_are_refused_not_crashed():
+    from harness.fakes import _compile
+    from loadtests.run import seconds
+    with pytest.raises(ValueError, match="bad phone pattern"):
+        _compile("²12N###")
+    with pytest.raises(ValueError, match="cannot read duration"):
+        seconds("²")
+    assert seconds("30") == 30 and _compile("1212N######") == ("1212", 7, 2_000_000)
