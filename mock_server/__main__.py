@@ -54,8 +54,10 @@ def banner(app, base_url: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    from waitress.server import create_server
+
     from . import create_app
-    from .serving import serve
+    from .server_errors import attach
 
     try:
         app = create_app(build_config(args))
@@ -67,7 +69,9 @@ def main(argv: list[str] | None = None) -> int:
     if not args.quiet:
         print(banner(app, f"http://{shown_host}:{args.port}"), flush=True)
     try:
-        serve(app, host=args.host, port=args.port, threads=args.threads, ident="mock-server", channel_timeout=300)
+        server = create_server(app, host=args.host, port=args.port, threads=args.threads, ident="mock-server",
+                               channel_timeout=300)
+        attach(server, app).run()
     except OSError as exc:
         print(f"mock-server: cannot listen on {args.host}:{args.port}: {exc.strerror}. "
               f"Is another server running there? Try --port {args.port + 1}.", file=sys.stderr)

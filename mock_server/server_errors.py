@@ -1,14 +1,16 @@
-"""Serving an app with waitress, the HTTP server's own error answers included (server plumbing).
+"""The HTTP server's own error answers, rendered by the app (server plumbing for waitress).
 
 waitress answers some requests itself, before the app sees them: a body declared larger than
 its cap (413, at once, without reading the body), request line plus headers over its cap (431),
-a request line or header it cannot parse, such as a path with raw non-ASCII bytes (400). Out of
-the box those answers are plain text. Here its error task renders them through the app instead
-(:func:`mock_server.errors.render_error`), so they are JSON in the envelope of the provider that
-owns the path, like every other answer.
+a request line or header it cannot parse, such as a path with raw non-ASCII bytes (400), a
+transfer coding it does not implement (501). Out of the box those answers are plain text.
+:func:`attach` gives a waitress server an error task that renders them through the app instead
+(:func:`mock_server.errors.render_error`): JSON in the envelope of the provider that owns the
+path, like every other answer.
 
-The body cap is the app's ``max_request_bytes``: waitress refuses a larger declared body as soon
-as the headers arrive, and a chunked body as soon as it grows past the cap.
+:func:`attach` also sets the server's body cap to the app's ``max_request_bytes``, so a larger
+declared body is refused as soon as its headers arrive (waitress refuses ``>= cap``), and a
+chunked body as soon as it grows past it.
 """
 
 from __future__ import annotations
@@ -17,36 +19,35 @@ from urllib.parse import unquote_to_bytes
 
 from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer
-from waitress.server import create_server as _waitress_server
 from waitress.task import ErrorTask
 
 from .errors import render_error
 
 
-def create_server(app, **adjustments):
-    """A waitress server for ``app`` (``adjustments`` as for ``waitress.create_server``); call ``run()``."""
-    adjustments["max_request_body_size"] = app.config["MAX_CONTENT_LENGTH"] + 1     # waitress refuses >= this
-    dispatchers: dict = {}
-    server = _waitress_server(app, map=dispatchers, **adjustments)
+def attach(server, app):
+    """Make every listening socket of the waitress ``server`` answer its own errors through ``app``."""
+    dispatchers = getattr(server, "_map", None) or getattr(server, "map", None) or {}
     for dispatcher in list(dispatchers.values()):
-        if isinstance(dispatcher, BaseWSGIServer):       # one per listening socket
-            dispatcher.channel_class = _Channel
-            dispatcher.mock_app = app        # its .application may be waitress's proxy-headers wrapper
+        if not isinstance(dispatcher, BaseWSGIServer):       # the trigger, open channels
+            continue
+        dispatcher.mock_app = app          # its .application may be waitress's proxy-headers wrapper
+        dispatcher.adj.max_request_body_size = app.config["MAX_CONTENT_LENGTH"] + 1
+        channel = dispatcher.channel_class
+        if not issubclass(channel, EnvelopeErrorsMixin):
+            dispatcher.channel_class = type(f"Envelope{channel.__name__}", (EnvelopeErrorsMixin, channel), {})
     return server
 
 
-def serve(app, **adjustments) -> None:
-    """Like ``waitress.serve``: build the server and run it until interrupted."""
-    create_server(app, **adjustments).run()
-
-
-class _EnvelopeErrorTask(ErrorTask):
+class EnvelopeErrorTask(ErrorTask):
     """waitress's error answer, rendered by the app as JSON in the owning provider's envelope."""
 
     def execute(self):
-        error = self.request.error
         server = self.channel.server
-        body, headers = render_error(server.mock_app, request_path(self.request), error.code, describe(error, server.adj))
+        app = getattr(server, "mock_app", None)
+        if app is None:                    # not attached: waitress's own plain-text answer
+            return super().execute()
+        error = self.request.error
+        body, headers = render_error(app, request_path(self.request), error.code, describe(error, server.adj))
         self.status = f"{error.code} {error.reason}"
         self.response_headers.extend(headers)
         self.set_close_on_finish()
@@ -54,8 +55,14 @@ class _EnvelopeErrorTask(ErrorTask):
         self.write(body)
 
 
-class _Channel(HTTPChannel):
-    error_task_class = _EnvelopeErrorTask
+class EnvelopeErrorsMixin:
+    """For a waitress channel class: errors answered by :class:`EnvelopeErrorTask`."""
+
+    error_task_class = EnvelopeErrorTask
+
+
+class EnvelopeChannel(EnvelopeErrorsMixin, HTTPChannel):
+    """waitress's channel with its errors in the app's envelopes."""
 
 
 def describe(error, adj) -> str:
