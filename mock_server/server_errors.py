@@ -18,6 +18,7 @@ from __future__ import annotations
 from urllib.parse import unquote_to_bytes
 
 from waitress.channel import HTTPChannel
+from waitress.parser import HTTPRequestParser, ParsingError
 from waitress.server import BaseWSGIServer
 from waitress.task import ErrorTask
 
@@ -55,10 +56,25 @@ class EnvelopeErrorTask(ErrorTask):
         self.write(body)
 
 
+class SafeParser(HTTPRequestParser):
+    """waitress's request parser, but a ``Content-Length`` of thousands of digits is a 400.
+
+    waitress checks the value is digits, then ``int()`` raises (Python's 4,300-digit limit) and the
+    connection is dropped without an answer.
+    """
+
+    def parse_header(self, header_plus):
+        try:
+            return super().parse_header(header_plus)
+        except ValueError:
+            raise ParsingError("Content-Length is invalid: it has more digits than any body size") from None
+
+
 class EnvelopeErrorsMixin:
     """For a waitress channel class: errors answered by :class:`EnvelopeErrorTask`."""
 
     error_task_class = EnvelopeErrorTask
+    parser_class = SafeParser
 
 
 class EnvelopeChannel(EnvelopeErrorsMixin, HTTPChannel):

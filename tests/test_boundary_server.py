@@ -154,6 +154,10 @@ def test_a_percent_encoded_non_ascii_path_is_an_ordinary_404(port):
 
 @pytest.mark.parametrize("request_bytes,expected,path", [
     (b"POST /v1/hsm/file HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n", 400, "/v1/hsm/file"),
+    ("POST /v1/hsm/file HTTP/1.1\r\nHost: x\r\nContent-Length: ²\r\n\r\n".encode(), 400, "/v1/hsm/file"),
+    (b"POST /_mock/clock HTTP/1.1\r\nHost: x\r\nContent-Length: " + b"9" * 5000 + b"\r\n\r\n", 400, "/_mock/clock"),
+    (b"POST /v2/chat/x HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", 400,
+     "/v2/chat/application/100/message/csv"),
     (b"POST /v1/hsm/file HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", 501, "/v1/hsm/file"),
     (b"GET /_mock/clock HTTP/1.1\r\nHost: x\r\nBad Header Line\r\n\r\n", 400, "/_mock/clock"),
     (b"NONSENSE\r\nHost: x\r\n\r\n", 400, "/elsewhere"),
