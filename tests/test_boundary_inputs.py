@@ -263,6 +263,14 @@ def test_a_large_text_field_is_413_naming_max_form_field_bytes(small_forms):
     assert "max_form_field_bytes" in body["message"]
 
 
+def test_the_issues_cases_at_the_default_limits(client):
+    response = _form_post(client, "/v1/hsm/file", {f"field{i}": "x" for i in range(1001)}, JELOU)
+    assert response.status_code == 413 and "more than 1,000 parts (setting max_form_parts)" in response.json["message"][0]
+    response = _form_post(client, "/v1/hsm/file", {"campaignName": "x" * (17 * 1024 * 1024)}, JELOU)
+    assert response.status_code == 413
+    assert "larger than 16,777,216 bytes (setting max_form_field_bytes)" in response.json["message"][0]
+
+
 def test_a_large_file_part_is_not_bound_by_the_text_field_limit(small_forms):
     content = order_csv(5000)
     assert len(content) > 150_000

@@ -24,7 +24,7 @@ from typing import Any, Callable, Mapping
 from .. import bodies
 
 PLACEHOLDER = re.compile(r"\{\{\s*([^{}]+?)\s*\}\}")
-MAX_DEPTH = 64
+MAX_DEPTH = bodies.MAX_DEPTH
 
 # Layout paths whose rendered value the mock checks (see ``validation.Checker``).
 CONTACT, CHANNEL, SEND_TYPE = ("contactCode",), ("channelType",), ("sendType",)
