@@ -2,6 +2,7 @@
 
 Every answer is either a 4xx in the provider's envelope naming the problem, or an accepted file
 whose every cell, read back through ``/_mock/messages``, equals what a strict CSV reader sees.
+The same property is then checked on seeded random files with a few random byte edits.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import io
 import json
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import stream_encode_multipart
 
@@ -96,3 +99,38 @@ def test_hostile_file(client, case: Case, shape: Shape):
     expected = _expected_rows(content)
     width = len(shape.header)
     assert _read_back(client, shape, response) == [row[:width] for row in expected]
+
+
+cells = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)) | st.sampled_from(list(',"\r\n ')),
+                max_size=12)
+
+
+@st.composite
+def csv_files(draw, shape: Shape) -> bytes:
+    """A well-formed file for ``shape`` with random cells, then maybe a few random byte edits."""
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator=draw(st.sampled_from(["\n", "\r\n"])))
+    writer.writerow(shape.header)
+    for index in range(draw(st.integers(min_value=1, max_value=4))):
+        writer.writerow(shape.row(index, "")[:-1] + [draw(cells)] if shape is INDIGITALL
+                        else [shape.row(index, "")[0], draw(cells), draw(cells), draw(cells)])
+    content = bytearray(buffer.getvalue().encode("utf-8"))
+    for _ in range(draw(st.integers(min_value=0, max_value=3))):
+        position = draw(st.integers(min_value=0, max_value=len(content)))
+        content[position:position] = draw(st.binary(min_size=1, max_size=3) | st.sampled_from([b'"', b",", b"\r", b"\n"]))
+    return bytes(content)
+
+
+@pytest.mark.slow
+@settings(max_examples=150, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(data=st.data(), shape=st.sampled_from([JELOU, INDIGITALL]))
+def test_random_and_mangled_files_are_refused_or_read_back_exactly(client, data, shape):
+    content = data.draw(csv_files(shape))
+    response = _post(client, shape, content, "random.csv")
+    assert response.status_code < 500 and response.is_json
+    if response.status_code >= 400:
+        _problem_text(shape, response.json)
+        return
+    expected = _expected_rows(content)
+    assert _read_back(client, shape, response) == expected
