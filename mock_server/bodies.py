@@ -31,14 +31,7 @@ MAX_DEPTH = 64
 
 
 class BodyError(ValueError):
-    """The request body (or a JSON field) cannot be read; the message says why.
-
-    ``field`` is the top-level field the problem is in, when there is one.
-    """
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field
+    """The request body (or a JSON field) cannot be read; the message says why (and where)."""
 
 
 class _Unreadable:
@@ -78,9 +71,9 @@ def loads(text: str, what: str | None = None) -> Any:
     try:
         value = json.loads(text, parse_int=_parse_int, parse_float=_parse_float, parse_constant=_parse_constant)
     except json.JSONDecodeError as exc:
-        raise BodyError(f"{subject} is not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}.", what) from None
+        raise BodyError(f"{subject} is not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}.") from None
     except RecursionError:
-        raise BodyError(f"{subject} is not valid JSON: it is nested too deeply.", what) from None
+        raise BodyError(f"{subject} is not valid JSON: it is nested too deeply.") from None
     _check(value, what)
     return value
 
@@ -91,25 +84,17 @@ def _check(value: Any, what: str | None) -> None:
     while stack:
         node, path, depth = stack.pop()
         if isinstance(node, _Unreadable):
-            raise BodyError(f"{path or 'The body'}: {node.reason}.", _top(path, what))
+            shown = f"body{path}" if path.startswith("[") else path or "The body"
+            raise BodyError(f"{shown}: {node.reason}.")
         if isinstance(node, (dict, list)):
             if depth >= MAX_DEPTH:
-                raise BodyError(f"{what or 'The body'} is nested more than {MAX_DEPTH} levels deep.", what)
+                raise BodyError(f"{what or 'The body'} is nested more than {MAX_DEPTH} levels deep.")
             items = node.items() if isinstance(node, dict) else enumerate(node)
             for key, child in items:
                 if isinstance(child, (dict, list, _Unreadable)):
-                    step = f"[{key}]" if isinstance(key, int) else (f".{key}" if path else str(key))
+                    name = key if len(str(key)) <= 50 else f"{str(key)[:50]}..."     # a key is echoed: keep it short
+                    step = f"[{name}]" if isinstance(key, int) else (f".{name}" if path else str(name))
                     stack.append((child, path + step, depth + 1))
-
-
-def _top(path: str, what: str | None) -> str | None:
-    """The top-level field of ``path`` (``params[0].param`` -> ``params``)."""
-    if what:
-        return what
-    for index, char in enumerate(path):
-        if char in ".[" and index:
-            return path[:index]
-    return path or None
 
 
 def json_body(raw: bytes) -> Any:
