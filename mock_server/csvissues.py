@@ -28,15 +28,18 @@ class CsvIssue:
     def to_dict(self) -> dict:
         return {"line": self.line, "column": self.column, "value": self.value, "reason": self.reason}
 
-    def describe(self) -> str:
+    def describe(self, words: tuple[str, str, str] = ("line", "column", "value"), reason: str | None = None) -> str:
+        """``line 2, column 'phone': reason (value '...')``; ``words`` and ``reason`` translate it."""
+        line, column, value = words
         where = []
         if self.line is not None:
-            where.append(f"line {self.line}")
+            where.append(f"{line} {self.line}")
         if self.column is not None:
-            where.append(f"column '{self.column}'")
+            where.append(f"{column} '{self.column}'")
         prefix = ", ".join(where)
-        shown = f" (value '{self.value}')" if self.value is not None else ""
-        return f"{prefix}: {self.reason}{shown}" if prefix else f"{self.reason}{shown}"
+        text = self.reason if reason is None else reason
+        shown = f" ({value} '{self.value}')" if self.value is not None else ""
+        return f"{prefix}: {text}{shown}" if prefix else f"{text}{shown}"
 
 
 class CsvRejected(Exception):
