@@ -54,18 +54,15 @@ class ControlError(ProviderError):
 HttpErrorMapper = Callable[[int, str], ProviderError]
 
 
-def register_error_handlers(app: Flask, routes: list[tuple[Callable[[str], bool], HttpErrorMapper]]) -> None:
+def register_error_handlers(app: Flask, routes: list[tuple[str, HttpErrorMapper]]) -> None:
     """Render every error in the envelope of the provider owning the path.
 
-    :param routes: ``(owns(path), to_error(status, description))`` pairs, tried in order; paths no
-        provider owns get the control-plane envelope.
+    :param routes: ``(path prefix, to_error(status, description))`` pairs; the longest prefix
+        owning the path wins (order does not matter); paths no provider owns get the
+        control-plane envelope.
     """
-
     def mapper_for(path: str) -> HttpErrorMapper:
-        for owns, to_error in routes:
-            if owns(path):
-                return to_error
-        return lambda status, message: ControlError(message, status)
+        return owner(path, routes) or (lambda status, message: ControlError(message, status))
 
     app.extensions["mock.error_mapper"] = mapper_for
 
@@ -95,6 +92,18 @@ def render_error(app: Flask, path: str, status: int, message: str) -> tuple[byte
         response = app.extensions["mock.error_mapper"](path)(status, message).response()
         return response.get_data(), [(name, value) for name, value in response.headers.items()
                                      if name.lower() != "content-length"]
+
+
+def owner(path: str, routes: list[tuple[str, HttpErrorMapper]]) -> HttpErrorMapper | None:
+    """The mapper of the longest prefix in ``routes`` owning ``path`` (whole segments), or None.
+
+    Only two providers declaring the very same prefix fall back on order (the first wins).
+    """
+    best, best_length = None, -1
+    for prefix, value in routes:
+        if (path == prefix or path.startswith(prefix.rstrip("/") + "/")) and len(prefix) > best_length:
+            best, best_length = value, len(prefix)
+    return best
 
 
 def _describe(error: HTTPException) -> str:
