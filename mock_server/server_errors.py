@@ -23,6 +23,7 @@ from waitress.server import BaseWSGIServer
 from waitress.task import ErrorTask
 
 from .errors import render_error
+from .sandbox import PREFIX as SANDBOX_PREFIX
 
 
 def attach(server, app):
@@ -99,7 +100,8 @@ def request_path(request) -> str:
     """The path of a request waitress may have failed to parse, read from its raw first line.
 
     After a 431 waitress replaces the parsed request line with ``GET /``: the raw bytes it kept
-    (``header_plus``) still start with the real one.
+    (``header_plus``) still start with the real one. A sandbox prefix (``/sandboxes/NAME``) is
+    skipped, as the app skips it.
     """
     raw = (request.header_plus or getattr(request, "first_line", b"") or b"").lstrip()
     parts = raw.split(b"\r\n", 1)[0].split(b" ")
@@ -109,5 +111,7 @@ def request_path(request) -> str:
     if b"://" in target[:12]:
         target = target.split(b"://", 1)[1]
         target = b"/" + target.split(b"/", 1)[1] if b"/" in target else b"/"
-    path = target.split(b"?", 1)[0].split(b"#", 1)[0]
-    return unquote_to_bytes(path).decode("utf-8", "replace") or "/"
+    path = unquote_to_bytes(target.split(b"?", 1)[0].split(b"#", 1)[0]).decode("utf-8", "replace") or "/"
+    if path.startswith(SANDBOX_PREFIX):          # /sandboxes/NAME/v1/...: the owner is found after it
+        path = "/" + path[len(SANDBOX_PREFIX):].partition("/")[2]
+    return path

@@ -147,8 +147,15 @@ def test_random_requests_never_5xx(route, data):
         url = url.replace(f"<{name}>", quote(_text(value), safe=""))
     query = data.draw(st.dictionaries(st.sampled_from(QUERY_KEYS) | st.text(max_size=6), texts, max_size=5))
     query = {_text(k): _text(v) for k, v in query.items() if k not in ("wait_for", "timeout")}
-    auth = data.draw(st.sampled_from([JELOU, KEY, {}, {"Authorization": "Basic ñ"}, {"Authorization": "ServerKey é"},
-                                      {"Authorization": "Basic " + "A" * 5000}]))
+    auth = dict(data.draw(st.sampled_from([JELOU, KEY, {}, {"Authorization": "Basic ñ"}, {"Authorization": "ServerKey é"},
+                                           {"Authorization": "Basic " + "A" * 5000}])))
+    sandbox = data.draw(st.none() | st.sampled_from(["default", "ci-1", "bad name", "é", "x" * 300]) | texts)
+    if sandbox is not None:
+        if data.draw(st.booleans()):
+            value = "".join(ch for ch in _text(sandbox) if ch not in "\r\n\x00")   # what an HTTP header can carry
+            auth["X-Mock-Sandbox"] = value.encode("utf-8").decode("latin-1")
+        else:
+            url = "/sandboxes/" + quote(_text(sandbox), safe="") + url
     body = data.draw(bodies())
     response = CLIENT.open(url, method=method, query_string=query, headers=auth, **body)
     _assert_sane(response, f"{method} {url}")

@@ -131,6 +131,11 @@ def test_a_body_of_exactly_the_cap_reaches_the_app(port):
     assert "send a JSON object" in parsed["error"]["message"]        # the app's own answer, not a 413
 
 
+def test_a_sandbox_prefix_does_not_hide_the_owner(port):
+    request = (f"POST /sandboxes/ci-7/v1/hsm/file HTTP/1.1\r\nHost: x\r\nContent-Length: {CAP + 1}\r\n\r\n").encode()
+    _json_answer(*exchange(port, request)[:3], 413, "/v1/hsm/file")
+
+
 @pytest.mark.parametrize("path", list(ENVELOPES))
 def test_headers_over_256_kib_are_431_json(port, path):
     request = f"GET {path} HTTP/1.1\r\nHost: x\r\n".encode() + b"X-Big: " + b"b" * 300_000 + b"\r\n\r\n"
