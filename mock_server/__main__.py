@@ -48,7 +48,7 @@ def banner(app, base_url: str) -> str:
     lines.append(f"indigitall (Authorization: ServerKey <key>), path prefix {settings['indigitall']['path_prefix']}:")
     for key in settings["indigitall"]["server_keys"]:
         lines.append(f"  ServerKey {key['key']}  applications {', '.join(map(str, key['applications']))}")
-    lines.append("Control plane: /_mock/health, /_mock/reset, /_mock/clock, /_mock/messages, /_mock/sandboxes")
+    lines.append("Control plane: /_mock/health, /_mock/reset, /_mock/clock, /_mock/messages, /_mock/sandboxes, /_mock/webhooks")
     lines.append("Sandboxes: header X-Mock-Sandbox: NAME, or the base path /sandboxes/NAME in front of any path")
     return "\n".join(lines)
 
@@ -69,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     shown_host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
     if not args.quiet:
         print(banner(app, f"http://{shown_host}:{args.port}"), flush=True)
+    app.extensions["mock"].webhooks.start()    # delivers due webhook events in the background
     try:
         # inspection.max_waiters extra threads: long-polls wait on those, never on the API's workers
         server = create_server(app, host=args.host, port=args.port, ident="mock-server", channel_timeout=300,
