@@ -10,44 +10,25 @@ from __future__ import annotations
 
 import json
 import socket
-import subprocess
-import sys
 import time
 
 import pytest
 import requests
+
+from live_server import free_port, mock_server
 
 pytestmark = pytest.mark.slow
 
 CAP = 100_000
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def port(tmp_path_factory):
     config = tmp_path_factory.mktemp("boundary") / "config.json"
     config.write_text(json.dumps({"max_request_bytes": CAP}))
-    number = _free_port()
-    server = subprocess.Popen([sys.executable, "-m", "mock_server", "--port", str(number), "--config", str(config),
-                               "--quiet", "--threads", "4"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                requests.get(f"http://127.0.0.1:{number}/_mock/health", timeout=1)
-                break
-            except requests.ConnectionError:
-                assert server.poll() is None and time.monotonic() < deadline, "mock-server did not start"
-                time.sleep(0.1)
+    number = free_port()
+    with mock_server("--config", str(config), "--threads", "4", port=number):
         yield number
-    finally:
-        server.terminate()
-        server.communicate(timeout=10)
 
 
 def exchange(port: int, data: bytes, timeout: float = 5.0) -> tuple[int, dict[str, str], bytes, float]:
