@@ -166,7 +166,7 @@ def test_unknown_route_under_the_indigitall_prefix_in_indigitall_envelope(frozen
     assert response.json == {"statusCode": 404, "message": f"Route GET:{path} not found", "errorCode": "ROUTE_NOT_FOUND"}
 
 
-@pytest.mark.parametrize("path", ["/nothing", "/", "/v1x", "/v2x/chat", "/nothing/v1/x", "/_mock/nothing"])
+@pytest.mark.parametrize("path", ["/nothing", "/v1x", "/v2x/chat", "/nothing/v1/x", "/_mock/nothing"])
 def test_unknown_route_elsewhere_in_control_envelope(frozen_client, path):
     response = frozen_client.get(path)
     assert response.status_code == 404
