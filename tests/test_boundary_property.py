@@ -28,7 +28,7 @@ from conftest import JELOU, START, order_csv, send_form
 from indigitall_helpers import KEY, TEXT_CSV, send
 from mock_server import create_app
 
-BLUEPRINTS = ("jelou", "indigitall", "control")
+BLUEPRINTS = ("jelou", "indigitall", "control", "apidoc")
 SKIPPED_WORDS = ("webhook", "events", "stream", "/ui")
 SEEDED = settings(max_examples=300, deadline=None, derandomize=True, database=None,
                   suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
