@@ -10,7 +10,6 @@ from flask import Flask, g, request
 from werkzeug.exceptions import BadRequest
 
 from . import apidoc, control, indigitall, jelou, ui, webhooks
-from .bodies import MockRequest
 from .clock import RANGE_TEXT, Clock, in_range, to_us
 from .delivery import Timelines
 from .errors import register_error_handlers
@@ -81,18 +80,20 @@ def create_app(config: Mapping[str, Any] | None = None, *, store: Store | None =
     """Build a mock app.
 
     :param config: settings merged over the defaults (see ``mock_server.settings``).
-    :param store: a ready store (e.g. a shared one); by default an in-memory store.
+    :param store: a ready store; by default the one the ``store`` settings name (``store.url``:
+        ``memory``, or ``redis://HOST:PORT/DB`` shared by every process using it, keys under
+        ``store.prefix``).
     :param time_source: the wall-clock function (seconds since the epoch) for the built store (tests).
     """
     settings = build_settings(config)
     if store is None:
         start_us, frozen = _clock_start(settings["clock"])
         kwargs = {"time_source": time_source} if time_source else {}
-        store = open_store("memory", seed=settings["seed"], clock_start_us=start_us, clock_frozen=frozen, **kwargs)
+        store = open_store(settings["store"]["url"], prefix=settings["store"]["prefix"], seed=settings["seed"],
+                           clock_start_us=start_us, clock_frozen=frozen, **kwargs)
     state = MockState(settings=settings, store=store, timelines=Timelines(settings["delivery"]))
 
     app = Flask(__name__)
-    app.request_class = MockRequest
     app.config["MAX_CONTENT_LENGTH"] = settings["max_request_bytes"]
     app.config["MAX_FORM_MEMORY_SIZE"] = settings["max_form_field_bytes"]
     app.config["MAX_FORM_PARTS"] = settings["max_form_parts"]

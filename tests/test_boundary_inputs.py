@@ -244,30 +244,30 @@ def _form_post(client, path, form, headers):
     return client.post(path, data=body, headers=headers, content_type=f"multipart/form-data; boundary={boundary}")
 
 
-def test_too_many_parts_is_413_naming_max_form_parts(small_forms):
+def test_too_many_parts_is_400_naming_max_form_parts(small_forms):
     form = {f"extra{i}": "x" for i in range(25)}
     response = _form_post(small_forms, "/v1/hsm/file", form, JELOU)
-    assert response.status_code == 413
+    assert response.status_code == 400
     assert response.json == {"message": ["The multipart/form-data body has more than 20 parts (setting max_form_parts)."],
                              "status": "failed"}
-    body = assert_error(_form_post(small_forms, f"{PREFIX}/100/message/csv", form, KEY), 413, "PAYLOAD_TOO_LARGE")
+    body = assert_error(_form_post(small_forms, f"{PREFIX}/100/message/csv", form, KEY), 400, "BAD_REQUEST")
     assert "max_form_parts" in body["message"]
 
 
-def test_a_large_text_field_is_413_naming_max_form_field_bytes(small_forms):
+def test_a_large_text_field_is_400_naming_max_form_field_bytes(small_forms):
     response = _form_post(small_forms, "/v1/hsm/file", {"campaignName": "x" * 80_000}, JELOU)
-    assert response.status_code == 413
-    assert "larger than 70,000 bytes (setting max_form_field_bytes)" in response.json["message"][0]
+    assert response.status_code == 400
+    assert "'campaignName' is larger than 70,000 bytes (setting max_form_field_bytes)" in response.json["message"][0]
     body = assert_error(_form_post(small_forms, f"{PREFIX}/100/message/csv", {"layout": "y" * 80_000}, KEY),
-                        413, "PAYLOAD_TOO_LARGE")
+                        400, "BAD_REQUEST")
     assert "max_form_field_bytes" in body["message"]
 
 
 def test_the_issues_cases_at_the_default_limits(client):
     response = _form_post(client, "/v1/hsm/file", {f"field{i}": "x" for i in range(1001)}, JELOU)
-    assert response.status_code == 413 and "more than 1,000 parts (setting max_form_parts)" in response.json["message"][0]
+    assert response.status_code == 400 and "more than 1,000 parts (setting max_form_parts)" in response.json["message"][0]
     response = _form_post(client, "/v1/hsm/file", {"campaignName": "x" * (17 * 1024 * 1024)}, JELOU)
-    assert response.status_code == 413
+    assert response.status_code == 400
     assert "larger than 16,777,216 bytes (setting max_form_field_bytes)" in response.json["message"][0]
 
 
