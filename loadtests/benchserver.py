@@ -37,9 +37,10 @@ PREFILL_FIELDS = {"campaignName": "bench", "elementName": "order_confirmation", 
 
 
 def serve_options(app: Flask) -> dict:
-    """What ``mock_server.__main__.main`` passes to ``waitress.serve`` besides host and port."""
+    """What ``mock_server.__main__.main`` gives waitress besides host and port (``max_request_body_size``
+    as ``mock_server.server_errors.attach`` sets it)."""
     return {"threads": 16, "ident": "mock-server", "channel_timeout": 300,
-            "max_request_body_size": app.config["MAX_CONTENT_LENGTH"] + 1024 * 1024}
+            "max_request_body_size": app.config["MAX_CONTENT_LENGTH"] + 1}
 
 
 def bare_app(max_bytes: int) -> Flask:

@@ -74,8 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         # inspection.max_waiters extra threads: long-polls wait on those, never on the API's workers
         serve(app, host=args.host, port=args.port, threads=args.threads + app.extensions["mock"].max_waiters,
-              ident="mock-server",
-              max_request_body_size=app.config["MAX_CONTENT_LENGTH"] + 1024 * 1024, channel_timeout=300)
+              ident="mock-server", channel_timeout=300)
     except OSError as exc:
         print(f"mock-server: cannot listen on {args.host}:{args.port}: {exc.strerror}. "
               f"Is another server running there? Try --port {args.port + 1}.", file=sys.stderr)

@@ -95,7 +95,8 @@ def create_app(config: Mapping[str, Any] | None = None, *, store: Store | None =
 
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings["max_request_bytes"]
-    app.config["MAX_FORM_MEMORY_SIZE"] = 16 * 1024 * 1024
+    app.config["MAX_FORM_MEMORY_SIZE"] = settings["max_form_field_bytes"]
+    app.config["MAX_FORM_PARTS"] = settings["max_form_parts"]
     app.json.sort_keys = False
     app.extensions["mock"] = state
     app.wsgi_app = SandboxSelector(app.wsgi_app)

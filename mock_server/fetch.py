@@ -16,7 +16,10 @@ class FetchError(Exception):
 
 def check_url(url: str) -> str | None:
     """Why ``url`` cannot be fetched (not http/https, no host), or None if it looks fine."""
-    parsed = urlparse(url)
+    try:
+        parsed = urlparse(url)
+    except ValueError as exc:       # e.g. "Invalid IPv6 URL" for http://[::1/x.csv
+        return f"the URL cannot be read: {exc}"
     if parsed.scheme.lower() not in ("http", "https"):
         return f"only http and https URLs can be fetched, not '{parsed.scheme or url}'"
     if not parsed.netloc:
@@ -39,8 +42,9 @@ def fetch(url: str, *, timeout: float, max_bytes: int) -> bytes:
             if response.status_code >= 400:
                 raise FetchError(f"fetching {url} answered HTTP {response.status_code}; check that the file is public")
             declared = response.headers.get("Content-Length", "")
-            if declared.isdigit() and int(declared) > max_bytes:
-                raise FetchError(f"the file at {url} is {int(declared):,} bytes, more than the {max_bytes:,} allowed")
+            if declared.isascii() and declared.isdigit() and (len(declared) > 18 or int(declared) > max_bytes):
+                shown = f"{int(declared):,}" if len(declared) <= 18 else f"a {len(declared)}-digit number of"
+                raise FetchError(f"the file at {url} is {shown} bytes, more than the {max_bytes:,} allowed")
             parts, size = [], 0
             for chunk in response.iter_content(CHUNK):
                 size += len(chunk)

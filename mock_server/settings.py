@@ -21,10 +21,14 @@ import yaml
 from .isotime import parse_duration
 
 MB = 1024 * 1024
+FORM_READ_SIZE = 64 * 1024        # werkzeug's multipart read size, which its text-field limit also applies to
+MAX_CELL_CEILING = 2**31 - 1       # csv.field_size_limit takes a C long; 2 GiB cells are no use anyway
 
 DEFAULTS: dict[str, Any] = {
     "seed": 0,
     "max_request_bytes": 256 * MB,
+    "max_form_parts": 1000,                # parts of one multipart/form-data body
+    "max_form_field_bytes": 16 * MB,       # one multipart text field (file parts are bounded by max_request_bytes)
     "clock": {"start": None, "frozen": False},
     # Where state lives: memory (this process) or redis://HOST:PORT/DB (shared), keys under prefix.
     "store": {"url": "memory", "prefix": "bulkmock:"},
@@ -65,6 +69,7 @@ DEFAULTS: dict[str, Any] = {
     "jelou": {
         "invalid_rows": "reject",          # reject | skip (skip: bad-phone rows become FAILED messages)
         "max_rows": 1_000_000,
+        "max_cell_chars": 131_072,         # longest CSV cell (header names too), in characters
         "campaigns_shape": "current",      # current (OpenAPI data.results) | legacy (top-level results, _id)
         "file_url_timeout": 10.0,
         "file_url_max_bytes": 100 * MB,
@@ -95,6 +100,7 @@ DEFAULTS: dict[str, Any] = {
         "path_prefix": "/v2",
         "invalid_rows": "reject",          # reject | skip (skip: bad rows are dropped and reported)
         "max_rows": 1_000_000,
+        "max_cell_chars": 131_072,         # longest CSV cell (header names too), in characters
         "channel_types": ["cloud_api"],
         "send_types": ["proactive"],
         "max_schedule_months": 3,
@@ -164,12 +170,22 @@ def build_settings(config: Mapping[str, Any] | None = None) -> dict[str, Any]:
 
 def check(settings: Mapping[str, Any]) -> None:
     """Reject values that would make the mock misbehave later."""
+    for name in ("max_request_bytes", "max_form_parts", "max_form_field_bytes"):
+        value = settings[name]
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise SettingsError(f"{name} must be a positive integer")
+    if settings["max_form_field_bytes"] < FORM_READ_SIZE:
+        raise SettingsError(f"max_form_field_bytes must be at least {FORM_READ_SIZE:,}: the form parser reads "
+                            "64 KiB at a time and applies the limit to each read")
     for provider in ("jelou", "indigitall"):
         section = settings[provider]
         if section["invalid_rows"] not in ("reject", "skip"):
             raise SettingsError(f"{provider}.invalid_rows must be 'reject' or 'skip'")
         if not (isinstance(section["max_rows"], int) and section["max_rows"] > 0):
             raise SettingsError(f"{provider}.max_rows must be a positive integer")
+        cell = section["max_cell_chars"]
+        if isinstance(cell, bool) or not (isinstance(cell, int) and 0 < cell <= MAX_CELL_CEILING):
+            raise SettingsError(f"{provider}.max_cell_chars must be an integer from 1 to {MAX_CELL_CEILING:,}")
         if not section["sending_rate"] or section["sending_rate"] <= 0:
             raise SettingsError(f"{provider}.sending_rate must be > 0")
     if settings["jelou"]["campaigns_shape"] not in ("current", "legacy"):

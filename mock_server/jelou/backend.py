@@ -44,6 +44,7 @@ class JelouBackend(NotificationsMixin, WebhooksMixin):
         self.templates = {(t["bot_id"], t["element_name"]): t for t in self.settings["templates"]}
         self.rules = CsvRules(
             max_rows=self.settings["max_rows"], invalid_rows=self.settings["invalid_rows"],
+            max_cell_chars=self.settings["max_cell_chars"],
             header_pattern=HEADER,
             header_reason="column names may only contain letters, numbers and underscores (_), with no spaces",
             first_column_pattern=PHONE,
