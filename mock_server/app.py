@@ -55,7 +55,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, clock: Clock | None =
     settings = build_settings(config)
     if clock is None:
         clock = _build_clock(settings["clock"], time_source)
-    store = Store(seed=settings["seed"])
+    store = _build_store(settings)
     state = MockState(settings=settings, clock=clock, store=store, timelines=Timelines(settings["delivery"]))
     clock.on_change(store.notify)
 
@@ -81,6 +81,14 @@ def create_app(config: Mapping[str, Any] | None = None, *, clock: Clock | None =
 
 def get_state(app: Flask) -> MockState:
     return app.extensions["mock"]
+
+
+def _build_store(settings: Mapping[str, Any]) -> Store:
+    """The store named by ``store.url`` (the one place a store is chosen)."""
+    if settings["store"]["url"] != "memory":
+        raise SettingsError(f"store.url {settings['store']['url']!r}: this build has only the in-memory store "
+                            "(store.url: memory)")
+    return Store(seed=settings["seed"])
 
 
 def _build_clock(section: Mapping[str, Any], time_source) -> Clock:
