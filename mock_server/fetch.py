@@ -125,6 +125,7 @@ def _connector(policy: HostPolicy, dog: _Watchdog):
             sock.settimeout(max(dog.remaining(), 0.001))
             try:
                 sock.connect(sockaddr)
+                sock.settimeout(dog.remaining() + 1.0)    # reads are cut by the watchdog, which fires first
                 return sock
             except socket.timeout:
                 problems.append("connect timed out" if not dog.fired else "the deadline passed while connecting")
