@@ -206,3 +206,40 @@ def test_busy_port_is_reported_before_any_banner():
     finally:
         server.terminate()
         server.communicate(timeout=20)
+
+
+GRANIAN_SCRIPT = """
+import sys
+from mock_server.serving import log_line, serve_granian
+from mock_server.settings import DEFAULTS
+server = dict(DEFAULTS["server"], workers=2, threads=4, port=int(sys.argv[1]), shutdown_grace=5)
+sys.exit(serve_granian({"seed": 7}, server, log_line))
+"""
+
+
+@pytest.mark.slow
+def test_several_workers_serve_under_granian_and_stop_cleanly_on_sigterm():
+    """The --workers path (granian, 2 processes). The memory store stands in for the shared one here:
+    each process has its own, so this checks serving and stopping, not shared state."""
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-c", GRANIAN_SCRIPT, str(port)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if requests.get(f"http://127.0.0.1:{port}/_mock/health", timeout=1).json() == {"status": "ok"}:
+                    break
+            except requests.ConnectionError:
+                assert server.poll() is None and time.monotonic() < deadline, server.stderr.read() if server.poll() else "no start"
+                time.sleep(0.2)
+        bad = requests.get(f"http://127.0.0.1:{port}/v1/campaigns", timeout=5)
+        assert bad.status_code == 401 and bad.json()["status"] == "failed"
+        server.terminate()
+        out, err = server.communicate(timeout=30)
+    finally:
+        if server.poll() is None:
+            server.kill()
+    assert server.returncode == 0, err
+    assert "mock-server: stop signal received, finishing in-flight requests (at most 5 s)" in err
+    assert err.rstrip().endswith("mock-server: stopped")
