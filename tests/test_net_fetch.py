@@ -15,6 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from conftest import JELOU, ORDER_PARAMS, campaign, order_csv
+from harness.server import ServingThread
 from mock_server.fetch import FetchError, fetch
 from mock_server.netpolicy import HostPolicy
 
@@ -23,11 +24,11 @@ CSV = order_csv(4)
 SECRET_CSV = b"phone_number,order_id,amount,delivery\nSECRET-TOKEN-123,a,b,c\n"
 
 
-class HostileServer:
+class HostileServer(ServingThread):
     """A loopback HTTP server whose paths misbehave; every loop stops when the test ends."""
 
     def __init__(self) -> None:
-        self.stop = threading.Event()
+        self.stop_event = threading.Event()
         self.auth_seen: list[str | None] = []
         server = self
 
@@ -73,7 +74,7 @@ class HostileServer:
                     self._head(200, {"Content-Length": "1000"})
                     self.wfile.write(CSV[:50])
                     self.wfile.flush()
-                    server.stop.wait(30)
+                    server.stop_event.wait(30)
                     return None
                 return self._send(b"not found", 404)
 
@@ -93,31 +94,25 @@ class HostileServer:
 
             def _drip(self, data, pause, size=1):
                 sent = 0
-                while not server.stop.is_set() and sent < 100_000 and (data is None or sent < len(data)):
+                while not server.stop_event.is_set() and sent < 100_000 and (data is None or sent < len(data)):
                     try:
                         self.wfile.write(data[sent:sent + size] if data is not None else b"x" * size)
                         self.wfile.flush()
                     except OSError:
                         break
                     sent += size
-                    server.stop.wait(pause)
+                    server.stop_event.wait(pause)
                 self.close_connection = True
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.port = self.httpd.server_port
+        httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        httpd.daemon_threads = True
+        self.port = httpd.server_port
         self.base = f"http://127.0.0.1:{self.port}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        super().__init__(httpd, "hostile-file-server")
 
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop.set()
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join(5)
+    def stop(self) -> None:
+        self.stop_event.set()
+        super().stop()
 
 
 @pytest.fixture
