@@ -17,7 +17,7 @@ import socket
 import ssl
 import threading
 import time
-from urllib.parse import unquote, urljoin, urlsplit
+from urllib.parse import quote, unquote, urljoin, urlsplit
 
 from .netpolicy import HostPolicy, redact_url
 
@@ -94,7 +94,7 @@ def _resolve(host: str, port: int, dog: _Watchdog) -> list[tuple]:
     def work() -> None:
         try:
             result.append(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
-        except OSError as exc:
+        except (OSError, UnicodeError) as exc:     # UnicodeError: a name IDNA cannot encode
             result.append(exc)
 
     worker = threading.Thread(target=work, daemon=True, name="fetch-resolve")
@@ -102,8 +102,9 @@ def _resolve(host: str, port: int, dog: _Watchdog) -> list[tuple]:
     worker.join(dog.remaining())
     if not result:
         raise FetchError(f"resolving the host name {host} did not finish within the deadline")
-    if isinstance(result[0], OSError):
-        raise FetchError(f"the host name {host} could not be resolved ({result[0].strerror or result[0]})")
+    if isinstance(result[0], Exception):
+        reason = getattr(result[0], "strerror", None) or result[0]
+        raise FetchError(f"the host name {host} could not be resolved ({reason})")
     return result[0]
 
 
@@ -181,7 +182,7 @@ def _one_hop(url: str, first_host: str | None, timeout: float, max_bytes: int, p
         headers["Authorization"] = "Basic " + base64.b64encode(token).decode("ascii")
     received = 0
     try:
-        conn.request("GET", (parts.path or "/") + (f"?{parts.query}" if parts.query else ""), headers=headers)
+        conn.request("GET", _target(parts.path, parts.query), headers=headers)
         response = conn.getresponse()
         if 300 <= response.status < 400 and response.getheader("Location"):
             return urljoin(url, response.getheader("Location").strip())
@@ -209,13 +210,19 @@ def _one_hop(url: str, first_host: str | None, timeout: float, max_bytes: int, p
         raise _short(shown, received + len(exc.partial), received + len(exc.partial) + (exc.expected or 0)) from None
     except ssl.SSLError as exc:
         raise FetchError(f"TLS failed for {shown}: {exc.reason or exc}") from None
-    except (OSError, http.client.HTTPException) as exc:
+    except (OSError, http.client.HTTPException, ValueError) as exc:     # ValueError: InvalidURL, bad header
         if dog.fired:
             raise _deadline(shown, timeout, received) from None
         detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else (type(exc).__name__ + (f": {exc}" if str(exc) else ""))
         raise FetchError(f"the server at {shown} broke off the download ({detail})") from None
     finally:
         conn.close()
+
+
+def _target(path: str, query: str) -> str:
+    """The request target, percent-encoding what http.client would refuse (spaces, non-ASCII, controls)."""
+    target = quote(path or "/", safe="/%:@!$&'()*+,;=-._~")
+    return target + (f"?{quote(query, safe='/?%:@!$&()*+,;=-._~')}" if query else "")
 
 
 def _deadline(shown: str, timeout: float, received: int) -> FetchError:

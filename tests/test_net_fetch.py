@@ -55,8 +55,8 @@ class HostileServer(ServingThread):
                     return self._redirect(redirects[path])
                 if path.startswith("/chain/"):
                     return self._redirect(f"/chain/{int(path.split('/')[2]) + 1}")
-                if path in ("/list.csv", "/secret.csv"):
-                    return self._send(CSV if path == "/list.csv" else SECRET_CSV)
+                if path in ("/list.csv", "/secret.csv", "/a%20b.csv", "/%C3%B1.csv"):
+                    return self._send(SECRET_CSV if path == "/secret.csv" else CSV)
                 if path == "/drip-body.csv":        # declares 1,000 bytes, sends one every 0.1 s
                     self._head(200, {"Content-Length": "1000"})
                     return self._drip(b"9" * 1000, 0.1)
@@ -183,6 +183,21 @@ def test_redirects_are_followed_on_loopback(client, hostile):
     response, _ = send_url(client, hostile.base + "/to-list.csv")
     assert response.status_code == 200, response.json
     assert campaign(client, response.headers["X-Mock-Campaign-Id"])["totalMessages"] == 4
+
+
+@pytest.mark.parametrize("name", ["a b.csv", "ñ.csv", "a%20b.csv"])
+def test_unusual_paths_are_percent_encoded(client, hostile, name):
+    response, _ = send_url(client, f"{hostile.base}/{name}")
+    assert response.status_code == 200, response.json
+
+
+@pytest.mark.parametrize("url, fragment", [
+    ("http://bücher.invalid/x.csv", "the host name bücher.invalid could not be resolved"),
+    ("http://" + "a" * 70 + ".invalid/x.csv", "could not be resolved"),
+])
+def test_unresolvable_names_are_400(client, url, fragment):
+    response, elapsed = send_url(client, url)
+    assert_400(response, elapsed, fragment)
 
 
 def test_connect_refused_and_unresolvable_hosts_are_told_apart(client):
