@@ -17,6 +17,8 @@ from typing import Any, Mapping
 
 import yaml
 
+from .netpolicy import HostPolicy, PolicyError
+
 MB = 1024 * 1024
 
 DEFAULTS: dict[str, Any] = {
@@ -185,8 +187,6 @@ def _number(settings: Mapping[str, Any], section: str, key: str, *, minimum: flo
 
 def check_server(settings: Mapping[str, Any]) -> None:
     """The server, network-policy, store and fileUrl settings."""
-    from .netpolicy import HostPolicy, PolicyError
-
     server = settings["server"]
     if not isinstance(server["host"], str) or not server["host"]:
         raise SettingsError("server.host must be a host name or IP address")
