@@ -209,6 +209,29 @@ def test_connect_refused_and_unresolvable_hosts_are_told_apart(client):
     assert_400(response, elapsed, "the host name no-such-host.invalid could not be resolved")
 
 
+def test_a_connect_that_hangs_is_a_connect_timeout(client):
+    """A listener whose accept queue is full drops new SYNs: the connect itself hangs."""
+    import socket
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    fillers = []
+    try:
+        for _ in range(3):
+            filler = socket.socket()
+            filler.setblocking(False)
+            filler.connect_ex(("127.0.0.1", port))
+            fillers.append(filler)
+        time.sleep(0.2)
+        response, elapsed = send_url(client, f"http://127.0.0.1:{port}/list.csv")
+        assert_400(response, elapsed, f"could not connect to 127.0.0.1:{port}: ")
+        assert "timed out" in response.json["message"][0] or "deadline passed while connecting" in response.json["message"][0]
+    finally:
+        for sock in (*fillers, listener):
+            sock.close()
+
+
 def test_credentials_are_sent_once_and_never_echoed(client, hostile):
     url = f"http://alice:hunter2@127.0.0.1:{hostile.port}/list.csv"
     response, _ = send_url(client, url)
