@@ -97,7 +97,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     from . import create_app
 
-    config = {}
     try:
         config = build_config(args)
         app = create_app(config)
@@ -117,7 +116,6 @@ def main(argv: list[str] | None = None) -> int:
         print(banner(app, f"http://{shown}:{port}"), flush=True)
     if server["workers"] > 1:
         sock.close()                  # granian binds the port itself (the check above proved it free)
-        del app
         return serve_granian({**config, "server": {**server, "port": port}}, server | {"port": port}, log_line)
     return serve_waitress(app, server, sock, log_line)
 

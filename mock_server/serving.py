@@ -27,6 +27,7 @@ import sys
 import time
 from typing import Any, Callable, Mapping
 
+from waitress import wasyncore
 from waitress.adjustments import Adjustments
 from waitress.channel import HTTPChannel
 from waitress.server import TcpWSGIServer
@@ -133,8 +134,8 @@ def serve_waitress(app, server: Mapping[str, Any], sock: socket.socket, say: Cal
         grace_ends = time.monotonic() + float(server["shutdown_grace"])
         while instance.busy() and time.monotonic() < grace_ends:
             instance.asyncore.loop(timeout=0.1, map=instance._map, use_poll=True, count=1)
-        instance.close()
         instance.task_dispatcher.shutdown(timeout=1)
+        wasyncore.close_all(instance._map)
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
