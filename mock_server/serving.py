@@ -60,12 +60,12 @@ def bind(host: str, port: int, backlog: int = 1024) -> socket.socket:
     raise ListenError(f"cannot listen on {host}:{port}: {reason}.{hint}")
 
 
-class DeadlineChannel(HTTPChannel):
-    """A waitress channel that remembers when the request it is reading started to arrive."""
+class DeadlineMixin:
+    """For a waitress channel class: remember when the request being read started to arrive."""
 
     read_started: float | None = None
 
-    def received(self, data: bytes) -> bool:
+    def received(self, data: bytes) -> bool:  # type: ignore[override]
         fresh = self.request is None
         result = super().received(data)
         if self.request is None:
@@ -73,6 +73,10 @@ class DeadlineChannel(HTTPChannel):
         elif fresh or self.read_started is None:
             self.read_started = time.monotonic()
         return result
+
+
+class DeadlineChannel(DeadlineMixin, HTTPChannel):
+    """waitress's channel with the read start time :class:`DeadlineServer` needs."""
 
 
 class DeadlineServer(TcpWSGIServer):
@@ -101,23 +105,32 @@ class DeadlineServer(TcpWSGIServer):
             self.socket.close()
 
 
-def waitress_server(app, server: Mapping[str, Any], sock: socket.socket) -> DeadlineServer:
+def waitress_server(app, server: Mapping[str, Any], sock: socket.socket, *,
+                    channel_class: type = DeadlineChannel, dispatcher: ThreadedTaskDispatcher | None = None,
+                    ) -> DeadlineServer:
+    """The one-process server on ``sock`` with the ``server`` settings; ``run()`` it, or :func:`serve_waitress`.
+
+    ``channel_class`` must include :class:`DeadlineMixin`; ``dispatcher`` replaces waitress's thread pool."""
     adj = Adjustments(
         sockets=[sock], threads=server["threads"], connection_limit=server["connection_limit"],
         channel_timeout=max(1, int(server["channel_timeout"])), cleanup_interval=1, ident="mock-server",
         max_request_body_size=app.config["MAX_CONTENT_LENGTH"] + 1024 * 1024,
     )
-    dispatcher = ThreadedTaskDispatcher()
-    dispatcher.set_thread_count(adj.threads)
+    if dispatcher is None:
+        dispatcher = ThreadedTaskDispatcher()
+        dispatcher.set_thread_count(adj.threads)
     instance = DeadlineServer(app, {}, True, sock, dispatcher=dispatcher, adj=adj, bind_socket=False,
                               sockinfo=(sock.family, sock.type, sock.proto, sock.getsockname()))
+    instance.channel_class = channel_class
     instance.read_timeout = float(server["request_read_timeout"])
     return instance
 
 
-def serve_waitress(app, server: Mapping[str, Any], sock: socket.socket, say: Callable[[str], None]) -> int:
-    """Serve until SIGTERM/SIGINT, then finish in-flight requests and return 0."""
-    instance = waitress_server(app, server, sock)
+def serve_waitress(app, server: Mapping[str, Any], sock: socket.socket, say: Callable[[str], None],
+                   **options: Any) -> int:
+    """Serve until SIGTERM/SIGINT, then finish in-flight requests and return 0 (``options``: see
+    :func:`waitress_server`)."""
+    instance = waitress_server(app, server, sock, **options)
     stopping: list[str] = []
 
     def on_signal(number, _frame) -> None:
