@@ -13,6 +13,7 @@ import sys
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
+from .netpolicy import HostPolicy
 from .serving import ListenError, bind, log_line, serve_granian, serve_waitress
 from .settings import SettingsError, load_file
 
@@ -90,6 +91,10 @@ def banner(app, base_url: str) -> str:
     for key in settings["indigitall"]["server_keys"]:
         lines.append(f"  ServerKey {key['key']}  applications {', '.join(map(str, key['applications']))}")
     lines.append("Control plane: /_mock/health, /_mock/reset, /_mock/clock, /_mock/messages")
+    policy = HostPolicy.from_settings(settings)
+    allow = ", ".join(settings["net"]["allow"]) or "nothing"
+    lines.append("fileUrl hosts: any (the server listens on loopback only)" if policy.open else
+                 f"fileUrl hosts: public ones, plus net.allow ({allow}): loopback and private addresses are refused")
     return "\n".join(lines)
 
 

@@ -38,6 +38,9 @@ def test_banner_lists_routes_and_demo_credentials():
     assert "/_mock/messages" in text
     assert "clientId demo-client-id  clientSecret demo-client-secret" in text
     assert "ServerKey demo-server-key" in text
+    assert "fileUrl hosts: any (the server listens on loopback only)" in text
+    public = banner(create_app({"server": {"host": "0.0.0.0"}, "net": {"allow": ["10.1.0.0/16"]}}), "http://127.0.0.1:8080")
+    assert "fileUrl hosts: public ones, plus net.allow (10.1.0.0/16): loopback and private addresses are refused" in public
 
 
 def test_bad_config_exits_2_with_the_key(tmp_path, capsys):
