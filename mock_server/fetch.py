@@ -22,6 +22,7 @@ from urllib.parse import quote, unquote, urljoin, urlsplit
 from .netpolicy import HostPolicy, redact_url
 
 CHUNK = 256 * 1024
+HUGE = 10 ** 30     # a declared length with more digits than this is reported as such
 OPEN = HostPolicy(open=True)
 
 
@@ -188,9 +189,10 @@ def _one_hop(url: str, first_host: str | None, timeout: float, max_bytes: int, p
             return urljoin(url, response.getheader("Location").strip())
         if response.status >= 300:
             raise FetchError(f"fetching {shown} answered HTTP {response.status}; check that the file is public")
-        declared = response.getheader("Content-Length", "")
-        if declared.isdigit() and int(declared) > max_bytes:
-            raise FetchError(f"the file at {shown} is {int(declared):,} bytes, more than the {max_bytes:,} allowed")
+        declared = _content_length(response.getheader("Content-Length", ""))
+        if declared is not None and declared > max_bytes:
+            size = f"{declared:,} bytes" if declared < HUGE else "declared with a Content-Length of over 30 digits"
+            raise FetchError(f"the file at {shown} is {size}, more than the {max_bytes:,} bytes allowed")
         chunks = []
         while chunk := response.read(CHUNK):
             received += len(chunk)
@@ -199,8 +201,8 @@ def _one_hop(url: str, first_host: str | None, timeout: float, max_bytes: int, p
             chunks.append(chunk)
         if dog.fired:
             raise _deadline(shown, timeout, received)
-        if declared.isdigit() and received < int(declared):
-            raise _short(shown, received, int(declared))
+        if declared is not None and received < declared:
+            raise _short(shown, received, declared)
         return b"".join(chunks)
     except FetchError:
         raise
@@ -217,6 +219,14 @@ def _one_hop(url: str, first_host: str | None, timeout: float, max_bytes: int, p
         raise FetchError(f"the server at {shown} broke off the download ({detail})") from None
     finally:
         conn.close()
+
+
+def _content_length(value: str) -> int | None:
+    """The declared length (capped: 30 digits is "larger than any limit", never a 4,300-digit int())."""
+    value = value.strip()
+    if not (value.isascii() and value.isdigit()):
+        return None
+    return int(value) if len(value) <= 30 else HUGE
 
 
 def _target(path: str, query: str) -> str:

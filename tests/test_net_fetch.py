@@ -65,6 +65,12 @@ class HostileServer(ServingThread):
                 if path == "/endless.csv":          # no length, 1 KiB every 10 ms, forever
                     self._head(200, {"Connection": "close"})
                     return self._drip(None, 0.01, size=1024)
+                if path in ("/huge-length.csv", "/odd-length.csv"):
+                    length = "9" * 5000 if path == "/huge-length.csv" else "\u00b2"
+                    self._head(200, {"Content-Length": length, "Connection": "close"})
+                    self.wfile.write(CSV)
+                    self.close_connection = True
+                    return None
                 if path == "/lie-short.csv":        # declares 1,000 bytes, sends 50 and closes
                     self._head(200, {"Content-Length": "1000", "Connection": "close"})
                     self.wfile.write(CSV[:50])
@@ -164,6 +170,16 @@ def test_content_length_lie_says_what_happened(client, hostile):
     assert_400(response, elapsed, "closed the connection after 50 of the 1,000 bytes it declared")
 
 
+def test_a_5000_digit_content_length_is_too_large_not_a_crash(client, hostile):
+    response, elapsed = send_url(client, hostile.base + "/huge-length.csv")
+    assert_400(response, elapsed, "declared with a Content-Length of over 30 digits, more than the 1,000,000 bytes allowed")
+
+
+def test_a_non_ascii_content_length_is_ignored(client, hostile):
+    response, _ = send_url(client, hostile.base + "/odd-length.csv")
+    assert response.status_code == 200, response.json
+
+
 def test_redirect_loop(client, hostile):
     response, elapsed = send_url(client, hostile.base + "/loop-a.csv")
     assert_400(response, elapsed, "/loop-a.csv redirects in a loop")
@@ -207,29 +223,6 @@ def test_connect_refused_and_unresolvable_hosts_are_told_apart(client):
     assert_400(response, elapsed, f"could not connect to 127.0.0.1:{closed_port}: connection refused")
     response, elapsed = send_url(client, "http://no-such-host.invalid/list.csv")
     assert_400(response, elapsed, "the host name no-such-host.invalid could not be resolved")
-
-
-def test_a_connect_that_hangs_is_a_connect_timeout(client):
-    """A listener whose accept queue is full drops new SYNs: the connect itself hangs."""
-    import socket
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(0)
-    port = listener.getsockname()[1]
-    fillers = []
-    try:
-        for _ in range(3):
-            filler = socket.socket()
-            filler.setblocking(False)
-            filler.connect_ex(("127.0.0.1", port))
-            fillers.append(filler)
-        time.sleep(0.2)
-        response, elapsed = send_url(client, f"http://127.0.0.1:{port}/list.csv")
-        assert_400(response, elapsed, f"could not connect to 127.0.0.1:{port}: ")
-        assert "timed out" in response.json["message"][0] or "deadline passed while connecting" in response.json["message"][0]
-    finally:
-        for sock in (*fillers, listener):
-            sock.close()
 
 
 def test_credentials_are_sent_once_and_never_echoed(client, hostile):
