@@ -35,8 +35,8 @@ def check_url(url: str) -> str | None:
     try:
         parsed = urlsplit(url)
         parsed.port  # noqa: B018 - raises ValueError on a bad port
-    except ValueError as exc:
-        return f"the URL is malformed ({exc})"
+    except ValueError as exc:       # e.g. "Invalid IPv6 URL" for http://[::1/x.csv, a port out of range
+        return f"the URL cannot be read: {exc}"
     if parsed.scheme.lower() not in ("http", "https"):
         return f"only http and https URLs can be fetched, not '{parsed.scheme or redact_url(url)}'"
     if not parsed.hostname:
