@@ -3,7 +3,7 @@
 Every figure is a ratio or a bound measured in this one run, on this machine:
 (a) requests/s of a 1,000-row multipart upload to ``POST /v1/hsm/file``: the mock (full validation
     and storage) over a bare Flask app that only parses the same CSV with ``csv.reader``. Both are
-    ``benchserver`` subprocesses under the same waitress server (``mock_server.serving``), loaded by the same client
+    ``benchserver`` subprocesses under the same waitress server (``mock_server.httpserver``), loaded by the same client
     (``benchclient.hammer``) in alternating rounds (the mock is reset before each of its rounds);
     the medians are compared. Target >= 0.8.
 (b) one 1,000,000-row upload, end to end (send, parse, validate, store, answer), over

@@ -6,7 +6,7 @@ reads the ``file`` part and counts its rows with ``csv.reader``: the least any s
 CSV upload must do, and the baseline of figure (a).
 
 Both run under the waitress server ``mock-server`` runs in one process
-(``mock_server.serving.waitress_server`` with the default ``server`` settings), so the only
+(``mock_server.httpserver.waitress_server`` with the default ``server`` settings), so the only
 difference between them is the application. ``--prefill-campaigns N`` (mock only) stores
 N one-row Jelou campaigns before serving, through the Jelou backend's own ``send_bulk`` (full
 validation and storage, without HTTP), for figure (d).
@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--prefill-campaigns", type=int, default=0)
     args = parser.parse_args(argv)
     from mock_server import create_app
-    from mock_server.serving import bind, waitress_server
+    from mock_server.httpserver import bind, waitress_server
 
     patch = os.environ.get("LOADTESTS_BENCH_PATCH")
     if patch:

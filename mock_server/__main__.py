@@ -1,4 +1,4 @@
-"""``mock-server`` / ``python -m mock_server``: serve the mock (``mock_server.serving``).
+"""``mock-server`` / ``python -m mock_server``: serve the mock (``mock_server.httpserver``).
 
 One process (default): waitress, threads, the in-memory store. ``--workers N``: granian with N
 processes, which must share a store (``--store redis://HOST:PORT/DB``). Flags override the
@@ -14,7 +14,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from .netpolicy import HostPolicy
-from .serving import ListenError, bind, log_line, serve_granian, serve_waitress
+from .httpserver import ListenError, bind, log_line, serve_granian, serve_waitress
 from .settings import SettingsError, load_file
 
 

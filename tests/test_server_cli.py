@@ -213,7 +213,7 @@ def test_busy_port_is_reported_before_any_banner():
 
 GRANIAN_SCRIPT = """
 import sys
-from mock_server.serving import log_line, serve_granian
+from mock_server.httpserver import log_line, serve_granian
 from mock_server.settings import DEFAULTS
 server = dict(DEFAULTS["server"], workers=2, threads=4, port=int(sys.argv[1]), shutdown_grace=5)
 sys.exit(serve_granian({"seed": 7}, server, log_line))
