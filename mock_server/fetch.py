@@ -109,7 +109,34 @@ def _resolve(host: str, port: int, dog: _Watchdog) -> list[tuple]:
     return result[0]
 
 
-def _connector(policy: HostPolicy, dog: _Watchdog):
+class _Budget:
+    """A deadline without a watchdog, for connections whose reads a socket timeout bounds."""
+
+    def __init__(self, timeout: float) -> None:
+        self.deadline = time.monotonic() + timeout
+        self.fired = False
+
+    def remaining(self) -> float:
+        return max(self.deadline - time.monotonic(), 0.0)
+
+    def watch(self, sock: socket.socket | None) -> None:
+        pass
+
+
+def policy_connector(policy: HostPolicy, timeout: float):
+    """A ``create_connection`` that resolves, checks every address with ``policy`` and connects to an
+    allowed one within ``timeout`` (:class:`FetchError` otherwise). For ``http.client`` users such as
+    webhook delivery: ``connection._create_connection = policy_connector(policy, timeout)``."""
+
+    def create_connection(address, timeout_=None, source_address=None):
+        sock = _connector(policy, _Budget(timeout))(address)
+        sock.settimeout(timeout if timeout_ is None else timeout_)
+        return sock
+
+    return create_connection
+
+
+def _connector(policy: HostPolicy, dog: _Watchdog | _Budget):
     """A ``create_connection`` for http.client that checks each resolved address, then connects to it."""
 
     def create_connection(address, timeout=None, source_address=None):

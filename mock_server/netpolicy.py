@@ -13,6 +13,9 @@ networks in CIDR form (``10.1.0.0/16``, ``fd00::/8``, ``127.0.0.1/32``).
 - Literal IPv4 hosts are read the way the C library reads them, so ``2130706433``, ``0x7f.1`` and
   ``0177.0.0.1`` are 127.0.0.1. Host names are judged on their resolved addresses at connect time
   (``mock_server.fetch`` connects to the very address it checked: no DNS-rebinding gap).
+
+Other outgoing connections (webhooks) use the same check at connect time through
+``mock_server.fetch.policy_connector(policy, timeout)`` on their ``http.client`` connections.
 """
 
 from __future__ import annotations

@@ -298,3 +298,19 @@ def test_policy_is_applied_to_resolved_addresses_at_connect_time(hostile):
         assert sock.getpeername()[0] == "127.0.0.1"
         sock.close()
     assert fetch(f"http://localhost:{hostile.port}/list.csv", timeout=2, max_bytes=10_000, policy=allowed) == CSV
+
+
+def test_policy_connector_guards_plain_http_client_connections(hostile):
+    """What webhook delivery plugs into http.client: the same connect-time check."""
+    import http.client
+    from mock_server.fetch import policy_connector
+    refused = http.client.HTTPConnection("localhost", hostile.port, timeout=2)
+    refused._create_connection = policy_connector(HostPolicy.build([], open_=False), 2)
+    with pytest.raises(FetchError, match="refused by the host policy: localhost"):
+        refused.request("POST", "/list.csv", body=b"{}")
+    assert hostile.auth_seen == []
+    allowed = http.client.HTTPConnection("127.0.0.1", hostile.port, timeout=2)
+    allowed._create_connection = policy_connector(HostPolicy.build(["127.0.0.1/32"], open_=False), 2)
+    allowed.request("GET", "/list.csv")
+    assert allowed.getresponse().read() == CSV
+    allowed.close()
