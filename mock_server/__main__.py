@@ -90,7 +90,8 @@ def banner(app, base_url: str) -> str:
     lines.append(f"indigitall (Authorization: ServerKey <key>), path prefix {settings['indigitall']['path_prefix']}:")
     for key in settings["indigitall"]["server_keys"]:
         lines.append(f"  ServerKey {key['key']}  applications {', '.join(map(str, key['applications']))}")
-    lines.append("Control plane: /_mock/health, /_mock/reset, /_mock/clock, /_mock/messages")
+    lines.append("Control plane: /_mock/health, /_mock/reset, /_mock/clock, /_mock/messages, /_mock/sandboxes")
+    lines.append("Sandboxes: header X-Mock-Sandbox: NAME, or the base path /sandboxes/NAME in front of any path")
     policy = HostPolicy.from_settings(settings)
     allow = ", ".join(settings["net"]["allow"]) or "nothing"
     lines.append("fileUrl hosts: any (the server listens on loopback only)" if policy.open else
@@ -108,7 +109,9 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"mock-server: {exc}", file=sys.stderr)
         return 2
-    server = app.extensions["mock"].settings["server"]
+    state = app.extensions["mock"]
+    # inspection.max_waiters extra threads: long-polls wait on those, never on the API's workers
+    server = {**state.settings["server"], "threads": state.settings["server"]["threads"] + state.max_waiters}
     try:
         sock = bind(server["host"], server["port"])
     except ListenError as exc:
@@ -121,7 +124,8 @@ def main(argv: list[str] | None = None) -> int:
         print(banner(app, f"http://{shown}:{port}"), flush=True)
     if server["workers"] > 1:
         sock.close()                  # granian binds the port itself (the check above proved it free)
-        return serve_granian({**config, "server": {**server, "port": port}}, server | {"port": port}, log_line)
+        return serve_granian({**config, "server": {**state.settings["server"], "port": port}}, server | {"port": port},
+                             log_line)
     return serve_waitress(app, server, sock, log_line)
 
 
