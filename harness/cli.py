@@ -13,13 +13,14 @@ import os
 import sys
 from importlib.metadata import PackageNotFoundError, version
 
-from harness import csv_command, fixtures_command, send_command
+from harness import csv_command, fixtures_command, send_command, webhooks_command
 from harness.errors import CommandError
 
 COMMANDS = [
     csv_command.add_parser,  # mock-harness csv ...
     fixtures_command.add_parser,  # mock-harness fixtures [--check | --verify]
     send_command.add_parser,  # mock-harness send {jelou,indigitall} ...
+    webhooks_command.add_parser,  # mock-harness webhooks listen ...
 ]
 
 

@@ -28,6 +28,12 @@ Fixtures
 - ``mock_clock`` (function): the sandbox's clock: ``now()``, ``state()``,
   ``advance("PT1H")``, ``set("2026-01-05T10:00:00Z")``, ``freeze()`` / ``freeze(False)``.
   Every transition due up to the new time has happened when ``advance``/``set`` return.
+- ``webhook_receiver`` (function): a :class:`harness.webhooks.WebhookReceiver` on a free local
+  port, stopped after the test. Subscribe its ``url`` (``POST /_mock/webhooks``, or Jelou's
+  ``POST /v1/bots/{botId}/events/webhook``), then ``webhook_receiver.wait_for(n)`` /
+  ``wait_for(predicate)`` (``wait_quiet()``: until nothing more arrives) and inspect ``events`` (``event``, ``event_id``, ``attempt``,
+  ``recipient``, ``data``, ``signature_ok``). ``fail_next(n)`` makes it answer errors; set
+  ``secret`` to have signatures checked; ``delay`` to answer slowly.
 - ``mock_service`` (session): the server itself (``url``, ``app``, ``settings``).
 - ``mock_server_config`` (session): the mock's settings; ``--mock-config FILE`` (YAML/JSON), or
   override the fixture in your ``conftest.py``.  Default: the demo tenant, real-time clock.
@@ -67,6 +73,7 @@ from .control import MockControl
 from .indigitall_client import IndigitallClient
 from .jelou_client import JelouClient
 from .server import BackgroundServer
+from .webhooks import WebhookReceiver
 
 
 def pytest_addoption(parser):
@@ -174,3 +181,10 @@ def mock_reset(mock_server):
 def mock_clock(mock_server):
     """The sandbox's clock, through the control plane."""
     return mock_server.control.clock
+
+
+@pytest.fixture
+def webhook_receiver():
+    """A local webhook receiver collecting the events the mock delivers."""
+    with WebhookReceiver() as receiver:
+        yield receiver

@@ -90,7 +90,7 @@ def banner(app, base_url: str) -> str:
     lines.append(f"indigitall (Authorization: ServerKey <key>), path prefix {settings['indigitall']['path_prefix']}:")
     for key in settings["indigitall"]["server_keys"]:
         lines.append(f"  ServerKey {key['key']}  applications {', '.join(map(str, key['applications']))}")
-    lines.append("Control plane: /_mock/health, /_mock/reset, /_mock/clock, /_mock/messages, /_mock/sandboxes")
+    lines.append("Control plane: /_mock/health, /_mock/reset, /_mock/clock, /_mock/messages, /_mock/sandboxes, /_mock/webhooks")
     lines.append("Sandboxes: header X-Mock-Sandbox: NAME, or the base path /sandboxes/NAME in front of any path")
     policy = HostPolicy.from_settings(settings)
     allow = ", ".join(settings["net"]["allow"]) or "nothing"
@@ -126,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         sock.close()                  # granian binds the port itself (the check above proved it free)
         return serve_granian({**config, "server": {**state.settings["server"], "port": port}}, server | {"port": port},
                              log_line)
+    state.webhooks.start()        # delivers due webhook events in the background
     return serve_waitress(app, server, sock, log_line)
 
 
