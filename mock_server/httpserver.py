@@ -159,7 +159,9 @@ def serve_waitress(app, server: Mapping[str, Any], sock: socket.socket, say: Cal
 def granian_app(config_json: str):
     """Granian's loader in each worker process: the app for the JSON config the parent passed."""
     from . import create_app
-    return create_app(json.loads(config_json))
+    app = create_app(json.loads(config_json))
+    app.extensions["mock"].webhooks.start()      # each worker delivers (the shared store hands out each event once)
+    return app
 
 
 def serve_granian(config: Mapping[str, Any], server: Mapping[str, Any], say: Callable[[str], None]) -> int:
