@@ -40,6 +40,7 @@ DEFAULTS: dict[str, Any] = {
     },
     # Hosts fileUrl downloads and webhooks may reach (CONTRACT §13, mock_server/netpolicy.py).
     "net": {"allow": []},
+    # Where state lives: memory (this process) or redis://HOST:PORT/DB (shared), keys under prefix.
     "store": {"url": "memory", "prefix": "bulkmock:"},
     "delivery": {
         # Share of ordinary (non-reserved) recipients that read the message, drawn from the seed.
@@ -200,6 +201,15 @@ def check(settings: Mapping[str, Any]) -> None:
                             "(/_mock is the control plane, /sandboxes/NAME selects a sandbox)")
     _check_indigitall(settings["indigitall"])
     _check_runtime(settings)
+    _check_store(settings["store"])
+
+
+def _check_store(store: Mapping[str, Any]) -> None:
+    url, prefix = store["url"], store["prefix"]
+    if not (isinstance(url, str) and (url == "memory" or url.startswith(("redis://", "rediss://", "unix://")))):
+        raise SettingsError(f"store.url must be 'memory' or redis://HOST:PORT/DB, not {url!r}")
+    if not (isinstance(prefix, str) and prefix and "*" not in prefix and "?" not in prefix):
+        raise SettingsError(f"store.prefix must be a non-empty string without '*' or '?' (e.g. bulkmock:), not {prefix!r}")
 
 
 def _check_indigitall(section: Mapping[str, Any]) -> None:
@@ -251,7 +261,7 @@ def _number(settings: Mapping[str, Any], section: str, key: str, *, minimum: flo
 
 
 def check_server(settings: Mapping[str, Any]) -> None:
-    """The server, network-policy, store and fileUrl settings."""
+    """The server, network-policy and fileUrl settings (``store.url`` itself: ``_check_store``)."""
     server = settings["server"]
     if not isinstance(server["host"], str) or not server["host"]:
         raise SettingsError("server.host must be a host name or IP address")
@@ -270,8 +280,6 @@ def check_server(settings: Mapping[str, Any]) -> None:
     except PolicyError as exc:
         raise SettingsError(str(exc)) from None
     url = settings["store"]["url"]
-    if not (isinstance(url, str) and (url == "memory" or url.startswith("redis://") or url.startswith("rediss://"))):
-        raise SettingsError(f"store.url must be 'memory' or redis://HOST:PORT/DB, not {url!r}")
     if server["workers"] > 1 and url == "memory":
         raise SettingsError(f"server.workers {server['workers']} needs a shared store: each process would keep its own "
                             "memory store; use --store redis://HOST:PORT/DB or --workers 1")
