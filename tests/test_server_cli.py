@@ -246,3 +246,32 @@ def test_several_workers_serve_under_granian_and_stop_cleanly_on_sigterm():
     assert server.returncode == 0, err
     assert "mock-server: stop signal received, finishing in-flight requests (at most 5 s)" in err
     assert err.rstrip().endswith("mock-server: stopped")
+
+
+@pytest.mark.slow
+def test_workers_2_on_redis_act_as_one_mock(redis_url):
+    """``mock-server --workers 2 --store redis://``: granian, two processes, one shared store."""
+    from conftest import JELOU, ORDER_PARAMS, order_csv
+
+    server, port = start_server("--quiet", "--workers", "2", "--store", redis_url, "--seed", "3")
+    base = f"http://127.0.0.1:{port}"
+    try:
+        ids = []
+        for index in range(6):               # spread over both workers by the kernel's accept balancing
+            response = requests.post(f"{base}/v1/hsm/file", headers=JELOU, timeout=10,
+                                     files={"file": ("r.csv", order_csv(3))},
+                                     data={"campaignName": f"c{index}", "elementName": "order_confirmation",
+                                           "botId": "demo-bot", "params": json.dumps(ORDER_PARAMS)})
+            assert response.status_code == 200, response.text
+            ids.append(response.headers["X-Mock-Campaign-Id"])
+        for _ in range(3):                   # every read, whichever worker answers, sees every upload
+            for campaign_id in ids:
+                got = requests.get(f"{base}/v1/campaigns/{campaign_id}", headers=JELOU, timeout=10)
+                assert got.status_code == 200 and got.json()["data"]["totalMessages"] == 3
+        server.terminate()
+        out, err = server.communicate(timeout=30)
+    finally:
+        if server.poll() is None:
+            server.kill()
+    assert server.returncode == 0, err
+    assert "mock-server: stopped" in err
