@@ -10,6 +10,8 @@ from typing import Any
 
 import requests
 
+from .failures import FaultControl, RequestJournal
+
 
 class ControlError(RuntimeError):
     """The control plane answered an error; ``body`` is its JSON."""
@@ -43,7 +45,7 @@ class ClockControl:
 
 
 class MockControl:
-    """Reset, clock and message inspection of a running mock."""
+    """Reset, clock, message inspection, fault rules (``faults``) and the request journal (``journal``)."""
 
     def __init__(self, base_url: str, *, session: requests.Session | None = None, timeout: float = 30.0) -> None:
         self.base_url = base_url.rstrip("/")
@@ -51,6 +53,8 @@ class MockControl:
         self.session = session if session is not None else requests.Session()
         self.timeout = timeout
         self.clock = ClockControl(self)
+        self.faults = FaultControl(self)
+        self.journal = RequestJournal(self)
 
     def _call(self, method: str, path: str, **kwargs) -> Any:
         kwargs.setdefault("timeout", self.timeout)

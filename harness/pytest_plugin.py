@@ -28,6 +28,11 @@ Fixtures
 - ``mock_clock`` (function): the sandbox's clock: ``now()``, ``state()``,
   ``advance("PT1H")``, ``set("2026-01-05T10:00:00Z")``, ``freeze()`` / ``freeze(False)``.
   Every transition due up to the new time has happened when ``advance``/``set`` return.
+- ``mock_faults`` (function): the sandbox's fault rules (``add``, ``list``, ``get``, ``delete``,
+  ``clear``), none before and after the test. ``mock_faults.add({"status": 503}, match={"path": "/v1/hsm/file"}, times=2)``.
+- ``mock_journal`` (function): the sandbox's request journal, emptied before the test:
+  ``entries(**filters)``, ``assert_attempts(n, method=..., path=...)`` (waits for them),
+  ``assert_honoured_retry_after(entries)``.
 - ``webhook_receiver`` (function): a :class:`harness.webhooks.WebhookReceiver` on a free local
   port, stopped after the test. Subscribe its ``url`` (``POST /_mock/webhooks``, or Jelou's
   ``POST /v1/bots/{botId}/events/webhook``), then ``webhook_receiver.wait_for(n)`` /
@@ -181,6 +186,23 @@ def mock_reset(mock_server):
 def mock_clock(mock_server):
     """The sandbox's clock, through the control plane."""
     return mock_server.control.clock
+
+
+@pytest.fixture
+def mock_faults(mock_server):
+    """Fault rules of the test's sandbox, none before the test and none left after it."""
+    faults = mock_server.control.faults
+    faults.clear()
+    yield faults
+    faults.clear()
+
+
+@pytest.fixture
+def mock_journal(mock_server):
+    """The test sandbox's request journal, emptied before the test."""
+    journal = mock_server.control.journal
+    journal.clear()
+    return journal
 
 
 @pytest.fixture

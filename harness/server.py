@@ -52,7 +52,9 @@ class BackgroundServer(ServingThread):
     """A real HTTP server for ``create_app(config)`` on ``host``, port chosen by the OS.
 
     Use as a context manager, or call ``start()`` / ``stop()``. ``app`` gives direct access to
-    the app (and so to its clock and store) for assertions.
+    the app (and so to its clock and store) for assertions. Werkzeug's threaded server gives each
+    request its own thread, so injected latency never starves it; ``drop`` faults work on its
+    connections too. ``mock_server.serving.WaitressThread`` serves an app as ``mock-server`` does.
     """
 
     def __init__(self, config: Mapping[str, Any] | None = None, *, app=None, host: str = "127.0.0.1",

@@ -145,6 +145,26 @@ def failures(stats_csv: Path) -> tuple[int, int]:
     return 0, 0
 
 
+def injected_count(stats_csv: Path) -> int:
+    """Requests answered by an injected fault (named ``... [injected N]`` by the users)."""
+    with stats_csv.open(newline="", encoding="utf-8") as handle:
+        return sum(int(row["Request Count"]) for row in csv.DictReader(handle) if "[injected " in row["Name"])
+
+
+def add_faults(url: str, rules: list[str]) -> None:
+    """POST each rule (JSON text or ``@file``) to the mock's ``/_mock/faults``."""
+    for text in rules:
+        raw = Path(text[1:]).read_text(encoding="utf-8") if text.startswith("@") else text
+        try:
+            rule = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise RuntimeError(f"--fault {text!r} is not JSON: {exc}") from None
+        answer = requests.post(url + "/_mock/faults", json=rule, timeout=10)
+        if answer.status_code != 201:
+            raise RuntimeError(f"the mock refused --fault {text!r}: {answer.text}")
+        print(f"[load] fault rule {answer.json()['id']} active: {raw.strip()}", flush=True)
+
+
 def subscribe_all(url: str, hook_url: str) -> None:
     """Subscribe the receiver to every event of demo-bot and of indigitall applications 100 and 200."""
     bodies = [{"provider": "jelou", "botId": "demo-bot", "events": ["all"]},
@@ -172,6 +192,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--results", default="results", help="folder for the report, CSVs, ledger and logs")
     parser.add_argument("--workers", type=int, default=0, help="0: one Locust process; N: a master and N workers")
     parser.add_argument("--config", help="settings file for the mock (default: the demo tenant)")
+    parser.add_argument("--fault", action="append", default=[], metavar="RULE",
+                        help="a fault rule (JSON text, or @file.json) active during the run; repeatable. Its 429/5xx "
+                             "answers are counted as '[injected N]' successes; the rules are removed before the check")
     parser.add_argument("--webhooks", action="store_true", help="also receive every webhook event and report the counts")
     args = parser.parse_args(argv)
     try:
@@ -187,18 +210,22 @@ def main(argv: list[str] | None = None) -> int:
     server = receiver = None
     try:
         server, url = start_server(results, args.config)
+        add_faults(url, args.fault)
         if args.webhooks:
             receiver, hook_url = start_receiver()
             subscribe_all(url, hook_url)
         print(f"[load] mock on {url}; Locust ({mode}): {args.users} users, {args.spawn_rate}/s, {args.duration}", flush=True)
         code = run_locust(args, url, results)
+        if args.fault:
+            requests.delete(url + "/_mock/faults", timeout=10).raise_for_status()
         stats_csv = results / "stats_stats.csv"
         if not stats_csv.exists() or not (results / "ledger.json").exists():
             print(f"[load] Locust wrote no stats or ledger (exit {code}): see its output above"
                   + (f" and {results}/worker-*.log" if args.workers else ""), file=sys.stderr)
             return 2
         total, failed = failures(stats_csv)
-        print(f"[load] Locust done (exit {code}): {total} requests, {failed} unexpected failures", flush=True)
+        print(f"[load] Locust done (exit {code}): {total} requests, {failed} unexpected failures, "
+              f"{injected_count(stats_csv)} injected faults", flush=True)
         summary = check.run(url, ledger.load(results / "ledger.json"), stats_csv=stats_csv,
                             progress=lambda text: print(text, flush=True))
         print(summary.render(), flush=True)

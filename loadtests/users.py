@@ -6,6 +6,11 @@ Decisions
   succeeds only with the status the task expects *and* a body that passes ``verify``; so a
   deliberately invalid request answered with its documented 4xx counts as a success, and a 200
   with a wrong body counts as a failure. Any failure in a run is therefore unexpected.
+- An *injected* answer (a 429 or 5xx carrying ``X-Mock-Fault``, or a rate-limit 429 carrying
+  ``X-RateLimit-Limit``) is expected while a fault rule or rate limit is active: it counts as a
+  success under its own name, ``<name> [injected 503]``, so the report shows how many there were
+  and the run still has no unexpected failure. A dropped connection has no status to tell it by:
+  it stays a failure.
 - Request names group URLs that carry ids (``name=``): ``GET /v1/campaigns/{id}``; uploads are
   named by size (``[upload small]``) so the report shows how the cost grows with rows.
 - Bodies are built once per process in the ``init`` hook (``payloads.get()``), never in a task.
@@ -35,6 +40,14 @@ CAMPAIGN_LIST = "/v1/campaigns?botId=demo-bot&startAt=2000-01-01&endAt=2100-12-3
 FILES: list[payloads.FileServer] = []
 
 
+def injected(response) -> bool:
+    """A 429/5xx the mock was told to give: a fault rule's (``X-Mock-Fault``) or a configured rate limit's."""
+    status = response.status_code
+    if status != 429 and not 500 <= status <= 599:
+        return False
+    return "X-Mock-Fault" in response.headers or (status == 429 and "X-RateLimit-Limit" in response.headers)
+
+
 class ProviderUser(HttpUser):
     abstract = True
     wait_time = between(0.1, 0.5)
@@ -52,6 +65,10 @@ class ProviderUser(HttpUser):
         is recorded exactly when Locust counts the success.
         """
         with self.client.request(method, path, name=name, catch_response=True, **kwargs) as response:
+            if injected(response):
+                response.request_meta["name"] = f"{name} [injected {response.status_code}]"
+                response.success()
+                return None
             if response.status_code != expect:
                 shown = response.text[:300] if response.status_code else repr(response.error)
                 response.failure(f"expected HTTP {expect}, got {response.status_code}: {shown}")

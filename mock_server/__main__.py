@@ -57,7 +57,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--workers", type=_bounded("--workers", 1),
                         help="processes (default 1); more than 1 runs granian and needs --store redis://...")
     parser.add_argument("--store", type=_store, help="memory (default, one process) or redis://HOST:PORT/DB (shared)")
-    parser.add_argument("--quiet", action="store_true", help="do not print the banner")
+    parser.add_argument("--quiet", action="store_true", help="print neither the banner nor the access log")
+    parser.add_argument("--log-format", choices=("text", "json"),
+                        help="access log: one line per request on stdout, as text (default) or JSON")
     return parser.parse_args(argv)
 
 
@@ -70,6 +72,7 @@ def build_config(args: argparse.Namespace) -> dict[str, Any]:
         config["server"] = {**(config.get("server") or {}), **flags}
     if args.store is not None:
         config["store"] = {**(config.get("store") or {}), "url": args.store}
+    config["access_log"] = None if args.quiet else (args.log_format or config.get("access_log") or "text")
     return config
 
 
@@ -102,6 +105,7 @@ def banner(app, base_url: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     from . import create_app
+    from .serving import ElasticDispatcher
 
     try:
         config = build_config(args)
@@ -127,7 +131,8 @@ def main(argv: list[str] | None = None) -> int:
         return serve_granian({**config, "server": {**state.settings["server"], "port": port}}, server | {"port": port},
                              log_line)
     state.webhooks.start()        # delivers due webhook events in the background
-    return serve_waitress(app, server, sock, log_line)
+    # the fault pipeline's pool: a request held by injected latency lends its worker back (serving.py)
+    return serve_waitress(app, server, sock, log_line, dispatcher=ElasticDispatcher(server["threads"]))
 
 
 if __name__ == "__main__":

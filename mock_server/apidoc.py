@@ -18,6 +18,7 @@ from flask import Blueprint, Flask, current_app, redirect
 from flask_swagger_ui import get_swaggerui_blueprint
 
 from .control import openapi as control_doc
+from .faults import openapi as faults_doc
 from .indigitall import openapi as indigitall_doc
 from .indigitall import schemas as indigitall_schemas
 from .jelou import openapi as jelou_doc
@@ -26,7 +27,7 @@ from .webhooks import openapi as webhooks_doc
 
 SPEC_PATH = "/_mock/openapi.json"
 DOCS_PATH = "/_mock/docs"
-DOCUMENTS = (jelou_doc, indigitall_doc, control_doc, webhooks_doc)
+DOCUMENTS = (jelou_doc, indigitall_doc, control_doc, webhooks_doc, faults_doc)
 # Paths served by the app that are not API operations (pages and their assets).
 UNDOCUMENTED_PREFIXES = ("/_mock/docs", "/_mock/ui", "/static")
 

@@ -9,7 +9,7 @@ from typing import Any, Callable, Mapping
 from flask import Flask, g, request
 from werkzeug.exceptions import BadRequest
 
-from . import apidoc, control, indigitall, jelou, ui, webhooks
+from . import apidoc, control, faults, indigitall, jelou, ui, webhooks
 from .clock import RANGE_TEXT, Clock, in_range, to_us
 from .delivery import Timelines
 from .errors import register_error_handlers
@@ -122,6 +122,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, store: Store | None =
         state.settle(sb)
         state.webhooks.ensure_started(sb)
 
+    faults.init_app(app, state, PROVIDERS)        # its hooks run once the sandbox is selected
     return app
 
 

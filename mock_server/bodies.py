@@ -70,8 +70,28 @@ class Multipart:
         return sorted(name for name, count in self.counts.items() if count > 1)
 
 
+CACHE_KEY = "mock.multipart"
+
+
 def multipart(request: Request) -> Multipart:
-    """The parts of a multipart/form-data body, read in one streaming pass."""
+    """The parts of a multipart/form-data body, read in one streaming pass.
+
+    The body can be read only once: the result (or the problem) is kept in the WSGI environ, so
+    the request journal and the route read the same parts.
+    """
+    cached = request.environ.get(CACHE_KEY)
+    if cached is None:
+        try:
+            cached = _read_multipart(request)
+        except BodyError as exc:
+            cached = exc
+        request.environ[CACHE_KEY] = cached
+    if isinstance(cached, BodyError):
+        raise BodyError(str(cached))
+    return cached
+
+
+def _read_multipart(request: Request) -> Multipart:
     boundary = request.mimetype_params.get("boundary")
     if not boundary:
         raise BodyError("The multipart/form-data body has no boundary; let your HTTP client build the Content-Type header.")

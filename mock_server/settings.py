@@ -52,6 +52,11 @@ DEFAULTS: dict[str, Any] = {
         "reply_after": 60.0,
         "slow_user_after": 600.0,
     },
+    # Failure testing (CONTRACT §8-9): fixed-window rate limits, latency per route, the request journal.
+    "rate_limits": [],                     # [{provider, per: credential|bot|application, limit, window}]
+    "latency_profiles": [],                # [{provider, method, path, base, per_1000_rows}]
+    "journal": {"max_entries": 10_000},
+    "access_log": None,                    # text | json | None (off); mock-server sets it from --log-format
     "inspection": {
         "default_limit": 100, "max_limit": 10000, "max_wait_seconds": 60.0,
         # /_mock/messages?wait_for: at most this many long-polls wait at once (the server adds as

@@ -7,6 +7,7 @@ run is a few seconds with a few users against a ``mock-server`` subprocess on a 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -49,3 +50,22 @@ def test_distributed_run_one_master_two_workers(tmp_path):
     assert_passed(done, tmp_path)
     assert "2 workers connected" in done.stderr
     assert (tmp_path / "worker-1.log").exists() and (tmp_path / "worker-2.log").exists()
+
+
+@pytest.mark.slow
+def test_injected_faults_are_expected_not_failures(tmp_path):
+    rule = '{"match": {"method": "GET"}, "action": {"status": 503}, "probability": 0.3}'
+    done = load(tmp_path, "--fault", rule, "--fault", '{"match": {"path": "/v1/campaigns"}, "action": {"status": 429}}')
+    summary = assert_passed(done, tmp_path)
+    assert ", 0 unexpected failures" in done.stdout
+    injected = re.search(r"(\d+) injected faults", done.stdout)
+    assert injected and int(injected.group(1)) > 0, done.stdout[-3000:]
+    names = (tmp_path / "stats_stats.csv").read_text()
+    assert "[injected 503]" in names and "[injected 429]" in names
+    assert summary["found"] == summary["expected"]
+
+
+def test_a_bad_fault_rule_stops_the_run_before_locust(tmp_path):
+    done = load(tmp_path, "--fault", '{"action": {"status": 200}}')
+    assert done.returncode == 2
+    assert "the mock refused --fault" in done.stderr and "action.status" in done.stderr

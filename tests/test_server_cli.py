@@ -20,15 +20,19 @@ def test_flags_and_config_file(tmp_path):
     config.write_text("seed: 3\njelou:\n  sending_rate: 50\n")
     args = parse_args(["--host", "0.0.0.0", "--port", "9000", "--config", str(config), "--seed", "11"])
     assert (args.host, args.port) == ("0.0.0.0", 9000)
-    assert build_config(args) == {"seed": 11, "jelou": {"sending_rate": 50}, "server": {"host": "0.0.0.0", "port": 9000}}
+    assert build_config(args) == {"seed": 11, "jelou": {"sending_rate": 50}, "server": {"host": "0.0.0.0", "port": 9000},
+                                  "access_log": "text"}
+    assert build_config(parse_args(["--log-format", "json"]))["access_log"] == "json"
+    assert build_config(parse_args(["--quiet", "--log-format", "json"]))["access_log"] is None
 
 
 def test_server_flags_override_the_config_file(tmp_path):
     config = tmp_path / "mock.yaml"
     config.write_text("server:\n  threads: 4\n  connection_limit: 50\nstore:\n  prefix: 'x:'\n")
-    args = parse_args(["--config", str(config), "--threads", "8", "--workers", "2", "--store", "redis://127.0.0.1:6379/0"])
+    args = parse_args(["--config", str(config), "--threads", "8", "--workers", "2", "--store", "redis://127.0.0.1:6379/0",
+                       "--quiet"])
     assert build_config(args) == {"server": {"threads": 8, "connection_limit": 50, "workers": 2},
-                                  "store": {"prefix": "x:", "url": "redis://127.0.0.1:6379/0"}}
+                                  "store": {"prefix": "x:", "url": "redis://127.0.0.1:6379/0"}, "access_log": None}
 
 
 def test_banner_lists_routes_and_demo_credentials():

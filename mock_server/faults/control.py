@@ -1,0 +1,138 @@
+"""``/_mock/faults`` (CONTRACT §8) and ``/_mock/requests`` (§9) on the control plane."""
+
+from __future__ import annotations
+
+import fnmatch
+from datetime import datetime
+
+from flask import Blueprint, current_app, request
+
+from .. import bodies
+from ..control.messages import _float_arg, _int_arg, wait
+from ..sandbox import current
+from ..errors import ControlError
+from ..isotime import isoformat, parse_datetime
+from .pipeline import current_sandbox
+from .rules import load_rule, new_rule
+
+bp = Blueprint("mock_faults", __name__, url_prefix="/_mock")
+
+
+def _instrument():
+    return current_app.extensions["mock.faults"]
+
+
+def _sandbox() -> str:
+    return current_sandbox(request.environ)
+
+
+@bp.post("/faults")
+def add_fault():
+    instrument = _instrument()
+    try:
+        body = bodies.json_body(request.get_data(cache=True))
+        rule = load_rule(body)
+    except (bodies.BodyError, ValueError) as exc:
+        raise ControlError(str(exc)) from None
+    now = current().now_dt()
+    return instrument.records.add_rule(_sandbox(), lambda rule_id: new_rule(rule_id, rule, now)), 201
+
+
+@bp.get("/faults")
+def list_faults():
+    rules = _instrument().records.rules(_sandbox())
+    return {"faults": rules, "total": len(rules)}
+
+
+@bp.get("/faults/<rule_id>")
+def get_fault(rule_id: str):
+    rule = _instrument().records.rule(_sandbox(), rule_id)
+    if rule is None:
+        raise ControlError(f"no fault rule '{rule_id}'", 404)
+    return rule
+
+
+@bp.delete("/faults/<rule_id>")
+def delete_fault(rule_id: str):
+    if not _instrument().records.delete_rule(_sandbox(), rule_id):
+        raise ControlError(f"no fault rule '{rule_id}'", 404)
+    return {"deleted": rule_id}
+
+
+@bp.delete("/faults")
+def clear_faults():
+    return {"deleted": _instrument().records.clear_rules(_sandbox())}
+
+
+@bp.get("/requests")
+def list_requests():
+    """The journal, oldest first: filters, ``limit``/``page``, and ``wait_for``/``timeout`` long-poll."""
+    instrument = _instrument()
+    sandbox = _sandbox()
+    args = request.args
+    provider = args.get("provider") or None
+    method = (args.get("method") or "").upper() or None
+    path = args.get("path") or None
+    status = _status_arg(args.get("status"))
+    fault = args.get("fault") or None
+    since = _since_arg(args.get("since"))
+    limits = instrument.state.settings["inspection"]
+    limit = _int_arg("limit", limits["default_limit"], 1, limits["max_limit"])
+    page = _int_arg("page", 1, 1)
+    wait_for = _int_arg("wait_for", 0, 0)
+    timeout = _float_arg("timeout", 10.0, 0.0, float(limits["max_wait_seconds"]))
+
+    def selected() -> list[dict]:
+        found = []
+        for entry in instrument.records.journal(sandbox)[0]:
+            if provider and entry["provider"] != provider:
+                continue
+            if method and entry["method"] != method:
+                continue
+            if path and not (entry["path"] == path or fnmatch.fnmatchcase(entry["path"], path)):
+                continue
+            if status and not status(entry["response"].get("status")):
+                continue
+            if fault and entry["fault"] != fault:
+                continue
+            if since and entry["receivedAt"] < since:
+                continue
+            found.append(entry)
+        return found
+
+    if wait_for:
+        wait(instrument.state, current(), lambda: len(selected()), lambda after: None, wait_for, timeout)
+    entries = selected()
+    start = (page - 1) * limit
+    return {"requests": entries[start:start + limit], "total": len(entries), "page": page, "limit": limit,
+            "dropped": instrument.records.journal(sandbox)[1]}
+
+
+@bp.delete("/requests")
+def clear_requests():
+    _instrument().records.clear_journal(_sandbox())
+    return {"status": "ok"}
+
+
+def _status_arg(raw: str | None):
+    """``status=503``, ``status=5xx`` or ``status=dropped``: a predicate on the answered status."""
+    if not raw:
+        return None
+    text = raw.strip().lower()
+    if text == "dropped":
+        return lambda value: value is None
+    if len(text) == 3 and text[0] in "12345" and text[1:] == "xx":
+        return lambda value: value is not None and value // 100 == int(text[0])
+    if text.isdigit() and len(text) == 3:
+        return lambda value: value == int(text)
+    raise ControlError(f"'status' must be a status such as 503, a class such as 5xx, or 'dropped', not '{raw}'")
+
+
+def _since_arg(raw: str | None) -> str | None:
+    if not raw:
+        return None
+    try:
+        moment: datetime = parse_datetime(raw)
+    except ValueError as exc:
+        raise ControlError(f"'since' must be an ISO 8601 date-time: {exc}") from None
+    return isoformat(moment)

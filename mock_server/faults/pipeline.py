@@ -1,0 +1,287 @@
+"""The request pipeline: fault rules, rate limits, latency, the journal and the access log.
+
+Two halves:
+
+- :class:`Middleware` wraps the WSGI app. It times every request, drops the connection when a
+  ``drop`` rule fired, and once the app has answered writes the journal entry and the access-log
+  line (``durationMs`` runs from the request's arrival to the answer, not to when the client
+  finished reading it).
+- Flask hooks (:meth:`Instrument.before` / :meth:`Instrument.after`) do the rest with the request
+  parsed: ``before`` summarises the request, picks the fault rule, applies its latency, answers a
+  fault status or a rate-limit 429 *before any route runs* (so nothing is stored), then applies the
+  latency profile; ``after`` turns an ``afterCommit`` answer into the error (the record is already
+  stored), adds ``X-Mock-Fault`` and keeps the response for the journal.
+
+The control plane (``/_mock``) is never faulted, limited or journaled; it is logged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import Any, Callable
+
+from flask import Flask, Response, request
+
+from .. import bodies, serving
+from ..errors import owner
+from ..isotime import isoformat
+from ..sandbox import ENV_NAME
+from ..store import DEFAULT_SANDBOX
+from . import journal
+from .ratelimits import check as check_rate_limits
+from .rules import RequestView, latency_seconds, seconds, whole_seconds
+
+EXCHANGE = "mock.exchange"
+CONTROL_PREFIX = "/_mock"
+
+
+@dataclass
+class Exchange:
+    """One request on its way through the pipeline."""
+
+    elapsed: Callable[[], float]
+    received_real: Any
+    provider: str | None = None
+    entry: dict | None = None                    # the journal entry being built (None: not journaled)
+    rule: dict | None = None
+    drop: str | None = None
+    status: int | None = None
+    sandbox: str = DEFAULT_SANDBOX
+    latency: float = 0.0                         # injected seconds (rule and profile)
+    record: dict = field(default_factory=dict)
+    finished: bool = False
+
+
+class Middleware:
+    """The WSGI half (see the module doc)."""
+
+    def __init__(self, wsgi_app, instrument: "Instrument") -> None:
+        self.wsgi_app = wsgi_app
+        self.instrument = instrument
+
+    def __call__(self, environ, start_response):
+        serving.mark_received(environ)
+        exchange = Exchange(lambda: serving.elapsed_ms(environ), serving.real_now())
+        environ[EXCHANGE] = exchange
+        held: list = []
+
+        def start(status: str, headers, exc_info=None):
+            exchange.status = int(status[:3])
+            if exchange.drop:
+                held[:] = [status, headers]
+                return lambda data: None
+            return start_response(status, headers, exc_info)
+
+        try:
+            result = self.wsgi_app(environ, start)
+        except BaseException:
+            self.instrument.finish(exchange, environ)
+            raise
+        if exchange.drop:
+            return self._drop(environ, exchange, result, held, start_response)
+        self.instrument.finish(exchange, environ)
+        return result
+
+    def _drop(self, environ, exchange: Exchange, result, held: list, start_response):
+        try:
+            body = b"".join(result)
+        finally:
+            getattr(result, "close", lambda: None)()
+        if exchange.drop == "truncate":
+            start_response(*held)
+
+            def half():
+                self.instrument.finish(exchange, environ)
+                yield body[: len(body) // 2]
+                raise serving.abort(environ)
+            return half()
+        self.instrument.finish(exchange, environ)       # journaled before the client can see the drop
+        if exchange.drop == "reset":
+            serving.reset_socket(environ)
+        raise serving.abort(environ)
+
+
+class Instrument:
+    """Per-app fault rules, rate limits, latency profiles, journal and access log."""
+
+    def __init__(self, state, providers, records, rate_limits, latency_profiles, access_log) -> None:
+        self.state = state
+        self.providers = providers               # name -> Provider
+        self.prefixes = [(prefix, name) for name, provider in providers.items()
+                         for prefix in provider.path_prefixes(state.settings)]
+        self.records = records
+        self.rate_limits = rate_limits
+        self.latency_profiles = latency_profiles
+        self.access_log = access_log
+
+    def install(self, app: Flask) -> None:
+        app.before_request(self.before)
+        app.after_request(self.after)
+        app.wsgi_app = Middleware(app.wsgi_app, self)
+
+    # -- Flask hooks -----------------------------------------------------------------------
+    def provider_of(self, path: str) -> str | None:
+        """The provider whose paths (longest prefix) hold ``path``, as for error envelopes."""
+        return owner(path, self.prefixes)
+
+    def before(self) -> Response | None:
+        exchange: Exchange | None = request.environ.get(EXCHANGE)
+        if exchange is None or request.path.startswith(CONTROL_PREFIX):
+            return None
+        exchange.sandbox = current_sandbox(request.environ)
+        now = self.state.sandbox(exchange.sandbox).now_dt()
+        exchange.provider = self.provider_of(request.path)
+        exchange.entry = {
+            "receivedAt": isoformat(now), "receivedAtReal": isoformat(exchange.received_real),
+            "provider": exchange.provider, "method": request.method, "path": request.path,
+            "query": journal.mask_value({key: (values[0] if len(values) == 1 else values)
+                                         for key, values in request.args.lists()}),
+            "headers": journal.masked_headers(request.headers), "body": journal.request_body(request),
+        }
+        if exchange.provider is None:
+            return None
+        view = RequestView(exchange.provider, request.method, request.path,
+                           journal.credential_of(request.headers.get("Authorization")))
+        rule = self.records.select_rule(exchange.sandbox, view, now, self._draw)
+        exchange.rule = rule
+        if rule is not None:
+            answer = self._apply_before(exchange, rule["action"])
+            if answer is not None:
+                return answer
+        limited = self._rate_limit(exchange, view, now)
+        if limited is not None:
+            return limited
+        self._profile_latency(exchange)
+        return None
+
+    def _draw(self, rule_id: str, number: int) -> float:
+        return self.state.rng("fault", rule_id, number).random()
+
+    def _apply_before(self, exchange: Exchange, action: dict) -> Response | None:
+        if "latency" in action:
+            rule_id, fired = exchange.rule["id"], exchange.rule["fired"]
+            wait = latency_seconds(action["latency"], lambda: self.state.rng("latency", rule_id, fired).random())
+            exchange.latency += wait
+            serving.hold_until(request.environ, exchange.latency)
+        if action.get("afterCommit"):
+            return None
+        if "drop" in action:
+            exchange.drop = action["drop"]
+            return self._faulted(exchange, self.error_response(exchange.provider, 502, "connection dropped"))
+        if "status" in action:
+            return self._faulted(exchange, self.fault_response(exchange, action))
+        return None
+
+    def fault_response(self, exchange: Exchange, action: dict) -> Response:
+        status = action["status"]
+        response = self.error_response(exchange.provider, status, action.get("message"))
+        if status == 429 or "retryAfter" in action:
+            wait = seconds(action.get("retryAfter", "PT1S"), "retryAfter")
+            response.headers["Retry-After"] = str(whole_seconds(wait))
+            if status == 429:
+                reset = self.state.sandbox(exchange.sandbox).now() + wait
+                response.headers["X-RateLimit-Limit"] = str(action.get("limit", 0))
+                response.headers["X-RateLimit-Remaining"] = "0"
+                response.headers["X-RateLimit-Reset"] = str(int(-(-reset // 1)))
+        return response
+
+    def error_response(self, provider: str, status: int, message: str | None) -> Response:
+        try:
+            phrase = HTTPStatus(status).phrase
+        except ValueError:
+            phrase = "Error"
+        return self.providers[provider].http_error(status, message or phrase).response()
+
+    def _faulted(self, exchange: Exchange, response: Response) -> Response:
+        response.headers["X-Mock-Fault"] = exchange.rule["id"]
+        return response
+
+    def _rate_limit(self, exchange: Exchange, view: RequestView, now) -> Response | None:
+        if not self.rate_limits:
+            return None
+        subjects = {"credential": view.credential, "bot": _bot_id(), "application": request.view_args and
+                    request.view_args.get("application_id")}
+        verdict = check_rate_limits(self.rate_limits, exchange.provider, subjects, now.timestamp(),
+                                    lambda keys: self.records.take(exchange.sandbox, keys))
+        exchange.record["rateLimitHeaders"] = verdict.headers
+        if verdict.retry_after is None:
+            return None
+        response = self.error_response(exchange.provider, 429, f"Rate limit exceeded: {verdict.limit.limit} requests "
+                                       f"per {verdict.limit.window:g} s per {verdict.limit.per}; retry after "
+                                       f"{verdict.retry_after} s")
+        response.headers["Retry-After"] = str(verdict.retry_after)
+        exchange.record["rateLimited"] = True
+        return response
+
+    def _profile_latency(self, exchange: Exchange) -> None:
+        files = (exchange.entry.get("body") or {}).get("files") or []
+        rows = sum(part["rows"] for part in files)
+        wait = sum(profile.seconds(rows) for profile in self.latency_profiles
+                   if profile.applies(exchange.provider, request.method, request.path))
+        if wait > 0:
+            exchange.latency += wait
+            serving.hold_until(request.environ, exchange.latency)
+
+    def after(self, response: Response) -> Response:
+        exchange: Exchange | None = request.environ.get(EXCHANGE)
+        if exchange is None or exchange.entry is None:
+            return response
+        action = exchange.rule["action"] if exchange.rule else {}
+        exchange.record.update(journal.record_ids(exchange.provider, request.method, response))
+        if action.get("afterCommit") and exchange.provider is not None:
+            if "drop" in action:
+                exchange.drop = action["drop"]
+            else:
+                response = self.fault_response(exchange, action)
+        for name, value in exchange.record.get("rateLimitHeaders", {}).items():
+            response.headers.setdefault(name, value)
+        if exchange.rule is not None:
+            response.headers["X-Mock-Fault"] = exchange.rule["id"]
+        exchange.entry["response"] = journal.response_summary(response)
+        return response
+
+    # -- after the answer ------------------------------------------------------------------
+    def finish(self, exchange: Exchange, environ) -> None:
+        """Write the journal entry and the access-log line (once per request)."""
+        if exchange.finished:
+            return
+        exchange.finished = True
+        exchange.sandbox = current_sandbox(environ)      # chosen by SandboxSelector, inside this middleware
+        duration = round(exchange.elapsed(), 1)
+        record = {key: value for key, value in exchange.record.items() if key in ("campaignId", "taskId")}
+        if exchange.entry is not None:
+            entry = exchange.entry
+            if "response" not in entry:
+                entry["response"] = {"status": exchange.status, "headers": {}}
+            if exchange.drop in ("reset", "empty"):
+                entry["response"] = {"status": None, "dropped": exchange.drop}
+            elif exchange.drop:
+                entry["response"]["dropped"] = exchange.drop
+            entry.update(durationMs=duration, latencyMs=round(exchange.latency * 1000.0, 1), fault=exchange.rule["id"] if exchange.rule else None, **record)
+            self.records.log(exchange.sandbox, entry)
+        if self.access_log is not None:
+            self.access_log.write(environ, exchange, duration, record)
+
+
+def current_sandbox(environ) -> str:
+    """The request's sandbox, as :class:`~mock_server.sandbox.SandboxSelector` chose it."""
+    return environ.get(ENV_NAME) or DEFAULT_SANDBOX
+
+
+def _bot_id() -> str | None:
+    """The Jelou bot a request is about: in the path, or the send body's ``botId``."""
+    if request.view_args and request.view_args.get("bot_id"):
+        return request.view_args["bot_id"]
+    if request.path.endswith("/hsm/file") and request.method == "POST":
+        if request.mimetype == "multipart/form-data":
+            try:
+                return bodies.multipart(request).fields.get("botId") or None
+            except bodies.BodyError:
+                return None                      # the route answers the unreadable body
+        if request.mimetype == "application/x-www-form-urlencoded":
+            return request.form.get("botId") or None
+        body = request.get_json(silent=True)
+        if isinstance(body, dict) and isinstance(body.get("botId"), str):
+            return body["botId"]
+    return None

@@ -1,0 +1,97 @@
+"""Fault rules, rate-limit windows and journal entries on the store's generic primitives.
+
+Everything is per sandbox and goes through the store interface (``mock_server.store.base``), so
+it holds across workers with a shared store:
+
+- fault rules: the map ``faults`` (rule id -> rule), counted with ``update_value`` (compare-and-set);
+- rate limits: counters ``ratelimit:<limit>:<subject>:<window number>`` (``incr``);
+- the journal: the log ``journal`` (``append`` with ``max_entries``, ``read_log``, ``clear_log``);
+  entry ids are ``req-<sequence number>``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Callable
+
+from ..store import Store
+from .rules import RequestView, expired, fires, matches
+
+RULES = "faults"
+JOURNAL = "journal"
+WINDOW_GRACE = 86_400.0    # real seconds a window counter outlives its window (the mock clock may be frozen)
+
+
+class Records:
+    """The faults package's view of one store; every call names the sandbox."""
+
+    def __init__(self, store: Store, max_entries: int) -> None:
+        self.store = store
+        self.max_entries = max_entries
+
+    # -- fault rules -------------------------------------------------------------------------
+    def add_rule(self, sandbox: str, make: Callable[[str], dict]) -> dict:
+        rule_id = f"fault-{self.store.incr(sandbox, 'fault-ids')}"
+        rule = make(rule_id)
+        self.store.put(sandbox, RULES, rule_id, rule)
+        return rule
+
+    def rules(self, sandbox: str) -> list[dict]:
+        return [value for _, value in self.store.items(sandbox, RULES)]
+
+    def rule(self, sandbox: str, rule_id: str) -> dict | None:
+        return self.store.get_value(sandbox, RULES, rule_id)
+
+    def delete_rule(self, sandbox: str, rule_id: str) -> bool:
+        return self.store.delete(sandbox, RULES, rule_id)
+
+    def clear_rules(self, sandbox: str) -> int:
+        return sum(self.store.delete(sandbox, RULES, rule_id) for rule_id, _ in self.store.items(sandbox, RULES))
+
+    def select_rule(self, sandbox: str, view: RequestView, now: datetime, draw: Callable[[str, int], float]) -> dict | None:
+        """The first rule (creation order) that matches and fires; counts every rule that matched."""
+        for rule_id, rule in self.store.items(sandbox, RULES):
+            if expired(rule, now) or not matches(rule, view):
+                continue
+
+            def count(current: Any) -> dict | None:
+                if current is None:
+                    return None                  # deleted meanwhile
+                matched = current["matched"] + 1
+                fired = fires(current, matched, draw)
+                return {**current, "matched": matched, "fired": current["fired"] + fired,
+                        "lastFired": matched if fired else current.get("lastFired")}
+
+            counted = self.store.update_value(sandbox, RULES, rule_id, count)
+            if counted is not None and counted.get("lastFired") == counted["matched"]:
+                return counted
+        return None
+
+    # -- rate-limit windows ----------------------------------------------------------------------
+    def take(self, sandbox: str, keys: list[tuple[str, int, float]]) -> tuple[list[int], int | None]:
+        """Count one request in every ``(key, limit, window seconds)``; all or nothing.
+
+        Returns the counts and, when a limit is exceeded, the position of the first one exceeded
+        (then nothing stays counted).
+        """
+        counts: list[int] = []
+        for position, (key, limit, window) in enumerate(keys):
+            value = self.store.incr(sandbox, f"ratelimit:{key}", 1, ttl=window + WINDOW_GRACE)
+            counts.append(value)
+            if value > limit:
+                for taken_key, _, _ in keys[:position + 1]:
+                    self.store.incr(sandbox, f"ratelimit:{taken_key}", -1)
+                return counts, position
+        return counts, None
+
+    # -- journal ---------------------------------------------------------------------------------
+    def log(self, sandbox: str, entry: dict) -> int:
+        return self.store.append(sandbox, JOURNAL, entry, max_entries=self.max_entries)
+
+    def journal(self, sandbox: str) -> tuple[list[dict], int]:
+        """Every kept entry, oldest first (each with its ``id``), and how many were dropped."""
+        page = self.store.read_log(sandbox, JOURNAL, after=0, limit=self.max_entries)
+        return [{"id": f"req-{number}", **value} for number, value in page.entries], page.dropped
+
+    def clear_journal(self, sandbox: str) -> None:
+        self.store.clear_log(sandbox, JOURNAL)
