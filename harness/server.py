@@ -11,7 +11,7 @@ from typing import Any, Mapping
 
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from mock_server import create_app
+from .sibling import mock_server_module
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -57,7 +57,7 @@ class BackgroundServer(ServingThread):
 
     def __init__(self, config: Mapping[str, Any] | None = None, *, app=None, host: str = "127.0.0.1",
                  quiet: bool = True) -> None:
-        self.app = app if app is not None else create_app(config)
+        self.app = app if app is not None else mock_server_module().create_app(config)
         handler = _QuietHandler if quiet else None
         server = make_server(host, 0, self.app, threaded=True, request_handler=handler)
         self.host = host

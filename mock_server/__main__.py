@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import signal
 import sys
-from typing import Any
+from typing import Any, Mapping
 
 from .settings import SettingsError, load_file
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+def parse_args(argv: list[str] | None = None, environ: Mapping[str, str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="mock-server", description="Local mock of Jelou and indigitall bulk-messaging APIs.")
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1; 0.0.0.0 for all)")
     parser.add_argument("--port", type=int, default=8080, help="port (default 8080)")
@@ -21,7 +23,51 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, help="seed for every random draw (overrides the config's seed)")
     parser.add_argument("--threads", type=int, default=16, help="worker threads (default 16)")
     parser.add_argument("--quiet", action="store_true", help="do not print the banner")
+    parser.epilog = ENVIRONMENT_HELP
+    parser.set_defaults(**environment_defaults(parser, os.environ if environ is None else environ))
     return parser.parse_args(argv)
+
+
+ENV_PREFIX = "MOCK_"
+ENVIRONMENT_HELP = ("Every --flag can also be set by the environment variable MOCK_<FLAG> (MOCK_PORT=9000, "
+                    "MOCK_CONFIG=/config/mock.yaml, MOCK_QUIET=1); a flag on the command line wins.")
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("", "0", "false", "no", "off")
+
+
+def environment_defaults(parser: argparse.ArgumentParser, environ: Mapping[str, str]) -> dict[str, Any]:
+    """``MOCK_<FLAG>`` values as parser defaults, for every ``--flag`` (``--foo-bar`` -> ``MOCK_FOO_BAR``).
+
+    This is how the container image is configured.  Values go through the flag's own type, so a
+    bad ``MOCK_PORT`` is the same usage error as a bad ``--port``; a switch takes 1/true/yes/on
+    or 0/false/no/off/empty.
+    """
+    defaults: dict[str, Any] = {}
+    for action in parser._actions:
+        if isinstance(action, (argparse._HelpAction, argparse._VersionAction)):
+            continue
+        long_flags = [flag for flag in action.option_strings if flag.startswith("--")]
+        if not long_flags:
+            continue
+        name = ENV_PREFIX + long_flags[0][2:].upper().replace("-", "_")
+        if name not in environ:
+            continue
+        value = environ[name]
+        if action.nargs == 0:  # a switch such as --quiet
+            if value.strip().lower() not in _TRUE + _FALSE:
+                parser.error(f"{name}={value!r}: expected one of {', '.join(_TRUE + _FALSE[1:])}")
+            value = value.strip().lower() in _TRUE
+        elif action.type is not None:
+            try:
+                value = action.type(value)
+            except (TypeError, ValueError):
+                parser.error(f"{name}={value!r}: not a valid {getattr(action.type, '__name__', 'value')} for {long_flags[0]}")
+        defaults[action.dest] = value
+    return defaults
+
+
+def exit_on_sigterm() -> None:
+    """Stop at once on SIGTERM (``docker stop``): as a container's PID 1 the default action would be ignored."""
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
 
 
 def build_config(args: argparse.Namespace) -> dict[str, Any]:
@@ -67,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     shown_host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
     if not args.quiet:
         print(banner(app, f"http://{shown_host}:{args.port}"), flush=True)
+    exit_on_sigterm()
     try:
         serve(app, host=args.host, port=args.port, threads=args.threads, ident="mock-server",
               max_request_body_size=app.config["MAX_CONTENT_LENGTH"] + 1024 * 1024, channel_timeout=300)

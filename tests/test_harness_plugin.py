@@ -5,7 +5,7 @@ import textwrap
 
 import pytest
 
-import harness.pytest_plugin as plugin
+import bulk_messaging_mock.pytest_plugin as plugin
 
 pytest_plugins = ["pytester"]
 
@@ -140,6 +140,6 @@ def test_a_separate_process_gets_the_plugin_from_the_installed_package(pytester)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=5)
     fixtures = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--fixtures")
-    fixtures.stdout.fnmatch_lines(["*fixtures defined from harness.pytest_plugin*", "mock_reset -- *",
+    fixtures.stdout.fnmatch_lines(["*fixtures defined from bulk_messaging_mock.pytest_plugin*", "mock_reset -- *",
                                    "mock_clock -- *", "mock_server_config [[]session scope[]] -- *",
                                    "mock_server [[]session scope[]] -- *"])

@@ -1,6 +1,11 @@
 """pytest plugin (entry point ``bulk_messaging_mock``): a live mock for your tests.
 
-Installing this package registers the plugin; any project's tests can use its fixtures.
+Installing this package registers the plugin; any project's tests can use its fixtures, also a
+project with its own top-level ``harness``, ``mock_server`` or ``loadtests`` package: the plugin
+reaches this project's code through ``bulk_messaging_mock.module`` and imports nothing until a
+fixture is used (see ``bulk_messaging_mock``).  The clients and their errors are
+``from harness.client import ...`` as usual, or, in such a project,
+``bulk_messaging_mock.module("harness.client")``.
 
 Fixtures
 - ``mock_server`` (session): the mock served on a free port in a background thread.  It has
@@ -19,8 +24,9 @@ Fixtures
       def _fresh_mock(mock_reset):
           pass
 
-- ``mock_clock`` (function, resets too): the mock's clock: ``now()``, ``state()``,
-  ``advance("PT1H")``, ``set("2026-01-05T10:00:00Z")``, ``freeze()`` / ``freeze(False)``.
+- ``mock_clock`` (function): **resets the mock like** ``mock_reset`` (it is built on it), then
+  gives the mock's clock: ``now()``, ``state()``, ``advance("PT1H")``,
+  ``set("2026-01-05T10:00:00Z")``, ``freeze()`` / ``freeze(False)``.
   Every transition due up to the new time has happened when ``advance``/``set`` return.
 - ``mock_server_config`` (session): the mock's settings; ``--mock-config FILE`` (YAML/JSON), or
   override the fixture in your ``conftest.py``.  Default: the demo tenant, real-time clock.
@@ -45,12 +51,7 @@ from __future__ import annotations
 
 import pytest
 
-from mock_server.settings import load_file
-
-from .control import MockControl
-from .indigitall_client import IndigitallClient
-from .jelou_client import JelouClient
-from .server import BackgroundServer
+from . import module
 
 
 def pytest_addoption(parser):
@@ -62,13 +63,13 @@ def pytest_addoption(parser):
 def mock_server_config(request):
     """Settings for the session's mock (override this fixture to change them)."""
     path = request.config.getoption("--mock-config")
-    return load_file(path) if path else {}
+    return module("mock_server.settings").load_file(path) if path else {}
 
 
 class LiveMock:
     """The running mock: where it is, its credentials, and clients for it."""
 
-    def __init__(self, server: BackgroundServer) -> None:
+    def __init__(self, server) -> None:
         self.server = server
         self.app = server.app
         self.base_url = server.base_url
@@ -77,10 +78,11 @@ class LiveMock:
         self.jelou_credentials = (client["client_id"], client["client_secret"])
         self.indigitall_server_key = str(settings["indigitall"]["server_keys"][0]["key"])
         self.indigitall_path_prefix = settings["indigitall"]["path_prefix"]
-        self.control = MockControl(self.base_url)
-        self.jelou = JelouClient(self.base_url, *self.jelou_credentials)
-        self.indigitall = IndigitallClient(self.base_url, self.indigitall_server_key,
-                                           path_prefix=self.indigitall_path_prefix)
+        clients = module("harness.client")
+        self.control = clients.MockControl(self.base_url)
+        self.jelou = clients.JelouClient(self.base_url, *self.jelou_credentials)
+        self.indigitall = clients.IndigitallClient(self.base_url, self.indigitall_server_key,
+                                                   path_prefix=self.indigitall_path_prefix)
 
     def close(self) -> None:
         for client in (self.control, self.jelou, self.indigitall):
@@ -93,7 +95,7 @@ class LiveMock:
 @pytest.fixture(scope="session")
 def mock_server(mock_server_config):
     """The mock, served for the whole session."""
-    with BackgroundServer(mock_server_config) as server:
+    with module("harness.server").BackgroundServer(mock_server_config) as server:
         live = LiveMock(server)
         try:
             yield live
