@@ -2,7 +2,7 @@
 
     python tests/transcript.py                 # run README.md against a fresh mock; exit 1 on a mismatch
     python tests/transcript.py --update        # rewrite the expected outputs that no longer match
-    python tests/transcript.py --base-url http://127.0.0.1:8080 --blocks 3   # a running mock
+    python tests/transcript.py --base-url http://127.0.0.1:8080 --blocks 2   # a running mock, 2 blocks
 
 Format of the README's ```` ```sh ```` blocks (standard library only, so the container smoke test
 can run it on any host with ``python3``, ``bash`` and ``curl``):
@@ -277,7 +277,8 @@ def run(blocks: list[Block], base_url: str, workdir: Path, *, limit: int | None 
         (workdir / "fixtures").symlink_to(fixtures)
     shell, results = Shell(workdir, environment), []
     try:
-        for block in blocks[:limit]:
+        runnable = [block for block in blocks if not block.skip]
+        for block in runnable[:limit]:
             if block.file:
                 (workdir / block.file).write_text(block.body)
             for command in block.commands:
@@ -318,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--readme", type=Path, default=README)
     parser.add_argument("--base-url", help="a running mock (default: start a fresh one with --seed 0)")
-    parser.add_argument("--blocks", type=int, help="run only the first N sh blocks")
+    parser.add_argument("--blocks", type=int, help="run only the first N sh blocks that are not skipped")
     parser.add_argument("--update", action="store_true", help="rewrite the expected outputs that do not match")
     args = parser.parse_args(argv)
     text = args.readme.read_text(encoding="utf-8")
@@ -336,7 +337,7 @@ def main(argv: list[str] | None = None) -> int:
             mock.close()
     failed = [r for r in results if not r.ok]
     checked = sum(r.command.expected is not None for r in results)
-    skipped = sum(1 for b in blocks[:args.blocks] if b.skip)
+    skipped = sum(1 for b in blocks if b.skip)
     if failed and args.update:
         args.readme.write_text(update(text, results), encoding="utf-8")
         print(f"{args.readme}: rewrote the output of {len(failed)} of {checked} checked commands")
