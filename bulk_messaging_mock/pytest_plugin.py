@@ -7,16 +7,22 @@ fixture is used (see ``bulk_messaging_mock``).  The clients and their errors are
 ``from harness.client import ...`` as usual, or, in such a project,
 ``bulk_messaging_mock.module("harness.client")``.
 
+Each test gets its own *sandbox* (CONTRACT §7) of one shared mock: its own records and its own
+clock, created fresh for the test and dropped after it. Tests are therefore independent and run in
+parallel (``pytest -n 4`` with pytest-xdist) against one server — started by the plugin for the
+session, or a shared one given with ``--mock-url`` (e.g. a CI service container).
+
 Fixtures
-- ``mock_server`` (session): the mock served on a free port in a background thread.  It has
-  ``base_url``, ``app`` (the Flask app, for direct access to its state), ``jelou_credentials``
+- ``mock_server`` (function): the mock as this test sees it.  It has ``base_url`` (the
+  sandbox's base URL, ``.../sandboxes/NAME``), ``sandbox`` (its name), ``service_url`` (the
+  server's root), ``app`` (the Flask app when the plugin serves it, else None), ``jelou_credentials``
   (clientId, clientSecret), ``indigitall_server_key``, ``indigitall_path_prefix``, and ready
-  clients: ``jelou`` (``JelouClient``), ``indigitall`` (``IndigitallClient``), ``control``
-  (``MockControl``: reset, clock, messages).  Credentials are read from the mock's settings, so
-  a config with other tenants still works.
-- ``mock_reset`` (function): resets the mock before the test (campaigns, tasks, messages, slot
-  ledgers; the clock keeps its time) and returns ``mock_server``.  It is explicit on purpose;
-  to reset before every test of a directory, put this in its ``conftest.py``::
+  clients, all bound to the sandbox: ``jelou`` (``JelouClient``), ``indigitall``
+  (``IndigitallClient``), ``control`` (``MockControl``: reset, clock, messages).  Credentials are
+  read from the mock's settings, so a config with other tenants still works.
+- ``mock_reset`` (function): resets the test's sandbox (campaigns, tasks, messages, ledgers; the
+  clock keeps its time) and returns ``mock_server``.  A test's sandbox starts empty anyway; use it
+  to start over in the middle of a test, or in an autouse fixture of a ``conftest.py``::
 
       import pytest
 
@@ -24,12 +30,19 @@ Fixtures
       def _fresh_mock(mock_reset):
           pass
 
-- ``mock_clock`` (function): **resets the mock like** ``mock_reset`` (it is built on it), then
-  gives the mock's clock: ``now()``, ``state()``, ``advance("PT1H")``,
-  ``set("2026-01-05T10:00:00Z")``, ``freeze()`` / ``freeze(False)``.
-  Every transition due up to the new time has happened when ``advance``/``set`` return.
+- ``mock_clock`` (function): the sandbox's clock: ``now()``, ``state()``,
+  ``advance("PT1H")``, ``set("2026-01-05T10:00:00Z")``, ``freeze()`` / ``freeze(False)``.
+  Every transition due up to the new time has happened when ``advance``/``set`` return.  It comes
+  with the test's fresh sandbox, so **a test that asks for it starts from an empty mock** (no
+  campaigns, tasks or messages) on a clock at the configured start; with
+  ``--mock-shared-sandbox`` nothing is reset for you: add ``mock_reset``.
+- ``mock_service`` (session): the server itself (``url``, ``app``, ``settings``).
 - ``mock_server_config`` (session): the mock's settings; ``--mock-config FILE`` (YAML/JSON), or
   override the fixture in your ``conftest.py``.  Default: the demo tenant, real-time clock.
+
+Options: ``--mock-url URL`` uses a running mock instead of starting one (give ``--mock-config``
+too if it does not use the demo tenant); ``--mock-shared-sandbox`` makes every test use the
+``default`` sandbox (the behaviour before sandboxes: state is shared, reset it yourself).
 
 A test module in another project (the whole file)::
 
@@ -49,7 +62,12 @@ A test module in another project (the whole file)::
 
 from __future__ import annotations
 
+import hashlib
+import re
+import secrets
+
 import pytest
+import requests
 
 from . import module
 
@@ -57,6 +75,10 @@ from . import module
 def pytest_addoption(parser):
     group = parser.getgroup("bulk-messaging-mock")
     group.addoption("--mock-config", default=None, help="settings file (YAML/JSON) for the mock_server fixture")
+    group.addoption("--mock-url", default=None,
+                    help="use the mock running at this URL (shared by parallel workers or CI jobs) instead of starting one")
+    group.addoption("--mock-shared-sandbox", action="store_true",
+                    help="run every test in the 'default' sandbox instead of one sandbox per test")
 
 
 @pytest.fixture(scope="session")
@@ -66,14 +88,24 @@ def mock_server_config(request):
     return module("mock_server.settings").load_file(path) if path else {}
 
 
-class LiveMock:
-    """The running mock: where it is, its credentials, and clients for it."""
+class MockService:
+    """The server: its root ``url``, its ``settings``, and ``app`` when this process serves it."""
 
-    def __init__(self, server) -> None:
-        self.server = server
-        self.app = server.app
-        self.base_url = server.base_url
-        settings = self.app.extensions["mock"].settings
+    def __init__(self, url: str, settings: dict, app=None) -> None:
+        self.url = url.rstrip("/")
+        self.settings = settings
+        self.app = app
+
+
+class LiveMock:
+    """The running mock as one test sees it: its sandbox's base URL, credentials, and clients."""
+
+    def __init__(self, service: MockService, sandbox: str | None) -> None:
+        self.service_url = service.url
+        self.app = service.app
+        self.sandbox = sandbox or "default"
+        self.base_url = service.url + (f"/sandboxes/{sandbox}" if sandbox else "")
+        settings = service.settings
         client = settings["jelou"]["clients"][0]
         self.jelou_credentials = (client["client_id"], client["client_secret"])
         self.indigitall_server_key = str(settings["indigitall"]["server_keys"][0]["key"])
@@ -93,24 +125,56 @@ class LiveMock:
 
 
 @pytest.fixture(scope="session")
-def mock_server(mock_server_config):
-    """The mock, served for the whole session."""
+def mock_service(request, mock_server_config):
+    """The mock server for the session: started here, or the one ``--mock-url`` names."""
+    url = request.config.getoption("--mock-url")
+    if url:
+        yield MockService(url, module("mock_server.settings").build_settings(mock_server_config))
+        return
     with module("harness.server").BackgroundServer(mock_server_config) as server:
-        live = LiveMock(server)
-        try:
-            yield live
-        finally:
-            live.close()
+        yield MockService(server.base_url, server.app.extensions["mock"].settings, server.app)
+
+
+@pytest.fixture(scope="session")
+def _mock_session_token() -> str:
+    """Tells this session's sandboxes from another session's on a shared server."""
+    return secrets.token_hex(3)
+
+
+def sandbox_name(token: str, nodeid: str) -> str:
+    """``<token>-<hash>-<readable test name>``, within the 64 characters a sandbox name may have."""
+    digest = hashlib.sha1(nodeid.encode()).hexdigest()[:8]
+    readable = re.sub(r"[^A-Za-z0-9_.-]+", "-", nodeid.rsplit("::", 1)[-1]).strip("-.")
+    return f"{token}-{digest}-{readable}"[:64].rstrip("-.")
+
+
+@pytest.fixture
+def mock_server(request, mock_service, _mock_session_token):
+    """The mock for this test: a fresh sandbox of its own (dropped afterwards)."""
+    shared = request.config.getoption("--mock-shared-sandbox")
+    name = None if shared else sandbox_name(_mock_session_token, request.node.nodeid)
+    live = LiveMock(mock_service, name)
+    if name is not None:
+        live.control.reset(clock=True)         # a name left by an earlier run starts clean too
+    try:
+        yield live
+    finally:
+        if name is not None:
+            try:
+                requests.delete(f"{mock_service.url}/_mock/sandboxes/{name}", timeout=10).close()
+            except requests.RequestException:
+                pass                            # the server went away: nothing left to drop
+        live.close()
 
 
 @pytest.fixture
 def mock_reset(mock_server):
-    """Reset the mock's state before the test (campaigns, tasks, messages, ledgers)."""
+    """Reset the test's sandbox (campaigns, tasks, messages, ledgers; the clock keeps its time)."""
     mock_server.control.reset()
     return mock_server
 
 
 @pytest.fixture
-def mock_clock(mock_reset):
-    """The mock's clock, through the control plane."""
-    return mock_reset.control.clock
+def mock_clock(mock_server):
+    """The sandbox's clock, through the control plane."""
+    return mock_server.control.clock

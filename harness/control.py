@@ -77,8 +77,16 @@ class MockControl:
     def health(self) -> dict:
         return self._call("GET", "/_mock/health")
 
-    def reset(self) -> dict:
-        return self._call("POST", "/_mock/reset")
+    def reset(self, *, clock: bool = False) -> dict:
+        """Reset the sandbox; ``clock=True`` also returns its clock to the configured start."""
+        return self._call("POST", "/_mock/reset", json={"clock": True} if clock else None)
+
+    def sandboxes(self) -> list[dict]:
+        """Every sandbox of the server (name, clock, record counts)."""
+        return self._call("GET", "/_mock/sandboxes")["sandboxes"]
+
+    def drop_sandbox(self, name: str) -> dict:
+        return self._call("DELETE", f"/_mock/sandboxes/{name}")
 
     def messages(self, *, provider: str | None = None, campaign: str | None = None, status: str | None = None,
                  wait_for: int | None = None, timeout: float | None = None, offset: int = 0,

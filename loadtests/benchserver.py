@@ -64,12 +64,13 @@ def bare_app(max_bytes: int) -> Flask:
 
 def prefill(app: Flask, count: int) -> None:
     """Store ``count`` one-row campaigns via the Jelou backend, printing progress to stderr."""
-    backend = app.extensions["mock"].backends["jelou"]
+    state = app.extensions["mock"]
+    backend, sandbox = state.backends["jelou"], state.sandbox()
     client = backend.settings["clients"][0]
     started = time.monotonic()
     with app.app_context():
         for number in range(1, count + 1):
-            backend.send_bulk(client, dict(PREFILL_FIELDS), (PREFILL_CSV, "r.csv"), {})
+            backend.send_bulk(sandbox, client, dict(PREFILL_FIELDS), (PREFILL_CSV, "r.csv"), {})
             if number % 20_000 == 0 or number == count:
                 print(f"[benchserver] prefilled {number:,}/{count:,} campaigns "
                       f"({time.monotonic() - started:.0f} s)", file=sys.stderr, flush=True)

@@ -94,7 +94,8 @@ def banner(app, base_url: str) -> str:
     lines.append(f"indigitall (Authorization: ServerKey <key>), path prefix {settings['indigitall']['path_prefix']}:")
     for key in settings["indigitall"]["server_keys"]:
         lines.append(f"  ServerKey {key['key']}  applications {', '.join(map(str, key['applications']))}")
-    lines.append("Control plane: /_mock/health, /_mock/reset, /_mock/clock, /_mock/messages")
+    lines.append("Control plane: /_mock/health, /_mock/reset, /_mock/clock, /_mock/messages, /_mock/sandboxes")
+    lines.append("Sandboxes: header X-Mock-Sandbox: NAME, or the base path /sandboxes/NAME in front of any path")
     return "\n".join(lines)
 
 
@@ -115,7 +116,9 @@ def main(argv: list[str] | None = None) -> int:
         print(banner(app, f"http://{shown_host}:{args.port}"), flush=True)
     exit_on_sigterm()
     try:
-        serve(app, host=args.host, port=args.port, threads=args.threads, ident="mock-server",
+        # inspection.max_waiters extra threads: long-polls wait on those, never on the API's workers
+        serve(app, host=args.host, port=args.port, threads=args.threads + app.extensions["mock"].max_waiters,
+              ident="mock-server",
               max_request_body_size=app.config["MAX_CONTENT_LENGTH"] + 1024 * 1024, channel_timeout=300)
     except OSError as exc:
         print(f"mock-server: cannot listen on {args.host}:{args.port}: {exc.strerror}. "

@@ -4,31 +4,41 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, Callable, Mapping
 
-from flask import Flask
+from flask import Flask, g, request
+from werkzeug.exceptions import BadRequest
 
 from . import control, indigitall, jelou
-from .clock import Clock
+from .clock import RANGE_TEXT, Clock, in_range, to_us
 from .delivery import Timelines
 from .errors import register_error_handlers
 from .isotime import parse_datetime
-from .settings import SettingsError, build_settings
-from .store import Store
+from .providers import Backend, Provider
+from .sandbox import ENV_ERROR, ENV_NAME, Sandbox, SandboxSelector
+from .settings import SettingsError, build_settings, idle_ttl_seconds
+from .store import DEFAULT_SANDBOX, Store, open_store
 
-PROVIDERS = (jelou, indigitall)
+# The registered providers: a new provider is its package plus one entry here.
+PROVIDERS: tuple[Provider, ...] = (jelou.PROVIDER, indigitall.PROVIDER)
+
+# Control-plane paths that neither read nor change a sandbox (no settling, no touching).
+_STATELESS = ("/_mock/health", "/_mock/sandboxes")
+EXPIRY_INTERVAL = 60.0        # real seconds between two idle-sandbox sweeps
 
 
 @dataclass
 class MockState:
-    """Everything one app owns: settings, clock, store, delivery timelines and the backends."""
+    """Everything one app owns: settings, the store, delivery timelines, providers and backends."""
 
     settings: dict[str, Any]
-    clock: Clock
     store: Store
     timelines: Timelines
-    backends: dict[str, Any] = field(default_factory=dict)
+    providers: dict[str, Provider] = field(default_factory=dict)
+    backends: dict[str, Backend] = field(default_factory=dict)
+    waiters: Any = None                 # long-poll slots (control.messages)
+    max_waiters: int = 0
+    _next_expiry: float = 0.0
 
     def rng(self, *parts: object) -> random.Random:
         """A generator seeded from the settings' seed and ``parts`` (e.g. a campaign id).
@@ -37,44 +47,75 @@ class MockState:
         """
         return random.Random(":".join(str(part) for part in (self.settings["seed"], *parts)))
 
-    def settle(self) -> None:
-        """Apply every scheduled transition due by now (called before each request)."""
-        now = self.clock.now()
+    def sandbox(self, name: str = DEFAULT_SANDBOX) -> Sandbox:
+        return Sandbox(self.store, name)
+
+    @property
+    def clock(self) -> Clock:
+        """The ``default`` sandbox's clock (each sandbox has its own: ``sandbox(name).clock``)."""
+        return self.sandbox().clock
+
+    def settle(self, sb: Sandbox) -> None:
+        """Apply every scheduled transition due by the sandbox's now (called before each request)."""
         for backend in self.backends.values():
-            backend.settle(now)
+            backend.settle(sb)
+
+    def expire_idle(self) -> list[str]:
+        """Drop sandboxes idle for ``sandboxes.idle_ttl``; runs at most once a minute (real time)."""
+        real = self.store.time_source()
+        if real < self._next_expiry:
+            return []
+        self._next_expiry = real + EXPIRY_INTERVAL
+        return self.store.expire_idle(idle_ttl_seconds(self.settings))
+
+    def record_counts(self, counts: Mapping[str, int]) -> dict[str, int]:
+        """A sandbox's record counts by the providers' plural names (campaigns, tasks)."""
+        return {label: counts.get(kind, 0) for provider in self.providers.values()
+                for kind, label in provider.record_kinds.items()}
 
 
-def create_app(config: Mapping[str, Any] | None = None, *, clock: Clock | None = None,
+def create_app(config: Mapping[str, Any] | None = None, *, store: Store | None = None,
                time_source: Callable[[], float] | None = None) -> Flask:
     """Build a mock app.
 
     :param config: settings merged over the defaults (see ``mock_server.settings``).
-    :param clock: a ready clock (tests); otherwise one is built from ``config["clock"]``.
-    :param time_source: the wall-clock function for a built clock (tests).
+    :param store: a ready store (e.g. a shared one); by default an in-memory store.
+    :param time_source: the wall-clock function (seconds since the epoch) for the built store (tests).
     """
     settings = build_settings(config)
-    if clock is None:
-        clock = _build_clock(settings["clock"], time_source)
-    store = Store(seed=settings["seed"])
-    state = MockState(settings=settings, clock=clock, store=store, timelines=Timelines(settings["delivery"]))
-    clock.on_change(store.notify)
+    if store is None:
+        start_us, frozen = _clock_start(settings["clock"])
+        kwargs = {"time_source": time_source} if time_source else {}
+        store = open_store("memory", seed=settings["seed"], clock_start_us=start_us, clock_frozen=frozen, **kwargs)
+    state = MockState(settings=settings, store=store, timelines=Timelines(settings["delivery"]))
 
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings["max_request_bytes"]
     app.config["MAX_FORM_MEMORY_SIZE"] = 16 * 1024 * 1024
     app.json.sort_keys = False
     app.extensions["mock"] = state
+    app.wsgi_app = SandboxSelector(app.wsgi_app)
 
     error_routes = []
     for provider in PROVIDERS:
-        state.backends[provider.NAME] = provider.init_app(app, state)
-        error_routes.append((provider.path_owner(settings), provider.http_error))
+        app.register_blueprint(provider.blueprint, url_prefix=provider.url_prefix(settings) or None)
+        state.providers[provider.name] = provider
+        state.backends[provider.name] = provider.backend(state)
+        error_routes += [(prefix, provider.http_error) for prefix in provider.path_prefixes(settings)]
     control.init_app(app, state)
-    register_error_handlers(app, error_routes[::-1])  # indigitall's prefix is configurable: try it first
+    register_error_handlers(app, error_routes)
 
     @app.before_request
-    def settle_due_work() -> None:
-        state.settle()
+    def select_sandbox() -> None:
+        problem = request.environ.get(ENV_ERROR)
+        if problem:
+            raise BadRequest(problem)
+        sb = g.mock_sandbox = state.sandbox(request.environ.get(ENV_NAME, DEFAULT_SANDBOX))
+        if request.path in _STATELESS or request.path.startswith("/_mock/sandboxes/"):
+            return
+        state.expire_idle()
+        state.store.touch(sb.name)
+        state.settle(sb)
 
     return app
 
@@ -83,12 +124,14 @@ def get_state(app: Flask) -> MockState:
     return app.extensions["mock"]
 
 
-def _build_clock(section: Mapping[str, Any], time_source) -> Clock:
-    start: datetime | None = None
+def _clock_start(section: Mapping[str, Any]) -> tuple[int | None, bool]:
+    start_us = None
     if section.get("start"):
         try:
             start = parse_datetime(str(section["start"]))
         except ValueError as exc:
             raise SettingsError(f"clock.start: {exc}") from None
-    kwargs = {"source": time_source} if time_source else {}
-    return Clock(start, frozen=bool(section.get("frozen")), **kwargs)
+        if not in_range(start):
+            raise SettingsError(f"clock.start: {section['start']} is outside the supported range ({RANGE_TEXT})")
+        start_us = to_us(start)
+    return start_us, bool(section.get("frozen"))

@@ -1,100 +1,145 @@
-"""The mock's one source of time.
+"""The mock's one source of time: a sandbox's clock, kept by the store.
 
-Every module asks the app's ``Clock`` for ``now()``; nothing else reads the wall clock. The clock
-runs in real time (optionally shifted) or frozen, and the control plane can set or advance it.
-It never goes backwards, so scheduled work already applied stays applied.
+Every module asks the request's ``Clock`` for ``now()``; nothing else reads the wall clock. A
+clock runs in real time (shifted by an offset) or is frozen, and the control plane sets, advances
+or freezes it. Its state (:class:`~mock_server.store.base.ClockState`) lives in the store, per
+sandbox; this class computes ``now`` from it and the store's time source, and changes it with
+atomic compare-and-set updates. It never goes backwards (only ``POST /_mock/reset`` with
+``{"clock": true}`` rewinds it, through the store).
+
+Supported range: :data:`MIN_TIME` to :data:`MAX_TIME` (years 1970 to 9000). Setting or advancing
+the clock beyond it is refused (``ClockError`` naming the range); a running clock that reaches
+the end stays there. Every date the providers derive from "now" (scheduling months ahead, a
+48-hour slicing window, a campaign's send times) then stays below year 9999, so no date
+computation can overflow.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 from datetime import datetime, timedelta
 from typing import Callable
 
-from .isotime import UTC, Duration, add_duration, from_timestamp
+from .isotime import UTC, Duration, add_duration, isoformat
+from .store.base import ClockState, Store
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MIN_TIME = EPOCH
+MAX_TIME = datetime(9000, 1, 1, tzinfo=UTC)
+_MAX_US = (MAX_TIME - EPOCH) // timedelta(microseconds=1)
+RANGE_TEXT = f"{isoformat(MIN_TIME)} to {isoformat(MAX_TIME)}"
 
 
 class ClockError(ValueError):
-    """A clock change that is not allowed (moving backwards)."""
+    """A clock change that is not allowed (backwards, or outside the supported range)."""
+
+
+def to_us(moment: datetime) -> int:
+    """Microseconds since the epoch (exact) of an aware datetime."""
+    return (moment - EPOCH) // timedelta(microseconds=1)
+
+
+def from_us(value: int) -> datetime:
+    """The datetime of ``value`` µs since the epoch, clamped to the supported range."""
+    return EPOCH + timedelta(microseconds=min(max(value, 0), _MAX_US))
+
+
+def in_range(moment: datetime) -> bool:
+    return MIN_TIME <= moment <= MAX_TIME
 
 
 class Clock:
-    """Real time plus an offset, or a frozen instant.
+    """The clock of one sandbox: ``Clock(store, sandbox)``; cheap to build per request."""
 
-    :param start: the first "now" (default: the real time).
-    :param frozen: start frozen at ``start``.
-    :param source: the wall-clock function (seconds since the epoch); injected for tests.
-    """
+    def __init__(self, store: Store, sandbox: str) -> None:
+        self._store = store
+        self.sandbox = sandbox
 
-    def __init__(self, start: datetime | None = None, *, frozen: bool = False,
-                 source: Callable[[], float] = time.time) -> None:
-        self._source = source
-        self._lock = threading.Lock()
-        self._listeners: list[Callable[[], None]] = []
-        real = from_timestamp(source())
-        start = (start or real).astimezone(UTC)
-        self._offset = start - real
-        self._frozen_at: datetime | None = start if frozen else None
+    @classmethod
+    def standalone(cls, start: datetime | None = None, *, frozen: bool = False,
+                   source: Callable[[], float] = time.time) -> "Clock":
+        """A clock with a private in-memory store (tools and tests that need just a clock)."""
+        from .store.memory import MemoryStore
+        start_us = None if start is None else to_us(start.astimezone(UTC))
+        store = MemoryStore(clock_start_us=start_us, clock_frozen=frozen, time_source=source)
+        store.touch("default")
+        return cls(store, "default")
+
+    def _real_us(self) -> int:
+        return round(self._store.time_source() * 1_000_000)
+
+    def _now_us(self, state: ClockState, real_us: int | None = None) -> int:
+        return min(max(state.now_us(self._real_us() if real_us is None else real_us), 0), _MAX_US)
 
     def now(self) -> datetime:
-        with self._lock:
-            return self._now_locked()
+        return from_us(self._now_us(self._store.clock(self.sandbox)))
 
-    def _now_locked(self) -> datetime:
-        if self._frozen_at is not None:
-            return self._frozen_at
-        return from_timestamp(self._source()) + self._offset
+    def timestamp(self) -> float:
+        """``now()`` in epoch seconds (what the schedules compare against)."""
+        return self._now_us(self._store.clock(self.sandbox)) / 1_000_000
+
+    def state(self) -> tuple[datetime, bool]:
+        """``(now, frozen)`` read together."""
+        state = self._store.clock(self.sandbox)
+        return from_us(self._now_us(state)), state.frozen
 
     @property
     def frozen(self) -> bool:
-        return self._frozen_at is not None
-
-    def on_change(self, listener: Callable[[], None]) -> None:
-        """Call ``listener`` after every set/advance/freeze (used to wake long-polls)."""
-        self._listeners.append(listener)
+        return self._store.clock(self.sandbox).frozen
 
     def set(self, moment: datetime) -> datetime:
-        """Jump to ``moment``; raise ``ClockError`` if it is before now."""
+        """Jump to ``moment``; ``ClockError`` if it is before now or outside the supported range."""
         moment = moment.astimezone(UTC)
-        with self._lock:
-            self._move_locked(moment, self._now_locked())
-        self._changed()
+        if not in_range(moment):
+            raise ClockError(f"{isoformat(moment)} is outside the clock's supported range ({RANGE_TEXT})")
+        target = to_us(moment)
+        self._store.update_clock(self.sandbox, lambda state: self._moved(state, target, self._real_us()))
         return moment
 
     def advance(self, amount: Duration | timedelta) -> datetime:
         """Move forward by a duration (calendar months honoured) from the current instant."""
         if isinstance(amount, timedelta) and amount < timedelta(0):
             raise ClockError("the clock never goes backwards: advance by a positive duration")
-        with self._lock:
-            current = self._now_locked()
-            target = current + amount if isinstance(amount, timedelta) else add_duration(current, amount)
-            self._move_locked(target, current)
-        self._changed()
-        return target
+        reached: list[datetime] = []
 
-    def _move_locked(self, moment: datetime, current: datetime) -> None:
-        if moment < current:
-            raise ClockError(
-                f"the clock never goes backwards: {moment.isoformat()} is before now ({current.isoformat()})"
-            )
-        if self._frozen_at is not None:
-            self._frozen_at = moment
-        else:
-            self._offset += moment - current
+        def move(state: ClockState) -> ClockState:
+            real = self._real_us()
+            current = from_us(self._now_us(state, real))
+            try:
+                target = current + amount if isinstance(amount, timedelta) else add_duration(current, amount)
+            except (OverflowError, ValueError):
+                target = None
+            if target is None or not in_range(target):
+                raise ClockError(f"advancing {isoformat(current)} by {amount} goes beyond the supported dates "
+                                 f"({RANGE_TEXT})")
+            reached[:] = [target]
+            return self._moved(state, to_us(target), real)
+
+        self._store.update_clock(self.sandbox, move)
+        return reached[0]
+
+    def _moved(self, state: ClockState, target: int, real_us: int) -> ClockState:
+        current = self._now_us(state, real_us)
+        if target < current:
+            raise ClockError(f"the clock never goes backwards: {from_us(target).isoformat()} is before now "
+                             f"({from_us(current).isoformat()})")
+        if state.frozen:
+            return ClockState(state.offset_us, target)
+        return ClockState(state.offset_us + (target - current), None)
 
     def freeze(self, frozen: bool) -> datetime:
         """Stop (``True``) or restart (``False``) the clock at the current instant."""
-        with self._lock:
-            current = self._now_locked()
-            if frozen:
-                self._frozen_at = current
-            elif self._frozen_at is not None:
-                self._frozen_at = None
-                self._offset = current - from_timestamp(self._source())
-        self._changed()
-        return current
+        reached: list[datetime] = []
 
-    def _changed(self) -> None:
-        for listener in list(self._listeners):
-            listener()
+        def change(state: ClockState) -> ClockState:
+            real = self._real_us()
+            current = self._now_us(state, real)
+            reached[:] = [from_us(current)]
+            if frozen:
+                return ClockState(state.offset_us, current)
+            if state.frozen:
+                return ClockState(current - real, None)
+            return state
+
+        self._store.update_clock(self.sandbox, change)
+        return reached[0]

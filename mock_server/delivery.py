@@ -85,10 +85,13 @@ class Schedule:
     def __init__(self, segments: list[Segment]) -> None:
         self.segments = segments
         self._ends = [segment.last_send for segment in segments]
+        self._firsts = [segment.first for segment in segments]
         self.total = sum(segment.count for segment in segments)
 
     def send_time(self, index: int) -> float:
-        for segment in self.segments:
+        position = bisect.bisect_right(self._firsts, index) - 1
+        if position >= 0 and index >= 0:
+            segment = self.segments[position]
             if index < segment.first + segment.count:
                 return segment.start + (index - segment.first) / segment.rate
         raise IndexError(index)
@@ -138,6 +141,7 @@ class Timelines:
             FAIL_LATE: ((0.0, SENT), (ch, CHANNEL), (user, FAILED)),
             INVALID: ((0.0, FAILED),),
         }
+        self._groups: list[tuple[float, tuple[int, ...]]] | None = None
 
     def stage(self, code: int, sent_at: float | None, now: float) -> tuple[str, dict[str, float]]:
         """The stage at ``now`` and the moment each stage so far was reached."""
@@ -151,6 +155,19 @@ class Timelines:
             reached[stage] = sent_at + offset
             current = stage
         return current, reached
+
+    def groups(self) -> list[tuple[float, tuple[int, ...]]]:
+        """``(offset, outcome codes with a step at that offset)``, by offset: the moments after
+        sending at which some message can change stage."""
+        if self._groups is None:
+            found: dict[float, list[int]] = {}
+            for code, steps in self.steps.items():
+                for offset, _ in steps:
+                    codes = found.setdefault(offset, [])
+                    if code not in codes:
+                        codes.append(code)
+            self._groups = [(offset, tuple(codes)) for offset, codes in sorted(found.items())]
+        return self._groups
 
     def final_stage(self, code: int) -> str:
         return self.steps[code][-1][1]

@@ -52,18 +52,15 @@ class ControlError(ProviderError):
 HttpErrorMapper = Callable[[int, str], ProviderError]
 
 
-def register_error_handlers(app: Flask, routes: list[tuple[Callable[[str], bool], HttpErrorMapper]]) -> None:
+def register_error_handlers(app: Flask, routes: list[tuple[str, HttpErrorMapper]]) -> None:
     """Render every error in the envelope of the provider owning the path.
 
-    :param routes: ``(owns(path), to_error(status, description))`` pairs, tried in order; paths no
-        provider owns get the control-plane envelope.
+    :param routes: ``(path prefix, to_error(status, description))`` pairs; the longest prefix
+        owning the path wins (order does not matter); paths no provider owns get the
+        control-plane envelope.
     """
-
     def mapper_for(path: str) -> HttpErrorMapper:
-        for owns, to_error in routes:
-            if owns(path):
-                return to_error
-        return lambda status, message: ControlError(message, status)
+        return owner(path, routes) or (lambda status, message: ControlError(message, status))
 
     @app.errorhandler(ProviderError)
     def provider_error(error: ProviderError):
@@ -82,6 +79,18 @@ def register_error_handlers(app: Flask, routes: list[tuple[Callable[[str], bool]
         log.exception("unexpected error on %s %s", request.method, request.path)
         message = f"internal error in the mock ({type(error).__name__}); this is a bug, please report it"
         return mapper_for(request.path)(InternalServerError.code, message).response()
+
+
+def owner(path: str, routes: list[tuple[str, HttpErrorMapper]]) -> HttpErrorMapper | None:
+    """The mapper of the longest prefix in ``routes`` owning ``path`` (whole segments), or None.
+
+    Only two providers declaring the very same prefix fall back on order (the first wins).
+    """
+    best, best_length = None, -1
+    for prefix, value in routes:
+        if (path == prefix or path.startswith(prefix.rstrip("/") + "/")) and len(prefix) > best_length:
+            best, best_length = value, len(prefix)
+    return best
 
 
 def _describe(error: HTTPException) -> str:

@@ -142,5 +142,21 @@ def isoformat(moment: datetime | None) -> str | None:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
+_FIRST = datetime(1, 1, 1, tzinfo=UTC)
+_LAST = datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
+_FIRST_TS, _LAST_TS = _FIRST.timestamp(), _LAST.timestamp()
+
+
 def from_timestamp(seconds: float) -> datetime:
+    """The UTC datetime of epoch ``seconds``, clamped to the years 1..9999 (never an overflow)."""
+    if not _FIRST_TS <= seconds <= _LAST_TS:     # also false for NaN
+        return _LAST if seconds > 0 else _FIRST
     return datetime.fromtimestamp(seconds, UTC)
+
+
+def add_months_capped(moment: datetime, months: int) -> datetime:
+    """``add_months``, or the last supported instant when the result would pass year 9999."""
+    try:
+        return add_months(moment, months)
+    except (OverflowError, ValueError):
+        return _LAST

@@ -12,6 +12,8 @@ import io
 from array import array
 from itertools import accumulate
 
+from .store import codec
+
 
 class Rows:
     """The accepted records of one file, stored as the file's bytes plus record offsets."""
@@ -100,3 +102,21 @@ class Rows:
         """Bytes held: the file, plus 8 per offset and 4 per line number when they are stored."""
         offsets = 8 * len(self._offsets) if self._offsets is not None else 0
         return len(self._data) + offsets + (4 * len(self._lines) if self._lines is not None else 0)
+
+
+def _to_plain(rows: Rows) -> list:
+    offsets = rows._offsets.tobytes() if rows._offsets is not None and rows._lines is not None else None
+    lines = rows._lines.tobytes() if rows._lines is not None else None
+    return [rows._data, offsets, lines, rows._first, rows._count, list(rows.header), rows.invalid]
+
+
+def _from_plain(plain: list) -> Rows:
+    data, offsets, lines, first, count, header, invalid = plain
+    if lines is None:
+        rows = Rows.one_per_line(data, first, count, header)
+        rows.invalid = dict(invalid)
+        return rows
+    return Rows(data, array("Q", offsets), array("I", lines), header, dict(invalid))
+
+
+codec.register(Rows, "rows", _to_plain, _from_plain)

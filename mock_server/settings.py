@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from pathlib import Path
 from typing import Any, Mapping
 
 import yaml
+
+from .isotime import parse_duration
 
 MB = 1024 * 1024
 
@@ -33,7 +36,14 @@ DEFAULTS: dict[str, Any] = {
         "reply_after": 60.0,
         "slow_user_after": 600.0,
     },
-    "inspection": {"default_limit": 100, "max_limit": 10000, "max_wait_seconds": 60.0},
+    "inspection": {
+        "default_limit": 100, "max_limit": 10000, "max_wait_seconds": 60.0,
+        # /_mock/messages?wait_for: at most this many long-polls wait at once (the server adds as
+        # many threads, so waiting never takes a worker the API needs); beyond it they answer at once.
+        "max_waiters": 16,
+    },
+    # Sandboxes (CONTRACT §7): one unused for idle_ttl (ISO 8601 duration, real time) is dropped.
+    "sandboxes": {"idle_ttl": "PT24H"},
     "jelou": {
         "invalid_rows": "reject",          # reject | skip (skip: bad-phone rows become FAILED messages)
         "max_rows": 1_000_000,
@@ -156,3 +166,47 @@ def check(settings: Mapping[str, Any]) -> None:
     prefix = settings["indigitall"]["path_prefix"]
     if not (isinstance(prefix, str) and prefix.startswith("/") and not prefix.endswith("/")):
         raise SettingsError("indigitall.path_prefix must start with '/' and not end with '/' (e.g. /v2)")
+    if prefix in ("/_mock", "/sandboxes") or prefix.startswith(("/_mock/", "/sandboxes/")):
+        raise SettingsError(f"indigitall.path_prefix {prefix} would hide another part of the mock "
+                            "(/_mock is the control plane, /sandboxes/NAME selects a sandbox)")
+    _check_indigitall(settings["indigitall"])
+    _check_runtime(settings)
+
+
+def _check_indigitall(section: Mapping[str, Any]) -> None:
+    pattern = section.get("contact_code_pattern")
+    if pattern:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise SettingsError(f"indigitall.contact_code_pattern is not a valid regular expression: {exc}") from None
+    if section.get("naive_scheduled_at", "reject") not in ("reject", "utc"):
+        raise SettingsError("indigitall.naive_scheduled_at must be 'reject' or 'utc'")
+    for app in section["applications"]:
+        slicing = app.get("slicing") or {}
+        for name in ("slot_seconds", "capacity", "window_seconds", "activation_rows"):
+            value = slicing.get(name)
+            if value is None:
+                continue
+            minimum = 0 if name == "activation_rows" else 1
+            if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+                raise SettingsError(f"indigitall.applications[{app.get('id')}].slicing: {name} must be a whole number "
+                                    f">= {minimum}, got {value!r}")
+
+
+def _check_runtime(settings: Mapping[str, Any]) -> None:
+    waiters = settings["inspection"]["max_waiters"]
+    if isinstance(waiters, bool) or not isinstance(waiters, int) or not 0 <= waiters <= 1000:
+        raise SettingsError("inspection.max_waiters must be a whole number from 0 to 1000")
+    ttl = settings["sandboxes"]["idle_ttl"]
+    try:
+        duration = parse_duration(str(ttl))
+        if duration.years or duration.months or duration.seconds <= 0:
+            raise ValueError("use a positive duration in days, hours, minutes or seconds, e.g. PT24H")
+    except ValueError as exc:
+        raise SettingsError(f"sandboxes.idle_ttl: {exc}") from None
+
+
+def idle_ttl_seconds(settings: Mapping[str, Any]) -> float:
+    """``sandboxes.idle_ttl`` in seconds (validated by ``check``)."""
+    return parse_duration(str(settings["sandboxes"]["idle_ttl"])).seconds

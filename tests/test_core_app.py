@@ -16,7 +16,7 @@ from mock_server.delivery import Timelines
 from mock_server.errors import ControlError, ProviderError
 from mock_server.isotime import UTC
 from mock_server.settings import DEFAULTS, SettingsError
-from mock_server.store import Store
+from mock_server.store import MemoryStore, Store
 
 JELOU = {"Authorization": "Basic " + base64.b64encode(b"demo-client-id:demo-client-secret").decode()}
 
@@ -43,7 +43,7 @@ def test_create_app_with_no_config():
     assert state.settings == DEFAULTS
     assert isinstance(state.clock, Clock) and isinstance(state.store, Store)
     assert isinstance(state.timelines, Timelines)
-    assert set(state.backends) == {provider.NAME for provider in PROVIDERS}
+    assert set(state.backends) == {provider.name for provider in PROVIDERS}
     assert "jelou" in state.backends
     assert app.config["MAX_CONTENT_LENGTH"] == DEFAULTS["max_request_bytes"]
     assert state.clock.frozen is False
@@ -55,11 +55,10 @@ def test_two_apps_do_not_share_state():
     first, second = create_app(FROZEN), create_app(FROZEN)
     one, two = get_state(first), get_state(second)
     assert one.store is not two.store
-    assert one.clock is not two.clock
     assert one.settings is not two.settings
     assert one.backends["jelou"] is not two.backends["jelou"]
-    one.store.bucket("x")["k"] = 1
-    assert two.store.bucket("x") == {}
+    one.store.put("default", "x", "k", 1)
+    assert two.store.get_value("default", "x", "k") is None
     one.clock.advance(timedelta(hours=1))
     assert two.clock.now() == START_DT
     assert one.clock.now() == START_DT + timedelta(hours=1)
@@ -108,28 +107,20 @@ def test_time_source_without_start_uses_the_source():
     assert get_state(app).clock.now() == START_DT
 
 
-def test_ready_clock_is_used_and_wakes_store():
-    clock = Clock(START_DT, frozen=True, source=Wall(0.0))
-    app = create_app(None, clock=clock)
+def test_a_ready_store_is_used_and_a_clock_move_wakes_its_waiters():
+    store = MemoryStore(clock_start_us=1_767_607_200_000_000, clock_frozen=True, time_source=Wall(0.0))
+    app = create_app(None, store=store)
     state = get_state(app)
-    assert state.clock is clock
-    assert clock.now() == START_DT
-    woke, ready = threading.Event(), threading.Event()
-
-    def waiter():
-        with state.store.changed:
-            ready.set()
-            if state.store.changed.wait(timeout=5):
-                woke.set()
-
-    thread = threading.Thread(target=waiter)
+    assert state.store is store
+    assert state.clock.now() == START_DT
+    version = store.version("default")
+    answered = []
+    thread = threading.Thread(target=lambda: answered.append(store.wait("default", version, timeout=5)))
     thread.start()
-    assert ready.wait(timeout=5)
-    with state.store.lock:          # acquired only once the waiter is waiting
-        pass
-    clock.advance(timedelta(seconds=1))   # a clock move notifies the store
+    assert app.test_client().post("/_mock/clock", json={"advance": "PT1S"}).status_code == 200
     thread.join(timeout=5)
-    assert woke.is_set()
+    assert answered and answered[0] > version
+    assert state.clock.now() == START_DT + timedelta(seconds=1)
 
 
 def test_rng_is_seeded_per_parts():
@@ -161,11 +152,25 @@ def test_unknown_route_under_v1_other_method(frozen_client):
     assert response.json == {"message": ["Route POST:/v1/does/not/exist not found"], "status": "failed"}
 
 
-@pytest.mark.parametrize("path", ["/nothing", "/", "/v1", "/nothing/v1/x", "/_mock/nothing"])
+@pytest.mark.parametrize("path", ["/nothing", "/", "/v1x", "/nothing/v1/x", "/_mock/nothing"])
 def test_unknown_route_elsewhere_in_control_envelope(frozen_client, path):
     response = frozen_client.get(path)
     assert response.status_code == 404
     assert response.json == {"error": {"status": 404, "message": f"Route GET:{path} not found"}}
+
+
+@pytest.mark.parametrize("path", ["/v1", "/v1/"])
+def test_the_v1_root_is_jelous(frozen_client, path):
+    response = frozen_client.get(path)
+    assert response.status_code == 404
+    assert response.json == {"message": [f"Route GET:{path} not found"], "status": "failed"}
+
+
+@pytest.mark.parametrize("path", ["/v2", "/v2/", "/v2/nope", "/v2/chat"])
+def test_the_indigitall_prefix_is_indigitalls_by_the_longest_prefix(frozen_client, path):
+    response = frozen_client.get(path)
+    assert response.status_code == 404
+    assert response.json["statusCode"] == 404 and f"Route GET:{path} not found" in response.json["message"]
 
 
 def test_wrong_method_under_v1(frozen_client):

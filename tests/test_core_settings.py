@@ -47,7 +47,8 @@ def test_override_nested_key_keeps_siblings():
 def test_override_two_levels_deep():
     settings = build_settings({"clock": {"frozen": True}, "inspection": {"max_limit": 50}})
     assert settings["clock"] == {"start": None, "frozen": True}
-    assert settings["inspection"] == {"default_limit": 100, "max_limit": 50, "max_wait_seconds": 60.0}
+    assert settings["inspection"] == {"default_limit": 100, "max_limit": 50, "max_wait_seconds": 60.0,
+                                      "max_waiters": 16}
 
 
 def test_list_replaces_default_list():

@@ -6,6 +6,9 @@ import textwrap
 import pytest
 
 import bulk_messaging_mock.pytest_plugin as plugin
+from harness.control import MockControl
+from harness.server import BackgroundServer
+from mock_server.store import valid_sandbox_name
 
 pytest_plugins = ["pytester"]
 
@@ -36,6 +39,8 @@ def test_first_sees_only_its_campaign(mock_server, mock_reset, mock_clock):
 
 def test_second_starts_clean(mock_server, mock_reset, mock_clock):
     assert mock_server.control.messages()["total"] == 0
+    assert mock_clock.state()["frozen"] is False    # its own sandbox: the first test's freeze is not here
+    mock_clock.freeze()
     task = mock_server.indigitall.send_csv(100, SEED_TEXT_CSV, INDIGITALL_TEXT_LAYOUT)
     assert task["taskId"] == 1                      # ids restart after a reset
     before = mock_clock.now()
@@ -140,6 +145,54 @@ def test_a_separate_process_gets_the_plugin_from_the_installed_package(pytester)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=5)
     fixtures = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--fixtures")
-    fixtures.stdout.fnmatch_lines(["*fixtures defined from bulk_messaging_mock.pytest_plugin*", "mock_reset -- *",
-                                   "mock_clock -- *", "mock_server_config [[]session scope[]] -- *",
-                                   "mock_server [[]session scope[]] -- *"])
+    fixtures.stdout.fnmatch_lines(["*fixtures defined from bulk_messaging_mock.pytest_plugin*",
+                                   "mock_service [[]session scope[]] -- *", "mock_server -- *", "mock_reset -- *",
+                                   "mock_clock -- *", "mock_server_config [[]session scope[]] -- *"])
+
+
+PARALLEL_MODULE = '''
+import time
+
+import pytest
+
+CSV = b"phone_number,order_id,amount,date\\n593987654321,A1,$5,May 1\\n"
+PARAMS = [{"param": 1, "column": "order_id"}, {"param": 2, "column": "amount"}, {"param": 3, "column": "date"}]
+
+
+@pytest.mark.parametrize("hours", range(1, 9))
+def test_each_test_has_its_own_clock_and_records(mock_server, mock_clock, hours):
+    assert mock_clock.now() == "2026-01-05T10:00:00.000Z"          # a fresh sandbox, whatever ran before
+    assert mock_server.control.messages()["total"] == 0
+    result = mock_server.jelou.send_file(CSV, campaign_name=f"h{hours}", element_name="order_confirmation",
+                                         bot_id="demo-bot", params=PARAMS)
+    for _ in range(hours):
+        mock_clock.advance("PT1H")
+        time.sleep(0.05)                                           # overlap with the other workers
+    assert mock_clock.now() == f"2026-01-05T{10 + hours:02d}:00:00.000Z"
+    sent = mock_server.control.messages()
+    assert sent["total"] == 1 and sent["messages"][0]["campaign"] == result.campaign_id
+    campaigns = mock_server.jelou.list_campaigns("demo-bot", "2026-01-01", "2026-12-31")
+    assert [item["name"] for item in campaigns["results"]] == [f"h{hours}"]
+'''
+
+
+@pytest.mark.slow
+def test_pytest_n_4_against_one_shared_server(pytester):
+    """Eight tests on four xdist workers share one server, each with its own sandbox and clock."""
+    pytester.makeini(STRICT_INI)
+    pytester.makepyfile(test_parallel=PARALLEL_MODULE)
+    with BackgroundServer({"clock": {"start": "2026-01-05T10:00:00Z", "frozen": True}}) as server:
+        result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "4", "--mock-url", server.base_url)
+        result.assert_outcomes(passed=8)
+        result.stdout.fnmatch_lines(["*4 workers*"])
+        with MockControl(server.base_url) as control:
+            assert control.sandboxes() == []                       # each test dropped its sandbox
+        state = server.app.extensions["mock"]
+        assert state.clock.now().isoformat() == "2026-01-05T10:00:00+00:00"   # nobody moved the default clock
+
+
+def test_sandbox_names_are_valid_and_distinct():
+    names = {plugin.sandbox_name("a1b2c3", f"tests/test_x.py::test_{'y' * 80}[{n}]") for n in range(50)}
+    assert len(names) == 50
+    assert all(valid_sandbox_name(name) for name in names)
+    assert plugin.sandbox_name("a1b2c3", "t.py::test_z[a b/c]").startswith("a1b2c3-")

@@ -203,7 +203,8 @@ def test_a_million_rows_are_planned_without_looping_over_rows():
     task = create(client, csv_bytes)
     assert time.perf_counter() - began < 30
     assert task["total"] == 1_000_000 and len(task["slots"]) == 10
-    stored = app.extensions["mock"].backends["indigitall"].tasks[task["taskId"]]
+    state = app.extensions["mock"]
+    stored = state.backends["indigitall"].get(state.sandbox(), str(task["taskId"]))
     assert stored.rows.nbytes + len(stored.outcomes) <= len(csv_bytes) + 16 * 1_000_000
     clock(client, now="2026-01-05T19:30:00Z")
     counts = get_task(client, task["taskId"])["messages"]

@@ -1,5 +1,15 @@
-"""The control plane (``/_mock``): health, reset, clock and message inspection."""
+"""The control plane (``/_mock``): health, reset, clock, message inspection and sandboxes."""
 
-from .routes import init_app
+from __future__ import annotations
+
+from flask import Flask
+
+from . import messages, routes, sandboxes  # noqa: F401  (messages and sandboxes add routes to routes.bp)
+
+
+def init_app(app: Flask, state) -> None:
+    messages.init_state(state)
+    app.register_blueprint(routes.bp)
+
 
 __all__ = ["init_app"]

@@ -1,27 +1,19 @@
-"""``/_mock`` endpoints (CONTRACT §6), kept apart from the emulated provider APIs.
+"""``/_mock`` health, reset and clock (CONTRACT §6, §7), kept apart from the emulated APIs.
 
-Each provider backend offers the same two inspection calls, ``inspect_count(campaign, status)``
-and ``inspect_list(campaign, status, offset, limit)``; this module merges them (Jelou first,
-then indigitall) and pages through the result with ``offset``/``limit``.
+Every endpoint works on the request's sandbox (header ``X-Mock-Sandbox`` or the
+``/sandboxes/NAME`` prefix). Message inspection is in ``messages``, sandbox listing in ``sandboxes``.
 """
 
 from __future__ import annotations
 
-import time
-from typing import Any
-
-from flask import Blueprint, Flask, request
+from flask import Blueprint, request
 
 from .. import bodies
-from ..clock import ClockError
 from ..errors import ControlError
 from ..isotime import isoformat, parse_datetime, parse_duration
+from ..sandbox import current
 
 bp = Blueprint("control", __name__, url_prefix="/_mock")
-
-
-def init_app(app: Flask, state) -> None:
-    app.register_blueprint(bp)
 
 
 def _state():
@@ -36,27 +28,35 @@ def health():
 
 @bp.post("/reset")
 def reset():
-    """Drop campaigns, tasks, messages and slot ledgers; keep tenants, settings and the clock."""
+    """Reset the selected sandbox: drop its campaigns, tasks, messages, ledgers and the rest of
+    its records; keep tenants and settings. ``{"clock": true}`` also returns its clock to the
+    configured start (the one way a clock goes backwards)."""
     state = _state()
-    state.store.reset()
-    return {"status": "ok", "now": isoformat(state.clock.now())}
+    sb = current()
+    body = _json_object(allow_empty=True)
+    unknown = sorted(body.keys() - {"clock"})
+    if unknown:
+        raise ControlError(f"unknown reset field(s): {', '.join(unknown)}; the only one is \"clock\" (true/false)")
+    if not isinstance(body.get("clock", False), bool):
+        raise ControlError('"clock" must be true (also rewind the clock to its configured start) or false')
+    state.store.reset(sb.name, rewind_clock=body.get("clock", False))
+    return {"status": "ok", "sandbox": sb.name, "now": isoformat(sb.clock.now())}
 
 
 @bp.get("/clock")
 def get_clock():
-    clock = _state().clock
-    return {"now": isoformat(clock.now()), "frozen": clock.frozen}
+    now, frozen = current().clock.state()
+    return {"now": isoformat(now), "frozen": frozen}
 
 
 @bp.post("/clock")
 def set_clock():
     """Set (``now``), move (``advance``, ISO 8601 duration) and/or freeze (``frozen``) the clock."""
     state = _state()
-    try:
-        body = bodies.json_body(request.get_data(cache=True))
-    except bodies.BodyError as exc:
-        raise ControlError(str(exc)) from None
-    if not isinstance(body, dict) or not body.keys() & {"now", "advance", "frozen"}:
+    sb = current()
+    clock = sb.clock
+    body = _json_object()
+    if not body.keys() & {"now", "advance", "frozen"}:
         raise ControlError('send a JSON object with "now" (ISO date-time), "advance" (ISO 8601 duration, e.g. "PT2H") '
                            'and/or "frozen" (true/false)')
     unknown = sorted(body.keys() - {"now", "advance", "frozen"})
@@ -68,101 +68,32 @@ def set_clock():
         if "frozen" in body:
             if not isinstance(body["frozen"], bool):
                 raise ControlError('"frozen" must be true or false')
-            state.clock.freeze(body["frozen"])
+            clock.freeze(body["frozen"])
         if "now" in body:
-            state.clock.set(parse_datetime(str(body["now"])))
+            clock.set(parse_datetime(str(body["now"])))
         if "advance" in body:
             duration = parse_duration(str(body["advance"]))
             if duration.is_zero:
                 raise ControlError('"advance" must be a positive duration such as PT1H')
-            state.clock.advance(duration)
-    except ClockError as exc:
+            clock.advance(duration)
+    except ValueError as exc:            # ClockError included
         raise ControlError(str(exc)) from None
-    except ValueError as exc:
+    state.settle(sb)
+    now, frozen = clock.state()
+    return {"now": isoformat(now), "frozen": frozen}
+
+
+def _json_object(*, allow_empty: bool = False) -> dict:
+    raw = request.get_data(cache=True)
+    if allow_empty and not raw.strip():
+        return {}
+    try:
+        body = bodies.json_body(raw)
+    except bodies.BodyError as exc:
         raise ControlError(str(exc)) from None
-    state.settle()
-    return {"now": isoformat(state.clock.now()), "frozen": state.clock.frozen}
-
-
-@bp.get("/messages")
-def messages():
-    """The messages the mock has sent, filtered, optionally long-polling until ``wait_for`` match."""
-    state = _state()
-    args = request.args
-    provider = args.get("provider")
-    if provider is not None and provider not in state.backends:
-        raise ControlError(f"unknown provider '{provider}'; use one of: {', '.join(state.backends)}")
-    campaign = args.get("campaign") or args.get("task") or None
-    status = args.get("status") or None
-    limits = state.settings["inspection"]
-    offset = _int_arg("offset", 0, 0)
-    limit = _int_arg("limit", limits["default_limit"], 1, limits["max_limit"])
-    wait_for = _int_arg("wait_for", 0, 0)
-    timeout = _float_arg("timeout", 10.0, 0.0, float(limits["max_wait_seconds"]))
-    backends = [state.backends[provider]] if provider else list(state.backends.values())
-
-    def count() -> int:
-        state.settle()
-        return sum(backend.inspect_count(campaign, status) for backend in backends)
-
-    total = _wait(state, count, wait_for, timeout) if wait_for else count()
-    return {"messages": _page(backends, campaign, status, offset, limit), "total": total,
-            "offset": offset, "limit": limit}
-
-
-def _wait(state, count, wait_for: int, timeout: float) -> int:
-    """Hold until ``count() >= wait_for`` or ``timeout`` real seconds pass.
-
-    Wakes on every store change and clock move; while the clock runs in real time, stages also
-    change by themselves, so it re-checks every 50 ms as well.
-    """
-    deadline = time.monotonic() + timeout
-    with state.store.changed:
-        total = count()
-        while total < wait_for:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
-            state.store.changed.wait(remaining if state.clock.frozen else min(remaining, 0.05))
-            total = count()
-    return total
-
-
-def _page(backends, campaign, status, offset: int, limit: int) -> list[dict[str, Any]]:
-    result: list[dict[str, Any]] = []
-    for backend in backends:
-        if len(result) >= limit:
-            break
-        available = backend.inspect_count(campaign, status)
-        if offset >= available:
-            offset -= available
-            continue
-        result.extend(backend.inspect_list(campaign, status, offset, limit - len(result)))
-        offset = 0
-    return result
-
-
-def _int_arg(name: str, default: int, low: int, high: int | None = None) -> int:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ControlError(f"'{name}' must be a whole number, not '{raw}'") from None
-    if value < low or (high is not None and value > high):
-        raise ControlError(f"'{name}' must be between {low} and {high}" if high is not None else f"'{name}' must be >= {low}")
-    return value
-
-
-def _float_arg(name: str, default: float, low: float, high: float) -> float:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ControlError(f"'{name}' must be a number of seconds, not '{raw}'") from None
-    if not low <= value <= high:
-        raise ControlError(f"'{name}' must be between {low:g} and {high:g} seconds")
-    return value
+    if not isinstance(body, dict):
+        if allow_empty:
+            raise ControlError('send a JSON object, e.g. {"clock": true}, or no body')
+        raise ControlError('send a JSON object with "now" (ISO date-time), "advance" (ISO 8601 duration, e.g. "PT2H") '
+                           'and/or "frozen" (true/false)')
+    return body

@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
+from ..providers import Provider
 from .backend import IndigitallBackend
 from .errors import http_error
 from .routes import bp
-
-NAME = "indigitall"
-
-
-def init_app(app, state) -> IndigitallBackend:
-    backend = IndigitallBackend(state)
-    app.register_blueprint(bp, url_prefix=state.settings["indigitall"]["path_prefix"])
-    return backend
+from .tasks import KIND
 
 
-def path_owner(settings):
-    """Which request paths answer in indigitall's envelope (everything under ``{prefix}/chat/``)."""
-    prefix = settings["indigitall"]["path_prefix"] + "/chat/"
-    return lambda path: path.startswith(prefix)
+class Indigitall(Provider):
+    name = "indigitall"
+    blueprint = bp
+    record_kinds = {KIND: "tasks"}
+    backend_class = IndigitallBackend
+    error_for_status = staticmethod(http_error)
+
+    def url_prefix(self, settings):
+        return settings["indigitall"]["path_prefix"]
+
+    def path_prefixes(self, settings):
+        prefix = settings["indigitall"]["path_prefix"]
+        return (prefix + "/chat", prefix)      # /chat wins even when the prefix is shared (e.g. /v1)
 
 
-__all__ = ["NAME", "init_app", "path_owner", "http_error"]
+PROVIDER = Indigitall()
+
+__all__ = ["PROVIDER"]

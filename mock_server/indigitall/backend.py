@@ -15,57 +15,68 @@ Decisions the contract leaves open (each documented where it is implemented):
 
 from __future__ import annotations
 
+import json
 import re
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from ..auth import find_match, parse_scheme, same
+from ..clock import to_us
 from ..csvfile import CsvRejected, CsvRules, read_csv
 from ..delivery import build_outcomes
-from ..isotime import add_duration, add_months, isoformat
-from ..settings import SettingsError
+from ..isotime import add_duration, add_months_capped, isoformat
+from ..sandbox import Sandbox
+from ..store import NewRecord, Record, StaleGeneration
 from . import schemas
-from .errors import (ApplicationNotFound, ForbiddenApplication, TaskNotCancelable, TaskNotFound, Unauthorized,
-                     ValidationFailed)
-from .layout import structure_problems
-from .slicing import SlicingSettings, plan_slots, release, reserve
-from .tasks import MESSAGE_STATUSES, Task, build_schedule
+from .errors import (ApplicationNotFound, ForbiddenApplication, IndigitallError, TaskNotCancelable, TaskNotFound,
+                     Unauthorized, ValidationFailed)
+from .layout import Layout, structure_problems
+from .slicing import Plan, SlicingSettings, plan_slots
+from .tasks import ALL, KIND, Task, by_application, ledger_name
+from .inspection import InspectionMixin
 from .validation import Checker, scan
 
 APPLICATION_ID = re.compile(r"[0-9]{1,18}")
-UNSENT = ("queued", "canceled")          # statuses of messages that were never sent: not inspected
 TASK_ID = re.compile(r"[0-9]{1,18}")
 
 
-class IndigitallBackend:
+class IndigitallBackend(InspectionMixin):
+    """indigitall's rules, a service over the store: every call names the sandbox it works in."""
+
     def __init__(self, state) -> None:
         self.state = state
         self.settings = state.settings["indigitall"]
         self.store = state.store
+        self.timelines = state.timelines
         self.applications = {int(app["id"]): app for app in self.settings["applications"]}
-        self.slicing = {app_id: _slicing_settings(app_id, app) for app_id, app in self.applications.items()}
+        self.slicing = {app_id: slicing_settings(app) for app_id, app in self.applications.items()}
         self.rules = CsvRules(max_rows=self.settings["max_rows"], invalid_rows=self.settings["invalid_rows"])
         pattern = self.settings.get("contact_code_pattern")
-        try:
-            self.contact_pattern = re.compile(pattern) if pattern else None
-        except re.error as exc:
-            raise SettingsError(f"indigitall.contact_code_pattern is not a valid regular expression: {exc}") from None
-        naive = self.settings.get("naive_scheduled_at", "reject")
-        if naive not in ("reject", "utc"):
-            raise SettingsError("indigitall.naive_scheduled_at must be 'reject' or 'utc'")
-        self.naive_is_utc = naive == "utc"
+        self.contact_pattern = re.compile(pattern) if pattern else None     # checked by settings.check
+        self.naive_is_utc = self.settings.get("naive_scheduled_at", "reject") == "utc"
+        self._compiled: dict[tuple[int, str, tuple[str, ...]], tuple[Layout, Checker]] = {}
 
-    # -- buckets (dropped by POST /_mock/reset) --------------------------------------------
-    @property
-    def tasks(self) -> dict[int, Task]:
-        return self.store.bucket("indigitall.tasks")
+    # -- records ---------------------------------------------------------------------------
+    @staticmethod
+    def task(record: Record) -> Task:
+        value: Task = record.value
+        if value.created_us != record.created_us:
+            value = replace(value, created_us=record.created_us)
+        return value
 
-    def _task_ids(self, application_id: int) -> list[int]:
-        return self.store.bucket("indigitall.by_application").setdefault(application_id, [])
-
-    def ledger(self, application_id: int) -> dict[int, int]:
-        """Slot index -> messages reserved, shared by every task of the application."""
-        return self.store.bucket("indigitall.ledgers").setdefault(application_id, {})
+    def compiled(self, task: Task) -> tuple[Layout, Checker]:
+        """The task's layout and row checker, compiled once per (application, layout, header)."""
+        key = (task.application_id, task.layout_text, tuple(task.rows.header))
+        found = self._compiled.get(key)
+        if found is None:
+            layout = Layout.parse(task.layout_text)
+            checker = Checker(layout, task.rows.header, self.settings["channel_types"], self.settings["send_types"],
+                              self.contact_pattern, self.applications[task.application_id].get("templates", []))
+            if len(self._compiled) >= 256:
+                self._compiled.clear()
+            found = self._compiled[key] = (layout, checker)
+        return found
 
     # -- auth and lookups ------------------------------------------------------------------
     def application_for(self, header: str | None, application_id: str) -> dict:
@@ -83,17 +94,23 @@ class IndigitallBackend:
             raise ForbiddenApplication(app_id)
         return self.applications[app_id]
 
-    def task_for(self, application: dict, task_id: str) -> Task:
-        task = self.tasks.get(int(task_id)) if TASK_ID.fullmatch(task_id) else None
+    def get(self, sb: Sandbox, task_id: str) -> Task | None:
+        if not TASK_ID.fullmatch(task_id):
+            return None
+        record = self.store.get(sb.name, KIND, str(int(task_id)))
+        return None if record is None else self.task(record)
+
+    def task_for(self, sb: Sandbox, application: dict, task_id: str) -> Task:
+        task = self.get(sb, task_id)
         if task is None or task.application_id != int(application["id"]):
             raise TaskNotFound(task_id, int(application["id"]))
         return task
 
     # -- POST .../message/csv --------------------------------------------------------------
-    def send_messages_from_csv(self, application: dict, form: dict[str, Any], upload: bytes | None,
+    def send_messages_from_csv(self, sb: Sandbox, application: dict, form: dict[str, Any], upload: bytes | None,
                                errors: list[dict]) -> Task:
         """Validate a send (CONTRACT §5) and create its task, planned in slots when sliced."""
-        now = self.state.clock.now()
+        now = sb.now_dt()
         schema = schemas.SendSchema(naive_is_utc=self.naive_is_utc)
         fields, errors = schemas.load(schema, form, errors)
         if upload is None and not any(error["field"] == "file" for error in errors):
@@ -125,12 +142,12 @@ class IndigitallBackend:
             more = f" (and {found.total - 1} more)" if found.total > 1 else ""
             raise ValidationFailed(found.issues, total=found.total, error_code="INVALID_ROWS",
                                    message=f"Rows cannot be rendered into valid messages: {first}{more}")
-        return self._create(application, fields["slicingCondition"], start, now, layout, checker, rows, found)
+        return self._create(sb, application, fields["slicingCondition"], start, layout, rows, found)
 
     def _start(self, fields: dict, now: datetime, errors: list[dict]) -> datetime:
         """Start = scheduledAt, or now + delay, or now; after now and at most N calendar months ahead."""
         months = int(self.settings["max_schedule_months"])
-        limit = add_months(now, months)
+        limit = add_months_capped(now, months)
         name = next((key for key in ("scheduledAt", "scheduleAt") if fields.get(key) is not None), None)
         if name is not None:
             scheduled = fields[name]
@@ -154,56 +171,80 @@ class IndigitallBackend:
             return start
         return now
 
-    def _create(self, application: dict, condition: str, start: datetime, now: datetime, layout, checker,
-                rows, found) -> Task:
+    def _create(self, sb: Sandbox, application: dict, condition: str, start: datetime, layout: Layout, rows,
+                found) -> Task:
+        """Reserve slot capacity (sliced tasks), then store the task; both in one sandbox generation.
+
+        A reset between the two steps makes the second refuse (``StaleGeneration``); both are then
+        done again in the reset sandbox, so an accepted task is never half-kept.
+        """
         app_id = int(application["id"])
         slicing, enabled, activation = self.slicing[app_id]
         rate = float(application.get("sending_rate") or self.settings["sending_rate"])
         total = len(rows)
-        with self.store.lock:
-            task_id = self.store.next_number("indigitall.task")
-            outcomes = build_outcomes(total, self.state.rng("indigitall", task_id),
-                                      float(self.state.settings["delivery"]["read_share"]), {}, rows.invalid)
-            found.apply(outcomes)
-            plan = None
-            if enabled and total > activation:
-                ledger = self.ledger(app_id)
-                plan = plan_slots(ledger, start, total, slicing, condition)
-                reserve(ledger, plan)
-            task = Task(id=task_id, application_id=app_id, layout=layout, checker=checker, rows=rows,
-                        outcomes=outcomes, condition=condition, plan=plan, slicing=slicing,
-                        schedule=build_schedule(plan, slicing, start.timestamp(), total, rate),
-                        start=start, created_at=now)
-            if plan is not None and plan.canceled:
-                task.cancel(now.timestamp(), plan.canceled_reason)
-            self.tasks[task_id] = task
-            self._task_ids(app_id).append(task_id)
-            self.store.notify()
-        return task
+        read_share = float(self.state.settings["delivery"]["read_share"])
+        layout_text = json.dumps(layout.tree, ensure_ascii=False)
+        sliced = enabled and total > activation
+
+        def build_for(plan: Plan | None):
+            def build(task_id: str) -> NewRecord:
+                outcomes = build_outcomes(total, self.state.rng("indigitall", int(task_id)), read_share, {}, rows.invalid)
+                found.apply(outcomes)
+                task = Task(id=int(task_id), application_id=app_id, layout_text=layout_text, rows=rows,
+                            outcomes=bytes(outcomes), condition=condition, plan=plan, slicing=slicing,
+                            start_us=to_us(start), rate=rate, sent_limit=0 if plan is not None and plan.canceled else None)
+                return NewRecord(task, ((ALL, None), (by_application(app_id), None)))
+            return build
+
+        for _ in range(8):
+            generation = self.store.touch(sb.name).generation
+            try:
+                plan = None
+                if sliced:
+                    plan = self.store.reserve(sb.name, ledger_name(app_id),
+                                              lambda used: _plan(used, start, total, slicing, condition),
+                                              generation=generation)
+                record = self.store.create(sb.name, KIND, build_for(plan), ids="sequence", generation=generation)
+            except StaleGeneration:
+                continue
+            return self.task(record)
+        raise IndigitallError("The sandbox was reset again and again while this task was being stored; "
+                              "send it again.", status=503, error_code="SANDBOX_BUSY")
 
     # -- tasks -------------------------------------------------------------------------------
-    def list_tasks(self, application: dict, query: dict) -> tuple[list[Task], int]:
+    def list_tasks(self, sb: Sandbox, application: dict, query: dict) -> tuple[list[Task], int]:
         """The application's tasks, newest first, one page (``page`` from 1)."""
-        ids = self._task_ids(int(application["id"]))
         limit, page = query["limit"], query["page"]
-        top = len(ids) - (page - 1) * limit
-        chosen = ids[max(0, top - limit):max(0, top)][::-1]
-        return [self.tasks[task_id] for task_id in chosen], len(ids)
+        found = self.store.page(sb.name, by_application(int(application["id"])), offset=(page - 1) * limit, limit=limit)
+        return [self.task(record) for record in found.records], found.total
 
-    def cancel_task(self, application: dict, task_id: str) -> Task:
+    def cancel_task(self, sb: Sandbox, application: dict, task_id: str) -> Task:
         """Cancel a scheduled or processing task (409 otherwise); give back its unsent capacity."""
-        with self.store.lock:
-            task = self.task_for(application, task_id)
-            now = self.state.clock.now()
-            status = task.status(now.timestamp())
-            if status not in ("scheduled", "processing"):
-                raise TaskNotCancelable(task.id, status)
-            task.cancel(now.timestamp(), f"CANCELED_BY_REQUEST: canceled with DELETE at {isoformat(now)}")
-            release(self.ledger(task.application_id), task.unsent_allocations())
-            self.store.notify()
-        return task
+        task = self.task_for(sb, application, task_id)
+        generation = self.store.touch(sb.name).generation
 
-    def render(self, task: Task, *, accepted: bool = False) -> dict[str, Any]:
+        def cancel(record: Record) -> NewRecord:
+            current = self.task(record)
+            now = sb.now_dt()
+            status = current.status(now.timestamp())
+            if status not in ("scheduled", "processing"):
+                raise TaskNotCancelable(current.id, status)
+            canceled = current.with_cancellation(now.timestamp(), f"CANCELED_BY_REQUEST: canceled with DELETE at {isoformat(now)}")
+            return NewRecord(canceled, record.indexes)
+
+        try:
+            record = self.store.update(sb.name, KIND, str(task.id), cancel, generation=generation)
+            if record is None:
+                raise TaskNotFound(task_id, int(application["id"]))
+            canceled = self.task(record)
+            unsent = {allocation.slot: allocation.count for allocation in canceled.unsent_allocations()}
+            if unsent:
+                self.store.release(sb.name, ledger_name(canceled.application_id), unsent, generation=generation)
+        except StaleGeneration:          # reset meanwhile: the task and its ledger are gone
+            raise TaskNotFound(task_id, int(application["id"])) from None
+        return canceled
+
+    def render(self, sb: Sandbox, task: Task, *, accepted: bool = False) -> dict[str, Any]:
         """The task as the API shows it now; ``accepted``: as the 201 shows it.
 
         The 201 describes the task as it was accepted, an instant before its first send: status
@@ -211,71 +252,26 @@ class IndigitallBackend:
         A task due now sends its first message at that very instant, so reading it back at the
         same mock time already shows it ``processing``.
         """
-        moment = self.state.clock.now().timestamp()
+        moment = sb.now()
         first = task.schedule.first_send
         if accepted and first is not None:
             moment = min(moment, first - 0.001)
-        return task.to_dict(self.state.timelines, moment)
+        return task.to_dict(self.timelines, moment)
 
-    def settle(self, now: datetime) -> None:
+    def settle(self, sb: Sandbox) -> None:
         """Nothing to do: every task's state is computed from the clock when it is read."""
 
-    # -- control plane -----------------------------------------------------------------------
-    def _inspected(self, campaign_id: str | None, now: float) -> list[Task]:
-        """Tasks that have sent at least one message, oldest first (the order they were sent in)."""
-        if campaign_id is not None:
-            task = self.tasks.get(int(campaign_id)) if TASK_ID.fullmatch(campaign_id) else None
-            return [task] if task is not None and task.has_started(now) else []
-        return [task for task in list(self.tasks.values()) if task.has_started(now)]
-
-    def inspect_count(self, campaign_id: str | None, status: str | None) -> int:
-        """How many messages have been *sent* (queued and canceled ones were not)."""
-        now = self.state.clock.now().timestamp()
-        wanted = status.lower() if status else None
-        if wanted is not None and (wanted not in MESSAGE_STATUSES or wanted in UNSENT):
-            return 0
-        tasks = self._inspected(campaign_id, now)
-        if wanted is None:
-            return sum(task.sent_by(now) for task in tasks)
-        return sum(task.message_counts(self.state.timelines, now)[wanted] for task in tasks)
-
-    def inspect_list(self, campaign_id: str | None, status: str | None, offset: int, limit: int) -> list[dict]:
-        """One page of messages (file order within a task), each with its rendered layout."""
-        now = self.state.clock.now().timestamp()
-        timelines = self.state.timelines
-        wanted = status.lower() if status else None
-        if wanted is not None and (wanted not in MESSAGE_STATUSES or wanted in UNSENT):
-            return []
-        out: list[dict] = []
-        for task in self._inspected(campaign_id, now):
-            sent = task.sent_by(now)         # messages go out in file order: the first `sent` rows
-            count = sent if wanted is None else task.message_counts(timelines, now)[wanted]
-            if offset >= count:
-                offset -= count
-                continue
-            if wanted is None:
-                indexes = iter(range(offset, sent))
-            else:
-                indexes = (index for index in range(sent) if task.status_of(index, timelines, now) == wanted)
-                for _ in zip(range(offset), indexes):
-                    pass
-            for index in indexes:
-                out.append(task.message(index, timelines, now))
-                if len(out) >= limit:
-                    return out
-            offset = 0
-        return out
+def _plan(used, start: datetime, total: int, slicing: SlicingSettings, condition: str) -> tuple[Plan, dict[int, int]]:
+    plan = plan_slots(used, start, total, slicing, condition)
+    return plan, {allocation.slot: allocation.count for allocation in plan.allocations}
 
 
-def _slicing_settings(app_id: int, app: dict) -> tuple[SlicingSettings, bool, int]:
+def slicing_settings(app: dict) -> tuple[SlicingSettings, bool, int]:
     """``(numbers, enabled, activation_rows)``; slicing applies when rows > ``activation_rows``
-    (per-application ``slicing.activation_rows``, default: one slot's ``capacity``)."""
+    (per-application ``slicing.activation_rows``, default: one slot's ``capacity``). The values
+    were checked by ``settings.check``."""
     section = app.get("slicing") or {}
-    try:
-        numbers = SlicingSettings(slot_seconds=int(section.get("slot_seconds", 3600)),
-                                  capacity=int(section.get("capacity", 1000)),
-                                  window_seconds=int(section.get("window_seconds", 48 * 3600)))
-        activation = int(section.get("activation_rows", numbers.capacity))
-    except (TypeError, ValueError) as exc:
-        raise SettingsError(f"indigitall.applications[{app_id}].slicing: {exc}") from None
-    return numbers, bool(section.get("enabled", False)), activation
+    numbers = SlicingSettings(slot_seconds=int(section.get("slot_seconds", 3600)),
+                              capacity=int(section.get("capacity", 1000)),
+                              window_seconds=int(section.get("window_seconds", 48 * 3600)))
+    return numbers, bool(section.get("enabled", False)), int(section.get("activation_rows", numbers.capacity))

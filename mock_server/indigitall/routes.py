@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, request
 
 from .. import bodies
+from ..sandbox import current
 from . import schemas
 from .errors import IndigitallError
 
@@ -33,8 +34,8 @@ def send_messages_from_csv(application_id: str):
     backend = _backend()
     application = _application(application_id)
     form, upload, errors = _read_multipart()
-    task = backend.send_messages_from_csv(application, form, upload, errors)
-    return _ok(backend.render(task, accepted=True), 201)
+    task = backend.send_messages_from_csv(current(), application, form, upload, errors)
+    return _ok(backend.render(current(), task, accepted=True), 201)
 
 
 @bp.get("/chat/application/<application_id>/task")
@@ -42,20 +43,20 @@ def list_tasks(application_id: str):
     backend = _backend()
     application = _application(application_id)
     query = schemas.load_or_fail(schemas.TaskListSchema(), request.args.to_dict())
-    tasks, total = backend.list_tasks(application, query)
-    return _ok([backend.render(task) for task in tasks], count=total)
+    tasks, total = backend.list_tasks(current(), application, query)
+    return _ok([backend.render(current(), task) for task in tasks], count=total)
 
 
 @bp.get("/chat/application/<application_id>/task/<task_id>")
 def get_task(application_id: str, task_id: str):
     backend = _backend()
-    return _ok(backend.render(backend.task_for(_application(application_id), task_id)))
+    return _ok(backend.render(current(), backend.task_for(current(), _application(application_id), task_id)))
 
 
 @bp.delete("/chat/application/<application_id>/task/<task_id>")
 def cancel_task(application_id: str, task_id: str):
     backend = _backend()
-    return _ok(backend.render(backend.cancel_task(_application(application_id), task_id)))
+    return _ok(backend.render(current(), backend.cancel_task(current(), _application(application_id), task_id)))
 
 
 def _read_multipart() -> tuple[dict[str, str], bytes | None, list[dict]]:

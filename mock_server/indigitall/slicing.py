@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Iterable, Mapping
 
+from ..store import codec
+
 FRAGMENTED = "fragmentedSlots"
 IMMEDIATE = "immediateConsecutiveSlots"
 DEFERRED = "deferredConsecutiveSlots"
@@ -253,3 +255,8 @@ def slot_schedule(allocations: Iterable[Allocation], settings: SlicingSettings) 
         begin, end = slot_bounds(a.slot, settings)
         out.append({"start": _iso(begin), "end": _iso(end), "count": a.count})
     return out
+
+
+codec.register_dataclass(SlicingSettings, "indigitall.slicing")
+codec.register_dataclass(Allocation, "indigitall.allocation")
+codec.register_dataclass(Plan, "indigitall.plan")

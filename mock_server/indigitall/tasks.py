@@ -14,14 +14,17 @@ from the task's :class:`~mock_server.delivery.Schedule`, the rest from the clock
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from .. import delivery
+from ..batches import Batch
+from ..clock import from_us
 from ..csvfile import Rows
 from ..delivery import Schedule, Segment, Timelines
 from ..isotime import from_timestamp, isoformat
+from ..store import codec
 from .layout import Layout
 from .slicing import Allocation, Plan, SlicingSettings, slot_bounds
 from .validation import Checker
@@ -60,54 +63,88 @@ def build_schedule(plan: Plan | None, settings: SlicingSettings, start: float, t
     return Schedule(segments)
 
 
-@dataclass(eq=False)
-class Task:
+KIND = "indigitall.task"
+ALL = "indigitall.all"         # every task, by creation
+
+
+def by_application(application_id: int) -> str:
+    """The index of one application's tasks, by creation."""
+    return f"indigitall.app:{application_id}"
+
+
+def ledger_name(application_id: int) -> str:
+    """The slot ledger shared by every task of an application."""
+    return f"indigitall.ledger:{application_id}"
+
+
+@dataclass(frozen=True)
+class Task(Batch):
+    """A stored task (a value: a cancellation is a new value written by the store).
+
+    The layout is kept as its JSON text; the backend compiles it (and the row checker) on use.
+    """
+
     id: int
     application_id: int
-    layout: Layout
-    checker: Checker
+    layout_text: str
     rows: Rows
-    outcomes: bytearray
+    outcomes: bytes
     condition: str
     plan: Plan | None             # None: not sliced
     slicing: SlicingSettings
-    schedule: Schedule
-    start: datetime
-    created_at: datetime
+    start_us: int
+    rate: float
+    created_us: int = 0           # the record's creation instant (set when read)
     canceled_reason: str | None = None
     canceled_at: float | None = None
     sent_limit: int | None = None  # messages sent before a DELETE; the rest are canceled
 
     @property
-    def total(self) -> int:
-        return len(self.outcomes)
+    def start(self) -> datetime:
+        return from_us(self.start_us)
+
+    @property
+    def created_at(self) -> datetime:
+        return from_us(self.created_us)
 
     @property
     def sliced(self) -> bool:
         return self.plan is not None
 
+    def build_schedule(self) -> Schedule:
+        if self.plan is not None and self.plan.canceled:
+            return Schedule([])
+        return build_schedule(self.plan, self.slicing, self.start_us / 1_000_000, self.total, self.rate)
+
     # -- state -----------------------------------------------------------------------------
-    def sent_by(self, now: float) -> int:
-        sent = self.schedule.sent_by(now)
-        return sent if self.sent_limit is None else min(sent, self.sent_limit)
+    @property
+    def canceled(self) -> bool:
+        return self.canceled_at is not None or (self.plan is not None and self.plan.canceled)
+
+    def canceled_time(self) -> float | None:
+        """When the task was canceled: by DELETE, or at creation when slicing could not place it."""
+        if self.canceled_at is not None:
+            return self.canceled_at
+        return self.created_us / 1_000_000 if self.canceled else None
+
+    @property
+    def reason(self) -> str | None:
+        return self.canceled_reason or (self.plan.canceled_reason if self.plan is not None else None)
 
     def status(self, now: float) -> str:
-        if self.canceled_at is not None:
+        if self.canceled:
             return "canceled"
         first, last = self.schedule.first_send, self.schedule.last_send
         if first is None or now < first:
             return "scheduled"
         return "processing" if now < last else "finished"
 
-    def has_started(self, now: float) -> bool:
-        return self.sent_by(now) > 0
-
     def message_counts(self, timelines: Timelines, now: float) -> dict[str, int]:
         counts = dict.fromkeys(MESSAGE_STATUSES, 0)
-        if self.canceled_at is not None and not self.sent_limit:
+        if self.canceled and not self.sent_limit:
             counts["canceled"] = self.total
             return counts
-        for stage, number in timelines.count(self.outcomes, self.schedule, now, self.sent_limit).items():
+        for stage, number in self.stage_counts(timelines, now).items():
             counts[STATUS_NAMES[stage]] += number
         return counts
 
@@ -123,34 +160,26 @@ class Task:
                 out.append(Allocation(allocation.slot, unsent))
         return out
 
-    def cancel(self, now: float, reason: str | None = None) -> None:
-        self.sent_limit = self.schedule.sent_by(now)
-        self.canceled_at = now
-        self.canceled_reason = reason
+    def with_cancellation(self, now: float, reason: str | None = None) -> "Task":
+        """This task canceled at ``now``: messages not sent by then never will be."""
+        return replace(self, sent_limit=self.schedule.sent_by(now), canceled_at=now, canceled_reason=reason)
 
     # -- one message ----------------------------------------------------------------------
-    def stage_of(self, index: int, timelines: Timelines, now: float) -> tuple[str, dict[str, float]]:
-        if self.sent_limit is not None and index >= self.sent_limit:
-            return delivery.CANCELED, {delivery.CANCELED: self.canceled_at}
-        if not self.schedule.segments:
-            return delivery.QUEUED, {}
-        return timelines.stage(self.outcomes[index], self.schedule.send_time(index), now)
-
     def status_of(self, index: int, timelines: Timelines, now: float) -> str:
         return STATUS_NAMES[self.stage_of(index, timelines, now)[0]]
 
-    def failure_reason(self, index: int, cells: list[str]) -> str | None:
+    def failure_reason(self, index: int, cells: list[str], checker: Checker) -> str | None:
         code = self.outcomes[index]
         if code != delivery.INVALID:
             return delivery.FAILURE_REASONS.get(code)
         if index in self.rows.invalid:
             return self.rows.invalid[index]
-        problems = self.checker.problems(cells)
+        problems = checker.problems(cells)
         if problems:
             return "; ".join(reason for _, _, _, reason in problems)
-        return self.checker.send_failure(cells)
+        return checker.send_failure(cells)
 
-    def message(self, index: int, timelines: Timelines, now: float) -> dict[str, Any]:
+    def message(self, index: int, timelines: Timelines, now: float, layout: Layout, checker: Checker) -> dict[str, Any]:
         """Message ``index`` (0-based row) with its rendered layout, for the control plane."""
         stage, reached = self.stage_of(index, timelines, now)
         cells = self.rows.row(index)
@@ -159,8 +188,8 @@ class Task:
         stamps["canceledAt"] = _iso(reached.get(delivery.CANCELED))
         error = None
         if stage == delivery.FAILED:
-            error = {"message": self.failure_reason(index, cells)}
-        content = self.layout.render(record)
+            error = {"message": self.failure_reason(index, cells, checker)}
+        content = layout.render(record)
         return {
             "provider": "indigitall",
             "id": f"{self.id}-{index + 1}",
@@ -188,12 +217,12 @@ class Task:
             "sliced": self.sliced,
             "total": self.total,
             "slots": self.slots(),
-            "canceledReason": self.canceled_reason if status == "canceled" else None,
+            "canceledReason": self.reason if status == "canceled" else None,
             "messages": self.message_counts(timelines, now),
             "createdAt": isoformat(self.created_at),
             "startedAt": _iso(first) if started else None,
             "finishedAt": _iso(last) if status == "finished" else None,
-            "canceledAt": _iso(self.canceled_at) if status == "canceled" else None,
+            "canceledAt": _iso(self.canceled_time()) if status == "canceled" else None,
         }
 
     def slots(self) -> list[dict[str, Any]]:
@@ -206,3 +235,6 @@ class Task:
 
 def _iso(moment: float | None) -> str | None:
     return None if moment is None else isoformat(from_timestamp(moment))
+
+
+codec.register_dataclass(Task, "indigitall.task")

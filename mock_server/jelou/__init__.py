@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+from ..providers import Provider
 from .backend import JelouBackend
+from .campaigns import KIND
 from .errors import http_error
 from .routes import bp
 
-NAME = "jelou"
+
+class Jelou(Provider):
+    name = "jelou"
+    blueprint = bp
+    record_kinds = {KIND: "campaigns"}
+    backend_class = JelouBackend
+    error_for_status = staticmethod(http_error)
+
+    def path_prefixes(self, settings):
+        return ("/v1",)
 
 
-def init_app(app, state) -> JelouBackend:
-    app.register_blueprint(bp)
-    return JelouBackend(state)
+PROVIDER = Jelou()
 
-
-def path_owner(settings):
-    """Which request paths answer in Jelou's envelope (everything under ``/v1/``)."""
-    return lambda path: path.startswith("/v1/")
-
-
-__all__ = ["NAME", "init_app", "path_owner", "http_error"]
+__all__ = ["PROVIDER"]

@@ -8,11 +8,9 @@ Deviations from the real service, on purpose: the success body adds nothing to t
 
 from __future__ import annotations
 
-import bisect
-import heapq
-import math
+import dataclasses
+import json
 import re
-from datetime import datetime
 from typing import Any
 
 from ..auth import find_match, parse_basic, same
@@ -20,7 +18,10 @@ from ..csvfile import CsvRejected, CsvRules, read_csv
 from ..delivery import RESERVED_PREFIX, build_outcomes
 from ..fetch import FetchError, check_url, fetch
 from . import schemas
-from .campaigns import Campaign
+from ..clock import to_us
+from ..sandbox import Sandbox
+from ..store import NewRecord, Record
+from .campaigns import ALL, KIND, LANE, QUEUE, Campaign, Lane, by_bot
 from .errors import BotNotFound, ForbiddenBot, JelouError, NotFound, Unauthorized, ValidationFailed, message
 from .notifications import NotificationsMixin
 
@@ -30,10 +31,13 @@ PLACEHOLDER = re.compile(r"\{\{(\d+)\}\}")
 
 
 class JelouBackend(NotificationsMixin):
+    """Jelou's rules, a service over the store: every call names the sandbox it works in."""
+
     def __init__(self, state) -> None:
         self.state = state
         self.settings = state.settings["jelou"]
         self.store = state.store
+        self.timelines = state.timelines
         self.companies = {company["id"]: company for company in self.settings["companies"]}
         self.bots = {bot["id"]: bot for bot in self.settings["bots"]}
         self.templates = {(t["bot_id"], t["element_name"]): t for t in self.settings["templates"]}
@@ -45,14 +49,28 @@ class JelouBackend(NotificationsMixin):
             first_column_reason="the first column must be the phone number with its international code and no '+' (8 to 15 digits)",
         )
 
-    # -- buckets -------------------------------------------------------------------------
-    @property
-    def campaigns(self) -> dict[str, Campaign]:
-        return self.store.bucket("jelou.campaigns")
+    # -- records ---------------------------------------------------------------------------
+    @staticmethod
+    def campaign(record: Record) -> Campaign:
+        """The campaign a record holds, with its creation instant."""
+        value: Campaign = record.value
+        if value.created_us != record.created_us:
+            value = dataclasses.replace(value, created_us=record.created_us)
+        return value
 
-    def _by_bot(self, bot_id: str) -> tuple[list[float], list[str]]:
-        """Per bot, creation timestamps and ids in creation order (the clock never goes back)."""
-        return self.store.bucket("jelou.by_bot").setdefault(bot_id, ([], []))
+    def get(self, sb: Sandbox, campaign_id: str) -> Campaign | None:
+        record = self.store.get(sb.name, KIND, campaign_id)
+        return None if record is None else self.campaign(record)
+
+    def scan(self, sb: Sandbox, *, newest_first: bool = True):
+        return (self.campaign(record) for record in self.store.scan(sb.name, ALL, newest_first=newest_first))
+
+    @staticmethod
+    def _indexes(campaign: Campaign) -> tuple[tuple[str, float | None], ...]:
+        indexes: tuple[tuple[str, float | None], ...] = ((ALL, None), (by_bot(campaign.bot_id), None))
+        if campaign.started_at is None and not campaign.cancelled:
+            indexes += ((QUEUE, campaign.scheduled_at),)
+        return indexes
 
     # -- auth and lookups ----------------------------------------------------------------
     def authenticate(self, header: str | None) -> dict:
@@ -75,14 +93,14 @@ class JelouBackend(NotificationsMixin):
             raise ForbiddenBot(bot_id)
         return bot
 
-    def campaign_for(self, client: dict, campaign_id: str) -> Campaign:
-        campaign = self.campaigns.get(campaign_id)
-        if campaign is None or campaign.company["id"] != client["company_id"]:
+    def campaign_for(self, sb: Sandbox, client: dict, campaign_id: str) -> Campaign:
+        campaign = self.get(sb, campaign_id)
+        if campaign is None or campaign.company_id != client["company_id"]:
             raise NotFound(f"Campaign {campaign_id} not found", 404)
         return campaign
 
     # -- POST /v1/hsm/file ---------------------------------------------------------------
-    def send_bulk(self, client: dict, data: dict[str, Any], upload: tuple[bytes, str] | None,
+    def send_bulk(self, sb: Sandbox, client: dict, data: dict[str, Any], upload: tuple[bytes, str] | None,
                   errors: dict[str, list[dict]]) -> Campaign:
         """Validate a bulk send and create its campaign (CONTRACT §4)."""
         data, json_errors = schemas.decode_json_fields(data)
@@ -103,7 +121,7 @@ class JelouBackend(NotificationsMixin):
         content, name = upload if upload is not None else (self._download(fields["fileUrl"]), fields["fileUrl"])
         rows = self._read(content, name)
         param_indexes = self._param_columns(fields["params"], rows.header)
-        return self._create(client, bot, template, fields, rows, param_indexes, name, file_url)
+        return self._create(sb, client, bot, template, fields, rows, param_indexes, name, file_url)
 
     def _template(self, bot: dict, fields: dict) -> dict:
         name = fields["elementName"]
@@ -164,106 +182,112 @@ class JelouBackend(NotificationsMixin):
                 f"Las columnas {', '.join(missing)} no están en el encabezado del CSV.")
         return [header.index(item["column"]) for item in params]
 
-    def _create(self, client, bot, template, fields, rows, param_indexes, name, file_url) -> Campaign:
-        now = self.state.clock.now()
+    def _create(self, sb: Sandbox, client, bot, template, fields, rows, param_indexes, name, file_url) -> Campaign:
+        """Store the campaign: id, creation instant and index entries in one atomic step."""
         scheduled = fields.get("scheduledAt") or fields.get("date")
-        campaign_id = self.store.new_uuid()
-        outcomes = build_outcomes(len(rows), self.state.rng("jelou", campaign_id),
-                                  float(self.state.settings["delivery"]["read_share"]),
-                                  rows.first_cells_starting(RESERVED_PREFIX), rows.invalid)
-        campaign = Campaign(
-            id=campaign_id, seq=self.store.next_number("jelou.campaign"), name=fields["campaignName"],
-            element_name=fields["elementName"], bot=bot, company=self.companies.get(client["company_id"], {"id": client["company_id"]}),
-            template=template, type=template.get("type", fields["type"]) if fields["type"] == "text" else fields["type"],
-            params=sorted(fields["params"], key=lambda item: item["param"]), param_indexes=[],
-            media_url=fields.get("mediaUrl"), button_payloads=fields.get("buttonPayloads"), actions=fields.get("actions"),
-            file_name=name.split("?", 1)[0].rsplit("/", 1)[-1], storage_url=file_url, rows=rows, outcomes=outcomes,
-            rate=float(bot.get("sending_rate") or self.settings["sending_rate"]),
-            created_at=now, scheduled_at=scheduled, updated_at=now,
-            due_at=max(now.timestamp(), scheduled.timestamp() if scheduled else 0.0),
-        )
-        campaign.settle_failures(self.state.timelines)
         order = {item["param"]: index for item, index in zip(fields["params"], param_indexes)}
-        campaign.param_indexes = [order[item["param"]] for item in campaign.params]
-        with self.store.lock:
-            self.campaigns[campaign.id] = campaign
-            stamps, ids = self._by_bot(bot["id"])
-            stamps.append(now.timestamp())
-            ids.append(campaign.id)
-            self._enqueue(campaign)
-            self.settle(now)
-            self.store.notify()
-        return campaign
+        params = tuple(sorted((item["param"], item["column"]) for item in fields["params"]))
+        reserved = rows.first_cells_starting(RESERVED_PREFIX)
+        read_share = float(self.state.settings["delivery"]["read_share"])
+        kind = template.get("type", fields["type"]) if fields["type"] == "text" else fields["type"]
+
+        def build(campaign_id: str) -> NewRecord:
+            outcomes = bytes(build_outcomes(len(rows), self.state.rng("jelou", campaign_id), read_share,
+                                            reserved, rows.invalid))
+            all_fail, fail_after = Campaign.failing_profile(outcomes, self.timelines)
+            campaign = Campaign(
+                id=campaign_id, name=fields["campaignName"], element_name=fields["elementName"], bot_id=bot["id"],
+                company_id=client["company_id"], template_text=template.get("text", ""), type=kind,
+                params=params, param_indexes=tuple(order[number] for number, _ in params),
+                media_url=fields.get("mediaUrl"), button_payloads=_json_text(fields.get("buttonPayloads")),
+                actions=_json_text(fields.get("actions")), file_name=name.split("?", 1)[0].rsplit("/", 1)[-1],
+                storage_url=file_url, rows=rows, outcomes=outcomes,
+                rate=float(bot.get("sending_rate") or self.settings["sending_rate"]),
+                scheduled_at=scheduled.timestamp() if scheduled else None, all_fail=all_fail, fail_after=fail_after)
+            return NewRecord(campaign, self._indexes(campaign))
+
+        record = self.store.create(sb.name, KIND, build)
+        self.settle(sb)
+        return self.get(sb, record.id) or self.campaign(record)
 
     # -- the sending queue ---------------------------------------------------------------
-    def _enqueue(self, campaign: Campaign) -> None:
-        heap = self.store.bucket("jelou.queue").setdefault("heap", [])
-        heapq.heappush(heap, (campaign.due_at, campaign.seq, campaign.id))
+    def settle(self, sb: Sandbox) -> None:
+        """Start every campaign whose time has come, in order of due time, one bot at a time.
 
-    def settle(self, now: datetime) -> None:
-        """Start every campaign whose time has come, in order of due time, one bot at a time."""
-        moment = now.timestamp()
-        with self.store.lock:
-            heap = self.store.bucket("jelou.queue").setdefault("heap", [])
-            lanes = self.store.bucket("jelou.lanes")
-            delay = float(self.settings["start_delay"])
-            while heap and heap[0][0] <= moment:
-                due_at, _, campaign_id = heapq.heappop(heap)
-                campaign = self.campaigns.get(campaign_id)
-                if campaign is None or campaign.cancelled or campaign.started_at is not None or campaign.due_at != due_at:
-                    continue
-                bot_id = campaign.bot["id"]
-                campaign.started_at = max(due_at + delay, lanes.get(bot_id, -math.inf))
-                lanes[bot_id] = campaign.started_at + campaign.total / campaign.rate
+        Each start is one atomic update of the campaign and its bot's lane, so concurrent
+        requests settling the same sandbox start each campaign once, in the same order.
+        """
+        moment = sb.now()
+        due = [self.campaign(record) for record in self.store.scan(sb.name, QUEUE, high=moment, newest_first=False)]
+        if not due:
+            return
+        due.sort(key=lambda campaign: campaign.due_at)      # stable: creation order breaks ties
+        delay = float(self.settings["start_delay"])
+        for campaign in due:
+            self.store.update_many(sb.name, ((KIND, campaign.id), (LANE, campaign.bot_id)),
+                                   lambda current: self._start(current, moment, delay))
+
+    def _start(self, current: tuple[Record | None, ...], moment: float, delay: float):
+        record, lane = current
+        if record is None:
+            return None, None
+        campaign = self.campaign(record)
+        if campaign.cancelled or campaign.started_at is not None or campaign.due_at > moment:
+            return None, None
+        started = max(campaign.due_at + delay, lane.value.end if lane is not None else float("-inf"))
+        started_campaign = dataclasses.replace(campaign, started_at=started)
+        return (NewRecord(started_campaign, self._indexes(started_campaign)),
+                NewRecord(Lane(started + campaign.total / campaign.rate)))
 
     # -- campaigns -------------------------------------------------------------------------
-    def list_campaigns(self, client: dict, query: dict) -> tuple[list[Campaign], int]:
+    def list_campaigns(self, sb: Sandbox, client: dict, query: dict) -> tuple[list[Campaign], int]:
         """Campaigns of a bot created in [startAt, endAt], newest first, one page."""
         bot = self.bot_for(client, query["botId"])
-        stamps, ids = self._by_bot(bot["id"])
-        low = bisect.bisect_left(stamps, query["startAt"].timestamp())
-        high = bisect.bisect_right(stamps, query["endAt"].timestamp())
+        low, high = query["startAt"].timestamp(), query["endAt"].timestamp()
         page, limit = query["page"], query["limit"]
-        now = self.state.clock.now().timestamp()
         filtered = "elementName" in query or "status" in query or "name" in query
         if not filtered:
-            total = max(0, high - low)
-            top = high - (page - 1) * limit
-            chosen = ids[max(low, top - limit):max(low, top)][::-1]
-            return [self.campaigns[i] for i in chosen], total
-        matches = [c for c in (self.campaigns[i] for i in reversed(ids[low:high])) if _matches(c, query, now)]
+            found = self.store.page(sb.name, by_bot(bot["id"]), low=low, high=high, offset=(page - 1) * limit,
+                                    limit=limit)
+            return [self.campaign(record) for record in found.records], found.total
+        now = sb.now()
+        matches = [c for c in (self.campaign(r) for r in self.store.scan(sb.name, by_bot(bot["id"]), low=low, high=high))
+                   if _matches(c, query, now)]
         start = (page - 1) * limit
         return matches[start:start + limit], len(matches)
 
-    def update_campaign(self, client: dict, campaign_id: str, changes: dict) -> Campaign:
+    def update_campaign(self, sb: Sandbox, client: dict, campaign_id: str, changes: dict) -> Campaign:
         """Cancel (``status=CANCELLED``) or reschedule (``scheduledAt``) a campaign not yet sending."""
-        campaign = self.campaign_for(client, campaign_id)
-        now = self.state.clock.now()
-        with self.store.lock:
+        self.campaign_for(sb, client, campaign_id)
+        self.settle(sb)
+
+        def change(record: Record) -> NewRecord:
+            campaign = self.campaign(record)
+            now = sb.now_dt()
             status = campaign.status(now.timestamp())
             if status not in ("SCHEDULED", "CANCELLED"):
                 raise ValidationFailed.single(
                     "status", f"Only SCHEDULED or CANCELLED campaigns can be changed; this one is {status}.",
                     f"Solo se pueden modificar campañas SCHEDULED o CANCELLED; esta está en {status}.")
+            updated = to_us(now)
             if changes.get("status") == "CANCELLED" and "scheduledAt" not in changes:
-                campaign.cancelled = True
+                new = dataclasses.replace(campaign, cancelled=True, updated_us=updated)
             else:
-                scheduled = changes.get("scheduledAt", campaign.scheduled_at)
-                campaign.cancelled = False
-                campaign.scheduled_at = scheduled
-                campaign.due_at = max(now.timestamp(), scheduled.timestamp() if scheduled else 0.0)
-                self._enqueue(campaign)
-            campaign.updated_at = now
-            self.settle(now)
-            self.store.notify()
-        return campaign
+                scheduled = changes["scheduledAt"].timestamp() if changes.get("scheduledAt") else campaign.scheduled_at
+                new = dataclasses.replace(campaign, cancelled=False, scheduled_at=scheduled, updated_us=updated)
+            return NewRecord(new, self._indexes(new))
 
-    def render(self, campaign: Campaign) -> dict:
-        shape = self.settings["campaigns_shape"]
-        now = self.state.clock.now().timestamp()
-        if shape == "legacy":
-            return campaign.to_legacy(self.state.timelines, now)
-        return campaign.to_current(self.state.timelines, now)
+        self.store.update(sb.name, KIND, campaign_id, change)
+        self.settle(sb)
+        return self.get(sb, campaign_id)
+
+    def render(self, sb: Sandbox, campaign: Campaign) -> dict:
+        now = sb.now()
+        if self.settings["campaigns_shape"] == "legacy":
+            bot = self.bots.get(campaign.bot_id, {"id": campaign.bot_id})
+            company = self.companies.get(campaign.company_id, {"id": campaign.company_id})
+            return campaign.to_legacy(self.timelines, now, bot, company)
+        return campaign.to_current(self.timelines, now)
 
 
 def _matches(campaign: Campaign, query: dict, now: float) -> bool:
@@ -273,3 +297,7 @@ def _matches(campaign: Campaign, query: dict, now: float) -> bool:
         return False
     return not ("name" in query and query["name"].lower() not in campaign.name.lower())
 
+
+
+def _json_text(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False)

@@ -8,14 +8,17 @@ last one has been sent, or ``FAILED`` if every message fails. ``CANCELLED`` only
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from .. import delivery
+from ..batches import Batch
 from ..csvfile import Rows
 from ..delivery import Schedule, Segment, Timelines
 from ..isotime import from_timestamp, isoformat
+from ..store import codec
 
 STATUS_NAMES = {
     delivery.QUEUED: "CREATED",
@@ -30,52 +33,78 @@ MESSAGE_STATUSES = ("CREATED", "DELIVERED_CHANNEL", "DELIVERED_USER", "READ", "R
 DELIVERED = ("DELIVERED_USER", "READ", "REPLY")
 FAILING = (delivery.FAIL_SEND, delivery.FAIL_LATE, delivery.INVALID)
 
+# Store record kinds and indexes.
+KIND = "jelou.campaign"
+LANE = "jelou.lane"            # one per bot: when its sending lane is free again
+ALL = "jelou.all"              # every campaign, by creation
+QUEUE = "jelou.queue"          # campaigns not started yet, by scheduledAt (or creation)
 
-@dataclass(eq=False)
-class Campaign:
+
+def by_bot(bot_id: str) -> str:
+    """The index of one bot's campaigns, by creation (``GET /v1/campaigns`` windows)."""
+    return f"jelou.bot:{bot_id}"
+
+
+@dataclass(frozen=True)
+class Lane:
+    """A bot's sending lane: when the last campaign started on it finishes sending (epoch s)."""
+
+    end: float
+
+
+@dataclass(frozen=True)
+class Campaign(Batch):
+    """A stored campaign (a value: every change is a new one, written by the store)."""
+
     id: str
-    seq: int
     name: str
     element_name: str
-    bot: dict
-    company: dict
-    template: dict
+    bot_id: str
+    company_id: Any
+    template_text: str
     type: str
-    params: list[dict]
-    param_indexes: list[int]
+    params: tuple[tuple[int, str], ...]      # (placeholder number, CSV column), by number
+    param_indexes: tuple[int, ...]           # the column index of each param
     media_url: str | None
-    button_payloads: list[dict] | None
-    actions: dict | None
+    button_payloads: str | None              # JSON text, as validated
+    actions: str | None                      # JSON text, as validated
     file_name: str
     storage_url: str | None
     rows: Rows
-    outcomes: bytearray
+    outcomes: bytes
     rate: float
-    created_at: datetime
-    scheduled_at: datetime | None
-    due_at: float
-    updated_at: datetime
+    scheduled_at: float | None               # epoch seconds
+    created_us: int = 0                      # the record's creation instant (set when read)
+    updated_us: int | None = None            # None: never updated since creation
     started_at: float | None = None
     cancelled: bool = False
     all_fail: bool = False
-    fail_after: float = 0.0          # all-failing campaigns: seconds after the last send until it has failed too
-    extra: dict[str, Any] = field(default_factory=dict)
+    fail_after: float = 0.0                  # all-failing campaigns: seconds after the last send until it has failed too
 
-    def __post_init__(self) -> None:
-        self.all_fail = sum(self.outcomes.count(code) for code in FAILING) == len(self.outcomes)
-
-    def settle_failures(self, timelines: Timelines) -> None:
-        """For an all-failing campaign, how long after the last send its last failure can land."""
-        if self.all_fail:
-            self.fail_after = max(timelines.steps[code][-1][0] for code in FAILING if code in self.outcomes)
-
-    @property
-    def total(self) -> int:
-        return len(self.outcomes)
+    @staticmethod
+    def failing_profile(outcomes: bytes, timelines: Timelines) -> tuple[bool, float]:
+        """``(all_fail, fail_after)``: whether every message fails, and how long after the last
+        send the last failure can land."""
+        all_fail = sum(outcomes.count(code) for code in FAILING) == len(outcomes)
+        after = max((timelines.steps[code][-1][0] for code in FAILING if code in outcomes), default=0.0)
+        return all_fail, after if all_fail else 0.0
 
     @property
-    def schedule(self) -> Schedule:
-        if self.started_at is None:
+    def created_at(self) -> datetime:
+        return from_timestamp(self.created_us / 1_000_000)
+
+    @property
+    def updated_at(self) -> datetime:
+        return self.created_at if self.updated_us is None else from_timestamp(self.updated_us / 1_000_000)
+
+    @property
+    def due_at(self) -> float:
+        """When it may start: its creation, or ``scheduledAt`` when later."""
+        created = self.created_us / 1_000_000
+        return created if self.scheduled_at is None else max(created, self.scheduled_at)
+
+    def build_schedule(self) -> Schedule:
+        if self.started_at is None or self.cancelled:
             return Schedule([])
         return Schedule([Segment(0, self.total, self.started_at, self.rate)])
 
@@ -106,7 +135,7 @@ class Campaign:
 
     def sent_count(self, now: float) -> int:
         """How many messages have been handed to the channel (they go out in file order)."""
-        return self.schedule.sent_by(now) if self.has_started(now) else 0
+        return self.sent_by(now)
 
     def message_counts(self, timelines: Timelines, now: float, *, sent_only: bool = False) -> dict[str, int]:
         """Jelou status -> count; empty until the campaign starts. ``sent_only`` leaves out the
@@ -114,7 +143,7 @@ class Campaign:
         if not self.has_started(now):
             return {}
         counts: dict[str, int] = {}
-        for stage, number in timelines.count(self.outcomes, self.schedule, now).items():
+        for stage, number in self.stage_counts(timelines, now).items():
             if sent_only and stage == delivery.QUEUED:
                 continue
             name = STATUS_NAMES[stage]
@@ -123,14 +152,12 @@ class Campaign:
 
     def status_of(self, index: int, timelines: Timelines, now: float) -> str:
         """Recipient ``index``'s Jelou status (cheap: no row parsing)."""
-        sent_at = self.schedule.send_time(index) if self.started_at is not None else None
-        return STATUS_NAMES[timelines.stage(self.outcomes[index], sent_at, now)[0]]
+        return STATUS_NAMES[self.stage_of(index, timelines, now)[0]]
 
     def message(self, index: int, timelines: Timelines, now: float) -> dict[str, Any]:
         """The state of recipient ``index`` as Jelou names it, with its timestamps."""
         code = self.outcomes[index]
-        sent_at = self.schedule.send_time(index) if self.started_at is not None else None
-        stage, reached = timelines.stage(code, sent_at, now)
+        stage, reached = self.stage_of(index, timelines, now)
         when = {key: isoformat(from_timestamp(value)) for key, value in reached.items()}
         error = None
         if stage == delivery.FAILED:
@@ -140,8 +167,8 @@ class Campaign:
         return {
             "status": STATUS_NAMES[stage],
             "destination": cells[0] if cells else "",
-            "parameters": {str(item["param"]): (cells[i] if i < len(cells) else "")
-                           for item, i in zip(self.params, self.param_indexes)},
+            "parameters": {str(number): (cells[i] if i < len(cells) else "")
+                           for (number, _), i in zip(self.params, self.param_indexes)},
             "sentAt": when.get(delivery.SENT) or when.get(delivery.FAILED),
             "deliveryChannelAt": when.get(delivery.CHANNEL),
             "deliveryUserAt": when.get(delivery.USER),
@@ -170,41 +197,53 @@ class Campaign:
             "id": self.id,
             "name": self.name,
             "elementName": self.element_name,
-            "botId": self.bot["id"],
+            "botId": self.bot_id,
             "status": self.status(now),
             **self.counters(timelines, now),
             "createdAt": isoformat(self.created_at),
             "completedAt": self.completed_at(now),
-            "scheduledAt": isoformat(self.scheduled_at),
+            "scheduledAt": _iso(self.scheduled_at),
             "startedAt": isoformat(from_timestamp(self.started_at)) if self.has_started(now) else None,
             "updatedAt": isoformat(self.updated_at),
             "type": self.type,
             "fileName": self.file_name,
         }
 
-    def to_legacy(self, timelines: Timelines, now: float) -> dict[str, Any]:
+    def to_legacy(self, timelines: Timelines, now: float, bot: dict, company: dict) -> dict[str, Any]:
         """The item shape of the older (GitBook) ``GET /v1/campaigns`` the dashboard consumes."""
         return {
             "_id": self.id,
             "name": self.name,
             "fileName": self.file_name,
             "status": self.status(now),
-            "botId": self.bot["id"],
-            "companyId": self.company["id"],
-            "bot": {"id": self.bot["id"], "name": self.bot.get("name", self.bot["id"])},
-            "company": {"id": self.company["id"], "name": self.company.get("name", "")},
+            "botId": self.bot_id,
+            "companyId": self.company_id,
+            "bot": {"id": self.bot_id, "name": bot.get("name", self.bot_id)},
+            "company": {"id": self.company_id, "name": company.get("name", "")},
             "rowCount": self.total,
             "storageUrl": self.storage_url,
             "metadata": {
                 "elementName": self.element_name,
                 "mediaUrl": self.media_url,
-                "buttonPayloads": self.button_payloads,
-                "actions": self.actions,
-                "params": self.params,
+                "buttonPayloads": _json(self.button_payloads),
+                "actions": _json(self.actions),
+                "params": [{"param": number, "column": column} for number, column in self.params],
                 "type": self.type,
             },
             **self.counters(timelines, now),
-            "scheduledAt": isoformat(self.scheduled_at),
+            "scheduledAt": _iso(self.scheduled_at),
             "createdAt": isoformat(self.created_at),
             "updatedAt": isoformat(self.updated_at),
         }
+
+
+def _iso(moment: float | None) -> str | None:
+    return None if moment is None else isoformat(from_timestamp(moment))
+
+
+def _json(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+codec.register_dataclass(Campaign, "jelou.campaign")
+codec.register_dataclass(Lane, "jelou.lane")

@@ -9,20 +9,23 @@ from __future__ import annotations
 
 import math
 import re
+from itertools import islice
 from typing import Any, Iterator
 
 from ..isotime import from_timestamp, isoformat
-from .campaigns import MESSAGE_STATUSES, Campaign
+from ..paging import Source, paginate
+from ..sandbox import Sandbox
+from .campaigns import MESSAGE_STATUSES, Campaign, by_bot
 from .errors import NotFound
 
 TEMPLATE_PARAM = re.compile(r"\{\{(\d+)\}\}")
 
 
 class NotificationsMixin:
-    """Mixed into :class:`JelouBackend`; uses its ``campaigns``, ``bot_for`` and ``state``."""
+    """Mixed into :class:`JelouBackend`; uses its ``get``, ``scan``, ``bot_for`` and ``timelines``."""
 
     def _notification(self, campaign: Campaign, index: int, now: float) -> dict[str, Any]:
-        state = campaign.message(index, self.state.timelines, now)
+        state = campaign.message(index, self.timelines, now)
         notification_id = f"{campaign.id}-{index + 1}"
         return {
             "id": notification_id,
@@ -33,7 +36,7 @@ class NotificationsMixin:
             "origin": "BULK",
             "campaignId": campaign.id,
             "elementName": campaign.element_name,
-            "botId": campaign.bot["id"],
+            "botId": campaign.bot_id,
             "createdAt": isoformat(from_timestamp(campaign.started_at)),
             "sentDate": state["sentAt"],
             "deliveryChannelAt": state["deliveryChannelAt"],
@@ -44,12 +47,11 @@ class NotificationsMixin:
             "error": state["error"],
         }
 
-    def _started(self, bot_id: str | None, query: dict, now: float) -> list[Campaign]:
+    def _started(self, sb: Sandbox, bot_id: str | None, query: dict, now: float) -> list[Campaign]:
         """Started campaigns matching the campaign-level filters, newest first."""
         chosen = []
-        for campaign in reversed(list(self.campaigns.values())):
-            if bot_id is not None and campaign.bot["id"] != bot_id:
-                continue
+        source = self.scan(sb) if bot_id is None else (self.campaign(r) for r in self.store.scan(sb.name, by_bot(bot_id)))
+        for campaign in source:
             if not campaign.has_started(now):
                 continue
             if query.get("campaignId") and campaign.id != query["campaignId"]:
@@ -63,24 +65,24 @@ class NotificationsMixin:
             chosen.append(campaign)
         return chosen
 
-    def list_notifications(self, client: dict, bot_id: str, query: dict) -> dict[str, Any]:
+    def list_notifications(self, sb: Sandbox, client: dict, bot_id: str, query: dict) -> dict[str, Any]:
         self.bot_for(client, bot_id)
-        now = self.state.clock.now().timestamp()
+        now = sb.now()
         page, limit = query["page"], query["limit"]
         if query.get("origin") and query["origin"] != "BULK":
             campaigns: list[Campaign] = []
         else:
-            campaigns = self._started(bot_id, query, now)
+            campaigns = self._started(sb, bot_id, query, now)
         metadata: dict[str, int] = {name: 0 for name in MESSAGE_STATUSES}
         for campaign in campaigns:
-            for name, number in campaign.message_counts(self.state.timelines, now).items():
+            for name, number in campaign.message_counts(self.timelines, now).items():
                 metadata[name] += number
         wanted = query.get("status")
         if query.get("messageId"):
-            results, total = self._by_message_id(campaigns, query["messageId"], wanted, now)
+            results, total = self._by_message_id(sb, campaigns, query["messageId"], wanted, now)
         else:
-            matches = self._iterate(campaigns, wanted, query.get("destination"), now)
-            total, results = _page(matches, (page - 1) * limit, limit, self._notification, now, self.state.timelines)
+            sources = self._sources(campaigns, wanted, query.get("destination"), now, self._notification)
+            total, results = paginate(sources, (page - 1) * limit, limit)
         metadata["total"] = sum(metadata[name] for name in MESSAGE_STATUSES)
         return {
             "pagination": {"limit": limit, "page": page, "total": total, "offset": (page - 1) * limit,
@@ -89,77 +91,93 @@ class NotificationsMixin:
             "_metadata": metadata,
         }
 
-    def get_notification(self, client: dict, bot_id: str, notification_id: str) -> dict[str, Any]:
+    def get_notification(self, sb: Sandbox, client: dict, bot_id: str, notification_id: str) -> dict[str, Any]:
         self.bot_for(client, bot_id)
-        now = self.state.clock.now().timestamp()
-        found = self._locate(notification_id)
-        if found is None or found[0].bot["id"] != bot_id or not found[0].has_started(now):
+        now = sb.now()
+        found = self._locate(sb, notification_id)
+        if found is None or found[0].bot_id != bot_id or not found[0].has_started(now):
             raise NotFound(f"Notification {notification_id} not found", 404)
         return self._notification(found[0], found[1], now)
 
-    def _locate(self, notification_id: str) -> tuple[Campaign, int] | None:
+    def _locate(self, sb: Sandbox, notification_id: str) -> tuple[Campaign, int] | None:
         campaign_id, _, number = notification_id.rpartition("-")
-        campaign = self.campaigns.get(campaign_id)
-        if campaign is None or not number.isdigit() or not 1 <= int(number) <= campaign.total:
+        campaign = self.get(sb, campaign_id) if campaign_id else None
+        if campaign is None or not (number.isascii() and number.isdigit()) or not 1 <= int(number) <= campaign.total:
             return None
         return campaign, int(number) - 1
 
-    def _by_message_id(self, campaigns, message_id, wanted, now):
-        found = self._locate(message_id)
-        if found is None or found[0] not in campaigns:
+    def _by_message_id(self, sb, campaigns, message_id, wanted, now):
+        found = self._locate(sb, message_id)
+        if found is None or found[0].id not in {campaign.id for campaign in campaigns}:
             return [], 0
         item = self._notification(found[0], found[1], now)
         if wanted and item["sentStatus"] != wanted:
             return [], 0
         return [item], 1
 
-    def _iterate(self, campaigns, wanted: str | None, destination: str | None, now: float) -> Iterator:
-        """``(campaign, index)`` of matching messages, with a fast count per campaign where possible."""
+    def _sources(self, campaigns, wanted: str | None, destination: str | None, now: float, render,
+                 *, sent_only: bool = False) -> Iterator[Source]:
+        """One paginator source per campaign: its matching messages, counted cheaply where possible."""
+        timelines = self.timelines
         for campaign in campaigns:
-            if wanted is None and destination is None:
-                yield campaign, None, campaign.total
-                continue
-            if destination is None:
-                yield campaign, wanted, campaign.message_counts(self.state.timelines, now).get(wanted, 0)
-                continue
-            indexes = [i for i in range(campaign.total) if campaign.rows.first_cell(i) == destination]
-            if wanted is not None:
-                indexes = [i for i in indexes if campaign.status_of(i, self.state.timelines, now) == wanted]
-            yield campaign, indexes, len(indexes)
+            upper = campaign.sent_count(now) if sent_only else campaign.total
+            if destination is not None:
+                indexes = [i for i in range(upper) if campaign.rows.first_cell(i) == destination
+                           and (wanted is None or campaign.status_of(i, timelines, now) == wanted)]
+                yield Source(len(indexes), _render_list(campaign, indexes, now, render))
+            elif wanted is None:
+                yield Source(upper, _render_range(campaign, upper, now, render))
+            else:
+                count = campaign.message_counts(timelines, now, sent_only=sent_only).get(wanted, 0)
+                yield Source(count, _render_status(campaign, wanted, upper, now, render, timelines))
 
     # -- control plane -------------------------------------------------------------------
-    def inspect_count(self, campaign_id: str | None, status: str | None) -> int:
-        now = self.state.clock.now().timestamp()
+    def inspect_count(self, sb: Sandbox, campaign_id: str | None, status: str | None) -> int:
+        now = sb.now()
         total = 0
-        for campaign in self._inspected(campaign_id, now):
+        for campaign in self._inspected(sb, campaign_id, now):
             if status is None:
                 total += campaign.sent_count(now)
             else:
-                counts = campaign.message_counts(self.state.timelines, now, sent_only=True)
+                counts = campaign.message_counts(self.timelines, now, sent_only=True)
                 total += sum(n for name, n in counts.items() if name.lower() == status.lower())
         return total
 
-    def inspect_list(self, campaign_id: str | None, status: str | None, offset: int, limit: int) -> list[dict]:
-        now = self.state.clock.now().timestamp()
+    def inspect_sources(self, sb: Sandbox, campaign_id: str | None, status: str | None) -> Iterator[Source]:
+        """Paginator sources of the messages sent so far (oldest campaign first, file order)."""
+        now = sb.now()
         wanted = next((name for name in MESSAGE_STATUSES if status and name.lower() == status.lower()), None)
         if status and wanted is None:
-            return []
-        timelines = self.state.timelines
-        matches = ((c, range(c.sent_count(now)) if wanted is None else (wanted, c.sent_count(now)),
-                    c.sent_count(now) if wanted is None else c.message_counts(timelines, now, sent_only=True).get(wanted, 0))
-                   for c in self._inspected(campaign_id, now))
-        return _page(matches, offset, limit, self._inspection_item, now, timelines)[1]
+            return iter(())
+        return self._sources(self._inspected(sb, campaign_id, now), wanted, None, now, self._inspection_item,
+                             sent_only=True)
 
-    def _inspected(self, campaign_id: str | None, now: float) -> list[Campaign]:
-        """Started campaigns, oldest first (the order they were sent in)."""
+    def inspected_batches(self, sb: Sandbox, campaign_id: str | None) -> list[Campaign]:
+        """Every campaign whose messages ``/_mock/messages`` may show (for the next-change instant)."""
         if campaign_id is not None:
-            campaign = self.campaigns.get(campaign_id)
-            return [campaign] if campaign is not None and campaign.has_started(now) else []
-        return [c for c in self.campaigns.values() if c.has_started(now)]
+            campaign = self.get(sb, campaign_id)
+            return [campaign] if campaign is not None else []
+        return [campaign for campaign in self.scan(sb, newest_first=False) if not campaign.cancelled]
+
+    def next_change(self, sb: Sandbox, campaign_id: str | None, after: float) -> float | None:
+        """When the messages of these campaigns next change: a send, a stage, or a due start."""
+        moments = []
+        for campaign in self.inspected_batches(sb, campaign_id):
+            if campaign.cancelled:
+                continue
+            if campaign.started_at is None:
+                moments.append(max(campaign.due_at, after))
+            else:
+                moments.append(campaign.next_change(self.timelines, after))
+        return min((moment for moment in moments if moment is not None), default=None)
+
+    def _inspected(self, sb: Sandbox, campaign_id: str | None, now: float) -> list[Campaign]:
+        """Started campaigns, oldest first (the order they were sent in)."""
+        return [c for c in self.inspected_batches(sb, campaign_id) if c.has_started(now)]
 
     def _inspection_item(self, campaign: Campaign, index: int, now: float) -> dict[str, Any]:
-        state = campaign.message(index, self.state.timelines, now)
-        text = TEMPLATE_PARAM.sub(lambda m: state["parameters"].get(m.group(1), m.group(0)), campaign.template.get("text", ""))
+        state = campaign.message(index, self.timelines, now)
+        text = TEMPLATE_PARAM.sub(lambda m: state["parameters"].get(m.group(1), m.group(0)), campaign.template_text)
         return {
             "provider": "jelou",
             "id": f"{campaign.id}-{index + 1}",
@@ -168,41 +186,21 @@ class NotificationsMixin:
             "status": state["status"],
             "timestamps": {key: state[key] for key in ("sentAt", "deliveryChannelAt", "deliveryUserAt", "readAt", "replyAt", "failedAt")},
             "error": state["error"],
-            "content": {"botId": campaign.bot["id"], "elementName": campaign.element_name, "type": campaign.type,
+            "content": {"botId": campaign.bot_id, "elementName": campaign.element_name, "type": campaign.type,
                         "parameters": state["parameters"], "mediaUrl": campaign.media_url, "text": text},
         }
 
 
-def _page(matches, offset: int, limit: int, render, now: float, timelines) -> tuple[int, list[dict]]:
-    """Walk ``(campaign, selector, count)`` triples; return the total and one rendered page.
-
-    ``selector`` is None (every message), a status name (messages in that status) or a list of
-    indexes. Whole campaigns before the page are skipped by their count alone.
-    """
-    total, results = 0, []
-    for campaign, selector, count in matches:
-        if count and len(results) < limit and offset < total + count:
-            skip = max(0, offset - total)
-            for index in _indexes(campaign, selector, now, skip, timelines):
-                results.append(render(campaign, index, now))
-                if len(results) >= limit:
-                    break
-        total += count
-    return total, results
+def _render_list(campaign, indexes, now, render):
+    return lambda skip, limit: (render(campaign, index, now) for index in indexes[skip:skip + limit])
 
 
-def _indexes(campaign: Campaign, selector, now: float, skip: int, timelines) -> Iterator[int]:
-    """Indexes picked by ``selector``: None (all), a sequence of indexes, a status name, or
-    ``(status, upper)`` (that status among the first ``upper`` messages)."""
-    if selector is None:
-        yield from range(skip, campaign.total)
-    elif isinstance(selector, (list, range)):
-        yield from selector[skip:]
-    else:
-        status, upper = selector if isinstance(selector, tuple) else (selector, campaign.total)
-        seen = 0
-        for index in range(upper):
-            if campaign.status_of(index, timelines, now) == status:
-                if seen >= skip:
-                    yield index
-                seen += 1
+def _render_range(campaign, upper, now, render):
+    return lambda skip, limit: (render(campaign, index, now) for index in range(skip, min(upper, skip + limit)))
+
+
+def _render_status(campaign, wanted, upper, now, render, timelines):
+    def fetch(skip: int, limit: int):
+        matching = (index for index in range(upper) if campaign.status_of(index, timelines, now) == wanted)
+        return (render(campaign, index, now) for index in islice(matching, skip, skip + limit))
+    return fetch

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, request
 
 from .. import bodies
+from ..sandbox import current
 from . import schemas
 from .errors import JelouError, message
 
@@ -25,7 +26,7 @@ def send_bulk():
     backend = _backend()
     client = _client()
     data, upload, errors = _read_send_body()
-    campaign = backend.send_bulk(client, data, upload, errors)
+    campaign = backend.send_bulk(current(), client, data, upload, errors)
     response = jsonify({"message": [backend.settings["success_message"]], "status": "success"})
     response.headers["X-Mock-Campaign-Id"] = campaign.id
     return response
@@ -36,8 +37,8 @@ def list_campaigns():
     backend = _backend()
     client = _client()
     query = schemas.load(schemas.CAMPAIGN_LIST, request.args.to_dict())
-    campaigns, total = backend.list_campaigns(client, query)
-    items = [backend.render(campaign) for campaign in campaigns]
+    campaigns, total = backend.list_campaigns(current(), client, query)
+    items = [backend.render(current(), campaign) for campaign in campaigns]
     limit, page = query["limit"], query["page"]
     pagination = {"limit": limit, "page": page, "total": total, "offset": (page - 1) * limit,
                   "totalPages": -(-total // limit)}
@@ -50,7 +51,7 @@ def list_campaigns():
 @bp.get("/v1/campaigns/<campaign_id>")
 def get_campaign(campaign_id: str):
     backend = _backend()
-    return {"data": backend.render(backend.campaign_for(_client(), campaign_id))}
+    return {"data": backend.render(current(), backend.campaign_for(current(), _client(), campaign_id))}
 
 
 @bp.put("/v1/campaigns/<campaign_id>")
@@ -58,7 +59,7 @@ def update_campaign(campaign_id: str):
     """Cancel or reschedule; the dashboard sends a multipart form, API clients JSON."""
     backend = _backend()
     client = _client()
-    backend.campaign_for(client, campaign_id)
+    backend.campaign_for(current(), client, campaign_id)
     if request.mimetype == "application/json":
         data = _json_object()
     elif request.mimetype == "multipart/form-data":
@@ -69,8 +70,9 @@ def update_campaign(campaign_id: str):
         raise JelouError(f"Unsupported Content-Type '{request.mimetype or 'none'}': send application/json "
                          "or a form (multipart/form-data or application/x-www-form-urlencoded).")
     changes = schemas.load(schemas.CAMPAIGN_UPDATE, data)
-    campaign = backend.update_campaign(client, campaign_id, changes)
-    return {"message": ["Campaign updated successfully"], "status": "success", "data": backend.render(campaign)}
+    campaign = backend.update_campaign(current(), client, campaign_id, changes)
+    return {"message": ["Campaign updated successfully"], "status": "success",
+            "data": backend.render(current(), campaign)}
 
 
 @bp.get("/v1/external/bots/<bot_id>/notifications")
@@ -79,14 +81,14 @@ def list_notifications(bot_id: str):
     backend = _backend()
     client = _client()
     query = schemas.load(schemas.NOTIFICATION_LIST, request.args.to_dict())
-    return backend.list_notifications(client, bot_id, query)
+    return backend.list_notifications(current(), client, bot_id, query)
 
 
 @bp.get("/v1/external/bots/<bot_id>/notifications/<notification_id>")
 @bp.get("/v1/bots/<bot_id>/notifications/<notification_id>")
 def get_notification(bot_id: str, notification_id: str):
     backend = _backend()
-    return backend.get_notification(_client(), bot_id, notification_id)
+    return backend.get_notification(current(), _client(), bot_id, notification_id)
 
 
 def _read_send_body():

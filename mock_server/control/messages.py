@@ -1,0 +1,119 @@
+"""``GET /_mock/messages``: the messages the mock has sent, optionally long-polling (``wait_for``).
+
+Each provider's backend offers ``inspect_count`` / ``inspect_sources`` (paginator sources of its
+sent messages, oldest batch first) and ``next_change``; this module merges them (providers in
+registration order) through the one paginator.
+
+Long-polls (``wait_for=N&timeout=S``) never hold a store lock while waiting and never poll:
+a waiter sleeps in ``store.wait`` until the sandbox changes (an upload, a clock move, a reset)
+or until the next instant its answer can change by itself — computed from the send schedules
+(``next_change``) when the clock runs in real time. At most ``inspection.max_waiters`` requests
+wait at once (the server runs that many extra threads, so waiting never takes a worker the API
+needs); a long-poll beyond that answers at once with the current state.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from flask import request
+
+from ..errors import ControlError
+from ..paging import paginate
+from ..sandbox import current
+from .routes import _state, bp
+
+MIN_NAP = 0.001          # real seconds: never wake more often than this
+
+
+def init_state(state) -> None:
+    state.waiters = threading.BoundedSemaphore(max(1, state.settings["inspection"]["max_waiters"]))
+    state.max_waiters = state.settings["inspection"]["max_waiters"]
+
+
+@bp.get("/messages")
+def messages():
+    """The messages the mock has sent, filtered, optionally long-polling until ``wait_for`` match."""
+    state = _state()
+    sb = current()
+    args = request.args
+    provider = args.get("provider")
+    if provider is not None and provider not in state.backends:
+        raise ControlError(f"unknown provider '{provider}'; use one of: {', '.join(state.backends)}")
+    campaign = args.get("campaign") or args.get("task") or None
+    status = args.get("status") or None
+    limits = state.settings["inspection"]
+    offset = _int_arg("offset", 0, 0)
+    limit = _int_arg("limit", limits["default_limit"], 1, limits["max_limit"])
+    wait_for = _int_arg("wait_for", 0, 0)
+    timeout = _float_arg("timeout", 10.0, 0.0, float(limits["max_wait_seconds"]))
+    backends = [state.backends[provider]] if provider else list(state.backends.values())
+
+    def count() -> int:
+        return sum(backend.inspect_count(sb, campaign, status) for backend in backends)
+
+    def next_change(after: float) -> float | None:
+        moments = [backend.next_change(sb, campaign, after) for backend in backends]
+        return min((moment for moment in moments if moment is not None), default=None)
+
+    if wait_for:
+        wait(state, sb, count, next_change, wait_for, timeout)
+    sources = (source for backend in backends for source in backend.inspect_sources(sb, campaign, status))
+    total, page = paginate(sources, offset, limit)
+    return {"messages": page, "total": total, "offset": offset, "limit": limit}
+
+
+def wait(state, sb, count, next_change, wait_for: int, timeout: float) -> int:
+    """Hold until ``count() >= wait_for`` or ``timeout`` real seconds pass; return the count."""
+    store = sb.store
+    version = store.version(sb.name)
+    total = count()
+    if total >= wait_for or timeout <= 0 or state.max_waiters == 0 or not state.waiters.acquire(blocking=False):
+        return total
+    try:
+        deadline = time.monotonic() + timeout
+        while total < wait_for:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            nap = remaining
+            now, frozen = sb.clock.state()
+            if not frozen:
+                moment = now.timestamp()
+                upcoming = next_change(moment)
+                if upcoming is not None:       # mock time runs at real speed while not frozen
+                    nap = min(nap, max(MIN_NAP, upcoming - moment + MIN_NAP))
+            store.wait(sb.name, version, nap)
+            version = store.version(sb.name)
+            state.settle(sb)
+            total = count()
+    finally:
+        state.waiters.release()
+    return total
+
+
+def _int_arg(name: str, default: int, low: int, high: int | None = None) -> int:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ControlError(f"'{name}' must be a whole number, not '{raw}'") from None
+    if value < low or (high is not None and value > high):
+        raise ControlError(f"'{name}' must be between {low} and {high}" if high is not None else f"'{name}' must be >= {low}")
+    return value
+
+
+def _float_arg(name: str, default: float, low: float, high: float) -> float:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ControlError(f"'{name}' must be a number of seconds, not '{raw}'") from None
+    if not low <= value <= high:
+        raise ControlError(f"'{name}' must be between {low:g} and {high:g} seconds")
+    return value

@@ -1,0 +1,84 @@
+"""Sandboxes (CONTRACT §7): how a request names one, and the handle the backends work through.
+
+A request selects its sandbox with the header ``X-Mock-Sandbox: NAME`` or the path prefix
+``/sandboxes/NAME`` in front of any path; with neither it uses ``default``. The WSGI middleware
+:class:`SandboxSelector` strips the prefix (moving it to ``SCRIPT_NAME``, so the app sees the
+ordinary path and generated URLs keep the prefix) and records the choice in the WSGI environ;
+``before_request`` turns a bad name or a header/prefix conflict into a 400 in the envelope of the
+provider that owns the rest of the path.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import g
+
+from .clock import Clock
+from .store.base import DEFAULT_SANDBOX, Store, valid_sandbox_name
+
+PREFIX = "/sandboxes/"
+HEADER = "X-Mock-Sandbox"
+ENV_NAME = "mock.sandbox"
+ENV_ERROR = "mock.sandbox_error"
+NAME_RULE = "1 to 64 characters among letters, digits, '_', '.' and '-'"
+
+
+class Sandbox:
+    """One sandbox as the backends see it: its name, the store and its clock."""
+
+    __slots__ = ("name", "store", "clock")
+
+    def __init__(self, store: Store, name: str = DEFAULT_SANDBOX) -> None:
+        self.name = name
+        self.store = store
+        self.clock = Clock(store, name)
+
+    def now(self) -> float:
+        """Mock time in epoch seconds."""
+        return self.clock.timestamp()
+
+    def now_dt(self) -> datetime:
+        return self.clock.now()
+
+    def __repr__(self) -> str:
+        return f"<Sandbox {self.name}>"
+
+
+class SandboxSelector:
+    """WSGI middleware: read the sandbox from the prefix or the header (see the module docstring)."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "") or ""
+        from_path = None
+        if path.startswith(PREFIX) or path == PREFIX.rstrip("/"):
+            name, slash, rest = path[len(PREFIX):].partition("/")
+            from_path = name
+            environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + PREFIX + name
+            environ["PATH_INFO"] = slash + rest
+        header = environ.get("HTTP_X_MOCK_SANDBOX")
+        chosen, error = select(from_path, header)
+        environ[ENV_NAME] = chosen
+        if error:
+            environ[ENV_ERROR] = error
+        return self.app(environ, start_response)
+
+
+def select(from_path: str | None, header: str | None) -> tuple[str, str | None]:
+    """``(sandbox name, error or None)`` for a prefix name and a header value (either may be None)."""
+    for source, value in (("the path prefix /sandboxes/NAME", from_path), (f"the {HEADER} header", header)):
+        if value is not None and not valid_sandbox_name(value):
+            shown = value if len(value) <= 80 else value[:80] + "…"
+            return DEFAULT_SANDBOX, f"invalid sandbox name {shown!r} in {source}: use {NAME_RULE}"
+    if from_path is not None and header is not None and from_path != header:
+        return DEFAULT_SANDBOX, (f"the path prefix names sandbox '{from_path}' but the {HEADER} header names "
+                                 f"'{header}': name one sandbox")
+    return from_path or header or DEFAULT_SANDBOX, None
+
+
+def current() -> Sandbox:
+    """The sandbox of the request being served (set before each request by the app)."""
+    return g.mock_sandbox

@@ -1,0 +1,22 @@
+"""State storage: the store interface (``base``), the in-memory store (``memory``), the codec."""
+
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+from .base import (DEFAULT_SANDBOX, SANDBOX_NAME, ClockState, LogPage, NewRecord, Page, Record, SandboxInfo,
+                   StaleGeneration, Store, StoreError, valid_sandbox_name)
+from .memory import MemoryStore
+
+
+def open_store(spec: str = "memory", *, seed: int = 0, clock_start_us: int | None = None, clock_frozen: bool = False,
+               time_source: Callable[[], float] = time.time) -> Store:
+    """The store named by ``spec`` (``"memory"``: this process only)."""
+    if spec == "memory":
+        return MemoryStore(seed=seed, clock_start_us=clock_start_us, clock_frozen=clock_frozen, time_source=time_source)
+    raise StoreError(f"unknown store '{spec}': use 'memory'")
+
+
+__all__ = ["DEFAULT_SANDBOX", "SANDBOX_NAME", "ClockState", "LogPage", "NewRecord", "Page", "Record", "SandboxInfo",
+           "StaleGeneration", "Store", "StoreError", "valid_sandbox_name", "MemoryStore", "open_store"]

@@ -1,0 +1,243 @@
+"""The store interface: every piece of mutable state the mock keeps, as atomic operations.
+
+Everything lives in a *sandbox* (CONTRACT §7), named by a string matching :data:`SANDBOX_NAME`.
+A store implementation (``memory.MemoryStore``, the default; a Redis one shares this contract and
+``tests/store_contract.py``) offers only the operations below. No lock, dict or live mutable
+object leaves a store: what comes out is a value (frozen dataclasses, tuples, bytes, numbers,
+strings, or a copy of a mapping), and a change is an operation, never an in-place edit.
+
+Values stored in records, maps and logs must be *plain data* — ``None``, ``bool``, ``int``,
+``float``, ``str``, ``bytes``, tuples/lists and dicts of plain data — or instances of a type
+registered with :mod:`mock_server.store.codec` (frozen dataclasses such as a campaign, and
+``Rows``, the packed CSV), so a shared store can serialize them with ``codec.encode/decode``.
+
+Time: the store owns each sandbox's :class:`ClockState` and reads the real time from the
+``time_source`` it was built with (seconds since the epoch, a float). Mock time is integer
+microseconds since the epoch (``*_us``), so no precision is lost far from 1970.
+
+Atomicity guarantees (what an implementation must provide; the contract tests check each):
+
+Sandboxes
+- ``touch(name)`` creates the sandbox on first use (clock at the configured start, or the real
+  time, running or frozen as configured; generation 0) and records the real time of use. Two
+  concurrent first touches create it once.
+- ``reset(name, rewind_clock)`` is one atomic step: it drops every record, index entry, ledger,
+  log, counter and map of the sandbox, restarts its id generators (the next ids are those of a
+  fresh sandbox), bumps ``generation`` and ``version``; with ``rewind_clock`` the clock returns to
+  its initial state (the one time it may go backwards). It never interleaves with a ``create``,
+  ``update`` or ``reserve``: each of those lands entirely before the reset (and is dropped) or
+  entirely after it. An operation given ``generation=G`` raises :class:`StaleGeneration` when the
+  sandbox's generation is no longer ``G`` (a reset happened since), and changes nothing.
+- ``info(name)`` reads a sandbox's :class:`SandboxInfo` without creating it (None when absent);
+  ``sandboxes()`` lists every sandbox, by name.
+- ``drop(name)`` removes a sandbox and everything in it (a later touch creates it fresh);
+  ``expire_idle(ttl)`` drops those not touched for ``ttl`` real seconds and returns their names.
+
+Clock
+- ``clock(name)`` reads the state; ``update_clock(name, fn)`` replaces it with ``fn(current)``
+  atomically (compare-and-set: ``fn`` may be called again if another change raced it; it must be
+  pure). ``fn`` may raise to refuse the change (nothing is written).
+
+Records (a campaign, a task, a bot's sending lane ...)
+- ``create(name, kind, build, ids=...)`` is one atomic step: it allocates the id (``"uuid"``: a
+  UUID4 from a generator seeded by the store's seed, the same sequence in every fresh or reset
+  sandbox; ``"sequence"``: ``"1"``, ``"2"`` ... per kind), takes the sandbox's creation sequence
+  number ``seq`` and the creation instant ``created_us`` (the sandbox clock, never below the
+  previous record's, so creation order == ``seq`` order == timestamp order), calls
+  ``build(id)`` and stores the record with every index entry it declares. No reader sees it
+  before all of that is done. ``build`` must be quick and pure (no I/O; it may run inside the
+  store's critical section, or run again with a new id if an optimistic attempt fails). Ids are
+  never reused within a sandbox until it is reset; sequence ids increase in creation order.
+- ``get(name, kind, id)``: the current record or ``None``.
+- ``update(name, kind, id, fn)``: compare-and-set. ``fn(current)`` returns the replacement
+  (:class:`NewRecord`) or ``None`` (no change); it is applied atomically with its index changes
+  and ``version`` + 1. ``fn`` may be called again if the record changed meanwhile; it may raise to
+  refuse (nothing written). ``update_many`` does the same over several records at once (a missing
+  record is passed as ``None`` and may be created by returning a replacement).
+- Indexes: a record declares ``(index name, score)`` pairs; a score of ``None`` means "the
+  creation instant in seconds". An index orders its entries by (score, seq). ``page(...)`` gives
+  the entries with ``low <= score <= high`` newest (highest) first by default, skipping
+  ``offset`` and returning at most ``limit``, plus the total in range: cost O(log n + limit).
+  ``scan(...)`` iterates the same range lazily over a snapshot taken when it is called (records
+  created later are not seen; records since updated are seen as updated; reset ones vanish).
+
+Slot ledgers (per application: slot index -> units reserved)
+- ``reserve(name, ledger, plan, generation=None)``: ``plan(view)`` sees a read-only mapping and
+  returns ``(result, deltas)``; the deltas (slot -> units to add) are applied atomically against
+  the same state ``plan`` saw (``plan`` may be re-run on a conflict), and ``result`` returned.
+  ``release(name, ledger, amounts)`` subtracts; a slot never goes below 0 and disappears at 0.
+
+Generic primitives for journal, webhooks, faults and rate limits (a value read back never shares
+a mutable part with the value written or with the store)
+- Logs: ``append(name, log, value, max_entries)`` returns the entry's sequence number (1, 2, ...
+  never reused until reset/clear); beyond ``max_entries`` the oldest are dropped and counted.
+  ``read_log(name, log, after, limit)`` returns entries with sequence > ``after``, oldest first.
+- Counters: ``incr(name, key, amount, ttl)`` adds atomically and returns the new value; the
+  counter disappears ``ttl`` real seconds after it was created (a window key: put the window's
+  number in ``key``).
+- Maps: ``put``/``get_value``/``delete``/``items`` on small keyed maps of values (insertion order),
+  ``update_value(name, map, key, fn)`` compare-and-set like ``update``: ``fn(current or None)``
+  returns the new value, or ``None`` for no change; the value now stored is returned.
+
+Building a store: :func:`mock_server.store.open_store` (``"memory"``; a shared store adds its URL
+scheme there) with the keyword arguments of ``MemoryStore``: ``seed``, ``clock_start_us``,
+``clock_frozen`` (how a new sandbox's clock starts) and ``time_source``.
+
+Change notification
+- Every change to a sandbox's records, indexes, ledgers, maps, logs, clock or generation adds 1
+  to its ``version`` (counters do not). ``wait(name, after, timeout)`` returns the version as soon
+  as it exceeds ``after``, or when ``timeout`` real seconds pass; it holds no store lock while
+  waiting and does not poll.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator, Literal, Mapping, Protocol, Sequence, TypeVar, runtime_checkable
+
+SANDBOX_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+DEFAULT_SANDBOX = "default"
+T = TypeVar("T")
+
+
+class StoreError(Exception):
+    """Base of the store's own errors."""
+
+
+class StaleGeneration(StoreError):
+    """The sandbox was reset since the generation an operation was given: nothing was written."""
+
+
+class UnknownSandbox(StoreError):
+    """An operation named a sandbox that does not exist (only ``drop`` and reads say so)."""
+
+
+def valid_sandbox_name(name: str) -> bool:
+    return isinstance(name, str) and SANDBOX_NAME.fullmatch(name) is not None
+
+
+@dataclass(frozen=True)
+class ClockState:
+    """A sandbox's clock: real time plus ``offset_us``, or stopped at ``frozen_at_us``."""
+
+    offset_us: int = 0
+    frozen_at_us: int | None = None
+
+    @property
+    def frozen(self) -> bool:
+        return self.frozen_at_us is not None
+
+    def now_us(self, real_us: int) -> int:
+        """Mock time (µs since the epoch) when the real time is ``real_us``."""
+        return self.frozen_at_us if self.frozen_at_us is not None else real_us + self.offset_us
+
+
+@dataclass(frozen=True)
+class SandboxInfo:
+    """What ``touch``/``sandboxes``/``reset`` report about a sandbox."""
+
+    name: str
+    clock: ClockState
+    generation: int            # number of resets so far
+    version: int               # number of changes so far
+    created_real: float        # real time (epoch seconds) of creation
+    used_real: float           # real time of the last touch
+    counts: Mapping[str, int] = field(default_factory=dict)   # record kind -> records
+
+
+@dataclass(frozen=True)
+class NewRecord:
+    """What ``build``/``update`` functions return: the value and the index entries it declares."""
+
+    value: Any
+    indexes: tuple[tuple[str, float | None], ...] = ()
+
+
+@dataclass(frozen=True)
+class Record:
+    """A stored record. ``value`` is plain data or a codec-registered frozen dataclass."""
+
+    kind: str
+    id: str
+    seq: int                   # creation order within the sandbox (1, 2, ...), every kind together
+    created_us: int            # sandbox clock at creation, µs since the epoch
+    version: int               # 1 when created, + 1 per update
+    value: Any
+    indexes: tuple[tuple[str, float], ...] = ()   # resolved: a None score became the creation instant
+
+    @property
+    def created(self) -> float:
+        """The creation instant in epoch seconds (the score of ``None``-scored index entries)."""
+        return self.created_us / 1_000_000
+
+
+@dataclass(frozen=True)
+class Page:
+    records: tuple[Record, ...]
+    total: int                 # entries in the whole range
+
+
+@dataclass(frozen=True)
+class LogPage:
+    entries: tuple[tuple[int, Any], ...]   # (sequence number, value), oldest first
+    last: int                  # sequence number of the newest entry ever appended (0: none)
+    dropped: int               # entries dropped by retention since the last reset/clear
+
+
+IdStyle = Literal["uuid", "sequence"]
+
+
+@runtime_checkable
+class Store(Protocol):
+    """The operations every store offers (see the module docstring for the guarantees)."""
+
+    time_source: Callable[[], float]
+
+    # -- sandboxes ---------------------------------------------------------------------------
+    def touch(self, sandbox: str) -> SandboxInfo: ...
+    def info(self, sandbox: str) -> SandboxInfo | None: ...
+    def sandboxes(self) -> list[SandboxInfo]: ...
+    def drop(self, sandbox: str) -> bool: ...
+    def expire_idle(self, ttl: float) -> list[str]: ...
+    def reset(self, sandbox: str, *, rewind_clock: bool = False) -> SandboxInfo: ...
+
+    # -- clock -------------------------------------------------------------------------------
+    def clock(self, sandbox: str) -> ClockState: ...
+    def update_clock(self, sandbox: str, fn: Callable[[ClockState], ClockState]) -> ClockState: ...
+
+    # -- records -----------------------------------------------------------------------------
+    def create(self, sandbox: str, kind: str, build: Callable[[str], NewRecord], *,
+               ids: IdStyle = "uuid", generation: int | None = None) -> Record: ...
+    def get(self, sandbox: str, kind: str, record_id: str) -> Record | None: ...
+    def update(self, sandbox: str, kind: str, record_id: str, fn: Callable[[Record], NewRecord | None], *,
+               generation: int | None = None) -> Record | None: ...
+    def update_many(self, sandbox: str, keys: Sequence[tuple[str, str]],
+                    fn: Callable[[tuple[Record | None, ...]], Sequence[NewRecord | None]], *,
+                    generation: int | None = None) -> tuple[Record | None, ...]: ...
+    def page(self, sandbox: str, index: str, *, low: float | None = None, high: float | None = None,
+             offset: int = 0, limit: int | None = None, newest_first: bool = True) -> Page: ...
+    def scan(self, sandbox: str, index: str, *, low: float | None = None, high: float | None = None,
+             newest_first: bool = True) -> Iterator[Record]: ...
+
+    # -- slot ledgers --------------------------------------------------------------------------
+    def ledger(self, sandbox: str, name: str) -> dict[int, int]: ...
+    def reserve(self, sandbox: str, name: str, plan: Callable[[Mapping[int, int]], tuple[T, Mapping[int, int]]], *,
+                generation: int | None = None) -> T: ...
+    def release(self, sandbox: str, name: str, amounts: Mapping[int, int], *, generation: int | None = None) -> None: ...
+
+    # -- logs, counters, maps ------------------------------------------------------------------
+    def append(self, sandbox: str, log: str, value: Any, *, max_entries: int) -> int: ...
+    def read_log(self, sandbox: str, log: str, *, after: int = 0, limit: int = 100) -> LogPage: ...
+    def clear_log(self, sandbox: str, log: str) -> None: ...
+    def incr(self, sandbox: str, key: str, amount: int = 1, *, ttl: float | None = None) -> int: ...
+    def counter(self, sandbox: str, key: str) -> int: ...
+    def put(self, sandbox: str, name: str, key: str, value: Any) -> None: ...
+    def get_value(self, sandbox: str, name: str, key: str) -> Any | None: ...
+    def update_value(self, sandbox: str, name: str, key: str, fn: Callable[[Any | None], Any | None]) -> Any | None: ...
+    def delete(self, sandbox: str, name: str, key: str) -> bool: ...
+    def items(self, sandbox: str, name: str) -> list[tuple[str, Any]]: ...
+
+    # -- change notification ---------------------------------------------------------------------
+    def version(self, sandbox: str) -> int: ...
+    def wait(self, sandbox: str, after: int, timeout: float) -> int: ...

@@ -1,0 +1,93 @@
+"""Serializing stored values to bytes and back (MessagePack), for stores that leave the process.
+
+Plain data (``None``, ``bool``, ``int``, ``float``, ``str``, ``bytes``, lists/tuples, dicts with
+string or integer keys) encodes as itself; tuples come back as tuples. A record's value may also
+be an instance of a type registered here under a short tag:
+
+- a frozen dataclass: ``register_dataclass(Campaign, "jelou.campaign")`` — its fields are encoded
+  by name and passed back to the constructor;
+- any other immutable type with its own packing: ``register(Rows, "rows", to_plain, from_plain)``
+  where ``to_plain`` returns plain data (or other registered values) and ``from_plain`` rebuilds.
+
+The registry is process-wide on purpose: it describes types (like ``copyreg``), not state.
+Record envelopes (:class:`~mock_server.store.base.Record`, ``ClockState``, ...) are registered
+below, so ``decode(encode(record)) == record`` for any record the backends store.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable
+
+import msgpack
+
+from .base import ClockState, LogPage, NewRecord, Page, Record, SandboxInfo
+
+_TUPLE = 1
+_REGISTERED = 2
+_BY_TYPE: dict[type, tuple[str, Callable[[Any], Any]]] = {}
+_BY_TAG: dict[str, Callable[[Any], Any]] = {}
+
+
+def register(cls: type, tag: str, to_plain: Callable[[Any], Any], from_plain: Callable[[Any], Any]) -> None:
+    """Make instances of ``cls`` encodable; ``tag`` must be unique and stable across versions."""
+    known = _BY_TAG.get(tag)
+    if known is not None and _BY_TYPE.get(cls, (None,))[0] != tag:
+        raise ValueError(f"codec tag '{tag}' is already registered for another type")
+    _BY_TYPE[cls] = (tag, to_plain)
+    _BY_TAG[tag] = from_plain
+
+
+def register_dataclass(cls: type, tag: str) -> type:
+    """Register a frozen dataclass (fields by name); returns ``cls`` so it can decorate."""
+    if not dataclasses.is_dataclass(cls) or not cls.__dataclass_params__.frozen:
+        raise TypeError(f"{cls.__name__} must be a frozen dataclass to be stored")
+    names = [f.name for f in dataclasses.fields(cls) if f.init]
+    register(cls, tag, lambda value: {name: getattr(value, name) for name in names}, lambda plain: cls(**plain))
+    return cls
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return msgpack.ExtType(_TUPLE, _pack(list(value)))
+    entry = _BY_TYPE.get(type(value))
+    if entry is None:
+        raise TypeError(f"cannot store a {type(value).__name__}: register it with mock_server.store.codec")
+    tag, to_plain = entry
+    return msgpack.ExtType(_REGISTERED, _pack([tag, to_plain(value)]))
+
+
+def _ext_hook(code: int, data: bytes) -> Any:
+    if code == _TUPLE:
+        return tuple(_unpack(data))
+    if code == _REGISTERED:
+        tag, plain = _unpack(data)
+        try:
+            from_plain = _BY_TAG[tag]
+        except KeyError:
+            raise ValueError(f"stored value of unknown type '{tag}'") from None
+        return from_plain(plain)
+    return msgpack.ExtType(code, data)
+
+
+def _pack(value: Any) -> bytes:
+    return msgpack.packb(value, default=_default, use_bin_type=True, strict_types=True)
+
+
+def _unpack(data: bytes) -> Any:
+    return msgpack.unpackb(data, ext_hook=_ext_hook, raw=False, strict_map_key=False)
+
+
+def encode(value: Any) -> bytes:
+    """Bytes for ``value`` (plain data or registered types, nested)."""
+    return _pack(value)
+
+
+def decode(data: bytes) -> Any:
+    """The value ``encode`` was given (tuples stay tuples, registered types are rebuilt)."""
+    return _unpack(data)
+
+
+for _cls, _tag in ((Record, "store.record"), (NewRecord, "store.new_record"), (ClockState, "store.clock"),
+                   (Page, "store.page"), (LogPage, "store.log_page"), (SandboxInfo, "store.sandbox")):
+    register_dataclass(_cls, _tag)

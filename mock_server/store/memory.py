@@ -1,0 +1,261 @@
+"""The in-memory store (the default): one lock per sandbox, values shared without copying.
+
+Records are immutable values, so a reader gets the stored object itself (no copy, which keeps a
+million-recipient campaign at its packed size). Each sandbox has its own lock and condition;
+the lock guards only quick steps (an insert, a compare-and-set, a bisect), and ``wait`` sleeps
+on the condition, which releases the lock. A reset replaces the sandbox's collections with new
+ones instead of clearing them, so a ``scan`` already under way keeps its consistent snapshot.
+Ledgers, logs, counters and maps are in ``memory_primitives``; the building blocks in
+``memory_parts``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from typing import Callable, Iterator, Sequence
+
+from .base import ClockState, IdStyle, NewRecord, Page, Record, SandboxInfo
+from .memory_parts import Data, Index, Sandbox, records, resolve
+from .memory_primitives import Primitives
+
+
+class MemoryStore(Primitives):
+    """The default store. ``clock_start_us``/``clock_frozen``: how a new sandbox's clock starts."""
+
+    def __init__(self, *, seed: int = 0, clock_start_us: int | None = None, clock_frozen: bool = False,
+                 time_source: Callable[[], float] = time.time) -> None:
+        self.seed = seed
+        self.time_source = time_source
+        self._clock_start_us = clock_start_us
+        self._clock_frozen = clock_frozen
+        self._lock = threading.Lock()
+        self._sandboxes: dict[str, Sandbox] = {}
+
+    # -- sandboxes ---------------------------------------------------------------------------
+    def _real_us(self) -> int:
+        return round(self.time_source() * 1_000_000)
+
+    def _initial_clock(self) -> ClockState:
+        real = self._real_us()
+        start = real if self._clock_start_us is None else self._clock_start_us
+        return ClockState(offset_us=start - real, frozen_at_us=start if self._clock_frozen else None)
+
+    def _get(self, name: str) -> Sandbox:
+        """The sandbox, created on first use (every operation touches it)."""
+        sandbox = self._sandboxes.get(name)
+        if sandbox is None:
+            with self._lock:
+                sandbox = self._sandboxes.get(name)
+                if sandbox is None:
+                    sandbox = Sandbox(name, self._initial_clock(), self.seed, self.time_source())
+                    self._sandboxes[name] = sandbox
+        return sandbox
+
+    def touch(self, sandbox: str) -> SandboxInfo:
+        box = self._get(sandbox)
+        with box.lock:
+            box.used_real = self.time_source()
+            return box.info()
+
+    def info(self, sandbox: str) -> SandboxInfo | None:
+        box = self._sandboxes.get(sandbox)
+        if box is None:
+            return None
+        with box.lock:
+            return box.info()
+
+    def sandboxes(self) -> list[SandboxInfo]:
+        with self._lock:
+            boxes = sorted(self._sandboxes.values(), key=lambda box: box.name)
+        out = []
+        for box in boxes:
+            with box.lock:
+                out.append(box.info())
+        return out
+
+    def drop(self, sandbox: str) -> bool:
+        with self._lock:
+            box = self._sandboxes.pop(sandbox, None)
+        if box is None:
+            return False
+        with box.lock:                # wake its waiters: they answer with what they have
+            box.generation += 1
+            box.data = Data(box.seed)
+            box.bump()
+        return True
+
+    def expire_idle(self, ttl: float) -> list[str]:
+        limit = self.time_source() - ttl
+        with self._lock:
+            idle = [name for name, box in self._sandboxes.items() if box.used_real < limit]
+        return [name for name in idle if self._drop_if_idle(name, limit)]
+
+    def _drop_if_idle(self, name: str, limit: float) -> bool:
+        with self._lock:
+            box = self._sandboxes.get(name)
+            if box is None or box.used_real >= limit:
+                return False
+            del self._sandboxes[name]
+        with box.lock:
+            box.generation += 1
+            box.bump()
+        return True
+
+    def reset(self, sandbox: str, *, rewind_clock: bool = False) -> SandboxInfo:
+        box = self._get(sandbox)
+        with box.lock:
+            box.data = Data(box.seed)
+            box.generation += 1
+            if rewind_clock:
+                box.clock = self._initial_clock()
+            box.used_real = self.time_source()
+            box.bump()
+            return box.info()
+
+    # -- clock -------------------------------------------------------------------------------
+    def clock(self, sandbox: str) -> ClockState:
+        return self._get(sandbox).clock
+
+    def update_clock(self, sandbox: str, fn: Callable[[ClockState], ClockState]) -> ClockState:
+        box = self._get(sandbox)
+        with box.lock:
+            new = fn(box.clock)
+            if new != box.clock:
+                box.clock = new
+                box.bump()
+            return new
+
+    # -- records -----------------------------------------------------------------------------
+    def create(self, sandbox: str, kind: str, build: Callable[[str], NewRecord], *,
+               ids: IdStyle = "uuid", generation: int | None = None) -> Record:
+        box = self._get(sandbox)
+        with box.lock:
+            box.check(generation)
+            data = box.data
+            if ids == "sequence":
+                number = data.sequences.get(kind, 0) + 1
+                record_id = str(number)
+            else:
+                record_id = str(uuid.UUID(int=data.uuids.getrandbits(128), version=4))
+            new = build(record_id)
+            now = box.clock.now_us(self._real_us())
+            if data.last_created_us is not None and now < data.last_created_us:
+                now = data.last_created_us
+            if ids == "sequence":
+                data.sequences[kind] = number
+            data.seq += 1
+            data.last_created_us = now
+            record = Record(kind, record_id, data.seq, now, 1, new.value, resolve(new.indexes, now))
+            self._store(data, None, record)
+            box.bump()
+            return record
+
+    def get(self, sandbox: str, kind: str, record_id: str) -> Record | None:
+        return self._get(sandbox).data.records.get((kind, record_id))
+
+    def update(self, sandbox: str, kind: str, record_id: str, fn: Callable[[Record], NewRecord | None], *,
+               generation: int | None = None) -> Record | None:
+        def many(current: tuple[Record | None, ...]) -> Sequence[NewRecord | None]:
+            return (fn(current[0]) if current[0] is not None else None,)
+        return self.update_many(sandbox, ((kind, record_id),), many, generation=generation)[0]
+
+    def update_many(self, sandbox: str, keys: Sequence[tuple[str, str]],
+                    fn: Callable[[tuple[Record | None, ...]], Sequence[NewRecord | None]], *,
+                    generation: int | None = None) -> tuple[Record | None, ...]:
+        box = self._get(sandbox)
+        with box.lock:
+            box.check(generation)
+            data = box.data
+            current = tuple(data.records.get((kind, record_id)) for kind, record_id in keys)
+            replacements = tuple(fn(current))
+            if len(replacements) != len(keys):
+                raise ValueError("update_many: give one replacement (or None) per key")
+            out, changed = [], False
+            for (kind, record_id), old, new in zip(keys, current, replacements):
+                if new is None:
+                    out.append(old)
+                    continue
+                changed = True
+                if old is None:
+                    now = box.clock.now_us(self._real_us())
+                    if data.last_created_us is not None and now < data.last_created_us:
+                        now = data.last_created_us
+                    data.seq += 1
+                    data.last_created_us = now
+                    record = Record(kind, record_id, data.seq, now, 1, new.value, resolve(new.indexes, now))
+                else:
+                    record = Record(kind, record_id, old.seq, old.created_us, old.version + 1, new.value,
+                                    resolve(new.indexes, old.created_us))
+                self._store(data, old, record)
+                out.append(record)
+            if changed:
+                box.bump()
+            return tuple(out)
+
+    @staticmethod
+    def _store(data: Data, old: Record | None, record: Record) -> None:
+        ref = (record.kind, record.id)
+        before = set(old.indexes) if old is not None else set()
+        after = set(record.indexes)
+        for name, score in before - after:
+            data.indexes[name].remove((score, record.seq), ref)
+        for name, score in record.indexes:
+            if (name, score) not in before:
+                data.indexes.setdefault(name, Index()).add((score, record.seq), ref)
+        if old is None:
+            data.counts[record.kind] = data.counts.get(record.kind, 0) + 1
+        data.records[ref] = record
+
+    def page(self, sandbox: str, index: str, *, low: float | None = None, high: float | None = None,
+             offset: int = 0, limit: int | None = None, newest_first: bool = True) -> Page:
+        box = self._get(sandbox)
+        with box.lock:
+            data = box.data
+            found = data.indexes.get(index)
+            if found is None:
+                return Page((), 0)
+            start, end = found.bounds(low, high)
+            total = end - start
+            count = total - offset if limit is None else min(limit, total - offset)
+            if count <= 0:
+                return Page((), total)
+            if newest_first:
+                refs = found.refs[end - offset - count:end - offset][::-1]
+            else:
+                refs = found.refs[start + offset:start + offset + count]
+            return Page(tuple(data.records[ref] for ref in refs), total)
+
+    def scan(self, sandbox: str, index: str, *, low: float | None = None, high: float | None = None,
+             newest_first: bool = True) -> Iterator[Record]:
+        box = self._get(sandbox)
+        with box.lock:
+            data = box.data
+            found = data.indexes.get(index)
+            if found is None:
+                return iter(())
+            start, end = found.bounds(low, high)
+            refs = found.refs[start:end]      # a list of references: cheap, and immune to later inserts
+            generation = box.generation
+        if newest_first:
+            refs.reverse()
+        return records(box, generation, data, refs)
+
+    # -- change notification ---------------------------------------------------------------------
+    def version(self, sandbox: str) -> int:
+        return self._get(sandbox).version
+
+    def wait(self, sandbox: str, after: int, timeout: float) -> int:
+        box = self._get(sandbox)
+        deadline = time.monotonic() + max(0.0, timeout)
+        with box.changed:             # Condition.wait releases the lock while it sleeps
+            while box.version <= after:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                box.changed.wait(remaining)
+            return box.version
+
+
+__all__ = ["MemoryStore"]

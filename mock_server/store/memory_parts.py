@@ -1,0 +1,131 @@
+"""The in-memory store's building blocks: an index, a sandbox's data, and small helpers."""
+
+from __future__ import annotations
+
+import bisect
+import random
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Mapping
+
+from .base import ClockState, Record, SandboxInfo, StaleGeneration
+
+_INF = float("inf")
+
+
+class Index:
+    """Entries ordered by (score, seq): parallel lists of sort keys and record keys."""
+
+    __slots__ = ("keys", "refs")
+
+    def __init__(self) -> None:
+        self.keys: list[tuple[float, int]] = []
+        self.refs: list[tuple[str, str]] = []
+
+    def add(self, key: tuple[float, int], ref: tuple[str, str]) -> None:
+        if not self.keys or key >= self.keys[-1]:
+            self.keys.append(key)
+            self.refs.append(ref)
+        else:
+            position = bisect.bisect_right(self.keys, key)
+            self.keys.insert(position, key)
+            self.refs.insert(position, ref)
+
+    def remove(self, key: tuple[float, int], ref: tuple[str, str]) -> None:
+        position = bisect.bisect_left(self.keys, key)
+        while position < len(self.keys) and self.keys[position] == key:
+            if self.refs[position] == ref:
+                del self.keys[position]
+                del self.refs[position]
+                return
+            position += 1
+
+    def bounds(self, low: float | None, high: float | None) -> tuple[int, int]:
+        start = 0 if low is None else bisect.bisect_left(self.keys, (low, -1))
+        end = len(self.keys) if high is None else bisect.bisect_right(self.keys, (high, _INF))
+        return start, max(start, end)
+
+
+@dataclass
+class Data:
+    """Everything a reset drops (replaced whole, never cleared in place)."""
+
+    seed: int
+    records: dict[tuple[str, str], Record] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+    indexes: dict[str, Index] = field(default_factory=dict)
+    ledgers: dict[str, dict[int, int]] = field(default_factory=dict)
+    logs: dict[str, list] = field(default_factory=dict)          # name -> [entries list, last seq, dropped]
+    counters: dict[str, tuple[int, float | None]] = field(default_factory=dict)
+    maps: dict[str, dict[str, Any]] = field(default_factory=dict)
+    sequences: dict[str, int] = field(default_factory=dict)
+    seq: int = 0
+    increments: int = 0
+    last_created_us: int | None = None
+    uuids: random.Random = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.uuids = random.Random(f"ids:{self.seed}")
+
+
+class Sandbox:
+    def __init__(self, name: str, clock: ClockState, seed: int, real: float) -> None:
+        self.name = name
+        self.lock = threading.Lock()
+        self.changed = threading.Condition(self.lock)
+        self.clock = clock
+        self.initial_clock = clock
+        self.generation = 0
+        self.version = 0
+        self.created_real = real
+        self.used_real = real
+        self.seed = seed
+        self.data = Data(seed)
+
+    def bump(self) -> None:
+        self.version += 1
+        self.changed.notify_all()
+
+    def check(self, generation: int | None) -> None:
+        if generation is not None and generation != self.generation:
+            raise StaleGeneration(f"sandbox '{self.name}' was reset (generation {self.generation}, expected {generation})")
+
+    def info(self) -> SandboxInfo:
+        return SandboxInfo(self.name, self.clock, self.generation, self.version, self.created_real, self.used_real,
+                           dict(self.data.counts))
+
+
+class ReadOnly(Mapping[int, int]):
+    """A read-only view of a ledger for ``plan`` functions."""
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: dict[int, int]) -> None:
+        self._data = data
+
+    def __getitem__(self, key: int) -> int:
+        return self._data[key]
+
+    def get(self, key, default=None):
+        return self._data.get(key, default)
+
+    def __iter__(self):
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+def resolve(indexes: tuple[tuple[str, float | None], ...], created_us: int) -> tuple[tuple[str, float], ...]:
+    created = created_us / 1_000_000
+    return tuple((name, created if score is None else float(score)) for name, score in indexes)
+
+
+def records(box: Sandbox, generation: int, data: Data, refs: list[tuple[str, str]]) -> Iterator[Record]:
+    records = data.records
+    for ref in refs:
+        if box.generation != generation:     # reset (or dropped) meanwhile: its records are gone
+            return
+        record = records.get(ref)
+        if record is not None:
+            yield record

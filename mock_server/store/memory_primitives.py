@@ -1,0 +1,139 @@
+"""The in-memory store's generic primitives: slot ledgers, logs, counters and maps.
+
+Mixed into :class:`~mock_server.store.memory.MemoryStore`, which provides ``_get(name)`` (the
+sandbox, created on first use) and ``time_source``. Guarantees: see ``base.py``. Log and map
+values are copied in and out, so a caller never shares a mutable value with the store.
+"""
+
+from __future__ import annotations
+
+from copy import deepcopy
+from typing import Any, Callable, Mapping
+
+from .base import LogPage, T
+from .memory_parts import ReadOnly
+
+
+class Primitives:
+    # -- slot ledgers --------------------------------------------------------------------------
+    def ledger(self, sandbox: str, name: str) -> dict[int, int]:
+        box = self._get(sandbox)
+        with box.lock:
+            return dict(box.data.ledgers.get(name, {}))
+
+    def reserve(self, sandbox: str, name: str, plan: Callable[[Mapping[int, int]], tuple[T, Mapping[int, int]]], *,
+                generation: int | None = None) -> T:
+        box = self._get(sandbox)
+        with box.lock:
+            box.check(generation)
+            ledger = box.data.ledgers.setdefault(name, {})
+            result, deltas = plan(ReadOnly(ledger))
+            changed = False
+            for slot, amount in deltas.items():
+                if amount:
+                    left = ledger.get(slot, 0) + amount
+                    if left > 0:
+                        ledger[slot] = left
+                    else:
+                        ledger.pop(slot, None)
+                    changed = True
+            if changed:
+                box.bump()
+            return result
+
+    def release(self, sandbox: str, name: str, amounts: Mapping[int, int], *, generation: int | None = None) -> None:
+        self.reserve(sandbox, name, lambda view: (None, {slot: -amount for slot, amount in amounts.items()}),
+                     generation=generation)
+
+    # -- logs --------------------------------------------------------------------------------
+    def append(self, sandbox: str, log: str, value: Any, *, max_entries: int) -> int:
+        box = self._get(sandbox)
+        with box.lock:
+            entry = box.data.logs.setdefault(log, [[], 0, 0])
+            entry[1] += 1
+            entries = entry[0]
+            entries.append((entry[1], deepcopy(value)))
+            excess = len(entries) - max(0, max_entries)
+            if excess > 0:
+                del entries[:excess]
+                entry[2] += excess
+            box.bump()
+            return entry[1]
+
+    def read_log(self, sandbox: str, log: str, *, after: int = 0, limit: int = 100) -> LogPage:
+        box = self._get(sandbox)
+        with box.lock:
+            entries, last, dropped = box.data.logs.get(log, [[], 0, 0])
+            first = entries[0][0] if entries else last + 1
+            start = max(0, after + 1 - first)
+            return LogPage(tuple((seq, deepcopy(value)) for seq, value in entries[start:start + max(0, limit)]),
+                           last, dropped)
+
+    def clear_log(self, sandbox: str, log: str) -> None:
+        box = self._get(sandbox)
+        with box.lock:
+            entry = box.data.logs.get(log)
+            if entry is not None:
+                box.data.logs[log] = [[], entry[1], 0]
+                box.bump()
+
+    # -- counters ----------------------------------------------------------------------------
+    def incr(self, sandbox: str, key: str, amount: int = 1, *, ttl: float | None = None) -> int:
+        box = self._get(sandbox)
+        now = self.time_source()
+        with box.lock:
+            counters = box.data.counters
+            value, expires = counters.get(key, (0, None))
+            if expires is not None and expires <= now:
+                value, expires = 0, None
+            if key not in counters or value == 0 and expires is None:
+                expires = None if ttl is None else now + ttl
+            value += amount
+            counters[key] = (value, expires)
+            box.data.increments += 1
+            if box.data.increments % 1024 == 0:        # now and then, forget expired windows
+                for name in [name for name, (_, end) in counters.items() if end is not None and end <= now]:
+                    del counters[name]
+            return value
+
+    def counter(self, sandbox: str, key: str) -> int:
+        box = self._get(sandbox)
+        with box.lock:
+            value, expires = box.data.counters.get(key, (0, None))
+            return 0 if expires is not None and expires <= self.time_source() else value
+
+    # -- maps --------------------------------------------------------------------------------
+    def put(self, sandbox: str, name: str, key: str, value: Any) -> None:
+        self.update_value(sandbox, name, key, lambda _: value)
+
+    def get_value(self, sandbox: str, name: str, key: str) -> Any | None:
+        box = self._get(sandbox)
+        with box.lock:
+            return deepcopy(box.data.maps.get(name, {}).get(key))
+
+    def update_value(self, sandbox: str, name: str, key: str, fn: Callable[[Any | None], Any | None]) -> Any | None:
+        box = self._get(sandbox)
+        with box.lock:
+            values = box.data.maps.setdefault(name, {})
+            current = values.get(key)
+            new = fn(deepcopy(current))
+            if new is None:
+                return deepcopy(current)
+            values[key] = deepcopy(new)
+            box.bump()
+            return new
+
+    def delete(self, sandbox: str, name: str, key: str) -> bool:
+        box = self._get(sandbox)
+        with box.lock:
+            values = box.data.maps.get(name, {})
+            if key not in values:
+                return False
+            del values[key]
+            box.bump()
+            return True
+
+    def items(self, sandbox: str, name: str) -> list[tuple[str, Any]]:
+        box = self._get(sandbox)
+        with box.lock:
+            return deepcopy(list(box.data.maps.get(name, {}).items()))
