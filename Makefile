@@ -50,14 +50,19 @@ DURATION ?= 30s
 WORKERS ?= 2
 RESULTS ?= results
 BENCH_ARGS ?=
+LOAD_ARGS ?=
 
-.PHONY: load load-distributed bench
+.PHONY: load load-distributed bench bench-webhooks
 
 load: $(STAMP)
-	$(BIN)/python -m loadtests.run --users $(USERS) --spawn-rate $(SPAWN_RATE) --duration $(DURATION) --results $(RESULTS)
+	$(BIN)/python -m loadtests.run --users $(USERS) --spawn-rate $(SPAWN_RATE) --duration $(DURATION) --results $(RESULTS) $(LOAD_ARGS)
 
 load-distributed: $(STAMP)
 	$(BIN)/python -m loadtests.run --users $(USERS) --spawn-rate $(SPAWN_RATE) --duration $(DURATION) --results $(RESULTS) --workers $(WORKERS)
 
 bench: $(STAMP)
 	$(BIN)/python -m loadtests.bench $(BENCH_ARGS)
+
+# Webhook delivery rate and memory: a 1,000,000-recipient campaign advanced by a day (loadtests/webhook_bench.py).
+bench-webhooks: $(STAMP)
+	$(BIN)/python -m loadtests.webhook_bench $(BENCH_ARGS)

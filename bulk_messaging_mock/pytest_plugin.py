@@ -36,6 +36,12 @@ Fixtures
   with the test's fresh sandbox, so **a test that asks for it starts from an empty mock** (no
   campaigns, tasks or messages) on a clock at the configured start; with
   ``--mock-shared-sandbox`` nothing is reset for you: add ``mock_reset``.
+- ``webhook_receiver`` (function): a :class:`harness.webhooks.WebhookReceiver` on a free local
+  port, stopped after the test. Subscribe its ``url`` (``POST /_mock/webhooks``, or Jelou's
+  ``POST /v1/bots/{botId}/events/webhook``), then ``webhook_receiver.wait_for(n)`` /
+  ``wait_for(predicate)`` (``wait_quiet()``: until nothing more arrives) and inspect ``events`` (``event``, ``event_id``, ``attempt``,
+  ``recipient``, ``data``, ``signature_ok``). ``fail_next(n)`` makes it answer errors; set
+  ``secret`` to have signatures checked; ``delay`` to answer slowly.
 - ``mock_service`` (session): the server itself (``url``, ``app``, ``settings``).
 - ``mock_server_config`` (session): the mock's settings; ``--mock-config FILE`` (YAML/JSON), or
   override the fixture in your ``conftest.py``.  Default: the demo tenant, real-time clock.
@@ -178,3 +184,10 @@ def mock_reset(mock_server):
 def mock_clock(mock_server):
     """The sandbox's clock, through the control plane."""
     return mock_server.control.clock
+
+
+@pytest.fixture
+def webhook_receiver():
+    """A local webhook receiver collecting the events the mock delivers."""
+    with module("harness.webhooks").WebhookReceiver() as receiver:
+        yield receiver

@@ -12,13 +12,14 @@ import argparse
 import os
 import sys
 
-from . import csv_command, fixtures_command, send_command
+from . import csv_command, fixtures_command, send_command, webhooks_command
 from .errors import CommandError, MissingExtraError
 
 COMMANDS = [
     csv_command.add_parser,  # mock-harness csv ...
     fixtures_command.add_parser,  # mock-harness fixtures [--check | --verify]
     send_command.add_parser,  # mock-harness send {jelou,indigitall} ...
+    webhooks_command.add_parser,  # mock-harness webhooks listen ...
 ]
 
 

@@ -64,6 +64,15 @@ class BackgroundServer(ServingThread):
         self.port = server.server_port
         super().__init__(server, f"mock-server:{self.port}")
 
+    def start(self):
+        """Serve, and run the app's webhook dispatcher (stopped again by ``stop``)."""
+        self.app.extensions["mock"].webhooks.start()
+        return super().start()
+
+    def stop(self) -> None:
+        super().stop()
+        self.app.extensions["mock"].webhooks.stop()
+
     @property
     def base_url(self) -> str:
         return f"http://{self.host}:{self.port}"

@@ -8,6 +8,9 @@ subprocess (keeps gevent's monkey-patching out of this process), writing ``repor
 ``stats_*.csv`` and ``ledger.json`` into the results folder. ``--workers N`` runs one master and N
 workers on localhost (``--expect-workers N``), for loads one process cannot generate; the workers'
 output goes to ``worker-<i>.log``. (3) ``check.run`` against the same server. (4) Stop everything.
+With ``--webhooks``, a webhook receiver (``mock-harness webhooks listen --quiet``, its own process)
+is subscribed to every Jelou and indigitall event before Locust starts; at the end the receiver's
+counters and the mock's delivery records are printed and written to ``webhooks.json``.
 
 Exit status: 0 only if Locust had no unexpected failure (deliberately invalid requests that got
 their documented 4xx are successes) and the check found nothing lost; 2 if the run could not start.
@@ -29,11 +32,12 @@ from pathlib import Path
 import requests
 
 from . import check, ledger
+from .webhook_bench import receiver_stats, start_receiver
 
 HERE = Path(__file__).resolve().parent
 LOCUSTFILE = HERE / "locustfile.py"
 PRODUCED = ("report.html", "stats_stats.csv", "stats_failures.csv", "stats_exceptions.csv",
-            "stats_stats_history.csv", "ledger.json", "check.json", "server.log")
+            "stats_stats_history.csv", "ledger.json", "check.json", "server.log", "webhooks.json")
 
 
 def free_port() -> int:
@@ -141,6 +145,25 @@ def failures(stats_csv: Path) -> tuple[int, int]:
     return 0, 0
 
 
+def subscribe_all(url: str, hook_url: str) -> None:
+    """Subscribe the receiver to every event of demo-bot and of indigitall applications 100 and 200."""
+    bodies = [{"provider": "jelou", "botId": "demo-bot", "events": ["all"]},
+              *({"provider": "indigitall", "applicationId": app, "events": ["all"]} for app in (100, 200))]
+    for body in bodies:
+        answer = requests.post(f"{url}/_mock/webhooks", json={**body, "url": hook_url}, timeout=10)
+        if answer.status_code != 201:
+            raise RuntimeError(f"could not subscribe the webhook receiver: {answer.status_code} {answer.text}")
+
+
+def report_webhooks(url: str, hook_url: str, results: Path) -> None:
+    received = receiver_stats(hook_url)
+    records = requests.get(f"{url}/_mock/webhooks/deliveries", params={"limit": 1}, timeout=10).json()
+    print(f"[load] webhooks: receiver got {received['total']} events {json.dumps(received['byEvent'])}; "
+          f"mock records {json.dumps(records['counts'])}", flush=True)
+    (results / "webhooks.json").write_text(json.dumps({"receiver": received, "deliveries": records["counts"]}, indent=1),
+                                           encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m loadtests.run", description=__doc__.split("\n\n")[0])
     parser.add_argument("--users", type=int, default=20, help="peak number of simulated users (default 20)")
@@ -149,6 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--results", default="results", help="folder for the report, CSVs, ledger and logs")
     parser.add_argument("--workers", type=int, default=0, help="0: one Locust process; N: a master and N workers")
     parser.add_argument("--config", help="settings file for the mock (default: the demo tenant)")
+    parser.add_argument("--webhooks", action="store_true", help="also receive every webhook event and report the counts")
     args = parser.parse_args(argv)
     try:
         seconds(args.duration)
@@ -160,9 +184,12 @@ def main(argv: list[str] | None = None) -> int:
         (results / name).unlink(missing_ok=True)
     mode = f"1 master + {args.workers} workers" if args.workers else "1 process"
     print("[load] starting the mock ...", flush=True)
-    server = None
+    server = receiver = None
     try:
         server, url = start_server(results, args.config)
+        if args.webhooks:
+            receiver, hook_url = start_receiver()
+            subscribe_all(url, hook_url)
         print(f"[load] mock on {url}; Locust ({mode}): {args.users} users, {args.spawn_rate}/s, {args.duration}", flush=True)
         code = run_locust(args, url, results)
         stats_csv = results / "stats_stats.csv"
@@ -176,6 +203,8 @@ def main(argv: list[str] | None = None) -> int:
                             progress=lambda text: print(text, flush=True))
         print(summary.render(), flush=True)
         (results / "check.json").write_text(json.dumps({**asdict(summary), "ok": summary.ok}, indent=1), encoding="utf-8")
+        if receiver is not None:
+            report_webhooks(url, hook_url, results)
     except RuntimeError as exc:
         print(f"[load] {exc}", file=sys.stderr)
         return 2
@@ -184,6 +213,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     finally:
         stop(server)
+        stop(receiver)
     ok = failed == 0 and code == 0 and summary.ok
     print(f"[load] {'PASS' if ok else 'FAIL'}: {total} requests, {failed} unexpected failures, "
           f"{len(summary.lost)} lost. Report: {results / 'report.html'}", flush=True)

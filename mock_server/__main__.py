@@ -94,7 +94,7 @@ def banner(app, base_url: str) -> str:
     lines.append(f"indigitall (Authorization: ServerKey <key>), path prefix {settings['indigitall']['path_prefix']}:")
     for key in settings["indigitall"]["server_keys"]:
         lines.append(f"  ServerKey {key['key']}  applications {', '.join(map(str, key['applications']))}")
-    lines.append("Control plane: /_mock/health, /_mock/reset, /_mock/clock, /_mock/messages, /_mock/sandboxes")
+    lines.append("Control plane: /_mock/health, /_mock/reset, /_mock/clock, /_mock/messages, /_mock/sandboxes, /_mock/webhooks")
     lines.append("Sandboxes: header X-Mock-Sandbox: NAME, or the base path /sandboxes/NAME in front of any path")
     return "\n".join(lines)
 
@@ -115,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.quiet:
         print(banner(app, f"http://{shown_host}:{args.port}"), flush=True)
     exit_on_sigterm()
+    app.extensions["mock"].webhooks.start()    # delivers due webhook events in the background
     try:
         # inspection.max_waiters extra threads: long-polls wait on those, never on the API's workers
         serve(app, host=args.host, port=args.port, threads=args.threads + app.extensions["mock"].max_waiters,

@@ -9,7 +9,7 @@ from typing import Any, Callable, Mapping
 from flask import Flask, g, request
 from werkzeug.exceptions import BadRequest
 
-from . import control, indigitall, jelou
+from . import control, indigitall, jelou, webhooks
 from .clock import RANGE_TEXT, Clock, in_range, to_us
 from .delivery import Timelines
 from .errors import register_error_handlers
@@ -39,6 +39,7 @@ class MockState:
     waiters: Any = None                 # long-poll slots (control.messages)
     max_waiters: int = 0
     _next_expiry: float = 0.0
+    webhooks: Any = None                # the webhook Dispatcher (mock_server.webhooks)
 
     def rng(self, *parts: object) -> random.Random:
         """A generator seeded from the settings' seed and ``parts`` (e.g. a campaign id).
@@ -103,6 +104,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, store: Store | None =
         state.backends[provider.name] = provider.backend(state)
         error_routes += [(prefix, provider.http_error) for prefix in provider.path_prefixes(settings)]
     control.init_app(app, state)
+    state.webhooks = webhooks.init_app(app, state)
     register_error_handlers(app, error_routes)
 
     @app.before_request
@@ -116,6 +118,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, store: Store | None =
         state.expire_idle()
         state.store.touch(sb.name)
         state.settle(sb)
+        state.webhooks.ensure_started(sb)
 
     return app
 

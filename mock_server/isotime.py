@@ -138,8 +138,11 @@ def isoformat(moment: datetime | None) -> str | None:
     """Format as ``2025-10-01T12:15:00.000Z`` (UTC, milliseconds), or None."""
     if moment is None:
         return None
-    moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    # an f-string, not strftime: about 4x faster, and webhook bodies format several per event
+    return (f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}T{moment.hour:02d}:{moment.minute:02d}:"
+            f"{moment.second:02d}.{moment.microsecond // 1000:03d}Z")
 
 
 _FIRST = datetime(1, 1, 1, tzinfo=UTC)

@@ -44,6 +44,17 @@ DEFAULTS: dict[str, Any] = {
     },
     # Sandboxes (CONTRACT §7): one unused for idle_ttl (ISO 8601 duration, real time) is dropped.
     "sandboxes": {"idle_ttl": "PT24H"},
+    "webhooks": {
+        "timeout": 5.0,                    # seconds (real time) a receiver has to answer 2xx
+        "max_attempts": 6,                 # attempts per delivery before it is dead-lettered
+        "backoff": 1.0,                    # first retry after this many real seconds, then doubling
+        "concurrency": 8,                  # deliveries in flight at once (one lane per worker)
+        "rate": 500.0,                     # deliveries started per real second, all receivers together
+        "duplicate_share": 0.0,            # seeded share of events delivered twice (at-least-once emulation)
+        "reorder_window": 0.0,             # seconds of mock time within which events of one message may swap
+        "window_events": 2000,             # at most this many events derived per step of the cursor
+        "max_records": 10000,              # delivered and dead records kept for /_mock/webhooks/deliveries
+    },
     "jelou": {
         "invalid_rows": "reject",          # reject | skip (skip: bad-phone rows become FAILED messages)
         "max_rows": 1_000_000,
@@ -163,6 +174,7 @@ def check(settings: Mapping[str, Any]) -> None:
         raise SettingsError("delivery.slow_user_after must be >= 0")
     if not 0.0 <= float(settings["delivery"]["read_share"]) <= 1.0:
         raise SettingsError("delivery.read_share must be between 0 and 1")
+    _check_webhooks(settings["webhooks"])
     prefix = settings["indigitall"]["path_prefix"]
     if not (isinstance(prefix, str) and prefix.startswith("/") and not prefix.endswith("/")):
         raise SettingsError("indigitall.path_prefix must start with '/' and not end with '/' (e.g. /v2)")
@@ -210,3 +222,18 @@ def _check_runtime(settings: Mapping[str, Any]) -> None:
 def idle_ttl_seconds(settings: Mapping[str, Any]) -> float:
     """``sandboxes.idle_ttl`` in seconds (validated by ``check``)."""
     return parse_duration(str(settings["sandboxes"]["idle_ttl"])).seconds
+
+
+def _check_webhooks(section: Mapping[str, Any]) -> None:
+    positive = {"timeout": float, "backoff": float, "rate": float, "max_attempts": int, "concurrency": int,
+                "window_events": int, "max_records": int}
+    for key, kind in positive.items():
+        value = section[key]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0 or (kind is int and value != int(value)):
+            raise SettingsError(f"webhooks.{key} must be a positive {'whole number' if kind is int else 'number'}")
+    share = section["duplicate_share"]
+    if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 <= share <= 1:
+        raise SettingsError("webhooks.duplicate_share must be between 0 and 1")
+    window = section["reorder_window"]
+    if isinstance(window, bool) or not isinstance(window, (int, float)) or window < 0:
+        raise SettingsError("webhooks.reorder_window must be a number of seconds >= 0")

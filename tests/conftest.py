@@ -25,7 +25,9 @@ def app_config():
 @pytest.fixture
 def app(app_config):
     config = {"clock": {"start": START, "frozen": True}, **app_config}
-    return create_app(config)
+    app = create_app(config)
+    yield app
+    app.extensions["mock"].webhooks.stop()
 
 
 @pytest.fixture

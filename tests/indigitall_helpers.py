@@ -32,7 +32,9 @@ def app_config():
 
 @pytest.fixture
 def app(app_config):
-    return create_app({"clock": {"start": START, "frozen": True}, **app_config})
+    app = create_app({"clock": {"start": START, "frozen": True}, **app_config})
+    yield app
+    app.extensions["mock"].webhooks.stop()
 
 
 @pytest.fixture

@@ -79,6 +79,7 @@ def set_clock():
     except ValueError as exc:            # ClockError included
         raise ControlError(str(exc)) from None
     state.settle(sb)
+    state.webhooks.wake()               # deliver what fell due now, not at the dispatcher's next tick
     now, frozen = clock.state()
     return {"now": isoformat(now), "frozen": frozen}
 

@@ -24,13 +24,14 @@ from ..store import NewRecord, Record
 from .campaigns import ALL, KIND, LANE, QUEUE, Campaign, Lane, by_bot
 from .errors import BotNotFound, ForbiddenBot, JelouError, NotFound, Unauthorized, ValidationFailed, message
 from .notifications import NotificationsMixin
+from .webhooks import WebhooksMixin
 
 PHONE = re.compile(r"[1-9][0-9]{7,14}")
 HEADER = re.compile(r"[A-Za-z0-9_]+")
 PLACEHOLDER = re.compile(r"\{\{(\d+)\}\}")
 
 
-class JelouBackend(NotificationsMixin):
+class JelouBackend(NotificationsMixin, WebhooksMixin):
     """Jelou's rules, a service over the store: every call names the sandbox it works in."""
 
     def __init__(self, state) -> None:

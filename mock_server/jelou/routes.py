@@ -32,6 +32,23 @@ def send_bulk():
     return response
 
 
+@bp.get("/v1/bots/<bot_id>/events/webhook")
+def get_webhooks(bot_id: str):
+    urls = _backend().get_webhooks(current(), _client(), bot_id)
+    return {"message": ["Webhooks retrieved succesfully!"], "statusMessage": "success", "status": 1, "data": urls}
+
+
+@bp.post("/v1/bots/<bot_id>/events/webhook")
+def set_webhooks(bot_id: str):
+    """Replace the bot's subscriptions (documented spelling of the messages kept, typo included)."""
+    backend = _backend()
+    client = _client()
+    if request.mimetype != "application/json":
+        raise JelouError(f"Unsupported Content-Type '{request.mimetype or 'none'}': send application/json.")
+    entries = backend.set_webhooks(current(), client, bot_id, _json_value())
+    return {"message": ["Webhooks created successfully!"], "statusMessage": "success", "status": 1, "data": entries}
+
+
 @bp.get("/v1/campaigns")
 def list_campaigns():
     backend = _backend()
@@ -127,11 +144,15 @@ def _multipart():
         raise JelouError(str(exc)) from None
 
 
-def _json_object() -> dict:
+def _json_value():
     try:
-        body = bodies.json_body(request.get_data(cache=True))
+        return bodies.json_body(request.get_data(cache=True))
     except bodies.BodyError as exc:
         raise JelouError(str(exc)) from None
+
+
+def _json_object() -> dict:
+    body = _json_value()
     if not isinstance(body, dict):
         raise JelouError("The JSON body must be an object with the campaign fields.")
     return body

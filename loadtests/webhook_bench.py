@@ -1,0 +1,151 @@
+"""Webhook benchmark: a large Jelou campaign advanced by a day, its events delivered to a local receiver.
+
+``python -m loadtests.webhook_bench [--rows 1000000] [--events 200000]`` (``make bench-webhooks``):
+1. starts ``mock-harness webhooks listen --quiet`` in its own process (the receiver: it parses
+   every body, answers 204, counts);
+2. builds a mock in this process (frozen clock), subscribes the receiver to every Jelou event of
+   ``demo-bot``, uploads a ``--rows`` campaign and advances the clock by ``--advance`` (P1D): every
+   transition of every message is then due, millions of events for a million recipients;
+3. runs the dispatcher until the receiver has counted ``--events`` events (or ``--seconds``
+   pass) and prints the delivery rate (receiver's count over real time; the receiver's work is
+   included, it shares the machine's cores) and this process's RSS at each quarter of the run
+   (``current``) and its peak, so a flat memory profile is visible.
+
+The figures are printed, never asserted (CONTRACT: benchmarks print, tests assert behaviour).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import resource
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+MB = 1024 * 1024
+
+
+def rss_now() -> int:
+    with open("/proc/self/statm") as handle:
+        return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def rss_peak() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def campaign_csv(rows: int) -> bytes:
+    out = io.StringIO()
+    out.write("phone_number,name\n")
+    for index in range(rows):
+        out.write(f"59390{index:07d},N{index}\n")
+    return out.getvalue().encode()
+
+
+def cpu_seconds(pid: int | str = "self") -> float:
+    """User + system CPU time of a process (Linux /proc)."""
+    with open(f"/proc/{pid}/stat") as handle:
+        fields = handle.read().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def receiver_stats(url: str) -> dict:
+    with urllib.request.urlopen(f"{url}/_stats", timeout=5) as answer:
+        return json.loads(answer.read())
+
+
+def start_receiver() -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "harness.cli", "webhooks", "listen", "--port", str(port), "--quiet"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            receiver_stats(url)
+            return process, url
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise SystemExit("webhook_bench: the receiver did not start")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="webhook_bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--rows", type=int, default=1_000_000, help="recipients (default 1,000,000)")
+    parser.add_argument("--events", type=int, default=200_000, help="stop after this many events (default 200,000)")
+    parser.add_argument("--seconds", type=float, default=300.0, help="stop after this many seconds (default 300)")
+    parser.add_argument("--advance", default="P1D", help="how far to move the clock (default P1D)")
+    parser.add_argument("--concurrency", type=int, default=8, help="webhooks.concurrency (default 8)")
+    args = parser.parse_args(argv)
+
+    from werkzeug.datastructures import FileStorage
+    from werkzeug.test import encode_multipart
+
+    from mock_server import create_app
+
+    process, url = start_receiver()
+    try:
+        app = create_app({"clock": {"start": "2026-01-05T10:00:00Z", "frozen": True},
+                          "webhooks": {"rate": 1_000_000, "concurrency": args.concurrency},
+                          "jelou": {"max_rows": max(args.rows, 1)}})
+        client = app.test_client()
+        answer = client.post("/_mock/webhooks", json={"provider": "jelou", "botId": "demo-bot", "url": url, "events": ["all"]})
+        assert answer.status_code == 201, answer.json
+        started = time.monotonic()
+        data = campaign_csv(args.rows)
+        boundary, body = encode_multipart({"campaignName": "bench", "elementName": "welcome_message", "botId": "demo-bot",
+                                           "params": "[]", "file": FileStorage(io.BytesIO(data), filename="bench.csv")})
+        del data
+        answer = client.post("/v1/hsm/file", data=body, content_type=f"multipart/form-data; boundary={boundary}",
+                             headers={"Authorization": "Basic ZGVtby1jbGllbnQtaWQ6ZGVtby1jbGllbnQtc2VjcmV0"})
+        assert answer.status_code == 200, answer.json
+        del body
+        upload_seconds = time.monotonic() - started
+        baseline = rss_now()
+        client.post("/_mock/clock", json={"advance": args.advance})
+        print(f"campaign: {args.rows:,} recipients uploaded in {upload_seconds:.1f} s; clock advanced {args.advance}; "
+              f"RSS {baseline / MB:.0f} MB before delivery", flush=True)
+        dispatcher = app.extensions["mock"].webhooks
+        begin, samples, marks = time.monotonic(), [], [args.events * q // 4 for q in (1, 2, 3, 4)]
+        cpu_before, receiver_before = cpu_seconds(), cpu_seconds(process.pid)
+        dispatcher.start()
+        count = 0
+        while count < args.events and time.monotonic() - begin < args.seconds:
+            time.sleep(0.25)
+            count = receiver_stats(url)["total"]
+            while marks and count >= marks[0]:
+                samples.append((marks.pop(0), rss_now()))
+        elapsed = time.monotonic() - begin
+        cpu_mock, cpu_receiver = cpu_seconds() - cpu_before, cpu_seconds(process.pid) - receiver_before
+        dispatcher.stop()
+        stats = receiver_stats(url)
+        records = dispatcher.log("default").counts()
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    rate = stats["total"] / elapsed if elapsed else 0.0
+    print(f"delivered: {stats['total']:,} events in {elapsed:.1f} s = {rate:,.0f} events/s "
+          f"(dispatcher concurrency {args.concurrency}; receiver in its own process, same machine)")
+    print(f"CPU per event: dispatcher {cpu_mock / max(stats['total'], 1) * 1e6:.0f} us, "
+          f"receiver {cpu_receiver / max(stats['total'], 1) * 1e6:.0f} us "
+          f"(CPU busy: dispatcher {cpu_mock / elapsed:.0%}, receiver {cpu_receiver / elapsed:.0%} of one core)")
+    print(f"by event: {json.dumps(stats['byEvent'])}; records kept: {json.dumps(records)}")
+    print("RSS during delivery: " + ", ".join(f"{n:,} events {r / MB:.0f} MB" for n, r in samples)
+          + f"; peak {rss_peak() / MB:.0f} MB (baseline after upload {baseline / MB:.0f} MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,271 @@
+"""The webhook dispatcher: derives due events from the schedule and POSTs them, off the request path.
+
+One dispatcher per app, serving every sandbox, started explicitly (``mock-server`` starts it;
+``start()``/``stop()``, or as a context manager) or lazily when a subscription exists; never at
+import. It runs:
+- a *producer* thread that looks at every sandbox with subscriptions every 50 ms (so a clock
+  advance, a running clock and an unfreeze are all seen within 50 ms, with no request) and when a
+  retry falls due. Per sandbox it claims the next window of mock time with a compare-and-set of
+  the sandbox's cursor in the store (so with a shared store one worker delivers each event),
+  derives that window's events (at most ``webhooks.window_events``) and hands them to the lanes.
+  It stops producing while ``4 x window_events`` deliveries are in flight, so memory stays flat
+  however many events fall due at once;
+- ``webhooks.concurrency`` *workers*, one lane each (``lanes.py``). All the events of one
+  message go to the same lane, so a message's events arrive in order (a retried event arrives
+  after the later events of its message, as with real providers). Starts are spaced to
+  ``webhooks.rate`` per second.
+
+Retries use real time (1 s, 2 s, 4 s … from ``webhooks.backoff``) up to ``webhooks.max_attempts``,
+then the delivery is dead-lettered; ``redeliver`` gives it a fresh budget. ``duplicate_share`` and
+``reorder_window`` emulate at-least-once delivery, drawn from the seed per event id.
+
+``policy(url)`` is the host policy hook (CONTRACT §13): it returns why a URL may not be called, or
+None. A refused URL is dead-lettered at once, with the reason.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+import time
+from typing import Callable
+
+from ..fetch import check_url
+from ..isotime import from_timestamp, isoformat
+from ..sandbox import Sandbox
+from .events import Walker, encode, indigitall_sources, jelou_sources, recipient_of
+from .lanes import Lanes, fraction
+from .records import Delivery, DeliveryLog
+from .subscriptions import Registry, from_settings
+
+log = logging.getLogger("mock_server.webhooks")
+META = "webhooks.cursor"          # store map per sandbox: "cursor" -> {"at": mock time, "by": claim token}
+SEEN = "webhooks.seen"            # store map per sandbox: batch -> claim token of its first walk
+TICK = 0.05                       # real seconds between two rounds of the producer
+_serials = itertools.count(1)
+
+
+class Dispatcher:
+    def __init__(self, state, *, policy: Callable[[str], str | None] = check_url,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.state = state
+        self.settings = state.settings["webhooks"]
+        self.registry = Registry(state.store, from_settings(state.settings["jelou"]["bots"]))
+        self.walker = Walker(state.timelines)
+        self._monotonic = monotonic
+        self._token = f"{id(self)}:{next(_serials)}"
+        self._claims = itertools.count(1)
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._logs: dict[str, DeliveryLog] = {}         # sandbox -> its delivery records
+        self.lanes = Lanes(self.settings, state.settings["seed"], records=self.log, now_iso=self._now_iso,
+                           policy=lambda url: self.policy(url), monotonic=monotonic, wake=self._wake.set)
+        self.policy = policy
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return bool(self._threads)
+
+    def start(self) -> "Dispatcher":
+        with self._lock:
+            if self._threads:
+                return self
+            self._stopping.clear()
+            self._threads = [threading.Thread(target=self._produce_loop, name="webhooks-producer", daemon=True),
+                             *self.lanes.threads()]
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def stop(self) -> None:
+        with self._lock:
+            threads, self._threads = self._threads, []
+        if not threads:
+            return
+        self._stopping.set()
+        self._wake.set()
+        self.lanes.stop()
+        for thread in threads:
+            thread.join(timeout=10)
+
+    def ensure_started(self, sandbox: Sandbox) -> None:
+        """Start when there is something to deliver to (a subscription exists)."""
+        if not self._threads and self.registry.any(sandbox.name):
+            self.start()
+
+    def __enter__(self) -> "Dispatcher":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def real_now(self) -> float:
+        """The dispatcher's real-time reading (retries are timed on it)."""
+        return self._monotonic()
+
+    # -- records ------------------------------------------------------------------------------
+    def log(self, sandbox: str) -> DeliveryLog:
+        """The sandbox's delivery records (dropped with the sandbox or by its reset)."""
+        self._sync(sandbox)
+        with self._lock:
+            return self._logs.setdefault(sandbox, DeliveryLog(int(self.settings["max_records"])))
+
+    def cursor(self, sandbox: str) -> float | None:
+        """How far (mock time) the sandbox's events have been derived."""
+        value = self.state.store.get_value(sandbox, META, "cursor")
+        return None if value is None else value["at"]
+
+    def redeliver(self, sandbox: str, ids: list[str] | None, status: str | None) -> tuple[int, list[str]]:
+        """Queue finished deliveries again with a fresh attempt budget; ``(count, unknown ids)``."""
+        chosen, unknown = self.log(sandbox).take(ids, status)
+        for delivery in chosen:
+            delivery.budget = delivery.attempt + int(self.settings["max_attempts"])
+            delivery.generation = self.lanes.generation(sandbox)
+            self.lanes.put(delivery)
+        if chosen:
+            self.start()
+        return len(chosen), unknown
+
+    def subscribed(self, sandbox: str, since: float) -> None:
+        """A subscription was created at ``since``: events before it are not wanted, so the
+        sandbox's cursor jumps there (never backwards) instead of walking the past."""
+        self._sync(sandbox)
+        self.state.store.update_value(sandbox, META, "cursor",
+                                      lambda cur: None if cur is not None and cur["at"] >= since - 1e-6
+                                      else {"at": since - 1e-6, "by": self._claim()})
+        self.start()
+        self._wake.set()
+
+    def _claim(self) -> str:
+        return f"{self._token}:{next(self._claims)}"
+
+    def _now_iso(self, sandbox: str) -> str:
+        return isoformat(from_timestamp(self.state.sandbox(sandbox).now()))
+
+    # -- the producer ---------------------------------------------------------------------------
+    def _produce_loop(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                wait = self.step()
+            except Exception:          # a bug must not kill delivery for good: log it, go on
+                log.exception("webhook dispatcher step failed")
+                wait = 20 * TICK
+            self._wake.wait(wait)
+            self._wake.clear()
+
+    def step(self) -> float:
+        """One round over every sandbox: follow resets, promote due retries, settle, produce.
+
+        Returns how long to sleep (at most 50 ms, less when a retry falls due sooner).
+        """
+        names = [info.name for info in self.state.store.sandboxes()]
+        for name in list(self._logs):
+            if name not in names:             # dropped (DELETE /_mock/sandboxes/NAME or idle expiry)
+                with self._lock:
+                    self._logs.pop(name, None)
+                self.lanes.forget(name)
+        active = [name for name in names if self.registry.any(name)]
+        for name in {*active, *(name for name in names if self.lanes.generation(name) is not None)}:
+            self._sync(name)                  # follows resets, also of sandboxes whose subscriptions went
+        self.lanes.promote()
+        lanes = self.lanes
+        for name in active:
+            if lanes.inflight >= lanes.high_water or self._stopping.is_set():
+                break
+            sandbox = self.state.sandbox(name)
+            self.state.settle(sandbox)
+            while lanes.inflight < lanes.high_water and not self._stopping.is_set() and self._produce(sandbox):
+                pass
+        lanes.starved = lanes.inflight >= lanes.high_water
+        retry = lanes.next_retry_in()
+        return TICK if retry is None else min(TICK, retry)
+
+    def _sync(self, sandbox: str) -> None:
+        """Follow a reset of the sandbox: drop what was queued for its old records and records,
+        and start its cursor at its clock's now."""
+        info = self.state.store.info(sandbox)
+        if info is None:
+            return
+        known = self.lanes.generation(sandbox)
+        if known is None or known[0] != info.generation:
+            with self._lock:
+                self._logs.pop(sandbox, None)
+            # (store generation, local serial): a dropped and re-created sandbox is new too
+            self.lanes.renew(sandbox, (info.generation, next(_serials)))
+        now = self.state.sandbox(sandbox).now()
+        self.state.store.update_value(sandbox, META, "cursor",
+                                      lambda cur: {"at": now - 1e-6, "by": self._claim()} if cur is None else None)
+
+    def _produce(self, sandbox: Sandbox) -> bool:
+        """Claim and queue the sandbox's next window of events; True while there is more to claim.
+
+        A batch the dispatcher has not seen before may already have events at or before the
+        cursor (created at the very instant of the last window's end, e.g. a task sending at
+        once under a frozen clock): its first walk also covers those (a "catch-up" window).
+        Marking a batch seen is a store compare-and-set too, so one worker does its catch-up.
+        """
+        store, name = self.state.store, sandbox.name
+        now = sandbox.now()
+        current = store.get_value(name, META, "cursor")
+        if current is None or current["at"] >= now:
+            return False
+        cursor = current["at"]
+        owners = self.registry.by_owner(name)
+        if not owners:
+            return False
+        # only batches someone subscribed to, with transitions still to come: per round, the
+        # cost is the number of batches, never the number of messages
+        latest = self.walker.latest
+        sources = [*jelou_sources(self.state.backends["jelou"], sandbox, owners, cursor, latest),
+                   *indigitall_sources(self.state.backends["indigitall"], sandbox, owners, cursor, latest)]
+        names = {key: frozenset().union(*(sub.events for sub in subs)) for key, subs in owners.items()}
+        wanted = lambda source: names.get((source.provider, source.owner))  # noqa: E731
+        events, end = self.walker.window(sources, cursor, now, int(self.settings["window_events"]), wanted)
+        claim = self._claim()
+        won = store.update_value(name, META, "cursor", lambda cur: {"at": end, "by": claim} if cur == current else None)
+        if won is None or won.get("by") != claim:
+            return True                    # another worker took this window: try the next one
+        fresh = []
+        for source in sources:
+            token = self._claim()
+            if store.update_value(name, SEEN, f"{source.provider}:{source.batch_id}",
+                                  lambda cur, token=token: token if cur is None else None) == token:
+                fresh.append(source)
+        for source in fresh:
+            first = source.batch.schedule.first_send
+            if first is not None and first <= cursor:
+                # events before the owner's earliest subscription would all be filtered out
+                since = [sub.since for sub in owners[(source.provider, source.owner)]]
+                start = first - 1.0 if None in since else max(first - 1.0, min(since) - 1e-6)
+                if start < cursor:
+                    self._enqueue(name, self.walker.events([source], start, cursor, wanted), owners)
+        self._enqueue(name, events, owners)
+        return end < now
+
+    def _enqueue(self, sandbox: str, events, owners) -> None:
+        window = float(self.settings["reorder_window"])
+        if window:
+            seed = self.state.settings["seed"]
+            events = sorted(events, key=lambda event: event.at + window * fraction(seed, "reorder", event.id))
+        deliveries = self.log(sandbox)
+        generation = self.lanes.generation(sandbox)
+        lanes, attempts = self.lanes.count, int(self.settings["max_attempts"])
+        for event in events:
+            targets = [sub for sub in owners[(event.source.provider, event.source.owner)] if sub.wants(event.name, event.at)]
+            if not targets:
+                continue
+            data = event.render()
+            body, recipient = encode(data), recipient_of(data)
+            lane = (event.source.number * 7919 + event.index) % lanes
+            for sub in targets:
+                delivery = Delivery(next(deliveries.sequence), sandbox, event.id, event.name, sub, recipient, event.at,
+                                    body, lane, generation, attempts)
+                deliveries.add_live(delivery)
+                self.lanes.put(delivery)

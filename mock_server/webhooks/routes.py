@@ -1,0 +1,124 @@
+"""``/_mock/webhooks``: subscriptions of both providers, delivery records and redelivery (CONTRACT §10)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, request
+from marshmallow import ValidationError
+
+from .. import bodies
+from ..errors import ControlError
+from ..isotime import from_timestamp, isoformat
+from ..sandbox import current
+from .records import STATUSES
+from .subscriptions import CONTROL_SUBSCRIPTION, expand, first_message
+
+bp = Blueprint("webhooks", __name__, url_prefix="/_mock/webhooks")
+MAX_LIMIT = 1000
+
+
+def _state():
+    return current_app.extensions["mock"]
+
+
+def _json_object(what: str) -> dict:
+    try:
+        body = bodies.json_body(request.get_data(cache=True))
+    except bodies.BodyError as exc:
+        raise ControlError(str(exc)) from None
+    if not isinstance(body, dict):
+        raise ControlError(f"send a JSON object with {what}")
+    return body
+
+
+@bp.post("")
+def subscribe():
+    """Create a subscription: indigitall (``applicationId``) or a Jelou notification URL (``botId``)."""
+    state = _state()
+    body = _json_object('"provider", "url", "events" and "applicationId" (indigitall) or "botId" (jelou)')
+    try:
+        loaded = CONTROL_SUBSCRIPTION.load(body)
+    except ValidationError as exc:
+        field, sentence = first_message(exc)
+        raise ControlError(f"{field}: {sentence}") from None
+    provider = loaded["provider"]
+    if provider == "jelou":
+        owner = loaded["botId"]
+        if owner not in {str(bot["id"]) for bot in state.settings["jelou"]["bots"]}:
+            raise ControlError(f"botId: no bot '{owner}' in the settings (jelou.bots)")
+    else:
+        owner = str(loaded["applicationId"])
+        if owner not in {str(app["id"]) for app in state.settings["indigitall"]["applications"]}:
+            raise ControlError(f"applicationId: no application {owner} in the settings (indigitall.applications)")
+    sb = current()
+    since = sb.now()
+    subscription = state.webhooks.registry.add(
+        sb.name, provider=provider, owner=owner, url=loaded["url"], events=expand(provider, loaded["events"]),
+        source="control", auth=loaded["auth"], signing_secret=loaded["signing_secret"], since=since)
+    state.webhooks.subscribed(sb.name, since)
+    return subscription.public(), 201
+
+
+@bp.get("")
+def subscriptions():
+    items = [sub.public() for sub in _state().webhooks.registry.all(current().name)]
+    return {"webhooks": items, "total": len(items)}
+
+
+@bp.delete("/<subscription_id>")
+def unsubscribe(subscription_id: str):
+    registry, sandbox = _state().webhooks.registry, current().name
+    found = registry.get(sandbox, subscription_id)
+    if found is None:
+        raise ControlError(f"no webhook subscription '{subscription_id}'", 404)
+    if found.source == "settings":
+        raise ControlError(f"subscription '{subscription_id}' comes from the settings "
+                           "(jelou.bots[].notification_urls): change the config file instead", 409)
+    registry.remove(sandbox, subscription_id)
+    return {"deleted": subscription_id}
+
+
+@bp.get("/deliveries")
+def deliveries():
+    """Delivery records, oldest first: ``status``, ``event``, ``recipient`` filters; ``offset``/``limit``."""
+    state = _state()
+    args = request.args
+    status = args.get("status") or None
+    if status is not None and status not in STATUSES:
+        raise ControlError(f"status must be one of {', '.join(STATUSES)}, not '{status}'")
+    offset = _whole("offset", 0, 0, None)
+    limit = _whole("limit", 100, 1, MAX_LIMIT)
+    records = state.webhooks.log(current().name)
+    chosen = list(records.select(status, args.get("event") or None, args.get("recipient") or None))
+    now_real = state.webhooks.real_now()
+    iso = lambda moment: isoformat(from_timestamp(moment))  # noqa: E731
+    return {"deliveries": [d.to_dict(now_real, iso) for d in chosen[offset:offset + limit]],
+            "total": len(chosen), "offset": offset, "limit": limit,
+            "counts": records.counts(), "dropped": dict(records.dropped)}
+
+
+@bp.post("/redeliver")
+def redeliver():
+    """Deliver finished records again: ``{"ids": [...]}`` or ``{"status": "dead"|"delivered"}``."""
+    body = _json_object('"ids" (delivery ids) or "status" ("dead" or "delivered")')
+    ids, status = body.get("ids"), body.get("status")
+    if (ids is None) == (status is None):
+        raise ControlError('give either "ids" (a list of delivery ids) or "status" ("dead" or "delivered")')
+    if ids is not None and (not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids)):
+        raise ControlError('"ids" must be a non-empty list of delivery ids (the "id" of /_mock/webhooks/deliveries)')
+    if status is not None and status not in ("dead", "delivered"):
+        raise ControlError('"status" must be "dead" or "delivered"')
+    count, unknown = _state().webhooks.redeliver(current().name, ids, status)
+    if unknown:
+        raise ControlError(f"no finished delivery with id(s): {', '.join(unknown[:20])}"
+                           f"{' …' if len(unknown) > 20 else ''}; nothing was redelivered", 404)
+    return {"redelivered": count}
+
+
+def _whole(name: str, default: int, low: int, high: int | None) -> int:
+    raw = request.args.get(name)
+    if raw in (None, ""):
+        return default
+    if not raw.isdigit() or int(raw) < low or (high is not None and int(raw) > high):
+        bound = f"between {low} and {high}" if high is not None else f">= {low}"
+        raise ControlError(f"'{name}' must be a whole number {bound}, not '{raw}'")
+    return int(raw)

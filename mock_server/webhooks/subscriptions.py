@@ -1,0 +1,265 @@
+"""Webhook subscriptions (CONTRACT §10): who wants which events, where, and how to authenticate.
+
+Three sources, one shape (:class:`Subscription`):
+- Jelou's legacy subscription API, ``POST /v1/bots/{botId}/events/webhook`` (one URL per event,
+  no auth, no signature: the documented body has neither);
+- the settings, ``jelou.bots[].notification_urls`` (the dashboard's "notification URLs": events,
+  one of four auth types, an optional signing secret);
+- the control plane, ``POST /_mock/webhooks`` (indigitall, which documents no webhooks, and Jelou
+  notification URLs created at run time).
+
+A subscription receives the transitions that happen at or after the mock time it was created
+(settings ones: all of them). Secrets never leave the mock: listings show them masked.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping
+from urllib.parse import urlsplit, urlunsplit
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+
+from ..fetch import check_url
+
+JELOU_EVENTS = ("delivered_channel", "delivered_user", "failed", "read", "reply")
+INDIGITALL_EVENTS = ("sent", "delivered", "read", "failed")
+EVENTS = {"jelou": JELOU_EVENTS, "indigitall": INDIGITALL_EVENTS}
+SIGNATURE_HEADERS = {"jelou": "X-Jelou-Signature", "indigitall": "X-Mock-Signature"}
+AUTH_TYPES = ("no_auth", "basic", "bearer", "api_key")
+AUTH_FIELDS = {"no_auth": (), "basic": ("username", "password"), "bearer": ("token",), "api_key": ("key",)}
+BUCKET = "webhooks.subscriptions"
+
+
+@dataclass(frozen=True)
+class Subscription:
+    id: str
+    provider: str                 # jelou | indigitall
+    owner: str                    # Jelou botId, or the indigitall applicationId as text
+    url: str
+    events: frozenset[str]
+    source: str                   # api (Jelou legacy API) | settings | control
+    auth: Mapping[str, str] | None = None
+    signing_secret: str | None = None
+    since: float | None = None    # mock time it was created (None: since the start)
+
+    def wants(self, event: str, moment: float) -> bool:
+        return event in self.events and (self.since is None or moment >= self.since)
+
+    def auth_headers(self) -> dict[str, str]:
+        auth = self.auth or {"type": "no_auth"}
+        kind = auth["type"]
+        if kind == "basic":
+            token = base64.b64encode(f"{auth['username']}:{auth['password']}".encode()).decode()
+            return {"Authorization": f"Basic {token}"}
+        if kind == "bearer":
+            return {"Authorization": f"Bearer {auth['token']}"}
+        if kind == "api_key":
+            return {"X-API-Key": auth["key"]}
+        return {}
+
+    def public(self) -> dict[str, Any]:
+        """The subscription as listings show it: secrets masked, never echoed."""
+        auth = dict(self.auth or {"type": "no_auth"})
+        for name in ("password", "token", "key"):
+            if name in auth:
+                auth[name] = mask(auth[name])
+        owner_key = "botId" if self.provider == "jelou" else "applicationId"
+        return {"id": self.id, "provider": self.provider,
+                owner_key: self.owner if self.provider == "jelou" else int(self.owner),
+                "url": shown_url(self.url), "events": sorted(self.events), "auth": auth,
+                "signing": self.signing_secret is not None, "source": self.source}
+
+
+def shown_url(url: str) -> str:
+    """``url`` without its ``user:password@`` part: credentials are never echoed (CONTRACT §13)."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]))
+
+
+def mask(secret: str) -> str:
+    return "****" + secret[-2:] if len(secret) > 8 else "****"
+
+
+# -- parsing -------------------------------------------------------------------------------
+def url_problem(value: Any) -> str | None:
+    if not isinstance(value, str) or not value:
+        return "url must be an http or https URL"
+    problem = check_url(value)
+    return f"url: {problem}" if problem else None
+
+
+class _Url(fields.String):
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        problem = url_problem(text)
+        if problem:
+            raise ValidationError(problem)
+        return text
+
+
+class AuthSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    type = fields.String(required=True, validate=validate.OneOf(AUTH_TYPES))
+    username = fields.String(validate=validate.Length(min=1))
+    password = fields.String()
+    token = fields.String(validate=validate.Length(min=1))
+    key = fields.String(validate=validate.Length(min=1))
+
+    @validates_schema
+    def complete(self, data, **kwargs):
+        needed = AUTH_FIELDS.get(data.get("type"), ())
+        missing = [name for name in needed if name not in data]
+        if missing:
+            raise ValidationError(f"auth type {data['type']} needs {', '.join(missing)}", "type")
+        extra = sorted(set(data) - {"type", *needed})
+        if extra:
+            raise ValidationError(f"auth type {data['type']} takes no {', '.join(extra)}", extra[0])
+
+
+class _Events(fields.List):
+    """A non-empty list of unique event names of the provider (``all`` = every one)."""
+
+    def __init__(self, names: Iterable[str], **kwargs) -> None:
+        super().__init__(fields.String(validate=validate.OneOf((*names, "all"))),
+                         validate=validate.Length(min=1, error="give at least one event"), **kwargs)
+
+
+class NotificationUrlSchema(Schema):
+    """A Jelou notification URL (settings ``jelou.bots[].notification_urls``, or ``/_mock/webhooks``)."""
+
+    class Meta:
+        unknown = RAISE
+
+    url = _Url(required=True)
+    events = _Events(JELOU_EVENTS, load_default=["all"])
+    auth = fields.Nested(AuthSchema, load_default=None)
+    signing_secret = fields.String(load_default=None, validate=validate.Length(min=1))
+
+
+class ControlSubscriptionSchema(Schema):
+    """``POST /_mock/webhooks``: ``provider`` picks the owner field (``botId`` / ``applicationId``)."""
+
+    class Meta:
+        unknown = RAISE
+
+    provider = fields.String(required=True, validate=validate.OneOf(tuple(EVENTS)))
+    botId = fields.String(validate=validate.Length(min=1))
+    applicationId = fields.Integer(strict=True)
+    url = _Url(required=True)
+    events = fields.List(fields.String(), required=True, validate=validate.Length(min=1, error="give at least one event"))
+    auth = fields.Nested(AuthSchema, load_default=None)
+    signing_secret = fields.String(load_default=None, validate=validate.Length(min=1))
+
+    @validates_schema
+    def consistent(self, data, **kwargs):
+        provider = data.get("provider")
+        owner = {"jelou": "botId", "indigitall": "applicationId"}.get(provider)
+        if owner and owner not in data:
+            raise ValidationError(f"a {provider} subscription needs {owner}", owner)
+        other = {"jelou": "applicationId", "indigitall": "botId"}.get(provider)
+        if other and other in data:
+            raise ValidationError(f"a {provider} subscription has no {other}", other)
+        allowed = (*EVENTS.get(provider, ()), "all")
+        unknown = sorted({event for event in data.get("events", ()) if event not in allowed})
+        if provider and unknown:
+            raise ValidationError(f"unknown {provider} event(s) {', '.join(unknown)}; use {', '.join(allowed)}", "events")
+
+
+NOTIFICATION_URL = NotificationUrlSchema()
+CONTROL_SUBSCRIPTION = ControlSubscriptionSchema()
+
+
+def expand(provider: str, events: Iterable[str]) -> frozenset[str]:
+    names = set(events)
+    return frozenset(EVENTS[provider]) if "all" in names else frozenset(names)
+
+
+def from_settings(bots: Iterable[Mapping[str, Any]]) -> list[Subscription]:
+    """The ``notification_urls`` of every configured bot; raise ``ValueError`` naming a bad one."""
+    found = []
+    for bot in bots:
+        for position, entry in enumerate(bot.get("notification_urls") or ()):
+            try:
+                loaded = NOTIFICATION_URL.load(entry)
+            except ValidationError as exc:
+                raise ValueError(f"jelou.bots[{bot.get('id')}].notification_urls[{position}]: {exc.normalized_messages()}") from None
+            except TypeError:
+                raise ValueError(f"jelou.bots[{bot.get('id')}].notification_urls[{position}] must be a mapping") from None
+            found.append(Subscription(
+                id=f"settings-{bot['id']}-{position + 1}", provider="jelou", owner=str(bot["id"]),
+                url=loaded["url"], events=expand("jelou", loaded["events"]), source="settings",
+                auth=loaded["auth"], signing_secret=loaded["signing_secret"]))
+    return found
+
+
+def first_message(error: ValidationError) -> tuple[str, str]:
+    """``(field, sentence)`` of a marshmallow error, for the control plane's one-line 400."""
+    messages = error.normalized_messages()
+    field, detail = next(iter(messages.items()))
+    while isinstance(detail, dict):
+        key, detail = next(iter(detail.items()))
+        field = f"{field}.{key}" if not isinstance(key, int) else f"{field}[{key}]"
+    if isinstance(detail, list):
+        detail = detail[0]
+    return field, str(detail)
+
+
+class Registry:
+    """Every subscription of a sandbox: the settings' (shared by all sandboxes) and those created
+    at run time, kept in the sandbox's store map ``webhooks.subscriptions`` as plain data (so
+    ``POST /_mock/reset`` drops them and a shared store shares them)."""
+
+    def __init__(self, store, configured: list[Subscription]) -> None:
+        self.store = store
+        self.configured = configured
+
+    def all(self, sandbox: str) -> list[Subscription]:
+        created = [_from_plain(value) for _, value in self.store.items(sandbox, BUCKET)]
+        return [*self.configured, *created]
+
+    def any(self, sandbox: str) -> bool:
+        return bool(self.configured) or bool(self.store.items(sandbox, BUCKET))
+
+    def get(self, sandbox: str, subscription_id: str) -> Subscription | None:
+        return next((sub for sub in self.all(sandbox) if sub.id == subscription_id), None)
+
+    def add(self, sandbox: str, **fields: Any) -> Subscription:
+        number = self.store.incr(sandbox, "webhooks.subscription")
+        subscription = Subscription(id=f"wh_{number}", **fields)
+        self.store.put(sandbox, BUCKET, subscription.id, _to_plain(subscription))
+        return subscription
+
+    def remove(self, sandbox: str, subscription_id: str) -> bool:
+        return self.store.delete(sandbox, BUCKET, subscription_id)
+
+    def replace_api(self, sandbox: str, bot_id: str, entries: list[tuple[str, frozenset[str]]], since: float) -> None:
+        """Jelou's legacy API: the bot's ``source=api`` subscriptions become ``entries``."""
+        for sub in self.all(sandbox):
+            if sub.source == "api" and sub.owner == bot_id:
+                self.remove(sandbox, sub.id)
+        for url, events in entries:
+            self.add(sandbox, provider="jelou", owner=bot_id, url=url, events=events, source="api", since=since)
+
+    def by_owner(self, sandbox: str) -> dict[tuple[str, str], list[Subscription]]:
+        index: dict[tuple[str, str], list[Subscription]] = {}
+        for sub in self.all(sandbox):
+            index.setdefault((sub.provider, sub.owner), []).append(sub)
+        return index
+
+
+def _to_plain(sub: Subscription) -> dict[str, Any]:
+    return {"id": sub.id, "provider": sub.provider, "owner": sub.owner, "url": sub.url, "events": sorted(sub.events),
+            "source": sub.source, "auth": dict(sub.auth) if sub.auth else None, "signing_secret": sub.signing_secret,
+            "since": sub.since}
+
+
+def _from_plain(value: Mapping[str, Any]) -> Subscription:
+    return Subscription(id=value["id"], provider=value["provider"], owner=value["owner"], url=value["url"],
+                        events=frozenset(value["events"]), source=value["source"], auth=value["auth"],
+                        signing_secret=value["signing_secret"], since=value["since"])
