@@ -9,7 +9,7 @@ from typing import Any, Callable, Mapping
 from flask import Flask, g, request
 from werkzeug.exceptions import BadRequest
 
-from . import control, indigitall, jelou, webhooks
+from . import apidoc, control, indigitall, jelou, ui, webhooks
 from .clock import RANGE_TEXT, Clock, in_range, to_us
 from .delivery import Timelines
 from .errors import register_error_handlers
@@ -105,6 +105,8 @@ def create_app(config: Mapping[str, Any] | None = None, *, store: Store | None =
         error_routes += [(prefix, provider.http_error) for prefix in provider.path_prefixes(settings)]
     control.init_app(app, state)
     state.webhooks = webhooks.init_app(app, state)
+    apidoc.init_app(app)
+    ui.init_app(app)
     register_error_handlers(app, error_routes)
 
     @app.before_request

@@ -43,6 +43,9 @@ def multipart(request: Request) -> tuple[dict[str, str], dict[str, FileStorage],
     if not form and not files and (request.content_length or 0) > 0:
         raise BodyError("The multipart/form-data body could not be read: no parts were found "
                         "(does the body use the boundary given in the Content-Type header?)")
+    if None in form or None in files:
+        raise BodyError('A multipart part has no name: every part needs a header like '
+                        'Content-Disposition: form-data; name="field".')
     repeated = sorted({name for name in [*form.keys(), *files.keys()]
                        if len(form.getlist(name)) + len(files.getlist(name)) > 1})
     return {key: form.get(key) for key in form}, {key: files.get(key) for key in files}, repeated

@@ -47,7 +47,8 @@ def messages():
     offset = _int_arg("offset", 0, 0)
     limit = _int_arg("limit", limits["default_limit"], 1, limits["max_limit"])
     wait_for = _int_arg("wait_for", 0, 0)
-    timeout = _float_arg("timeout", 10.0, 0.0, float(limits["max_wait_seconds"]))
+    most = float(limits["max_wait_seconds"])
+    timeout = _float_arg("timeout", min(10.0, most), 0.0, most)
     backends = [state.backends[provider]] if provider else list(state.backends.values())
 
     def count() -> int:

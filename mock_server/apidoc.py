@@ -1,0 +1,121 @@
+"""OpenAPI 3.1 for the mock as it is served: ``/_mock/openapi.json`` and the browsable ``/_mock/docs``.
+
+Built with apispec and its marshmallow plugin from each package's ``openapi.py`` (request schemas
+are the ones the routes load with; responses and error envelopes one schema each). The document
+follows the app's settings (indigitall's path prefix, the Jelou campaigns shape, inspection
+limits), so it is built once per app, on first request, and kept on the app. The docs page is
+Swagger UI as shipped by the ``flask-swagger-ui`` package: no CDN, works offline.
+"""
+
+from __future__ import annotations
+
+import re
+from importlib.metadata import PackageNotFoundError, version
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from flask import Blueprint, Flask, current_app, redirect
+from flask_swagger_ui import get_swaggerui_blueprint
+
+from .control import openapi as control_doc
+from .indigitall import openapi as indigitall_doc
+from .indigitall import schemas as indigitall_schemas
+from .jelou import openapi as jelou_doc
+from .jelou import schemas as jelou_schemas
+from .webhooks import openapi as webhooks_doc
+
+SPEC_PATH = "/_mock/openapi.json"
+DOCS_PATH = "/_mock/docs"
+DOCUMENTS = (jelou_doc, indigitall_doc, control_doc, webhooks_doc)
+# Paths served by the app that are not API operations (pages and their assets).
+UNDOCUMENTED_PREFIXES = ("/_mock/docs", "/_mock/ui", "/static")
+
+bp = Blueprint("apidoc", __name__)
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+    app.register_blueprint(get_swaggerui_blueprint(DOCS_PATH, SPEC_PATH, {"app_name": "bulk-messaging-mock API"}))
+
+
+@bp.get(SPEC_PATH)
+def openapi_json():
+    state = current_app.extensions["mock"]
+    document = current_app.extensions.get("mock.openapi")
+    if document is None:
+        document = current_app.extensions["mock.openapi"] = build_spec(state.settings, current_app.url_map.iter_rules())
+    return document
+
+
+@bp.get(DOCS_PATH)
+def docs_without_slash():
+    return redirect(DOCS_PATH + "/", code=308)
+
+
+def build_spec(settings: dict, rules=()) -> dict:
+    """The OpenAPI 3.1 document (a dict) for an app with ``settings``.
+
+    ``rules`` (the app's URL rules): any route no ``openapi.py`` describes still appears, marked
+    ``x-undescribed`` with a generic answer, so the document always lists every endpoint served
+    (and ``tests/test_openapi.py`` names the ones to describe).
+    """
+    plugin = MarshmallowPlugin()
+    spec = APISpec(
+        title="bulk-messaging-mock", version=_version(), openapi_version="3.1.0", plugins=[plugin],
+        info={"description": "Jelou Send Bulk HSM and indigitall Send messages from CSV as this mock serves them, "
+                             "with their error envelopes, and the mock's control plane (/_mock)."},
+        tags=[{"name": "Jelou"}, {"name": "indigitall"}, {"name": "Control plane"}],
+        servers=[{"url": "/", "description": "the default sandbox (or the one named by the X-Mock-Sandbox header)"},
+                 {"url": "/sandboxes/{sandbox}", "description": "any path under a sandbox's prefix",
+                  "variables": {"sandbox": {"default": "default", "description": "1 to 64 of A-Z a-z 0-9 _ . -"}}}],
+    )
+    for field, kind, form in ((jelou_schemas.IsoDateTime, "string", "date-time"),
+                              (jelou_schemas.DateOrDateTime, "string", None),
+                              (jelou_schemas.FlowId, ["integer", "string"], None),
+                              (indigitall_schemas.IsoDateTime, "string", "date-time"),
+                              (indigitall_schemas.IsoDuration, "string", None),
+                              (indigitall_schemas.LayoutField, "string", None)):
+        plugin.map_to_openapi_type(field, kind, form)
+    for document in (jelou_doc, indigitall_doc):
+        name, scheme = document.SECURITY_SCHEME
+        spec.components.security_scheme(name, scheme)
+    described: dict[str, set[str]] = {}
+    for document in DOCUMENTS:
+        for path, operations in document.operations(settings).items():
+            spec.path(path=path, operations=operations)
+            described.setdefault(path, set()).update(operations)
+    for path, methods in _undescribed(rules, described).items():
+        spec.path(path=path, operations={method: _generic(path) for method in methods})
+    return spec.to_dict()
+
+
+def _undescribed(rules, described: dict[str, set[str]]) -> dict[str, list[str]]:
+    """Routes (path, methods) no document describes; paths compare by shape, whatever the names."""
+    shapes: dict[str, set[str]] = {}
+    for path, methods in described.items():
+        shapes.setdefault(re.sub(r"\{[^{}]+\}", "{}", path), set()).update(methods)
+    out: dict[str, list[str]] = {}
+    for rule in rules:
+        if rule.rule == "/" or rule.rule.startswith(UNDOCUMENTED_PREFIXES):
+            continue
+        path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule)
+        methods = sorted(method.lower() for method in rule.methods - {"HEAD", "OPTIONS"})
+        known = shapes.get(re.sub(r"\{[^{}]+\}", "{}", path), set())
+        missing = [method for method in methods if method not in known]
+        if missing:
+            out.setdefault(path, []).extend(m for m in missing if m not in out.get(path, []))
+    return out
+
+
+def _generic(path: str) -> dict:
+    names = re.findall(r"\{(\w+)\}", path)
+    return {"summary": "Not described yet", "x-undescribed": True,
+            "parameters": [{"in": "path", "name": name, "required": True, "schema": {"type": "string"}} for name in names],
+            "responses": {"default": {"description": "Any answer", "content": {"application/json": {"schema": {}}}}}}
+
+
+def _version() -> str:
+    try:
+        return version("bulk-messaging-mock")
+    except PackageNotFoundError:
+        return "0.0.0"

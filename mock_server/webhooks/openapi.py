@@ -1,0 +1,113 @@
+"""The OpenAPI description of ``/_mock/webhooks`` (read by ``mock_server.apidoc``); Jelou's own
+``/v1/bots/{botId}/events/webhook`` is described in ``jelou/openapi.py``."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields
+
+from ..control.openapi import ControlErrorSchema
+from .records import STATUSES
+from .subscriptions import ControlSubscriptionSchema
+
+NAME = "webhooks"
+
+
+class SubscriptionSchema(Schema):
+    """A subscription as listed: secrets masked, never echoed."""
+
+    id = fields.String(required=True)
+    provider = fields.String(required=True)
+    botId = fields.String()
+    applicationId = fields.Integer()
+    url = fields.String(required=True)
+    events = fields.List(fields.String(), required=True)
+    auth = fields.Dict(required=True)
+    signing = fields.Boolean(required=True)
+    source = fields.String(required=True)
+
+
+class SubscriptionListSchema(Schema):
+    webhooks = fields.List(fields.Nested(SubscriptionSchema), required=True)
+    total = fields.Integer(required=True)
+
+
+class DeliverySchema(Schema):
+    id = fields.String(required=True)
+    eventId = fields.String(required=True)
+    event = fields.String(required=True)
+    status = fields.String(required=True)
+    subscription = fields.String(required=True)
+    provider = fields.String(required=True)
+    url = fields.String(required=True)
+    recipient = fields.String(required=True, allow_none=True)
+    dueAt = fields.DateTime(required=True)
+    attempts = fields.Integer(required=True)
+    history = fields.List(fields.Dict(), required=True)
+    nextRetryInSeconds = fields.Float(required=True, allow_none=True)
+
+
+class DeliveryPageSchema(Schema):
+    deliveries = fields.List(fields.Nested(DeliverySchema), required=True)
+    total = fields.Integer(required=True)
+    offset = fields.Integer(required=True)
+    limit = fields.Integer(required=True)
+    counts = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+    dropped = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+
+
+class RedeliverSchema(Schema):
+    ids = fields.List(fields.String(), metadata={"description": "delivery ids"})
+    status = fields.String(metadata={"description": "dead or delivered"})
+
+
+class RedeliveredSchema(Schema):
+    redelivered = fields.Integer(required=True)
+
+
+class UnsubscribedSchema(Schema):
+    deleted = fields.String(required=True)
+
+
+def _json(schema) -> dict:
+    return {"content": {"application/json": {"schema": schema}}}
+
+
+def _error(description: str) -> dict:
+    return {"description": description, **_json(ControlErrorSchema)}
+
+
+def operations(settings: dict) -> dict[str, dict[str, dict]]:
+    tags = ["Control plane"]
+
+    def query(name: str, schema: dict, description: str) -> dict:
+        return {"in": "query", "name": name, "required": False, "schema": schema, "description": description}
+
+    return {
+        "/_mock/webhooks": {
+            "post": {"tags": tags, "summary": "Subscribe a URL to delivery-status events", "operationId": "mockSubscribe",
+                     "requestBody": {"required": True, **_json(ControlSubscriptionSchema)},
+                     "responses": {"201": {"description": "The subscription", **_json(SubscriptionSchema)},
+                                   "400": _error("Invalid subscription")}},
+            "get": {"tags": tags, "summary": "Every subscription of the sandbox", "operationId": "mockSubscriptions",
+                    "responses": {"200": {"description": "Subscriptions", **_json(SubscriptionListSchema)}}},
+        },
+        "/_mock/webhooks/{subscriptionId}": {"delete": {
+            "tags": tags, "summary": "Delete a subscription", "operationId": "mockUnsubscribe",
+            "parameters": [{"in": "path", "name": "subscriptionId", "required": True, "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "Deleted", **_json(UnsubscribedSchema)},
+                          "404": _error("No such subscription"),
+                          "409": _error("The subscription comes from the settings")}}},
+        "/_mock/webhooks/deliveries": {"get": {
+            "tags": tags, "summary": "Delivery attempts, oldest first", "operationId": "mockDeliveries",
+            "parameters": [query("status", {"type": "string", "enum": list(STATUSES)}, "delivery status"),
+                           query("event", {"type": "string"}, "event name"),
+                           query("recipient", {"type": "string"}, "recipient"),
+                           query("offset", {"type": "integer", "minimum": 0}, "skip this many"),
+                           query("limit", {"type": "integer", "minimum": 1, "maximum": 1000}, "page size")],
+            "responses": {"200": {"description": "One page", **_json(DeliveryPageSchema)}, "400": _error("Bad filter")}}},
+        "/_mock/webhooks/redeliver": {"post": {
+            "tags": tags, "summary": "Deliver finished records again", "operationId": "mockRedeliver",
+            "requestBody": {"required": True, **_json(RedeliverSchema)},
+            "responses": {"200": {"description": "How many", **_json(RedeliveredSchema)},
+                          "400": _error("Give ids or status"), "404": _error("Unknown delivery ids")}}},
+    }

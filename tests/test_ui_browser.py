@@ -1,0 +1,243 @@
+"""The inspection UI in a real browser: Debian's chromium driven by Playwright, against a live server.
+
+Records are created through the harness clients (as a user's test suite would), the clock is moved
+through the harness and through the UI's own form, and each test saves a screenshot under
+``$RESULTS/ui/`` (default ``results/ui/``, gitignored). Every request the page makes is checked to
+stay on the mock's own address (the UI works offline: no CDN).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from harness.control import MockControl
+from harness.indigitall_client import IndigitallClient
+from harness.jelou_client import JelouClient
+from harness.presets import INDIGITALL_TEXT_LAYOUT
+from harness.server import BackgroundServer
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+VIEWPORT = {"width": 1280, "height": 800}
+ORDER_PARAMS = [{"param": 1, "column": "order_id"}, {"param": 2, "column": "amount"}, {"param": 3, "column": "delivery"}]
+
+
+def _need_chromium() -> None:
+    if os.path.exists(CHROMIUM):
+        return
+    message = f"{CHROMIUM} is missing: apt-get install chromium"
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    _need_chromium()
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def server():
+    with BackgroundServer({"clock": {"start": "2026-01-05T10:00:00Z", "frozen": True}}) as running:
+        yield running
+
+
+@pytest.fixture
+def page(browser, server):
+    context = browser.new_context(viewport=VIEWPORT)
+    opened = context.new_page()
+    foreign: list[str] = []
+    opened.on("request", lambda request: None if request.url.startswith(server.base_url) else foreign.append(request.url))
+    yield opened
+    context.close()
+    assert not foreign, f"the page requested something outside the mock: {foreign}"
+
+
+@pytest.fixture
+def shots(request) -> Path:
+    folder = Path(os.environ.get("RESULTS", "results")) / "ui"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def screenshot(page, shots: Path, name: str) -> Path:
+    path = shots / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    assert path.stat().st_size > 10_000
+    return path
+
+
+def assert_no_horizontal_scroll(page) -> None:
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= VIEWPORT["width"], f"the page is {width}px wide at 1280x800"
+
+
+def order_csv(rows: int) -> bytes:
+    lines = ["phone_number,order_id,amount,delivery"]
+    lines += [f"5939{index:08d},A{index:05d},${index}.50,December {index % 28 + 1}" for index in range(rows)]
+    lines.append("99901000001,B00001,$1.00,December 1")          # reserved: fails at send
+    return ("\n".join(lines) + "\n").encode()
+
+
+def jelou(server) -> JelouClient:
+    return JelouClient(server.base_url, "demo-client-id", "demo-client-secret")
+
+
+def test_root_redirects_and_counters_move_as_the_clock_advances(page, server, shots):
+    sent = jelou(server).send_file(order_csv(40), campaign_name="december-orders", element_name="order_confirmation",
+                                   bot_id="demo-bot", params=ORDER_PARAMS, filename="recipients.csv")
+    page.goto(server.base_url + "/")
+    assert page.url == server.base_url + "/_mock/ui/"
+    page.get_by_role("link", name="Jelou campaigns").click()
+    row = page.locator("tr", has_text="december-orders")
+    status = row.locator("[data-bind$='.status']")
+    assert status.inner_text() == "PENDING"
+    read = row.locator("[data-bind$='.counts.DELIVERED_USER']")
+    assert read.inner_text() == "0"
+
+    MockControl(server.base_url).clock.advance("PT5S")          # the page is not reloaded: it polls
+    page.wait_for_function("document.querySelector(\"[data-bind$='.status']\").textContent === 'COMPLETED'", timeout=10_000)
+    assert int(read.inner_text()) == 40
+    assert row.locator("[data-bind$='.counts.FAILED']").inner_text() == "1"
+    assert page.locator("#clock-now").inner_text() == "2026-01-05T10:00:05.000Z"
+
+    page.focus("#advance")                                        # the UI's own form, by keyboard
+    page.keyboard.type("PT1M")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.url == server.base_url + "/_mock/ui/jelou"
+    assert page.locator("#clock-now").inner_text() == "2026-01-05T10:01:05.000Z"
+    assert int(row.locator("[data-bind$='.counts.READ']").inner_text()) > 0
+    assert_no_horizontal_scroll(page)
+    screenshot(page, shots, "jelou-campaigns")
+    assert jelou(server).get_campaign(sent.campaign_id)["name"] == "december-orders"
+
+
+def test_overview_counts_and_a_bad_duration_is_explained(page, server, shots):
+    jelou(server).send_file(order_csv(5), campaign_name="five", element_name="order_confirmation",
+                            bot_id="demo-bot", params=ORDER_PARAMS, filename="five.csv")
+    page.goto(server.base_url + "/_mock/ui/")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip"
+    assert page.locator("[data-bind='jelou.records.PENDING']").inner_text() == "1"
+    page.fill("#advance", "two hours")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    alert = page.get_by_role("alert")
+    assert "duration" in alert.inner_text().lower()
+    page.fill("#advance", "PT2H")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.url == server.base_url + "/_mock/ui/"
+    assert page.locator("[data-bind='jelou.records.COMPLETED']").inner_text() == "1"
+    assert page.locator("[data-bind='jelou.messages.FAILED']").inner_text() == "1"
+    assert_no_horizontal_scroll(page)
+    screenshot(page, shots, "overview")
+
+
+def test_open_a_campaign_and_find_a_recipient(page, server, shots):
+    sent = jelou(server).send_file(order_csv(120), campaign_name="search-me", element_name="order_confirmation",
+                                   bot_id="demo-bot", params=ORDER_PARAMS, filename="recipients.csv")
+    MockControl(server.base_url).clock.advance("PT1M")
+    page.goto(server.base_url + "/_mock/ui/jelou")
+    page.get_by_role("link", name="search-me").click()
+    assert page.url.endswith(f"/_mock/ui/jelou/{sent.campaign_id}")
+    assert "page 1 of 5" in page.locator("#main").inner_text()
+    page.get_by_label("Find by phone").fill("593900000077")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**phone=593900000077**")
+    rows = page.locator("table.recipients tbody tr")
+    assert rows.count() == 1
+    row = rows.first
+    assert "593900000077" in row.inner_text()
+    assert "Your order A00077 for a total of $77.50 is confirmed. The expected delivery is December 22." in row.inner_text()
+    stages = row.locator(".timeline li span").all_inner_texts()
+    assert stages[:3] == ["sent", "delivered to channel", "delivered to user"]
+    page.get_by_label("Find by phone").fill("99901")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**phone=99901**")
+    failed = page.locator("table.recipients tbody tr").first
+    assert "FAILED" in failed.inner_text() and "Invalid recipient" in failed.inner_text()
+    assert_no_horizontal_scroll(page)
+    screenshot(page, shots, "jelou-campaign-recipient")
+
+
+def test_recipients_move_through_their_statuses_live(page, server, shots):
+    sent = jelou(server).send_file(order_csv(3), campaign_name="live", element_name="order_confirmation",
+                                   bot_id="demo-bot", params=ORDER_PARAMS, filename="recipients.csv")
+    page.goto(f"{server.base_url}/_mock/ui/jelou/{sent.campaign_id}")
+    first = page.locator("#r1 .badge")
+    assert first.inner_text() == "CREATED"
+    assert page.locator("#r1 .timeline").inner_text() == "waiting to be sent"
+    MockControl(server.base_url).clock.advance("PT3S")            # sent at 10:00:01, at the user 2 s later
+    page.wait_for_function("document.querySelector('#r1 .badge').textContent === 'DELIVERED_USER'", timeout=10_000)
+    page.wait_for_load_state()
+    stages = page.locator("#r1 .timeline li span").all_inner_texts()
+    assert stages == ["sent", "delivered to channel", "delivered to user"]
+    assert page.locator("#r4 .badge").inner_text() == "FAILED"
+    screenshot(page, shots, "jelou-recipients-live")
+
+
+def test_slot_chart_of_a_sliced_task(page, server, shots):
+    client = IndigitallClient(server.base_url, "demo-server-key")
+    contacts = "contactCode,channelType,name\n" + "".join(f"{34600000000 + i},cloud_api,Name{i}\n" for i in range(2500))
+    first = client.send_csv(100, contacts.encode(), INDIGITALL_TEXT_LAYOUT, delay="PT3H")
+    second = client.send_csv(100, contacts.encode(), INDIGITALL_TEXT_LAYOUT, delay="PT3H")
+    too_big = "contactCode,channelType,name\n" + "".join(f"{34700000000 + i},cloud_api,N{i}\n" for i in range(48_001))
+    canceled = client.send_csv(100, too_big.encode(), INDIGITALL_TEXT_LAYOUT)
+    assert first["sliced"] and second["sliced"] and canceled["status"] == "canceled"
+
+    page.goto(server.base_url + "/_mock/ui/indigitall")
+    assert "SLICING_WINDOW_EXCEEDED" in page.locator("tr", has_text=f"Task {canceled['taskId']}").inner_text()
+    page.get_by_role("link", name=f"Task {second['taskId']}", exact=True).click()
+    chart = page.locator("#slot-chart")
+    assert chart.is_visible()
+    assert chart.locator("g.slot").count() == 48
+    mine = chart.locator("g.slot.mine")
+    assert mine.count() == len(second["slots"]) == 3
+    assert mine.first.get_attribute("data-slot") == second["slots"][0]["start"]
+    assert chart.locator("rect.other").count() == 3             # the first task's three slots
+    assert "1000 used (500 by this task), 0 free" in mine.first.locator("title").text_content()  # shared with it
+    assert "this task" in mine.first.locator("title").text_content()
+    assert_no_horizontal_scroll(page)
+    screenshot(page, shots, "indigitall-slot-chart")
+
+
+def test_the_sandbox_switcher(page, server, shots):
+    client = JelouClient(server.base_url + "/sandboxes/ci-9", "demo-client-id", "demo-client-secret")
+    client.send_file(order_csv(2), campaign_name="only-in-ci-9", element_name="order_confirmation",
+                     bot_id="demo-bot", params=ORDER_PARAMS, filename="recipients.csv")
+    page.goto(server.base_url + "/_mock/ui/jelou")
+    assert "only-in-ci-9" not in page.locator("#main").inner_text()
+    page.select_option("#sandbox", "ci-9")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Switch").click()
+    assert page.url == server.base_url + "/sandboxes/ci-9/_mock/ui/"
+    page.get_by_role("link", name="Jelou campaigns").click()
+    assert page.url == server.base_url + "/sandboxes/ci-9/_mock/ui/jelou"
+    assert page.get_by_role("link", name="only-in-ci-9").is_visible()
+    screenshot(page, shots, "sandbox-switcher")
+
+
+def test_the_api_docs_render_offline(page, server, shots):
+    page.goto(server.base_url + "/_mock/docs/")
+    page.wait_for_selector("text=Send Bulk HSM", timeout=15_000)
+    assert page.locator(".opblock").count() >= 15
+    screenshot(page, shots, "api-docs")
+
+
+def test_chromium_is_the_debian_one():
+    _need_chromium()
+    assert shutil.which("chromium") == CHROMIUM
