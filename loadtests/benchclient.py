@@ -28,12 +28,24 @@ def free_port() -> int:
 
 
 class Server:
-    """A ``benchserver`` subprocess; ``with Server("mock") as s: s.port, s.rss()``."""
+    """A ``benchserver`` subprocess; ``with Server("mock") as s: s.port, s.rss()``.
+
+    ``app="cli"`` runs the ``mock-server`` command itself (``python -m mock_server``) with ``flags``
+    (e.g. ``--workers 2 --store redis://...``); ``store`` gives a benchserver mock a store URL.
+    """
 
     def __init__(self, app: str, *, prefill_campaigns: int = 0, log: Path | None = None,
-                 start_timeout: float = 600.0) -> None:
+                 start_timeout: float = 600.0, store: str | None = None, flags: tuple[str, ...] = (),
+                 server: str | None = None) -> None:
         self.app, self.port = app, free_port()
-        self.command = [sys.executable, "-m", "loadtests.benchserver", "--app", app, "--port", str(self.port)]
+        if app == "cli":
+            self.command = [sys.executable, "-m", "mock_server", "--port", str(self.port), "--quiet", *flags]
+        else:
+            self.command = [sys.executable, "-m", "loadtests.benchserver", "--app", app, "--port", str(self.port)]
+        if store:
+            self.command += ["--store", store]
+        if server:
+            self.command += ["--server", server]
         if prefill_campaigns:
             self.command += ["--prefill-campaigns", str(prefill_campaigns)]
         self.log, self.start_timeout = log, start_timeout
@@ -109,15 +121,18 @@ class Load:
         return statistics.median(self.latencies)
 
 
-def hammer(port: int, method: str, path: str, *, body: bytes | None = None, headers: dict | None = None,
+def hammer(port: int | list[int], method: str, path: str, *, body: bytes | None = None, headers: dict | None = None,
            count: int, concurrency: int, expect: int = 200) -> Load:
-    """Send ``count`` requests over ``concurrency`` keep-alive connections; raise on any other status."""
+    """Send ``count`` requests over ``concurrency`` keep-alive connections; raise on any other status.
+
+    Several ports (several server processes): connection ``i`` goes to ``ports[i % len(ports)]``."""
+    ports = port if isinstance(port, list) else [port]
     left = [count]
     lock = threading.Lock()
     latencies: list[float] = []
     problems: list[str] = []
 
-    def worker() -> None:
+    def worker(port: int) -> None:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
         try:
             while True:
@@ -133,7 +148,7 @@ def hammer(port: int, method: str, path: str, *, body: bytes | None = None, head
         finally:
             conn.close()
 
-    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    threads = [threading.Thread(target=worker, args=(ports[i % len(ports)],)) for i in range(concurrency)]
     started = time.perf_counter()
     for thread in threads:
         thread.start()

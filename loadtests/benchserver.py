@@ -6,7 +6,8 @@ reads the ``file`` part and counts its rows with ``csv.reader``: the least any s
 CSV upload must do, and the baseline of figure (a).
 
 Both run under ``waitress.serve`` with the arguments ``mock_server.__main__`` uses (``SERVE``), so
-the only difference between them is the application. ``--prefill-campaigns N`` (mock only) stores
+the only difference between them is the application; ``--server granian`` serves either from one
+granian worker instead (the HTTP server ``mock-server --workers N`` uses), to compare servers. ``--prefill-campaigns N`` (mock only) stores
 N one-row Jelou campaigns before serving, through the Jelou backend's own ``send_bulk`` (full
 validation and storage, without HTTP), for figure (d).
 
@@ -24,6 +25,7 @@ import json
 import os
 import runpy
 import sys
+import threading
 import time
 
 from flask import Flask, request
@@ -62,18 +64,36 @@ def bare_app(max_bytes: int) -> Flask:
     return app
 
 
-def prefill(app: Flask, count: int) -> None:
-    """Store ``count`` one-row campaigns via the Jelou backend, printing progress to stderr."""
+def prefill(app: Flask, count: int, threads: int = 1) -> None:
+    """Store ``count`` one-row campaigns via the Jelou backend, printing progress to stderr.
+
+    ``threads`` > 1 sends from that many threads (a shared store spends its time waiting on the
+    network, so the waits overlap); creation order is then not the numbering order, which no
+    figure depends on."""
     state = app.extensions["mock"]
     backend, sandbox = state.backends["jelou"], state.sandbox()
     client = backend.settings["clients"][0]
     started = time.monotonic()
-    with app.app_context():
-        for number in range(1, count + 1):
-            backend.send_bulk(sandbox, client, dict(PREFILL_FIELDS), (PREFILL_CSV, "r.csv"), {})
-            if number % 20_000 == 0 or number == count:
-                print(f"[benchserver] prefilled {number:,}/{count:,} campaigns "
-                      f"({time.monotonic() - started:.0f} s)", file=sys.stderr, flush=True)
+    numbers = iter(range(1, count + 1))
+    lock = threading.Lock()
+
+    def work() -> None:
+        with app.app_context():
+            while True:
+                with lock:
+                    number = next(numbers, None)
+                if number is None:
+                    return
+                backend.send_bulk(sandbox, client, dict(PREFILL_FIELDS), (PREFILL_CSV, "r.csv"), {})
+                if number % 20_000 == 0 or number == count:
+                    print(f"[benchserver] prefilled {number:,}/{count:,} campaigns "
+                          f"({time.monotonic() - started:.0f} s)", file=sys.stderr, flush=True)
+
+    pool = [threading.Thread(target=work) for _ in range(max(1, threads))]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -81,7 +101,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--app", choices=("mock", "bare"), required=True)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--prefill-campaigns", type=int, default=0)
+    parser.add_argument("--store", default="memory", help="the mock's store: memory or redis://HOST:PORT/DB")
+    parser.add_argument("--server", choices=("waitress", "granian"), default="waitress",
+                        help="granian: one granian worker process (no prefill), for comparing HTTP servers")
     args = parser.parse_args(argv)
+    if args.server == "granian":
+        return serve_granian(args)
     from waitress import serve
 
     from mock_server import create_app
@@ -91,11 +116,29 @@ def main(argv: list[str] | None = None) -> int:
         namespace = runpy.run_path(patch, run_name="loadtests_bench_patch")
         if callable(namespace.get("install")):
             namespace["install"]()
-    mock = create_app({})
+    mock = create_app({"store": {"url": args.store}})
     app = mock if args.app == "mock" else bare_app(mock.config["MAX_CONTENT_LENGTH"])
     if args.prefill_campaigns:
-        prefill(mock, args.prefill_campaigns)
+        prefill(mock, args.prefill_campaigns, threads=1 if args.store == "memory" else 8)
     serve(app, host="127.0.0.1", port=args.port, **serve_options(mock))
+    return 0
+
+
+def granian_target():
+    """What a granian worker serves: the app named by ``LOADTESTS_BENCH_APP`` (set by ``serve_granian``)."""
+    from mock_server import create_app
+
+    mock = create_app({"store": {"url": os.environ.get("LOADTESTS_BENCH_STORE", "memory")}})
+    return mock if os.environ["LOADTESTS_BENCH_APP"] == "mock" else bare_app(mock.config["MAX_CONTENT_LENGTH"])
+
+
+def serve_granian(args) -> int:
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    os.environ["LOADTESTS_BENCH_APP"], os.environ["LOADTESTS_BENCH_STORE"] = args.app, args.store
+    Granian("loadtests.benchserver:granian_target", address="127.0.0.1", port=args.port, interface=Interfaces.WSGI,
+            workers=1, blocking_threads=16, factory=True).serve()
     return 0
 
 

@@ -80,14 +80,17 @@ def create_app(config: Mapping[str, Any] | None = None, *, store: Store | None =
     """Build a mock app.
 
     :param config: settings merged over the defaults (see ``mock_server.settings``).
-    :param store: a ready store (e.g. a shared one); by default an in-memory store.
+    :param store: a ready store; by default the one the ``store`` settings name (``store.url``:
+        ``memory``, or ``redis://HOST:PORT/DB`` shared by every process using it, keys under
+        ``store.prefix``).
     :param time_source: the wall-clock function (seconds since the epoch) for the built store (tests).
     """
     settings = build_settings(config)
     if store is None:
         start_us, frozen = _clock_start(settings["clock"])
         kwargs = {"time_source": time_source} if time_source else {}
-        store = open_store("memory", seed=settings["seed"], clock_start_us=start_us, clock_frozen=frozen, **kwargs)
+        store = open_store(settings["store"]["url"], prefix=settings["store"]["prefix"], seed=settings["seed"],
+                           clock_start_us=start_us, clock_frozen=frozen, **kwargs)
     state = MockState(settings=settings, store=store, timelines=Timelines(settings["delivery"]))
 
     app = Flask(__name__)

@@ -2,15 +2,34 @@
 
 Each function raises :class:`BodyError` with a sentence saying what is wrong; the caller renders it
 in its own envelope (a 400 everywhere).
+
+Multipart bodies are read by ``python-multipart``'s streaming parser in one pass over the body,
+instead of Werkzeug's form parser (which spools files over 500 KiB to a temporary file and reads
+them back): a file part's bytes are cut out of the body once. A part with a ``filename`` parameter
+is a file (even an empty name), any other a text field (UTF-8, undecodable bytes replaced, at most
+``MAX_FIELD_BYTES``); the total stays bounded by ``MAX_CONTENT_LENGTH``. One legal form
+python-multipart does not read, a part with no body at all (its headers directly followed by the
+next boundary, as Werkzeug's test client writes an empty field or file), is detected (a part whose
+data starts with the boundary, which a delimiter always precedes) and that body is read again by
+Werkzeug's parser.
 """
 
 from __future__ import annotations
 
+import io
 import json
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Request
-from werkzeug.datastructures import FileStorage
+from python_multipart.multipart import MultipartParseError, MultipartParser, parse_options_header
+from werkzeug.formparser import MultiPartParser as WerkzeugParser
+
+MAX_FIELD_BYTES = 16 * 1024 * 1024
+NO_NAME = ('A multipart part has no name: every part needs a header like '
+           'Content-Disposition: form-data; name="field".')
+NO_PARTS = ("The multipart/form-data body could not be read: no parts were found "
+            "(does the body use the boundary given in the Content-Type header?)")
 
 
 class BodyError(ValueError):
@@ -29,23 +48,153 @@ def json_body(raw: bytes) -> Any:
         raise BodyError("The body is not valid JSON: it is nested too deeply.") from None
 
 
-def multipart(request: Request) -> tuple[dict[str, str], dict[str, FileStorage], list[str]]:
-    """``(text fields, file parts, names sent more than once)`` of a multipart/form-data body.
+@dataclass(frozen=True)
+class FilePart:
+    """A file part of a multipart body: its ``filename`` (may be empty) and its bytes."""
 
-    First values win in the two dicts; the caller decides what a repeated name means.
-    """
-    if "boundary" not in request.mimetype_params:
+    filename: str
+    data: bytes
+
+
+@dataclass
+class Multipart:
+    """A read multipart body: first values win in ``fields``/``files``; ``counts`` says how many
+    parts carried each name (so the caller decides what a repeated name means)."""
+
+    fields: dict[str, str] = field(default_factory=dict)
+    files: dict[str, FilePart] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def repeated(self) -> list[str]:
+        return sorted(name for name, count in self.counts.items() if count > 1)
+
+
+def multipart(request: Request) -> Multipart:
+    """The parts of a multipart/form-data body, read in one streaming pass."""
+    boundary = request.mimetype_params.get("boundary")
+    if not boundary:
         raise BodyError("The multipart/form-data body has no boundary; let your HTTP client build the Content-Type header.")
+    raw = _body(request)
+    reader = _PartReader(b"--" + boundary.encode("latin-1"))
     try:
-        form, files = request.form, request.files
-    except ValueError as exc:
+        parser = MultipartParser(boundary.encode("latin-1"), reader.callbacks())
+        parser.write(raw)
+        parser.finalize()
+    except (MultipartParseError, UnicodeEncodeError) as exc:
+        if not reader.began:
+            raise BodyError(NO_PARTS) from None
         raise BodyError(f"The multipart/form-data body could not be read: {exc}") from None
-    if not form and not files and (request.content_length or 0) > 0:
-        raise BodyError("The multipart/form-data body could not be read: no parts were found "
-                        "(does the body use the boundary given in the Content-Type header?)")
+    if reader.open or reader.bodiless:
+        reader = _werkzeug_read(raw, boundary)
+    if reader.problem:
+        raise BodyError(reader.problem)
+    if not reader.body.counts:
+        raise BodyError(NO_PARTS)
+    return reader.body
+
+
+def _body(request: Request) -> bytes:
+    """The whole body in one read when its length is known (five times faster than Werkzeug's
+    chunked ``get_data`` on a 40 MB upload); ``MAX_CONTENT_LENGTH`` still applies (413)."""
+    length = request.content_length
+    if length is None:
+        return request.get_data(cache=False)
+    stream, parts, left = request.stream, [], length
+    while left > 0:
+        chunk = stream.read(left)
+        if not chunk:
+            break
+        parts.append(chunk)
+        left -= len(chunk)
+    return parts[0] if len(parts) == 1 else b"".join(parts)
+
+
+class _PartReader:
+    """python-multipart callbacks that collect parts into a :class:`Multipart`."""
+
+    def __init__(self, dash_boundary: bytes = b"") -> None:
+        self.body = Multipart()
+        self.problem: str | None = None
+        self.began = False           # at least one part started
+        self.open = False            # a part begun and never ended
+        self.bodiless = False        # a part with no body: python-multipart misreads what follows
+        self._dash_boundary = dash_boundary
+        self._header: list[bytes] = []
+        self._value: list[bytes] = []
+        self._disposition = b""
+        self._chunks: list[bytes] = []
+        self._size = 0
+
+    def callbacks(self) -> dict:
+        return {"on_part_begin": self._begin, "on_header_field": self._header_field,
+                "on_header_value": self._header_value, "on_header_end": self._header_end,
+                "on_part_data": self._data, "on_part_end": self._end}
+
+    def _begin(self) -> None:
+        self._disposition, self._chunks, self._size, self.open, self.began = b"", [], 0, True, True
+
+    def _header_field(self, data: bytes, start: int, end: int) -> None:
+        self._header.append(data[start:end])
+
+    def _header_value(self, data: bytes, start: int, end: int) -> None:
+        self._value.append(data[start:end])
+
+    def _header_end(self) -> None:
+        if b"".join(self._header).strip().lower() == b"content-disposition":
+            self._disposition = b"".join(self._value)
+        self._header, self._value = [], []
+
+    def _data(self, data: bytes, start: int, end: int) -> None:
+        self._chunks.append(data[start:end])
+        self._size += end - start
+
+    def _end(self) -> None:
+        self.open = False
+        data = self._chunks[0] if len(self._chunks) == 1 else b"".join(self._chunks)
+        if self._dash_boundary and data.startswith(self._dash_boundary):
+            self.bodiless = True
+            return
+        kind, params = parse_options_header(self._disposition)
+        name = params.get(b"name")
+        if kind.lower() != b"form-data" or name is None:
+            self.problem = self.problem or NO_NAME
+            return
+        key = name.decode("utf-8", "replace")
+        body = self.body
+        body.counts[key] = body.counts.get(key, 0) + 1
+        self._chunks = []
+        if body.counts[key] > 1:
+            return
+        if b"filename" in params:
+            body.files[key] = FilePart(params[b"filename"].decode("utf-8", "replace"), data)
+        elif self._size > MAX_FIELD_BYTES:
+            self.problem = self.problem or (f"The form field '{key}' is larger than {MAX_FIELD_BYTES // 2**20} MiB; "
+                                            "send big content as a file part.")
+        else:
+            body.fields[key] = data.decode("utf-8", "replace")
+
+
+def _werkzeug_read(raw: bytes, boundary: str) -> _PartReader:
+    """The same result from Werkzeug's parser (for the rare body python-multipart cannot read)."""
+    reader = _PartReader()
+    try:
+        form, files = WerkzeugParser(max_form_memory_size=MAX_FIELD_BYTES).parse(
+            io.BytesIO(raw), boundary.encode("latin-1"), len(raw))
+    except ValueError as exc:
+        reader.problem = f"The multipart/form-data body could not be read: {exc}"
+        return reader
     if None in form or None in files:
-        raise BodyError('A multipart part has no name: every part needs a header like '
-                        'Content-Disposition: form-data; name="field".')
-    repeated = sorted({name for name in [*form.keys(), *files.keys()]
-                       if len(form.getlist(name)) + len(files.getlist(name)) > 1})
-    return {key: form.get(key) for key in form}, {key: files.get(key) for key in files}, repeated
+        reader.problem = NO_NAME
+        return reader
+    body = reader.body
+    for name, values in form.lists():
+        body.counts[name] = body.counts.get(name, 0) + len(values)
+        body.fields.setdefault(name, values[0])
+    for name, parts in files.lists():
+        body.counts[name] = body.counts.get(name, 0) + len(parts)
+        if name not in body.fields:
+            body.files.setdefault(name, FilePart(parts[0].filename or "", parts[0].read()))
+        for part in parts:
+            part.close()
+    return reader

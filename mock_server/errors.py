@@ -2,8 +2,9 @@
 
 Backends raise a :class:`ProviderError` subclass (each provider's ``errors.py`` defines its own
 envelope); routes never build error bodies. Werkzeug's own errors (unknown route, wrong method,
-body too large, unreadable body) and unexpected exceptions are rendered in the envelope of the
-provider the request path belongs to, chosen by :func:`register_error_handlers`.
+body too large, unreadable body), an unreachable shared store (503 with ``Retry-After: 1``) and
+unexpected exceptions are rendered in the envelope of the provider the request path belongs to,
+chosen by :func:`register_error_handlers`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from typing import Callable
 
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException, InternalServerError
+
+from .store.redis import StoreUnavailable
 
 log = logging.getLogger("mock_server")
 
@@ -65,6 +68,14 @@ def register_error_handlers(app: Flask, routes: list[tuple[str, HttpErrorMapper]
     @app.errorhandler(ProviderError)
     def provider_error(error: ProviderError):
         return error.response()
+
+    @app.errorhandler(StoreUnavailable)
+    def store_unavailable(error: StoreUnavailable):
+        log.warning("store unavailable on %s %s: %s", request.method, request.path, error)
+        message = "The mock's shared store (Redis) is unreachable; retry when it is back."
+        rendered = mapper_for(request.path)(503, message).response()
+        rendered.headers["Retry-After"] = "1"
+        return rendered
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):

@@ -2,6 +2,12 @@
 
 Any record can be parsed again on demand (inspection, notifications) without keeping a list of
 rows; ``iter_rows`` re-reads all of them with one ``csv.reader``.
+
+Finding the records whose first cell (the recipient) equals a value (``find``) uses the
+*destination index*: the record indexes sorted by first cell, 4 bytes a record, built on first use
+(one C-speed regex pass and one sort) and kept, so each lookup is a binary search that parses about
+20 records whatever the file's size. Stores that keep the rows elsewhere (Redis) override
+``_load_index``/``_save_index`` to share it between processes.
 """
 
 from __future__ import annotations
@@ -9,16 +15,19 @@ from __future__ import annotations
 import bisect
 import csv
 import io
+import re
 from array import array
 from itertools import accumulate
 
 from .store import codec
 
+_FIRST_CELLS = re.compile(rb"^[^,\r\n]*", re.M)
+
 
 class Rows:
     """The accepted records of one file, stored as the file's bytes plus record offsets."""
 
-    __slots__ = ("_data", "_offsets", "_lines", "_first", "_count", "header", "invalid")
+    __slots__ = ("_data", "_offsets", "_lines", "_first", "_count", "header", "invalid", "_index")
 
     def __init__(self, data: bytes, offsets: array, lines: array, header: list[str],
                  invalid: dict[int, str]) -> None:
@@ -29,6 +38,7 @@ class Rows:
         self._count = len(offsets) - 1
         self.header = header
         self.invalid = invalid       # record index -> reason, for rows kept under invalid_rows=skip
+        self._index = None           # destination index, built by the first ``find``
 
     @classmethod
     def one_per_line(cls, data: bytes, first: int, count: int, header: list[str]) -> "Rows":
@@ -36,7 +46,7 @@ class Rows:
         offsets are computed on first use, record ``i`` starts on line ``i + 2``."""
         rows = cls.__new__(cls)
         rows._data, rows._offsets, rows._lines, rows._first, rows._count = data, None, None, first, count
-        rows.header, rows.invalid = header, {}
+        rows.header, rows.invalid, rows._index = header, {}, None
         return rows
 
     def __len__(self) -> int:
@@ -94,6 +104,48 @@ class Rows:
                 position = self._data.find(target, position + 1)
         return found
 
+    def find(self, first_cell: str) -> list[int]:
+        """Indexes (ascending) of the records whose first cell is exactly ``first_cell``."""
+        index = self._destination_index()
+        target = first_cell.encode("utf-8")
+        key = self._first_bytes
+        start = bisect.bisect_left(index, target, key=key)
+        end = bisect.bisect_right(index, target, lo=start, key=key)
+        return sorted(index[start:end])
+
+    def _first_bytes(self, record: int) -> bytes:
+        starts = self._starts()
+        raw = self._data[starts[record]:starts[record + 1]]
+        if raw.startswith(b'"'):
+            return self.first_cell(record).encode("utf-8")
+        end = raw.find(b",")
+        return raw[:end] if end >= 0 else raw.rstrip(b"\r\n")
+
+    def _destination_index(self) -> array:
+        if self._index is None:      # two threads may both build it: same result, no harm
+            index = self._load_index()
+            if index is None:
+                index = self._build_index()
+                self._save_index(index)
+            self._index = index
+        return self._index
+
+    def _build_index(self) -> array:
+        if self._lines is None:      # one record per line: every first cell in one C-speed pass
+            cells = _FIRST_CELLS.findall(self._data, self._first)[:self._count]
+            for position, cell in enumerate(cells):
+                if cell.startswith(b'"'):
+                    cells[position] = self.first_cell(position).encode("utf-8")
+        else:
+            cells = [self.first_cell(record).encode("utf-8") for record in range(self._count)]
+        return array("I", sorted(range(len(cells)), key=cells.__getitem__))
+
+    def _load_index(self) -> array | None:
+        return None
+
+    def _save_index(self, index: array) -> None:
+        """Nothing to do in memory: the index stays on this object."""
+
     def find_in_first_cells(self, text: str, limit: int) -> list[int]:
         """Indexes (in order) of the first ``limit`` records whose first cell contains ``text``
         (which holds no comma or quote).
@@ -127,9 +179,11 @@ class Rows:
 
     @property
     def nbytes(self) -> int:
-        """Bytes held: the file, plus 8 per offset and 4 per line number when they are stored."""
+        """Bytes held: the file, plus 8 per offset, 4 per line number and 4 per destination-index
+        entry when they are stored."""
         offsets = 8 * len(self._offsets) if self._offsets is not None else 0
-        return len(self._data) + offsets + (4 * len(self._lines) if self._lines is not None else 0)
+        index = 4 * len(self._index) if self._index is not None else 0
+        return len(self._data) + offsets + index + (4 * len(self._lines) if self._lines is not None else 0)
 
 
 def _to_plain(rows: Rows) -> list:

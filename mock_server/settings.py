@@ -26,6 +26,8 @@ DEFAULTS: dict[str, Any] = {
     "seed": 0,
     "max_request_bytes": 256 * MB,
     "clock": {"start": None, "frozen": False},
+    # Where state lives: memory (this process) or redis://HOST:PORT/DB (shared), keys under prefix.
+    "store": {"url": "memory", "prefix": "bulkmock:"},
     "delivery": {
         # Share of ordinary (non-reserved) recipients that read the message, drawn from the seed.
         "read_share": 0.5,
@@ -183,6 +185,15 @@ def check(settings: Mapping[str, Any]) -> None:
                             "(/_mock is the control plane, /sandboxes/NAME selects a sandbox)")
     _check_indigitall(settings["indigitall"])
     _check_runtime(settings)
+    _check_store(settings["store"])
+
+
+def _check_store(store: Mapping[str, Any]) -> None:
+    url, prefix = store["url"], store["prefix"]
+    if not (isinstance(url, str) and (url == "memory" or url.startswith(("redis://", "rediss://", "unix://")))):
+        raise SettingsError(f"store.url must be 'memory' or redis://HOST:PORT/DB, not {url!r}")
+    if not (isinstance(prefix, str) and prefix and "*" not in prefix and "?" not in prefix):
+        raise SettingsError(f"store.prefix must be a non-empty string without '*' or '?' (e.g. bulkmock:), not {prefix!r}")
 
 
 def _check_indigitall(section: Mapping[str, Any]) -> None:

@@ -12,6 +12,8 @@ from werkzeug.test import encode_multipart
 
 from mock_server import create_app
 
+pytest_plugins = ["realredis"]     # redis_server / redis_url: a private real redis-server
+
 START = "2026-01-05T10:00:00Z"
 ORDER_PARAMS = [{"param": 1, "column": "order_id"}, {"param": 2, "column": "amount"}, {"param": 3, "column": "delivery"}]
 

@@ -23,7 +23,16 @@ def memory_store(request, **kwargs) -> Store:
     return MemoryStore(**kwargs)
 
 
-IMPLEMENTATIONS = {"memory": memory_store}
+def redis_store(request, **kwargs) -> Store:
+    """A RedisStore on the session's private redis-server (``tests/realredis.py``), emptied."""
+    from mock_server.store.redis import RedisStore
+
+    store = RedisStore(request.getfixturevalue("redis_url"), **kwargs)
+    request.addfinalizer(store.close)
+    return store
+
+
+IMPLEMENTATIONS = {"memory": memory_store, "redis": redis_store}
 
 
 class FakeTime:

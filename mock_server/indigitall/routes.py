@@ -66,29 +66,23 @@ def _read_multipart() -> tuple[dict[str, str], bytes | None, list[dict]]:
         raise IndigitallError(f"Unsupported Content-Type '{shown}': send multipart/form-data with the fields "
                               "'layout' (JSON text) and 'file' (the CSV)")
     try:
-        data, files, repeated = bodies.multipart(request)
+        body = bodies.multipart(request)
     except bodies.BodyError as exc:
         raise IndigitallError(str(exc)) from None
+    data, files = body.fields, body.files
     errors: list[dict] = [{"field": name, "message": f"{name} was sent more than once; send it once"}
-                          for name in repeated]
+                          for name in body.repeated]
     if "layout" in files and "layout" not in data:
-        raw = _read_part("layout")
+        raw = files["layout"].data
         try:
             data["layout"] = raw.decode("utf-8-sig")
         except UnicodeDecodeError:
             errors.append({"field": "layout", "message": "layout must be UTF-8 encoded JSON text"})
     upload = None
     if "file" in files:
-        upload = _read_part("file")
+        upload = files["file"].data
     elif "file" in data:
         data.pop("file")
         errors.append({"field": "file", "message": "file must be a file part (the CSV itself), not a text field"})
     return data, upload, errors
 
-
-def _read_part(name: str) -> bytes:
-    part = request.files[name]
-    try:
-        return part.read()
-    finally:
-        part.close()

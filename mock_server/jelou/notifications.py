@@ -122,7 +122,7 @@ class NotificationsMixin:
         for campaign in campaigns:
             upper = campaign.sent_count(now) if sent_only else campaign.total
             if destination is not None:
-                indexes = [i for i in range(upper) if campaign.rows.first_cell(i) == destination
+                indexes = [i for i in campaign.rows.find(destination) if i < upper
                            and (wanted is None or campaign.status_of(i, timelines, now) == wanted)]
                 yield Source(len(indexes), _render_list(campaign, indexes, now, render))
             elif wanted is None:

@@ -80,7 +80,7 @@ def update_campaign(campaign_id: str):
     if request.mimetype == "application/json":
         data = _json_object()
     elif request.mimetype == "multipart/form-data":
-        data = _multipart()[0]
+        data = _multipart().fields
     elif request.mimetype == "application/x-www-form-urlencoded":
         data = request.form.to_dict()
     else:
@@ -113,16 +113,14 @@ def _read_send_body():
     if request.mimetype == "application/json":
         return _json_object(), None, {}
     if request.mimetype == "multipart/form-data":
-        data, files, repeated = _multipart()
-        errors = {name: [message(f"'{name}' was sent {_times(name)} times; send it once.",
-                                 f"'{name}' se envió más de una vez; envíelo una sola vez.")] for name in repeated}
+        body = _multipart()
+        data = body.fields
+        errors = {name: [message(f"'{name}' was sent {body.counts[name]} times; send it once.",
+                                 f"'{name}' se envió más de una vez; envíelo una sola vez.")] for name in body.repeated}
         upload = None
-        if "file" in files:
-            part = files["file"]
-            try:
-                upload = (part.read(), part.filename or "")
-            finally:
-                part.close()
+        if "file" in body.files:
+            part = body.files["file"]
+            upload = (part.data, part.filename)
         elif "file" in data:
             errors["file"] = [message("'file' must be a file part (the CSV itself), not a text field.",
                                       "'file' debe ser un archivo adjunto.")]
@@ -131,10 +129,6 @@ def _read_send_body():
     shown = request.mimetype or "none"
     raise JelouError(f"Unsupported Content-Type '{shown}': send application/json (with fileUrl) "
                      "or multipart/form-data (with the CSV in 'file').")
-
-
-def _times(name: str) -> int:
-    return len(request.form.getlist(name)) + len(request.files.getlist(name))
 
 
 def _multipart():

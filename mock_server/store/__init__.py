@@ -11,11 +11,17 @@ from .memory import MemoryStore
 
 
 def open_store(spec: str = "memory", *, seed: int = 0, clock_start_us: int | None = None, clock_frozen: bool = False,
-               time_source: Callable[[], float] = time.time) -> Store:
-    """The store named by ``spec`` (``"memory"``: this process only)."""
+               time_source: Callable[[], float] = time.time, prefix: str = "bulkmock:") -> Store:
+    """The store named by ``spec``: ``"memory"`` (this process only) or ``"redis://HOST:PORT/DB"``
+    (shared by every process and host using that Redis and ``prefix``)."""
     if spec == "memory":
         return MemoryStore(seed=seed, clock_start_us=clock_start_us, clock_frozen=clock_frozen, time_source=time_source)
-    raise StoreError(f"unknown store '{spec}': use 'memory'")
+    if isinstance(spec, str) and spec.startswith(("redis://", "rediss://", "unix://")):
+        from .redis import RedisStore
+
+        return RedisStore(spec, prefix=prefix, seed=seed, clock_start_us=clock_start_us, clock_frozen=clock_frozen,
+                          time_source=time_source)
+    raise StoreError(f"unknown store '{spec}': use 'memory' or 'redis://HOST:PORT/DB'")
 
 
 __all__ = ["DEFAULT_SANDBOX", "SANDBOX_NAME", "ClockState", "LogPage", "NewRecord", "Page", "Record", "SandboxInfo",

@@ -1,0 +1,417 @@
+"""The Redis store (``--store redis://HOST:PORT/DB``): the store interface shared by processes and hosts.
+
+This module has the plumbing, sandboxes, clocks and records; ``redis_primitives.py`` the slot
+ledgers, logs, counters, maps and change notification; ``redis_blobs.py`` the uploaded CSVs.
+
+Every write is one Lua script (``redis_lua.py``, which also documents the key layout), so it is
+atomic across every process that uses the same Redis and prefix. Operations that take a Python
+function (``create``'s ``build``, ``update``, ``reserve``, ``update_value``, ``update_clock``) are
+optimistic: read, call the function, then a script applies the result only if what was read is
+unchanged (``CONFLICT`` otherwise, and the function runs again), exactly as the interface allows.
+
+Ids: UUIDs come from ``random.Random("ids:SEED")`` like the memory store; a sandbox keeps only the
+count of ids taken, and each process replays the generator up to it (one draw per id, cached), so
+sequential requests get the same ids as from one memory store, in every process.
+
+Big values: a :class:`~mock_server.rows.Rows` field of a stored dataclass (a campaign's CSV) is
+written once as an immutable blob (``P blob:ID``) and the record keeps a reference; reading the
+record gives a :class:`LazyRows` that fetches the bytes on first use and keeps them in a bounded
+per-store cache. So listing or updating a million-recipient campaign moves a few hundred bytes.
+
+Change notification: every change publishes the sandbox's new version on ``P ver:NAME``; ``wait``
+subscribes, re-reads the version, and sleeps on the subscription (no polling).
+
+Redis unreachable: operations raise :class:`StoreUnavailable` (a ``StoreError``); the app answers
+503 in the provider's envelope and the next request tries again (redis-py reconnects).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import random
+import threading
+import time
+import uuid
+from typing import Any, Callable, Iterator, Sequence
+
+import redis as redis_client
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from . import codec, redis_lua
+from .redis_blobs import BlobCache
+from .base import ClockState, IdStyle, NewRecord, Page, Record, SandboxInfo, StaleGeneration, T
+from .redis_primitives import RedisPrimitives, StoreUnavailable, _Conflict, _NoSandbox
+
+__all__ = ["RedisStore", "StoreUnavailable", "decoding_store"]
+
+DEFAULT_PREFIX = "bulkmock:"
+CLOCK_REUSE = 0.05
+_BATCH = 200
+
+
+class RedisStore(RedisPrimitives):
+    """The store on one Redis server; see the module docstring."""
+
+    def __init__(self, url: str, *, prefix: str = DEFAULT_PREFIX, seed: int = 0, clock_start_us: int | None = None,
+                 clock_frozen: bool = False, time_source: Callable[[], float] = time.time,
+                 blob_cache_bytes: int = 256 * 1024 * 1024, socket_timeout: float = 5.0) -> None:
+        self.url, self.prefix, self.seed = url, prefix, seed
+        self.time_source = time_source
+        self._clock_start_us, self._clock_frozen = clock_start_us, clock_frozen
+        # One quick retry: after a Redis restart a pooled connection fails once, then reconnects.
+        self.redis = redis_client.Redis.from_url(url, socket_timeout=socket_timeout, socket_connect_timeout=socket_timeout,
+                                                 health_check_interval=30, retry=Retry(NoBackoff(), 1))
+        self._scripts = {name: self.redis.register_script(getattr(redis_lua, name))
+                         for name in ("TOUCH", "CLOCK", "ID_COUNTER", "DATA_PREFIX", "INFO", "RESET", "DROP", "CLOCK_SET", "GET", "COMMIT", "RANGE", "PAGE", "LEDGER",
+                                      "RESERVE", "APPEND", "READ_LOG", "CLEAR_LOG", "INCR", "COUNTER", "MAP_GET",
+                                      "MAP_SET", "MAP_DELETE", "MAP_ITEMS")}
+        self._recent = threading.local()    # the clock read by this thread's last touch
+        self._uuid_generator = random.Random(f"ids:{seed}")
+        self._uuids: list[str] = []
+        self._uuid_lock = threading.Lock()
+        self.blobs = BlobCache(self, blob_cache_bytes)
+
+    def __repr__(self) -> str:
+        return f"RedisStore({self.url!r}, prefix={self.prefix!r})"
+
+    # -- plumbing ------------------------------------------------------------------------------
+    def _call(self, script: str, sandbox: str, *args: Any) -> Any:
+        try:
+            return self._scripts[script](args=[self.prefix, sandbox, *args])
+        except redis_client.ResponseError as exc:
+            text = str(exc)
+            if "NOSANDBOX" in text:
+                raise _NoSandbox() from None
+            if "CONFLICT" in text:
+                raise _Conflict() from None
+            if "STALE" in text:
+                raise StaleGeneration(f"sandbox '{sandbox}' was reset since this operation began") from None
+            raise StoreUnavailable(f"Redis refused an operation: {text}") from exc
+        except redis_client.RedisError as exc:
+            raise StoreUnavailable(f"Redis at {self.url} is unreachable: {exc}") from exc
+
+    def _run(self, script: str, sandbox: str, *args: Any) -> Any:
+        """``_call``, creating the sandbox first if it does not exist."""
+        try:
+            return self._call(script, sandbox, *args)
+        except _NoSandbox:
+            self._ensure(sandbox)
+            return self._call(script, sandbox, *args)
+
+    def _ensure(self, sandbox: str) -> list:
+        """Create the sandbox if needed, record its use; its ``INFO`` fields."""
+        real = self.time_source()
+        clock = self._initial_clock()
+        return self._call("TOUCH", sandbox, repr(real), repr(real), clock.offset_us, _frz(clock))
+
+    def _real_us(self) -> int:
+        return round(self.time_source() * 1_000_000)
+
+    def _initial_clock(self) -> ClockState:
+        real = self._real_us()
+        start = real if self._clock_start_us is None else self._clock_start_us
+        return ClockState(offset_us=start - real, frozen_at_us=start if self._clock_frozen else None)
+
+    def _retry(self, attempt: Callable[[], T]) -> T:
+        for tries in range(10_000):
+            try:
+                return attempt()
+            except _Conflict:
+                if tries > 8:
+                    time.sleep(min(0.01, 0.0005 * tries))
+        raise StoreUnavailable("too many conflicting writers on one record")
+
+    def _encode(self, value: Any, sandbox: str | None = None, data_prefix: bytes | None = None) -> bytes:
+        if sandbox is not None and self.blobs.holds_rows(value):
+            value = self.blobs.externalize(value, data_prefix or self._run("DATA_PREFIX", sandbox))
+        return codec.encode(value)
+
+    def command(self, fn: Callable[[redis_client.Redis], T]) -> T:
+        """Run ``fn(client)``; a Redis failure becomes :class:`StoreUnavailable`."""
+        try:
+            return fn(self.redis)
+        except redis_client.RedisError as exc:
+            raise StoreUnavailable(f"Redis at {self.url} is unreachable: {exc}") from exc
+
+    def _decode(self, data: bytes) -> Any:
+        token = _DECODING.set(self)
+        try:
+            return codec.decode(data)
+        finally:
+            _DECODING.reset(token)
+
+    def _record(self, kind: str, record_id: str, fields: Sequence[Any]) -> Record | None:
+        value, seq, cus, version, indexes = fields
+        if value is None:
+            return None
+        return Record(kind, record_id, int(seq), int(cus), int(version), self._decode(value), _indexes(indexes))
+
+    # -- sandboxes ---------------------------------------------------------------------------
+    def touch(self, sandbox: str) -> SandboxInfo:
+        info = self._info(sandbox, self._ensure(sandbox))
+        self._recent.clocks = {sandbox: (info.clock, time.monotonic())}
+        return info
+
+    def info(self, sandbox: str) -> SandboxInfo | None:
+        try:
+            return self._info(sandbox, self._call("INFO", sandbox))
+        except _NoSandbox:
+            return None
+
+    @staticmethod
+    def _info(sandbox: str, out: list) -> SandboxInfo:
+        generation, version, offset, frozen, created, used = out[:6]
+        counts = {out[i].decode(): int(out[i + 1]) for i in range(6, len(out), 2)}
+        return SandboxInfo(sandbox, _clock(offset, frozen), int(generation), int(version), float(created),
+                           float(used), counts)
+
+    def sandboxes(self) -> list[SandboxInfo]:
+        try:
+            names = sorted(name.decode() for name in self.redis.hkeys(self.prefix + "sandboxes"))
+        except redis_client.RedisError as exc:
+            raise StoreUnavailable(f"Redis at {self.url} is unreachable: {exc}") from exc
+        return [info for info in map(self.info, names) if info is not None]
+
+    def drop(self, sandbox: str) -> bool:
+        self._forget_clock(sandbox)
+        old = self._call("DROP", sandbox, "")
+        if not old:
+            return False
+        self._unlink(old)
+        return True
+
+    def expire_idle(self, ttl: float) -> list[str]:
+        limit = self.time_source() - ttl
+        try:
+            idle = sorted(name.decode() for name in self.redis.zrangebyscore(self.prefix + "used", "-inf", f"({limit!r}"))
+        except redis_client.RedisError as exc:
+            raise StoreUnavailable(f"Redis at {self.url} is unreachable: {exc}") from exc
+        dropped = []
+        for name in idle:
+            old = self._call("DROP", name, repr(limit))
+            if old:
+                self._unlink(old)
+                dropped.append(name)
+        return dropped
+
+    def reset(self, sandbox: str, *, rewind_clock: bool = False) -> SandboxInfo:
+        clock = self._initial_clock()
+        self._forget_clock(sandbox)
+        old = self._run("RESET", sandbox, 1 if rewind_clock else 0, clock.offset_us, _frz(clock))
+        self._unlink(old)
+        return self.touch(sandbox)
+
+    def _unlink(self, data_prefix: bytes) -> None:
+        """Remove an old epoch's keys (nothing reads them any more): a background clean-up."""
+        pattern = data_prefix.replace(b"*", b"\\*").replace(b"?", b"\\?").replace(b"[", b"\\[") + b"*"
+        try:
+            batch = []
+            for key in self.redis.scan_iter(match=pattern, count=1000):
+                batch.append(key)
+                if len(batch) >= 1000:
+                    self.redis.unlink(*batch)
+                    batch.clear()
+            if batch:
+                self.redis.unlink(*batch)
+        except redis_client.RedisError:
+            pass        # unreachable keys of a dead epoch: harmless, the next reset or drop retries nothing
+
+    # -- clock -------------------------------------------------------------------------------
+    def clock(self, sandbox: str) -> ClockState:
+        """The sandbox's clock. Read at ``touch`` (the start of a request) and reused by the same
+        thread for ``CLOCK_REUSE`` seconds: one request sees one clock, as if it ran at once."""
+        seen = getattr(self._recent, "clocks", {}).get(sandbox)
+        if seen is not None and time.monotonic() - seen[1] < CLOCK_REUSE:
+            return seen[0]
+        offset, frozen, _ = self._run("CLOCK", sandbox)
+        return _clock(offset, frozen)
+
+    def _forget_clock(self, sandbox: str) -> None:
+        getattr(self._recent, "clocks", {}).pop(sandbox, None)
+
+    def update_clock(self, sandbox: str, fn: Callable[[ClockState], ClockState]) -> ClockState:
+        self._forget_clock(sandbox)
+
+        def attempt() -> ClockState:
+            offset, frozen, _ = self._run("CLOCK", sandbox)
+            current = _clock(offset, frozen)
+            new = fn(current)
+            self._run("CLOCK_SET", sandbox, current.offset_us, _frz(current), new.offset_us, _frz(new))
+            return new
+        return self._retry(attempt)
+
+    # -- records -----------------------------------------------------------------------------
+    def create(self, sandbox: str, kind: str, build: Callable[[str], NewRecord], *,
+               ids: IdStyle = "uuid", generation: int | None = None) -> Record:
+        field = "uuid" if ids == "uuid" else f"id:{kind}"
+
+        def attempt() -> Record:
+            # UUIDs: the number is taken at once (concurrent creates never conflict over it; one
+            # lost to a failed attempt is never reused). Sequence ids: compare-and-set, so they
+            # increase in creation order.
+            taking = ids == "uuid"
+            out = self._run("ID_COUNTER", sandbox, field, 1 if taking else 0)
+            generation_now, number, data_prefix = int(out[0]), int(out[1] or 0), out[2]
+            if generation is not None and generation != generation_now:
+                raise StaleGeneration(f"sandbox '{sandbox}' was reset since this operation began")
+            record_id = self._uuid(number) if taking else str(number + 1)
+            new = build(record_id)
+            item = self._item(sandbox, kind, record_id, 0, new, data_prefix)
+            out = self._commit(sandbox, generation, generation_now, "" if taking else field, number, 1, item)
+            return Record(kind, record_id, int(out[0]), int(out[1]), int(out[2]), new.value, _indexes(out[3]))
+        return self._retry(attempt)
+
+    def _commit(self, sandbox: str, wanted: int | None, seen: int, field: str, drawn: Any, count: int,
+                args: list[Any]) -> list:
+        try:
+            return self._run("COMMIT", sandbox, seen, self._real_us(), field, drawn, count, *args)
+        except StaleGeneration:
+            if wanted is None:         # a reset since the read: the caller did not pin a generation
+                raise _Conflict() from None
+            raise
+
+    def _item(self, sandbox: str, kind: str, record_id: str, version: int, new: NewRecord,
+              data_prefix: bytes | None = None) -> list[Any]:
+        args: list[Any] = [kind, record_id, version, self._encode(new.value, sandbox, data_prefix), len(new.indexes)]
+        for name, score in new.indexes:
+            args += [name, "" if score is None else repr(float(score))]
+        return args
+
+    def _uuid(self, number: int) -> str:
+        """The ``number``-th UUID (1-based) of the seeded sequence every fresh sandbox draws from:
+        drawn once per process and kept (about 90 bytes an id)."""
+        with self._uuid_lock:
+            while len(self._uuids) < number:
+                self._uuids.append(str(uuid.UUID(int=self._uuid_generator.getrandbits(128), version=4)))
+            return self._uuids[number - 1]
+
+    def get(self, sandbox: str, kind: str, record_id: str) -> Record | None:
+        out = self._run("GET", sandbox, kind, record_id)
+        return self._record(kind, record_id, out[1:6])
+
+    def _get_many(self, sandbox: str, keys: Sequence[tuple[str, str]]) -> tuple[int, list[Record | None]]:
+        flat = [part for key in keys for part in key]
+        out = self._run("GET", sandbox, *flat)
+        records = [self._record(kind, record_id, out[1 + 5 * i:6 + 5 * i]) for i, (kind, record_id) in enumerate(keys)]
+        return int(out[0]), records
+
+    def update(self, sandbox: str, kind: str, record_id: str, fn: Callable[[Record], NewRecord | None], *,
+               generation: int | None = None) -> Record | None:
+        def many(current: tuple[Record | None, ...]) -> Sequence[NewRecord | None]:
+            return (fn(current[0]) if current[0] is not None else None,)
+        return self.update_many(sandbox, ((kind, record_id),), many, generation=generation)[0]
+
+    def update_many(self, sandbox: str, keys: Sequence[tuple[str, str]],
+                    fn: Callable[[tuple[Record | None, ...]], Sequence[NewRecord | None]], *,
+                    generation: int | None = None) -> tuple[Record | None, ...]:
+        keys = tuple(keys)
+
+        def attempt() -> tuple[Record | None, ...]:
+            generation_now, current = self._get_many(sandbox, keys)
+            if generation is not None and generation != generation_now:
+                raise StaleGeneration(f"sandbox '{sandbox}' was reset since this operation began")
+            replacements = tuple(fn(tuple(current)))
+            if len(replacements) != len(keys):
+                raise ValueError("update_many: give one replacement (or None) per key")
+            args: list[Any] = []
+            changed = []
+            for (kind, record_id), old, new in zip(keys, current, replacements):
+                if new is not None:
+                    args += self._item(sandbox, kind, record_id, old.version if old is not None else 0, new)
+                    changed.append(((kind, record_id), old, new))
+            if not changed:
+                return tuple(current)
+            out = self._commit(sandbox, generation, generation_now, "", "", len(changed), args)
+            made = {}
+            for position, (key, old, new) in enumerate(changed):
+                seq, cus, version, indexes = out[4 * position:4 * position + 4]
+                made[key] = Record(key[0], key[1], int(seq), int(cus), int(version), new.value, _indexes(indexes))
+            return tuple(made.get(key, old) for key, old in zip(keys, current))
+        return self._retry(attempt)
+
+    def _members(self, sandbox: str, index: str, low, high, offset: int, limit: int | None,
+                 newest_first: bool) -> tuple[int, int, list[tuple[str, str]]]:
+        out = self._run("RANGE", sandbox, index, "-inf" if low is None else repr(float(low)),
+                        "+inf" if high is None else repr(float(high)), max(0, offset),
+                        -1 if limit is None else max(0, limit), 1 if newest_first else 0)
+        refs = []
+        for member in out[2:]:
+            _, kind, record_id = member.decode().split("|", 2)
+            refs.append((kind, record_id))
+        return int(out[0]), int(out[1]), refs
+
+    def page(self, sandbox: str, index: str, *, low: float | None = None, high: float | None = None,
+             offset: int = 0, limit: int | None = None, newest_first: bool = True) -> Page:
+        if limit is not None and limit <= 0:
+            return Page((), self._members(sandbox, index, low, high, 0, 0, newest_first)[1])
+        if limit is not None and limit <= _BATCH:          # one step: members and records together
+            out = self._run("PAGE", sandbox, index, "-inf" if low is None else repr(float(low)),
+                            "+inf" if high is None else repr(float(high)), max(0, offset), limit,
+                            1 if newest_first else 0)
+            records = []
+            for at in range(2, len(out), 6):
+                _, kind, record_id = out[at].decode().split("|", 2)
+                record = self._record(kind, record_id, out[at + 1:at + 6])
+                if record is not None:
+                    records.append(record)
+            return Page(tuple(records), int(out[1]))
+        for _ in range(100):
+            generation, total, refs = self._members(sandbox, index, low, high, offset, limit, newest_first)
+            if not refs:
+                return Page((), total)
+            records: list[Record] = []
+            for start in range(0, len(refs), _BATCH):
+                now_generation, found = self._get_many(sandbox, refs[start:start + _BATCH])
+                if now_generation != generation:
+                    break
+                records += [record for record in found if record is not None]
+            else:
+                return Page(tuple(records), total)
+        raise StoreUnavailable("the sandbox kept being reset while a page was read")
+
+    def scan(self, sandbox: str, index: str, *, low: float | None = None, high: float | None = None,
+             newest_first: bool = True) -> Iterator[Record]:
+        generation, _, refs = self._members(sandbox, index, low, high, 0, None, newest_first)
+        return self._scan(sandbox, generation, refs)
+
+    def _scan(self, sandbox: str, generation: int, refs: list[tuple[str, str]]) -> Iterator[Record]:
+        start, size = 0, 1         # batches of 1, 2, 4 ... 200: a reset is noticed soon after it happens
+        while start < len(refs):
+            now_generation, found = self._get_many(sandbox, refs[start:start + size])
+            if now_generation != generation:
+                return
+            yield from (record for record in found if record is not None)
+            start, size = start + size, min(_BATCH, size * 2)
+
+    def close(self) -> None:
+        self.redis.close()
+
+
+# -- helpers ---------------------------------------------------------------------------------------
+
+def _frz(clock: ClockState) -> str:
+    return "" if clock.frozen_at_us is None else str(clock.frozen_at_us)
+
+
+def _clock(offset: bytes, frozen: bytes) -> ClockState:
+    return ClockState(int(offset), int(frozen) if frozen else None)
+
+
+def _indexes(text: bytes | str | None) -> tuple[tuple[str, float], ...]:
+    if not text:
+        return ()
+    return tuple((name, float(score)) for name, score in json.loads(text))
+
+
+_DECODING: contextvars.ContextVar[RedisStore | None] = contextvars.ContextVar("redis_store_decoding", default=None)
+
+
+def decoding_store() -> RedisStore:
+    """The store decoding a value in this thread (values that refer to Redis keys need it)."""
+    store = _DECODING.get()
+    if store is None:
+        raise ValueError("a value that refers to Redis data can only be decoded by a RedisStore")
+    return store
+

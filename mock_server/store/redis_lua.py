@@ -1,0 +1,402 @@
+"""The Lua scripts of the Redis store (``redis.py``): every write is one script, so it is atomic.
+
+Key layout (``P`` is ``store.prefix``, default ``bulkmock:``):
+
+- ``P sandboxes`` hash name -> 1; ``P used`` sorted set name -> real time of the last touch;
+- ``P s:NAME`` hash, the sandbox: ``ep`` (epoch: a number from ``P epochs`` given at creation and at
+  every reset, so a reset or drop is O(1) and old data never mixes with new), ``gen``, ``ver``,
+  ``off``/``frz`` (the clock), ``created``;
+- ``P d:NAME:EP:`` + ``rec:KIND:ID`` (hash: ``v`` value, ``seq``, ``cus``, ``ver``, ``ix`` index
+  entries), ``n`` (hash: ``seq``, ``cus``, ``uuid``, ``id:KIND`` counters), ``count`` (hash kind ->
+  records), ``ix:NAME`` (sorted set, member ``SEQ(12 digits)|KIND|ID``, so equal scores order by
+  creation), ``led:NAME`` (hash slot -> units, ``_v`` its version), ``log:NAME`` (list) +
+  ``logm:NAME`` (hash ``first``/``last``/``dropped``), ``cnt:KEY`` (hash ``v``, ``exp``),
+  ``map:NAME`` (hash) + ``mapo:NAME`` (sorted set: insertion order);
+- ``P blob:ID`` (+ ``:dest``): the bytes of an uploaded CSV (and its destination index), immutable.
+
+Errors a script returns: ``NOSANDBOX`` (create it and retry), ``STALE`` (the generation the caller
+gave is gone), ``CONFLICT`` (a compare-and-set lost: re-read and retry). Every change bumps
+``ver`` and publishes it on ``P ver:NAME`` (the long-polls' wake-up). The scripts build key names
+from the sandbox's epoch, so they need one Redis server (not Redis Cluster).
+"""
+
+PRELUDE = r"""
+local P = ARGV[1]
+local NAME = ARGV[2]
+local META = P .. 's:' .. NAME
+local function sandbox()
+  local m = redis.call('HMGET', META, 'ep', 'gen')
+  if not m[1] then return nil end
+  return P .. 'd:' .. NAME .. ':' .. m[1] .. ':', tonumber(m[2])
+end
+local function need(expected)
+  local D, gen = sandbox()
+  if not D then return redis.error_reply('NOSANDBOX') end
+  if expected ~= '' and tonumber(expected) ~= gen then return redis.error_reply('STALE') end
+  return D, gen
+end
+local function bump()
+  local v = redis.call('HINCRBY', META, 'ver', 1)
+  redis.call('PUBLISH', P .. 'ver:' .. NAME, v)
+  return v
+end
+local function member(seq, kind, id)
+  return string.format('%012d', seq) .. '|' .. kind .. '|' .. id
+end
+local function score(s) return string.format('%.17g', s) end
+"""
+
+ENSURE_BODY = r"""
+if redis.call('EXISTS', META) == 0 then
+  local ep = redis.call('INCR', P .. 'epochs')
+  redis.call('HSET', META, 'ep', ep, 'gen', 0, 'ver', 0, 'off', ARGV[5], 'frz', ARGV[6], 'created', ARGV[4])
+  redis.call('HSET', P .. 'sandboxes', NAME, 1)
+end
+redis.call('ZADD', P .. 'used', ARGV[3], NAME)
+"""
+
+# ARGV: P NAME field take(1: add 1 first) -> {gen, value of the id counter, data prefix}
+ID_COUNTER = PRELUDE + r"""
+local D, gen = sandbox()
+if not D then return redis.error_reply('NOSANDBOX') end
+if ARGV[4] == '1' then return {gen, redis.call('HINCRBY', D .. 'n', ARGV[3], 1), D} end
+return {gen, redis.call('HGET', D .. 'n', ARGV[3]), D}
+"""
+
+# ARGV: P NAME -> the sandbox's data prefix (where its blobs go)
+DATA_PREFIX = PRELUDE + r"""
+local D = sandbox()
+if not D then return redis.error_reply('NOSANDBOX') end
+return D
+"""
+
+INFO_BODY = r"""
+local D = sandbox()
+if not D then return redis.error_reply('NOSANDBOX') end
+local m = redis.call('HMGET', META, 'gen', 'ver', 'off', 'frz', 'created')
+local out = {m[1], m[2], m[3], m[4], m[5], redis.call('ZSCORE', P .. 'used', NAME) or m[5]}
+local counts = redis.call('HGETALL', D .. 'count')
+for i = 1, #counts do out[#out + 1] = counts[i] end
+return out
+"""
+
+# ARGV: P NAME -> {gen, ver, off, frz, created, used, kind1, n1, ...} or NOSANDBOX
+INFO = PRELUDE + INFO_BODY
+
+# ARGV: P NAME real created_real off frz(or '') -> as INFO, after creating the sandbox if needed
+# and recording the use
+TOUCH = PRELUDE + ENSURE_BODY + INFO_BODY
+
+# ARGV: P NAME -> {off, frz, ver} or NOSANDBOX
+CLOCK = PRELUDE + r"""
+local m = redis.call('HMGET', META, 'off', 'frz', 'ver')
+if not m[1] then return redis.error_reply('NOSANDBOX') end
+return m
+"""
+
+# ARGV: P NAME rewind(0/1) off frz -> old data prefix
+RESET = PRELUDE + r"""
+local D = sandbox()
+if not D then return redis.error_reply('NOSANDBOX') end
+local ep = redis.call('INCR', P .. 'epochs')
+redis.call('HSET', META, 'ep', ep)
+redis.call('HINCRBY', META, 'gen', 1)
+if ARGV[3] == '1' then redis.call('HSET', META, 'off', ARGV[4], 'frz', ARGV[5]) end
+bump()
+return D
+"""
+
+# ARGV: P NAME only_if_used_before(or '') -> old data prefix or false
+DROP = PRELUDE + r"""
+local D = sandbox()
+if not D then return false end
+if ARGV[3] ~= '' then
+  local used = tonumber(redis.call('ZSCORE', P .. 'used', NAME) or '0')
+  if used >= tonumber(ARGV[3]) then return false end
+end
+redis.call('HINCRBY', META, 'gen', 1)
+bump()
+redis.call('DEL', META)
+redis.call('HDEL', P .. 'sandboxes', NAME)
+redis.call('ZREM', P .. 'used', NAME)
+return D
+"""
+
+# ARGV: P NAME expected_off expected_frz new_off new_frz -> 1 / CONFLICT
+CLOCK_SET = PRELUDE + r"""
+local D = sandbox()
+if not D then return redis.error_reply('NOSANDBOX') end
+local m = redis.call('HMGET', META, 'off', 'frz')
+if m[1] ~= ARGV[3] or m[2] ~= ARGV[4] then return redis.error_reply('CONFLICT') end
+if ARGV[5] ~= ARGV[3] or ARGV[6] ~= ARGV[4] then
+  redis.call('HSET', META, 'off', ARGV[5], 'frz', ARGV[6])
+  bump()
+end
+return 1
+"""
+
+# ARGV: P NAME kind1 id1 kind2 id2 ... -> {gen, fields1..., fields2...} (5 fields a record, false if absent)
+GET = PRELUDE + r"""
+local D, gen = sandbox()
+if not D then return redis.error_reply('NOSANDBOX') end
+local out = {gen}
+for i = 3, #ARGV, 2 do
+  local r = redis.call('HMGET', D .. 'rec:' .. ARGV[i] .. ':' .. ARGV[i + 1], 'v', 'seq', 'cus', 'ver', 'ix')
+  for j = 1, 5 do out[#out + 1] = r[j] end
+end
+return out
+"""
+
+# Create or replace records, compare-and-set.
+# ARGV: P NAME expected_gen real_us id_field id_expected(or '') n, then per record:
+#   kind id expected_ver(0: must not exist) value n_ix (ixname score-or-'')...
+# -> {seq1, cus1, ver1, ixtext1, ...}
+COMMIT = PRELUDE + r"""
+local D = need(ARGV[3])
+if type(D) == 'table' then return D end
+local N = D .. 'n'
+if ARGV[5] ~= '' then
+  local have = redis.call('HGET', N, ARGV[5]) or '0'
+  if have ~= ARGV[6] then return redis.error_reply('CONFLICT') end
+end
+local pos = 8
+local items = {}
+for r = 1, tonumber(ARGV[7]) do
+  local item = {kind = ARGV[pos], id = ARGV[pos + 1], ver = ARGV[pos + 2], v = ARGV[pos + 3], ix = {}}
+  local nix = tonumber(ARGV[pos + 4])
+  pos = pos + 5
+  for k = 1, nix do
+    item.ix[k] = {ARGV[pos], ARGV[pos + 1]}
+    pos = pos + 2
+  end
+  item.key = D .. 'rec:' .. item.kind .. ':' .. item.id
+  local cur = redis.call('HMGET', item.key, 'ver', 'seq', 'cus', 'ix')
+  if (cur[1] or '0') ~= item.ver then return redis.error_reply('CONFLICT') end
+  item.cur = cur
+  items[#items + 1] = item
+end
+if ARGV[5] ~= '' then redis.call('HINCRBY', N, ARGV[5], 1) end
+local out = {}
+for _, item in ipairs(items) do
+  local seq, cus, ver
+  if item.ver == '0' then
+    local m = redis.call('HMGET', META, 'off', 'frz')
+    local now = (m[2] ~= '' and tonumber(m[2])) or (tonumber(ARGV[4]) + tonumber(m[1]))
+    local last = tonumber(redis.call('HGET', N, 'cus') or '-1e300')
+    if now < last then now = last end
+    seq = redis.call('HINCRBY', N, 'seq', 1)
+    cus = now
+    redis.call('HSET', N, 'cus', string.format('%d', now))
+    redis.call('HINCRBY', D .. 'count', item.kind, 1)
+    ver = 1
+  else
+    seq, cus, ver = tonumber(item.cur[2]), tonumber(item.cur[3]), tonumber(item.ver) + 1
+    local old = cjson.decode(item.cur[4])
+    local m = member(seq, item.kind, item.id)
+    for _, e in ipairs(old) do redis.call('ZREM', D .. 'ix:' .. e[1], m) end
+  end
+  local m = member(seq, item.kind, item.id)
+  local resolved = {}
+  for k, e in ipairs(item.ix) do
+    local s = e[2]
+    if s == '' then s = score(cus / 1000000) end
+    redis.call('ZADD', D .. 'ix:' .. e[1], s, m)
+    resolved[k] = {e[1], s}
+  end
+  local ixtext = cjson.encode(resolved)
+  if #item.ix == 0 then ixtext = '[]' end
+  redis.call('HSET', item.key, 'v', item.v, 'seq', seq, 'cus', string.format('%d', cus), 'ver', ver, 'ix', ixtext)
+  out[#out + 1] = seq
+  out[#out + 1] = string.format('%d', cus)
+  out[#out + 1] = ver
+  out[#out + 1] = ixtext
+end
+bump()
+return out
+"""
+
+RANGE_HEAD = r"""
+local D, gen = sandbox()
+if not D then return {-1, 0} end
+local key = D .. 'ix:' .. ARGV[3]
+local total = redis.call('ZCOUNT', key, ARGV[4], ARGV[5])
+local found
+if ARGV[8] == '1' then
+  found = redis.call('ZREVRANGEBYSCORE', key, ARGV[5], ARGV[4], 'LIMIT', ARGV[6], ARGV[7])
+else
+  found = redis.call('ZRANGEBYSCORE', key, ARGV[4], ARGV[5], 'LIMIT', ARGV[6], ARGV[7])
+end
+local out = {gen, total}
+"""
+
+# ARGV: P NAME index low high offset count newest(1/0) -> {gen, total, members...}
+RANGE = PRELUDE + RANGE_HEAD + r"""
+for i = 1, #found do out[#out + 1] = found[i] end
+return out
+"""
+
+# ARGV: as RANGE -> {gen, total, member1, v, seq, cus, ver, ix, ...}
+# (a page small enough to read in one step: the members with their records' fields)
+PAGE = PRELUDE + RANGE_HEAD + r"""
+for i = 1, #found do
+  local _, _, kind, id = string.find(found[i], '^%d+|([^|]*)|(.*)$')
+  local r = redis.call('HMGET', D .. 'rec:' .. kind .. ':' .. id, 'v', 'seq', 'cus', 'ver', 'ix')
+  out[#out + 1] = found[i]
+  for j = 1, 5 do out[#out + 1] = r[j] end
+end
+return out
+"""
+
+# ARGV: P NAME ledger -> {gen, slot, units, ...} (with '_v')
+LEDGER = PRELUDE + r"""
+local D, gen = sandbox()
+if not D then return redis.error_reply('NOSANDBOX') end
+local out = {gen}
+local all = redis.call('HGETALL', D .. 'led:' .. ARGV[3])
+for i = 1, #all do out[#out + 1] = all[i] end
+return out
+"""
+
+# ARGV: P NAME expected_gen ledger expected_version slot delta ... -> 1 / CONFLICT / STALE
+RESERVE = PRELUDE + r"""
+local D = need(ARGV[3])
+if type(D) == 'table' then return D end
+local key = D .. 'led:' .. ARGV[4]
+if (redis.call('HGET', key, '_v') or '0') ~= ARGV[5] then return redis.error_reply('CONFLICT') end
+if #ARGV < 6 then return 1 end
+for i = 6, #ARGV, 2 do
+  local left = redis.call('HINCRBY', key, ARGV[i], ARGV[i + 1])
+  if left <= 0 then redis.call('HDEL', key, ARGV[i]) end
+end
+redis.call('HINCRBY', key, '_v', 1)
+bump()
+return 1
+"""
+
+# ARGV: P NAME log value max_entries -> sequence number
+APPEND = PRELUDE + r"""
+local D = need('')
+if type(D) == 'table' then return D end
+local meta = D .. 'logm:' .. ARGV[3]
+local list = D .. 'log:' .. ARGV[3]
+local last = redis.call('HINCRBY', meta, 'last', 1)
+if redis.call('HEXISTS', meta, 'first') == 0 then redis.call('HSET', meta, 'first', last) end
+redis.call('RPUSH', list, ARGV[4])
+local excess = redis.call('LLEN', list) - math.max(0, tonumber(ARGV[5]))
+if excess > 0 then
+  redis.call('LTRIM', list, excess, -1)
+  redis.call('HINCRBY', meta, 'first', excess)
+  redis.call('HINCRBY', meta, 'dropped', excess)
+end
+bump()
+return last
+"""
+
+# ARGV: P NAME log after limit -> {last, dropped, first, values...}
+READ_LOG = PRELUDE + r"""
+local D = sandbox()
+if not D then return {0, 0, 1} end
+local m = redis.call('HMGET', D .. 'logm:' .. ARGV[3], 'last', 'dropped', 'first')
+local last, dropped = tonumber(m[1] or '0'), tonumber(m[2] or '0')
+local first = tonumber(m[3] or tostring(last + 1))
+local out = {last, dropped, first}
+local start = math.max(0, tonumber(ARGV[4]) + 1 - first)
+local limit = tonumber(ARGV[5])
+if limit > 0 then
+  local values = redis.call('LRANGE', D .. 'log:' .. ARGV[3], start, start + limit - 1)
+  out[3] = first + start
+  for i = 1, #values do out[#out + 1] = values[i] end
+end
+return out
+"""
+
+# ARGV: P NAME log
+CLEAR_LOG = PRELUDE + r"""
+local D = sandbox()
+if not D then return 0 end
+local meta = D .. 'logm:' .. ARGV[3]
+if redis.call('EXISTS', meta) == 0 then return 0 end
+local last = tonumber(redis.call('HGET', meta, 'last') or '0')
+redis.call('DEL', D .. 'log:' .. ARGV[3])
+redis.call('HSET', meta, 'first', last + 1, 'dropped', 0)
+bump()
+return 1
+"""
+
+# ARGV: P NAME key amount now ttl(or '') -> value   (counters do not bump the version)
+INCR = PRELUDE + r"""
+local D = need('')
+if type(D) == 'table' then return D end
+local key = D .. 'cnt:' .. ARGV[3]
+local m = redis.call('HMGET', key, 'v', 'exp')
+local value, exp = tonumber(m[1] or '0'), m[2]
+local now = tonumber(ARGV[5])
+if exp and exp ~= '' and tonumber(exp) <= now then value, exp = 0, nil end
+if not m[1] or (value == 0 and (not exp or exp == '')) then
+  if ARGV[6] ~= '' then exp = score(now + tonumber(ARGV[6])) else exp = '' end
+end
+value = value + tonumber(ARGV[4])
+redis.call('HSET', key, 'v', value, 'exp', exp or '')
+if exp and exp ~= '' then
+  redis.call('PEXPIRE', key, math.floor((tonumber(ARGV[6]) * 2 + 3600) * 1000))
+end
+return value
+"""
+
+# ARGV: P NAME key now -> value
+COUNTER = PRELUDE + r"""
+local D = sandbox()
+if not D then return 0 end
+local m = redis.call('HMGET', D .. 'cnt:' .. ARGV[3], 'v', 'exp')
+if not m[1] then return 0 end
+if m[2] and m[2] ~= '' and tonumber(m[2]) <= tonumber(ARGV[4]) then return 0 end
+return tonumber(m[1])
+"""
+
+# ARGV: P NAME map key -> {gen, value or false}
+MAP_GET = PRELUDE + r"""
+local D, gen = sandbox()
+if not D then return {-1, false} end
+return {gen, redis.call('HGET', D .. 'map:' .. ARGV[3], ARGV[4])}
+"""
+
+# ARGV: P NAME map key had(0/1) expected new -> 1 / CONFLICT
+MAP_SET = PRELUDE + r"""
+local D = need('')
+if type(D) == 'table' then return D end
+local key = D .. 'map:' .. ARGV[3]
+local cur = redis.call('HGET', key, ARGV[4])
+if (ARGV[5] == '1') ~= (cur ~= false) or (cur and cur ~= ARGV[6]) then return redis.error_reply('CONFLICT') end
+redis.call('HSET', key, ARGV[4], ARGV[7])
+if not cur then
+  local n = redis.call('HINCRBY', D .. 'n', 'map', 1)
+  redis.call('ZADD', D .. 'mapo:' .. ARGV[3], n, ARGV[4])
+end
+bump()
+return 1
+"""
+
+# ARGV: P NAME map key -> 1/0
+MAP_DELETE = PRELUDE + r"""
+local D = sandbox()
+if not D then return 0 end
+if redis.call('HDEL', D .. 'map:' .. ARGV[3], ARGV[4]) == 0 then return 0 end
+redis.call('ZREM', D .. 'mapo:' .. ARGV[3], ARGV[4])
+bump()
+return 1
+"""
+
+# ARGV: P NAME map -> {key, value, ...} in insertion order
+MAP_ITEMS = PRELUDE + r"""
+local D = sandbox()
+if not D then return {} end
+local keys = redis.call('ZRANGE', D .. 'mapo:' .. ARGV[3], 0, -1)
+local out = {}
+if #keys == 0 then return out end
+local values = redis.call('HMGET', D .. 'map:' .. ARGV[3], unpack(keys))
+for i = 1, #keys do
+  out[#out + 1] = keys[i]
+  out[#out + 1] = values[i]
+end
+return out
+"""

@@ -1,0 +1,136 @@
+"""The Redis store's slot ledgers, logs, counters, maps and change notification (a mixin of
+:class:`~mock_server.store.redis.RedisStore`, which has the plumbing: ``_run``, ``_retry``, the codec)."""
+
+from __future__ import annotations
+
+import time
+from types import MappingProxyType
+from typing import Any, Callable, Mapping
+
+import redis as redis_client
+
+from .base import LogPage, StaleGeneration, StoreError, T
+
+
+class StoreUnavailable(StoreError):
+    """Redis cannot be reached (or answered an error the store cannot handle)."""
+
+
+class _Conflict(Exception):
+    pass
+
+
+class _NoSandbox(Exception):
+    pass
+
+
+class RedisPrimitives:
+    """Everything of the store interface that is not sandboxes, clocks or records."""
+
+    # -- slot ledgers --------------------------------------------------------------------------
+    def _ledger(self, sandbox: str, name: str) -> tuple[int, int, dict[int, int]]:
+        out = self._run("LEDGER", sandbox, name)
+        values, version = {}, 0
+        for i in range(1, len(out), 2):
+            key = out[i].decode()
+            if key == "_v":
+                version = int(out[i + 1])
+            else:
+                values[int(key)] = int(out[i + 1])
+        return int(out[0]), version, dict(sorted(values.items()))
+
+    def ledger(self, sandbox: str, name: str) -> dict[int, int]:
+        return self._ledger(sandbox, name)[2]
+
+    def reserve(self, sandbox: str, name: str, plan: Callable[[Mapping[int, int]], tuple[T, Mapping[int, int]]], *,
+                generation: int | None = None) -> T:
+        def attempt() -> T:
+            generation_now, version, values = self._ledger(sandbox, name)
+            if generation is not None and generation != generation_now:
+                raise StaleGeneration(f"sandbox '{sandbox}' was reset since this operation began")
+            result, deltas = plan(MappingProxyType(values))     # read-only: writing raises TypeError
+            pairs = [part for slot, amount in deltas.items() if amount for part in (int(slot), int(amount))]
+            if pairs:
+                self._run("RESERVE", sandbox, generation_now, name, version, *pairs)
+            return result
+        return self._retry(attempt)
+
+    def release(self, sandbox: str, name: str, amounts: Mapping[int, int], *, generation: int | None = None) -> None:
+        self.reserve(sandbox, name, lambda view: (None, {slot: -amount for slot, amount in amounts.items()}),
+                     generation=generation)
+
+    # -- logs --------------------------------------------------------------------------------
+    def append(self, sandbox: str, log: str, value: Any, *, max_entries: int) -> int:
+        return int(self._run("APPEND", sandbox, log, self._encode(value, sandbox), max_entries))
+
+    def read_log(self, sandbox: str, log: str, *, after: int = 0, limit: int = 100) -> LogPage:
+        out = self._call_read("READ_LOG", sandbox, log, max(0, after), max(0, limit))
+        last, dropped, first = int(out[0]), int(out[1]), int(out[2])
+        entries = tuple((first + i, self._decode(value)) for i, value in enumerate(out[3:]))
+        return LogPage(entries, last, dropped)
+
+    def clear_log(self, sandbox: str, log: str) -> None:
+        self._call_read("CLEAR_LOG", sandbox, log)
+
+    def _call_read(self, script: str, sandbox: str, *args: Any) -> Any:
+        try:
+            return self._call(script, sandbox, *args)
+        except _NoSandbox:       # the read scripts answer "empty" themselves; kept for symmetry
+            return self._run(script, sandbox, *args)
+
+    # -- counters ----------------------------------------------------------------------------
+    def incr(self, sandbox: str, key: str, amount: int = 1, *, ttl: float | None = None) -> int:
+        return int(self._run("INCR", sandbox, key, int(amount), repr(self.time_source()), "" if ttl is None else repr(float(ttl))))
+
+    def counter(self, sandbox: str, key: str) -> int:
+        return int(self._call_read("COUNTER", sandbox, key, repr(self.time_source())))
+
+    # -- maps --------------------------------------------------------------------------------
+    def put(self, sandbox: str, name: str, key: str, value: Any) -> None:
+        self.update_value(sandbox, name, key, lambda _: value)
+
+    def get_value(self, sandbox: str, name: str, key: str) -> Any | None:
+        out = self._call_read("MAP_GET", sandbox, name, key)
+        return None if out[1] is None else self._decode(out[1])
+
+    def update_value(self, sandbox: str, name: str, key: str, fn: Callable[[Any | None], Any | None]) -> Any | None:
+        def attempt() -> Any | None:
+            raw = self._call_read("MAP_GET", sandbox, name, key)[1]
+            current = None if raw is None else self._decode(raw)
+            new = fn(current)
+            if new is None:
+                return current
+            self._run("MAP_SET", sandbox, name, key, 0 if raw is None else 1, raw or b"", self._encode(new, sandbox))
+            return new
+        return self._retry(attempt)
+
+    def delete(self, sandbox: str, name: str, key: str) -> bool:
+        return bool(self._call_read("MAP_DELETE", sandbox, name, key))
+
+    def items(self, sandbox: str, name: str) -> list[tuple[str, Any]]:
+        out = self._call_read("MAP_ITEMS", sandbox, name)
+        return [(out[i].decode(), self._decode(out[i + 1])) for i in range(0, len(out), 2) if out[i + 1] is not None]
+
+    # -- change notification ---------------------------------------------------------------------
+    def version(self, sandbox: str) -> int:
+        return int(self._run("CLOCK", sandbox)[2])
+
+    def wait(self, sandbox: str, after: int, timeout: float) -> int:
+        deadline = time.monotonic() + max(0.0, timeout)
+        try:
+            pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+            try:
+                pubsub.subscribe(f"{self.prefix}ver:{sandbox}")
+                version = self.version(sandbox)        # read after subscribing: no change is missed
+                while version <= after:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        break
+                    message = pubsub.get_message(timeout=remaining)
+                    if message is not None and message["type"] == "message":
+                        version = max(version, int(message["data"]))
+                return version
+            finally:
+                pubsub.close()
+        except redis_client.RedisError as exc:
+            raise StoreUnavailable(f"Redis at {self.url} is unreachable: {exc}") from exc

@@ -1,0 +1,170 @@
+"""Several ``mock-server`` processes on one Redis act as one mock (CONTRACT §12), end to end.
+
+Each test starts real processes (``python -m mock_server --store redis://...``) on free ports and a
+private ``redis-server`` (``tests/realredis.py``): no part of this is mocked.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import requests
+from urllib3.filepost import encode_multipart_formdata
+
+from conftest import JELOU, ORDER_PARAMS, order_csv
+from loadtests.redisserver import RedisServer, find_binary, free_port
+from realredis import INSTALL_HINT, missing_binary
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIG = {"clock": {"start": "2026-01-05T10:00:00Z", "frozen": True}}
+KEY = {"Authorization": "ServerKey demo-server-key"}
+
+pytestmark = pytest.mark.slow
+
+
+class MockProcess:
+    """``python -m mock_server`` on a free port, its store (``store.url``) set by its config file."""
+
+    def __init__(self, tmp_path: Path, store: str, *flags: str) -> None:
+        self.port = free_port()
+        config = tmp_path / f"mock-{self.port}.json"
+        config.write_text(json.dumps({**CONFIG, "store": {"url": store}}))
+        self.log = (tmp_path / f"mock-{self.port}.log").open("w")
+        self.process = subprocess.Popen([sys.executable, "-m", "mock_server", "--port", str(self.port), "--quiet",
+                                         "--config", str(config), *flags], cwd=ROOT, stdout=self.log, stderr=self.log)
+        self.url = f"http://127.0.0.1:{self.port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if requests.get(self.url + "/_mock/health", timeout=1).status_code == 200:
+                    return
+            except requests.ConnectionError:
+                pass
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"mock-server did not start: {Path(self.log.name).read_text()[-2000:]}")
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+
+
+@pytest.fixture
+def start(tmp_path):
+    started: list[MockProcess] = []
+
+    def run(store: str, *flags: str) -> MockProcess:
+        started.append(MockProcess(tmp_path, store, *flags))
+        return started[-1]
+    yield run
+    for process in started:
+        process.stop()
+
+
+def jelou_upload(base: str, rows: int = 3) -> requests.Response:
+    body, content_type = encode_multipart_formdata({
+        "campaignName": "scale", "elementName": "order_confirmation", "botId": "demo-bot",
+        "params": json.dumps(ORDER_PARAMS), "file": ("r.csv", order_csv(rows), "text/csv")})
+    return requests.post(base + "/v1/hsm/file", data=body, headers={**JELOU, "Content-Type": content_type}, timeout=30)
+
+
+def indigitall_upload(base: str, rows: int) -> requests.Response:
+    csv = "contactCode,channelType,name\n" + "".join(f"34666{n:06d},cloud_api,N{n}\n" for n in range(rows))
+    layout = {"contactCode": "{{contactCode}}", "channelType": "{{channelType}}", "sendType": "proactive",
+              "content": {"body": "Hi {{name}}"}}
+    body, content_type = encode_multipart_formdata({"layout": json.dumps(layout), "file": ("c.csv", csv.encode(), "text/csv")})
+    return requests.post(base + "/v2/chat/application/100/message/csv", data=body,
+                         headers={**KEY, "Content-Type": content_type}, timeout=60)
+
+
+def test_two_processes_on_one_redis_are_one_mock(start, redis_url):
+    a, b = start(redis_url), start(redis_url)
+
+    sent = jelou_upload(a.url, rows=5)
+    assert sent.status_code == 200, sent.text
+    campaign_id = sent.headers["X-Mock-Campaign-Id"]
+    seen = requests.get(f"{b.url}/v1/campaigns/{campaign_id}", headers=JELOU, timeout=10)
+    assert seen.status_code == 200 and seen.json()["data"]["totalMessages"] == 5
+    listed = requests.get(f"{b.url}/v1/campaigns?botId=demo-bot&startAt=2000-01-01&endAt=2100-01-01",
+                          headers=JELOU, timeout=10).json()
+    assert [item["id"] for item in listed["data"]["results"]] == [campaign_id]
+    assert jelou_upload(b.url).headers["X-Mock-Campaign-Id"] != campaign_id        # one id sequence
+
+    moved = requests.post(f"{b.url}/_mock/clock", json={"advance": "PT1H"}, timeout=10)
+    assert moved.status_code == 200
+    assert requests.get(f"{a.url}/_mock/clock", timeout=10).json()["now"] == moved.json()["now"]
+    status = requests.get(f"{a.url}/v1/campaigns/{campaign_id}", headers=JELOU, timeout=10).json()["data"]["status"]
+    assert status in ("COMPLETED", "FAILED")            # A sees the campaign run by B's clock move
+    messages = requests.get(f"{a.url}/_mock/messages?campaign={campaign_id}", timeout=10).json()
+    assert messages["total"] == 5
+
+    requests.post(f"{a.url}/_mock/reset", timeout=10)
+    assert requests.get(f"{b.url}/v1/campaigns/{campaign_id}", headers=JELOU, timeout=10).status_code == 404
+
+
+def test_slot_capacity_is_shared_by_processes(start, redis_url):
+    """Application 100: 1,000 messages per hourly slot (tasks over 1,000 rows are sliced). Tasks sent at once through two processes
+    never fill a slot past capacity, and every message is placed exactly once."""
+    servers = [start(redis_url), start(redis_url)]
+    answers: list[dict] = []
+
+    def send(index: int) -> None:
+        response = indigitall_upload(servers[index % 2].url, 1200)
+        assert response.status_code == 201, response.text
+        answers.append(response.json()["data"])
+
+    threads = [threading.Thread(target=send, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert len(answers) == 8
+    used: Counter = Counter()
+    for task in answers:
+        for slot in task["slots"]:
+            used[slot["start"]] += slot["count"]
+        assert sum(slot["count"] for slot in task["slots"]) in (0, 1200)
+    assert used and max(used.values()) <= 1000
+    assert sum(used.values()) == 1200 * sum(1 for task in answers if task["slots"])
+
+
+def test_redis_down_is_503_in_each_envelope_then_recovers_with_nothing_lost(start, tmp_path):
+    binary = find_binary()
+    if binary is None:
+        missing_binary(INSTALL_HINT)
+    redis = RedisServer(binary, durable=True).start()
+    try:
+        a, b = start(redis.url), start(redis.url)
+        kept = [jelou_upload(server.url).headers["X-Mock-Campaign-Id"] for server in (a, b, a)]
+
+        redis.stop()
+        down = jelou_upload(a.url)
+        assert down.status_code == 503 and down.headers["Retry-After"] == "1"
+        assert down.json()["status"] == "failed" and "Redis" in down.json()["message"][0]
+        task = requests.get(f"{b.url}/v2/chat/application/100/task", headers=KEY, timeout=10)
+        assert task.status_code == 503 and task.json()["statusCode"] == 503
+        assert requests.get(f"{a.url}/_mock/health", timeout=5).status_code == 200
+        assert a.process.poll() is None and b.process.poll() is None
+
+        redis.start()
+        for server in (a, b):
+            for campaign_id in kept:
+                found = requests.get(f"{server.url}/v1/campaigns/{campaign_id}", headers=JELOU, timeout=10)
+                assert found.status_code == 200, found.text
+        assert jelou_upload(b.url).status_code == 200
+    finally:
+        redis.close()
