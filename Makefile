@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast install clean
+.PHONY: run test test-fast install clean readme readme-check smoke
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,17 @@ test: $(STAMP)
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+# The README's examples as a transcript (tests/transcript.py): check them, or rewrite the answers.
+readme-check: $(STAMP)
+	$(BIN)/python tests/transcript.py
+
+readme: $(STAMP)
+	$(BIN)/python tests/transcript.py --update
+
+# Build the container image and run it (docker, or podman; see README "Container image").
+smoke:
+	scripts/container-smoke
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

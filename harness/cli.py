@@ -13,8 +13,8 @@ import os
 import sys
 from importlib.metadata import PackageNotFoundError, version
 
-from harness import csv_command, fixtures_command, send_command, webhooks_command
-from harness.errors import CommandError
+from . import csv_command, fixtures_command, send_command, webhooks_command
+from .errors import CommandError, MissingExtraError
 
 COMMANDS = [
     csv_command.add_parser,  # mock-harness csv ...
@@ -54,6 +54,9 @@ def main(argv: list[str] | None = None) -> int:
     except CommandError as exc:
         print(f"mock-harness {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except MissingExtraError as exc:
+        print(f"mock-harness {args.command}: error: {exc}", file=sys.stderr)
+        return 1
     except BrokenPipeError:  # e.g. `mock-harness csv jelou --rows 1000000 | head`
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())

@@ -11,8 +11,8 @@ import os
 
 import requests
 
-from harness.indigitall_client import IndigitallClient
-from harness.jelou_client import JelouClient
+from .indigitall_client import IndigitallClient
+from .jelou_client import JelouClient
 
 DEMO = {
     "MOCK_BASE_URL": "http://127.0.0.1:8080",

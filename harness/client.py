@@ -23,12 +23,12 @@ The implementation is split by provider: ``client_base`` (plumbing, errors), ``j
 """
 from __future__ import annotations
 
-from harness.client_base import (Answer, AuthenticationError, BadRequestError, ConflictError,
-                                 ForbiddenError, NotFoundError, PayloadTooLargeError,
-                                 ProviderError, ServerError, ValidationError, error_for)
-from harness.control import ClockControl, ControlError, MockControl
-from harness.indigitall_client import IndigitallClient
-from harness.jelou_client import JelouClient, SendResult
+from .client_base import (Answer, AuthenticationError, BadRequestError, ConflictError,
+                          ForbiddenError, NotFoundError, PayloadTooLargeError,
+                          ProviderError, ServerError, ValidationError, error_for)
+from .control import ClockControl, ControlError, MockControl
+from .indigitall_client import IndigitallClient
+from .jelou_client import JelouClient, SendResult
 
 __all__ = [
     "Answer", "AuthenticationError", "BadRequestError", "ClockControl", "ConflictError",

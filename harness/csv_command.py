@@ -13,11 +13,11 @@ import json
 import os
 import sys
 
-from harness import defects
-from harness.csvgen import generate, suggested_filename
-from harness.errors import CommandError
-from harness.fakes import LOCALES
-from harness.presets import DEFAULT_PRESETS, PRESETS, PROVIDERS
+from . import defects
+from .csvgen import generate, suggested_filename
+from .errors import CommandError
+from .fakes import LOCALES
+from .presets import DEFAULT_PRESETS, PRESETS, PROVIDERS
 
 
 def _non_negative(text: str) -> int:

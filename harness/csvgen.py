@@ -25,10 +25,10 @@ import random
 from dataclasses import asdict, dataclass, field
 from typing import BinaryIO, Callable
 
-from harness import defects as d
-from harness.fakes import build_pools, pick
-from harness.magic import MAGIC_CODES, magic_phone
-from harness.presets import get_preset
+from . import defects as d
+from .fakes import build_pools, pick
+from .magic import MAGIC_CODES, magic_phone
+from .presets import get_preset
 
 CHUNK_ROWS = 8192
 MAX_LISTED = 10_000

@@ -24,7 +24,9 @@ import random
 import re
 from typing import NamedTuple
 
-from mock_server.settings import DEFAULTS as _MOCK_DEFAULTS
+from .sibling import mock_server_module
+
+_MOCK_DEFAULTS = mock_server_module("settings").DEFAULTS
 
 HEADER_SPACE = "header-space"
 HEADER_PUNCTUATION = "header-punctuation"

@@ -9,7 +9,9 @@ Decisions
 - One ``Faker([...])`` holds every locale in use and is seeded with ``seed_instance(seed)``;
   each locale has its own factory, so a locale's pools do not depend on which other locales
   are selected.  ``PhoneProvider`` is added to every factory (``fake[locale].bulk_phone()``)
-  for callers that want one-off values straight from Faker.
+  for callers that want one-off values straight from Faker.  Faker itself is imported only when
+  pools are drawn (``faker_pools``): it is the ``[harness]`` extra, and this module's row helpers
+  serve the presets that ``mock-harness send`` needs without it.
 - Locales are identified as ``es_EC, es_ES, es_MX, es_CO, pt_BR, en_US`` (two-letter country
   codes work too: ``ec, mx, ...``).  Faker has no ``es_EC``; Ecuador's names come from ``es``.  They are always used in that canonical order, so the
   order given on the command line never changes the output.
@@ -23,8 +25,6 @@ import functools
 import random
 from dataclasses import dataclass
 
-from faker import Faker
-from faker.providers import BaseProvider
 
 # Phone patterns: literal digit prefix, then "#" (any digit), optionally led by one "N" (2-9).
 PHONE_PATTERNS: dict[str, tuple[str, ...]] = {
@@ -158,17 +158,6 @@ def order_id(rng: random.Random) -> str:
     return f"{pick(rng, _LETTERS)}{between(rng, 10_000, 100_000)}"
 
 
-class PhoneProvider(BaseProvider):
-    """Faker provider: ``fake[faker_locale].bulk_phone()`` -> digits-only mobile of its country."""
-
-    def __init__(self, generator, locale: str = "es_EC"):
-        super().__init__(generator)
-        self.bulk_locale = locale
-
-    def bulk_phone(self, locale: str | None = None) -> str:
-        return build_phone(self.generator.random, locale or self.bulk_locale)
-
-
 @dataclass(frozen=True)
 class LocaleData:
     """One locale's pools plus fast per-row helpers (all randomness from the caller's rng)."""
@@ -191,16 +180,6 @@ class LocaleData:
         return self.country.amount(rng)
 
 
-def make_faker(seed: int, locales=None) -> Faker:
-    """A ``Faker`` over the Faker locales behind ``locales``, seeded, with ``PhoneProvider``."""
-    countries = [c for c in COUNTRIES if c.locale in resolve_locales(locales)]
-    fake = Faker([c.faker_locale for c in countries])
-    fake.seed_instance(seed)
-    for c in countries:
-        fake[c.faker_locale].add_provider(PhoneProvider(fake[c.faker_locale], c.locale))
-    return fake
-
-
 def _format_date(day: datetime.date, language: str) -> str:
     return _DATE_FORMATS[language].format(month=MONTHS[language][day.month - 1], day=day.day)
 
@@ -212,6 +191,8 @@ def build_pools(seed: int = 0, locales=None, pool_size: int = 1000) -> tuple[Loc
 
 @functools.lru_cache(maxsize=8)
 def _build_pools(seed: int, keys: tuple[str, ...], pool_size: int) -> tuple[LocaleData, ...]:
+    from .faker_pools import make_faker  # needs the [harness] extra; clear error without it
+
     fake = make_faker(seed, keys)
     pools = []
     for country in (c for c in COUNTRIES if c.locale in keys):

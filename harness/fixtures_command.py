@@ -15,10 +15,10 @@ from pathlib import Path
 
 import requests
 
-from harness import manifest
-from harness.cli_common import add_server_options, connection_hint, indigitall_client, jelou_client
-from harness.errors import CommandError
-from harness.manifest_run import check_answer, send_entry
+from . import manifest
+from .cli_common import add_server_options, connection_hint, indigitall_client, jelou_client
+from .errors import CommandError
+from .manifest_run import check_answer, send_entry
 
 
 def add_parser(subparsers):

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from typing import Any, Callable
 
-from harness.client_base import Answer, ApiClient, Upload, iso
+from .client_base import Answer, ApiClient, Upload, iso
 
 TERMINAL_TASK = ("finished", "canceled")
 

@@ -23,7 +23,7 @@ from typing import Any, Callable, Iterator
 
 from requests.auth import HTTPBasicAuth
 
-from harness.client_base import Answer, ApiClient, Upload, iso
+from .client_base import Answer, ApiClient, Upload, iso
 
 TERMINAL_CAMPAIGN = ("COMPLETED", "FAILED", "CANCELLED")
 PAGE_LIMIT = 50

@@ -17,7 +17,10 @@ from __future__ import annotations
 import random
 import re
 
-from mock_server.delivery import RESERVED, RESERVED_PREFIX
+from .sibling import mock_server_module
+
+_delivery = mock_server_module("delivery")
+RESERVED, RESERVED_PREFIX = _delivery.RESERVED, _delivery.RESERVED_PREFIX
 
 MAGIC_PREFIX = RESERVED_PREFIX
 MAGIC_LENGTH = 12  # total digits of a generated magic number: 999 + code + 7 digits

@@ -31,10 +31,10 @@ import io
 import json
 from pathlib import Path
 
-from harness import defects as d
-from harness.csvgen import generate
-from harness.presets import (INDIGITALL_TEMPLATE_LAYOUT, INDIGITALL_TEXT_LAYOUT, SEED_TEMPLATE_CSV,
-                             SEED_TEXT_CSV, get_preset)
+from . import defects as d
+from .csvgen import generate
+from .presets import (INDIGITALL_TEMPLATE_LAYOUT, INDIGITALL_TEXT_LAYOUT, SEED_TEMPLATE_CSV,
+                      SEED_TEXT_CSV, get_preset)
 
 MANIFEST = "manifest.json"
 ROWS, TRICKY_ROWS, MAGIC_ROWS, MAGIC_SEED, SEED = 5, 8, 7, 448, 0

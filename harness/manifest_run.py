@@ -15,9 +15,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from harness.client_base import Answer
-from harness.indigitall_client import IndigitallClient
-from harness.jelou_client import JelouClient
+from .client_base import Answer
+from .indigitall_client import IndigitallClient
+from .jelou_client import JelouClient
 
 
 def send_entry(entry: dict, root: str | Path, jelou: JelouClient, indigitall: IndigitallClient) -> Answer:

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable
 
-from harness.fakes import LocaleData, between, order_id, pick
+from .fakes import LocaleData, between, order_id, pick
 
 # Exactly as in seeds/indigitall-send-messages-from-csv.txt (2-space indent, no final newline).
 INDIGITALL_TEXT_LAYOUT = """{

@@ -27,12 +27,12 @@ from http import HTTPStatus
 
 import requests
 
-from harness.cli_common import add_server_options, connection_hint, indigitall_client, jelou_client
-from harness.client_base import ProviderError
-from harness.control import MockControl
-from harness.errors import CommandError
-from harness.presets import PRESETS, UnknownPreset, get_preset
-from harness.send_wait import wait_for_campaign, wait_for_task
+from .cli_common import add_server_options, connection_hint, indigitall_client, jelou_client
+from .client_base import ProviderError
+from .control import MockControl
+from .errors import CommandError
+from .presets import PRESETS, UnknownPreset, get_preset
+from .send_wait import wait_for_campaign, wait_for_task
 
 
 def add_parser(subparsers):

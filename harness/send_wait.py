@@ -11,10 +11,11 @@ of the campaign, indigitall's from the task's ``messages``.
 """
 from __future__ import annotations
 
+import importlib.util
 import sys
 
-from harness.indigitall_client import IndigitallClient
-from harness.jelou_client import JelouClient
+from .indigitall_client import IndigitallClient
+from .jelou_client import JelouClient
 
 
 class Progress:
@@ -22,7 +23,8 @@ class Progress:
 
     def __init__(self, label: str) -> None:
         self.label, self.bar, self.status = label, None, None
-        self.tty = sys.stderr.isatty()
+        # tqdm is the [harness] extra; without it a terminal gets the plain lines too
+        self.tty = sys.stderr.isatty() and importlib.util.find_spec("tqdm") is not None
 
     def update(self, status: str, done: int, total: int, what: str) -> None:
         if self.tty:

@@ -11,7 +11,7 @@ from typing import Any, Mapping
 
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from mock_server import create_app
+from .sibling import mock_server_module
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -62,7 +62,7 @@ class BackgroundServer(ServingThread):
         if app is None:    # the listen address decides the fileUrl host policy (net.allow): tell the app
             config = dict(config or {})
             config["server"] = {**(config.get("server") or {}), "host": host}
-            app = create_app(config)
+            app = mock_server_module().create_app(config)
         self.app = app
         handler = _QuietHandler if quiet else None
         server = make_server(host, 0, self.app, threaded=True, request_handler=handler)

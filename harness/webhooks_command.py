@@ -12,8 +12,8 @@ import json
 import sys
 import threading
 
-from harness.errors import CommandError
-from harness.webhooks import ReceivedEvent, WebhookReceiver
+from .errors import CommandError
+from .webhooks import ReceivedEvent, WebhookReceiver
 
 
 def add_parser(subparsers):

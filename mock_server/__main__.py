@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any
+from typing import Any, Mapping
 
 from .netpolicy import HostPolicy
 from .httpserver import ListenError, bind, log_line, serve_granian, serve_waitress
@@ -45,7 +46,7 @@ def _store(text: str) -> str:
     raise argparse.ArgumentTypeError(f"--store must be 'memory' or redis://HOST:PORT/DB, not {text!r}")
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+def parse_args(argv: list[str] | None = None, environ: Mapping[str, str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="mock-server", description="Local mock of Jelou and indigitall bulk-messaging APIs.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     parser.add_argument("--host", help="interface to listen on (default 127.0.0.1; 0.0.0.0 for all, which turns the "
@@ -60,7 +61,46 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--quiet", action="store_true", help="print neither the banner nor the access log")
     parser.add_argument("--log-format", choices=("text", "json"),
                         help="access log: one line per request on stdout, as text (default) or JSON")
+    parser.epilog = ENVIRONMENT_HELP
+    parser.set_defaults(**environment_defaults(parser, os.environ if environ is None else environ))
     return parser.parse_args(argv)
+
+
+ENV_PREFIX = "MOCK_"
+ENVIRONMENT_HELP = ("Every --flag can also be set by the environment variable MOCK_<FLAG> (MOCK_PORT=9000, "
+                    "MOCK_CONFIG=/config/mock.yaml, MOCK_QUIET=1); a flag on the command line wins.")
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("", "0", "false", "no", "off")
+
+
+def environment_defaults(parser: argparse.ArgumentParser, environ: Mapping[str, str]) -> dict[str, Any]:
+    """``MOCK_<FLAG>`` values as parser defaults, for every ``--flag`` (``--foo-bar`` -> ``MOCK_FOO_BAR``).
+
+    This is how the container image is configured.  Values go through the flag's own type, so a
+    bad ``MOCK_PORT`` is the same usage error as a bad ``--port``; a switch takes 1/true/yes/on
+    or 0/false/no/off/empty.
+    """
+    defaults: dict[str, Any] = {}
+    for action in parser._actions:
+        if isinstance(action, (argparse._HelpAction, argparse._VersionAction)):
+            continue
+        long_flags = [flag for flag in action.option_strings if flag.startswith("--")]
+        if not long_flags:
+            continue
+        name = ENV_PREFIX + long_flags[0][2:].upper().replace("-", "_")
+        if name not in environ:
+            continue
+        value = environ[name]
+        if action.nargs == 0:  # a switch such as --quiet
+            if value.strip().lower() not in _TRUE + _FALSE:
+                parser.error(f"{name}={value!r}: expected one of {', '.join(_TRUE + _FALSE[1:])}")
+            value = value.strip().lower() in _TRUE
+        elif action.type is not None:
+            try:
+                value = action.type(value)
+            except (TypeError, ValueError, argparse.ArgumentTypeError):
+                parser.error(f"{name}={value!r}: not a valid {getattr(action.type, '__name__', 'value')} for {long_flags[0]}")
+        defaults[action.dest] = value
+    return defaults
 
 
 def build_config(args: argparse.Namespace) -> dict[str, Any]:

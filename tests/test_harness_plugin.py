@@ -5,7 +5,7 @@ import textwrap
 
 import pytest
 
-import harness.pytest_plugin as plugin
+import bulk_messaging_mock.pytest_plugin as plugin
 from harness.control import MockControl
 from harness.server import BackgroundServer
 from mock_server.store import valid_sandbox_name
@@ -145,7 +145,7 @@ def test_a_separate_process_gets_the_plugin_from_the_installed_package(pytester)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=5)
     fixtures = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--fixtures")
-    fixtures.stdout.fnmatch_lines(["*fixtures defined from harness.pytest_plugin*"])
+    fixtures.stdout.fnmatch_lines(["*fixtures defined from bulk_messaging_mock.pytest_plugin*"])
     for line in ("mock_service [[]session scope[]] -- *", "mock_server -- *", "mock_reset -- *", "mock_clock -- *",
                  "webhook_receiver -- *", "mock_server_config [[]session scope[]] -- *"):   # pytest's listing order is its own
         fixtures.stdout.fnmatch_lines([line])

@@ -1,6 +1,11 @@
 """pytest plugin (entry point ``bulk_messaging_mock``): a live mock for your tests.
 
-Installing this package registers the plugin; any project's tests can use its fixtures.
+Installing this package registers the plugin; any project's tests can use its fixtures, also a
+project with its own top-level ``harness``, ``mock_server`` or ``loadtests`` package: the plugin
+reaches this project's code through ``bulk_messaging_mock.module`` and imports nothing until a
+fixture is used (see ``bulk_messaging_mock``).  The clients and their errors are
+``from harness.client import ...`` as usual, or, in such a project,
+``bulk_messaging_mock.module("harness.client")``.
 
 Each test gets its own *sandbox* (CONTRACT §7) of one shared mock: its own records and its own
 clock, created fresh for the test and dropped after it. Tests are therefore independent and run in
@@ -27,7 +32,10 @@ Fixtures
 
 - ``mock_clock`` (function): the sandbox's clock: ``now()``, ``state()``,
   ``advance("PT1H")``, ``set("2026-01-05T10:00:00Z")``, ``freeze()`` / ``freeze(False)``.
-  Every transition due up to the new time has happened when ``advance``/``set`` return.
+  Every transition due up to the new time has happened when ``advance``/``set`` return.  It comes
+  with the test's fresh sandbox, so **a test that asks for it starts from an empty mock** (no
+  campaigns, tasks or messages) on a clock at the configured start; with
+  ``--mock-shared-sandbox`` nothing is reset for you: add ``mock_reset``.
 - ``mock_faults`` (function): the sandbox's fault rules (``add``, ``list``, ``get``, ``delete``,
   ``clear``), none before and after the test. ``mock_faults.add({"status": 503}, match={"path": "/v1/hsm/file"}, times=2)``.
 - ``mock_journal`` (function): the sandbox's request journal, emptied before the test:
@@ -72,13 +80,7 @@ import secrets
 import pytest
 import requests
 
-from mock_server.settings import build_settings, load_file
-
-from .control import MockControl
-from .indigitall_client import IndigitallClient
-from .jelou_client import JelouClient
-from .server import BackgroundServer
-from .webhooks import WebhookReceiver
+from . import module
 
 
 def pytest_addoption(parser):
@@ -94,7 +96,7 @@ def pytest_addoption(parser):
 def mock_server_config(request):
     """Settings for the session's mock (override this fixture to change them)."""
     path = request.config.getoption("--mock-config")
-    return load_file(path) if path else {}
+    return module("mock_server.settings").load_file(path) if path else {}
 
 
 class MockService:
@@ -119,10 +121,11 @@ class LiveMock:
         self.jelou_credentials = (client["client_id"], client["client_secret"])
         self.indigitall_server_key = str(settings["indigitall"]["server_keys"][0]["key"])
         self.indigitall_path_prefix = settings["indigitall"]["path_prefix"]
-        self.control = MockControl(self.base_url)
-        self.jelou = JelouClient(self.base_url, *self.jelou_credentials)
-        self.indigitall = IndigitallClient(self.base_url, self.indigitall_server_key,
-                                           path_prefix=self.indigitall_path_prefix)
+        clients = module("harness.client")
+        self.control = clients.MockControl(self.base_url)
+        self.jelou = clients.JelouClient(self.base_url, *self.jelou_credentials)
+        self.indigitall = clients.IndigitallClient(self.base_url, self.indigitall_server_key,
+                                                   path_prefix=self.indigitall_path_prefix)
 
     def close(self) -> None:
         for client in (self.control, self.jelou, self.indigitall):
@@ -137,9 +140,9 @@ def mock_service(request, mock_server_config):
     """The mock server for the session: started here, or the one ``--mock-url`` names."""
     url = request.config.getoption("--mock-url")
     if url:
-        yield MockService(url, build_settings(mock_server_config))
+        yield MockService(url, module("mock_server.settings").build_settings(mock_server_config))
         return
-    with BackgroundServer(mock_server_config) as server:
+    with module("harness.server").BackgroundServer(mock_server_config) as server:
         yield MockService(server.base_url, server.app.extensions["mock"].settings, server.app)
 
 
@@ -208,5 +211,5 @@ def mock_journal(mock_server):
 @pytest.fixture
 def webhook_receiver():
     """A local webhook receiver collecting the events the mock delivers."""
-    with WebhookReceiver() as receiver:
+    with module("harness.webhooks").WebhookReceiver() as receiver:
         yield receiver
