@@ -97,7 +97,9 @@ def environment_defaults(parser: argparse.ArgumentParser, environ: Mapping[str, 
         elif action.type is not None:
             try:
                 value = action.type(value)
-            except (TypeError, ValueError, argparse.ArgumentTypeError):
+            except argparse.ArgumentTypeError as exc:       # the flag's own check (--port, --store ...)
+                parser.error(f"{name}={value!r}: {exc}")
+            except (TypeError, ValueError):
                 parser.error(f"{name}={value!r}: not a valid {getattr(action.type, '__name__', 'value')} for {long_flags[0]}")
         defaults[action.dest] = value
     return defaults

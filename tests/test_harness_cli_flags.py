@@ -42,7 +42,7 @@ def test_rows_accept_thousands_separators(tmp_path, capsys):
 
 def test_version(capsys):
     code, out, _ = run(capsys, "--version")
-    assert code == 0 and out.strip() == "mock-harness 0.1.0"
+    assert code == 0 and out.strip() == "mock-harness 0.2.0"
 
 
 def test_progress_lines_when_stderr_is_not_a_terminal(tmp_path, capsys):

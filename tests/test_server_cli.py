@@ -123,7 +123,7 @@ def test_version(capsys):
     with pytest.raises(SystemExit) as exit_info:
         parse_args(["--version"])
     assert exit_info.value.code == 0
-    assert capsys.readouterr().out.strip() == "mock-server 0.1.0"
+    assert capsys.readouterr().out.strip() == "mock-server 0.2.0"
 
 
 def run_cli(*argv: str) -> subprocess.CompletedProcess:

@@ -25,15 +25,17 @@ def test_environment_sets_any_flag_and_the_command_line_wins(tmp_path):
            "MOCK_HOST": "0.0.0.0", "PORT": "1", "MOCK_UNKNOWN": "x"}
     args = parse_args([], environ=env)
     assert (args.port, args.seed, args.quiet, args.host) == (9001, 7, True, "0.0.0.0")
-    assert build_config(args) == {"seed": 7, "jelou": {"sending_rate": 50}}
+    assert build_config(args) == {"seed": 7, "jelou": {"sending_rate": 50},
+                                  "server": {"host": "0.0.0.0", "port": 9001}, "access_log": None}
     args = parse_args(["--port", "9002", "--seed", "3"], environ=env)
     assert (args.port, args.seed) == (9002, 3)
     assert parse_args([], environ={"MOCK_QUIET": "0"}).quiet is False
-    assert parse_args([], environ={}).port == 8080
+    assert parse_args([], environ={}).port is None          # the setting server.port decides (8080)
 
 
 @pytest.mark.parametrize("env, message", [
-    ({"MOCK_PORT": "eighty"}, "MOCK_PORT='eighty': not a valid int for --port"),
+    ({"MOCK_PORT": "eighty"}, "MOCK_PORT='eighty': --port must be a whole number, not 'eighty'"),
+    ({"MOCK_STORE": "mongo://x"}, "MOCK_STORE='mongo://x': --store must be 'memory' or redis://"),
     ({"MOCK_QUIET": "maybe"}, "MOCK_QUIET='maybe': expected one of"),
 ])
 def test_a_bad_environment_value_is_a_usage_error_naming_the_variable(env, message, capsys):
