@@ -52,3 +52,18 @@ def test_a_task_links_to_the_request_that_created_it(client):
     assert f'href="/_mock/ui/requests?task={task["taskId"]}"' in page
     html = client.get(f"/_mock/ui/requests?task={task['taskId']}").get_data(as_text=True)
     assert html.count('<tr id="req-') == 1 and f"/_mock/ui/indigitall/{task['taskId']}" in html
+
+
+def test_the_panels_stay_in_their_sandbox(client):
+    rule = '{"match": {"provider": "jelou"}, "action": {"status": 500}}'
+    added = client.post("/sandboxes/ui-7/_mock/ui/faults", data={"rule": rule})
+    assert added.status_code == 303 and added.headers["Location"] == "/sandboxes/ui-7/_mock/ui/faults"
+    assert client.get("/sandboxes/ui-7/_mock/faults").json["total"] == 1
+    assert client.get("/_mock/faults").json["total"] == 0
+    assert 'id="fault-1"' not in client.get("/_mock/ui/faults").get_data(as_text=True)
+    assert send_form(client, headers={"X-Mock-Sandbox": "ui-7"}).status_code == 500
+    journal = client.get("/sandboxes/ui-7/_mock/ui/requests").get_data(as_text=True)
+    assert journal.count('<tr id="req-') == 1 and "fault fault-1" in journal
+    assert '<tr id="req-' not in client.get("/_mock/ui/requests").get_data(as_text=True)
+    assert client.post("/sandboxes/ui-7/_mock/ui/faults/fault-1/delete").status_code == 303
+    assert client.get("/sandboxes/ui-7/_mock/faults").json["total"] == 0
