@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from importlib.metadata import PackageNotFoundError, version
 
 from harness import csv_command, fixtures_command, send_command, webhooks_command
 from harness.errors import CommandError
@@ -23,9 +24,17 @@ COMMANDS = [
 ]
 
 
+def package_version() -> str:
+    try:
+        return version("bulk-messaging-mock")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mock-harness", description="Test harness for the bulk-messaging mock.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for add in COMMANDS:
         add(subparsers)

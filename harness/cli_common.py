@@ -27,9 +27,27 @@ def default(name: str) -> str:
     return os.environ.get(name) or DEMO[name]
 
 
+def base_url(text: str) -> str:
+    """``--base-url``: an http(s) URL; ``localhost:18080`` gets a suggestion instead of a requests error."""
+    import argparse
+    from urllib.parse import urlsplit
+
+    lowered = text.lower()
+    if not lowered.startswith(("http://", "https://")):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an http(s) URL; did you mean http://{text.split('://', 1)[-1]} ?")
+    try:
+        host = urlsplit(text).hostname
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a valid URL ({exc})") from None
+    if not host:
+        raise argparse.ArgumentTypeError(f"{text!r} has no host; e.g. http://127.0.0.1:8080")
+    return text.rstrip("/")
+
+
 def add_server_options(parser, *, jelou: bool = True, indigitall: bool = True) -> None:
     group = parser.add_argument_group("server and credentials (defaults: the mock's demo tenant)")
-    group.add_argument("--base-url", default=default("MOCK_BASE_URL"),
+    group.add_argument("--base-url", type=base_url, default=default("MOCK_BASE_URL"),
                        help="server to talk to (default %(default)s; env MOCK_BASE_URL)")
     if jelou:
         group.add_argument("--client-id", default=default("JELOU_CLIENT_ID"), help="Jelou clientId (env JELOU_CLIENT_ID)")

@@ -21,17 +21,44 @@ from harness.presets import DEFAULT_PRESETS, PRESETS, PROVIDERS
 
 
 def _non_negative(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text.replace("_", "").replace(",", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number such as 1000, not {text!r}") from None
     if value < 0:
-        raise argparse.ArgumentTypeError("must be 0 or more")
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
     return value
 
 
 def _rate(text: str) -> float:
-    value = float(text)
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number between 0 and 1 (e.g. 0.05 for 5%), not {text!r}") from None
     if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError("must be between 0 and 1 (e.g. 0.05 for 5%%)")
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1 (e.g. 0.05 for 5%), not {text}")
     return value
+
+
+class LineProgress:
+    """Progress for a stderr that is not a terminal (a log, CI): one line per tenth of a large file."""
+
+    MIN_ROWS = 100_000
+
+    def __init__(self, total: int, path: str) -> None:
+        self.total, self.done, self.next_tenth = total, 0, 1
+        print(f"mock-harness csv: writing {total:,} rows to {path} (stderr is not a terminal: "
+              "progress every 10%)", file=sys.stderr, flush=True)
+
+    def update(self, count: int) -> None:
+        self.done += count
+        while self.next_tenth <= 10 and self.done * 10 >= self.total * self.next_tenth:
+            print(f"mock-harness csv: {self.done:,}/{self.total:,} rows ({self.next_tenth * 10}%)",
+                  file=sys.stderr, flush=True)
+            self.next_tenth += 1
+
+    def close(self) -> None:
+        pass
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -119,6 +146,8 @@ def run(args) -> int:
     if path is not None and not args.quiet and sys.stderr.isatty():
         from tqdm import tqdm
         bar = tqdm(total=args.rows, unit="row", unit_scale=True, file=sys.stderr, leave=False)
+    elif path is not None and not args.quiet and args.rows >= LineProgress.MIN_ROWS:
+        bar = LineProgress(args.rows, path)
     done = False
     try:
         report = generate(stream, args.provider, preset=args.preset, rows=args.rows,

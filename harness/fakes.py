@@ -56,7 +56,7 @@ def _compile(pattern: str) -> tuple[str, int, int]:
     """``"1212N######"`` -> (prefix ``"1212"``, 7 random digits, lowest value 2000000)."""
     prefix = pattern.rstrip("#N")
     rest = pattern[len(prefix):]
-    if not prefix.isdigit() or "N" in rest[1:]:
+    if not (prefix.isascii() and prefix.isdigit()) or "N" in rest[1:]:
         raise ValueError(f"bad phone pattern {pattern!r}")
     low = 2 * 10 ** (len(rest) - 1) if rest.startswith("N") else 0
     return prefix, len(rest), low

@@ -59,7 +59,11 @@ class BackgroundServer(ServingThread):
 
     def __init__(self, config: Mapping[str, Any] | None = None, *, app=None, host: str = "127.0.0.1",
                  quiet: bool = True) -> None:
-        self.app = app if app is not None else create_app(config)
+        if app is None:    # the listen address decides the fileUrl host policy (net.allow): tell the app
+            config = dict(config or {})
+            config["server"] = {**(config.get("server") or {}), "host": host}
+            app = create_app(config)
+        self.app = app
         handler = _QuietHandler if quiet else None
         server = make_server(host, 0, self.app, threaded=True, request_handler=handler)
         self.host = host

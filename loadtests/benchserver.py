@@ -5,8 +5,9 @@
 reads the ``file`` part and counts its rows with ``csv.reader``: the least any server taking a
 CSV upload must do, and the baseline of figure (a).
 
-Both run under ``waitress.serve`` with the arguments ``mock_server.__main__`` uses (``SERVE``), so
-the only difference between them is the application; ``--server granian`` serves either from one
+Both run under the waitress server ``mock-server`` runs in one process
+(``mock_server.httpserver.waitress_server`` with the default ``server`` settings), so the only
+difference between them is the application; ``--server granian`` serves either from one
 granian worker instead (the HTTP server ``mock-server --workers N`` uses), to compare servers. ``--prefill-campaigns N`` (mock only) stores
 N one-row Jelou campaigns before serving, through the Jelou backend's own ``send_bulk`` (full
 validation and storage, without HTTP), for figure (d).
@@ -34,12 +35,6 @@ PREFILL_CSV = b"phone_number,order_id,order_amount,delivery_date\n593991234567,A
 PREFILL_FIELDS = {"campaignName": "bench", "elementName": "order_confirmation", "botId": "demo-bot",
                   "params": json.dumps([{"param": 1, "column": "order_id"}, {"param": 2, "column": "order_amount"},
                                         {"param": 3, "column": "delivery_date"}])}
-
-
-def serve_options(app: Flask) -> dict:
-    """What ``mock_server.__main__.main`` passes to ``waitress.serve`` besides host and port."""
-    return {"threads": 16, "ident": "mock-server", "channel_timeout": 300,
-            "max_request_body_size": app.config["MAX_CONTENT_LENGTH"] + 1024 * 1024}
 
 
 def bare_app(max_bytes: int) -> Flask:
@@ -107,9 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.server == "granian":
         return serve_granian(args)
-    from waitress import serve
-
     from mock_server import create_app
+    from mock_server.httpserver import bind, waitress_server
 
     patch = os.environ.get("LOADTESTS_BENCH_PATCH")
     if patch:
@@ -120,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     app = mock if args.app == "mock" else bare_app(mock.config["MAX_CONTENT_LENGTH"])
     if args.prefill_campaigns:
         prefill(mock, args.prefill_campaigns, threads=1 if args.store == "memory" else 8)
-    serve(app, host="127.0.0.1", port=args.port, **serve_options(mock))
+    waitress_server(app, mock.extensions["mock"].settings["server"], bind("127.0.0.1", args.port)).run()
     return 0
 
 

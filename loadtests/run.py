@@ -48,7 +48,7 @@ def free_port() -> int:
 
 def seconds(timespan: str) -> int:
     """Locust's run-time syntax (``30s``, ``2m``, ``1h30m``, or plain seconds) in seconds."""
-    if timespan.isdigit():
+    if timespan.isascii() and timespan.isdigit():
         return int(timespan)
     parts = re.fullmatch(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?", timespan.strip())
     if not parts or not any(parts.groups()):

@@ -127,6 +127,8 @@ class JelouUser(ProviderUser):
 
     @task(2)
     def send_file_url(self) -> None:
+        if not FILES:       # a worker may start users while its init hook is still starting the file server
+            return
         size = random.choice(("small", "medium"))
         body = {**self.payloads.jelou_fields, "fileUrl": f"{FILES[0].url}/jelou-{size}.csv"}
         self._send("POST /v1/hsm/file [fileUrl]", payloads.SIZES[size], json=body)

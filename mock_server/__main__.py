@@ -1,6 +1,8 @@
-"""``mock-server`` / ``python -m mock_server``: serve the mock with waitress (one process, threads).
+"""``mock-server`` / ``python -m mock_server``: serve the mock (``mock_server.httpserver``).
 
-One process keeps one in-memory store; waitress's threads serve requests concurrently.
+One process (default): waitress, threads, the in-memory store. ``--workers N``: granian with N
+processes, which must share a store (``--store redis://HOST:PORT/DB``). Flags override the
+``server`` and ``store`` settings of ``--config``; the banner is printed once the port is bound.
 """
 
 from __future__ import annotations
@@ -8,18 +10,53 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
+from .netpolicy import HostPolicy
+from .httpserver import ListenError, bind, log_line, serve_granian, serve_waitress
 from .settings import SettingsError, load_file
+
+
+def package_version() -> str:
+    try:
+        return version("bulk-messaging-mock")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
+def _bounded(name: str, low: int, high: int | None = None):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be a whole number, not {text!r}") from None
+        if value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(
+                f"{name} must be between {low} and {high}, not {value}" if high is not None
+                else f"{name} must be at least {low}, not {value}")
+        return value
+    return parse
+
+
+def _store(text: str) -> str:
+    if text == "memory" or text.startswith(("redis://", "rediss://")):
+        return text
+    raise argparse.ArgumentTypeError(f"--store must be 'memory' or redis://HOST:PORT/DB, not {text!r}")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="mock-server", description="Local mock of Jelou and indigitall bulk-messaging APIs.")
-    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1; 0.0.0.0 for all)")
-    parser.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
+    parser.add_argument("--host", help="interface to listen on (default 127.0.0.1; 0.0.0.0 for all, which turns the "
+                                       "net.allow host policy on)")
+    parser.add_argument("--port", type=_bounded("--port", 0, 65535), help="port (default 8080; 0 picks a free one)")
     parser.add_argument("--config", help="settings file, YAML or JSON (tenants, templates, applications, behaviour)")
     parser.add_argument("--seed", type=int, help="seed for every random draw (overrides the config's seed)")
-    parser.add_argument("--threads", type=int, default=16, help="worker threads (default 16)")
+    parser.add_argument("--threads", type=_bounded("--threads", 1), help="worker threads per process (default 16)")
+    parser.add_argument("--workers", type=_bounded("--workers", 1),
+                        help="processes (default 1); more than 1 runs granian and needs --store redis://...")
+    parser.add_argument("--store", type=_store, help="memory (default, one process) or redis://HOST:PORT/DB (shared)")
     parser.add_argument("--quiet", action="store_true", help="print neither the banner nor the access log")
     parser.add_argument("--log-format", choices=("text", "json"),
                         help="access log: one line per request on stdout, as text (default) or JSON")
@@ -30,6 +67,11 @@ def build_config(args: argparse.Namespace) -> dict[str, Any]:
     config = load_file(args.config) if args.config else {}
     if args.seed is not None:
         config["seed"] = args.seed
+    flags = {key: getattr(args, key) for key in ("host", "port", "threads", "workers") if getattr(args, key) is not None}
+    if flags:
+        config["server"] = {**(config.get("server") or {}), **flags}
+    if args.store is not None:
+        config["store"] = {**(config.get("store") or {}), "url": args.store}
     config["access_log"] = None if args.quiet else (args.log_format or config.get("access_log") or "text")
     return config
 
@@ -53,34 +95,44 @@ def banner(app, base_url: str) -> str:
         lines.append(f"  ServerKey {key['key']}  applications {', '.join(map(str, key['applications']))}")
     lines.append("Control plane: /_mock/health, /_mock/reset, /_mock/clock, /_mock/messages, /_mock/sandboxes, /_mock/webhooks")
     lines.append("Sandboxes: header X-Mock-Sandbox: NAME, or the base path /sandboxes/NAME in front of any path")
+    policy = HostPolicy.from_settings(settings)
+    allow = ", ".join(settings["net"]["allow"]) or "nothing"
+    lines.append("fileUrl hosts: any (the server listens on loopback only)" if policy.open else
+                 f"fileUrl hosts: public ones, plus net.allow ({allow}): loopback and private addresses are refused")
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     from . import create_app
-    from .serving import serve
+    from .serving import ElasticDispatcher
 
     try:
-        app = create_app(build_config(args))
+        config = build_config(args)
+        app = create_app(config)
     except SettingsError as exc:
         print(f"mock-server: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    shown_host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
-    if not args.quiet:
-        print(banner(app, f"http://{shown_host}:{args.port}"), flush=True)
-    app.extensions["mock"].webhooks.start()    # delivers due webhook events in the background
+    state = app.extensions["mock"]
+    # inspection.max_waiters extra threads: long-polls wait on those, never on the API's workers
+    server = {**state.settings["server"], "threads": state.settings["server"]["threads"] + state.max_waiters}
     try:
-        # inspection.max_waiters extra threads: long-polls wait on those, never on the API's workers
-        serve(app, host=args.host, port=args.port, threads=args.threads + app.extensions["mock"].max_waiters,
-              ident="mock-server",
-              max_request_body_size=app.config["MAX_CONTENT_LENGTH"] + 1024 * 1024, channel_timeout=300)
-    except OSError as exc:
-        print(f"mock-server: cannot listen on {args.host}:{args.port}: {exc.strerror}. "
-              f"Is another server running there? Try --port {args.port + 1}.", file=sys.stderr)
+        sock = bind(server["host"], server["port"])
+    except ListenError as exc:
+        print(f"mock-server: {exc}", file=sys.stderr)
         return 1
-    return 0
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    host, port = sock.getsockname()[:2]
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else (f"[{host}]" if ":" in host else host)
+    if not args.quiet:
+        print(banner(app, f"http://{shown}:{port}"), flush=True)
+    if server["workers"] > 1:
+        sock.close()                  # granian binds the port itself (the check above proved it free)
+        return serve_granian({**config, "server": {**state.settings["server"], "port": port}}, server | {"port": port},
+                             log_line)
+    state.webhooks.start()        # delivers due webhook events in the background
+    # the fault pipeline's pool: a request held by injected latency lends its worker back (serving.py)
+    return serve_waitress(app, server, sock, log_line, dispatcher=ElasticDispatcher(server["threads"]))
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from .isotime import parse_datetime
 from .providers import Backend, Provider
 from .sandbox import ENV_ERROR, ENV_NAME, Sandbox, SandboxSelector
 from .settings import SettingsError, build_settings, idle_ttl_seconds
-from .store import DEFAULT_SANDBOX, Store, open_store
+from .store import DEFAULT_SANDBOX, Store, StoreError, open_store
 
 # The registered providers: a new provider is its package plus one entry here.
 PROVIDERS: tuple[Provider, ...] = (jelou.PROVIDER, indigitall.PROVIDER)
@@ -87,15 +87,13 @@ def create_app(config: Mapping[str, Any] | None = None, *, store: Store | None =
     """
     settings = build_settings(config)
     if store is None:
-        start_us, frozen = _clock_start(settings["clock"])
-        kwargs = {"time_source": time_source} if time_source else {}
-        store = open_store(settings["store"]["url"], prefix=settings["store"]["prefix"], seed=settings["seed"],
-                           clock_start_us=start_us, clock_frozen=frozen, **kwargs)
+        store = _build_store(settings, time_source)
     state = MockState(settings=settings, store=store, timelines=Timelines(settings["delivery"]))
 
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings["max_request_bytes"]
-    app.config["MAX_FORM_MEMORY_SIZE"] = 16 * 1024 * 1024
+    app.config["MAX_FORM_MEMORY_SIZE"] = settings["max_form_field_bytes"]
+    app.config["MAX_FORM_PARTS"] = settings["max_form_parts"]
     app.json.sort_keys = False
     app.extensions["mock"] = state
     app.wsgi_app = SandboxSelector(app.wsgi_app)
@@ -131,6 +129,17 @@ def create_app(config: Mapping[str, Any] | None = None, *, store: Store | None =
 
 def get_state(app: Flask) -> MockState:
     return app.extensions["mock"]
+
+
+def _build_store(settings: Mapping[str, Any], time_source) -> Store:
+    """The store named by ``store.url`` (the one place a store is chosen)."""
+    start_us, frozen = _clock_start(settings["clock"])
+    kwargs = {"time_source": time_source} if time_source else {}
+    try:
+        return open_store(settings["store"]["url"], prefix=settings["store"]["prefix"], seed=settings["seed"],
+                          clock_start_us=start_us, clock_frozen=frozen, **kwargs)
+    except StoreError as exc:
+        raise SettingsError(f"store.url: {exc}") from None
 
 
 def _clock_start(section: Mapping[str, Any]) -> tuple[int | None, bool]:

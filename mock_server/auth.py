@@ -7,7 +7,6 @@ the time an answer takes does not tell which part of a credential was right.
 from __future__ import annotations
 
 import base64
-import binascii
 import hmac
 from typing import Iterable, TypeVar
 
@@ -21,7 +20,7 @@ def parse_basic(header: str | None) -> tuple[str, str] | None:
         return None
     try:
         decoded = base64.b64decode(token, validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:      # binascii.Error, UnicodeDecodeError, or a token with non-ASCII characters
         return None
     user, sep, secret = decoded.partition(":")
     return (user, secret) if sep else None

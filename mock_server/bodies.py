@@ -7,25 +7,41 @@ Multipart bodies are read by ``python-multipart``'s streaming parser in one pass
 instead of Werkzeug's form parser (which spools files over 500 KiB to a temporary file and reads
 them back): a file part's bytes are cut out of the body once. A part with a ``filename`` parameter
 is a file (even an empty name), any other a text field (UTF-8, undecodable bytes replaced, at most
-``MAX_FIELD_BYTES``); the total stays bounded by ``MAX_CONTENT_LENGTH``. One legal form
+``max_form_field_bytes``); the total stays bounded by ``MAX_CONTENT_LENGTH``. One legal form
 python-multipart does not read, a part with no body at all (its headers directly followed by the
 next boundary, as Werkzeug's test client writes an empty field or file), is detected (a part whose
 data starts with the boundary, which a delimiter always precedes) and that body is read again by
-Werkzeug's parser.
+Werkzeug's parser. Limits: ``max_form_parts`` parts and ``max_form_field_bytes`` per text field
+(settings, read from the app's ``MAX_FORM_PARTS`` / ``MAX_FORM_MEMORY_SIZE``); beyond them the
+body is refused naming the setting.
+
+JSON (a whole body, or a text field holding JSON such as Jelou's ``params`` or indigitall's
+``layout``) is read by one decoder, :func:`loads`, which is strict where Python's ``json`` is lax:
+
+- a number the mock cannot hold is refused, naming where it is (``params[0].param: ...``):
+  an integer of more than ``MAX_INT_DIGITS`` digits (Python refuses to convert those) or a
+  number too large for a float (``1e400``, which Python reads as infinity);
+- ``NaN``, ``Infinity`` and ``-Infinity`` are not JSON and are refused;
+- nesting deeper than ``MAX_DEPTH`` levels is refused (a value that deep is never a real
+  payload, and storing one would make rendering it later fail); nesting deep enough to exhaust
+  Python's recursion is caught and refused as well.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Request
+from flask import Request, current_app
 from python_multipart.multipart import MultipartParseError, MultipartParser, parse_options_header
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.formparser import MultiPartParser as WerkzeugParser
 
-MAX_FIELD_BYTES = 16 * 1024 * 1024
+MAX_INT_DIGITS = 4300       # sys.int_info.default_max_str_digits: Python's own limit
+MAX_DEPTH = 64
 NO_NAME = ('A multipart part has no name: every part needs a header like '
            'Content-Disposition: form-data; name="field".')
 NO_PARTS = ("The multipart/form-data body could not be read: no parts were found "
@@ -36,16 +52,76 @@ class BodyError(ValueError):
     """The request body cannot be read; the message says why."""
 
 
+class _Unreadable:
+    """Stands in for a number the decoder cannot hold, until :func:`loads` reports where it is."""
+
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
+def _parse_int(text: str):
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        return _Unreadable(f"the number has {len(text.lstrip('-')):,} digits; "
+                           f"the mock reads whole numbers of up to {MAX_INT_DIGITS:,} digits")
+    return int(text)
+
+
+def _parse_float(text: str):
+    value = float(text)
+    if math.isinf(value):
+        shown = text if len(text) <= 20 else f"{text[:20]}..."
+        return _Unreadable(f"the number {shown} is too large")
+    return value
+
+
+def _parse_constant(name: str):
+    return _Unreadable(f"{name} is not a JSON value")
+
+
+def loads(text: str, what: str | None = None) -> Any:
+    """The JSON value of ``text``; raise :class:`BodyError` naming ``what`` and the place inside.
+
+    :param what: the field holding the JSON (``"params"``), or None for a whole request body.
+    """
+    subject = what or "The body"
+    try:
+        value = json.loads(text, parse_int=_parse_int, parse_float=_parse_float, parse_constant=_parse_constant)
+    except json.JSONDecodeError as exc:
+        raise BodyError(f"{subject} is not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}.") from None
+    except RecursionError:
+        raise BodyError(f"{subject} is not valid JSON: it is nested too deeply.") from None
+    _check(value, what)
+    return value
+
+
+def _check(value: Any, what: str | None) -> None:
+    """Walk ``value`` (iteratively: it may be deep) for unreadable numbers and excess depth."""
+    stack: list[tuple[Any, str, int]] = [(value, what or "", 0)]
+    while stack:
+        node, path, depth = stack.pop()
+        if isinstance(node, _Unreadable):
+            shown = f"body{path}" if path.startswith("[") else path or "The body"
+            raise BodyError(f"{shown}: {node.reason}.")
+        if isinstance(node, (dict, list)):
+            if depth >= MAX_DEPTH:
+                raise BodyError(f"{what or 'The body'} is nested more than {MAX_DEPTH} levels deep.")
+            items = node.items() if isinstance(node, dict) else enumerate(node)
+            for key, child in items:
+                if isinstance(child, (dict, list, _Unreadable)):
+                    name = key if len(str(key)) <= 50 else f"{str(key)[:50]}..."     # a key is echoed: keep it short
+                    step = f"[{name}]" if isinstance(key, int) else (f".{name}" if path else str(name))
+                    stack.append((child, path + step, depth + 1))
+
+
 def json_body(raw: bytes) -> Any:
     """The JSON value of ``raw`` (an empty body is ``None``)."""
     try:
-        return json.loads(raw.decode("utf-8") or "null")
+        text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise BodyError("The body is not valid JSON: it is not UTF-8 text.") from None
-    except json.JSONDecodeError as exc:
-        raise BodyError(f"The body is not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}.") from None
-    except RecursionError:
-        raise BodyError("The body is not valid JSON: it is nested too deeply.") from None
+    return loads(text or "null")
 
 
 @dataclass(frozen=True)
@@ -96,7 +172,8 @@ def _read_multipart(request: Request) -> Multipart:
     if not boundary:
         raise BodyError("The multipart/form-data body has no boundary; let your HTTP client build the Content-Type header.")
     raw = _body(request)
-    reader = _PartReader(b"--" + boundary.encode("latin-1"))
+    limits = (current_app.config["MAX_FORM_PARTS"], current_app.config["MAX_FORM_MEMORY_SIZE"])
+    reader = _PartReader(limits, b"--" + boundary.encode("latin-1"))
     try:
         parser = MultipartParser(boundary.encode("latin-1"), reader.callbacks())
         parser.write(raw)
@@ -106,7 +183,7 @@ def _read_multipart(request: Request) -> Multipart:
             raise BodyError(NO_PARTS) from None
         raise BodyError(f"The multipart/form-data body could not be read: {exc}") from None
     if reader.open or reader.bodiless:
-        reader = _werkzeug_read(raw, boundary)
+        reader = _werkzeug_read(raw, boundary, limits)
     if reader.problem:
         raise BodyError(reader.problem)
     if not reader.body.counts:
@@ -133,7 +210,9 @@ def _body(request: Request) -> bytes:
 class _PartReader:
     """python-multipart callbacks that collect parts into a :class:`Multipart`."""
 
-    def __init__(self, dash_boundary: bytes = b"") -> None:
+    def __init__(self, limits: tuple[int, int], dash_boundary: bytes = b"") -> None:
+        self.max_parts, self.max_field = limits
+        self.parts = 0
         self.body = Multipart()
         self.problem: str | None = None
         self.began = False           # at least one part started
@@ -152,6 +231,9 @@ class _PartReader:
                 "on_part_data": self._data, "on_part_end": self._end}
 
     def _begin(self) -> None:
+        self.parts += 1
+        if self.parts > self.max_parts:
+            self.problem = self.problem or too_many_parts(self.max_parts)
         self._disposition, self._chunks, self._size, self.open, self.began = b"", [], 0, True, True
 
     def _header_field(self, data: bytes, start: int, end: int) -> None:
@@ -188,19 +270,32 @@ class _PartReader:
             return
         if b"filename" in params:
             body.files[key] = FilePart(params[b"filename"].decode("utf-8", "replace"), data)
-        elif self._size > MAX_FIELD_BYTES:
-            self.problem = self.problem or (f"The form field '{key}' is larger than {MAX_FIELD_BYTES // 2**20} MiB; "
-                                            "send big content as a file part.")
+        elif self._size > self.max_field:
+            self.problem = self.problem or field_too_large(self.max_field, key)
         else:
             body.fields[key] = data.decode("utf-8", "replace")
 
 
-def _werkzeug_read(raw: bytes, boundary: str) -> _PartReader:
+def too_many_parts(limit: int) -> str:
+    return f"The multipart/form-data body has more than {limit:,} parts (setting max_form_parts)."
+
+
+def field_too_large(limit: int, name: str | None = None) -> str:
+    which = f"The form field '{name}'" if name is not None else "A multipart/form-data text field"
+    return (f"{which} is larger than {limit:,} bytes (setting max_form_field_bytes); "
+            "send large content as a file part.")
+
+
+def _werkzeug_read(raw: bytes, boundary: str, limits: tuple[int, int]) -> _PartReader:
     """The same result from Werkzeug's parser (for the rare body python-multipart cannot read)."""
-    reader = _PartReader()
+    reader = _PartReader(limits)
     try:
-        form, files = WerkzeugParser(max_form_memory_size=MAX_FIELD_BYTES).parse(
+        form, files = WerkzeugParser(max_form_memory_size=limits[1], max_form_parts=limits[0]).parse(
             io.BytesIO(raw), boundary.encode("latin-1"), len(raw))
+    except RequestEntityTooLarge:     # Werkzeug's one 413 for both limits: the part count tells which
+        parts = raw.count(b"--" + boundary.encode("latin-1")) - 1
+        reader.problem = too_many_parts(limits[0]) if parts > limits[0] else field_too_large(limits[1])
+        return reader
     except ValueError as exc:
         reader.problem = f"The multipart/form-data body could not be read: {exc}"
         return reader

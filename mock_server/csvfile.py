@@ -18,6 +18,13 @@ problems (a row of the wrong width, a first-column value that fails the provider
 collected with their 1-based line, column, value (cut to 50 characters) and reason: with
 ``invalid_rows="reject"`` they reject the file, with ``"skip"`` the rows are kept and marked
 invalid so the provider can record them as failed messages. Blank lines are ignored.
+
+Cell size: no cell (header names included) may hold more than ``max_cell_chars`` characters
+(a provider setting, default 131,072: Python's ``csv`` default); a longer one rejects the file
+with its line and column, so what is stored can always be read back. Python's ``csv`` module has
+one *process-wide* field limit (``csv.field_size_limit``): the reader never lowers it, and raises
+it only when a setting asks for more than it allows (so embedding the mock never makes another
+reader in the process stricter). The mock's own limit is checked by the mock, not by that knob.
 """
 
 from __future__ import annotations
@@ -26,47 +33,19 @@ import csv
 import functools
 import io
 import re
+import threading
 from array import array
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+from .csvissues import (MAX_LISTED, VALUE_CUT, Collector, CsvIssue, CsvRejected, cut, explain_csv_error, long_cell,
+                        nul_header)
 from .rows import Rows
 
-MAX_LISTED = 100
-VALUE_CUT = 50
+__all__ = ["BOM", "MAX_LISTED", "VALUE_CUT", "CsvIssue", "CsvRejected", "CsvRules", "Rows", "cut", "read_csv"]
+
 BOM = b"\xef\xbb\xbf"
-
-
-@dataclass(frozen=True)
-class CsvIssue:
-    """One problem found in a file, in the words every envelope needs."""
-
-    line: int | None
-    column: str | None
-    value: str | None
-    reason: str
-    code: str
-
-    def to_dict(self) -> dict:
-        return {"line": self.line, "column": self.column, "value": self.value, "reason": self.reason}
-
-    def describe(self) -> str:
-        where = []
-        if self.line is not None:
-            where.append(f"line {self.line}")
-        if self.column is not None:
-            where.append(f"column '{self.column}'")
-        prefix = ", ".join(where)
-        shown = f" (value '{self.value}')" if self.value is not None else ""
-        return f"{prefix}: {self.reason}{shown}" if prefix else f"{self.reason}{shown}"
-
-
-class CsvRejected(Exception):
-    """The file breaks a rule; ``issues`` lists at most 100 of the ``total`` problems."""
-
-    def __init__(self, issues: list[CsvIssue], total: int | None = None) -> None:
-        super().__init__(issues[0].describe() if issues else "invalid CSV")
-        self.issues = issues[:MAX_LISTED]
-        self.total = total if total is not None else len(issues)
+DEFAULT_MAX_CELL_CHARS = 131_072
+_LIMIT_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -76,9 +55,11 @@ class CsvRules:
     :param header_pattern: every header name must fully match it (None: only non-empty).
     :param first_column_pattern: every first-column value must fully match it (None: any).
     :param first_column_reason: the reason given when it does not.
+    :param max_cell_chars: the longest cell (header names included), in characters.
     """
 
     max_rows: int = 1_000_000
+    max_cell_chars: int = DEFAULT_MAX_CELL_CHARS
     invalid_rows: str = "reject"
     header_pattern: re.Pattern | None = None
     header_reason: str = "header names must not be empty"
@@ -86,36 +67,22 @@ class CsvRules:
     first_column_reason: str = "invalid value"
 
 
-@dataclass
-class _Collector:
-    issues: list[CsvIssue] = field(default_factory=list)
-    total: int = 0
-
-    def add(self, issue: CsvIssue) -> None:
-        self.total += 1
-        if len(self.issues) < MAX_LISTED:
-            self.issues.append(issue)
-
-
-def cut(value: str | None) -> str | None:
-    if value is None:
-        return None
-    return value if len(value) <= VALUE_CUT else value[:VALUE_CUT]
-
-
 # A first-column pattern made only of these pieces cannot match ',', '"', CR or LF, so inside the
 # fast path's regex it sees exactly the cell csv.reader sees.
 _SAFE_PATTERN = re.compile(r"(?:\[(?:[A-Za-z0-9_](?:-[A-Za-z0-9_])?)+\]|[A-Za-z0-9_]|\\d|\{\d+(?:,\d*)?\}|[?*+])*")
-_CELL = rb'(?:"(?:[^"\r\n]++|"")*+"|[^,"\r\n]*+)'   # quoted without line breaks, or unquoted without quotes
+# Quoted without line breaks or escaped quotes, or unquoted without quotes; at most %d bytes (so
+# at most that many characters) inside. A file with "" escapes goes to the streaming reader.
+_CELL = rb'(?:"[^"\r\n]{0,%d}+"|[^,"\r\n]{0,%d}+)'
 
 
 @functools.lru_cache(maxsize=64)
-def _body_regex(width: int, first: str | None) -> re.Pattern:
+def _body_regex(width: int, first: str | None, max_bytes: int) -> re.Pattern:
     """Records of exactly ``width`` cells, one per line, the first cell matching ``first``."""
-    head = b"(?:" + first.encode("ascii") + b")" if first is not None else _CELL
+    cell = _CELL % (max_bytes, max_bytes)
+    head = b"(?:" + first.encode("ascii") + b")" if first is not None else cell
     record = (b"(?=[^\r\n])" if width == 1 else b"") + head      # a blank line is no record
     if width > 1:
-        record += b"(?:," + _CELL + b"){%d}+" % (width - 1)
+        record += b"(?:," + cell + b"){%d}+" % (width - 1)
     return re.compile(b"(?:" + record + rb"\r?\n)*+(?:" + record + b")?")
 
 
@@ -132,9 +99,9 @@ def _read_fast(data: bytes, rules: CsvRules) -> Rows | None:
     try:
         data.decode("utf-8")
         header = _read_header(csv.reader([head.decode("utf-8")]), rules, [start, 1, True])
-    except (UnicodeDecodeError, CsvRejected):
+    except (UnicodeDecodeError, CsvRejected, csv.Error):
         return None
-    regex = _body_regex(len(header), pattern.pattern if pattern is not None else None)
+    regex = _body_regex(len(header), pattern.pattern if pattern is not None else None, rules.max_cell_chars)
     if regex.fullmatch(data, end + 1) is None:
         return None
     count = data.count(b"\n", end + 1) + (0 if data.endswith(b"\n") else 1)
@@ -143,8 +110,17 @@ def _read_fast(data: bytes, rules: CsvRules) -> Rows | None:
     return Rows.one_per_line(data, end + 1, count, header)
 
 
+def _raise_csv_limit(wanted: int) -> None:
+    """Raise ``csv``'s process-wide field limit to ``wanted`` if lower; never lower it (see above)."""
+    if csv.field_size_limit() < wanted:
+        with _LIMIT_LOCK:          # two apps raising at once must leave the larger value
+            if csv.field_size_limit() < wanted:
+                csv.field_size_limit(wanted)
+
+
 def read_csv(data: bytes, rules: CsvRules) -> Rows:
     """Validate ``data`` against ``rules`` and return its rows; raise :class:`CsvRejected`."""
+    _raise_csv_limit(rules.max_cell_chars)
     fast = _read_fast(data, rules)
     if fast is not None:
         return fast
@@ -171,11 +147,12 @@ def read_csv(data: bytes, rules: CsvRules) -> Rows:
                                             "is not UTF-8 (save it as 'CSV UTF-8')", "encoding")]) from None
 
     reader = csv.reader(lines(), strict=True)
+    header: list[str] | None = None
     try:
         header = _read_header(reader, rules, state)
         return _read_records(data, reader, header, rules, state)
     except csv.Error as exc:
-        raise CsvRejected([CsvIssue(reader.line_num or None, None, None, f"the file is not valid CSV: {exc}", "syntax")]) from None
+        raise CsvRejected([explain_csv_error(exc, data, state, rules.max_cell_chars, header, reader.line_num)]) from None
 
 
 def _read_header(reader, rules: CsvRules, state: list) -> list[str]:
@@ -187,11 +164,15 @@ def _read_header(reader, rules: CsvRules, state: list) -> list[str]:
         raise CsvRejected([CsvIssue(None, None, None, "the file is empty: it needs a header row and at least one data row", "empty")])
     line = state[1]
     state[2] = True
-    problems = _Collector()
+    if any("\x00" in name for name in header):
+        raise CsvRejected([nul_header(line)])
+    problems = Collector()
     seen: dict[str, int] = {}
     for index, name in enumerate(header):
         column = f"#{index + 1}"
-        if rules.header_pattern is not None and not rules.header_pattern.fullmatch(name):
+        if len(name) > rules.max_cell_chars:
+            problems.add(long_cell(line, column, name, rules.max_cell_chars))
+        elif rules.header_pattern is not None and not rules.header_pattern.fullmatch(name):
             problems.add(CsvIssue(line, column, cut(name), rules.header_reason, "header"))
         elif not name.strip():
             problems.add(CsvIssue(line, column, name, "header names must not be empty", "header"))
@@ -209,10 +190,12 @@ def _read_records(data: bytes, reader, header: list[str], rules: CsvRules, state
     pattern = rules.first_column_pattern.fullmatch if rules.first_column_pattern is not None else None
     skip = rules.invalid_rows == "skip"
     max_rows = rules.max_rows
+    max_cell = rules.max_cell_chars
+    check_cells = max_cell < csv.field_size_limit()     # otherwise csv itself stops at the limit
     offsets, lines = array("Q"), array("I")
     add_offset, add_line = offsets.append, lines.append
     invalid: dict[int, str] = {}
-    problems = _Collector()
+    problems = Collector()
     count = 0
     for cells in reader:
         record_start, record_line = state[0], state[1]
@@ -226,6 +209,10 @@ def _read_records(data: bytes, reader, header: list[str], rules: CsvRules, state
         add_offset(record_start)
         add_line(record_line)
         count += 1
+        if check_cells and max(map(len, cells)) > max_cell:
+            at = next(i for i, cell in enumerate(cells) if len(cell) > max_cell)
+            issue = long_cell(record_line, header[at] if at < width else f"#{at + 1}", cells[at], max_cell)
+            raise CsvRejected([issue])
         if len(cells) != width:
             issue = CsvIssue(record_line, None, cut(",".join(cells)),
                              f"the row has {len(cells)} cells but the header has {width}", "row_width")

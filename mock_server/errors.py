@@ -65,6 +65,8 @@ def register_error_handlers(app: Flask, routes: list[tuple[str, HttpErrorMapper]
     def mapper_for(path: str) -> HttpErrorMapper:
         return owner(path, routes) or (lambda status, message: ControlError(message, status))
 
+    app.extensions["mock.error_mapper"] = mapper_for
+
     @app.errorhandler(ProviderError)
     def provider_error(error: ProviderError):
         return error.response()
@@ -90,6 +92,15 @@ def register_error_handlers(app: Flask, routes: list[tuple[str, HttpErrorMapper]
         log.exception("unexpected error on %s %s", request.method, request.path)
         message = f"internal error in the mock ({type(error).__name__}); this is a bug, please report it"
         return mapper_for(request.path)(InternalServerError.code, message).response()
+
+
+def render_error(app: Flask, path: str, status: int, message: str) -> tuple[bytes, list[tuple[str, str]]]:
+    """``(body, headers)`` of an error answered outside a request (the HTTP server's own errors),
+    in the envelope of the provider owning ``path``."""
+    with app.app_context():
+        response = app.extensions["mock.error_mapper"](path)(status, message).response()
+        return response.get_data(), [(name, value) for name, value in response.headers.items()
+                                     if name.lower() != "content-length"]
 
 
 def owner(path: str, routes: list[tuple[str, HttpErrorMapper]]) -> HttpErrorMapper | None:

@@ -1,58 +1,272 @@
-"""Download a file named by URL, within a scheme, size and time budget (``requests``, streamed)."""
+"""Download a file named by URL within a scheme, host-policy, size and total-time budget.
+
+``timeout`` is ONE deadline for everything: name resolution, connecting, every redirect hop,
+the headers and the whole body (CONTRACT §13). A watchdog shuts the socket down when it passes,
+so a server that drips one byte a second, never ends, or declares more bytes than it sends
+cannot hold a request thread past the deadline. Redirects are followed here, not by a library,
+so that each hop's resolved address is checked by the host policy (``netpolicy``) and the socket
+connects to exactly the address that was checked. Credentials in the URL are sent as Basic auth
+to the first host only and never appear in a message (``redact_url``).
+"""
 
 from __future__ import annotations
 
+import base64
+import http.client
+import socket
+import ssl
+import threading
 import time
-from urllib.parse import urlparse
+from urllib.parse import quote, unquote, urljoin, urlsplit
 
-import requests
+from .netpolicy import HostPolicy, redact_url
 
 CHUNK = 256 * 1024
+HUGE = 10 ** 30     # a declared length with more digits than this is reported as such
+OPEN = HostPolicy(open=True)
 
 
 class FetchError(Exception):
-    """The URL could not be fetched; the message says why and what to check."""
+    """The URL could not be fetched; the message says what happened and what to check."""
 
 
 def check_url(url: str) -> str | None:
-    """Why ``url`` cannot be fetched (not http/https, no host), or None if it looks fine."""
-    parsed = urlparse(url)
+    """Why ``url`` cannot be fetched (not http/https, no host, malformed), or None if it looks fine."""
+    try:
+        parsed = urlsplit(url)
+        parsed.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError as exc:       # e.g. "Invalid IPv6 URL" for http://[::1/x.csv, a port out of range
+        return f"the URL cannot be read: {exc}"
     if parsed.scheme.lower() not in ("http", "https"):
-        return f"only http and https URLs can be fetched, not '{parsed.scheme or url}'"
-    if not parsed.netloc:
+        return f"only http and https URLs can be fetched, not '{parsed.scheme or redact_url(url)}'"
+    if not parsed.hostname:
         return "the URL has no host"
     return None
 
 
-def fetch(url: str, *, timeout: float, max_bytes: int) -> bytes:
-    """Return the body at ``url``; raise :class:`FetchError` on any failure.
+class _Watchdog:
+    """Shuts the current socket down when the deadline passes (unblocks any read or connect)."""
 
-    ``timeout`` bounds the whole download (connect, first byte and every later byte), so a
-    server that dribbles bytes cannot hold the request forever.
-    """
+    def __init__(self, timeout: float) -> None:
+        self.deadline = time.monotonic() + timeout
+        self.fired = False
+        self.sock: socket.socket | None = None
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(timeout, self._fire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> "_Watchdog":
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._timer.cancel()
+
+    def remaining(self) -> float:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            self.fired = True
+        return max(left, 0.0)
+
+    def watch(self, sock: socket.socket | None) -> None:
+        with self._lock:
+            self.sock = sock
+            if self.fired and sock is not None:
+                _shutdown(sock)
+
+    def _fire(self) -> None:
+        with self._lock:
+            self.fired = True
+            if self.sock is not None:
+                _shutdown(self.sock)
+
+
+def _shutdown(sock: socket.socket) -> None:
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+
+
+def _resolve(host: str, port: int, dog: _Watchdog) -> list[tuple]:
+    """getaddrinfo bounded by the deadline (it runs in a daemon thread that may outlive us)."""
+    result: list = []
+
+    def work() -> None:
+        try:
+            result.append(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
+        except (OSError, UnicodeError) as exc:     # UnicodeError: a name IDNA cannot encode
+            result.append(exc)
+
+    worker = threading.Thread(target=work, daemon=True, name="fetch-resolve")
+    worker.start()
+    worker.join(dog.remaining())
+    if not result:
+        raise FetchError(f"resolving the host name {host} did not finish within the deadline")
+    if isinstance(result[0], Exception):
+        reason = getattr(result[0], "strerror", None) or result[0]
+        raise FetchError(f"the host name {host} could not be resolved ({reason})")
+    return result[0]
+
+
+class _Budget:
+    """A deadline without a watchdog, for connections whose reads a socket timeout bounds."""
+
+    def __init__(self, timeout: float) -> None:
+        self.deadline = time.monotonic() + timeout
+        self.fired = False
+
+    def remaining(self) -> float:
+        return max(self.deadline - time.monotonic(), 0.0)
+
+    def watch(self, sock: socket.socket | None) -> None:
+        pass
+
+
+def policy_connector(policy: HostPolicy, timeout: float):
+    """A ``create_connection`` that resolves, checks every address with ``policy`` and connects to an
+    allowed one within ``timeout`` (:class:`FetchError` otherwise). For ``http.client`` users such as
+    webhook delivery: ``connection._create_connection = policy_connector(policy, timeout)``."""
+
+    def create_connection(address, timeout_=None, source_address=None):
+        sock = _connector(policy, _Budget(timeout))(address)
+        sock.settimeout(timeout if timeout_ is None else timeout_)
+        return sock
+
+    return create_connection
+
+
+def _connector(policy: HostPolicy, dog: _Watchdog | _Budget):
+    """A ``create_connection`` for http.client that checks each resolved address, then connects to it."""
+
+    def create_connection(address, timeout=None, source_address=None):
+        host, port = address
+        refusals, candidates = [], []
+        for family, kind, proto, _, sockaddr in _resolve(host, port, dog):
+            reason = policy.refusal(sockaddr[0].split("%", 1)[0], host)
+            (refusals if reason else candidates).append(reason or (family, kind, proto, sockaddr))
+        if not candidates:
+            raise FetchError(f"refused by the host policy: {refusals[0]}")
+        problems = []
+        for family, kind, proto, sockaddr in candidates:
+            sock = socket.socket(family, kind, proto)
+            dog.watch(sock)
+            sock.settimeout(max(dog.remaining(), 0.001))
+            try:
+                sock.connect(sockaddr)
+                sock.settimeout(dog.remaining() + 1.0)    # reads are cut by the watchdog, which fires first
+                return sock
+            except socket.timeout:
+                problems.append("connect timed out" if not dog.fired else "the deadline passed while connecting")
+            except ConnectionRefusedError:
+                problems.append("connection refused (is anything listening there?)")
+            except OSError as exc:
+                problems.append(exc.strerror or str(exc))
+            sock.close()
+            dog.watch(None)
+        raise FetchError(f"could not connect to {host}:{port}: {'; '.join(dict.fromkeys(problems))}")
+
+    return create_connection
+
+
+def fetch(url: str, *, timeout: float, max_bytes: int, policy: HostPolicy = OPEN, max_redirects: int = 5) -> bytes:
+    """Return the body at ``url``; raise :class:`FetchError` (message without credentials) on any failure."""
     problem = check_url(url)
     if problem:
         raise FetchError(problem)
-    deadline = time.monotonic() + timeout
+    with _Watchdog(timeout) as dog:
+        seen = set()
+        first_host = urlsplit(url).hostname
+        for _ in range(max_redirects + 1):
+            if url in seen:
+                raise FetchError(f"{redact_url(url)} redirects in a loop")
+            seen.add(url)
+            location = _one_hop(url, first_host, timeout, max_bytes, policy, dog)
+            if isinstance(location, bytes):
+                return location
+            url = location
+        raise FetchError(f"more than {max_redirects} redirects; the last one pointed to {redact_url(url)}")
+
+
+def _one_hop(url: str, first_host: str | None, timeout: float, max_bytes: int, policy: HostPolicy,
+             dog: _Watchdog) -> bytes | str:
+    """Fetch one URL: its body, or the absolute URL it redirects to."""
+    shown = redact_url(url)
+    problem = check_url(url)
+    if problem:
+        raise FetchError(f"a redirect pointed to {shown}, which cannot be fetched: {problem}")
+    refusal = policy.check(url)
+    if refusal:
+        raise FetchError(f"refused by the host policy: {refusal}")
+    parts = urlsplit(url)
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    conn_class = http.client.HTTPSConnection if parts.scheme.lower() == "https" else http.client.HTTPConnection
+    kwargs = {"context": ssl.create_default_context()} if conn_class is http.client.HTTPSConnection else {}
+    conn = conn_class(host, parts.port, timeout=max(dog.remaining(), 0.001), **kwargs)
+    conn._create_connection = _connector(policy, dog)
+    headers = {"User-Agent": "bulk-messaging-mock", "Accept-Encoding": "identity", "Connection": "close"}
+    if parts.username is not None and parts.hostname == first_host:
+        token = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
+        headers["Authorization"] = "Basic " + base64.b64encode(token).decode("ascii")
+    received = 0
     try:
-        with requests.get(url, stream=True, timeout=(timeout, timeout)) as response:
-            if response.status_code >= 400:
-                raise FetchError(f"fetching {url} answered HTTP {response.status_code}; check that the file is public")
-            declared = response.headers.get("Content-Length", "")
-            if declared.isdigit() and int(declared) > max_bytes:
-                raise FetchError(f"the file at {url} is {int(declared):,} bytes, more than the {max_bytes:,} allowed")
-            parts, size = [], 0
-            for chunk in response.iter_content(CHUNK):
-                size += len(chunk)
-                if size > max_bytes:
-                    raise FetchError(f"the file at {url} is larger than the {max_bytes:,} bytes allowed")
-                if time.monotonic() > deadline:
-                    raise FetchError(f"fetching {url} took longer than {timeout:g} s")
-                parts.append(chunk)
-            return b"".join(parts)
-    except requests.Timeout:
-        raise FetchError(f"fetching {url} took longer than {timeout:g} s") from None
-    except requests.ConnectionError as exc:
-        raise FetchError(f"could not connect to fetch {url}: {type(exc).__name__}") from None
-    except requests.RequestException as exc:
-        raise FetchError(f"could not fetch {url}: {exc}") from None
+        conn.request("GET", _target(parts.path, parts.query), headers=headers)
+        response = conn.getresponse()
+        if 300 <= response.status < 400 and response.getheader("Location"):
+            return urljoin(url, response.getheader("Location").strip())
+        if response.status >= 300:
+            raise FetchError(f"fetching {shown} answered HTTP {response.status}; check that the file is public")
+        declared = _content_length(response.getheader("Content-Length", ""))
+        if declared is not None and declared > max_bytes:
+            size = f"{declared:,} bytes" if declared < HUGE else "declared with a Content-Length of over 30 digits"
+            raise FetchError(f"the file at {shown} is {size}, more than the {max_bytes:,} bytes allowed")
+        chunks = []
+        while chunk := response.read(CHUNK):
+            received += len(chunk)
+            if received > max_bytes:
+                raise FetchError(f"the file at {shown} is larger than the {max_bytes:,} bytes allowed")
+            chunks.append(chunk)
+        if dog.fired:
+            raise _deadline(shown, timeout, received)
+        if declared is not None and received < declared:
+            raise _short(shown, received, declared)
+        return b"".join(chunks)
+    except FetchError:
+        raise
+    except http.client.IncompleteRead as exc:
+        if dog.fired:
+            raise _deadline(shown, timeout, received + len(exc.partial)) from None
+        raise _short(shown, received + len(exc.partial), received + len(exc.partial) + (exc.expected or 0)) from None
+    except ssl.SSLError as exc:
+        raise FetchError(f"TLS failed for {shown}: {exc.reason or exc}") from None
+    except (OSError, http.client.HTTPException, ValueError) as exc:     # ValueError: InvalidURL, bad header
+        if dog.fired:
+            raise _deadline(shown, timeout, received) from None
+        detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else (type(exc).__name__ + (f": {exc}" if str(exc) else ""))
+        raise FetchError(f"the server at {shown} broke off the download ({detail})") from None
+    finally:
+        conn.close()
+
+
+def _content_length(value: str) -> int | None:
+    """The declared length (capped: 30 digits is "larger than any limit", never a 4,300-digit int())."""
+    value = value.strip()
+    if not (value.isascii() and value.isdigit()):
+        return None
+    return int(value) if len(value) <= 30 else HUGE
+
+
+def _target(path: str, query: str) -> str:
+    """The request target, percent-encoding what http.client would refuse (spaces, non-ASCII, controls)."""
+    target = quote(path or "/", safe="/%:@!$&'()*+,;=-._~")
+    return target + (f"?{quote(query, safe='/?%:@!$&()*+,;=-._~')}" if query else "")
+
+
+def _deadline(shown: str, timeout: float, received: int) -> FetchError:
+    return FetchError(f"fetching {shown} took longer than {timeout:g} s (file_url_timeout, a total deadline for "
+                      f"connecting, redirects and the whole body; {received:,} bytes received by then)")
+
+
+def _short(shown: str, received: int, declared: int) -> FetchError:
+    return FetchError(f"the server at {shown} closed the connection after {received:,} of the {declared:,} bytes "
+                      "it declared (Content-Length): the file is incomplete")

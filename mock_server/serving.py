@@ -31,6 +31,8 @@ from waitress.channel import ClientDisconnected
 from waitress.server import create_server as _waitress_server
 from waitress.task import ThreadedTaskDispatcher, WSGITask
 
+from .server_errors import attach
+
 CHANNEL_KEY = "mock.channel"
 HOLD_KEY = "mock.hold"
 CONTROL_PATH = re.compile(r"^(/sandboxes/[^/]+)?/_mock/")
@@ -103,7 +105,8 @@ def create_server(app, *, host: str, port: int, threads: int, **adjustments: Any
     """
     adjustments.setdefault("connection_limit", 1000)
     dispatcher = ElasticDispatcher(threads)
-    return _waitress_server(app, host=host, port=port, threads=threads, _dispatcher=dispatcher, **adjustments)
+    server = _waitress_server(app, host=host, port=port, threads=threads, _dispatcher=dispatcher, **adjustments)
+    return attach(server, app)          # the server's own errors answer in the owning envelope
 
 
 def serve(app, *, host: str, port: int, threads: int, **adjustments: Any) -> None:

@@ -19,13 +19,31 @@ from typing import Any, Mapping
 import yaml
 
 from .isotime import parse_duration
+from .netpolicy import HostPolicy, PolicyError
 
 MB = 1024 * 1024
+FORM_READ_SIZE = 64 * 1024        # werkzeug's multipart read size, which its text-field limit also applies to
+MAX_CELL_CEILING = 2**31 - 1       # csv.field_size_limit takes a C long; 2 GiB cells are no use anyway
 
 DEFAULTS: dict[str, Any] = {
     "seed": 0,
     "max_request_bytes": 256 * MB,
+    "max_form_parts": 1000,                # parts of one multipart/form-data body
+    "max_form_field_bytes": 16 * MB,       # one multipart text field (file parts are bounded by max_request_bytes)
     "clock": {"start": None, "frozen": False},
+    # The HTTP server (mock-server flags override these; see README "Running it in production").
+    "server": {
+        "host": "127.0.0.1",               # listen address; a non-loopback one turns the net.allow policy on
+        "port": 8080,
+        "threads": 16,                     # request worker threads per process
+        "workers": 1,                      # processes; more than 1 needs a shared store (store.url redis://...)
+        "connection_limit": 1000,          # open connections per process before new ones wait in the backlog
+        "channel_timeout": 30.0,           # seconds a connection may stay idle (keep-alive included)
+        "request_read_timeout": 120.0,     # seconds to receive one request's headers and body, in total
+        "shutdown_grace": 10.0,            # seconds SIGTERM waits for in-flight requests
+    },
+    # Hosts fileUrl downloads and webhooks may reach (CONTRACT §13, mock_server/netpolicy.py).
+    "net": {"allow": []},
     # Where state lives: memory (this process) or redis://HOST:PORT/DB (shared), keys under prefix.
     "store": {"url": "memory", "prefix": "bulkmock:"},
     "delivery": {
@@ -65,8 +83,10 @@ DEFAULTS: dict[str, Any] = {
     "jelou": {
         "invalid_rows": "reject",          # reject | skip (skip: bad-phone rows become FAILED messages)
         "max_rows": 1_000_000,
+        "max_cell_chars": 131_072,         # longest CSV cell (header names too), in characters
         "campaigns_shape": "current",      # current (OpenAPI data.results) | legacy (top-level results, _id)
-        "file_url_timeout": 10.0,
+        "file_url_timeout": 10.0,          # total seconds for a fileUrl download: connect, redirects, whole body
+        "file_url_max_redirects": 5,
         "file_url_max_bytes": 100 * MB,
         "sending_rate": 100.0,             # messages per second of mock time, per bot, unless the bot sets one
         "start_delay": 1.0,                # seconds a due campaign stays PENDING before IN_PROGRESS
@@ -95,6 +115,7 @@ DEFAULTS: dict[str, Any] = {
         "path_prefix": "/v2",
         "invalid_rows": "reject",          # reject | skip (skip: bad rows are dropped and reported)
         "max_rows": 1_000_000,
+        "max_cell_chars": 131_072,         # longest CSV cell (header names too), in characters
         "channel_types": ["cloud_api"],
         "send_types": ["proactive"],
         "max_schedule_months": 3,
@@ -164,12 +185,22 @@ def build_settings(config: Mapping[str, Any] | None = None) -> dict[str, Any]:
 
 def check(settings: Mapping[str, Any]) -> None:
     """Reject values that would make the mock misbehave later."""
+    for name in ("max_request_bytes", "max_form_parts", "max_form_field_bytes"):
+        value = settings[name]
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise SettingsError(f"{name} must be a positive integer")
+    if settings["max_form_field_bytes"] < FORM_READ_SIZE:
+        raise SettingsError(f"max_form_field_bytes must be at least {FORM_READ_SIZE:,}: the form parser reads "
+                            "64 KiB at a time and applies the limit to each read")
     for provider in ("jelou", "indigitall"):
         section = settings[provider]
         if section["invalid_rows"] not in ("reject", "skip"):
             raise SettingsError(f"{provider}.invalid_rows must be 'reject' or 'skip'")
         if not (isinstance(section["max_rows"], int) and section["max_rows"] > 0):
             raise SettingsError(f"{provider}.max_rows must be a positive integer")
+        cell = section["max_cell_chars"]
+        if isinstance(cell, bool) or not (isinstance(cell, int) and 0 < cell <= MAX_CELL_CEILING):
+            raise SettingsError(f"{provider}.max_cell_chars must be an integer from 1 to {MAX_CELL_CEILING:,}")
         if not section["sending_rate"] or section["sending_rate"] <= 0:
             raise SettingsError(f"{provider}.sending_rate must be > 0")
     if settings["jelou"]["campaigns_shape"] not in ("current", "legacy"):
@@ -181,6 +212,7 @@ def check(settings: Mapping[str, Any]) -> None:
         raise SettingsError("delivery.slow_user_after must be >= 0")
     if not 0.0 <= float(settings["delivery"]["read_share"]) <= 1.0:
         raise SettingsError("delivery.read_share must be between 0 and 1")
+    check_server(settings)
     _check_webhooks(settings["webhooks"])
     prefix = settings["indigitall"]["path_prefix"]
     if not (isinstance(prefix, str) and prefix.startswith("/") and not prefix.endswith("/")):
@@ -238,6 +270,40 @@ def _check_runtime(settings: Mapping[str, Any]) -> None:
 def idle_ttl_seconds(settings: Mapping[str, Any]) -> float:
     """``sandboxes.idle_ttl`` in seconds (validated by ``check``)."""
     return parse_duration(str(settings["sandboxes"]["idle_ttl"])).seconds
+
+
+def _number(settings: Mapping[str, Any], section: str, key: str, *, minimum: float, integer: bool = False,
+            maximum: float | None = None) -> None:
+    value = settings[section][key]
+    kinds = (int,) if integer else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kinds) or value < minimum or (maximum is not None and value > maximum):
+        limits = f"between {minimum:g} and {maximum:g}" if maximum is not None else f">= {minimum:g}"
+        raise SettingsError(f"{section}.{key} must be {'an integer' if integer else 'a number'} {limits}, not {value!r}")
+
+
+def check_server(settings: Mapping[str, Any]) -> None:
+    """The server, network-policy and fileUrl settings (``store.url`` itself: ``_check_store``)."""
+    server = settings["server"]
+    if not isinstance(server["host"], str) or not server["host"]:
+        raise SettingsError("server.host must be a host name or IP address")
+    _number(settings, "server", "port", minimum=0, maximum=65535, integer=True)
+    for key in ("threads", "workers", "connection_limit"):
+        _number(settings, "server", key, minimum=1, integer=True)
+    for key in ("channel_timeout", "request_read_timeout"):
+        _number(settings, "server", key, minimum=1)
+    _number(settings, "server", "shutdown_grace", minimum=0)
+    _number(settings, "jelou", "file_url_timeout", minimum=0.1)
+    _number(settings, "jelou", "file_url_max_redirects", minimum=0, integer=True)
+    if not isinstance(settings["net"]["allow"], list):
+        raise SettingsError("net.allow must be a list of host names, globs and CIDR networks")
+    try:
+        HostPolicy.from_settings(settings)
+    except PolicyError as exc:
+        raise SettingsError(str(exc)) from None
+    url = settings["store"]["url"]
+    if server["workers"] > 1 and url == "memory":
+        raise SettingsError(f"server.workers {server['workers']} needs a shared store: each process would keep its own "
+                            "memory store; use --store redis://HOST:PORT/DB or --workers 1")
 
 
 def _check_webhooks(section: Mapping[str, Any]) -> None:

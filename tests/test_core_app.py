@@ -152,7 +152,21 @@ def test_unknown_route_under_v1_other_method(frozen_client):
     assert response.json == {"message": ["Route POST:/v1/does/not/exist not found"], "status": "failed"}
 
 
-@pytest.mark.parametrize("path", ["/nothing", "/v1x", "/nothing/v1/x", "/_mock/nothing"])
+@pytest.mark.parametrize("path", ["/v1", "/v1/"])
+def test_unknown_route_at_the_jelou_root_in_jelou_envelope(frozen_client, path):
+    response = frozen_client.get(path)
+    assert response.status_code == 404
+    assert response.json == {"message": [f"Route GET:{path} not found"], "status": "failed"}
+
+
+@pytest.mark.parametrize("path", ["/v2", "/v2/", "/v2/nope", "/v2/chat", "/v2/chat/application"])
+def test_unknown_route_under_the_indigitall_prefix_in_indigitall_envelope(frozen_client, path):
+    response = frozen_client.get(path)
+    assert response.status_code == 404
+    assert response.json == {"statusCode": 404, "message": f"Route GET:{path} not found", "errorCode": "ROUTE_NOT_FOUND"}
+
+
+@pytest.mark.parametrize("path", ["/nothing", "/v1x", "/v2x/chat", "/nothing/v1/x", "/_mock/nothing"])
 def test_unknown_route_elsewhere_in_control_envelope(frozen_client, path):
     response = frozen_client.get(path)
     assert response.status_code == 404

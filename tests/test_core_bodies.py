@@ -58,7 +58,7 @@ def test_unreadable_bodies_say_why(body, content_type, words):
 
 
 def test_a_huge_text_field_is_refused(monkeypatch):
-    monkeypatch.setattr(bodies, "MAX_FIELD_BYTES", 10)
+    monkeypatch.setitem(app.config, "MAX_FORM_MEMORY_SIZE", 10)        # the max_form_field_bytes setting
     body, content_type = encode_multipart_formdata([("layout", "x" * 11)])
     with pytest.raises(bodies.BodyError, match="'layout' is larger than"):
         read(body, content_type)

@@ -327,8 +327,9 @@ def test_unterminated_quote():
     error = rejected(b'phone,name\n593900000001,"Ana\n593900000002,Luis\n')
     assert len(error.issues) == 1
     issue = error.issues[0]
-    assert (issue.line, issue.column, issue.value, issue.code) == (3, None, None, "syntax")
-    assert issue.reason == "the file is not valid CSV: unexpected end of data"
+    assert (issue.line, issue.column, issue.value, issue.code) == (2, None, None, "syntax")   # where the quote opens
+    assert issue.reason == ("the file is not valid CSV: a quoted cell starting on this line is never closed "
+                            "(unexpected end of data)")
 
 
 def test_stray_quote_is_a_syntax_error():

@@ -101,7 +101,7 @@ def test_404_is_400(client, files):
 def test_declared_too_large_is_400(client, files):
     response = send_url(client, f"{files.base}/huge.csv")
     assert response.status_code == 400
-    assert "5,000 bytes, more than the 4,000 allowed" in response.json["message"][0]
+    assert "5,000 bytes, more than the 4,000 bytes allowed" in response.json["message"][0]
 
 
 def test_streamed_too_large_is_400(client, files):

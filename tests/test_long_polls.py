@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
-import subprocess
-import sys
 import threading
 import time
 from datetime import datetime, timedelta, timezone
@@ -14,13 +11,8 @@ import pytest
 import requests
 
 from conftest import JELOU, order_csv, send_form
+from live_server import mock_server
 from mock_server import create_app, get_state
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def counting(app):
@@ -100,19 +92,7 @@ def test_a_reset_wakes_a_waiter_of_the_same_sandbox_only(app):
 
 @pytest.mark.slow
 def test_health_and_uploads_answer_promptly_with_16_long_polls_waiting(tmp_path):
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([sys.executable, "-m", "mock_server", "--port", str(port), "--threads", "4", "--quiet"],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                requests.get(f"{base}/_mock/health", timeout=1)
-                break
-            except requests.ConnectionError:
-                assert time.monotonic() < deadline, "server did not start"
-                time.sleep(0.1)
+    with mock_server("--threads", "4") as base:
         answers: list[tuple[float, dict]] = []
 
         def long_poll() -> None:
@@ -143,6 +123,4 @@ def test_health_and_uploads_answer_promptly_with_16_long_polls_waiting(tmp_path)
         assert len(answers) == 16
         assert all(body["total"] >= 1 for _, body in answers)           # woken by the first send (~1 s later)
         assert max(waited for waited, _ in answers) < 10
-    finally:
-        server.terminate()
-        server.communicate(timeout=10)
+

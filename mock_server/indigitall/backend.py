@@ -51,7 +51,8 @@ class IndigitallBackend(InspectionMixin):
         self.timelines = state.timelines
         self.applications = {int(app["id"]): app for app in self.settings["applications"]}
         self.slicing = {app_id: slicing_settings(app) for app_id, app in self.applications.items()}
-        self.rules = CsvRules(max_rows=self.settings["max_rows"], invalid_rows=self.settings["invalid_rows"])
+        self.rules = CsvRules(max_rows=self.settings["max_rows"], invalid_rows=self.settings["invalid_rows"],
+                              max_cell_chars=self.settings["max_cell_chars"])
         pattern = self.settings.get("contact_code_pattern")
         self.contact_pattern = re.compile(pattern) if pattern else None     # checked by settings.check
         self.naive_is_utc = self.settings.get("naive_scheduled_at", "reject") == "utc"

@@ -10,8 +10,9 @@ so a client that only logs ``message`` still learns what to fix.
 ``TASK_NOT_FOUND`` / ``ROUTE_NOT_FOUND`` 404, ``BAD_REQUEST`` (unreadable body),
 ``VALIDATION_ERROR`` (fields), ``INVALID_CSV``, ``MISSING_VARIABLES``, ``INVALID_ROWS`` 400,
 ``METHOD_NOT_ALLOWED`` 405, ``TASK_NOT_CANCELABLE`` 409, ``PAYLOAD_TOO_LARGE`` 413,
-``INTERNAL_ERROR`` 500; injected faults (``/_mock/faults``) add ``TOO_MANY_REQUESTS`` 429,
-``BAD_GATEWAY`` 502, ``SERVICE_UNAVAILABLE`` 503, ``GATEWAY_TIMEOUT`` 504 (``ERROR`` for others).
+``HEADERS_TOO_LARGE`` 431, ``INTERNAL_ERROR`` 500, ``NOT_IMPLEMENTED`` 501; injected faults
+(``/_mock/faults``) add ``TOO_MANY_REQUESTS`` 429, ``BAD_GATEWAY`` 502, ``SERVICE_UNAVAILABLE`` 503,
+``GATEWAY_TIMEOUT`` 504 (``ERROR`` for others).
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ HTTP_CODES = {
     409: "CONFLICT",
     413: "PAYLOAD_TOO_LARGE",
     429: "TOO_MANY_REQUESTS",
+    431: "HEADERS_TOO_LARGE",
     500: "INTERNAL_ERROR",
+    501: "NOT_IMPLEMENTED",
     502: "BAD_GATEWAY",
     503: "SERVICE_UNAVAILABLE",
     504: "GATEWAY_TIMEOUT",

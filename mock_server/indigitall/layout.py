@@ -17,13 +17,14 @@ the fields that need checking are rendered (see ``validation.py``).
 
 from __future__ import annotations
 
-import json
 import re
 from operator import itemgetter
 from typing import Any, Callable, Mapping
 
+from .. import bodies
+
 PLACEHOLDER = re.compile(r"\{\{\s*([^{}]+?)\s*\}\}")
-MAX_DEPTH = 64
+MAX_DEPTH = bodies.MAX_DEPTH
 
 # Layout paths whose rendered value the mock checks (see ``validation.Checker``).
 CONTACT, CHANNEL, SEND_TYPE = ("contactCode",), ("channelType",), ("sendType",)
@@ -103,11 +104,9 @@ class Layout:
     @classmethod
     def parse(cls, text: str) -> "Layout":
         try:
-            tree = json.loads(text, parse_constant=_no_constant)
-        except json.JSONDecodeError as exc:
-            raise LayoutError(f"layout is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
-        except RecursionError:
-            raise LayoutError("layout is nested too deeply") from None
+            tree = bodies.loads(text, "layout")
+        except bodies.BodyError as exc:
+            raise LayoutError(str(exc).rstrip(".")) from None
         if not isinstance(tree, dict):
             raise LayoutError(f"layout must be a JSON object, not {_kind(tree)}")
         return cls(tree)
@@ -152,10 +151,6 @@ def _render(node: Any, values: Mapping[str, str]) -> Any:
     if isinstance(node, list):
         return [_render(value, values) for value in node]
     return node
-
-
-def _no_constant(name: str):
-    raise LayoutError(f"layout is not valid JSON: {name} is not a JSON value")
 
 
 def _kind(value: Any) -> str:

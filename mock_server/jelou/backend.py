@@ -17,6 +17,7 @@ from ..auth import find_match, parse_basic, same
 from ..csvfile import CsvRejected, CsvRules, read_csv
 from ..delivery import RESERVED_PREFIX, build_outcomes
 from ..fetch import FetchError, check_url, fetch
+from ..netpolicy import HostPolicy, redact_url
 from . import schemas
 from ..clock import to_us
 from ..sandbox import Sandbox
@@ -38,12 +39,14 @@ class JelouBackend(NotificationsMixin, WebhooksMixin):
         self.state = state
         self.settings = state.settings["jelou"]
         self.store = state.store
+        self.policy = HostPolicy.from_settings(state.settings)
         self.timelines = state.timelines
         self.companies = {company["id"]: company for company in self.settings["companies"]}
         self.bots = {bot["id"]: bot for bot in self.settings["bots"]}
         self.templates = {(t["bot_id"], t["element_name"]): t for t in self.settings["templates"]}
         self.rules = CsvRules(
             max_rows=self.settings["max_rows"], invalid_rows=self.settings["invalid_rows"],
+            max_cell_chars=self.settings["max_cell_chars"],
             header_pattern=HEADER,
             header_reason="column names may only contain letters, numbers and underscores (_), with no spaces",
             first_column_pattern=PHONE,
@@ -119,10 +122,11 @@ class JelouBackend(NotificationsMixin, WebhooksMixin):
         fields = schemas.load(schemas.SEND, data, errors)
         bot = self.bot_for(client, fields["botId"])
         template = self._template(bot, fields)
-        content, name = upload if upload is not None else (self._download(fields["fileUrl"]), fields["fileUrl"])
+        shown_url = redact_url(fields["fileUrl"]) if upload is None else None
+        content, name = upload if upload is not None else (self._download(fields["fileUrl"]), shown_url)
         rows = self._read(content, name)
         param_indexes = self._param_columns(fields["params"], rows.header)
-        return self._create(sb, client, bot, template, fields, rows, param_indexes, name, file_url)
+        return self._create(sb, client, bot, template, fields, rows, param_indexes, name, shown_url)
 
     def _template(self, bot: dict, fields: dict) -> dict:
         name = fields["elementName"]
@@ -160,7 +164,8 @@ class JelouBackend(NotificationsMixin, WebhooksMixin):
     def _download(self, url: str) -> bytes:
         try:
             return fetch(url, timeout=float(self.settings["file_url_timeout"]),
-                         max_bytes=int(self.settings["file_url_max_bytes"]))
+                         max_bytes=int(self.settings["file_url_max_bytes"]), policy=self.policy,
+                         max_redirects=int(self.settings["file_url_max_redirects"]))
         except FetchError as exc:
             raise JelouError(f"The file could not be downloaded from fileUrl: {exc}", 400) from None
 

@@ -68,15 +68,7 @@ def issue_message(issue: CsvIssue) -> dict:
 
 
 def _spanish(issue: CsvIssue) -> str:
-    parts = []
-    if issue.line is not None:
-        parts.append(f"línea {issue.line}")
-    if issue.column is not None:
-        parts.append(f"columna '{issue.column}'")
-    where = ", ".join(parts)
-    reason = _ES_REASONS.get(issue.code, issue.reason)
-    shown = f" (valor '{issue.value}')" if issue.value is not None else ""
-    return f"{where}: {reason}{shown}" if where else f"{reason}{shown}"
+    return issue.describe(("línea", "columna", "valor"), _ES_REASONS.get(issue.code, issue.reason))
 
 
 _ES_REASONS = {
@@ -90,6 +82,7 @@ _ES_REASONS = {
     "too_many_rows": "el archivo tiene demasiadas filas",
     "syntax": "el archivo no es un CSV válido",
     "extension": "solo se admiten archivos con extensión .csv",
+    "cell_too_long": "la celda es demasiado larga (configuración max_cell_chars)",
 }
 
 

@@ -19,6 +19,7 @@ from .campaigns import MESSAGE_STATUSES, Campaign, by_bot
 from .errors import NotFound
 
 TEMPLATE_PARAM = re.compile(r"\{\{(\d+)\}\}")
+ROW_NUMBER = re.compile(r"[0-9]{1,18}")      # ASCII digits only: str.isdigit() also accepts "²"
 
 
 class NotificationsMixin:
@@ -102,7 +103,7 @@ class NotificationsMixin:
     def _locate(self, sb: Sandbox, notification_id: str) -> tuple[Campaign, int] | None:
         campaign_id, _, number = notification_id.rpartition("-")
         campaign = self.get(sb, campaign_id) if campaign_id else None
-        if campaign is None or not (number.isascii() and number.isdigit()) or not 1 <= int(number) <= campaign.total:
+        if campaign is None or not ROW_NUMBER.fullmatch(number) or not 1 <= int(number) <= campaign.total:
             return None
         return campaign, int(number) - 1
 

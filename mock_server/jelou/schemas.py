@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any, Mapping
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
+from .. import bodies
 from ..isotime import parse_date_or_datetime, parse_datetime
 from .errors import ValidationFailed, message
 
@@ -16,6 +16,8 @@ TYPES = ("text", *MEDIA_TYPES)
 CAMPAIGN_STATUSES = ("SCHEDULED", "PENDING", "IN_PROGRESS", "COMPLETED", "CANCELLED", "FAILED")
 JSON_FIELDS = ("params", "buttonPayloads", "actions", "dynamicUrlParameter")
 MAX_PAGE_SIZE = 50
+MAX_FLOW_ID = 2**53 - 1
+DIGITS = re.compile(r"[0-9]{1,16}")      # ASCII only: str.isdigit() also accepts "²"
 
 REQUIRED = {"required": "Missing data for required field."}
 TEXT = {**REQUIRED, "invalid": "Not a valid string.", "null": "Field may not be null."}
@@ -46,12 +48,20 @@ class DateOrDateTime(fields.Field):
 
 
 class FlowId(fields.Field):
-    """An integer, or a string of digits (the dashboard sends both)."""
+    """An integer, or a string of ASCII digits (the dashboard sends both), from 0 to 2**53 - 1.
+
+    The bound is JavaScript's largest exact integer (Jelou's API runs on Node.js), which also keeps
+    an oversized value out of Python's integer-conversion limit.
+    """
 
     def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, str) and value.strip().isdigit())):
-            raise ValidationError("flowId must be an integer or a numeric string.")
-        return int(value)
+        if isinstance(value, str) and DIGITS.fullmatch(value.strip()):
+            value = int(value.strip())
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValidationError("flowId must be an integer or a string of digits 0-9.")
+        if not 0 <= value <= MAX_FLOW_ID:
+            raise ValidationError(f"flowId must be between 0 and {MAX_FLOW_ID}.")
+        return value
 
 
 class HttpUrl(fields.String):
@@ -158,10 +168,9 @@ def decode_json_fields(data: Mapping[str, Any]) -> tuple[dict[str, Any], dict[st
         value = result.get(name)
         if isinstance(value, str):
             try:
-                result[name] = json.loads(value) if value.strip() else None
-            except json.JSONDecodeError as exc:
-                errors[name] = [message(f"{name} is not valid JSON ({exc.msg} at character {exc.pos + 1}).",
-                                        f"{name} no es un JSON válido.")]
+                result[name] = bodies.loads(value, name) if value.strip() else None
+            except bodies.BodyError as exc:
+                errors[name] = [message(str(exc), f"{name} no es un JSON válido.")]
             if result.get(name) is None and name in result and name not in errors:
                 del result[name]
     return result, errors

@@ -48,7 +48,7 @@ _serials = itertools.count(1)
 
 class Dispatcher:
     def __init__(self, state, *, policy: Callable[[str], str | None] = check_url,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+                 monotonic: Callable[[], float] = time.monotonic, connect=None) -> None:
         self.state = state
         self.settings = state.settings["webhooks"]
         self.registry = Registry(state.store, from_settings(state.settings["jelou"]["bots"]))
@@ -62,7 +62,8 @@ class Dispatcher:
         self._threads: list[threading.Thread] = []
         self._logs: dict[str, DeliveryLog] = {}         # sandbox -> its delivery records
         self.lanes = Lanes(self.settings, state.settings["seed"], records=self.log, now_iso=self._now_iso,
-                           policy=lambda url: self.policy(url), monotonic=monotonic, wake=self._wake.set)
+                           policy=lambda url: self.policy(url), monotonic=monotonic, wake=self._wake.set,
+                           connect=connect)
         self.policy = policy
 
     # -- lifecycle ----------------------------------------------------------------------------

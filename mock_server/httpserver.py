@@ -1,0 +1,200 @@
+"""Serving an app built by ``create_app``: waitress for one process, granian for ``--workers N``.
+
+One process (the default): waitress. Its asyncore loop reads every request in full before a
+worker thread sees it, so slow or half-open clients cost a socket, not a thread. On top of
+waitress's idle timeout (``server.channel_timeout``; a dripped byte resets it) this module adds a
+TOTAL deadline per request (``server.request_read_timeout``, checked every second): a client
+dripping headers or a body is disconnected when it passes. ``server.connection_limit`` is raised
+from waitress's 100 to 1,000, so ~100 slow clients no longer lock everyone out.
+
+Several processes (``--workers N``): granian (a Rust HTTP server) with N worker processes, each
+building its own app with ``create_app(config)`` (the store must then be shared: ``store.url``
+redis://). Chosen over gunicorn's ``gthread`` workers, which read each request in a worker thread:
+110 slow clients stopped /_mock/health there (README "Server setup" has the figures). Granian reads
+requests asynchronously and enforces ``server.request_read_timeout`` on headers; it has no total
+body deadline and no idle timeout of its own, so those two protections are waitress-only.
+
+SIGTERM (and Ctrl-C): print a shutdown line, stop accepting, let in-flight requests finish (at
+most ``server.shutdown_grace`` seconds), exit 0.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import sys
+import time
+from typing import Any, Callable, Mapping
+
+from waitress import wasyncore
+from waitress.adjustments import Adjustments
+from waitress.channel import HTTPChannel
+from waitress.server import TcpWSGIServer
+from waitress.task import ThreadedTaskDispatcher
+
+from .server_errors import attach
+
+
+class ListenError(OSError):
+    """The address cannot be listened on; the message says why and what to try."""
+
+
+def bind(host: str, port: int, backlog: int = 1024) -> socket.socket:
+    """A listening socket on ``host:port`` (first address that binds), or :class:`ListenError`."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise ListenError(f"cannot listen on {host}: not a valid IP address or known host name ({exc.strerror})") from None
+    problem = None
+    for family, kind, proto, _, address in infos:
+        sock = socket.socket(family, kind, proto)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(address)
+            sock.listen(backlog)
+            return sock
+        except OSError as exc:
+            sock.close()
+            problem = exc
+    hint = f" Is another server running there? Try --port {port + 1}." if problem and problem.errno == 98 else ""
+    reason = problem.strerror if problem else "no address"
+    raise ListenError(f"cannot listen on {host}:{port}: {reason}.{hint}")
+
+
+class DeadlineMixin:
+    """For a waitress channel class: remember when the request being read started to arrive."""
+
+    read_started: float | None = None
+
+    def received(self, data: bytes) -> bool:  # type: ignore[override]
+        fresh = self.request is None
+        result = super().received(data)
+        if self.request is None:
+            self.read_started = None
+        elif fresh or self.read_started is None:
+            self.read_started = time.monotonic()
+        return result
+
+
+class DeadlineChannel(DeadlineMixin, HTTPChannel):
+    """waitress's channel with the read start time :class:`DeadlineServer` needs."""
+
+
+class DeadlineServer(TcpWSGIServer):
+    """waitress's TCP server plus a total read deadline and a graceful stop."""
+
+    channel_class = DeadlineChannel
+    read_timeout = 120.0
+
+    def maintenance(self, now: float) -> None:
+        super().maintenance(now)
+        cutoff = time.monotonic() - self.read_timeout
+        for channel in list(self.active_channels.values()):
+            started = getattr(channel, "read_started", None)
+            if started is not None and started < cutoff and not channel.requests:
+                channel.will_close = True
+
+    def busy(self) -> bool:
+        """Is any request being read, queued or answered?"""
+        return any(channel.requests or channel.total_outbufs_len or channel.request is not None
+                   for channel in list(self.active_channels.values()))
+
+    def stop_accepting(self) -> None:
+        if self.accepting:
+            self.accepting = False
+            self.del_channel()
+            self.socket.close()
+
+
+def waitress_server(app, server: Mapping[str, Any], sock: socket.socket, *,
+                    channel_class: type = DeadlineChannel, dispatcher: ThreadedTaskDispatcher | None = None,
+                    ) -> DeadlineServer:
+    """The one-process server on ``sock`` with the ``server`` settings; ``run()`` it, or :func:`serve_waitress`.
+
+    ``channel_class`` must include :class:`DeadlineMixin`; ``dispatcher`` replaces waitress's thread pool."""
+    adj = Adjustments(
+        sockets=[sock], threads=server["threads"], connection_limit=server["connection_limit"],
+        channel_timeout=max(1, int(server["channel_timeout"])), cleanup_interval=1, ident="mock-server",
+        max_request_body_size=app.config["MAX_CONTENT_LENGTH"] + 1,     # attach() sets the same
+    )
+    if dispatcher is None:
+        dispatcher = ThreadedTaskDispatcher()
+        dispatcher.set_thread_count(adj.threads)
+    instance = DeadlineServer(app, {}, True, sock, dispatcher=dispatcher, adj=adj, bind_socket=False,
+                              sockinfo=(sock.family, sock.type, sock.proto, sock.getsockname()))
+    instance.channel_class = channel_class
+    instance.read_timeout = float(server["request_read_timeout"])
+    return attach(instance, app)     # waitress's own errors answer as JSON in the owning envelope
+
+
+def serve_waitress(app, server: Mapping[str, Any], sock: socket.socket, say: Callable[[str], None],
+                   **options: Any) -> int:
+    """Serve until SIGTERM/SIGINT, then finish in-flight requests and return 0 (``options``: see
+    :func:`waitress_server`)."""
+    instance = waitress_server(app, server, sock, **options)
+    stopping: list[str] = []
+
+    def on_signal(number, _frame) -> None:
+        if not stopping:
+            stopping.append(signal.Signals(number).name)
+
+    previous = {number: signal.signal(number, on_signal) for number in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        while not stopping:
+            instance.asyncore.loop(timeout=0.5, map=instance._map, use_poll=True, count=1)
+        say(f"mock-server: {stopping[0]} received, finishing in-flight requests "
+            f"(at most {server['shutdown_grace']:g} s) and stopping")
+        instance.stop_accepting()
+        grace_ends = time.monotonic() + float(server["shutdown_grace"])
+        while instance.busy() and time.monotonic() < grace_ends:
+            instance.asyncore.loop(timeout=0.1, map=instance._map, use_poll=True, count=1)
+        instance.task_dispatcher.shutdown(timeout=1)
+        wasyncore.close_all(instance._map)
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+    say("mock-server: stopped")
+    return 0
+
+
+def granian_app(config_json: str):
+    """Granian's loader in each worker process: the app for the JSON config the parent passed."""
+    from . import create_app
+    app = create_app(json.loads(config_json))
+    app.extensions["mock"].webhooks.start()      # each worker delivers (the shared store hands out each event once)
+    return app
+
+
+def serve_granian(config: Mapping[str, Any], server: Mapping[str, Any], say: Callable[[str], None]) -> int:
+    """Serve with granian: ``server.workers`` processes, each with its own ``create_app(config)``."""
+    from granian import Granian
+    from granian.constants import Interfaces
+    from granian.http import HTTP1Settings
+    from granian.log import LogLevels
+
+    class MockGranian(Granian):
+        def signal_handler_interrupt(self, *args, **kwargs):
+            if not self.interrupt_signal:
+                say(f"mock-server: stop signal received, finishing in-flight requests "
+                    f"(at most {server['shutdown_grace']:g} s) and stopping")
+            super().signal_handler_interrupt(*args, **kwargs)
+
+    instance = MockGranian(
+        json.dumps(dict(config), default=str), address=server["host"], port=server["port"],
+        interface=Interfaces.WSGI, workers=server["workers"], blocking_threads=server["threads"],
+        backpressure=server["connection_limit"], log_level=LogLevels.error,
+        http1_settings=HTTP1Settings(header_read_timeout=int(server["request_read_timeout"] * 1000)),
+        workers_kill_timeout=max(1, int(server["shutdown_grace"])),
+    )
+    instance.on_shutdown(lambda: say("mock-server: stopped"))
+    try:
+        instance.serve(target_loader=granian_app)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    return 0
+
+
+def log_line(text: str) -> None:
+    """Shutdown and status lines go to stderr, flushed at once (they may be the last thing printed)."""
+    print(text, file=sys.stderr, flush=True)

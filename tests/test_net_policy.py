@@ -1,0 +1,97 @@
+"""The host policy (mock_server/netpolicy.py): pure decisions, no connection is ever made here."""
+
+from __future__ import annotations
+
+import pytest
+
+from mock_server import create_app
+from mock_server.netpolicy import HostPolicy, category, literal_address, listens_on_loopback_only, redact_url
+from mock_server.settings import SettingsError, build_settings
+
+STRICT = HostPolicy.build([], open_=False)
+
+
+@pytest.mark.parametrize("listen, loopback_only", [
+    ("127.0.0.1", True), ("127.0.0.2", True), ("::1", True), ("localhost", True),
+    ("0.0.0.0", False), ("::", False), ("192.168.1.10", False), ("mock.example.com", False),
+])
+def test_loopback_listening_opens_the_policy(listen, loopback_only):
+    assert listens_on_loopback_only(listen) is loopback_only
+    settings = build_settings({"server": {"host": listen}})
+    assert HostPolicy.from_settings(settings).open is loopback_only
+
+
+@pytest.mark.parametrize("url, reason", [
+    ("http://127.0.0.1/x.csv", "127.0.0.1 is a loopback address"),
+    ("http://localhost:8080/x.csv", "localhost (127.0.0.1) is a loopback address"),
+    ("http://10.1.2.3/x.csv", "10.1.2.3 is a private address"),
+    ("http://172.16.0.1/x.csv", "172.16.0.1 is a private address"),
+    ("http://192.168.0.1/x.csv", "192.168.0.1 is a private address"),
+    ("http://169.254.169.254/latest/meta-data/", "169.254.169.254 is a link-local address (cloud metadata"),
+    ("http://0.0.0.0:80/x.csv", "0.0.0.0 is the unspecified address"),
+    ("http://2130706433/x.csv", "2130706433 (127.0.0.1) is a loopback address"),
+    ("http://0x7f.1/x.csv", "0x7f.1 (127.0.0.1) is a loopback address"),
+    ("http://0177.0.0.1/x.csv", "0177.0.0.1 (127.0.0.1) is a loopback address"),
+    ("http://017700000001/x.csv", "017700000001 (127.0.0.1) is a loopback address"),
+    ("http://[::1]/x.csv", "::1 is a loopback address"),
+    ("http://[fd00::1]/x.csv", "fd00::1 is a private address"),
+    ("http://[fe80::1]/x.csv", "fe80::1 is a link-local address"),
+    ("http://[::ffff:10.0.0.1]/x.csv", "is a private address"),
+    ("http://100.64.0.1/x.csv", "100.64.0.1 is a reserved, non-public address"),
+    ("http://224.0.0.1/x.csv", "224.0.0.1 is a multicast address"),
+])
+def test_strict_policy_refuses_non_public_literals(url, reason):
+    refusal = STRICT.check(url)
+    assert refusal is not None and reason in refusal and "net.allow" in refusal
+
+
+@pytest.mark.parametrize("url", ["http://8.8.8.8/x.csv", "https://[2606:4700::1111]/x.csv",
+                                 "https://files.example.com/x.csv", "http://example.com:8080/x.csv"])
+def test_public_literals_and_names_pass_the_static_check(url):
+    assert STRICT.check(url) is None
+
+
+def test_open_policy_allows_everything():
+    policy = HostPolicy.build([], open_=True)
+    assert policy.check("http://127.0.0.1/x.csv") is None and policy.allowed("10.0.0.1")
+
+
+def test_cidr_glob_and_name_entries():
+    policy = HostPolicy.build(["10.1.0.0/16", "*.corp.example", "files.local", "fd00::/8", "127.0.0.1"], open_=False)
+    assert policy.allowed("10.1.200.3") and not policy.allowed("10.2.0.1")
+    assert policy.allowed("fd12::5") and not policy.allowed("fe80::1")
+    assert policy.allowed("127.0.0.1") and not policy.allowed("127.0.0.2")
+    assert policy.allowed("::ffff:10.1.0.9")                         # IPv4-mapped form of a listed address
+    assert policy.check("http://a.b.corp.example/x.csv") is None     # a listed glob: trusted whatever it resolves to
+    assert policy.refusal("10.9.9.9", "a.b.corp.example") is None
+    assert policy.refusal("10.9.9.9", "evil.example") is not None
+    assert policy.check("http://FILES.LOCAL./x.csv") is None
+    assert policy.check("http://10.1.2.3/x.csv") is None
+    assert "10.2.2.2 is a private address" in policy.check("http://10.2.2.2/x.csv")
+
+
+@pytest.mark.parametrize("entry", ["10.0.0.0/33", "", "  ", 42, "1.2.3.4/x"])
+def test_bad_allow_entries_are_settings_errors(entry):
+    with pytest.raises(SettingsError, match="net.allow"):
+        create_app({"net": {"allow": [entry]}})
+
+
+def test_malformed_urls_do_not_raise():
+    assert STRICT.check("http://[::1/x.csv") == "the URL's host is not valid"
+    assert STRICT.check("http:///x.csv") == "the URL has no host"
+
+
+@pytest.mark.parametrize("url, shown", [
+    ("http://user:pass@host/x.csv", "http://***@host/x.csv"),
+    ("https://u%40x:p%3Aw@host:8443/a@b.csv?x=@", "https://***@host:8443/a@b.csv?x=@"),
+    ("user:pass@host/x.csv", "***@host/x.csv"),
+    ("http://host/x.csv?token=abc", "http://host/x.csv?token=abc"),
+])
+def test_redact_url(url, shown):
+    assert redact_url(url) == shown
+
+
+def test_helpers():
+    assert str(literal_address("[::1]")) == "::1" and literal_address("example.com") is None
+    assert literal_address("1.2.3.4.5") is None
+    assert category(literal_address("8.8.8.8")) is None
