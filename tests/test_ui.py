@@ -25,7 +25,7 @@ def test_root_redirects_to_the_ui(client):
     assert response.headers["Location"] == "/_mock/ui/"
 
 
-@pytest.mark.parametrize("path", ["/_mock/ui/", "/_mock/ui/jelou", "/_mock/ui/indigitall"])
+@pytest.mark.parametrize("path", ["/_mock/ui/", "/_mock/ui/jelou", "/_mock/ui/indigitall", "/_mock/ui/requests", "/_mock/ui/faults"])
 def test_pages_render_empty_with_a_hint(client, path):
     response = client.get(path)
     assert response.status_code == 200

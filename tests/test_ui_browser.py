@@ -13,6 +13,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import requests
 
 from harness.control import MockControl
 from harness.indigitall_client import IndigitallClient
@@ -229,6 +230,48 @@ def test_the_sandbox_switcher(page, server, shots):
     assert page.url == server.base_url + "/sandboxes/ci-9/_mock/ui/jelou"
     assert page.get_by_role("link", name="only-in-ci-9").is_visible()
     screenshot(page, shots, "sandbox-switcher")
+
+
+def test_create_and_delete_a_fault_rule_and_see_the_request_journal(page, server, shots):
+    page.goto(server.base_url + "/_mock/ui/")
+    page.get_by_role("link", name="Faults").click()
+    page.get_by_label("Rule (JSON").fill('{"match": {"provider": "jelou", "path": "/v1/hsm/file"}, "action": {"status": 503}, "times": 1}')
+    with page.expect_navigation():
+        page.get_by_role("button", name="Add rule").click()
+    assert page.locator("#fault-1").is_visible()
+    assert_no_horizontal_scroll(page)
+    screenshot(page, shots, "faults")
+    client = jelou(server)
+    fields = client.fields(campaign_name="after-fault", element_name="order_confirmation", bot_id="demo-bot",
+                           params=ORDER_PARAMS)
+    assert client.post_file(fields, order_csv(3), "recipients.csv", check=False).status == 503
+    sent = client.send_file(order_csv(3), campaign_name="after-fault", element_name="order_confirmation",
+                            bot_id="demo-bot", params=ORDER_PARAMS, filename="recipients.csv")
+    page.reload()
+    assert page.locator("#fault-1 td.num").all_inner_texts() == ["2", "1"]         # matched twice, fired once
+    page.get_by_role("button", name="Delete fault-1").click()
+    page.wait_for_selector("text=No fault rules in this sandbox")
+    assert requests.get(server.base_url + "/_mock/faults", timeout=10).json()["total"] == 0
+
+    page.get_by_role("link", name="Requests").click()
+    rows = page.locator("table.journal tbody tr")
+    assert rows.count() == 2, rows.all_inner_texts()
+    newest = rows.first
+    assert "POST" in newest.inner_text() and "/v1/hsm/file" in newest.inner_text() and "200" in newest.inner_text()
+    assert "fault fault-1" in rows.nth(1).inner_text() and "503" in rows.nth(1).inner_text()
+    newest.locator("summary").click()
+    assert "Basic demo-client-id:***" in newest.inner_text() and "demo-client-secret" not in page.content()
+    assert_no_horizontal_scroll(page)
+    screenshot(page, shots, "requests")
+    newest.get_by_role("link", name="campaign").click()
+    assert page.url.endswith(f"/_mock/ui/jelou/{sent.campaign_id}")
+
+    page.get_by_role("link", name="the request that created it").click()       # and back: campaign -> request
+    only = page.locator("table.journal tbody tr")
+    assert only.count() == 1 and "200" in only.first.inner_text()
+    only.first.locator("summary").click()
+    assert "recipients.csv" in only.first.inner_text() and "sha256" in only.first.inner_text()
+    screenshot(page, shots, "request-of-a-campaign")
 
 
 def test_the_api_docs_render_offline(page, server, shots):

@@ -6,7 +6,7 @@ from flask import Blueprint, current_app, redirect, render_template, request, ur
 
 from ..sandbox import PREFIX, current, select
 from ..store import DEFAULT_SANDBOX
-from . import data, deliveries
+from . import data, deliveries, instruments
 
 bp = Blueprint("ui", __name__, url_prefix="/_mock/ui", template_folder="templates", static_folder="static")
 
@@ -18,6 +18,11 @@ def _here():
     return current_app.extensions["mock"], current()
 
 
+def _instrument():
+    """The faults package's instrument (journal, fault rules), or None in a build without it."""
+    return current_app.extensions.get("mock.faults")
+
+
 def _page_arg(name: str = "page") -> int:
     raw = request.args.get(name, "1")
     return max(1, int(raw)) if raw.isdigit() and len(raw) < 10 else 1
@@ -26,7 +31,7 @@ def _page_arg(name: str = "page") -> int:
 def _render(template: str, status: int = 200, **context):
     state, sb = _here()
     html = render_template(f"ui/{template}", clock=data.clock(state, sb), sandbox=sb.name,
-                           sandboxes=data.sandboxes(state), **context)
+                           sandboxes=data.sandboxes(state), instrumented=_instrument() is not None, **context)
     return html, status, {"Cache-Control": "no-store"}
 
 
@@ -105,6 +110,42 @@ def webhooks_page():
                                                                page=_page_arg()))
 
 
+@bp.get("/requests")
+def requests_page():
+    """The journal, newest first; ``campaign``/``task`` keep the requests that created that record."""
+    if _instrument() is None:
+        return _missing("request journal (the faults package is not in this build)")
+    record = {key: request.args[arg] for key, arg in (("campaignId", "campaign"), ("taskId", "task"))
+              if request.args.get(arg)}
+    return _render("requests.html", journal=instruments.journal(_instrument(), current(), page=_page_arg(),
+                                                                record=record), record=record)
+
+
+@bp.route("/faults", methods=["GET", "POST"])
+def faults_page():
+    """Fault rules: list, add (the rule as JSON, as ``POST /_mock/faults`` takes it), delete."""
+    instrument = _instrument()
+    if instrument is None:
+        return _missing("fault rules (the faults package is not in this build)")
+    error, text = None, request.form.get("rule", "")
+    if request.method == "POST":
+        try:
+            instruments.add_fault(instrument, current(), text)
+            return redirect(url_for("ui.faults_page"), code=303)
+        except ValueError as exc:
+            error = str(exc)
+    return _render("faults.html", 400 if error else 200, rules=instruments.fault_rules(instrument, current()),
+                   error=error, rule_text=text)
+
+
+@bp.post("/faults/<rule_id>/delete")
+def delete_fault(rule_id: str):
+    instrument = _instrument()
+    if instrument is None or not instruments.delete_fault(instrument, current(), rule_id):
+        return _missing(f"fault rule {rule_id}")
+    return redirect(url_for("ui.faults_page"), code=303)
+
+
 # -- polling (cheap JSON) ----------------------------------------------------------------------------
 @bp.get("/api/overview")
 def api_overview():
@@ -114,6 +155,13 @@ def api_overview():
 @bp.get("/api/webhooks")
 def api_webhooks():
     return {"clock": data.clock(*_here()), "counts": deliveries.counts(*_here())}
+
+
+@bp.get("/api/requests")
+def api_requests():
+    instrument = _instrument()
+    total = instruments.journal_size(instrument, current()) if instrument is not None else 0
+    return {"clock": data.clock(*_here()), "journal": {"total": total}}
 
 
 @bp.get("/api/jelou")
