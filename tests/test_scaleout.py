@@ -168,3 +168,36 @@ def test_redis_down_is_503_in_each_envelope_then_recovers_with_nothing_lost(star
         assert jelou_upload(b.url).status_code == 200
     finally:
         redis.close()
+
+
+def test_each_webhook_event_is_delivered_by_one_process(start, redis_url, tmp_path):
+    """Two processes on one Redis, both running their dispatchers on a running clock, windows of 3
+    events so they compete for many: every due event reaches the receiver once (one process claims
+    each window through the store)."""
+    from harness.webhooks import WebhookReceiver
+    from webhook_helpers import send_indigitall
+
+    config = tmp_path / "webhooks.json"
+    config.write_text(json.dumps({"clock": {"start": "2026-01-05T10:00:00Z"}, "store": {"url": redis_url},
+                                  "webhooks": {"window_events": 3}}))
+    a, b = start(redis_url, "--config", str(config)), start(redis_url, "--config", str(config))
+    contacts = [f"34666{n:06d}" for n in range(40)]
+    with WebhookReceiver() as receiver:
+        subscribed = requests.post(f"{a.url}/_mock/webhooks", timeout=10, json={
+            "provider": "indigitall", "applicationId": 200, "url": receiver.url,
+            "events": ["sent", "delivered", "read", "failed"]})
+        assert subscribed.status_code == 201, subscribed.text
+        assert requests.get(f"{b.url}/_mock/webhooks", timeout=10).json()["total"] == 1     # shared subscription
+        task = send_indigitall(a.url, contacts)
+        for _ in range(5):             # five steps of the running clock: the dispatchers race for each
+            moved = requests.post(f"{b.url}/_mock/clock", json={"advance": "PT2M"}, timeout=10)
+            assert moved.status_code == 200, moved.text
+        receiver.wait_for(lambda events: {e.recipient for e in events if e.event == "delivered"} >= set(contacts),
+                          timeout=60)
+        events = receiver.wait_quiet(quiet=2.0, timeout=30)
+    ids = Counter(event.event_id for event in events)
+    assert ids and max(ids.values()) == 1, [key for key, count in ids.items() if count > 1]
+    for contact in contacts:
+        mine = [event.event for event in events if event.recipient == contact]
+        assert mine[:2] == ["sent", "delivered"], (contact, mine)
+    assert all(event.data["taskId"] == task for event in events)
