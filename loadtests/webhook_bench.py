@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         cpu_mock, cpu_receiver = cpu_seconds() - cpu_before, cpu_seconds(process.pid) - receiver_before
         dispatcher.stop()
         stats = receiver_stats(url)
-        records = dispatcher.log("default").counts()
+        records = dispatcher.deliveries.counts("default")
     finally:
         process.terminate()
         process.wait(timeout=10)

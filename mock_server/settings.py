@@ -79,6 +79,7 @@ DEFAULTS: dict[str, Any] = {
         "reorder_window": 0.0,             # seconds of mock time within which events of one message may swap
         "window_events": 2000,             # at most this many events derived per step of the cursor
         "max_records": 10000,              # delivered and dead records kept for /_mock/webhooks/deliveries
+        "lease": 30.0,                     # real seconds a process owns a delivery before another may take it over
     },
     "jelou": {
         "invalid_rows": "reject",          # reject | skip (skip: bad-phone rows become FAILED messages)
@@ -308,7 +309,7 @@ def check_server(settings: Mapping[str, Any]) -> None:
 
 def _check_webhooks(section: Mapping[str, Any]) -> None:
     positive = {"timeout": float, "backoff": float, "rate": float, "max_attempts": int, "concurrency": int,
-                "window_events": int, "max_records": int}
+                "window_events": int, "max_records": int, "lease": float}
     for key, kind in positive.items():
         value = section[key]
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0 or (kind is int and value != int(value)):
@@ -319,3 +320,6 @@ def _check_webhooks(section: Mapping[str, Any]) -> None:
     window = section["reorder_window"]
     if isinstance(window, bool) or not isinstance(window, (int, float)) or window < 0:
         raise SettingsError("webhooks.reorder_window must be a number of seconds >= 0")
+    if section["lease"] <= section["timeout"]:
+        raise SettingsError(f"webhooks.lease ({section['lease']:g} s) must be longer than webhooks.timeout "
+                            f"({section['timeout']:g} s): an attempt must end within its lease")

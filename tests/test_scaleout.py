@@ -201,3 +201,88 @@ def test_each_webhook_event_is_delivered_by_one_process(start, redis_url, tmp_pa
         mine = [event.event for event in events if event.recipient == contact]
         assert mine[:2] == ["sent", "delivered"], (contact, mine)
     assert all(event.data["taskId"] == task for event in events)
+
+
+def _webhook_config(tmp_path: Path, redis_url: str, **webhooks) -> str:
+    config = tmp_path / "webhooks-shared.json"
+    config.write_text(json.dumps({"clock": {"start": "2026-01-05T10:00:00Z", "frozen": True}, "store": {"url": redis_url},
+                                  "webhooks": {"timeout": 1.0, "lease": 2.0, **webhooks}}))
+    return str(config)
+
+
+def _deliveries(base: str, **query) -> dict:
+    response = requests.get(f"{base}/_mock/webhooks/deliveries", params=query, timeout=10)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def _until(what, check, timeout: float = 30.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        found = check()
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {timeout:g} s")
+        time.sleep(0.1)
+
+
+def test_a_retry_scheduled_by_a_killed_process_is_made_by_another_and_records_are_shared(start, redis_url, tmp_path):
+    """A makes attempt 1 (503) and is killed (SIGKILL) before its retry; B, started afterwards,
+    makes attempts 2 and 3 and shows all three; a redelivery asked on B is seen on a third process."""
+    from harness.webhooks import WebhookReceiver
+    from webhook_helpers import advance, send_indigitall
+
+    config = _webhook_config(tmp_path, redis_url, backoff=1.0)
+    a = start(redis_url, "--config", config)
+    with WebhookReceiver() as receiver:
+        receiver.fail_next(2, status=503)
+        assert requests.post(f"{a.url}/_mock/webhooks", timeout=10, json={
+            "provider": "indigitall", "applicationId": 200, "url": receiver.url, "events": ["sent"]}).status_code == 201
+        send_indigitall(a.url, ["34666000001"])
+        advance(a.url, "PT1M")
+        _until("attempt 1 recorded by A", lambda: _deliveries(a.url, status="retrying")["total"] == 1)
+        a.process.kill()
+        a.process.wait()
+        b = start(redis_url, "--config", config)
+        done = _until("delivered by B", lambda: _deliveries(b.url, status="delivered")["deliveries"])
+        record = done[0]
+        assert [h["statusCode"] for h in record["history"]] == [503, 503, 204] and record["attempts"] == 3
+        assert [(e.attempt, e.status) for e in receiver.events] == [(1, 503), (2, 503), (3, 204)]
+        assert len({e.event_id for e in receiver.events}) == 1
+        assert requests.post(f"{b.url}/_mock/webhooks/redeliver", json={"ids": [record["id"]]},
+                             timeout=10).json() == {"redelivered": 1}
+        c = start(redis_url, "--config", config)
+        receiver.wait_for(lambda events: len(events) == 4, timeout=30)
+        again = _until("redelivered", lambda: [d for d in _deliveries(c.url)["deliveries"] if d["attempts"] == 4])
+    assert again[0]["status"] == "delivered" and [h["statusCode"] for h in again[0]["history"]] == [503, 503, 204, 204]
+    assert _deliveries(b.url) == _deliveries(c.url)          # one set of records, whichever process answers
+
+
+def test_deliveries_queued_in_a_killed_process_are_taken_over_after_their_lease(start, redis_url, tmp_path):
+    """A derives 20 events and starts delivering them one at a time, 5 a second; it is killed
+    after 3. B takes over the rest when A's leases run out: every event arrives, and at most the
+    one A was sending when it died arrives twice (at-least-once, as with a real provider)."""
+    from harness.webhooks import WebhookReceiver
+    from webhook_helpers import advance, send_indigitall
+
+    config = _webhook_config(tmp_path, redis_url, concurrency=1, rate=5.0)
+    contacts = [f"34666{n:06d}" for n in range(20)]
+    a = start(redis_url, "--config", config)
+    with WebhookReceiver() as receiver:
+        assert requests.post(f"{a.url}/_mock/webhooks", timeout=10, json={
+            "provider": "indigitall", "applicationId": 200, "url": receiver.url, "events": ["sent"]}).status_code == 201
+        send_indigitall(a.url, contacts)
+        advance(a.url, "PT1M")
+        receiver.wait_for(3, timeout=30)
+        a.process.kill()
+        a.process.wait()
+        assert len(receiver.events) < len(contacts)
+        b = start(redis_url, "--config", config)
+        receiver.wait_for(lambda events: {e.recipient for e in events} >= set(contacts), timeout=60)
+        events = receiver.wait_quiet(quiet=1.5, timeout=30)
+        listed = _until("20 delivered records", lambda: _deliveries(b.url, status="delivered")["total"] == 20 or None)
+    ids = Counter(event.event_id for event in events)
+    assert len(ids) == len(contacts) and sum(ids.values()) - len(ids) <= 1, ids
+    assert all(event.attempt == 1 for event in events)
+    assert listed and _deliveries(b.url)["counts"] == {"pending": 0, "retrying": 0, "delivered": 20, "dead": 0}

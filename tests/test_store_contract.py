@@ -252,6 +252,28 @@ def test_update_many_is_atomic_and_may_create(store):
     assert store.get("a", "lane", "bot-1") == out[1]
 
 
+def test_trim_removes_the_oldest_records_of_an_index_from_every_index(store):
+    made = [new(store, "a", str(n), ("all", None), ("by-name", n), (f"tag:{n % 2}", None)) for n in range(6)]
+    other = new(store, "a", "other", ("all", None), kind="thing")
+    before = store.version("a")
+    assert store.trim("a", "by-name", 4) == 2            # "0" and "1" go, from all three indexes
+    assert store.version("a") > before
+    assert [r.value.name for r in store.scan("a", "by-name", newest_first=False)] == ["2", "3", "4", "5"]
+    assert [r.value.name for r in store.scan("a", "all", newest_first=False)] == ["2", "3", "4", "5", "other"]
+    assert store.page("a", "tag:0").total == 2 and store.page("a", "tag:1").total == 2
+    assert store.get("a", "item", made[0].id) is None and store.get("a", "item", made[2].id) == made[2]
+    assert store.info("a").counts == {"item": 4, "thing": 1}
+    quiet = store.version("a")
+    assert store.trim("a", "by-name", 4) == 0 and store.trim("a", "missing", 0) == 0
+    assert store.version("a") == quiet                    # nothing removed, no change
+    assert store.trim("a", "by-name", 0) == 4
+    assert store.page("a", "by-name").total == 0 and store.page("a", "tag:1").total == 0
+    assert store.get("a", "thing", other.id) == other
+    # a trimmed id can be created again (update_many creates missing records)
+    again = store.update_many("a", [("item", made[0].id)], lambda current: (item("back", ("by-name", 9)),))[0]
+    assert again.version == 1 and store.page("a", "by-name").total == 1
+
+
 def test_page_ranges_newest_first_with_total(store):
     ids = []
     for n in range(10):

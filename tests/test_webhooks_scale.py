@@ -53,7 +53,7 @@ def test_million_recipients_advanced_a_day_deliver_with_flat_memory():
                     baseline = _rss()
                 if baseline is not None:
                     peak_rss = max(peak_rss, _rss())
-                peak_live = max(peak_live, dispatcher.log("default").counts()["pending"])
+                peak_live = max(peak_live, dispatcher.deliveries.counts("default")["pending"])
         cursor = dispatcher.cursor("default")
         now = state.clock.now().timestamp()
     assert receiver.total >= EVENTS, receiver.stats()

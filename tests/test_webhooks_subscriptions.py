@@ -117,10 +117,16 @@ def test_bad_notification_urls_are_settings_errors(entry, needle):
 
 
 @pytest.mark.parametrize("key, value", [("concurrency", 0), ("rate", -1), ("max_attempts", 1.5),
-                                        ("duplicate_share", 2), ("reorder_window", -1), ("timeout", "x")])
+                                        ("duplicate_share", 2), ("reorder_window", -1), ("timeout", "x"),
+                                        ("lease", 0)])
 def test_bad_webhook_settings_are_rejected(key, value):
     with pytest.raises(SettingsError, match=f"webhooks.{key}"):
         create_app({"webhooks": {key: value}})
+
+
+def test_a_lease_must_outlast_an_attempt():
+    with pytest.raises(SettingsError, match=r"webhooks.lease \(5 s\) must be longer than webhooks.timeout \(5 s\)"):
+        create_app({"webhooks": {"lease": 5, "timeout": 5}})
 
 
 # -- /_mock/webhooks ---------------------------------------------------------------------------

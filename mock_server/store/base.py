@@ -54,6 +54,10 @@ Records (a campaign, a task, a bot's sending lane ...)
   and ``version`` + 1. ``fn`` may be called again if the record changed meanwhile; it may raise to
   refuse (nothing written). ``update_many`` does the same over several records at once (a missing
   record is passed as ``None`` and may be created by returning a replacement).
+- ``trim(name, index, keep)`` is one atomic step: the records holding the oldest entries of
+  ``index`` (lowest (score, seq)) beyond its newest ``keep`` are removed, from every index they
+  are in; it returns how many (version + 1 when any). It is for bounded histories of plain-data
+  records (webhook delivery records); an index left without entries disappears.
 - Indexes: a record declares ``(index name, score)`` pairs; a score of ``None`` means "the
   creation instant in seconds". An index orders its entries by (score, seq). ``page(...)`` gives
   the entries with ``low <= score <= high`` newest (highest) first by default, skipping
@@ -188,6 +192,16 @@ class LogPage:
 IdStyle = Literal["uuid", "sequence"]
 
 
+class SingleUpdate:
+    """``update`` in terms of ``update_many``, shared by the implementations."""
+
+    def update(self, sandbox: str, kind: str, record_id: str, fn: Callable[[Record], NewRecord | None], *,
+               generation: int | None = None) -> Record | None:
+        def many(current: tuple[Record | None, ...]) -> Sequence[NewRecord | None]:
+            return (fn(current[0]) if current[0] is not None else None,)
+        return self.update_many(sandbox, ((kind, record_id),), many, generation=generation)[0]  # type: ignore[attr-defined]
+
+
 @runtime_checkable
 class Store(Protocol):
     """The operations every store offers (see the module docstring for the guarantees)."""
@@ -215,6 +229,7 @@ class Store(Protocol):
     def update_many(self, sandbox: str, keys: Sequence[tuple[str, str]],
                     fn: Callable[[tuple[Record | None, ...]], Sequence[NewRecord | None]], *,
                     generation: int | None = None) -> tuple[Record | None, ...]: ...
+    def trim(self, sandbox: str, index: str, keep: int) -> int: ...
     def page(self, sandbox: str, index: str, *, low: float | None = None, high: float | None = None,
              offset: int = 0, limit: int | None = None, newest_first: bool = True) -> Page: ...
     def scan(self, sandbox: str, index: str, *, low: float | None = None, high: float | None = None,

@@ -16,12 +16,12 @@ import time
 import uuid
 from typing import Callable, Iterator, Sequence
 
-from .base import ClockState, IdStyle, NewRecord, Page, Record, SandboxInfo
+from .base import ClockState, IdStyle, NewRecord, Page, Record, SandboxInfo, SingleUpdate
 from .memory_parts import Data, Index, Sandbox, records, resolve
 from .memory_primitives import Primitives
 
 
-class MemoryStore(Primitives):
+class MemoryStore(Primitives, SingleUpdate):
     """The default store. ``clock_start_us``/``clock_frozen``: how a new sandbox's clock starts."""
 
     def __init__(self, *, seed: int = 0, clock_start_us: int | None = None, clock_frozen: bool = False,
@@ -155,12 +155,6 @@ class MemoryStore(Primitives):
     def get(self, sandbox: str, kind: str, record_id: str) -> Record | None:
         return self._get(sandbox).data.records.get((kind, record_id))
 
-    def update(self, sandbox: str, kind: str, record_id: str, fn: Callable[[Record], NewRecord | None], *,
-               generation: int | None = None) -> Record | None:
-        def many(current: tuple[Record | None, ...]) -> Sequence[NewRecord | None]:
-            return (fn(current[0]) if current[0] is not None else None,)
-        return self.update_many(sandbox, ((kind, record_id),), many, generation=generation)[0]
-
     def update_many(self, sandbox: str, keys: Sequence[tuple[str, str]],
                     fn: Callable[[tuple[Record | None, ...]], Sequence[NewRecord | None]], *,
                     generation: int | None = None) -> tuple[Record | None, ...]:
@@ -200,13 +194,50 @@ class MemoryStore(Primitives):
         before = set(old.indexes) if old is not None else set()
         after = set(record.indexes)
         for name, score in before - after:
-            data.indexes[name].remove((score, record.seq), ref)
+            index = data.indexes[name]
+            index.remove((score, record.seq), ref)
+            if not index.keys:            # per-recipient indexes come and go: never keep empty ones
+                del data.indexes[name]
         for name, score in record.indexes:
             if (name, score) not in before:
-                data.indexes.setdefault(name, Index()).add((score, record.seq), ref)
+                index = data.indexes.get(name)
+                if index is None:
+                    index = data.indexes[name] = Index()
+                index.add((score, record.seq), ref)
         if old is None:
             data.counts[record.kind] = data.counts.get(record.kind, 0) + 1
         data.records[ref] = record
+
+    def trim(self, sandbox: str, index: str, keep: int) -> int:
+        box = self._get(sandbox)
+        with box.lock:
+            data = box.data
+            found = data.indexes.get(index)
+            cut = 0 if found is None else len(found.refs) - max(0, keep)
+            if cut <= 0:
+                return 0
+            doomed = found.refs[:cut]
+            del found.keys[:cut], found.refs[:cut]
+            elsewhere: dict[str, list] = {}
+            for ref in doomed:
+                record = data.records.pop(ref)
+                for name, score in record.indexes:
+                    if name != index:
+                        elsewhere.setdefault(name, []).append(((score, record.seq), ref))
+                left = data.counts[record.kind] - 1
+                if left:
+                    data.counts[record.kind] = left
+                else:
+                    del data.counts[record.kind]
+            for name, entries in elsewhere.items():
+                other = data.indexes[name]
+                other.remove_many(entries)
+                if not other.keys:
+                    del data.indexes[name]
+            if not found.keys:
+                del data.indexes[index]
+            box.bump()
+            return cut
 
     def page(self, sandbox: str, index: str, *, low: float | None = None, high: float | None = None,
              offset: int = 0, limit: int | None = None, newest_first: bool = True) -> Page:

@@ -40,6 +40,25 @@ class Index:
                 return
             position += 1
 
+    def remove_many(self, entries: list[tuple[tuple[float, int], tuple[str, str]]]) -> None:
+        """Remove several entries with one slice deletion per run of neighbours (a trim removes
+        the oldest entries: usually one run at the front)."""
+        positions = []
+        for key, ref in entries:
+            position = bisect.bisect_left(self.keys, key)
+            while position < len(self.keys) and self.keys[position] == key and self.refs[position] != ref:
+                position += 1
+            if position < len(self.keys) and self.keys[position] == key:
+                positions.append(position)
+        positions.sort(reverse=True)
+        run_end = None
+        for i, position in enumerate(positions):
+            if run_end is None:
+                run_end = position + 1
+            if i + 1 == len(positions) or positions[i + 1] != position - 1:
+                del self.keys[position:run_end], self.refs[position:run_end]
+                run_end = None
+
     def bounds(self, low: float | None, high: float | None) -> tuple[int, int]:
         start = 0 if low is None else bisect.bisect_left(self.keys, (low, -1))
         end = len(self.keys) if high is None else bisect.bisect_right(self.keys, (high, _INF))

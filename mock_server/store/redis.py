@@ -41,7 +41,7 @@ from redis.retry import Retry
 
 from . import codec, redis_lua
 from .redis_blobs import BlobCache
-from .base import ClockState, IdStyle, NewRecord, Page, Record, SandboxInfo, StaleGeneration, T
+from .base import ClockState, IdStyle, NewRecord, Page, Record, SandboxInfo, SingleUpdate, StaleGeneration, T
 from .redis_primitives import RedisPrimitives, StoreUnavailable, _Conflict, _NoSandbox
 
 __all__ = ["RedisStore", "StoreUnavailable", "decoding_store"]
@@ -51,7 +51,7 @@ CLOCK_REUSE = 0.05
 _BATCH = 200
 
 
-class RedisStore(RedisPrimitives):
+class RedisStore(RedisPrimitives, SingleUpdate):
     """The store on one Redis server; see the module docstring."""
 
     def __init__(self, url: str, *, prefix: str = DEFAULT_PREFIX, seed: int = 0, clock_start_us: int | None = None,
@@ -64,7 +64,7 @@ class RedisStore(RedisPrimitives):
         self.redis = redis_client.Redis.from_url(url, socket_timeout=socket_timeout, socket_connect_timeout=socket_timeout,
                                                  health_check_interval=30, retry=Retry(NoBackoff(), 1))
         self._scripts = {name: self.redis.register_script(getattr(redis_lua, name))
-                         for name in ("TOUCH", "CLOCK", "ID_COUNTER", "DATA_PREFIX", "INFO", "RESET", "DROP", "CLOCK_SET", "GET", "COMMIT", "RANGE", "PAGE", "LEDGER",
+                         for name in ("TOUCH", "CLOCK", "ID_COUNTER", "DATA_PREFIX", "INFO", "RESET", "DROP", "CLOCK_SET", "GET", "COMMIT", "TRIM", "RANGE", "PAGE", "LEDGER",
                                       "RESERVE", "APPEND", "READ_LOG", "CLEAR_LOG", "INCR", "COUNTER", "MAP_GET",
                                       "MAP_SET", "MAP_DELETE", "MAP_ITEMS")}
         self._recent = threading.local()    # the clock read by this thread's last touch
@@ -297,12 +297,6 @@ class RedisStore(RedisPrimitives):
         records = [self._record(kind, record_id, out[1 + 5 * i:6 + 5 * i]) for i, (kind, record_id) in enumerate(keys)]
         return int(out[0]), records
 
-    def update(self, sandbox: str, kind: str, record_id: str, fn: Callable[[Record], NewRecord | None], *,
-               generation: int | None = None) -> Record | None:
-        def many(current: tuple[Record | None, ...]) -> Sequence[NewRecord | None]:
-            return (fn(current[0]) if current[0] is not None else None,)
-        return self.update_many(sandbox, ((kind, record_id),), many, generation=generation)[0]
-
     def update_many(self, sandbox: str, keys: Sequence[tuple[str, str]],
                     fn: Callable[[tuple[Record | None, ...]], Sequence[NewRecord | None]], *,
                     generation: int | None = None) -> tuple[Record | None, ...]:
@@ -330,6 +324,9 @@ class RedisStore(RedisPrimitives):
                 made[key] = Record(key[0], key[1], int(seq), int(cus), int(version), new.value, _indexes(indexes))
             return tuple(made.get(key, old) for key, old in zip(keys, current))
         return self._retry(attempt)
+
+    def trim(self, sandbox: str, index: str, keep: int) -> int:
+        return int(self._run("TRIM", sandbox, index, max(0, keep)))
 
     def _members(self, sandbox: str, index: str, low, high, offset: int, limit: int | None,
                  newest_first: bool) -> tuple[int, int, list[tuple[str, str]]]:

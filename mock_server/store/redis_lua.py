@@ -215,6 +215,29 @@ bump()
 return out
 """
 
+# ARGV: P NAME index keep -> how many records were removed
+TRIM = PRELUDE + r"""
+local D = need('')
+if type(D) == 'table' then return D end
+local key = D .. 'ix:' .. ARGV[3]
+local cut = redis.call('ZCARD', key) - tonumber(ARGV[4])
+if cut <= 0 then return 0 end
+local members = redis.call('ZRANGE', key, 0, cut - 1)
+for _, m in ipairs(members) do
+  local kind, id = string.match(m, '^%d+|([^|]*)|(.*)$')
+  local rec = D .. 'rec:' .. kind .. ':' .. id
+  local ix = redis.call('HGET', rec, 'ix')
+  if ix then
+    for _, e in ipairs(cjson.decode(ix)) do redis.call('ZREM', D .. 'ix:' .. e[1], m) end
+  end
+  redis.call('ZREM', key, m)
+  redis.call('DEL', rec)
+  if redis.call('HINCRBY', D .. 'count', kind, -1) <= 0 then redis.call('HDEL', D .. 'count', kind) end
+end
+bump()
+return #members
+"""
+
 RANGE_HEAD = r"""
 local D, gen = sandbox()
 if not D then return {-1, 0} end

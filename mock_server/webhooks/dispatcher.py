@@ -5,19 +5,23 @@ One dispatcher per app, serving every sandbox, started explicitly (``mock-server
 import. It runs:
 - a *producer* thread that looks at every sandbox with subscriptions every 50 ms (so a clock
   advance, a running clock and an unfreeze are all seen within 50 ms, with no request) and when a
-  retry falls due. Per sandbox it claims the next window of mock time with a compare-and-set of
-  the sandbox's cursor in the store (so with a shared store one worker delivers each event),
-  derives that window's events (at most ``webhooks.window_events``) and hands them to the lanes.
-  It stops producing while ``4 x window_events`` deliveries are in flight, so memory stays flat
-  however many events fall due at once;
+  retry falls due. Per sandbox it first claims the delivery records that are due (retries,
+  redeliveries, work of a process whose lease ran out: ``records.py``), then claims the next
+  window of mock time with a compare-and-set of the sandbox's cursor in the store (so with a
+  shared store one worker derives each window), derives that window's events (at most
+  ``webhooks.window_events``), records them in the store and hands them to the lanes. It stops
+  while ``4 x window_events`` deliveries are in flight, so memory stays flat however many events
+  fall due at once;
 - ``webhooks.concurrency`` *workers*, one lane each (``lanes.py``). All the events of one
   message go to the same lane, so a message's events arrive in order (a retried event arrives
   after the later events of its message, as with real providers). Starts are spaced to
   ``webhooks.rate`` per second.
 
-Retries use real time (1 s, 2 s, 4 s … from ``webhooks.backoff``) up to ``webhooks.max_attempts``,
-then the delivery is dead-lettered; ``redeliver`` gives it a fresh budget. ``duplicate_share`` and
-``reorder_window`` emulate at-least-once delivery, drawn from the seed per event id.
+Delivery records live in the store (``records.py``), so every process sees every attempt, and a
+retry is made by whichever process claims it when it falls due. Retries use real time (1 s, 2 s,
+4 s … from ``webhooks.backoff``) up to ``webhooks.max_attempts``, then the delivery is
+dead-lettered; ``redeliver`` gives it a fresh budget. ``duplicate_share`` and ``reorder_window``
+emulate at-least-once delivery, drawn from the seed per event id.
 
 ``policy(url)`` is the host policy hook (CONTRACT §13): it returns why a URL may not be called, or
 None. A refused URL is dead-lettered at once, with the reason.
@@ -27,16 +31,18 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
+import socket
 import threading
-import time
 from typing import Callable
 
 from ..fetch import check_url
 from ..isotime import from_timestamp, isoformat
 from ..sandbox import Sandbox
+from ..store.base import StaleGeneration
 from .events import Walker, encode, indigitall_sources, jelou_sources, recipient_of
-from .lanes import Lanes, fraction
-from .records import Delivery, DeliveryLog
+from .lanes import Job, Lanes, fraction
+from .records import Deliveries, delivery_id, new_value
 from .subscriptions import Registry, from_settings
 
 log = logging.getLogger("mock_server.webhooks")
@@ -48,22 +54,22 @@ _serials = itertools.count(1)
 
 class Dispatcher:
     def __init__(self, state, *, policy: Callable[[str], str | None] = check_url,
-                 monotonic: Callable[[], float] = time.monotonic, connect=None) -> None:
+                 real: Callable[[], float] | None = None, connect=None) -> None:
         self.state = state
         self.settings = state.settings["webhooks"]
         self.registry = Registry(state.store, from_settings(state.settings["jelou"]["bots"]))
         self.walker = Walker(state.timelines)
-        self._monotonic = monotonic
-        self._token = f"{id(self)}:{next(_serials)}"
+        self.deliveries = Deliveries(state.store, int(self.settings["max_records"]))
+        self._real = real or state.store.time_source       # epoch seconds, shared by processes
+        self._token = f"{socket.gethostname()}:{os.getpid()}:{next(_serials)}"   # this dispatcher, as a record owner
         self._claims = itertools.count(1)
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._logs: dict[str, DeliveryLog] = {}         # sandbox -> its delivery records
-        self.lanes = Lanes(self.settings, state.settings["seed"], records=self.log, now_iso=self._now_iso,
-                           policy=lambda url: self.policy(url), monotonic=monotonic, wake=self._wake.set,
-                           connect=connect)
+        self.lanes = Lanes(self.settings, state.settings["seed"], deliveries=self.deliveries, owner=self._token,
+                           now_iso=self._now_iso, policy=lambda url: self.policy(url), real=self._real,
+                           wake=self._wake.set, connect=connect)
         self.policy = policy
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -108,31 +114,24 @@ class Dispatcher:
         self._wake.set()
 
     def real_now(self) -> float:
-        """The dispatcher's real-time reading (retries are timed on it)."""
-        return self._monotonic()
+        """The real time retries and leases are timed on (epoch seconds)."""
+        return self._real()
 
     # -- records ------------------------------------------------------------------------------
-    def log(self, sandbox: str) -> DeliveryLog:
-        """The sandbox's delivery records (dropped with the sandbox or by its reset)."""
-        self._sync(sandbox)
-        with self._lock:
-            return self._logs.setdefault(sandbox, DeliveryLog(int(self.settings["max_records"])))
-
     def cursor(self, sandbox: str) -> float | None:
         """How far (mock time) the sandbox's events have been derived."""
         value = self.state.store.get_value(sandbox, META, "cursor")
         return None if value is None else value["at"]
 
     def redeliver(self, sandbox: str, ids: list[str] | None, status: str | None) -> tuple[int, list[str]]:
-        """Queue finished deliveries again with a fresh attempt budget; ``(count, unknown ids)``."""
-        chosen, unknown = self.log(sandbox).take(ids, status)
-        for delivery in chosen:
-            delivery.budget = delivery.attempt + int(self.settings["max_attempts"])
-            delivery.generation = self.lanes.generation(sandbox)
-            self.lanes.put(delivery)
-        if chosen:
+        """Make finished deliveries due again now, with a fresh attempt budget; ``(count, unknown ids)``.
+        Whichever process's producer comes first makes the attempts."""
+        count, unknown = self.deliveries.redeliver(sandbox, ids, status, int(self.settings["max_attempts"]),
+                                                   self._real())
+        if count:
             self.start()
-        return len(chosen), unknown
+            self._wake.set()
+        return count, unknown
 
     def subscribed(self, sandbox: str, since: float) -> None:
         """A subscription was created at ``since``: events before it are not wanted, so the
@@ -162,21 +161,26 @@ class Dispatcher:
             self._wake.clear()
 
     def step(self) -> float:
-        """One round over every sandbox: follow resets, promote due retries, settle, produce.
+        """One round over every sandbox: follow resets, claim due records, trim, produce.
 
         Returns how long to sleep (at most 50 ms, less when a retry falls due sooner).
         """
         names = [info.name for info in self.state.store.sandboxes()]
-        for name in list(self._logs):
+        for name in self.lanes.sandboxes():
             if name not in names:             # dropped (DELETE /_mock/sandboxes/NAME or idle expiry)
-                with self._lock:
-                    self._logs.pop(name, None)
                 self.lanes.forget(name)
         active = [name for name in names if self.registry.any(name)]
-        for name in {*active, *(name for name in names if self.lanes.generation(name) is not None)}:
-            self._sync(name)                  # follows resets, also of sandboxes whose subscriptions went
-        self.lanes.promote()
         lanes = self.lanes
+        wait = TICK
+        for name in dict.fromkeys([*active, *(name for name in names if lanes.generation(name) is not None)]):
+            self._sync(name)                  # follows resets, also of sandboxes whose subscriptions went
+            if self._stopping.is_set():
+                break
+            upcoming = self._claim_due(name)
+            if upcoming is not None:
+                wait = min(wait, max(0.0, upcoming - self._real()))
+        for name in lanes.finished():
+            self.deliveries.trim(name)
         for name in active:
             if lanes.inflight >= lanes.high_water or self._stopping.is_set():
                 break
@@ -185,19 +189,38 @@ class Dispatcher:
             while lanes.inflight < lanes.high_water and not self._stopping.is_set() and self._produce(sandbox):
                 pass
         lanes.starved = lanes.inflight >= lanes.high_water
-        retry = lanes.next_retry_in()
-        return TICK if retry is None else min(TICK, retry)
+        return wait
+
+    def _claim_due(self, name: str) -> float | None:
+        """Queue the sandbox's records that are due (retries, redeliveries, leases that ran out);
+        the real time the next one falls due."""
+        lanes, generation = self.lanes, self.lanes.generation(name)
+        room = lanes.high_water - lanes.inflight
+        if generation is None or room <= 0:
+            return None
+        now = self._real()
+        lease_end = now + float(self.settings["lease"])
+        try:
+            taken, upcoming = self.deliveries.claim_due(name, generation[0], self._token, now, lease_end, room,
+                                                        skip=lanes.queued(name))
+        except StaleGeneration:
+            return None
+        subscriptions = {sub.id: sub for sub in self.registry.all(name)} if taken else {}
+        for record in taken:
+            value = record.value
+            lanes.put(Job(name, generation, generation[0], record.id, value["lane"],
+                          subscriptions.get(value["subscription"]), value["body"], value["eventId"],
+                          value["attempts"], value["budget"], lease_end))
+        return upcoming
 
     def _sync(self, sandbox: str) -> None:
-        """Follow a reset of the sandbox: drop what was queued for its old records and records,
-        and start its cursor at its clock's now."""
+        """Follow a reset of the sandbox: drop what was queued for its old records, and start its
+        cursor at its clock's now."""
         info = self.state.store.info(sandbox)
         if info is None:
             return
         known = self.lanes.generation(sandbox)
         if known is None or known[0] != info.generation:
-            with self._lock:
-                self._logs.pop(sandbox, None)
             # (store generation, local serial): a dropped and re-created sandbox is new too
             self.lanes.renew(sandbox, (info.generation, next(_serials)))
         now = self.state.sandbox(sandbox).now()
@@ -251,13 +274,17 @@ class Dispatcher:
         return end < now
 
     def _enqueue(self, sandbox: str, events, owners) -> None:
+        """Record the events' deliveries in the store (those not recorded yet) and queue them."""
         window = float(self.settings["reorder_window"])
         if window:
             seed = self.state.settings["seed"]
             events = sorted(events, key=lambda event: event.at + window * fraction(seed, "reorder", event.id))
-        deliveries = self.log(sandbox)
         generation = self.lanes.generation(sandbox)
+        if generation is None:
+            return
         lanes, attempts = self.lanes.count, int(self.settings["max_attempts"])
+        lease_end = self._real() + float(self.settings["lease"])
+        items, subscriptions = [], {}
         for event in events:
             targets = [sub for sub in owners[(event.source.provider, event.source.owner)] if sub.wants(event.name, event.at)]
             if not targets:
@@ -266,7 +293,17 @@ class Dispatcher:
             body, recipient = encode(data), recipient_of(data)
             lane = (event.source.number * 7919 + event.index) % lanes
             for sub in targets:
-                delivery = Delivery(next(deliveries.sequence), sandbox, event.id, event.name, sub, recipient, event.at,
-                                    body, lane, generation, attempts)
-                deliveries.add_live(delivery)
-                self.lanes.put(delivery)
+                record_id = delivery_id(event.id, sub.id)
+                subscriptions[record_id] = sub
+                items.append((record_id, new_value(event_id=event.id, event=event.name, subscription=sub,
+                                                   recipient=recipient, due_at=event.at, body=body, lane=lane,
+                                                   budget=attempts, owner=self._token, lease_end=lease_end)))
+        try:
+            created = self.deliveries.create(sandbox, generation[0], items)
+        except StaleGeneration:
+            return
+        for record in created:
+            value = record.value
+            self.lanes.put(Job(sandbox, generation, generation[0], record.id, value["lane"],
+                               subscriptions[record.id], value["body"], value["eventId"], 0, value["budget"],
+                               lease_end))

@@ -1,27 +1,34 @@
-"""The sending side of the dispatcher: one lane per worker, the rate limit, attempts, retries.
+"""The sending side of the dispatcher: one lane per worker, the rate limit, attempts.
 
-``webhooks.concurrency`` workers each serve one lane (a queue). All the events of one message go
-to the same lane, so they are attempted in order. Starts are spaced to ``webhooks.rate`` per
-real second over all workers. A 2xx is delivered (and, for the seeded ``duplicate_share``, sent a
-second time); anything else is retried after ``backoff``, ``2 x backoff`` … real seconds until
-the delivery's attempt budget is spent, then it is dead. Work belongs to a sandbox *generation*:
-after a reset (or a drop) of its sandbox, queued work of the old generation is skipped.
+``webhooks.concurrency`` workers each serve one lane (a queue of :class:`Job`). All the events of
+one message go to the same lane, so they are attempted in order. Starts are spaced to
+``webhooks.rate`` per real second over all workers. A 2xx is delivered (and, for the seeded
+``duplicate_share``, sent a second time); anything else is retried after ``backoff``,
+``2 x backoff`` … real seconds until the delivery's attempt budget is spent, then it is dead.
+
+A job is this process's turn at one delivery record (``records.py``): the record, in the store, is
+the truth; the job carries what an attempt needs (body, subscription, lease). Each outcome is
+written to the record at once; a retry goes back to the store, due at its time, for whichever
+process's producer claims it. Work belongs to a sandbox *generation*: after a reset (or a drop)
+of its sandbox, queued work of the old generation is skipped.
 """
 
 from __future__ import annotations
 
 import hashlib
-import heapq
 import logging
 import queue
 import threading
+import time
+from dataclasses import dataclass, replace
 from typing import Callable
 
-from .records import Delivery, DeliveryLog
+from ..store.base import StaleGeneration
+from .records import Deliveries, signed_headers
 from .sender import Outcome, Sender
+from .subscriptions import Subscription
 
 log = logging.getLogger("mock_server.webhooks")
-HISTORY = 50                      # attempts kept per delivery record
 
 
 def fraction(seed: object, salt: str, key: str) -> float:
@@ -30,20 +37,40 @@ def fraction(seed: object, salt: str, key: str) -> float:
     return int.from_bytes(digest, "big") / 2 ** 64
 
 
-class Lanes:
-    """Workers, their lanes and the retry queue, with the in-flight count the producer reads.
+@dataclass(frozen=True)
+class Job:
+    """One attempt (or a seeded duplicate) this process is to make for a delivery record."""
 
-    :param records: the delivery log of a sandbox.
+    sandbox: str
+    generation: object                # this process's view of the sandbox (store generation, serial)
+    store_generation: int
+    id: str                           # the delivery record's id
+    lane: int
+    subscription: Subscription | None     # None: it was deleted since the record was made
+    body: bytes
+    event_id: str
+    attempts: int                     # attempts made so far
+    budget: int                       # the attempt number after which a failure is final
+    lease_end: float                  # real time this process's ownership ends unless renewed
+    duplicate: bool = False
+
+
+class Lanes:
+    """Workers, their lanes and the in-flight count the producer reads.
+
+    :param deliveries: the store's delivery records.
+    :param owner: this process's token: the records it owns carry it.
     :param now_iso: a sandbox's mock time, formatted (stamped on each attempt).
     :param policy: why a URL may not be called (CONTRACT §13), or None.
-    :param wake: wakes the producer (a retry is queued, or the lanes have room again).
+    :param real: the real time, epoch seconds (retries and leases; shared by processes).
+    :param wake: wakes the producer (a retry was scheduled, or the lanes have room again).
     """
 
-    def __init__(self, settings, seed, *, records: Callable[[str], DeliveryLog], now_iso: Callable[[str], str],
-                 policy: Callable[[str], str | None], monotonic: Callable[[], float], wake: Callable[[], None],
+    def __init__(self, settings, seed, *, deliveries: Deliveries, owner: str, now_iso: Callable[[str], str],
+                 policy: Callable[[str], str | None], real: Callable[[], float], wake: Callable[[], None],
                  connect=None) -> None:
-        self.settings, self.seed = settings, seed
-        self.records, self.now_iso, self.policy, self.monotonic, self.wake = records, now_iso, policy, monotonic, wake
+        self.settings, self.seed, self.deliveries, self.owner = settings, seed, deliveries, owner
+        self.now_iso, self.policy, self.real, self.wake = now_iso, policy, real, wake
         self.connect = connect            # connect-time host check for http.client (see Sender)
         self.count = int(settings["concurrency"])
         self.high_water = 4 * int(settings["window_events"])
@@ -51,9 +78,9 @@ class Lanes:
         self._queues = [queue.SimpleQueue() for _ in range(self.count)]
         self._lock = threading.Lock()
         self._stopping = threading.Event()
-        self._retries: list[tuple[float, int, Delivery]] = []
         self._inflight = 0
-        self._per_sandbox: dict[str, int] = {}
+        self._queued: dict[str, dict[str, int]] = {}     # sandbox -> record id -> jobs queued for it
+        self._finished: set[str] = set()                 # sandboxes with records finished since the last trim
         self._generations: dict[str, object] = {}
         self._next_start = 0.0
 
@@ -72,122 +99,140 @@ class Lanes:
     def generation(self, sandbox: str):
         return self._generations.get(sandbox)
 
+    def sandboxes(self) -> list[str]:
+        """The sandboxes this process has seen."""
+        with self._lock:
+            return list(self._generations)
+
     def renew(self, sandbox: str, generation) -> None:
-        """The sandbox was reset (or is new): forget its queued work and retries."""
+        """The sandbox was reset (or is new): its queued work no longer counts."""
         with self._lock:
             self._generations[sandbox] = generation
-            self._retries = [item for item in self._retries if item[2].sandbox != sandbox]
-            heapq.heapify(self._retries)
-            self._inflight -= self._per_sandbox.pop(sandbox, 0)
+            self._inflight -= sum(self._queued.pop(sandbox, {}).values())
+            self._finished.discard(sandbox)
 
     def forget(self, sandbox: str) -> None:
         """The sandbox was dropped."""
         self.renew(sandbox, None)
         self._generations.pop(sandbox, None)
 
-    def current(self, delivery: Delivery) -> bool:
+    def current(self, job: Job) -> bool:
         """False for work queued before its sandbox was reset or dropped."""
-        return delivery.generation is not None and self._generations.get(delivery.sandbox) == delivery.generation
+        return job.generation is not None and self._generations.get(job.sandbox) == job.generation
 
     # -- queueing -------------------------------------------------------------------------------
     @property
     def inflight(self) -> int:
         return self._inflight
 
-    def put(self, delivery: Delivery) -> None:
+    def queued(self, sandbox: str) -> list[str]:
+        """The record ids this process has jobs queued for (its producer does not claim them again)."""
         with self._lock:
+            return list(self._queued.get(sandbox, ()))
+
+    def finished(self) -> list[str]:
+        """The sandboxes with records finished since the last call (to trim)."""
+        with self._lock:
+            names, self._finished = list(self._finished), set()
+            return names
+
+    def put(self, job: Job) -> None:
+        with self._lock:
+            if not self.current(job):
+                return
             self._inflight += 1
-            self._per_sandbox[delivery.sandbox] = self._per_sandbox.get(delivery.sandbox, 0) + 1
-        self._queues[delivery.lane].put((delivery, False))
-
-    def promote(self) -> None:
-        """Queue the retries whose time has come."""
-        now = self.monotonic()
-        with self._lock:
-            while self._retries and self._retries[0][0] <= now:
-                delivery = heapq.heappop(self._retries)[2]
-                self._queues[delivery.lane].put((delivery, False))
-
-    def next_retry_in(self) -> float | None:
-        with self._lock:
-            return max(0.0, self._retries[0][0] - self.monotonic()) if self._retries else None
+            ids = self._queued.setdefault(job.sandbox, {})
+            ids[job.id] = ids.get(job.id, 0) + 1
+        self._queues[job.lane].put(job)
 
     # -- the workers ------------------------------------------------------------------------------
     def _work(self, lane: int) -> None:
         sender = Sender(float(self.settings["timeout"]), self.connect)
         try:
             while True:
-                item = self._queues[lane].get()
-                if item is None or self._stopping.is_set():
+                job = self._queues[lane].get()
+                if job is None or self._stopping.is_set():
                     break
-                delivery, duplicate = item
-                if not self.current(delivery):
+                if not self.current(job):
                     continue
                 self._throttle()
                 if self._stopping.is_set():
                     break
                 try:
-                    self._attempt(sender, delivery, duplicate)
-                except Exception:          # a bug: never leave the delivery pending for ever
-                    log.exception("webhook delivery %s failed unexpectedly", delivery.id)
-                    self.records(delivery.sandbox).finish(delivery, "dead")
-                    self._done(delivery)
+                    self._attempt(sender, job)
+                except StaleGeneration:    # reset meanwhile: the record went with it
+                    self._done(job)
+                except Exception:          # the store is down, or a bug: the record keeps its lease,
+                    log.exception("webhook delivery %s failed unexpectedly", job.id)   # then is taken over
+                    self._done(job)
         finally:
             sender.close()
 
     def _throttle(self) -> None:
-        with self._lock:
-            now = self.monotonic()
+        with self._lock:              # spacing, not a moment: monotonic, immune to clock steps
+            now = time.monotonic()
             start = max(self._next_start, now)
             self._next_start = start + 1.0 / float(self.settings["rate"])
         if start > now:
             self._stopping.wait(start - now)
 
-    def _attempt(self, sender: Sender, delivery: Delivery, duplicate: bool) -> None:
-        url = delivery.subscription.url
-        attempt = delivery.attempt if duplicate else delivery.attempt + 1
-        refused = self.policy(url)
-        if refused:
-            outcome = Outcome(None, f"refused by the host policy: {refused}", 0.0)
-        else:
-            outcome = sender.post(url, delivery.body, delivery.headers(attempt))
-        entry = {"attempt": attempt, "at": self.now_iso(delivery.sandbox), "statusCode": outcome.status,
+    def _attempt(self, sender: Sender, job: Job) -> None:
+        if not job.duplicate and job.lease_end - self.real() < float(self.settings["timeout"]) + 1.0:
+            lease_end = self.real() + float(self.settings["lease"])
+            if self.deliveries.renew(job.sandbox, job.store_generation, job.id, self.owner, lease_end) is None:
+                self._done(job)            # another process took it over (or it was reset)
+                return
+        attempt = job.attempts if job.duplicate else job.attempts + 1
+        outcome, refused = self._post(sender, job, attempt)
+        entry = {"attempt": attempt, "at": self.now_iso(job.sandbox), "statusCode": outcome.status,
                  "latencyMs": round(outcome.latency_ms, 1), "error": outcome.error}
-        if duplicate:
-            entry["duplicate"] = True
-        delivery.history.append(entry)
-        del delivery.history[:-HISTORY]
-        if not self.current(delivery):
+        if not self.current(job):
             return
-        if duplicate:
-            self._done(delivery)
+        if job.duplicate:
+            self.deliveries.note(job.sandbox, job.store_generation, job.id, {**entry, "duplicate": True})
+            self._done(job)
             return
-        delivery.attempt = attempt
-        records = self.records(delivery.sandbox)
+        retry_at = None
         if outcome.ok:
-            records.finish(delivery, "delivered")
-            share = float(self.settings["duplicate_share"])
-            if share and fraction(self.seed, "duplicate", delivery.id) < share:
-                self._queues[delivery.lane].put((delivery, True))
-            else:
-                self._done(delivery)
-        elif refused or attempt >= delivery.budget:
-            records.finish(delivery, "dead")
-            self._done(delivery)
+            status = "delivered"
+        elif refused or attempt >= job.budget:
+            status = "dead"
         else:
-            first = delivery.budget - int(self.settings["max_attempts"]) + 1
-            delay = float(self.settings["backoff"]) * 2 ** (attempt - first)
-            delivery.status = "retrying"
-            delivery.next_retry = self.monotonic() + delay
+            first = job.budget - int(self.settings["max_attempts"]) + 1
+            retry_at = self.real() + float(self.settings["backoff"]) * 2 ** (attempt - first)
+            status = "retrying"
+        record = self.deliveries.finish(job.sandbox, job.store_generation, job.id, self.owner, entry, status, retry_at)
+        if record is not None and status != "retrying":
             with self._lock:
-                heapq.heappush(self._retries, (delivery.next_retry, delivery.seq, delivery))
-            self.wake()
+                self._finished.add(job.sandbox)
+        share = float(self.settings["duplicate_share"])
+        if record is not None and status == "delivered" and share and fraction(self.seed, "duplicate", job.id) < share:
+            self._queues[job.lane].put(replace(job, attempts=attempt, duplicate=True))   # still in flight
+            return
+        self._done(job)
+        if status == "retrying":
+            self.wake()                # the producer sleeps until the earliest retry
 
-    def _done(self, delivery: Delivery) -> None:
+    def _post(self, sender: Sender, job: Job, attempt: int) -> tuple[Outcome, bool]:
+        """Make the attempt; ``(outcome, refused)`` (refused: it can never succeed, dead at once)."""
+        sub = job.subscription
+        if sub is None:
+            return Outcome(None, "the subscription was deleted", 0.0), True
+        refused = self.policy(sub.url)
+        if refused:
+            return Outcome(None, f"refused by the host policy: {refused}", 0.0), True
+        return sender.post(sub.url, job.body, signed_headers(sub, job.body, job.event_id, attempt)), False
+
+    def _done(self, job: Job) -> None:
         with self._lock:
-            if self.current(delivery):
+            if self.current(job):
                 self._inflight -= 1
-                self._per_sandbox[delivery.sandbox] -= 1
+                ids = self._queued.get(job.sandbox, {})
+                left = ids.get(job.id, 0) - 1
+                if left > 0:
+                    ids[job.id] = left
+                else:
+                    ids.pop(job.id, None)
             wake = self.starved and self._inflight <= self.high_water // 2
             if wake:
                 self.starved = False

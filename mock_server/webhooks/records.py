@@ -1,139 +1,232 @@
-"""Delivery records: one per (event, subscription), what ``/_mock/webhooks/deliveries`` shows.
+"""Delivery records: one per (event, subscription), kept in the store and shared by every process.
 
-Live records (``pending``, ``retrying``) are bounded by the dispatcher's back-pressure; finished
-ones (``delivered``, ``dead``) are kept in two bounded logs of ``webhooks.max_records`` each, the
-oldest dropped first (the answer says how many were dropped). The dispatcher keeps one log per
-sandbox, in the memory of the process that delivers (records hold the bytes sent, for redelivery);
-a reset or a drop of the sandbox drops its log.
+A record is a store record of kind ``webhook.delivery``, id ``EVENT_ID@SUBSCRIPTION_ID``, whose
+value is plain data (:func:`new_value`). Every change is one compare-and-set of the store, so with
+a shared store (Redis, CONTRACT §12) ``/_mock/webhooks/deliveries`` and redelivery on any process
+see the attempts of every process, and no unfinished delivery dies with the process holding it:
+
+- **created** ``pending`` by the process that derived its event, *owned* by it for a lease of
+  ``webhooks.lease`` real seconds. All the records of a window are created in one step, and only
+  the missing ones: two processes deriving the same window create each record once (the one whose
+  step lands first owns them all), and a window derived again after a crash adds nothing twice;
+- before an attempt, the owner renews its lease (a compare-and-set that fails when the lease ran
+  out and another process took the delivery over: then it leaves it alone), so each attempt is
+  made by one process;
+- after the attempt it is ``delivered`` or ``dead`` (finished), or ``retrying``, unowned, due
+  again at ``retryAt``;
+- the index ``wh:due`` holds every unfinished record at the real time from which any process may
+  take it: its retry time, or its owner's lease end (a process that died), or "now" (redelivered).
+  Each process's producer claims due records (owner and a new lease, compare-and-set);
+- redelivery turns finished records ``pending`` again, unowned and due now, with a fresh budget.
+
+Retention: beyond ``webhooks.max_records`` records each, the oldest ``delivered`` and ``dead`` ones
+are removed (the answer counts them as ``dropped``); each process trims after it finished some.
+Real times (retries, leases) are epoch seconds from the store's time source: one host's clock, or
+across hosts as close as their clocks are synchronised.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import itertools
-import threading
-from collections import OrderedDict
-from typing import Any, Iterator
+from typing import Any, Iterable, Sequence
 
+from ..store.base import NewRecord, Record
 from .subscriptions import SIGNATURE_HEADERS, Subscription, shown_url
 
+KIND = "webhook.delivery"
 STATUSES = ("pending", "retrying", "delivered", "dead")
+UNFINISHED = ("pending", "retrying")
+FINISHED = ("delivered", "dead")
+DUE = "wh:due"
+HISTORY = 50                      # attempts kept per record
+BATCH = 500                       # records per store step when many change at once (redelivery)
 
 
-class Delivery:
-    """One event on its way to one subscription."""
-
-    __slots__ = ("seq", "sandbox", "id", "event_id", "event", "subscription", "recipient", "due_at", "body", "status",
-                 "attempt", "budget", "history", "next_retry", "lane", "generation", "_signature")
-
-    def __init__(self, seq: int, sandbox: str, event_id: str, event: str, subscription: Subscription, recipient: str | None,
-                 due_at: float, body: bytes, lane: int, generation: int, budget: int) -> None:
-        self.seq = seq
-        self.sandbox = sandbox
-        self.id = f"{event_id}@{subscription.id}"
-        self.event_id = event_id
-        self.event = event
-        self.subscription = subscription
-        self.recipient = recipient
-        self.due_at = due_at
-        self.body = body
-        self.status = "pending"
-        self.attempt = 0              # attempts made so far (X-Mock-Attempt of the next one is attempt + 1)
-        self.budget = budget          # the attempt number after which a failure is final
-        self.history: list[dict[str, Any]] = []
-        self.next_retry: float | None = None
-        self.lane = lane
-        self.generation = generation
-        self._signature: str | None = None
-
-    def headers(self, attempt: int) -> dict[str, str]:
-        sub = self.subscription
-        headers = {"Content-Type": "application/json", "X-Mock-Event-Id": self.event_id,
-                   "X-Mock-Attempt": str(attempt), "User-Agent": "bulk-messaging-mock-webhooks",
-                   **sub.auth_headers()}
-        if sub.signing_secret is not None:
-            if self._signature is None:
-                digest = hmac.new(sub.signing_secret.encode("utf-8"), self.body, hashlib.sha256).hexdigest()
-                self._signature = f"sha256={digest}"
-            headers[SIGNATURE_HEADERS[sub.provider]] = self._signature
-        return headers
-
-    def to_dict(self, now_real: float, iso) -> dict[str, Any]:
-        retry_in = None
-        if self.status == "retrying" and self.next_retry is not None:
-            retry_in = round(max(0.0, self.next_retry - now_real), 3)
-        return {"id": self.id, "eventId": self.event_id, "event": self.event, "status": self.status,
-                "subscription": self.subscription.id, "provider": self.subscription.provider,
-                "url": shown_url(self.subscription.url), "recipient": self.recipient, "dueAt": iso(self.due_at),
-                "attempts": self.attempt, "history": list(self.history), "nextRetryInSeconds": retry_in}
+def delivery_id(event_id: str, subscription_id: str) -> str:
+    return f"{event_id}@{subscription_id}"
 
 
-class DeliveryLog:
-    """The records of one store (thread-safe)."""
+def new_value(*, event_id: str, event: str, subscription: Subscription, recipient: str | None, due_at: float,
+              body: bytes, lane: int, budget: int, owner: str, lease_end: float) -> dict[str, Any]:
+    """A fresh ``pending`` record owned by ``owner`` until ``lease_end``."""
+    return {"eventId": event_id, "event": event, "subscription": subscription.id, "provider": subscription.provider,
+            "url": shown_url(subscription.url), "recipient": recipient, "dueAt": due_at, "body": body, "lane": lane,
+            "status": "pending", "attempts": 0, "budget": budget, "history": [], "retryAt": None,
+            "owner": owner, "dueReal": lease_end}
 
-    def __init__(self, max_records: int) -> None:
-        self.lock = threading.Lock()
+
+def _record(value: dict[str, Any]) -> NewRecord:
+    status, event = value["status"], value["event"]
+    indexes: list[tuple[str, float | None]] = [("wh", None), (f"wh:s:{status}", None), (f"wh:e:{event}", None)]
+    if value["recipient"]:
+        indexes.append((f"wh:r:{value['recipient']}", None))
+    if status in UNFINISHED:
+        indexes.append((DUE, value["dueReal"]))
+    return NewRecord(value, tuple(indexes))
+
+
+def signed_headers(subscription: Subscription, body: bytes, event_id: str, attempt: int) -> dict[str, str]:
+    headers = {"Content-Type": "application/json", "X-Mock-Event-Id": event_id, "X-Mock-Attempt": str(attempt),
+               "User-Agent": "bulk-messaging-mock-webhooks", **subscription.auth_headers()}
+    if subscription.signing_secret is not None:
+        digest = hmac.new(subscription.signing_secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+        headers[SIGNATURE_HEADERS[subscription.provider]] = f"sha256={digest}"
+    return headers
+
+
+def public(record: Record, now_real: float, iso) -> dict[str, Any]:
+    """A record as ``/_mock/webhooks/deliveries`` and the UI show it (no body, no owner)."""
+    value = record.value
+    retry_in = None
+    if value["status"] == "retrying" and value["retryAt"] is not None:
+        retry_in = round(max(0.0, value["retryAt"] - now_real), 3)
+    return {"id": record.id, "eventId": value["eventId"], "event": value["event"], "status": value["status"],
+            "subscription": value["subscription"], "provider": value["provider"], "url": value["url"],
+            "recipient": value["recipient"], "dueAt": iso(value["dueAt"]), "attempts": value["attempts"],
+            "history": list(value["history"]), "nextRetryInSeconds": retry_in}
+
+
+class Deliveries:
+    """The delivery records of every sandbox, as store operations (see the module docstring)."""
+
+    def __init__(self, store, max_records: int) -> None:
+        self.store = store
         self.max_records = max_records
-        self.live: dict[str, Delivery] = {}
-        self.delivered: OrderedDict[str, Delivery] = OrderedDict()
-        self.dead: OrderedDict[str, Delivery] = OrderedDict()
-        self.dropped = {"delivered": 0, "dead": 0}
-        self.sequence = itertools.count(1)
 
-    def add_live(self, delivery: Delivery) -> None:
-        with self.lock:
-            self.live[delivery.id] = delivery
+    # -- the dispatcher's side ------------------------------------------------------------------
+    def create(self, sandbox: str, generation: int, items: Sequence[tuple[str, dict[str, Any]]]) -> list[Record]:
+        """Create the records that do not exist yet, in one step; those created (now owned by their
+        ``owner``). Raises ``StaleGeneration`` after a reset."""
+        if not items:
+            return []
+        values = dict(items)
+        keys = [(KIND, record_id) for record_id in values]
+        made: set[str] = set()
 
-    def finish(self, delivery: Delivery, status: str) -> None:
-        """``delivered`` or ``dead``: from the live set into its bounded log."""
-        with self.lock:
-            self.live.pop(delivery.id, None)
-            delivery.status = status
-            delivery.next_retry = None
-            log = self.delivered if status == "delivered" else self.dead
-            log.pop(delivery.id, None)
-            log[delivery.id] = delivery
-            while len(log) > self.max_records:
-                log.popitem(last=False)
-                self.dropped[status] += 1
+        def build(current: tuple[Record | None, ...]) -> list[NewRecord | None]:
+            made.clear()              # the store may call again after a conflict: the last call counts
+            made.update(key[1] for key, found in zip(keys, current) if found is None)
+            return [_record(values[key[1]]) if found is None else None for key, found in zip(keys, current)]
+        out = self.store.update_many(sandbox, keys, build, generation=generation)
+        return [record for record in out if record is not None and record.id in made]
 
-    def take(self, ids: list[str] | None, status: str | None) -> tuple[list[Delivery], list[str]]:
-        """Finished records to deliver again (by id, or every one in ``status``); unknown ids."""
-        with self.lock:
-            if ids is None:
-                chosen = list((self.dead if status == "dead" else self.delivered).values())
-                unknown: list[str] = []
-            else:
-                chosen = [self.dead.get(i) or self.delivered.get(i) for i in ids]
-                unknown = [i for i, found in zip(ids, chosen) if found is None]
-                chosen = [found for found in chosen if found is not None]
-            if unknown:
-                return [], unknown
-            for delivery in chosen:
-                (self.dead if delivery.status == "dead" else self.delivered).pop(delivery.id, None)
-                delivery.status = "pending"
-                self.live[delivery.id] = delivery
-            return chosen, []
+    def renew(self, sandbox: str, generation: int, record_id: str, owner: str, lease_end: float) -> Record | None:
+        """Extend ``owner``'s lease; None when the delivery is no longer its to attempt."""
+        def change(current: Record) -> NewRecord | None:
+            value = current.value
+            if value["owner"] != owner or value["status"] not in UNFINISHED:
+                return None
+            return _record({**value, "dueReal": lease_end})
+        record = self.store.update(sandbox, KIND, record_id, change, generation=generation)
+        if record is None or record.value["owner"] != owner or record.value["dueReal"] != lease_end:
+            return None
+        return record
 
-    def select(self, status: str | None, event: str | None, recipient: str | None) -> Iterator[Delivery]:
-        with self.lock:
-            groups = [list(self.live.values()), list(self.delivered.values()), list(self.dead.values())]
-        rows = sorted((d for group in groups for d in group), key=lambda d: d.seq)
-        for delivery in rows:
-            if status and delivery.status != status:
-                continue
-            if event and delivery.event != event:
-                continue
-            if recipient and delivery.recipient != recipient:
-                continue
-            yield delivery
+    def finish(self, sandbox: str, generation: int, record_id: str, owner: str, entry: dict[str, Any],
+               status: str, retry_at: float | None = None) -> Record | None:
+        """Record an attempt and its consequence: ``delivered``, ``dead`` or ``retrying`` at ``retry_at``.
 
-    def counts(self) -> dict[str, int]:
-        with self.lock:
-            counts = dict.fromkeys(STATUSES, 0)
-            for delivery in self.live.values():
-                counts[delivery.status] += 1
-            counts["delivered"] = len(self.delivered)
-            counts["dead"] = len(self.dead)
-            return counts
+        When the delivery is no longer ``owner``'s (its lease ran out and another process took it
+        over), only the attempt is added to its history."""
+        def change(current: Record) -> NewRecord:
+            value = current.value
+            history = [*value["history"], entry][-HISTORY:]
+            if value["owner"] != owner or value["status"] not in UNFINISHED:
+                return _record({**value, "history": history})
+            due = retry_at if status == "retrying" else None
+            return _record({**value, "history": history, "status": status, "attempts": entry["attempt"],
+                            "owner": None, "retryAt": due, "dueReal": due})
+        return self.store.update(sandbox, KIND, record_id, change, generation=generation)
+
+    def note(self, sandbox: str, generation: int, record_id: str, entry: dict[str, Any]) -> None:
+        """Add an attempt that changes nothing else (a seeded duplicate)."""
+        self.store.update(sandbox, KIND, record_id,
+                          lambda current: _record({**current.value,
+                                                   "history": [*current.value["history"], entry][-HISTORY:]}),
+                          generation=generation)
+
+    def claim_due(self, sandbox: str, generation: int, owner: str, now_real: float, lease_end: float, limit: int,
+                  skip: Iterable[str] = ()) -> tuple[list[Record], float | None]:
+        """Take up to ``limit`` unfinished records due by ``now_real`` (retries, leases that ran out,
+        redeliveries) for ``owner``; also the real time the next one falls due (None: none left).
+        ``skip``: ids this process already has queued."""
+        skipped = set(skip)
+        page = self.store.page(sandbox, DUE, limit=limit + len(skipped) + 1, newest_first=False)
+        due, upcoming = [], None
+        for record in page.records:
+            if record.value["dueReal"] > now_real:
+                upcoming = record.value["dueReal"]
+                break
+            if record.id not in skipped and len(due) < limit:
+                due.append(record.id)
+        if not due:
+            return [], upcoming
+        keys = [(KIND, record_id) for record_id in due]
+
+        def claim(current: tuple[Record | None, ...]) -> list[NewRecord | None]:
+            return [_record({**found.value, "owner": owner, "dueReal": lease_end})
+                    if found is not None and found.value["status"] in UNFINISHED and found.value["dueReal"] <= now_real
+                    else None for found in current]
+        out = self.store.update_many(sandbox, keys, claim, generation=generation)
+        taken = [record for record in out if record is not None and record.value["owner"] == owner
+                 and record.value["dueReal"] == lease_end]
+        return taken, (now_real if len(due) == limit else upcoming)
+
+    def trim(self, sandbox: str) -> None:
+        """Keep at most ``max_records`` delivered and dead records, counting what goes."""
+        for status in FINISHED:
+            removed = self.store.trim(sandbox, f"wh:s:{status}", self.max_records)
+            if removed:
+                self.store.incr(sandbox, f"webhooks.dropped.{status}", removed)
+
+    # -- the control plane's side -----------------------------------------------------------------
+    def redeliver(self, sandbox: str, ids: list[str] | None, status: str | None, max_attempts: int,
+                  now_real: float) -> tuple[int, list[str]]:
+        """Finished records due again now with ``max_attempts`` more attempts: the given ``ids`` (all
+        or none: ``(0, unknown ids)`` when one is not a finished delivery), or every one in ``status``."""
+        if ids is not None:
+            ids = list(dict.fromkeys(ids))
+            found = [self.store.get(sandbox, KIND, record_id) for record_id in ids]
+            missing = [record_id for record_id, record in zip(ids, found)
+                       if record is None or record.value["status"] not in FINISHED]
+            if missing:
+                return 0, missing
+        else:
+            ids = [record.id for record in self.store.scan(sandbox, f"wh:s:{status}", newest_first=False)]
+
+        def again(current: tuple[Record | None, ...]) -> list[NewRecord | None]:
+            return [None if found is None or found.value["status"] not in FINISHED else
+                    _record({**found.value, "status": "pending", "owner": None, "retryAt": None,
+                             "dueReal": now_real, "budget": found.value["attempts"] + max_attempts})
+                    for found in current]
+        count = 0
+        for start in range(0, len(ids), BATCH):
+            out = self.store.update_many(sandbox, [(KIND, record_id) for record_id in ids[start:start + BATCH]], again)
+            count += sum(1 for record in out if record is not None and record.value["status"] == "pending"
+                         and record.value["owner"] is None and record.value["dueReal"] == now_real)
+        return count, []
+
+    def counts(self, sandbox: str) -> dict[str, int]:
+        return {status: self.store.page(sandbox, f"wh:s:{status}", limit=0).total for status in STATUSES}
+
+    def dropped(self, sandbox: str) -> dict[str, int]:
+        return {status: self.store.counter(sandbox, f"webhooks.dropped.{status}") for status in FINISHED}
+
+    def select(self, sandbox: str, *, status: str | None = None, event: str | None = None,
+               recipient: str | None = None, offset: int = 0, limit: int = 100,
+               newest_first: bool = False) -> tuple[list[Record], int]:
+        """One page of records in creation order (oldest first unless ``newest_first``) and the total."""
+        if recipient:                 # one recipient's records are few
+            index, rest = f"wh:r:{recipient}", (status, event)
+        elif status and event:        # at most max_records (or the unfinished ones) to look through
+            index, rest = f"wh:s:{status}", (None, event)
+        else:
+            index, rest = (f"wh:s:{status}" if status else f"wh:e:{event}" if event else "wh"), (None, None)
+        if rest == (None, None):
+            page = self.store.page(sandbox, index, offset=offset, limit=limit, newest_first=newest_first)
+            return list(page.records), page.total
+        chosen = [record for record in self.store.scan(sandbox, index, newest_first=newest_first)
+                  if (rest[0] is None or record.value["status"] == rest[0])
+                  and (rest[1] is None or record.value["event"] == rest[1])]
+        return chosen[offset:offset + limit], len(chosen)

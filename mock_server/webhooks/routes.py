@@ -9,7 +9,7 @@ from .. import bodies
 from ..errors import ControlError
 from ..isotime import from_timestamp, isoformat
 from ..sandbox import current
-from .records import STATUSES
+from .records import STATUSES, public
 from .subscriptions import CONTROL_SUBSCRIPTION, expand, first_message
 
 bp = Blueprint("webhooks", __name__, url_prefix="/_mock/webhooks")
@@ -87,13 +87,13 @@ def deliveries():
         raise ControlError(f"status must be one of {', '.join(STATUSES)}, not '{status}'")
     offset = _whole("offset", 0, 0, None)
     limit = _whole("limit", 100, 1, MAX_LIMIT)
-    records = state.webhooks.log(current().name)
-    chosen = list(records.select(status, args.get("event") or None, args.get("recipient") or None))
+    records, sandbox = state.webhooks.deliveries, current().name
+    chosen, total = records.select(sandbox, status=status, event=args.get("event") or None,
+                                   recipient=args.get("recipient") or None, offset=offset, limit=limit)
     now_real = state.webhooks.real_now()
     iso = lambda moment: isoformat(from_timestamp(moment))  # noqa: E731
-    return {"deliveries": [d.to_dict(now_real, iso) for d in chosen[offset:offset + limit]],
-            "total": len(chosen), "offset": offset, "limit": limit,
-            "counts": records.counts(), "dropped": dict(records.dropped)}
+    return {"deliveries": [public(record, now_real, iso) for record in chosen], "total": total, "offset": offset,
+            "limit": limit, "counts": records.counts(sandbox), "dropped": records.dropped(sandbox)}
 
 
 @bp.post("/redeliver")
