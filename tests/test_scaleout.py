@@ -204,9 +204,10 @@ def test_each_webhook_event_is_delivered_by_one_process(start, redis_url, tmp_pa
 
 
 def _webhook_config(tmp_path: Path, redis_url: str, **webhooks) -> str:
+    """Receiver timeout and lease generous enough for a loaded machine, short enough for a test."""
     config = tmp_path / "webhooks-shared.json"
     config.write_text(json.dumps({"clock": {"start": "2026-01-05T10:00:00Z", "frozen": True}, "store": {"url": redis_url},
-                                  "webhooks": {"timeout": 1.0, "lease": 2.0, **webhooks}}))
+                                  "webhooks": {"timeout": 3.0, "lease": 4.0, **webhooks}}))
     return str(config)
 
 
@@ -228,12 +229,13 @@ def _until(what, check, timeout: float = 30.0):
 
 
 def test_a_retry_scheduled_by_a_killed_process_is_made_by_another_and_records_are_shared(start, redis_url, tmp_path):
-    """A makes attempt 1 (503) and is killed (SIGKILL) before its retry; B, started afterwards,
-    makes attempts 2 and 3 and shows all three; a redelivery asked on B is seen on a third process."""
+    """A's attempts fail (503) and A is killed (SIGKILL) while the delivery waits for its retry; B,
+    started afterwards, makes the remaining attempts and shows all three; a redelivery asked on B is
+    seen on a third process."""
     from harness.webhooks import WebhookReceiver
     from webhook_helpers import advance, send_indigitall
 
-    config = _webhook_config(tmp_path, redis_url, backoff=1.0)
+    config = _webhook_config(tmp_path, redis_url, backoff=2.0)
     a = start(redis_url, "--config", config)
     with WebhookReceiver() as receiver:
         receiver.fail_next(2, status=503)
