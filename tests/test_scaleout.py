@@ -243,7 +243,9 @@ def test_a_retry_scheduled_by_a_killed_process_is_made_by_another_and_records_ar
             "provider": "indigitall", "applicationId": 200, "url": receiver.url, "events": ["sent"]}).status_code == 201
         send_indigitall(a.url, ["34666000001"])
         advance(a.url, "PT1M")
-        _until("attempt 1 recorded by A", lambda: _deliveries(a.url, status="retrying")["total"] == 1)
+        # kill A only while no attempt can be under way: its next one is at least a second away
+        _until("a failed attempt recorded by A", lambda: [
+            d for d in _deliveries(a.url, status="retrying")["deliveries"] if d["nextRetryInSeconds"] >= 1.0])
         a.process.kill()
         a.process.wait()
         b = start(redis_url, "--config", config)

@@ -98,6 +98,7 @@ class Dispatcher:
         self.lanes.stop()
         for thread in threads:
             thread.join(timeout=10)
+        self.lanes.drain()
 
     def ensure_started(self, sandbox: Sandbox) -> None:
         """Start when there is something to deliver to (a subscription exists)."""
@@ -163,7 +164,7 @@ class Dispatcher:
     def step(self) -> float:
         """One round over every sandbox: follow resets, claim due records, trim, produce.
 
-        Returns how long to sleep (at most 50 ms, less when a retry falls due sooner).
+        Returns how long to sleep (50 ms: a retry is made at most that late).
         """
         names = [info.name for info in self.state.store.sandboxes()]
         for name in self.lanes.sandboxes():
@@ -171,14 +172,11 @@ class Dispatcher:
                 self.lanes.forget(name)
         active = [name for name in names if self.registry.any(name)]
         lanes = self.lanes
-        wait = TICK
         for name in dict.fromkeys([*active, *(name for name in names if lanes.generation(name) is not None)]):
             self._sync(name)                  # follows resets, also of sandboxes whose subscriptions went
             if self._stopping.is_set():
                 break
-            upcoming = self._claim_due(name)
-            if upcoming is not None:
-                wait = min(wait, max(0.0, upcoming - self._real()))
+            self._claim_due(name)
         for name in lanes.finished():
             self.deliveries.trim(name)
         for name in active:
@@ -189,29 +187,33 @@ class Dispatcher:
             while lanes.inflight < lanes.high_water and not self._stopping.is_set() and self._produce(sandbox):
                 pass
         lanes.starved = lanes.inflight >= lanes.high_water
-        return wait
+        return TICK
 
-    def _claim_due(self, name: str) -> float | None:
-        """Queue the sandbox's records that are due (retries, redeliveries, leases that ran out);
-        the real time the next one falls due."""
+    def _claim_due(self, name: str) -> None:
+        """Keep the leases of this process's queued jobs, then queue the sandbox's records that are
+        due (retries, redeliveries, leases of a dead process that ran out)."""
         lanes, generation = self.lanes, self.lanes.generation(name)
-        room = lanes.high_water - lanes.inflight
-        if generation is None or room <= 0:
-            return None
-        now = self._real()
-        lease_end = now + float(self.settings["lease"])
+        if generation is None:
+            return
+        now, lease = self._real(), float(self.settings["lease"])
         try:
-            taken, upcoming = self.deliveries.claim_due(name, generation[0], self._token, now, lease_end, room,
-                                                        skip=lanes.queued(name))
+            expiring = lanes.expiring(name, now + lease / 2)
+            if expiring:
+                lanes.extended(name, self.deliveries.renew(name, generation[0], expiring, self._token, now + lease),
+                               now + lease)
+            room = lanes.high_water - lanes.inflight
+            if room <= 0:
+                return
+            taken = self.deliveries.claim_due(name, generation[0], self._token, now, now + lease, room,
+                                              queued=lambda record_id: lanes.is_queued(name, record_id))
         except StaleGeneration:
-            return None
+            return
         subscriptions = {sub.id: sub for sub in self.registry.all(name)} if taken else {}
         for record in taken:
             value = record.value
             lanes.put(Job(name, generation, generation[0], record.id, value["lane"],
                           subscriptions.get(value["subscription"]), value["body"], value["eventId"],
-                          value["attempts"], value["budget"], lease_end))
-        return upcoming
+                          value["attempts"], value["budget"]), now + lease)
 
     def _sync(self, sandbox: str) -> None:
         """Follow a reset of the sandbox: drop what was queued for its old records, and start its
@@ -219,21 +221,21 @@ class Dispatcher:
         info = self.state.store.info(sandbox)
         if info is None:
             return
-        known = self.lanes.generation(sandbox)
-        if known is None or known[0] != info.generation:
-            # (store generation, local serial): a dropped and re-created sandbox is new too
-            self.lanes.renew(sandbox, (info.generation, next(_serials)))
+        # (generation, creation time): a dropped and re-created sandbox is new too
+        self.lanes.follow(sandbox, (info.generation, info.created_real))
         now = self.state.sandbox(sandbox).now()
         self.state.store.update_value(sandbox, META, "cursor",
                                       lambda cur: {"at": now - 1e-6, "by": self._claim()} if cur is None else None)
 
     def _produce(self, sandbox: Sandbox) -> bool:
-        """Claim and queue the sandbox's next window of events; True while there is more to claim.
+        """Derive, record and queue the sandbox's next window of events, then move its cursor (a
+        compare-and-set); True while there is more to derive.
 
-        A batch the dispatcher has not seen before may already have events at or before the
-        cursor (created at the very instant of the last window's end, e.g. a task sending at
-        once under a frozen clock): its first walk also covers those (a "catch-up" window).
-        Marking a batch seen is a store compare-and-set too, so one worker does its catch-up.
+        Two workers may derive the same window: the records are created once (the first to land
+        owns them all), and one moves the cursor. A batch the dispatcher has not seen before may
+        already have events at or before the cursor (created at the very instant of the last
+        window's end, e.g. a task sending at once under a frozen clock): its first walk also
+        covers those (a "catch-up" window), recorded with the window's own.
         """
         store, name = self.state.store, sandbox.name
         now = sandbox.now()
@@ -252,16 +254,9 @@ class Dispatcher:
         names = {key: frozenset().union(*(sub.events for sub in subs)) for key, subs in owners.items()}
         wanted = lambda source: names.get((source.provider, source.owner))  # noqa: E731
         events, end = self.walker.window(sources, cursor, now, int(self.settings["window_events"]), wanted)
-        claim = self._claim()
-        won = store.update_value(name, META, "cursor", lambda cur: {"at": end, "by": claim} if cur == current else None)
-        if won is None or won.get("by") != claim:
-            return True                    # another worker took this window: try the next one
-        fresh = []
-        for source in sources:
-            token = self._claim()
-            if store.update_value(name, SEEN, f"{source.provider}:{source.batch_id}",
-                                  lambda cur, token=token: token if cur is None else None) == token:
-                fresh.append(source)
+        fresh = [source for source in sources
+                 if store.get_value(name, SEEN, f"{source.provider}:{source.batch_id}") is None]
+        catch_up = []
         for source in fresh:
             first = source.batch.schedule.first_send
             if first is not None and first <= cursor:
@@ -269,8 +264,18 @@ class Dispatcher:
                 since = [sub.since for sub in owners[(source.provider, source.owner)]]
                 start = first - 1.0 if None in since else max(first - 1.0, min(since) - 1e-6)
                 if start < cursor:
-                    self._enqueue(name, self.walker.events([source], start, cursor, wanted), owners)
-        self._enqueue(name, events, owners)
+                    catch_up.extend(self.walker.events([source], start, cursor, wanted))
+        # The records first (creating only missing ones), then the marks: a crash or a store error
+        # in between leaves the window to be derived again, which adds nothing twice.
+        self._enqueue(name, [*catch_up, *events], owners)
+        for source in fresh:
+            token = self._claim()
+            store.update_value(name, SEEN, f"{source.provider}:{source.batch_id}",
+                               lambda cur, token=token: token if cur is None else None)
+        claim = self._claim()
+        won = store.update_value(name, META, "cursor", lambda cur: {"at": end, "by": claim} if cur == current else None)
+        if won is None or won.get("by") != claim:
+            return True                    # another worker moved the cursor meanwhile: go on from there
         return end < now
 
     def _enqueue(self, sandbox: str, events, owners) -> None:
@@ -305,5 +310,5 @@ class Dispatcher:
         for record in created:
             value = record.value
             self.lanes.put(Job(sandbox, generation, generation[0], record.id, value["lane"],
-                               subscriptions[record.id], value["body"], value["eventId"], 0, value["budget"],
-                               lease_end))
+                               subscriptions[record.id], value["body"], value["eventId"], 0, value["budget"]),
+                           lease_end)

@@ -51,7 +51,6 @@ class Job:
     event_id: str
     attempts: int                     # attempts made so far
     budget: int                       # the attempt number after which a failure is final
-    lease_end: float                  # real time this process's ownership ends unless renewed
     duplicate: bool = False
 
 
@@ -79,7 +78,8 @@ class Lanes:
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._inflight = 0
-        self._queued: dict[str, dict[str, int]] = {}     # sandbox -> record id -> jobs queued for it
+        # sandbox -> record id -> [jobs queued for it, real time its lease ends]
+        self._queued: dict[str, dict[str, list]] = {}
         self._finished: set[str] = set()                 # sandboxes with records finished since the last trim
         self._generations: dict[str, object] = {}
         self._next_start = 0.0
@@ -95,6 +95,15 @@ class Lanes:
         for lane in self._queues:
             lane.put(None)
 
+    def drain(self) -> None:
+        """After the workers stopped: forget every queued job (their records keep this process's
+        leases, and are taken over, by any process, when those run out)."""
+        with self._lock:
+            self._queues = [queue.SimpleQueue() for _ in range(self.count)]
+            self._queued.clear()
+            self._inflight = 0
+            self.starved = False
+
     # -- generations ----------------------------------------------------------------------------
     def generation(self, sandbox: str):
         return self._generations.get(sandbox)
@@ -104,17 +113,22 @@ class Lanes:
         with self._lock:
             return list(self._generations)
 
-    def renew(self, sandbox: str, generation) -> None:
-        """The sandbox was reset (or is new): its queued work no longer counts."""
+    def follow(self, sandbox: str, generation) -> None:
+        """The sandbox is new, or was reset (a different ``generation``): its queued work no longer
+        counts. Atomic, so the producer and a request following the same reset agree."""
         with self._lock:
+            if self._generations.get(sandbox) == generation:
+                return
             self._generations[sandbox] = generation
-            self._inflight -= sum(self._queued.pop(sandbox, {}).values())
+            self._inflight -= sum(count for count, _ in self._queued.pop(sandbox, {}).values())
             self._finished.discard(sandbox)
 
     def forget(self, sandbox: str) -> None:
         """The sandbox was dropped."""
-        self.renew(sandbox, None)
-        self._generations.pop(sandbox, None)
+        with self._lock:
+            self._generations.pop(sandbox, None)
+            self._inflight -= sum(count for count, _ in self._queued.pop(sandbox, {}).values())
+            self._finished.discard(sandbox)
 
     def current(self, job: Job) -> bool:
         """False for work queued before its sandbox was reset or dropped."""
@@ -125,10 +139,27 @@ class Lanes:
     def inflight(self) -> int:
         return self._inflight
 
-    def queued(self, sandbox: str) -> list[str]:
-        """The record ids this process has jobs queued for (its producer does not claim them again)."""
+    def is_queued(self, sandbox: str, record_id: str) -> bool:
+        """Whether this process has a job for the record (its producer does not claim it again)."""
+        return record_id in self._queued.get(sandbox, {})
+
+    def expiring(self, sandbox: str, before: float) -> list[str]:
+        """The queued records whose lease ends before ``before`` (to renew)."""
         with self._lock:
-            return list(self._queued.get(sandbox, ()))
+            return [record_id for record_id, (_, lease_end) in self._queued.get(sandbox, {}).items()
+                    if lease_end < before]
+
+    def extended(self, sandbox: str, record_ids, lease_end: float) -> None:
+        """Their leases were renewed until ``lease_end``."""
+        with self._lock:
+            table = self._queued.get(sandbox, {})
+            for record_id in record_ids:
+                if record_id in table:
+                    table[record_id][1] = lease_end
+
+    def lease_end(self, job: Job) -> float:
+        entry = self._queued.get(job.sandbox, {}).get(job.id)
+        return entry[1] if entry is not None else 0.0
 
     def finished(self) -> list[str]:
         """The sandboxes with records finished since the last call (to trim)."""
@@ -136,14 +167,17 @@ class Lanes:
             names, self._finished = list(self._finished), set()
             return names
 
-    def put(self, job: Job) -> None:
+    def put(self, job: Job, lease_end: float) -> None:
+        """Queue a job for a record this process owns until ``lease_end``."""
+        job = replace(job, lane=job.lane % self.count)    # a record made by a process with more lanes
         with self._lock:
             if not self.current(job):
                 return
             self._inflight += 1
-            ids = self._queued.setdefault(job.sandbox, {})
-            ids[job.id] = ids.get(job.id, 0) + 1
-        self._queues[job.lane].put(job)
+            entry = self._queued.setdefault(job.sandbox, {}).setdefault(job.id, [0, lease_end])
+            entry[0] += 1
+            entry[1] = max(entry[1], lease_end)
+            self._queues[job.lane].put(job)
 
     # -- the workers ------------------------------------------------------------------------------
     def _work(self, lane: int) -> None:
@@ -177,11 +211,13 @@ class Lanes:
             self._stopping.wait(start - now)
 
     def _attempt(self, sender: Sender, job: Job) -> None:
-        if not job.duplicate and job.lease_end - self.real() < float(self.settings["timeout"]) + 1.0:
-            lease_end = self.real() + float(self.settings["lease"])
-            if self.deliveries.renew(job.sandbox, job.store_generation, job.id, self.owner, lease_end) is None:
+        now = self.real()
+        if not job.duplicate and self.lease_end(job) - now < float(self.settings["timeout"]) + 1.0:
+            lease_end = now + float(self.settings["lease"])
+            if not self.deliveries.renew(job.sandbox, job.store_generation, [job.id], self.owner, lease_end):
                 self._done(job)            # another process took it over (or it was reset)
                 return
+            self.extended(job.sandbox, [job.id], lease_end)
         attempt = job.attempts if job.duplicate else job.attempts + 1
         outcome, refused = self._post(sender, job, attempt)
         entry = {"attempt": attempt, "at": self.now_iso(job.sandbox), "statusCode": outcome.status,
@@ -201,7 +237,8 @@ class Lanes:
             first = job.budget - int(self.settings["max_attempts"]) + 1
             retry_at = self.real() + float(self.settings["backoff"]) * 2 ** (attempt - first)
             status = "retrying"
-        record = self.deliveries.finish(job.sandbox, job.store_generation, job.id, self.owner, entry, status, retry_at)
+        record = self.deliveries.finish(job.sandbox, job.store_generation, job.id, self.owner, entry, status,
+                                        self.real(), retry_at)
         if record is not None and status != "retrying":
             with self._lock:
                 self._finished.add(job.sandbox)
@@ -211,28 +248,33 @@ class Lanes:
             return
         self._done(job)
         if status == "retrying":
-            self.wake()                # the producer sleeps until the earliest retry
+            self.wake()                # the producer claims the retry when it falls due
 
     def _post(self, sender: Sender, job: Job, attempt: int) -> tuple[Outcome, bool]:
-        """Make the attempt; ``(outcome, refused)`` (refused: it can never succeed, dead at once)."""
+        """Make the attempt; ``(outcome, refused)`` (refused: it can never succeed, dead at once).
+        A failure of the mock itself is an attempt that failed, saying so (never a silent loop)."""
         sub = job.subscription
         if sub is None:
             return Outcome(None, "the subscription was deleted", 0.0), True
-        refused = self.policy(sub.url)
-        if refused:
-            return Outcome(None, f"refused by the host policy: {refused}", 0.0), True
-        return sender.post(sub.url, job.body, signed_headers(sub, job.body, job.event_id, attempt)), False
+        try:
+            refused = self.policy(sub.url)
+            if refused:
+                return Outcome(None, f"refused by the host policy: {refused}", 0.0), True
+            return sender.post(sub.url, job.body, signed_headers(sub, job.body, job.event_id, attempt)), False
+        except Exception as exc:           # a bug: recorded on the attempt, logged in full
+            log.exception("webhook delivery %s: the attempt failed inside the mock", job.id)
+            return Outcome(None, f"the mock failed to send it ({type(exc).__name__}: {exc}); please report it", 0.0), False
 
     def _done(self, job: Job) -> None:
         with self._lock:
             if self.current(job):
-                self._inflight -= 1
-                ids = self._queued.get(job.sandbox, {})
-                left = ids.get(job.id, 0) - 1
-                if left > 0:
-                    ids[job.id] = left
-                else:
-                    ids.pop(job.id, None)
+                table = self._queued.get(job.sandbox, {})
+                entry = table.get(job.id)
+                if entry is not None:
+                    self._inflight -= 1
+                    entry[0] -= 1
+                    if entry[0] <= 0:
+                        del table[job.id]
             wake = self.starved and self._inflight <= self.high_water // 2
             if wake:
                 self.starved = False

@@ -9,9 +9,9 @@ see the attempts of every process, and no unfinished delivery dies with the proc
   ``webhooks.lease`` real seconds. All the records of a window are created in one step, and only
   the missing ones: two processes deriving the same window create each record once (the one whose
   step lands first owns them all), and a window derived again after a crash adds nothing twice;
-- before an attempt, the owner renews its lease (a compare-and-set that fails when the lease ran
-  out and another process took the delivery over: then it leaves it alone), so each attempt is
-  made by one process;
+- a process renews the leases of the jobs it has queued before they run out (a busy process keeps
+  its backlog), and before an attempt the lease is checked once more: a compare-and-set that fails
+  when another process took the delivery over meanwhile (then it leaves it alone);
 - after the attempt it is ``delivered`` or ``dead`` (finished), or ``retrying``, unowned, due
   again at ``retryAt``;
 - the index ``wh:due`` holds every unfinished record at the real time from which any process may
@@ -19,9 +19,9 @@ see the attempts of every process, and no unfinished delivery dies with the proc
   Each process's producer claims due records (owner and a new lease, compare-and-set);
 - redelivery turns finished records ``pending`` again, unowned and due now, with a fresh budget.
 
-Retention: beyond ``webhooks.max_records`` records each, the oldest ``delivered`` and ``dead`` ones
-are removed (the answer counts them as ``dropped``); each process trims after it finished some.
-Real times (retries, leases) are epoch seconds from the store's time source: one host's clock, or
+Retention: beyond ``webhooks.max_records`` records each, the ``delivered`` and ``dead`` ones that
+finished first are removed (the answer counts them as ``dropped``); each process trims after it
+finished some. Real times (retries, leases) are epoch seconds from the store's time source: one host's clock, or
 across hosts as close as their clocks are synchronised.
 """
 
@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Sequence
 
 from ..store.base import NewRecord, Record
 from .subscriptions import SIGNATURE_HEADERS, Subscription, shown_url
@@ -53,16 +53,21 @@ def new_value(*, event_id: str, event: str, subscription: Subscription, recipien
     return {"eventId": event_id, "event": event, "subscription": subscription.id, "provider": subscription.provider,
             "url": shown_url(subscription.url), "recipient": recipient, "dueAt": due_at, "body": body, "lane": lane,
             "status": "pending", "attempts": 0, "budget": budget, "history": [], "retryAt": None,
-            "owner": owner, "dueReal": lease_end}
+            "owner": owner, "dueReal": lease_end, "finishedReal": None}
 
 
 def _record(value: dict[str, Any]) -> NewRecord:
+    """The record with its index entries: creation order overall, per status, per event and per
+    recipient (the listings); unfinished ones by when they are due; finished ones by when they
+    finished (retention drops the oldest finished first)."""
     status, event = value["status"], value["event"]
     indexes: list[tuple[str, float | None]] = [("wh", None), (f"wh:s:{status}", None), (f"wh:e:{event}", None)]
     if value["recipient"]:
         indexes.append((f"wh:r:{value['recipient']}", None))
     if status in UNFINISHED:
         indexes.append((DUE, value["dueReal"]))
+    else:
+        indexes.append((f"wh:f:{status}", value["finishedReal"]))
     return NewRecord(value, tuple(indexes))
 
 
@@ -111,33 +116,42 @@ class Deliveries:
         out = self.store.update_many(sandbox, keys, build, generation=generation)
         return [record for record in out if record is not None and record.id in made]
 
-    def renew(self, sandbox: str, generation: int, record_id: str, owner: str, lease_end: float) -> Record | None:
-        """Extend ``owner``'s lease; None when the delivery is no longer its to attempt."""
-        def change(current: Record) -> NewRecord | None:
-            value = current.value
-            if value["owner"] != owner or value["status"] not in UNFINISHED:
-                return None
-            return _record({**value, "dueReal": lease_end})
-        record = self.store.update(sandbox, KIND, record_id, change, generation=generation)
-        if record is None or record.value["owner"] != owner or record.value["dueReal"] != lease_end:
-            return None
-        return record
+    def renew(self, sandbox: str, generation: int, record_ids: Sequence[str], owner: str,
+              lease_end: float) -> set[str]:
+        """Extend ``owner``'s lease of these records (one step per :data:`BATCH`); the ids still its
+        own (the others were taken over after their lease ran out, finished, or reset away)."""
+        mine: set[str] = set()
+        for start in range(0, len(record_ids), BATCH):
+            keys = [(KIND, record_id) for record_id in record_ids[start:start + BATCH]]
+
+            def extend(current: tuple[Record | None, ...]) -> list[NewRecord | None]:
+                return [_record({**found.value, "dueReal": lease_end})
+                        if found is not None and found.value["owner"] == owner and found.value["status"] in UNFINISHED
+                        else None for found in current]
+            out = self.store.update_many(sandbox, keys, extend, generation=generation)
+            mine.update(record.id for record in out if record is not None and record.value["owner"] == owner
+                        and record.value["dueReal"] == lease_end and record.value["status"] in UNFINISHED)
+        return mine
 
     def finish(self, sandbox: str, generation: int, record_id: str, owner: str, entry: dict[str, Any],
-               status: str, retry_at: float | None = None) -> Record | None:
-        """Record an attempt and its consequence: ``delivered``, ``dead`` or ``retrying`` at ``retry_at``.
+               status: str, now_real: float, retry_at: float | None = None) -> Record | None:
+        """Record an attempt and its consequence: ``delivered``, ``dead`` or ``retrying`` at
+        ``retry_at``. None when the delivery is no longer ``owner``'s (its lease ran out and another
+        process took it over: only the attempt is added to its history) or is gone (reset)."""
+        ours = [False]
 
-        When the delivery is no longer ``owner``'s (its lease ran out and another process took it
-        over), only the attempt is added to its history."""
         def change(current: Record) -> NewRecord:
             value = current.value
             history = [*value["history"], entry][-HISTORY:]
-            if value["owner"] != owner or value["status"] not in UNFINISHED:
+            ours[0] = value["owner"] == owner and value["status"] in UNFINISHED   # the last call counts
+            if not ours[0]:
                 return _record({**value, "history": history})
             due = retry_at if status == "retrying" else None
             return _record({**value, "history": history, "status": status, "attempts": entry["attempt"],
-                            "owner": None, "retryAt": due, "dueReal": due})
-        return self.store.update(sandbox, KIND, record_id, change, generation=generation)
+                            "owner": None, "retryAt": due, "dueReal": due,
+                            "finishedReal": None if status == "retrying" else now_real})
+        record = self.store.update(sandbox, KIND, record_id, change, generation=generation)
+        return record if record is not None and ours[0] else None
 
     def note(self, sandbox: str, generation: int, record_id: str, entry: dict[str, Any]) -> None:
         """Add an attempt that changes nothing else (a seeded duplicate)."""
@@ -147,21 +161,14 @@ class Deliveries:
                           generation=generation)
 
     def claim_due(self, sandbox: str, generation: int, owner: str, now_real: float, lease_end: float, limit: int,
-                  skip: Iterable[str] = ()) -> tuple[list[Record], float | None]:
-        """Take up to ``limit`` unfinished records due by ``now_real`` (retries, leases that ran out,
-        redeliveries) for ``owner``; also the real time the next one falls due (None: none left).
-        ``skip``: ids this process already has queued."""
-        skipped = set(skip)
-        page = self.store.page(sandbox, DUE, limit=limit + len(skipped) + 1, newest_first=False)
-        due, upcoming = [], None
-        for record in page.records:
-            if record.value["dueReal"] > now_real:
-                upcoming = record.value["dueReal"]
-                break
-            if record.id not in skipped and len(due) < limit:
-                due.append(record.id)
+                  queued: Callable[[str], bool] = lambda record_id: False) -> list[Record]:
+        """Take up to ``limit`` (at most :data:`BATCH`) unfinished records due by ``now_real``
+        (retries, redeliveries, leases that ran out) for ``owner``, oldest due first. ``queued``:
+        whether this process already has a job for a record (it is not taken twice)."""
+        page = self.store.page(sandbox, DUE, high=now_real, limit=min(limit, BATCH), newest_first=False)
+        due = [record.id for record in page.records if not queued(record.id)]
         if not due:
-            return [], upcoming
+            return []
         keys = [(KIND, record_id) for record_id in due]
 
         def claim(current: tuple[Record | None, ...]) -> list[NewRecord | None]:
@@ -169,14 +176,13 @@ class Deliveries:
                     if found is not None and found.value["status"] in UNFINISHED and found.value["dueReal"] <= now_real
                     else None for found in current]
         out = self.store.update_many(sandbox, keys, claim, generation=generation)
-        taken = [record for record in out if record is not None and record.value["owner"] == owner
-                 and record.value["dueReal"] == lease_end]
-        return taken, (now_real if len(due) == limit else upcoming)
+        return [record for record in out if record is not None and record.value["owner"] == owner
+                and record.value["dueReal"] == lease_end]
 
     def trim(self, sandbox: str) -> None:
         """Keep at most ``max_records`` delivered and dead records, counting what goes."""
         for status in FINISHED:
-            removed = self.store.trim(sandbox, f"wh:s:{status}", self.max_records)
+            removed = self.store.trim(sandbox, f"wh:f:{status}", self.max_records)
             if removed:
                 self.store.incr(sandbox, f"webhooks.dropped.{status}", removed)
 
@@ -197,8 +203,8 @@ class Deliveries:
 
         def again(current: tuple[Record | None, ...]) -> list[NewRecord | None]:
             return [None if found is None or found.value["status"] not in FINISHED else
-                    _record({**found.value, "status": "pending", "owner": None, "retryAt": None,
-                             "dueReal": now_real, "budget": found.value["attempts"] + max_attempts})
+                    _record({**found.value, "status": "pending", "owner": None, "retryAt": None, "dueReal": now_real,
+                             "finishedReal": None, "budget": found.value["attempts"] + max_attempts})
                     for found in current]
         count = 0
         for start in range(0, len(ids), BATCH):
