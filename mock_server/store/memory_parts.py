@@ -50,7 +50,7 @@ class Index:
                 position += 1
             if position < len(self.keys) and self.keys[position] == key:
                 positions.append(position)
-        positions.sort(reverse=True)
+        positions = sorted(set(positions), reverse=True)
         run_end = None
         for i, position in enumerate(positions):
             if run_end is None:
