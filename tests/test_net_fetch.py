@@ -20,6 +20,7 @@ from mock_server.fetch import FetchError, fetch
 from mock_server.netpolicy import HostPolicy
 
 TIMEOUT = 1.0
+DRIP_LIMIT = 120.0      # seconds: a bound for the drip loops far beyond every deadline tested here
 CSV = order_csv(4)
 SECRET_CSV = b"phone_number,order_id,amount,delivery\nSECRET-TOKEN-123,a,b,c\n"
 
@@ -62,7 +63,7 @@ class HostileServer(ServingThread):
                     return self._drip(b"9" * 1000, 0.1)
                 if path == "/drip-headers.csv":     # the status line and headers, one byte every 0.1 s
                     return self._drip(b"HTTP/1.1 200 OK\r\n" + b"X-Padding: " + b"p" * 500 + b"\r\n\r\n", 0.1)
-                if path == "/endless.csv":          # no length, 1 KiB every 10 ms, forever
+                if path == "/endless.csv":          # no length, 1 KiB every 10 ms until the client goes
                     self._head(200, {"Connection": "close"})
                     return self._drip(None, 0.01, size=1024)
                 if path in ("/huge-length.csv", "/odd-length.csv"):
@@ -99,8 +100,11 @@ class HostileServer(ServingThread):
                 self._head(302, {"Location": location, "Content-Length": "0"})
 
             def _drip(self, data, pause, size=1):
-                sent = 0
-                while not server.stop_event.is_set() and sent < 100_000 and (data is None or sent < len(data)):
+                """Send ``data`` (None: endless filler) ``size`` bytes per ``pause``. An endless drip only
+                ends when the client hangs up or the test stops the server (at most DRIP_LIMIT seconds),
+                never by itself: a stream that ended near the deadline would be a complete download."""
+                sent, give_up = 0, time.monotonic() + DRIP_LIMIT
+                while not server.stop_event.is_set() and time.monotonic() < give_up and (data is None or sent < len(data)):
                     try:
                         self.wfile.write(data[sent:sent + size] if data is not None else b"x" * size)
                         self.wfile.flush()
