@@ -85,7 +85,8 @@ class WebhookReceiver:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: asyncio.base_events.Server | None = None
         self._thread: threading.Thread | None = None
-        self._connections: set[asyncio.Task] = set()
+        self._writers: set[asyncio.StreamWriter] = set()     # connections not closed yet
+        self._stopping = False
 
     # -- lifecycle --------------------------------------------------------------------------------
     def start(self) -> "WebhookReceiver":
@@ -96,7 +97,7 @@ class WebhookReceiver:
             loop = asyncio.new_event_loop()
             self._loop = loop
             try:
-                self._server = loop.run_until_complete(asyncio.start_server(self._serve, self.host, self.port))
+                self._server = loop.run_until_complete(asyncio.start_server(self._accept, self.host, self.port))
                 self.port = self._server.sockets[0].getsockname()[1]
             except OSError as exc:
                 failure.append(exc)
@@ -117,11 +118,24 @@ class WebhookReceiver:
         return self
 
     async def _shutdown(self) -> None:
-        """Close the listener and every open connection (no socket is left behind)."""
+        """Close the listener and every connection; leave no task pending and no socket open.
+
+        Every task of the loop is cancelled and awaited, in rounds until none is left: connections
+        waiting for a request, answering, closing (waiting for ``wait_closed``) or accepted and not
+        started yet. Connections are dropped (``abort``), not flushed to a peer that may not read."""
+        self._stopping = True
         self._server.close()
-        for task in list(self._connections):
-            task.cancel()
-        await asyncio.gather(*self._connections, return_exceptions=True)
+        current = asyncio.current_task()
+        for _ in range(20):     # a round ends every task it saw; new ones can only come from accepts in flight
+            tasks = asyncio.all_tasks() - {current}
+            if not tasks:
+                break
+            for task in tasks:
+                task.cancel()
+            await asyncio.wait(tasks, timeout=1)
+        for writer in list(self._writers):      # the connections of tasks cancelled before they started
+            writer.transport.abort()
+        await asyncio.sleep(0)                  # the aborted transports close their sockets
         await self._server.wait_closed()
 
     def stop(self) -> None:
@@ -198,9 +212,15 @@ class WebhookReceiver:
                 "badSignatures": self.bad_signatures, "seconds": round(elapsed, 3)}
 
     # -- HTTP ---------------------------------------------------------------------------------------
+    def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """A new connection: served by its own task, or dropped when the receiver is stopping."""
+        if self._stopping:
+            writer.transport.abort()
+            return
+        self._writers.add(writer)
+        asyncio.get_running_loop().create_task(self._serve(reader, writer))
+
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        self._connections.add(task)
         try:
             while True:
                 try:
@@ -232,12 +252,15 @@ class WebhookReceiver:
         except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
             pass
         finally:
-            self._connections.discard(task)
-            writer.close()
+            if self._stopping:
+                writer.transport.abort()
+            else:
+                writer.close()
             try:
                 await writer.wait_closed()
             except (ConnectionError, asyncio.CancelledError):
                 pass
+            self._writers.discard(writer)
 
     async def _answer(self, writer, status: int, body: bytes = b"", close: bool = False) -> None:
         head = f"HTTP/1.1 {status} {REASONS.get(status, 'Status')}\r\nContent-Length: {len(body)}\r\n"

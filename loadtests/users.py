@@ -14,6 +14,10 @@ Decisions
 - Request names group URLs that carry ids (``name=``): ``GET /v1/campaigns/{id}``; uploads are
   named by size (``[upload small]``) so the report shows how the cost grows with rows.
 - Bodies are built once per process in the ``init`` hook (``payloads.get()``), never in a task.
+- Every user begins with a small upload (``on_start``), then picks tasks by weight. So any run,
+  however short or however loaded the machine (a 4 s run on a busy 2-core machine may manage only
+  a handful of requests), has accepted sends of both providers for the check to verify; a run of
+  only polls and invalid requests would prove nothing about losses.
 - Polling reads this user's own campaigns/tasks (ids it saw accepted), like a real client.
 - indigitall: small and medium files go to application 200 (slicing off), large ones to 100
   (slicing on, 1,000 per 1-hour slot, 48 h window). Once the window is full the mock answers
@@ -57,6 +61,7 @@ class ProviderUser(HttpUser):
         self.payloads = payloads.get()
         self.client.headers["Authorization"] = self.authorization
         self.accepted: list[ledger.Entry] = []
+        self.upload_small()             # each concrete user's first send (see Decisions)
 
     def check(self, method: str, path: str, *, name: str, expect: int = 200, verify=None, **kwargs):
         """Send; succeed only on HTTP ``expect`` and ``verify(response, body) is None``; return the body or None.

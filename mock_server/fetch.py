@@ -7,12 +7,20 @@ cannot hold a request thread past the deadline. Redirects are followed here, not
 so that each hop's resolved address is checked by the host policy (``netpolicy``) and the socket
 connects to exactly the address that was checked. Credentials in the URL are sent as Basic auth
 to the first host only and never appear in a message (``redact_url``).
+
+The deadline and the end of a body can meet: a body whose end was received before the watchdog
+cut the connection (the server closed it, or the declared length or the last chunk arrived) is
+complete and is accepted, even when the deadline passes a moment later, before this thread looks;
+a body the watchdog cut is never taken for a whole file. When the deadline passes after the server
+has closed its side (the rest of the body is already in the receive buffer, this thread has just
+not read it yet: a loaded machine), the watchdog leaves the socket alone and the body is accepted.
 """
 
 from __future__ import annotations
 
 import base64
 import http.client
+import select
 import socket
 import ssl
 import threading
@@ -45,11 +53,17 @@ def check_url(url: str) -> str | None:
 
 
 class _Watchdog:
-    """Shuts the current socket down when the deadline passes (unblocks any read or connect)."""
+    """Shuts the current socket down when the deadline passes (unblocks any read or connect).
+
+    ``fired``: the deadline has passed. ``cut``: the watchdog shut a socket down before ``finish()``
+    (only then can an end of the body be the watchdog's doing rather than the server's).
+    """
 
     def __init__(self, timeout: float) -> None:
         self.deadline = time.monotonic() + timeout
         self.fired = False
+        self.cut = False
+        self.finished = False
         self.sock: socket.socket | None = None
         self._lock = threading.Lock()
         self._timer = threading.Timer(timeout, self._fire)
@@ -68,24 +82,49 @@ class _Watchdog:
             self.fired = True
         return max(left, 0.0)
 
+    def expired(self) -> bool:
+        """Whether the deadline has passed (by the clock too: the timer thread can be late under load)."""
+        return self.fired or self.remaining() == 0
+
     def watch(self, sock: socket.socket | None) -> None:
         with self._lock:
             self.sock = sock
-            if self.fired and sock is not None:
-                _shutdown(sock)
+            if self.fired and sock is not None and _shutdown(sock):
+                self.cut = True
+
+    def finish(self) -> bool:
+        """The body has ended: stop watching. Whether the watchdog had cut the connection before that."""
+        with self._lock:
+            self.finished = True
+            return self.cut
 
     def _fire(self) -> None:
         with self._lock:
             self.fired = True
-            if self.sock is not None:
-                _shutdown(self.sock)
+            if self.sock is not None and not self.finished and not _peer_closed(self.sock) and _shutdown(self.sock):
+                self.cut = True
 
 
-def _shutdown(sock: socket.socket) -> None:
+def _shutdown(sock: socket.socket) -> bool:
+    """Shut ``sock`` down; False when it was already closed (its reader was done with it)."""
     try:
         sock.shutdown(socket.SHUT_RDWR)
     except OSError:
-        pass
+        return False
+    return True
+
+
+def _peer_closed(sock: socket.socket) -> bool:
+    """Whether the server has closed its side of ``sock`` (all it sent is in the receive buffer).
+
+    Linux reports it as POLLRDHUP; elsewhere this says False and the watchdog cuts as before."""
+    flag = getattr(select, "POLLRDHUP", 0)
+    fd = sock.fileno()
+    if not flag or fd < 0:
+        return False
+    poller = select.poll()
+    poller.register(fd, flag)
+    return any(events & flag for _, events in poller.poll(0))
 
 
 def _resolve(host: str, port: int, dog: _Watchdog) -> list[tuple]:
@@ -226,7 +265,9 @@ def _one_hop(url: str, first_host: str | None, timeout: float, max_bytes: int, p
             if received > max_bytes:
                 raise FetchError(f"the file at {shown} is larger than the {max_bytes:,} bytes allowed")
             chunks.append(chunk)
-        if dog.fired:
+        # an end by length or last chunk is the server's own; an end by close may be the watchdog's cut
+        framed = response.chunked or (declared is not None and received >= declared)
+        if dog.finish() and not framed:
             raise _deadline(shown, timeout, received)
         if declared is not None and received < declared:
             raise _short(shown, received, declared)
@@ -234,13 +275,13 @@ def _one_hop(url: str, first_host: str | None, timeout: float, max_bytes: int, p
     except FetchError:
         raise
     except http.client.IncompleteRead as exc:
-        if dog.fired:
+        if dog.expired():
             raise _deadline(shown, timeout, received + len(exc.partial)) from None
         raise _short(shown, received + len(exc.partial), received + len(exc.partial) + (exc.expected or 0)) from None
     except ssl.SSLError as exc:
         raise FetchError(f"TLS failed for {shown}: {exc.reason or exc}") from None
     except (OSError, http.client.HTTPException, ValueError) as exc:     # ValueError: InvalidURL, bad header
-        if dog.fired:
+        if dog.expired():
             raise _deadline(shown, timeout, received) from None
         detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else (type(exc).__name__ + (f": {exc}" if str(exc) else ""))
         raise FetchError(f"the server at {shown} broke off the download ({detail})") from None

@@ -21,6 +21,7 @@ from conftest import order_csv
 from harness.control import MockControl
 from harness.server import BackgroundServer
 from mock_server import create_app
+from mock_server.isotime import parse_datetime
 from mock_server.serving import WaitressThread
 
 CONFIG = {"clock": {"start": "2026-01-05T10:00:00Z", "frozen": True}, "seed": 3}
@@ -135,14 +136,16 @@ def test_fixed_and_uniform_latency(server, control):
 
 
 PROBE = """
-import json, sys, time, requests
-url, seconds = sys.argv[1], float(sys.argv[2])
-probes, end = [], time.monotonic() + seconds
+import json, select, sys, time, requests
+url = sys.argv[1]
+probes, end = [], time.monotonic() + 60
 with requests.Session() as session:
-    while time.monotonic() < end:
+    while time.monotonic() < end and not select.select([sys.stdin], [], [], 0)[0]:   # until stdin closes
         started = time.monotonic()
-        assert session.get(url, timeout=5).status_code == 200
-        probes.append(time.monotonic() - started)
+        assert session.get(url, timeout=10).status_code == 200
+        probes.append((started, time.monotonic() - started))
+        if len(probes) == 10:
+            print("ready", flush=True)
         time.sleep(0.05)
 print(json.dumps(probes))
 """
@@ -217,38 +220,52 @@ def cli_server():
 
 @pytest.mark.slow
 def test_latency_does_not_starve_the_server(cli_server):
-    """100 concurrent requests held 2 s by a fault rule each answer within 2.5 s; /_mock/health stays < 100 ms.
+    """100 concurrent requests held 2 s by a fault rule are held together, and /_mock/health does not
+    wait behind them.
 
     ``mock-server`` with its default 16 threads: without the elastic pool the 100 requests would
-    take 7 rounds of 2 s (14 s) and health would wait about 2 s behind them. The bounds are the
-    contract's for 95% of the answers and 90% of the probes; the rest only have to stay far from
-    a starving server's (3.5 s, 1 s): on a shared 2-core machine the OS alone can pause the server
-    for a few hundred milliseconds. The figures are printed (``-s``); ``loadtests.latency_bench``
-    measures them side by side with waitress's own pool.
+    be served in 7 rounds of 2 s (14 s) and health would wait seconds behind them. What is asserted
+    is that difference, with margins a loaded 2-core machine cannot eat: every request entered the
+    app before the first was released (the server's own journal, not a client's stopwatch), none
+    waited a second round, no probe waited half a hold, and the probes' p90 during the burst stays
+    within the contract's 100 ms or 5x the p90 this machine gave before the burst, whichever is
+    larger. The contract's figures (2.5 s, 100 ms) are measured by ``loadtests.latency_bench``,
+    side by side with waitress's own pool; these are printed too (``-s``).
     """
+    latency = 2.0
     with MockControl(cli_server) as control:
-        control.faults.add({"latency": "PT2S"}, match={"provider": "jelou"})
-        # The prober is its own process, so this process's work does not slow its timing.
-        prober = subprocess.Popen([sys.executable, "-c", PROBE, f"{cli_server}/_mock/health", "3.0"],
-                                  stdout=subprocess.PIPE, text=True)
-        time.sleep(0.3)
-
-        started = time.monotonic()
-        results = burst(cli_server, "/v1/campaigns/slow", 100)
-        elapsed = time.monotonic() - started
-        probes = json.loads(prober.communicate(timeout=30)[0])
+        control.faults.add({"latency": f"PT{latency:g}S"}, match={"provider": "jelou"})
+        # The prober is its own process, so this process's work does not slow its timing; it probes
+        # until its stdin closes, and says "ready" once it has a baseline of 10 probes.
+        with subprocess.Popen([sys.executable, "-c", PROBE, f"{cli_server}/_mock/health"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) as prober:
+            try:
+                assert prober.stdout.readline() == "ready\n", "the health prober failed before the burst"
+                started = time.monotonic()
+                results = burst(cli_server, "/v1/campaigns/slow", 100)
+                elapsed = time.monotonic() - started
+                prober.stdin.close()
+                probes = json.loads(prober.stdout.read())       # the prober stops when its stdin closes
+            finally:
+                prober.kill()
+        before = sorted(duration for at, duration in probes if at + duration < started)
+        during = sorted(duration for at, duration in probes if started <= at < started + elapsed)
         durations = sorted(duration for _, duration in results)
-        probes.sort()
-        p90 = probes[int(len(probes) * 0.9)]
-        print(f"100 x 2 s: each answered in {durations[0]:.2f}..{durations[-1]:.2f} s, all in {elapsed:.2f} s; "
-              f"/_mock/health p90 {p90 * 1000:.0f} ms, max {probes[-1] * 1000:.0f} ms over {len(probes)} probes")
+        p90, baseline = during[int(len(during) * 0.9)], before[int(len(before) * 0.9)]
+        print(f"100 x {latency:g} s: each answered in {durations[0]:.2f}..{durations[-1]:.2f} s, all in {elapsed:.2f} s; "
+              f"/_mock/health p90 {p90 * 1000:.0f} ms (before: {baseline * 1000:.0f} ms), "
+              f"max {during[-1] * 1000:.0f} ms over {len(during)} probes")
         assert [status for status, _ in results] == [404] * 100
-        assert elapsed < 4.0, f"not concurrent: 100 requests took {elapsed:.2f} s"      # 16 threads in turn: 14 s
-        assert durations[0] >= 2.0
-        assert durations[94] < 2.5 and durations[-1] < 3.5, f"p95 {durations[94]:.2f} s, max {durations[-1]:.2f} s"
-        assert len(probes) >= 10
-        assert p90 < 0.1 and probes[-1] < 1.0, f"/_mock/health: p90 {p90 * 1000:.0f} ms, max {probes[-1] * 1000:.0f} ms"
         assert control.faults.list()[0]["fired"] == 100
+        entered = sorted(parse_datetime(entry["receivedAtReal"]).timestamp()
+                         for entry in control.journal.entries(path="/v1/campaigns/slow"))
+        assert len(entered) == 100
+        assert entered[-1] - entered[0] < latency, f"held in rounds: the last entered {entered[-1] - entered[0]:.2f} s after the first"
+        assert durations[0] >= latency
+        assert durations[-1] < 2 * latency, f"a request waited a second round: {durations[-1]:.2f} s"
+        assert len(during) >= 5 and len(before) >= 10
+        assert during[-1] < latency / 2, f"a health probe waited {during[-1]:.2f} s behind the held requests"
+        assert p90 < max(0.1, 5 * baseline), f"/_mock/health p90 {p90 * 1000:.0f} ms, before the burst {baseline * 1000:.0f} ms"
 
 
 @pytest.mark.slow

@@ -8,6 +8,8 @@ tests (test_net_policy.py), which never connect.
 from __future__ import annotations
 
 import base64
+import http.client
+import select
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -20,6 +22,7 @@ from mock_server.fetch import FetchError, fetch
 from mock_server.netpolicy import HostPolicy
 
 TIMEOUT = 1.0
+DRIP_LIMIT = 120.0      # seconds: a bound for the drip loops far beyond every deadline tested here
 CSV = order_csv(4)
 SECRET_CSV = b"phone_number,order_id,amount,delivery\nSECRET-TOKEN-123,a,b,c\n"
 
@@ -62,7 +65,7 @@ class HostileServer(ServingThread):
                     return self._drip(b"9" * 1000, 0.1)
                 if path == "/drip-headers.csv":     # the status line and headers, one byte every 0.1 s
                     return self._drip(b"HTTP/1.1 200 OK\r\n" + b"X-Padding: " + b"p" * 500 + b"\r\n\r\n", 0.1)
-                if path == "/endless.csv":          # no length, 1 KiB every 10 ms, forever
+                if path == "/endless.csv":          # no length, 1 KiB every 10 ms until the client goes
                     self._head(200, {"Connection": "close"})
                     return self._drip(None, 0.01, size=1024)
                 if path in ("/huge-length.csv", "/odd-length.csv"):
@@ -75,6 +78,18 @@ class HostileServer(ServingThread):
                     self._head(200, {"Content-Length": "1000", "Connection": "close"})
                     self.wfile.write(CSV[:50])
                     self.close_connection = True
+                    return None
+                if path == "/close-delimited.csv":  # the whole file, no length: its end is the close
+                    self._head(200, {"Connection": "close"})
+                    self.wfile.write(CSV)
+                    self.close_connection = True
+                    return None
+                if path in ("/csv-then-hang.csv", "/length-then-hang.csv"):    # the whole file, then hangs
+                    self._head(200, {"Connection": "close"} if path == "/csv-then-hang.csv" else
+                               {"Content-Length": str(len(CSV))})
+                    self.wfile.write(CSV)
+                    self.wfile.flush()
+                    server.stop_event.wait(30)
                     return None
                 if path == "/lie-hang.csv":         # declares 1,000 bytes, sends 50 and hangs
                     self._head(200, {"Content-Length": "1000"})
@@ -99,8 +114,11 @@ class HostileServer(ServingThread):
                 self._head(302, {"Location": location, "Content-Length": "0"})
 
             def _drip(self, data, pause, size=1):
-                sent = 0
-                while not server.stop_event.is_set() and sent < 100_000 and (data is None or sent < len(data)):
+                """Send ``data`` (None: endless filler) ``size`` bytes per ``pause``. An endless drip only
+                ends when the client hangs up or the test stops the server (at most DRIP_LIMIT seconds),
+                never by itself: a stream that ended near the deadline would be a complete download."""
+                sent, give_up = 0, time.monotonic() + DRIP_LIMIT
+                while not server.stop_event.is_set() and time.monotonic() < give_up and (data is None or sent < len(data)):
                     try:
                         self.wfile.write(data[sent:sent + size] if data is not None else b"x" * size)
                         self.wfile.flush()
@@ -156,6 +174,81 @@ def test_slow_or_endless_servers_hit_the_total_deadline(client, hostile, path):
     response, elapsed = send_url(client, hostile.base + path)
     assert_400(response, elapsed, "took longer than 1 s", "total deadline")
     assert elapsed >= TIMEOUT * 0.9
+
+
+def test_a_body_cut_by_the_deadline_is_never_a_file_even_when_it_looks_whole(client, hostile):
+    """The server sent a whole CSV but never closed: without a close, a length or a last chunk,
+    nothing says the file is complete, so it is not one."""
+    response, elapsed = send_url(client, hostile.base + "/csv-then-hang.csv")
+    assert_400(response, elapsed, "took longer than 1 s", f"{len(CSV):,} bytes received by then")
+
+
+# -- the deadline meeting the end of the body: the timer fires at a chosen point, every time ---------
+
+@pytest.fixture
+def watchdogs(monkeypatch):
+    """Every fetch watchdog created during the test, to fire it by hand."""
+    import mock_server.fetch as fetch_module
+    created = []
+
+    class Recorded(fetch_module._Watchdog):
+        def __enter__(self):
+            created.append(self)
+            return super().__enter__()
+
+    monkeypatch.setattr(fetch_module, "_Watchdog", Recorded)
+    return created
+
+
+def around_reads(monkeypatch, before=None, after=None):
+    """Run ``before()`` / ``after(data)`` around each body read of the fetching thread."""
+    original = http.client.HTTPResponse.read
+
+    def read(self, amt=None):
+        if before:
+            before()
+        data = original(self, amt)
+        if after:
+            after(data)
+        return data
+
+    monkeypatch.setattr(http.client.HTTPResponse, "read", read)
+
+
+@pytest.mark.parametrize("path", ["/close-delimited.csv", "/length-then-hang.csv"])
+def test_deadline_passing_right_after_the_body_ended_keeps_the_body(hostile, monkeypatch, watchdogs, path):
+    """The end of the body was read (by close, or by the declared length while the server keeps the
+    connection), then the timer fires before the fetch looks: the file is complete, not late."""
+    around_reads(monkeypatch, after=lambda data: data or watchdogs[-1]._fire())
+    assert fetch(hostile.base + path, timeout=30, max_bytes=10_000) == CSV
+    assert watchdogs[-1].fired
+
+
+@pytest.mark.skipif(not hasattr(select, "POLLRDHUP"), reason="the peer-closed check uses Linux's POLLRDHUP")
+def test_deadline_passing_while_a_closed_servers_body_waits_unread_keeps_the_body(hostile, monkeypatch, watchdogs):
+    """The server sent everything and closed; the fetch thread has not read it yet when the timer
+    fires (a loaded machine): the body was all there before the deadline, so it is accepted."""
+    def close_seen_then_fire():
+        dog = watchdogs[-1]
+        if not dog.fired:
+            poller = select.poll()
+            poller.register(dog.sock.fileno(), select.POLLRDHUP)
+            assert poller.poll(10_000), "the server did not close within 10 s"
+            dog._fire()
+
+    around_reads(monkeypatch, before=close_seen_then_fire)
+    assert fetch(hostile.base + "/close-delimited.csv", timeout=30, max_bytes=10_000) == CSV
+    assert watchdogs[-1].fired and not watchdogs[-1].cut
+
+
+def test_deadline_passing_before_the_server_closed_is_the_deadline_even_with_the_file_received(
+        hostile, monkeypatch, watchdogs):
+    """The timer fires when the whole CSV has arrived but the server has not closed (it hangs): the
+    watchdog cuts the connection, and what was received is not taken for the file."""
+    around_reads(monkeypatch, before=lambda: watchdogs[-1].fired or watchdogs[-1]._fire())
+    with pytest.raises(FetchError, match="took longer than 30 s"):
+        fetch(hostile.base + "/csv-then-hang.csv", timeout=30, max_bytes=10_000)
+    assert watchdogs[-1].cut
 
 
 def test_endless_stream_over_the_size_cap_stops_at_the_cap(hostile):

@@ -159,14 +159,15 @@ def test_sigterm_finishes_the_request_in_flight_and_exits_0():
 
     from conftest import JELOU, ORDER_PARAMS, order_csv
 
-    release = threading.Event()
+    release, arrived = threading.Event(), threading.Event()
 
     class SlowFile(BaseHTTPRequestHandler):
         def log_message(self, *args):
             pass
 
         def do_GET(self):
-            release.wait(5)                    # the mock's request is in flight until the test says so
+            arrived.set()
+            release.wait(30)                   # the mock's request is in flight until the test says so
             body = order_csv(3)
             self.send_response(200)
             self.send_header("Content-Length", str(len(body)))
@@ -183,7 +184,7 @@ def test_sigterm_finishes_the_request_in_flight_and_exits_0():
         requests.post(f"http://127.0.0.1:{port}/v1/hsm/file", json=body, headers=JELOU, timeout=20)))
     try:
         sender.start()
-        time.sleep(0.5)
+        assert arrived.wait(30), "the upload never asked for its file"
         server.terminate()                     # SIGTERM while the upload waits for its file
         time.sleep(0.5)
         assert server.poll() is None, "the server must wait for the request in flight"

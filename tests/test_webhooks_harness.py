@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import hashlib
 import hmac
 import json
+import socket
 import subprocess
 import sys
+import warnings
 
 import requests
 
@@ -91,3 +95,73 @@ def test_readme_example_every_recipient_reached_within_2_seconds(mock_server, mo
     mock_clock.advance("PT10M")
     late = webhook_receiver.wait_for(3)
     assert late[-1].recipient == "99906000003"
+
+
+POST = b"POST /hook HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
+
+
+def _connect(port: int, request: bytes = b"", rcvbuf: int | None = None) -> socket.socket:
+    sock = socket.socket()
+    if rcvbuf:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    sock.connect(("127.0.0.1", port))
+    sock.settimeout(10)
+    sock.sendall(request)
+    return sock
+
+
+def _closed_by_receiver(sock: socket.socket) -> bool:
+    """Read what is left; True once the receiver has closed or reset the connection (10 s at most)."""
+    sock.settimeout(10)
+    try:
+        for _ in range(10_000):
+            if not sock.recv(65536):
+                return True
+    except ConnectionResetError:
+        return True
+    except TimeoutError:
+        return False
+    return False
+
+
+def test_stop_ends_every_connection_task_and_closes_every_connection(caplog, monkeypatch):
+    """Stopping with connections in every state leaves no task pending (no "Task was destroyed but
+    it is pending" when the loop is gone) and no socket open: kept alive after an answer, half-way
+    through a request, closing (the client hung up, or asked for close), accepted a moment ago, and
+    blocked answering a client that sends requests but never reads the answers."""
+    unraisable = []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
+    receiver = WebhookReceiver(keep=False).start()
+    idle = [_connect(receiver.port, POST) for _ in range(5)]
+    hanging_up = [_connect(receiver.port, POST) for _ in range(5)]
+    for sock in idle + hanging_up:
+        assert sock.recv(1024).startswith(b"HTTP/1.1 204 "), "no answer"
+    partial = _connect(receiver.port, POST[:30])
+    closing = [_connect(receiver.port, POST.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n"))
+               for _ in range(5)]
+    unread = _connect(receiver.port, rcvbuf=4096)
+    unread.setblocking(False)
+    pipelined = b"GET /_stats HTTP/1.1\r\n\r\n" * 1000     # answers ~8x larger than the requests
+    for _ in range(40):
+        try:
+            unread.send(pipelined)
+        except BlockingIOError:
+            break
+    fresh = [_connect(receiver.port) for _ in range(5)]
+    for sock in hanging_up:
+        sock.close()
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        receiver.stop()
+        loop = receiver._loop
+        assert loop.is_closed(), "stop() returned while the receiver's loop was still running"
+        assert asyncio.all_tasks(loop) == set()
+        del loop, receiver
+        gc.collect()
+    assert [r.getMessage() for r in caplog.records if "destroyed" in r.getMessage()] == []
+    assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)] == []
+    assert unraisable == []
+    for sock in idle + [partial, unread] + closing + fresh:
+        assert _closed_by_receiver(sock)
+        sock.close()
