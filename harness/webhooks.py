@@ -86,6 +86,7 @@ class WebhookReceiver:
         self._server: asyncio.base_events.Server | None = None
         self._thread: threading.Thread | None = None
         self._writers: set[asyncio.StreamWriter] = set()     # connections not closed yet
+        self._tasks: set[asyncio.Task] = set()               # a strong reference to each connection's task
         self._stopping = False
 
     # -- lifecycle --------------------------------------------------------------------------------
@@ -218,7 +219,9 @@ class WebhookReceiver:
             writer.transport.abort()
             return
         self._writers.add(writer)
-        asyncio.get_running_loop().create_task(self._serve(reader, writer))
+        task = asyncio.get_running_loop().create_task(self._serve(reader, writer))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
