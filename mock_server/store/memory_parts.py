@@ -41,23 +41,26 @@ class Index:
             position += 1
 
     def remove_many(self, entries: list[tuple[tuple[float, int], tuple[str, str]]]) -> None:
-        """Remove several entries with one slice deletion per run of neighbours (a trim removes
-        the oldest entries: usually one run at the front)."""
-        positions = []
+        """Remove several entries in one pass: the kept stretches between them are copied once (a
+        trim's entries are scattered among records that stay, so one deletion each would move the
+        whole tail every time)."""
+        positions = set()
         for key, ref in entries:
             position = bisect.bisect_left(self.keys, key)
             while position < len(self.keys) and self.keys[position] == key and self.refs[position] != ref:
                 position += 1
             if position < len(self.keys) and self.keys[position] == key:
-                positions.append(position)
-        positions = sorted(set(positions), reverse=True)
-        run_end = None
-        for i, position in enumerate(positions):
-            if run_end is None:
-                run_end = position + 1
-            if i + 1 == len(positions) or positions[i + 1] != position - 1:
-                del self.keys[position:run_end], self.refs[position:run_end]
-                run_end = None
+                positions.add(position)
+        if not positions:
+            return
+        keys, refs, kept_keys, kept_refs, start = self.keys, self.refs, [], [], 0
+        for position in sorted(positions):
+            kept_keys += keys[start:position]
+            kept_refs += refs[start:position]
+            start = position + 1
+        kept_keys += keys[start:]
+        kept_refs += refs[start:]
+        self.keys, self.refs = kept_keys, kept_refs
 
     def bounds(self, low: float | None, high: float | None) -> tuple[int, int]:
         start = 0 if low is None else bisect.bisect_left(self.keys, (low, -1))
@@ -137,7 +140,7 @@ class ReadOnly(Mapping[int, int]):
 
 def resolve(indexes: tuple[tuple[str, float | None], ...], created_us: int) -> tuple[tuple[str, float], ...]:
     created = created_us / 1_000_000
-    return tuple((name, created if score is None else float(score)) for name, score in indexes)
+    return tuple([(name, created if score is None else float(score)) for name, score in indexes])
 
 
 def records(box: Sandbox, generation: int, data: Data, refs: list[tuple[str, str]]) -> Iterator[Record]:

@@ -67,6 +67,8 @@ class Dispatcher:
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._last_iso: tuple[float | None, str] = (None, "")
+        self._renewals: dict[str, float] = {}          # sandbox -> real time of its next lease check
         self.lanes = Lanes(self.settings, state.settings["seed"], deliveries=self.deliveries, owner=self._token,
                            now_iso=self._now_iso, policy=lambda url: self.policy(url), real=self._real,
                            wake=self._wake.set, connect=connect)
@@ -148,7 +150,13 @@ class Dispatcher:
         return f"{self._token}:{next(self._claims)}"
 
     def _now_iso(self, sandbox: str) -> str:
-        return isoformat(from_timestamp(self.state.sandbox(sandbox).now()))
+        """The sandbox's mock time, formatted (the last formatting is kept: a frozen clock, or
+        many attempts within one microsecond, format once)."""
+        moment = self.state.sandbox(sandbox).now()
+        last = self._last_iso
+        if last[0] != moment:
+            last = self._last_iso = (moment, isoformat(from_timestamp(moment)))
+        return last[1]
 
     # -- the producer ---------------------------------------------------------------------------
     def _produce_loop(self) -> None:
@@ -177,7 +185,7 @@ class Dispatcher:
             if self._stopping.is_set():
                 break
             self._claim_due(name)
-        for name in lanes.finished():
+        for name in lanes.finished(max(1, self.deliveries.max_records // 50)):
             self.deliveries.trim(name)
         for name in active:
             if lanes.inflight >= lanes.high_water or self._stopping.is_set():
@@ -197,10 +205,12 @@ class Dispatcher:
             return
         now, lease = self._real(), float(self.settings["lease"])
         try:
-            expiring = lanes.expiring(name, now + lease / 2)
-            if expiring:
-                lanes.extended(name, self.deliveries.renew(name, generation[0], expiring, self._token, now + lease),
-                               now + lease)
+            if now >= self._renewals.get(name, 0.0):           # a look at the queue every quarter lease
+                self._renewals[name] = now + lease / 4
+                expiring = lanes.expiring(name, now + lease / 2)
+                if expiring:
+                    lanes.extended(name, self.deliveries.renew(name, generation[0], expiring, self._token, now + lease),
+                                   now + lease)
             room = lanes.high_water - lanes.inflight
             if room <= 0:
                 return

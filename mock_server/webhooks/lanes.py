@@ -80,7 +80,7 @@ class Lanes:
         self._inflight = 0
         # sandbox -> record id -> [jobs queued for it, real time its lease ends]
         self._queued: dict[str, dict[str, list]] = {}
-        self._finished: set[str] = set()                 # sandboxes with records finished since the last trim
+        self._finished: dict[str, int] = {}              # sandbox -> records finished since its last trim
         self._generations: dict[str, object] = {}
         self._next_start = 0.0
 
@@ -121,14 +121,14 @@ class Lanes:
                 return
             self._generations[sandbox] = generation
             self._inflight -= sum(count for count, _ in self._queued.pop(sandbox, {}).values())
-            self._finished.discard(sandbox)
+            self._finished.pop(sandbox, None)
 
     def forget(self, sandbox: str) -> None:
         """The sandbox was dropped."""
         with self._lock:
             self._generations.pop(sandbox, None)
             self._inflight -= sum(count for count, _ in self._queued.pop(sandbox, {}).values())
-            self._finished.discard(sandbox)
+            self._finished.pop(sandbox, None)
 
     def current(self, job: Job) -> bool:
         """False for work queued before its sandbox was reset or dropped."""
@@ -161,15 +161,19 @@ class Lanes:
         entry = self._queued.get(job.sandbox, {}).get(job.id)
         return entry[1] if entry is not None else 0.0
 
-    def finished(self) -> list[str]:
-        """The sandboxes with records finished since the last call (to trim)."""
+    def finished(self, at_least: int) -> list[str]:
+        """The sandboxes with at least ``at_least`` records finished since they were last returned
+        (to trim: in steps, so a trim's cost is shared by many records)."""
         with self._lock:
-            names, self._finished = list(self._finished), set()
+            names = [name for name, count in self._finished.items() if count >= at_least]
+            for name in names:
+                del self._finished[name]
             return names
 
     def put(self, job: Job, lease_end: float) -> None:
         """Queue a job for a record this process owns until ``lease_end``."""
-        job = replace(job, lane=job.lane % self.count)    # a record made by a process with more lanes
+        if job.lane >= self.count:     # a record made by a process with more lanes
+            job = replace(job, lane=job.lane % self.count)
         with self._lock:
             if not self.current(job):
                 return
@@ -241,7 +245,7 @@ class Lanes:
                                         self.real(), retry_at)
         if record is not None and status != "retrying":
             with self._lock:
-                self._finished.add(job.sandbox)
+                self._finished[job.sandbox] = self._finished.get(job.sandbox, 0) + 1
         share = float(self.settings["duplicate_share"])
         if record is not None and status == "delivered" and share and fraction(self.seed, "duplicate", job.id) < share:
             self._queues[job.lane].put(replace(job, attempts=attempt, duplicate=True))   # still in flight

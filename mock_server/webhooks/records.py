@@ -21,7 +21,7 @@ see the attempts of every process, and no unfinished delivery dies with the proc
 
 Retention: beyond ``webhooks.max_records`` records each, the ``delivered`` and ``dead`` ones that
 finished first are removed (the answer counts them as ``dropped``); each process trims after it
-finished some. Real times (retries, leases) are epoch seconds from the store's time source: one host's clock, or
+finished 2 % of ``max_records`` (at least one), so up to that many more may be kept for a while. Real times (retries, leases) are epoch seconds from the store's time source: one host's clock, or
 across hosts as close as their clocks are synchronised.
 """
 
@@ -105,14 +105,14 @@ class Deliveries:
         ``owner``). Raises ``StaleGeneration`` after a reset."""
         if not items:
             return []
-        values = dict(items)
-        keys = [(KIND, record_id) for record_id in values]
+        prepared = {record_id: _record(value) for record_id, value in items}     # built outside the store's lock
+        keys = [(KIND, record_id) for record_id in prepared]
         made: set[str] = set()
 
         def build(current: tuple[Record | None, ...]) -> list[NewRecord | None]:
             made.clear()              # the store may call again after a conflict: the last call counts
             made.update(key[1] for key, found in zip(keys, current) if found is None)
-            return [_record(values[key[1]]) if found is None else None for key, found in zip(keys, current)]
+            return [prepared[key[1]] if found is None else None for key, found in zip(keys, current)]
         out = self.store.update_many(sandbox, keys, build, generation=generation)
         return [record for record in out if record is not None and record.id in made]
 
