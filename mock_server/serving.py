@@ -24,7 +24,6 @@ import socket
 import struct
 import threading
 import time
-from datetime import datetime, timezone
 from typing import Any
 
 from waitress.channel import ClientDisconnected
@@ -232,9 +231,6 @@ def reset_socket(environ: dict) -> None:
         pass
 
 
-def real_now() -> datetime:
-    """The real wall-clock time (the journal's ``receivedAtReal``; everything else uses the mock clock)."""
-    return datetime.fromtimestamp(time.time(), timezone.utc)
 
 
 def elapsed_ms(environ: dict) -> float:

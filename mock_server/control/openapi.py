@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields
 
+from ..openapi_parts import json_content as _json, query
+
 NAME = "control"
 
 
@@ -87,19 +89,17 @@ class MessagesSchema(Schema):
     limit = fields.Integer(required=True)
 
 
-def _json(schema) -> dict:
-    return {"content": {"application/json": {"schema": schema}}}
-
-
 BAD_REQUEST = {"400": {"description": "Invalid parameter or body", **_json(ControlErrorSchema)}}
+
+
+def control_error(description: str) -> dict:
+    """A response in the control plane's error envelope."""
+    return {"description": description, **_json(ControlErrorSchema)}
 
 
 def operations(settings: dict) -> dict[str, dict[str, dict]]:
     limits = settings["inspection"]
     tags = ["Control plane"]
-
-    def query(name: str, schema: dict, description: str) -> dict:
-        return {"in": "query", "name": name, "required": False, "schema": schema, "description": description}
 
     return {
         "/_mock/health": {"get": {"tags": tags, "summary": "Liveness", "operationId": "mockHealth",

@@ -13,7 +13,6 @@ import sys
 import threading
 from typing import IO
 
-from .. import serving
 from ..isotime import isoformat
 
 FORMATS = ("text", "json")
@@ -27,7 +26,7 @@ class AccessLog:
 
     def write(self, environ, exchange, duration_ms: float, record: dict) -> None:
         status = exchange.drop if exchange.drop in ("reset", "empty") else exchange.status
-        fields = {"time": isoformat(serving.real_now()), "sandbox": exchange.sandbox, "method": environ.get("REQUEST_METHOD"),
+        fields = {"time": isoformat(exchange.received_real), "sandbox": exchange.sandbox, "method": environ.get("REQUEST_METHOD"),
                   "path": environ.get("PATH_INFO"), "status": status, "durationMs": duration_ms,
                   "fault": exchange.rule["id"] if exchange.rule else None, **record}
         if exchange.drop == "truncate":

@@ -25,7 +25,7 @@ from flask import Flask, Response, request
 
 from .. import bodies, serving
 from ..errors import owner
-from ..isotime import isoformat
+from ..isotime import from_timestamp, isoformat
 from ..sandbox import ENV_NAME
 from ..store import DEFAULT_SANDBOX
 from . import journal
@@ -62,7 +62,8 @@ class Middleware:
 
     def __call__(self, environ, start_response):
         serving.mark_received(environ)
-        exchange = Exchange(lambda: serving.elapsed_ms(environ), serving.real_now())
+        exchange = Exchange(lambda: serving.elapsed_ms(environ),
+                            from_timestamp(self.instrument.state.store.time_source()))
         environ[EXCHANGE] = exchange
         held: list = []
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from ..openapi_parts import json_content as _json
 from .schemas import TaskListSchema
 from .slicing import CONDITIONS
 from .tasks import MESSAGE_STATUSES
@@ -89,10 +90,6 @@ class TaskPageSchema(Schema):
 
 
 # -- operations --------------------------------------------------------------------------------
-def _json(schema) -> dict:
-    return {"content": {"application/json": {"schema": schema}}}
-
-
 def _errors(*statuses: int) -> dict:
     described = {
         400: "Invalid fields, CSV, layout variables or rows (errors lists them)", 401: "Access token is not valid",

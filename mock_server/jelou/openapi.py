@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from ..openapi_parts import json_content as _json
 from .campaigns import MESSAGE_STATUSES
 from .webhooks import WebhooksSchema
 from .schemas import CAMPAIGN_STATUSES, TYPES, CampaignListSchema, CampaignUpdateSchema, NotificationListSchema, SendSchema
@@ -234,10 +235,6 @@ def _campaign_schemas(shape: str):
 
 
 # -- operations --------------------------------------------------------------------------------
-def _json(schema) -> dict:
-    return {"content": {"application/json": {"schema": schema}}}
-
-
 def _errors(*statuses: int) -> dict:
     described = {
         400: "Unreadable body or unsupported Content-Type", 401: "Authentication failed",

@@ -220,10 +220,7 @@ class Dispatcher:
             return
         subscriptions = {sub.id: sub for sub in self.registry.all(name)} if taken else {}
         for record in taken:
-            value = record.value
-            lanes.put(Job(name, generation, generation[0], record.id, value["lane"],
-                          subscriptions.get(value["subscription"]), value["body"], value["eventId"],
-                          value["attempts"], value["budget"]), now + lease)
+            lanes.put(Job.of(name, generation, record, subscriptions.get(record.value["subscription"])), now + lease)
 
     def _sync(self, sandbox: str) -> None:
         """Follow a reset of the sandbox: drop what was queued for its old records, and start its
@@ -318,7 +315,4 @@ class Dispatcher:
         except StaleGeneration:
             return
         for record in created:
-            value = record.value
-            self.lanes.put(Job(sandbox, generation, generation[0], record.id, value["lane"],
-                               subscriptions[record.id], value["body"], value["eventId"], 0, value["budget"]),
-                           lease_end)
+            self.lanes.put(Job.of(sandbox, generation, record, subscriptions[record.id]), lease_end)

@@ -42,7 +42,7 @@ class Job:
     """One attempt (or a seeded duplicate) this process is to make for a delivery record."""
 
     sandbox: str
-    generation: object                # this process's view of the sandbox (store generation, serial)
+    generation: tuple                 # this process's view of the sandbox (store generation, creation time)
     store_generation: int
     id: str                           # the delivery record's id
     lane: int
@@ -52,6 +52,13 @@ class Job:
     attempts: int                     # attempts made so far
     budget: int                       # the attempt number after which a failure is final
     duplicate: bool = False
+
+    @classmethod
+    def of(cls, sandbox: str, generation: tuple, record, subscription: Subscription | None) -> "Job":
+        """The next attempt at a delivery record (``records.py``) this process owns."""
+        value = record.value
+        return cls(sandbox, generation, generation[0], record.id, value["lane"], subscription, value["body"],
+                   value["eventId"], value["attempts"], value["budget"])
 
 
 class Lanes:

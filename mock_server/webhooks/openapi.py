@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields
 
-from ..control.openapi import ControlErrorSchema
+from ..control.openapi import control_error as _error
+from ..openapi_parts import json_content as _json, query
 from .records import STATUSES
 from .subscriptions import ControlSubscriptionSchema
 
@@ -68,19 +69,8 @@ class UnsubscribedSchema(Schema):
     deleted = fields.String(required=True)
 
 
-def _json(schema) -> dict:
-    return {"content": {"application/json": {"schema": schema}}}
-
-
-def _error(description: str) -> dict:
-    return {"description": description, **_json(ControlErrorSchema)}
-
-
 def operations(settings: dict) -> dict[str, dict[str, dict]]:
     tags = ["Control plane"]
-
-    def query(name: str, schema: dict, description: str) -> dict:
-        return {"in": "query", "name": name, "required": False, "schema": schema, "description": description}
 
     return {
         "/_mock/webhooks": {
