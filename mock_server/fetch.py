@@ -20,14 +20,17 @@ from __future__ import annotations
 
 import base64
 import http.client
+import ipaddress
+import re
 import select
 import socket
 import ssl
+import string
 import threading
 import time
 from urllib.parse import quote, unquote, urljoin, urlsplit
 
-from .netpolicy import HostPolicy, redact_url
+from .netpolicy import HostPolicy, literal_address, redact_url
 
 CHUNK = 256 * 1024
 HUGE = 10 ** 30     # a declared length with more digits than this is reported as such
@@ -38,8 +41,20 @@ class FetchError(Exception):
     """The URL could not be fetched; the message says what happened and what to check."""
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_HOST_PORT = re.compile(r"(\[[^\[\]]*\]|[^\[\]:]*)(:[0-9]*)?")
+_REG_NAME_ASCII = frozenset(string.ascii_letters + string.digits + "-._~%!$&'()*+,;=")
+
+
 def check_url(url: str) -> str | None:
-    """Why ``url`` cannot be fetched (not http/https, no host, malformed), or None if it looks fine."""
+    """Why ``url`` cannot be fetched (not http/https, no host, malformed), or None if it looks fine.
+
+    Malformed: a control character anywhere (``urlsplit`` would silently drop a tab or line break
+    and fetch another URL), a port that is not a number from 0 to 65535, a bracketed host that is
+    not an IPv6 address or is followed by anything but ``:port``, a host with a space or a character
+    a host name cannot hold (RFC 3986 reg-name; non-ASCII letters are fine, IDNA encodes them)."""
+    if control := _CONTROL.search(url):
+        return f"the URL contains the control character {control[0]!r} (position {control.start()}): percent-encode it"
     try:
         parsed = urlsplit(url)
         parsed.port  # noqa: B018 - raises ValueError on a bad port
@@ -47,8 +62,17 @@ def check_url(url: str) -> str | None:
         return f"the URL cannot be read: {exc}"
     if parsed.scheme.lower() not in ("http", "https"):
         return f"only http and https URLs can be fetched, not '{parsed.scheme or redact_url(url)}'"
+    host_port = parsed.netloc.rpartition("@")[2]
     if not parsed.hostname:
         return "the URL has no host"
+    if not _HOST_PORT.fullmatch(host_port):
+        return f"the URL's host and port '{host_port}' are not valid (expected host, host:port or [IPv6]:port)"
+    if host_port.startswith("["):
+        if not isinstance(literal_address(parsed.hostname), ipaddress.IPv6Address):
+            return f"the URL's host '[{parsed.hostname}]' is not an IPv6 address"
+    elif bad := next((char for char in parsed.hostname if not (char in _REG_NAME_ASCII or (
+            not char.isascii() and char.isprintable() and not char.isspace()))), None):
+        return f"the URL's host '{parsed.hostname}' contains {bad!r}, which a host name cannot contain"
     return None
 
 
@@ -241,7 +265,10 @@ def _one_hop(url: str, first_host: str | None, timeout: float, max_bytes: int, p
     host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
     conn_class = http.client.HTTPSConnection if parts.scheme.lower() == "https" else http.client.HTTPConnection
     kwargs = {"context": ssl.create_default_context()} if conn_class is http.client.HTTPSConnection else {}
-    conn = conn_class(host, parts.port, timeout=max(dog.remaining(), 0.001), **kwargs)
+    try:
+        conn = conn_class(host, parts.port, timeout=max(dog.remaining(), 0.001), **kwargs)
+    except (http.client.InvalidURL, ValueError) as exc:      # check_url should have caught it: never a 500
+        raise FetchError(f"{shown} cannot be fetched: {exc}") from None
     conn._create_connection = _connector(policy, dog)
     headers = {"User-Agent": "bulk-messaging-mock", "Accept-Encoding": "identity", "Connection": "close"}
     if parts.username is not None and parts.hostname == first_host:

@@ -13,6 +13,9 @@ redis://). Chosen over gunicorn's ``gthread`` workers, which read each request i
 110 slow clients stopped /_mock/health there (README "Server setup" has the figures). Granian reads
 requests asynchronously and enforces ``server.request_read_timeout`` on headers; it has no total
 body deadline and no idle timeout of its own, so those two protections are waitress-only.
+A worker that dies is replaced while the others keep serving (CONTRACT §18): one killed by a signal
+(``kill -9``, the OOM killer) every time; one that exits by itself again within 5.5 s of being
+replaced is a crash loop (it cannot start), and the server stops with exit status 1.
 
 SIGTERM (and Ctrl-C): print a shutdown line, stop accepting, let in-flight requests finish (at
 most ``server.shutdown_grace`` seconds), exit 0.
@@ -180,12 +183,27 @@ def serve_granian(config: Mapping[str, Any], server: Mapping[str, Any], say: Cal
                     f"(at most {server['shutdown_grace']:g} s) and stopping")
             super().signal_handler_interrupt(*args, **kwargs)
 
+        def _respawn_workers(self, workers, spawn_target, target_loader, delay: float = 0):
+            # granian stops the whole server when a worker it has just replaced dies again within
+            # 5.5 s ("crash loop"). Right for a worker that exits by itself (it cannot start), wrong for
+            # one killed by a signal (kill -9, the OOM killer): that one is replaced every time.
+            killed = [idx for idx in workers if (self.wrks[idx].inner.exitcode or 0) < 0]
+            for idx in workers:
+                code = self.wrks[idx].inner.exitcode
+                if code is not None:
+                    how = f"killed by signal {-code}" if code < 0 else f"exited with code {code}"
+                    say(f"mock-server: worker-{idx + 1} {how}; starting a new one (the others keep serving)")
+            super()._respawn_workers(workers, spawn_target, target_loader, delay)
+            for idx in killed:
+                self.respawned_wrks.pop(idx, None)
+
     instance = MockGranian(
         json.dumps(dict(config), default=str), address=server["host"], port=server["port"],
         interface=Interfaces.WSGI, workers=server["workers"], blocking_threads=server["threads"],
         backpressure=server["connection_limit"], log_level=LogLevels.error,
         http1_settings=HTTP1Settings(header_read_timeout=int(server["request_read_timeout"] * 1000)),
         workers_kill_timeout=max(1, int(server["shutdown_grace"])),
+        respawn_failed_workers=True,     # CONTRACT §18: a worker that dies is replaced
     )
     instance.on_shutdown(lambda: say("mock-server: stopped"))
     try:

@@ -7,9 +7,17 @@ networks in CIDR form (``10.1.0.0/16``, ``fd00::/8``, ``127.0.0.1/32``).
   host is allowed: the mock is a local test tool and tests fetch from local servers.
 - When it listens on any other address, a target whose address is not public (loopback, private,
   link-local incl. the 169.254.169.254 metadata service, unspecified ``0.0.0.0``/``::``, shared,
-  reserved, multicast; IPv4-mapped IPv6 forms judged by their IPv4 address) is refused unless its
-  address is in a listed network or its host name matches a listed name or glob. A listed name is
-  trusted whatever it resolves to: the user named it.
+  reserved, multicast) is refused unless its address is in a listed network or its host name
+  matches a listed name or glob. A listed name is trusted whatever it resolves to: the user named it.
+- An IPv6 address that stands for an IPv4 host is judged by that IPv4 address (and allowed when the
+  IPv4 address is in a listed network): IPv4-mapped ``::ffff:a.b.c.d``, IPv4-compatible
+  ``::a.b.c.d``, IPv4-translated ``::ffff:0:a.b.c.d`` and NAT64 ``64:ff9b::a.b.c.d``. A tunnel
+  address is refused when the IPv4 end it embeds is not public, and otherwise judged as the IPv6
+  address it is: 6to4 ``2002:AABB:CCDD::/48`` (IPv4 AA.BB.CC.DD). Refused outright, whatever they
+  embed: Teredo ``2001::/32`` (the client's address is stored obfuscated, bit-inverted, behind a NAT
+  the mock has no business reaching; its refusal names the IPv4 client when that one is not public)
+  and local-use NAT64 ``64:ff9b:1::/48`` (where the IPv4 address sits depends on the operator's
+  prefix length).
 - Literal IPv4 hosts are read the way the C library reads them, so ``2130706433``, ``0x7f.1`` and
   ``0177.0.0.1`` are 127.0.0.1. Host names are judged on their resolved addresses at connect time
   (``mock_server.fetch`` connects to the very address it checked: no DNS-rebinding gap).
@@ -54,10 +62,46 @@ def literal_address(host: str) -> IPAddress | None:
     return None
 
 
+_IPV4_FORMS = ((ipaddress.IPv6Network("::/96"), "IPv4-compatible"),
+               (ipaddress.IPv6Network("::ffff:0:0:0/96"), "IPv4-translated"),
+               (ipaddress.IPv6Network("64:ff9b::/96"), "NAT64"))
+_TUNNELS = ("6to4", "Teredo")
+_LOCAL_NAT64 = ipaddress.IPv6Network("64:ff9b:1::/48")
+
+
+def embedded_ipv4(ip: IPAddress) -> tuple[ipaddress.IPv4Address, str] | None:
+    """The IPv4 address an IPv6 address stands for or tunnels to, and the form's name
+    ("IPv4-mapped", "IPv4-compatible", "IPv4-translated", "NAT64", "6to4", "Teredo"), or None."""
+    if not isinstance(ip, ipaddress.IPv6Address) or int(ip) <= 1:     # :: and ::1 are IPv6's own
+        return None
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped, "IPv4-mapped"
+    if ip.sixtofour is not None:
+        return ip.sixtofour, "6to4"
+    if ip.teredo is not None:
+        return ip.teredo[1], "Teredo"          # the client, its obfuscation undone by ipaddress
+    for network, form in _IPV4_FORMS:
+        if ip in network:
+            return ipaddress.IPv4Address(int(ip) & 0xFFFF_FFFF), form
+    return None
+
+
 def category(ip: IPAddress) -> str | None:
-    """Why ``ip`` is not a public address (e.g. "a loopback address"), or None if it is public."""
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        return category(ip.ipv4_mapped)
+    """Why ``ip`` is not a public address (e.g. "a loopback address"), or None if it is public.
+
+    IPv6 forms of an IPv4 address are judged by it (see the module docstring)."""
+    embedded = embedded_ipv4(ip)
+    if embedded is not None:
+        ipv4, form = embedded
+        kind = category(ipv4)
+        if kind is not None:
+            return f"{kind}, as the {form} form of {ipv4}"
+        if form not in _TUNNELS:
+            return None
+        if form == "Teredo":
+            return "a Teredo tunnel address (2001::/32), which leads to a host behind a NAT"
+    if ip in _LOCAL_NAT64:
+        return "a local-use NAT64 address (64:ff9b:1::/48: translation to IPv4 inside a private network)"
     if ip.is_loopback:
         return "a loopback address"
     if ip.is_unspecified:
@@ -134,9 +178,9 @@ class HostPolicy:
         ip = ipaddress.ip_address(ip) if isinstance(ip, str) else ip
         if any(ip in network for network in self.networks):
             return None
-        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-            if any(ip.ipv4_mapped in network for network in self.networks):
-                return None
+        embedded = embedded_ipv4(ip)
+        if embedded is not None and embedded[1] not in _TUNNELS and any(embedded[0] in net for net in self.networks):
+            return None
         kind = category(ip)
         if kind is None:
             return None

@@ -141,3 +141,14 @@ def test_fetched_file_gets_the_same_csv_rules(client, files):
 def test_field_errors_come_before_fetching(client, files):
     response = send_url(client, f"{files.base}/slow.csv", elementName="nope")
     assert_422(response, "elementName")
+
+
+@pytest.mark.parametrize("url, fragment", [
+    ("http://127.0.0.1 :9/ok.csv", "host '127.0.0.1 ' contains ' '"),     # was a 500 (http.client.InvalidURL)
+    ("http://127.0.0.1\t:9/ok.csv", "control character '\\t'"),         # urlsplit would drop the tab silently
+    ("http://[::1]x:9/ok.csv", "host and port '[::1]x:9' are not valid"),
+    ("http://127.0.0.1:70000/ok.csv", "the URL cannot be read"),
+])
+def test_malformed_file_urls_are_422_on_file_url(client, url, fragment):
+    entries = assert_422(send_url(client, url), "fileUrl")
+    assert entries[0]["en"].startswith("fileUrl: ") and fragment in entries[0]["en"], entries

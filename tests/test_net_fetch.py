@@ -53,6 +53,7 @@ class HostileServer(ServingThread):
                     "/to-ipv6-mapped.csv": f"http://[::ffff:127.0.0.1]:{port}/list.csv",
                     "/to-file.csv": "file:///etc/passwd",
                     "/to-list.csv": "/list.csv",
+                    "/to-spaced-host.csv": f"http://127.0.0.1 :{port}/list.csv",
                 }
                 if path in redirects:
                     return self._redirect(redirects[path])
@@ -407,3 +408,45 @@ def test_policy_connector_guards_plain_http_client_connections(hostile):
     allowed.request("GET", "/list.csv")
     assert allowed.getresponse().read() == CSV
     allowed.close()
+
+
+@pytest.mark.parametrize("url, fragment", [
+    ("http://127.0.0.1 :9/ok.csv", "the URL's host '127.0.0.1 ' contains ' ', which a host name cannot contain"),
+    ("http://ex ample.com/x.csv", "the URL's host 'ex ample.com' contains ' '"),
+    ("http://a\u3000b.example/x.csv", "contains '\\u3000'"),
+    ("http://files<x>.example/x.csv", "contains '<'"),
+    ("http://127.0.0.1\t:9/x.csv", "the URL contains the control character '\\t' (position 16)"),
+    ("http://127.0.0.1:9/x\n.csv", "the control character '\\n'"),
+    ("http://127.0.0.1:9/x.csv\x00", "the control character '\\x00'"),
+    ("http://[::1]x:9/x.csv", "the URL's host and port '[::1]x:9' are not valid"),
+    ("http://[::1]]/x.csv", "the URL's host and port '[::1]]' are not valid"),
+    ("http://[v1.fe]/x.csv", "the URL's host '[v1.fe]' is not an IPv6 address"),
+    ("http://[127.0.0.1]/x.csv", "the URL cannot be read"),
+    ("http://[::1/x.csv", "the URL cannot be read: Invalid IPv6 URL"),
+    ("http://127.0.0.1:99999/x.csv", "the URL cannot be read"),
+    ("http://127.0.0.1:9:9/x.csv", "the URL cannot be read"),
+    ("http://127.0.0.1:+9/x.csv", "the URL cannot be read"),
+    ("http://user:secret@:9/x.csv", "the URL has no host"),
+])
+def test_malformed_urls_are_named_without_fetching(url, fragment):
+    """Every way a URL can be malformed is a reason from check_url (a 422 on fileUrl), never an exception."""
+    from mock_server.fetch import check_url
+    problem = check_url(url)
+    assert problem is not None and fragment in problem, problem
+    assert "secret" not in problem
+    with pytest.raises(FetchError, match="."):
+        fetch(url, timeout=1, max_bytes=10, policy=HostPolicy(open=False))   # refused before any connection
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:9/a b.csv", "https://bücher.example/x.csv", "http://[::1]:8080/x.csv",
+                                 "http://[fe80::1%25eth0]:8080/x.csv", "http://user:p%40ss@host.example/x.csv",
+                                 "http://127.0.0.1:/x.csv", "HTTP://Files.Example.COM./x.csv?a=b c#frag"])
+def test_well_formed_urls_pass_check_url(url):
+    from mock_server.fetch import check_url
+    assert check_url(url) is None
+
+
+def test_a_redirect_to_a_malformed_url_is_400_not_500(client, hostile):
+    response, elapsed = send_url(client, hostile.base + "/to-spaced-host.csv")
+    assert_400(response, elapsed, f"a redirect pointed to http://127.0.0.1 :{hostile.port}/list.csv, which cannot be fetched",
+               "contains ' '")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
+import re
+
 import pytest
 
 from mock_server import create_app
@@ -95,3 +98,61 @@ def test_helpers():
     assert str(literal_address("[::1]")) == "::1" and literal_address("example.com") is None
     assert literal_address("1.2.3.4.5") is None
     assert category(literal_address("8.8.8.8")) is None
+
+
+# IPv6 forms that embed an IPv4 address (CONTRACT §13). Decided here only: never connected to.
+EMBEDDED = [
+    ("::127.0.0.1", "a loopback address, as the IPv4-compatible form of 127.0.0.1"),
+    ("::ffff:127.0.0.1", "a loopback address, as the IPv4-mapped form of 127.0.0.1"),
+    ("::ffff:0:7f00:1", "a loopback address, as the IPv4-translated form of 127.0.0.1"),
+    ("64:ff9b::7f00:1", "a loopback address, as the NAT64 form of 127.0.0.1"),
+    ("64:ff9b::a9fe:a9fe", "a link-local address (cloud metadata services live there), as the NAT64 form of 169.254.169.254"),
+    ("::ffff:0:a00:1", "a private address, as the IPv4-translated form of 10.0.0.1"),
+    ("::c0a8:1", "a private address, as the IPv4-compatible form of 192.168.0.1"),
+    ("2002:7f00:1::", "a loopback address, as the 6to4 form of 127.0.0.1"),
+    ("2002:a00:1:5::1", "a private address, as the 6to4 form of 10.0.0.1"),
+    ("2001:0:4136:e378:8000:63bf:80ff:fffe", "a loopback address, as the Teredo form of 127.0.0.1"),  # client obfuscated
+    ("2001:0:4136:e378:8000:63bf:f7f7:f7f7", "a Teredo tunnel address (2001::/32)"),                 # public client 8.8.8.8
+    ("64:ff9b:1::7f00:1", "a local-use NAT64 address (64:ff9b:1::/48"),
+    ("64:ff9b:1:ff:ff:ff:808:808", "a local-use NAT64 address (64:ff9b:1::/48"),
+]
+
+
+@pytest.mark.parametrize("address, reason", EMBEDDED)
+def test_ipv6_forms_embedding_a_non_public_ipv4_are_refused(address, reason):
+    assert f" is {reason}" in STRICT.check(f"http://[{address}]:8080/x.csv")
+    shown = ipaddress.ip_address(address)                        # what connect time asks: (resolved, name)
+    assert f"files.example.com ({shown}) is {reason}" in STRICT.refusal(address, "files.example.com")
+    assert not STRICT.allowed(address)
+
+
+@pytest.mark.parametrize("address", ["::ffff:8.8.8.8", "::8.8.8.8", "::ffff:0:808:808", "64:ff9b::808:808",
+                                     "2002:808:808::1", "2606:4700::1111"])
+def test_ipv6_forms_embedding_a_public_ipv4_are_public(address):
+    assert category(literal_address(address)) is None and STRICT.allowed(address)
+
+
+def test_a_listed_ipv4_network_covers_its_ipv6_forms_but_not_tunnels():
+    policy = HostPolicy.build(["127.0.0.0/8"], open_=False)
+    assert all(policy.allowed(form) for form in ("::ffff:127.0.0.1", "::127.0.0.1", "::ffff:0:7f00:1", "64:ff9b::7f00:1"))
+    assert not policy.allowed("2002:7f00:1::") and not policy.allowed("2001:0:4136:e378:8000:63bf:80ff:fffe")
+    assert not policy.allowed("::ffff:10.0.0.1")
+
+
+@pytest.mark.parametrize("address", ["::127.0.0.1", "64:ff9b::7f00:1", "2002:7f00:1::"])
+def test_connect_time_checks_use_the_same_decision(monkeypatch, address):
+    """A name resolving to an embedded loopback form is refused before any socket exists."""
+    import socket
+
+    from mock_server import fetch as fetch_module
+
+    def no_socket(*args, **kwargs):
+        raise AssertionError("a socket was created for a refused address")
+
+    resolved = [(socket.AF_INET6, socket.SOCK_STREAM, 6, "", (address, 80, 0, 0))]
+    monkeypatch.setattr(fetch_module, "_resolve", lambda host, port, dog: resolved)
+    monkeypatch.setattr(fetch_module.socket, "socket", no_socket)
+    connect = fetch_module.policy_connector(STRICT, 2)
+    shown = re.escape(str(ipaddress.ip_address(address)))
+    with pytest.raises(fetch_module.FetchError, match=rf"refused by the host policy: files\.example\.com \({shown}\) is a loopback"):
+        connect(("files.example.com", 80))
