@@ -23,7 +23,8 @@ the security headers of the pages.
   UI's own forms send the mock's own origin and pass.
 - **Headers**: everything under ``/_mock/ui/`` and ``/_mock/docs/`` is sent with a
   ``Content-Security-Policy`` allowing only the mock's own scripts, styles and connections (no
-  inline script: the pages have none; ``frame-ancestors 'none'``), ``X-Frame-Options: DENY`` and
+  inline script: the pages have none; ``frame-ancestors 'none'``; the docs page also allows the one
+  ``<style>`` of Swagger UI's logo, by its hash), ``X-Frame-Options: DENY`` and
   ``X-Content-Type-Options: nosniff``.
 """
 
@@ -43,13 +44,20 @@ from .sandbox import wsgi_text
 
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 CONTROL_PLANE = "/_mock"
-PAGES = ("/_mock/ui", "/_mock/docs")
 DEFAULT_PORTS = {"http": 80, "https": 443}
-CONTENT_SECURITY_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-                           "connect-src 'self'; font-src 'self'; form-action 'self'; base-uri 'none'; "
-                           "frame-ancestors 'none'")
-PAGE_HEADERS = {"Content-Security-Policy": CONTENT_SECURITY_POLICY, "X-Frame-Options": "DENY",
-                "X-Content-Type-Options": "nosniff"}
+# The one <style> element Swagger UI draws (in its logo's SVG), allowed by its hash on the docs page.
+SWAGGER_LOGO_STYLE = "'sha256-RL3ie0nH+Lzz2YNqQN83mnU0J1ot4QL7b99vMdIX99w='"
+
+
+def content_security_policy(*style_hashes: str) -> str:
+    """The pages' policy: only the mock's own scripts, styles, images and connections; no framing."""
+    styles = " ".join(("'self'", *style_hashes))
+    return ("default-src 'none'; script-src 'self'; " f"style-src {styles}; img-src 'self' data:; "
+            "connect-src 'self'; font-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+
+
+PAGE_POLICIES = (("/_mock/ui", content_security_policy()), ("/_mock/docs", content_security_policy(SWAGGER_LOGO_STYLE)))
+PAGE_HEADERS = {"X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff"}
 
 Origin = tuple[str, str, int]          # (scheme, host, port), the way browsers compare origins
 
@@ -177,7 +185,9 @@ def init_app(app: Flask, policy: BrowserPolicy) -> None:
 
     @app.after_request
     def page_headers(response: Response) -> Response:
-        if request.path.startswith(PAGES):
-            for name, value in PAGE_HEADERS.items():
-                response.headers.setdefault(name, value)
+        for prefix, policy_text in PAGE_POLICIES:
+            if request.path == prefix or request.path.startswith(prefix + "/"):
+                response.headers.setdefault("Content-Security-Policy", policy_text)
+                for name, value in PAGE_HEADERS.items():
+                    response.headers.setdefault(name, value)
         return response
