@@ -4,18 +4,22 @@ Built with apispec and its marshmallow plugin from each package's ``openapi.py``
 are the ones the routes load with; responses and error envelopes one schema each). The document
 follows the app's settings (indigitall's path prefix, the Jelou campaigns shape, inspection
 limits), so it is built once per app, on first request, and kept on the app. The docs page is
-Swagger UI as shipped by the ``flask-swagger-ui`` package: no CDN, works offline.
+Swagger UI as shipped by the ``flask-swagger-ui`` package (its ``dist`` files): no CDN, works
+offline. The page itself is ours (``apidoc_page/``): it starts Swagger UI from a static script, as
+its Content-Security-Policy allows no inline script (``mock_server.browsers``).
 """
 
 from __future__ import annotations
 
 import re
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import flask_swagger_ui
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
-from flask import Blueprint, Flask, current_app, redirect
-from flask_swagger_ui import get_swaggerui_blueprint
+from flask import Blueprint, Flask, current_app, redirect, render_template, send_from_directory
 
 from .control import openapi as control_doc
 from .faults import openapi as faults_doc
@@ -31,12 +35,16 @@ DOCUMENTS = (jelou_doc, indigitall_doc, control_doc, webhooks_doc, faults_doc)
 # Paths served by the app that are not API operations (pages and their assets).
 UNDOCUMENTED_PREFIXES = ("/_mock/docs", "/_mock/ui", "/static")
 
-bp = Blueprint("apidoc", __name__)
+PAGE_DIR = Path(__file__).parent / "apidoc_page"
+SWAGGER_DIST = Path(flask_swagger_ui.__file__).parent / "dist"
+INIT_SCRIPT = "swagger-init.js"
+SWAGGER_CONFIG = {"url": SPEC_PATH, "layout": "StandaloneLayout", "deepLinking": True, "validatorUrl": None}
+
+bp = Blueprint("apidoc", __name__, template_folder="apidoc_page")
 
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
-    app.register_blueprint(get_swaggerui_blueprint(DOCS_PATH, SPEC_PATH, {"app_name": "bulk-messaging-mock API"}))
 
 
 @bp.get(SPEC_PATH)
@@ -51,6 +59,17 @@ def openapi_json():
 @bp.get(DOCS_PATH)
 def docs_without_slash():
     return redirect(DOCS_PATH + "/", code=308)
+
+
+@bp.get(DOCS_PATH + "/")
+@bp.get(DOCS_PATH + "/<path:path>")
+def docs(path: str = "index.html"):
+    """The Swagger UI page, its start-up script, and Swagger UI's own files."""
+    if path == "index.html":
+        return render_template("apidoc/index.html", base=DOCS_PATH, config=SWAGGER_CONFIG, init_script=INIT_SCRIPT)
+    if path == INIT_SCRIPT:
+        return send_from_directory(PAGE_DIR, path)
+    return send_from_directory(SWAGGER_DIST, path)
 
 
 def build_spec(settings: dict, rules=()) -> dict:

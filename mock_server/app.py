@@ -9,7 +9,7 @@ from typing import Any, Callable, Mapping
 from flask import Flask, g, request
 from werkzeug.exceptions import BadRequest
 
-from . import apidoc, control, faults, indigitall, jelou, ui, webhooks
+from . import apidoc, browsers, control, faults, indigitall, jelou, ui, webhooks
 from .clock import RANGE_TEXT, Clock, in_range, to_us
 from .delivery import Timelines
 from .errors import register_error_handlers
@@ -17,7 +17,7 @@ from .isotime import parse_datetime
 from .providers import Backend, Provider
 from .sandbox import ENV_ERROR, ENV_NAME, Sandbox, SandboxSelector
 from .settings import SettingsError, build_settings, idle_ttl_seconds
-from .store import DEFAULT_SANDBOX, Store, StoreError, open_store
+from .store import DEFAULT_SANDBOX, SandboxLimit, Store, StoreError, open_store
 
 # The registered providers: a new provider is its package plus one entry here.
 PROVIDERS: tuple[Provider, ...] = (jelou.PROVIDER, indigitall.PROVIDER)
@@ -82,7 +82,8 @@ def create_app(config: Mapping[str, Any] | None = None, *, store: Store | None =
     :param config: settings merged over the defaults (see ``mock_server.settings``).
     :param store: a ready store; by default the one the ``store`` settings name (``store.url``:
         ``memory``, or ``redis://HOST:PORT/DB`` shared by every process using it, keys under
-        ``store.prefix``).
+        ``store.prefix``, at most ``sandboxes.max_count`` sandboxes). A ready store keeps the
+        sandbox bound it was built with.
     :param time_source: the wall-clock function (seconds since the epoch) for the built store (tests).
     """
     settings = build_settings(config)
@@ -97,6 +98,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, store: Store | None =
     app.json.sort_keys = False
     app.extensions["mock"] = state
     app.wsgi_app = SandboxSelector(app.wsgi_app)
+    browsers.init_app(app, browsers.browser_policy(settings))     # first: refused requests touch nothing
 
     error_routes = []
     for provider in PROVIDERS:
@@ -119,7 +121,12 @@ def create_app(config: Mapping[str, Any] | None = None, *, store: Store | None =
         if request.path in _STATELESS or request.path.startswith("/_mock/sandboxes/"):
             return
         state.expire_idle()
-        state.store.touch(sb.name)
+        try:
+            state.store.touch(sb.name)
+        except SandboxLimit:            # full: drop the idle ones now rather than at the next sweep
+            if not state.store.expire_idle(idle_ttl_seconds(state.settings)):
+                raise
+            state.store.touch(sb.name)
         state.settle(sb)
         state.webhooks.ensure_started(sb)
 
@@ -137,7 +144,8 @@ def _build_store(settings: Mapping[str, Any], time_source) -> Store:
     kwargs = {"time_source": time_source} if time_source else {}
     try:
         return open_store(settings["store"]["url"], prefix=settings["store"]["prefix"], seed=settings["seed"],
-                          clock_start_us=start_us, clock_frozen=frozen, **kwargs)
+                          clock_start_us=start_us, clock_frozen=frozen,
+                          max_sandboxes=settings["sandboxes"]["max_count"], **kwargs)
     except StoreError as exc:
         raise SettingsError(f"store.url: {exc}") from None
 

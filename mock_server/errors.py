@@ -2,7 +2,8 @@
 
 Backends raise a :class:`ProviderError` subclass (each provider's ``errors.py`` defines its own
 envelope); routes never build error bodies. Werkzeug's own errors (unknown route, wrong method,
-body too large, unreadable body), an unreachable shared store (503 with ``Retry-After: 1``) and
+body too large, unreadable body), an unreachable shared store (503 with ``Retry-After: 1``), a
+sandbox over ``sandboxes.max_count`` (429, no ``Retry-After``: waiting does not free one) and
 unexpected exceptions are rendered in the envelope of the provider the request path belongs to,
 chosen by :func:`register_error_handlers`.
 """
@@ -15,6 +16,7 @@ from typing import Callable
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from .store import SandboxLimit
 from .store.redis import StoreUnavailable
 
 log = logging.getLogger("mock_server")
@@ -78,6 +80,13 @@ def register_error_handlers(app: Flask, routes: list[tuple[str, HttpErrorMapper]
         rendered = mapper_for(request.path)(503, message).response()
         rendered.headers["Retry-After"] = "1"
         return rendered
+
+    @app.errorhandler(SandboxLimit)
+    def too_many_sandboxes(error: SandboxLimit):
+        message = (f"Cannot create sandbox '{error.sandbox}': {error.limit} sandboxes exist, the most the setting "
+                   "sandboxes.max_count allows at once. Drop unused ones (DELETE /_mock/sandboxes/NAME), let idle "
+                   "ones expire (sandboxes.idle_ttl) or raise sandboxes.max_count.")
+        return mapper_for(request.path)(429, message).response()
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):

@@ -21,7 +21,7 @@ PREFIX = "/sandboxes/"
 HEADER = "X-Mock-Sandbox"
 ENV_NAME = "mock.sandbox"
 ENV_ERROR = "mock.sandbox_error"
-NAME_RULE = "1 to 64 characters among letters, digits, '_', '.' and '-'"
+NAME_RULE = "1 to 64 characters among letters, digits, '_', '.' and '-' (not '.' or '..')"
 
 
 class Sandbox:
@@ -60,7 +60,8 @@ class SandboxSelector:
             environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + PREFIX + name
             environ["PATH_INFO"] = slash + rest
         header = environ.get("HTTP_X_MOCK_SANDBOX")
-        chosen, error = select(from_path, header)
+        chosen, error = select(None if from_path is None else wsgi_text(from_path),
+                               None if header is None else wsgi_text(header))
         environ[ENV_NAME] = chosen
         if error:
             environ[ENV_ERROR] = error
@@ -77,6 +78,15 @@ def select(from_path: str | None, header: str | None) -> tuple[str, str | None]:
         return DEFAULT_SANDBOX, (f"the path prefix names sandbox '{from_path}' but the {HEADER} header names "
                                  f"'{header}': name one sandbox")
     return from_path or header or DEFAULT_SANDBOX, None
+
+
+def wsgi_text(value: str) -> str:
+    """A WSGI environ string (the raw bytes read as latin-1, PEP 3333) as the text the client sent:
+    UTF-8 when the bytes are UTF-8 (an error then quotes ``ñ``, not ``Ã±``), else latin-1 as read."""
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return value
 
 
 def current() -> Sandbox:

@@ -19,11 +19,13 @@ from typing import Any, Mapping
 import yaml
 
 from .isotime import parse_duration
+from .browsers import browser_policy
 from .netpolicy import HostPolicy, PolicyError
 
 MB = 1024 * 1024
 FORM_READ_SIZE = 64 * 1024        # werkzeug's multipart read size, which its text-field limit also applies to
 MAX_CELL_CEILING = 2**31 - 1       # csv.field_size_limit takes a C long; 2 GiB cells are no use anyway
+MAX_SANDBOXES = 1_000_000          # sandboxes.max_count's ceiling
 
 DEFAULTS: dict[str, Any] = {
     "seed": 0,
@@ -41,6 +43,10 @@ DEFAULTS: dict[str, Any] = {
         "channel_timeout": 30.0,           # seconds a connection may stay idle (keep-alive included)
         "request_read_timeout": 120.0,     # seconds to receive one request's headers and body, in total
         "shutdown_grace": 10.0,            # seconds SIGTERM waits for in-flight requests
+        # Browsers (CONTRACT §18, mock_server/browsers.py): origins besides the mock's own that may
+        # POST/PUT/PATCH/DELETE /_mock/..., and Host names accepted besides localhost and loopback.
+        "allowed_origins": [],             # e.g. ["http://localhost:3000"]
+        "allowed_hosts": [],               # e.g. ["mock.internal"]; "*": any
     },
     # Hosts fileUrl downloads and webhooks may reach (CONTRACT §13, mock_server/netpolicy.py).
     "net": {"allow": []},
@@ -67,8 +73,9 @@ DEFAULTS: dict[str, Any] = {
         # many threads, so waiting never takes a worker the API needs); beyond it they answer at once.
         "max_waiters": 16,
     },
-    # Sandboxes (CONTRACT §7): one unused for idle_ttl (ISO 8601 duration, real time) is dropped.
-    "sandboxes": {"idle_ttl": "PT24H"},
+    # Sandboxes (CONTRACT §7): one unused for idle_ttl (ISO 8601 duration, real time) is dropped;
+    # at most max_count exist at once (creating one more is a 429 naming the setting).
+    "sandboxes": {"idle_ttl": "PT24H", "max_count": 1000},
     "webhooks": {
         "timeout": 5.0,                    # seconds (real time) a receiver has to answer 2xx
         "max_attempts": 6,                 # attempts per delivery before it is dead-lettered
@@ -266,6 +273,7 @@ def _check_runtime(settings: Mapping[str, Any]) -> None:
             raise ValueError("use a positive duration in days, hours, minutes or seconds, e.g. PT24H")
     except ValueError as exc:
         raise SettingsError(f"sandboxes.idle_ttl: {exc}") from None
+    _number(settings, "sandboxes", "max_count", minimum=1, maximum=MAX_SANDBOXES, integer=True)
 
 
 def idle_ttl_seconds(settings: Mapping[str, Any]) -> float:
@@ -293,6 +301,10 @@ def check_server(settings: Mapping[str, Any]) -> None:
     for key in ("channel_timeout", "request_read_timeout"):
         _number(settings, "server", key, minimum=1)
     _number(settings, "server", "shutdown_grace", minimum=0)
+    try:
+        browser_policy(settings)
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from None
     _number(settings, "jelou", "file_url_timeout", minimum=0.1)
     _number(settings, "jelou", "file_url_max_redirects", minimum=0, integer=True)
     if not isinstance(settings["net"]["allow"], list):

@@ -169,3 +169,75 @@ def test_two_sandboxes_in_parallel_keep_their_own_clocks_and_records(app):
     for thread in threads:
         thread.join(timeout=60)
     assert client_errors == []
+
+
+# -- bounds and names (CONTRACT §18 "Bounds"; issue 18 items 5, 10, 12) ------------------------------
+
+def test_sandboxes_max_count_is_a_429_in_the_envelope_of_the_api_called():
+    app = create_app({"clock": {"start": START, "frozen": True}, "sandboxes": {"max_count": 2}})
+    client = app.test_client()
+    upload(client, "/sandboxes/one")
+    assert client.get("/sandboxes/two/_mock/clock").status_code == 200
+    control = client.post("/sandboxes/three/_mock/clock", json={"advance": "PT1H"})
+    assert control.status_code == 429
+    assert control.json["error"]["status"] == 429 and "sandboxes.max_count" in control.json["error"]["message"]
+    assert "'three'" in control.json["error"]["message"]
+    jelou = client.get("/v1/campaigns", headers={**JELOU, "X-Mock-Sandbox": "three"})
+    assert jelou.status_code == 429 and jelou.json["status"] == "failed"
+    assert "sandboxes.max_count" in jelou.json["message"][0]
+    indigitall = send_task(client, contacts(3), headers={**KEY, "X-Mock-Sandbox": "three"})
+    assert indigitall.status_code == 429 and indigitall.json["statusCode"] == 429
+    assert "sandboxes.max_count" in indigitall.json["message"]
+    assert "Retry-After" not in indigitall.headers            # waiting frees nothing
+    assert [item["name"] for item in client.get("/_mock/sandboxes").json["sandboxes"]] == ["one", "two"]
+    assert client.get("/sandboxes/one/_mock/clock").status_code == 200           # the existing ones still work
+    client.delete("/_mock/sandboxes/two")
+    assert client.get("/sandboxes/three/_mock/clock").status_code == 200         # a freed place is taken
+
+
+def test_a_full_store_drops_its_idle_sandboxes_before_refusing():
+    wall = Wall()
+    app = create_app({"clock": {"start": START, "frozen": True}, "sandboxes": {"max_count": 2, "idle_ttl": "PT30S"}},
+                     time_source=wall)
+    client = app.test_client()
+    upload(client, "/sandboxes/old")              # the once-a-minute sweep runs now, the next one in 60 s
+    upload(client, "/sandboxes/recent")
+    wall.now += 10
+    assert client.get("/sandboxes/recent/_mock/clock").status_code == 200
+    assert client.get("/sandboxes/new/_mock/clock").status_code == 429        # nothing idle yet
+    wall.now += 25                                # old: idle 35 s, recent: 25 s; no sweep due
+    assert client.get("/sandboxes/new/_mock/clock").status_code == 200
+    assert [item["name"] for item in client.get("/_mock/sandboxes").json["sandboxes"]] == ["new", "recent"]
+
+
+@pytest.mark.parametrize("value", [0, -1, "10", 2.5, True, 10_000_000])
+def test_sandboxes_max_count_is_validated(value):
+    with pytest.raises(SettingsError, match="sandboxes.max_count must be an integer between 1 and"):
+        create_app({"sandboxes": {"max_count": value}})
+
+
+@pytest.mark.parametrize("name", [".", ".."])
+def test_dot_names_are_refused_in_the_prefix_the_header_the_switcher_and_delete(client, name):
+    for response in (client.get(f"/sandboxes/{name}/_mock/clock"),
+                     client.get("/_mock/clock", headers={"X-Mock-Sandbox": name}),
+                     client.get(f"/v1/campaigns", headers={**JELOU, "X-Mock-Sandbox": name})):
+        assert response.status_code == 400, response.json
+        message = json.dumps(response.json)
+        assert f"invalid sandbox name '{name}'" in message and "not '.' or '..'" in message
+    switched = client.get(f"/_mock/ui/sandbox?sandbox={name}")
+    assert switched.status_code == 400 and "Location" not in switched.headers
+    assert f"invalid sandbox name &#39;{name}&#39;" in switched.get_data(as_text=True)
+    assert client.delete(f"/_mock/sandboxes/{name}").status_code == 400
+    assert name not in [item["name"] for item in client.get("/_mock/sandboxes").json["sandboxes"]]
+
+
+def test_a_non_ascii_name_is_quoted_as_sent(client):
+    raw_utf8 = "ñ".encode().decode("latin-1")                  # how WSGI hands over the header's bytes
+    header = client.get("/_mock/clock", headers={"X-Mock-Sandbox": raw_utf8})
+    assert header.status_code == 400
+    assert "invalid sandbox name 'ñ' in the X-Mock-Sandbox header" in header.json["error"]["message"]
+    assert "Ã" not in header.json["error"]["message"]
+    latin1 = client.get("/_mock/clock", headers={"X-Mock-Sandbox": "ñ"})          # a latin-1 byte: read as such
+    assert "invalid sandbox name 'ñ'" in latin1.json["error"]["message"]
+    prefix = client.get("/sandboxes/%C3%B1/_mock/clock")
+    assert prefix.status_code == 400 and "invalid sandbox name 'ñ' in the path prefix" in prefix.json["error"]["message"]

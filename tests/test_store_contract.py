@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from mock_server.store import ClockState, MemoryStore, NewRecord, StaleGeneration, Store, codec
+from mock_server.store import ClockState, MemoryStore, NewRecord, SandboxLimit, StaleGeneration, Store, codec
 
 START_US = 1_767_607_200_000_000          # 2026-01-05T10:00:00Z
 
@@ -127,6 +127,46 @@ def test_drop_removes_everything(store):
     assert [box.name for box in store.sandboxes()] == []
     assert store.page("a", "all").total == 0
     assert store.get_value("a", "rules", "r1") is None
+
+
+def test_max_sandboxes_bounds_creation_by_any_operation(make_store):
+    store = make_store(max_sandboxes=2)
+    store.touch("a")
+    store.put("b", "rules", "r1", {"n": 1})                    # any operation creates on first use
+    for create_c in (lambda: store.touch("c"), lambda: store.clock("c"), lambda: store.put("c", "m", "k", 1),
+                     lambda: store.reset("c")):
+        with pytest.raises(SandboxLimit) as refused:
+            create_c()
+        assert refused.value.sandbox == "c" and refused.value.limit == 2
+    assert [box.name for box in store.sandboxes()] == ["a", "b"]
+    assert store.touch("a").name == "a" and store.get_value("b", "rules", "r1") == {"n": 1}   # existing ones work
+    assert store.drop("b") is True
+    assert store.touch("c").name == "c"                         # a freed place is taken again
+    assert [box.name for box in store.sandboxes()] == ["a", "c"]
+
+
+def test_max_sandboxes_holds_under_concurrent_creation(make_store):
+    """Creation and the count are one step: racing creators (two store objects, as two processes
+    on a shared store) never exceed the bound."""
+    first = make_store(max_sandboxes=5)
+    stores = [first, make_store(max_sandboxes=5)] if not isinstance(first, MemoryStore) else [first, first]
+    outcomes: list[str] = []
+    start = threading.Barrier(20)
+
+    def create(number: int) -> None:
+        start.wait()
+        try:
+            stores[number % 2].touch(f"s{number}")
+            outcomes.append("created")
+        except SandboxLimit:
+            outcomes.append("refused")
+    threads = [threading.Thread(target=create, args=(number,)) for number in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(outcomes) == ["created"] * 5 + ["refused"] * 15
+    assert len(first.sandboxes()) == 5
 
 
 def test_expire_idle_uses_real_time(store, fake_time):

@@ -8,8 +8,11 @@ stay on the mock's own address (the UI works offline: no CDN).
 
 from __future__ import annotations
 
+import contextlib
+import http.server
 import os
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
@@ -61,9 +64,20 @@ def page(browser, server):
     opened = context.new_page()
     foreign: list[str] = []
     opened.on("request", lambda request: None if request.url.startswith(server.base_url) else foreign.append(request.url))
+    refused = watch_csp(opened)
     yield opened
     context.close()
     assert not foreign, f"the page requested something outside the mock: {foreign}"
+    assert not refused, f"the Content-Security-Policy blocked something the page uses: {refused}"
+
+
+def watch_csp(page) -> list[str]:
+    """Console messages of Content-Security-Policy violations (and uncaught page errors) on ``page``."""
+    seen: list[str] = []
+    page.on("console", lambda message: seen.append(message.text)
+            if "Content Security Policy" in message.text or "Refused to" in message.text else None)
+    page.on("pageerror", lambda error: seen.append(f"page error: {error}"))
+    return seen
 
 
 @pytest.fixture
@@ -109,7 +123,8 @@ def test_root_redirects_and_counters_move_as_the_clock_advances(page, server, sh
     assert read.inner_text() == "0"
 
     MockControl(server.base_url).clock.advance("PT5S")          # the page is not reloaded: it polls
-    page.wait_for_function("document.querySelector(\"[data-bind$='.status']\").textContent === 'COMPLETED'", timeout=10_000)
+    from playwright.sync_api import expect
+    expect(status).to_have_text("COMPLETED", timeout=10_000)     # (no wait_for_function: the CSP forbids eval)
     assert int(read.inner_text()) == 40
     assert row.locator("[data-bind$='.counts.FAILED']").inner_text() == "1"
     assert page.locator("#clock-now").inner_text() == "2026-01-05T10:00:05.000Z"
@@ -183,7 +198,8 @@ def test_recipients_move_through_their_statuses_live(page, server, shots):
     assert first.inner_text() == "CREATED"
     assert page.locator("#r1 .timeline").inner_text() == "waiting to be sent"
     MockControl(server.base_url).clock.advance("PT3S")            # sent at 10:00:01, at the user 2 s later
-    page.wait_for_function("document.querySelector('#r1 .badge').textContent === 'DELIVERED_USER'", timeout=10_000)
+    from playwright.sync_api import expect
+    expect(first).to_have_text("DELIVERED_USER", timeout=10_000)
     page.wait_for_load_state()
     stages = page.locator("#r1 .timeline li span").all_inner_texts()
     assert stages == ["sent", "delivered to channel", "delivered to user"]
@@ -284,3 +300,64 @@ def test_the_api_docs_render_offline(page, server, shots):
 def test_chromium_is_the_debian_one():
     _need_chromium()
     assert shutil.which("chromium") == CHROMIUM
+
+
+# -- a page on another origin cannot drive the mock (CONTRACT §18 "Browsers") -------------------------
+
+# A text/plain form whose body is the JSON rule {"match": {"provider": "jelou"}, "action": {"status":
+# 503, "message": "="}} (every Jelou request fails), and a no-cors fetch moving the clock 30 days.
+FOREIGN_PAGE = """<!doctype html><html><head><title>innocent</title></head><body>
+<form id="f" method="post" enctype="text/plain" action="MOCK/_mock/faults">
+<input name='{"match": {"provider": "jelou"}, "action": {"status": 503, "message": "' value='"}}'></form>
+<script>
+fetch("MOCK/_mock/clock", {method: "POST", mode: "no-cors", body: '{"advance": "P30D"}'})
+  .catch(function () {})
+  .finally(function () { document.title = "fetched"; document.getElementById("f").submit(); });
+</script></body></html>"""
+
+
+@contextlib.contextmanager
+def foreign_site(html: str):
+    """A tiny web server on another loopback port serving one page: another origin than the mock."""
+    class Page(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = html.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    site = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    thread = threading.Thread(target=site.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield site.server_address[1]
+    finally:
+        site.shutdown()
+        site.server_close()
+        thread.join(timeout=10)
+
+
+@pytest.mark.parametrize("site_host", ["localhost", "127.0.0.1"])        # cross-site, and same-site (another port)
+def test_a_page_on_another_origin_cannot_change_the_mock(browser, server, site_host):
+    control = MockControl(server.base_url)
+    before = requests.get(server.base_url + "/_mock/clock", timeout=10).json()
+    context = browser.new_context()
+    page = context.new_page()
+    answers: dict[str, int] = {}
+    page.on("response", lambda response: answers.__setitem__(response.url, response.status)
+            if response.url.startswith(server.base_url) else None)
+    with foreign_site(FOREIGN_PAGE.replace("MOCK", server.base_url)) as port:
+        page.goto(f"http://{site_host}:{port}/")
+        page.wait_for_url(server.base_url + "/_mock/faults", timeout=15_000)     # the form was posted
+        page.wait_for_load_state()
+    context.close()
+    assert answers == {server.base_url + "/_mock/clock": 403, server.base_url + "/_mock/faults": 403}
+    assert requests.get(server.base_url + "/_mock/clock", timeout=10).json() == before
+    assert requests.get(server.base_url + "/_mock/faults", timeout=10).json()["total"] == 0
+    control.clock.advance("PT1S")                                   # a script (no Origin) still may
+    assert requests.get(server.base_url + "/_mock/clock", timeout=10).json()["now"] == "2026-01-05T10:00:01.000Z"

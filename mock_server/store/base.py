@@ -32,6 +32,9 @@ Sandboxes
   ``sandboxes()`` lists every sandbox, by name.
 - ``drop(name)`` removes a sandbox and everything in it (a later touch creates it fresh);
   ``expire_idle(ttl)`` drops those not touched for ``ttl`` real seconds and returns their names.
+- ``max_sandboxes`` (a constructor argument, None: no bound): creating one more sandbox while that
+  many exist raises :class:`SandboxLimit` and creates nothing. The count and the creation are one
+  atomic step (two processes racing for the last place on a shared store: one of them wins).
 
 Clock
 - ``clock(name)`` reads the state; ``update_clock(name, fn)`` replaces it with ``fn(current)``
@@ -113,12 +116,23 @@ class StaleGeneration(StoreError):
     """The sandbox was reset since the generation an operation was given: nothing was written."""
 
 
+class SandboxLimit(StoreError):
+    """Creating a sandbox would exceed the store's ``max_sandboxes``: nothing was created."""
+
+    def __init__(self, sandbox: str, limit: int) -> None:
+        super().__init__(f"cannot create sandbox '{sandbox}': {limit} sandboxes exist, the most allowed at once")
+        self.sandbox = sandbox
+        self.limit = limit
+
+
 class UnknownSandbox(StoreError):
     """An operation named a sandbox that does not exist (only ``drop`` and reads say so)."""
 
 
 def valid_sandbox_name(name: str) -> bool:
-    return isinstance(name, str) and SANDBOX_NAME.fullmatch(name) is not None
+    """``name`` matches :data:`SANDBOX_NAME` and is not ``.`` or ``..`` (path segments, not names:
+    ``/sandboxes/../`` would leave the prefix)."""
+    return isinstance(name, str) and SANDBOX_NAME.fullmatch(name) is not None and name not in (".", "..")
 
 
 @dataclass(frozen=True)

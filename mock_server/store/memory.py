@@ -16,17 +16,19 @@ import time
 import uuid
 from typing import Callable, Iterator, Sequence
 
-from .base import ClockState, IdStyle, NewRecord, Page, Record, SandboxInfo, SingleUpdate
+from .base import ClockState, IdStyle, NewRecord, Page, Record, SandboxInfo, SandboxLimit, SingleUpdate
 from .memory_parts import Data, Index, Sandbox, records, resolve
 from .memory_primitives import Primitives
 
 
 class MemoryStore(Primitives, SingleUpdate):
-    """The default store. ``clock_start_us``/``clock_frozen``: how a new sandbox's clock starts."""
+    """The default store. ``clock_start_us``/``clock_frozen``: how a new sandbox's clock starts;
+    ``max_sandboxes``: how many may exist at once (None: no bound)."""
 
     def __init__(self, *, seed: int = 0, clock_start_us: int | None = None, clock_frozen: bool = False,
-                 time_source: Callable[[], float] = time.time) -> None:
+                 time_source: Callable[[], float] = time.time, max_sandboxes: int | None = None) -> None:
         self.seed = seed
+        self.max_sandboxes = max_sandboxes
         self.time_source = time_source
         self._clock_start_us = clock_start_us
         self._clock_frozen = clock_frozen
@@ -49,6 +51,8 @@ class MemoryStore(Primitives, SingleUpdate):
             with self._lock:
                 sandbox = self._sandboxes.get(name)
                 if sandbox is None:
+                    if self.max_sandboxes is not None and len(self._sandboxes) >= self.max_sandboxes:
+                        raise SandboxLimit(name, self.max_sandboxes)
                     sandbox = Sandbox(name, self._initial_clock(), self.seed, self.time_source())
                     self._sandboxes[name] = sandbox
         return sandbox

@@ -41,7 +41,8 @@ from redis.retry import Retry
 
 from . import codec, redis_lua
 from .redis_blobs import BlobCache
-from .base import ClockState, IdStyle, NewRecord, Page, Record, SandboxInfo, SingleUpdate, StaleGeneration, T
+from .base import (ClockState, IdStyle, NewRecord, Page, Record, SandboxInfo, SandboxLimit, SingleUpdate, StaleGeneration,
+                   T)
 from .redis_primitives import RedisPrimitives, StoreUnavailable, _Conflict, _NoSandbox
 
 __all__ = ["RedisStore", "StoreUnavailable", "decoding_store"]
@@ -56,8 +57,10 @@ class RedisStore(RedisPrimitives, SingleUpdate):
 
     def __init__(self, url: str, *, prefix: str = DEFAULT_PREFIX, seed: int = 0, clock_start_us: int | None = None,
                  clock_frozen: bool = False, time_source: Callable[[], float] = time.time,
-                 blob_cache_bytes: int = 256 * 1024 * 1024, socket_timeout: float = 5.0) -> None:
+                 blob_cache_bytes: int = 256 * 1024 * 1024, socket_timeout: float = 5.0,
+                 max_sandboxes: int | None = None) -> None:
         self.url, self.prefix, self.seed = url, prefix, seed
+        self.max_sandboxes = max_sandboxes
         self.time_source = time_source
         self._clock_start_us, self._clock_frozen = clock_start_us, clock_frozen
         # One quick retry: after a Redis restart a pooled connection fails once, then reconnects.
@@ -86,6 +89,8 @@ class RedisStore(RedisPrimitives, SingleUpdate):
                 raise _NoSandbox() from None
             if "CONFLICT" in text:
                 raise _Conflict() from None
+            if "TOOMANY" in text:
+                raise SandboxLimit(sandbox, self.max_sandboxes or 0) from None
             if "STALE" in text:
                 raise StaleGeneration(f"sandbox '{sandbox}' was reset since this operation began") from None
             raise StoreUnavailable(f"Redis refused an operation: {text}") from exc
@@ -104,7 +109,8 @@ class RedisStore(RedisPrimitives, SingleUpdate):
         """Create the sandbox if needed, record its use; its ``INFO`` fields."""
         real = self.time_source()
         clock = self._initial_clock()
-        return self._call("TOUCH", sandbox, repr(real), repr(real), clock.offset_us, _frz(clock))
+        limit = "" if self.max_sandboxes is None else self.max_sandboxes
+        return self._call("TOUCH", sandbox, repr(real), repr(real), clock.offset_us, _frz(clock), limit)
 
     def _real_us(self) -> int:
         return round(self.time_source() * 1_000_000)

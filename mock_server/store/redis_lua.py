@@ -14,7 +14,8 @@ Key layout (``P`` is ``store.prefix``, default ``bulkmock:``):
   ``map:NAME`` (hash) + ``mapo:NAME`` (sorted set: insertion order);
 - ``P blob:ID`` (+ ``:dest``): the bytes of an uploaded CSV (and its destination index), immutable.
 
-Errors a script returns: ``NOSANDBOX`` (create it and retry), ``STALE`` (the generation the caller
+Errors a script returns: ``NOSANDBOX`` (create it and retry), ``TOOMANY`` (creating the sandbox
+would exceed ``max_sandboxes``, counted in ``P sandboxes`` by the same script), ``STALE`` (the generation the caller
 gave is gone), ``CONFLICT`` (a compare-and-set lost: re-read and retry). Every change bumps
 ``ver`` and publishes it on ``P ver:NAME`` (the long-polls' wake-up). The scripts build key names
 from the sandbox's epoch, so they need one Redis server (not Redis Cluster).
@@ -48,6 +49,9 @@ local function score(s) return string.format('%.17g', s) end
 
 ENSURE_BODY = r"""
 if redis.call('EXISTS', META) == 0 then
+  if ARGV[7] ~= '' and redis.call('HLEN', P .. 'sandboxes') >= tonumber(ARGV[7]) then
+    return redis.error_reply('TOOMANY')
+  end
   local ep = redis.call('INCR', P .. 'epochs')
   redis.call('HSET', META, 'ep', ep, 'gen', 0, 'ver', 0, 'off', ARGV[5], 'frz', ARGV[6], 'created', ARGV[4])
   redis.call('HSET', P .. 'sandboxes', NAME, 1)
@@ -83,8 +87,8 @@ return out
 # ARGV: P NAME -> {gen, ver, off, frz, created, used, kind1, n1, ...} or NOSANDBOX
 INFO = PRELUDE + INFO_BODY
 
-# ARGV: P NAME real created_real off frz(or '') -> as INFO, after creating the sandbox if needed
-# and recording the use
+# ARGV: P NAME real created_real off frz(or '') max_sandboxes(or '') -> as INFO, after creating the
+# sandbox if needed (TOOMANY when max_sandboxes exist already) and recording the use
 TOUCH = PRELUDE + ENSURE_BODY + INFO_BODY
 
 # ARGV: P NAME -> {off, frz, ver} or NOSANDBOX
