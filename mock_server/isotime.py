@@ -84,8 +84,8 @@ def parse_duration(text: str) -> Duration:
 def bounded_seconds(text: object, name: str, maximum: str) -> float:
     """A client's fixed-length duration (no years or months) in seconds, from 0 to ``maximum``.
 
-    Every duration a client gives the control plane goes through here, so none can overflow the
-    arithmetic it feeds (a deadline, a wait, an expiry date). ``ValueError`` naming ``name`` and
+    Every duration a client gives a fault rule (and the latency and window settings) goes through
+    here, so none can overflow the arithmetic it feeds (a deadline, a wait, an expiry date). ``ValueError`` naming ``name`` and
     the allowed range otherwise; ``maximum`` is itself a duration (``"P1D"``).
     """
     allowed = f"from PT0S to {maximum}"
