@@ -81,6 +81,25 @@ def parse_duration(text: str) -> Duration:
     return Duration(years=int(years), months=int(months), seconds=seconds, text=text.strip())
 
 
+def bounded_seconds(text: object, name: str, maximum: str) -> float:
+    """A client's fixed-length duration (no years or months) in seconds, from 0 to ``maximum``.
+
+    Every duration a client gives a fault rule (and the latency and window settings) goes through
+    here, so none can overflow the arithmetic it feeds (a deadline, a wait, an expiry date). ``ValueError`` naming ``name`` and
+    the allowed range otherwise; ``maximum`` is itself a duration (``"P1D"``).
+    """
+    allowed = f"from PT0S to {maximum}"
+    if not isinstance(text, str):
+        raise ValueError(f"{name} must be an ISO 8601 duration string such as PT2S ({allowed})")
+    duration = parse_duration(text)
+    if duration.years or duration.months:
+        raise ValueError(f"{name} must not use years or months (they have no fixed length); use days, hours, "
+                         f"minutes or seconds, {allowed}")
+    if not duration.seconds <= parse_duration(maximum).seconds:      # also false for inf and NaN
+        raise ValueError(f"{name} must be {allowed}, not '{text}'")
+    return float(duration.seconds)
+
+
 def add_months(moment: datetime, months: int) -> datetime:
     """Add calendar months, clamping the day to the end of the target month."""
     index = moment.month - 1 + months

@@ -65,7 +65,9 @@ DEFAULTS: dict[str, Any] = {
     # Failure testing (CONTRACT §8-9): fixed-window rate limits, latency per route, the request journal.
     "rate_limits": [],                     # [{provider, per: credential|bot|application, limit, window}]
     "latency_profiles": [],                # [{provider, method, path, base, per_1000_rows}]
-    "journal": {"max_entries": 10_000},
+    # Per sandbox: journal entries and their encoded bytes kept (oldest dropped), fault rules (more: 409).
+    "journal": {"max_entries": 10_000, "max_bytes": 16 * MB},
+    "faults": {"max_rules": 1000},
     "access_log": None,                    # text | json | None (off); mock-server sets it from --log-format
     "inspection": {
         "default_limit": 100, "max_limit": 10000, "max_wait_seconds": 60.0,
@@ -231,6 +233,7 @@ def check(settings: Mapping[str, Any]) -> None:
     _check_indigitall(settings["indigitall"])
     _check_runtime(settings)
     _check_store(settings["store"])
+    _check_failure_testing(settings)
 
 
 def _check_store(store: Mapping[str, Any]) -> None:
@@ -274,6 +277,18 @@ def _check_runtime(settings: Mapping[str, Any]) -> None:
     except ValueError as exc:
         raise SettingsError(f"sandboxes.idle_ttl: {exc}") from None
     _number(settings, "sandboxes", "max_count", minimum=1, maximum=MAX_SANDBOXES, integer=True)
+
+
+JOURNAL_MIN_BYTES = MB                # one journal entry may hold a 64 KiB request body and a 64 KiB answer
+
+
+def _check_failure_testing(settings: Mapping[str, Any]) -> None:
+    _number(settings, "journal", "max_entries", minimum=1, integer=True)
+    value = settings["journal"]["max_bytes"]
+    if isinstance(value, bool) or not isinstance(value, int) or value < JOURNAL_MIN_BYTES:
+        raise SettingsError(f"journal.max_bytes must be a whole number of bytes >= {JOURNAL_MIN_BYTES:,} (1 MiB: one "
+                            f"entry may hold two 64 KiB bodies), not {value!r}")
+    _number(settings, "faults", "max_rules", minimum=1, integer=True)
 
 
 def idle_ttl_seconds(settings: Mapping[str, Any]) -> float:

@@ -388,6 +388,34 @@ def test_log_append_read_retention_and_clear(store):
     assert store.append("a", "journal", "next", max_entries=3) == 6
 
 
+def test_log_retention_by_encoded_bytes_keeps_the_newest(store):
+    entry = {"body": "x" * 1000}
+    size = len(codec.encode(entry))
+    for _ in range(10):
+        store.append("a", "journal", entry, max_entries=100, max_bytes=3 * size + 10)
+    page = store.read_log("a", "journal")
+    assert [seq for seq, _ in page.entries] == [8, 9, 10]
+    assert (page.dropped, page.dropped_for_bytes, page.bytes) == (7, 7, 3 * size)
+    store.append("a", "journal", {"n": 1}, max_entries=2, max_bytes=3 * size + 10)   # both bounds at once
+    page = store.read_log("a", "journal")
+    assert [seq for seq, _ in page.entries] == [10, 11]
+    assert (page.dropped, page.dropped_for_bytes, page.bytes) == (9, 7, size + len(codec.encode({"n": 1})))
+    store.append("a", "journal", {"big": "y" * 5000}, max_entries=100, max_bytes=100)   # alone over the bound: kept
+    page = store.read_log("a", "journal")
+    assert [seq for seq, _ in page.entries] == [12] and page.dropped_for_bytes == 9
+    store.clear_log("a", "journal")
+    page = store.read_log("a", "journal")
+    assert (page.dropped, page.dropped_for_bytes, page.bytes) == (0, 0, 0)
+
+
+def test_log_values_beyond_64_bits_are_kept(store):
+    value = {"x": 123456789012345678901234567890, "y": [-(2**64) - 1, 2**63], "z": (2**200,)}
+    store.append("a", "journal", value, max_entries=5)
+    assert store.read_log("a", "journal").entries[0][1] == value
+    store.put("a", "rules", "r", value)
+    assert store.get_value("a", "rules", "r") == value
+
+
 def test_counters_expire_after_their_ttl(store, fake_time):
     assert store.incr("a", "w:1") == 1
     assert store.incr("a", "w:1", 4) == 5

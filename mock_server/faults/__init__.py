@@ -1,7 +1,7 @@
 """Failure testing (CONTRACT §8-9): fault rules, rate limits, latency, the request journal, the access log.
 
 ``init_app`` builds the app's :class:`~.pipeline.Instrument` from the settings (``rate_limits``,
-``latency_profiles``, ``journal.max_entries``, ``access_log``), installs the pipeline and mounts
+``latency_profiles``, ``journal``, ``faults``, ``access_log``), installs the pipeline and mounts
 ``/_mock/faults`` and ``/_mock/requests``.
 """
 
@@ -24,16 +24,13 @@ def init_app(app: Flask, state, providers) -> Instrument:
     runs once the request's sandbox is selected.
     """
     settings = state.settings
-    max_entries = settings["journal"]["max_entries"]
-    if not isinstance(max_entries, int) or isinstance(max_entries, bool) or max_entries < 1:
-        raise SettingsError("journal.max_entries must be a whole number >= 1")
     fmt = settings["access_log"]
     if fmt is not None and fmt not in FORMATS:
         raise SettingsError(f"access_log must be one of: {', '.join(FORMATS)} (or null: off)")
     instrument = Instrument(
         state,
         {provider.name: provider for provider in providers},
-        Records(state.store, max_entries),
+        Records(state.store, settings["journal"], settings["faults"]),
         load_rate_limits(settings["rate_limits"]),
         load_latency_profiles(settings["latency_profiles"]),
         AccessLog(fmt) if fmt else None,

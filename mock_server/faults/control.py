@@ -13,6 +13,7 @@ from ..sandbox import current
 from ..errors import ControlError
 from ..isotime import isoformat, parse_datetime
 from .pipeline import current_sandbox
+from .records import TooManyRules
 from .rules import load_rule, new_rule
 
 bp = Blueprint("mock_faults", __name__, url_prefix="/_mock")
@@ -35,7 +36,10 @@ def add_fault():
     except (bodies.BodyError, ValueError) as exc:
         raise ControlError(str(exc)) from None
     now = current().now_dt()
-    return instrument.records.add_rule(_sandbox(), lambda rule_id: new_rule(rule_id, rule, now)), 201
+    try:
+        return instrument.records.add_rule(_sandbox(), lambda rule_id: new_rule(rule_id, rule, now)), 201
+    except TooManyRules as exc:
+        raise ControlError(str(exc), 409) from None
 
 
 @bp.get("/faults")
@@ -82,9 +86,13 @@ def list_requests():
     wait_for = _int_arg("wait_for", 0, 0)
     timeout = _float_arg("timeout", 10.0, 0.0, float(limits["max_wait_seconds"]))
 
+    kept = []                                    # the last page read: its drop counts
+
     def selected() -> list[dict]:
         found = []
-        for entry in instrument.records.journal(sandbox)[0]:
+        entries, page = instrument.records.journal_page(sandbox)
+        kept[:] = [page]
+        for entry in entries:
             if provider and entry["provider"] != provider:
                 continue
             if method and entry["method"] != method:
@@ -104,8 +112,12 @@ def list_requests():
         wait(instrument.state, current(), lambda: len(selected()), lambda after: None, wait_for, timeout)
     entries = selected()
     start = (page - 1) * limit
+    retention = kept[0]
     return {"requests": entries[start:start + limit], "total": len(entries), "page": page, "limit": limit,
-            "dropped": instrument.records.journal(sandbox)[1]}
+            "dropped": retention.dropped,
+            "droppedBy": {"journal.max_entries": retention.dropped - retention.dropped_for_bytes,
+                          "journal.max_bytes": retention.dropped_for_bytes},
+            "bytes": retention.bytes, "lost": instrument.lost(sandbox)}
 
 
 @bp.delete("/requests")

@@ -73,6 +73,13 @@ class JournalPageSchema(Schema):
     page = fields.Integer(required=True)
     limit = fields.Integer(required=True)
     dropped = fields.Integer(required=True, metadata={"description": "entries dropped by retention"})
+    droppedBy = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True,
+                            metadata={"description": "of those, how many for each setting: journal.max_entries, "
+                                                     "journal.max_bytes"})
+    bytes = fields.Integer(required=True, metadata={"description": "bytes the kept entries take (as stored)"})
+    lost = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True,
+                       metadata={"description": "journal entries and access-log lines of this sandbox this process "
+                                                "could not write (the answers stood): {journal, accessLog}"})
 
 
 class ClearedSchema(Schema):
@@ -89,7 +96,8 @@ def operations(settings: dict) -> dict[str, dict[str, dict]]:
             "post": {"tags": tags, "summary": "Add a fault rule", "operationId": "mockAddFault",
                      "requestBody": {"required": True, **_json(RuleSchema)},
                      "responses": {"201": {"description": "The rule", **_json(StoredRuleSchema)},
-                                   "400": _error("Invalid rule (the message names the field)")}},
+                                   "400": _error("Invalid rule (the message names the field and its range)"),
+                                   "409": _error("The sandbox has faults.max_rules rules already")}},
             "get": {"tags": tags, "summary": "The sandbox's fault rules, in the order they are tried",
                     "operationId": "mockFaults",
                     "responses": {"200": {"description": "Rules", **_json(RuleListSchema)}}},

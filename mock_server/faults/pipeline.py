@@ -13,10 +13,18 @@ Two halves:
   stored), adds ``X-Mock-Fault`` and keeps the response for the journal.
 
 The control plane (``/_mock``) is never faulted, limited or journaled; it is logged.
+
+What happens once the answer is decided never changes it: the record may already be stored, and a
+client retrying a 500 would create it twice. A journal entry or access-log line that cannot be
+written (the shared store unreachable, an entry it cannot encode) is logged and counted instead
+(:meth:`Instrument.lost`, per sandbox in this process, shown by ``GET /_mock/requests``).
 """
 
 from __future__ import annotations
 
+import logging
+import threading
+from collections import Counter
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any, Callable
@@ -34,6 +42,9 @@ from .rules import RequestView, latency_seconds, seconds, whole_seconds
 
 EXCHANGE = "mock.exchange"
 CONTROL_PREFIX = "/_mock"
+LOST_KINDS = ("journal", "accessLog")
+
+log = logging.getLogger("mock_server.faults")
 
 
 @dataclass
@@ -115,6 +126,8 @@ class Instrument:
         self.rate_limits = rate_limits
         self.latency_profiles = latency_profiles
         self.access_log = access_log
+        self._lost: Counter = Counter()          # (kind, sandbox) -> entries or lines this process lost
+        self._lost_lock = threading.Lock()
 
     def install(self, app: Flask) -> None:
         app.before_request(self.before)
@@ -239,7 +252,12 @@ class Instrument:
             response.headers.setdefault(name, value)
         if exchange.rule is not None:
             response.headers["X-Mock-Fault"] = exchange.rule["id"]
-        exchange.entry["response"] = journal.response_summary(response)
+        try:
+            exchange.entry["response"] = journal.response_summary(response)
+        except Exception as exc:                 # the answer stands; the summary is best effort
+            log.exception("cannot summarise the answer to %s %s for the journal", request.method, request.path)
+            exchange.entry["response"] = {"status": response.status_code, "headers": {},
+                                          "unsummarised": f"{type(exc).__name__}: {exc}"[:200]}
         return response
 
     # -- after the answer ------------------------------------------------------------------
@@ -260,9 +278,29 @@ class Instrument:
             elif exchange.drop:
                 entry["response"]["dropped"] = exchange.drop
             entry.update(durationMs=duration, latencyMs=round(exchange.latency * 1000.0, 1), fault=exchange.rule["id"] if exchange.rule else None, **record)
-            self.records.log(exchange.sandbox, entry)
+            try:
+                self.records.log(exchange.sandbox, entry)
+            except Exception:                    # the answer stands (see the module doc)
+                self._count_lost("journal", exchange, environ)
         if self.access_log is not None:
-            self.access_log.write(environ, exchange, duration, record)
+            try:
+                self.access_log.write(environ, exchange, duration, record)
+            except Exception:                    # the answer stands
+                self._count_lost("accessLog", exchange, environ)
+
+    def _count_lost(self, kind: str, exchange: Exchange, environ) -> None:
+        with self._lost_lock:
+            self._lost[kind, exchange.sandbox] += 1
+        log.exception("%s: could not record %s %s (sandbox %s, answered %s); the answer stands",
+                      "journal" if kind == "journal" else "access log", environ.get("REQUEST_METHOD"),
+                      environ.get("PATH_INFO"), exchange.sandbox, exchange.status)
+
+    def lost(self, sandbox: str | None = None) -> dict[str, int]:
+        """Journal entries and access-log lines this process could not write: ``{kind: count}``,
+        for one sandbox or (``None``) all of them."""
+        with self._lost_lock:
+            return {kind: sum(count for (what, name), count in self._lost.items()
+                              if what == kind and sandbox in (None, name)) for kind in LOST_KINDS}
 
 
 def current_sandbox(environ) -> str:

@@ -55,7 +55,7 @@ class LatencyProfile:
 
 def _duration(entry: Mapping, key: str, where: str, default: str | None = None) -> float:
     try:
-        return seconds(entry.get(key, default), f"{where}.{key}")
+        return seconds(entry.get(key, default), f"{where}.{key}", "window" if key == "window" else "latency")
     except ValidationError as exc:
         raise SettingsError(f"{where}.{key}: {exc.messages[0]}") from None
 

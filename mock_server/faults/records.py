@@ -5,16 +5,19 @@ it holds across workers with a shared store:
 
 - fault rules: the map ``faults`` (rule id -> rule), counted with ``update_value`` (compare-and-set);
 - rate limits: counters ``ratelimit:<limit>:<subject>:<window number>`` (``incr``);
-- the journal: the log ``journal`` (``append`` with ``max_entries``, ``read_log``, ``clear_log``);
-  entry ids are ``req-<sequence number>``.
+- the journal: the log ``journal`` (``append`` with ``max_entries`` and ``max_bytes``, ``read_log``,
+  ``clear_log``); entry ids are ``req-<sequence number>``.
+
+Bounds per sandbox (CONTRACT §18): ``faults.max_rules`` rules (one more is :class:`TooManyRules`),
+``journal.max_entries`` entries and ``journal.max_bytes`` encoded bytes (the oldest dropped, counted).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
-from ..store import Store
+from ..store import LogPage, Store
 from .rules import RequestView, expired, fires, matches
 
 RULES = "faults"
@@ -22,15 +25,26 @@ JOURNAL = "journal"
 WINDOW_GRACE = 86_400.0    # real seconds a window counter outlives its window (the mock clock may be frozen)
 
 
+class TooManyRules(ValueError):
+    """The sandbox already has ``faults.max_rules`` rules."""
+
+
 class Records:
     """The faults package's view of one store; every call names the sandbox."""
 
-    def __init__(self, store: Store, max_entries: int) -> None:
+    def __init__(self, store: Store, journal: Mapping[str, int], faults: Mapping[str, int]) -> None:
         self.store = store
-        self.max_entries = max_entries
+        self.max_entries = journal["max_entries"]
+        self.max_bytes = journal["max_bytes"]
+        self.max_rules = faults["max_rules"]
 
     # -- fault rules -------------------------------------------------------------------------
     def add_rule(self, sandbox: str, make: Callable[[str], dict]) -> dict:
+        """Store a new rule; :class:`TooManyRules` when the sandbox has ``faults.max_rules`` already
+        (counted before adding: rules added at the same instant by other workers may pass it by a few)."""
+        if len(self.store.items(sandbox, RULES)) >= self.max_rules:
+            raise TooManyRules(f"this sandbox has {self.max_rules:,} fault rules, the most faults.max_rules allows; "
+                               "delete some (DELETE /_mock/faults/ID, or DELETE /_mock/faults for all) first")
         rule_id = f"fault-{self.store.incr(sandbox, 'fault-ids')}"
         rule = make(rule_id)
         self.store.put(sandbox, RULES, rule_id, rule)
@@ -86,12 +100,17 @@ class Records:
 
     # -- journal ---------------------------------------------------------------------------------
     def log(self, sandbox: str, entry: dict) -> int:
-        return self.store.append(sandbox, JOURNAL, entry, max_entries=self.max_entries)
+        return self.store.append(sandbox, JOURNAL, entry, max_entries=self.max_entries, max_bytes=self.max_bytes)
 
     def journal(self, sandbox: str) -> tuple[list[dict], int]:
         """Every kept entry, oldest first (each with its ``id``), and how many were dropped."""
+        entries, page = self.journal_page(sandbox)
+        return entries, page.dropped
+
+    def journal_page(self, sandbox: str) -> tuple[list[dict], LogPage]:
+        """``journal``, with the whole page (drop counts, bytes kept) in place of the drop count."""
         page = self.store.read_log(sandbox, JOURNAL, after=0, limit=self.max_entries)
-        return [{"id": f"req-{number}", **value} for number, value in page.entries], page.dropped
+        return [{"id": f"req-{number}", **value} for number, value in page.entries], page
 
     def clear_journal(self, sandbox: str) -> None:
         self.store.clear_log(sandbox, JOURNAL)

@@ -22,28 +22,33 @@ from typing import Any, Callable, Mapping
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from ..isotime import isoformat, parse_duration
+from ..isotime import bounded_seconds, isoformat
 
 PROVIDERS = ("jelou", "indigitall")
 DROPS = ("reset", "empty", "truncate")
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+# The longest duration each field takes (CONTRACT §18: no arithmetic may overflow).
+MAX_DURATION = {
+    "latency": "P1D",          # real time a request is held
+    "retryAfter": "P366D",     # Retry-After, X-RateLimit-Reset
+    "expiresAfter": "P36500D",  # mock time: about 100 years after the rule's creation
+    "window": "P366D",         # rate_limits[].window (settings)
+}
+MAX_COUNT = 1_000_000_000      # times, after, action.limit
+COUNT_RANGE = f"must be a whole number from {{min}} to {MAX_COUNT:,}"
 
 
-def seconds(text: Any, name: str) -> float:
-    """An ISO 8601 duration of fixed length (no years/months) in seconds; ``ValidationError`` otherwise."""
+def seconds(text: Any, name: str, kind: str | None = None) -> float:
+    """The fixed-length duration ``text`` of the field ``name`` in seconds, within the range of its
+    ``kind`` (a key of ``MAX_DURATION``; default: ``name``); ``ValidationError`` otherwise."""
     try:
-        duration = parse_duration(str(text)) if isinstance(text, str) else None
+        return bounded_seconds(text, name, MAX_DURATION[kind or name])
     except ValueError as exc:
         raise ValidationError(str(exc)) from None
-    if duration is None:
-        raise ValidationError(f"{name} must be an ISO 8601 duration string such as PT2S")
-    if duration.years or duration.months:
-        raise ValidationError(f"{name} must not use years or months (they have no fixed length); use days, hours, minutes or seconds")
-    return float(duration.seconds)
 
 
 class Duration(fields.Field):
-    """An ISO 8601 duration kept as text, checked to have a fixed length."""
+    """An ISO 8601 duration kept as text, checked to have a fixed length and to be in range."""
 
     def _deserialize(self, value, attr, data, **kwargs):
         seconds(value, attr)
@@ -55,11 +60,11 @@ class Latency(fields.Field):
 
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, str):
-            seconds(value, attr)
+            seconds(value, "latency")
             return value
         if not isinstance(value, Mapping) or set(value) != {"min", "max"}:
             raise ValidationError('latency must be a duration ("PT2S") or {"min": "PT0.1S", "max": "PT1S"}')
-        low, high = seconds(value["min"], "latency.min"), seconds(value["max"], "latency.max")
+        low, high = seconds(value["min"], "latency.min", "latency"), seconds(value["max"], "latency.max", "latency")
         if low > high:
             raise ValidationError("latency.min must not be greater than latency.max")
         return dict(value)
@@ -82,7 +87,7 @@ class ActionSchema(Schema):
     status = fields.Integer(strict=True, validate=validate.Range(400, 599, error="must be an HTTP error status, 400 to 599"))
     message = fields.String(validate=validate.Length(min=1, max=500))
     retryAfter = Duration()
-    limit = fields.Integer(strict=True, validate=validate.Range(min=0))
+    limit = fields.Integer(strict=True, validate=validate.Range(min=0, max=MAX_COUNT, error=COUNT_RANGE))
     afterCommit = fields.Boolean()
     latency = Latency()
     drop = fields.String(validate=validate.OneOf(DROPS))
@@ -106,8 +111,8 @@ class RuleSchema(Schema):
 
     match = fields.Nested(MatchSchema, load_default=dict)
     action = fields.Nested(ActionSchema, required=True)
-    times = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=1))
-    after = fields.Integer(strict=True, load_default=0, validate=validate.Range(min=0))
+    times = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=1, max=MAX_COUNT, error=COUNT_RANGE))
+    after = fields.Integer(strict=True, load_default=0, validate=validate.Range(min=0, max=MAX_COUNT, error=COUNT_RANGE))
     probability = fields.Float(load_default=1.0, validate=validate.Range(0.0, 1.0))
     expiresAfter = Duration(allow_none=True)
 
@@ -186,7 +191,7 @@ def latency_seconds(latency: Any, draw: Callable[[], float]) -> float:
     """The real seconds of a latency action (a uniform draw between min and max)."""
     if isinstance(latency, str):
         return seconds(latency, "latency")
-    low, high = seconds(latency["min"], "latency.min"), seconds(latency["max"], "latency.max")
+    low, high = seconds(latency["min"], "latency.min", "latency"), seconds(latency["max"], "latency.max", "latency")
     return low + (high - low) * draw()
 
 

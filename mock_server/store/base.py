@@ -76,8 +76,10 @@ Slot ledgers (per application: slot index -> units reserved)
 
 Generic primitives for journal, webhooks, faults and rate limits (a value read back never shares
 a mutable part with the value written or with the store)
-- Logs: ``append(name, log, value, max_entries)`` returns the entry's sequence number (1, 2, ...
-  never reused until reset/clear); beyond ``max_entries`` the oldest are dropped and counted.
+- Logs: ``append(name, log, value, max_entries, max_bytes=None)`` returns the entry's sequence
+  number (1, 2, ... never reused until reset/clear); beyond ``max_entries`` entries, or beyond
+  ``max_bytes`` of encoded values (``codec.encode``; the newest entry is always kept), the oldest
+  are dropped and counted.
   ``read_log(name, log, after, limit)`` returns entries with sequence > ``after``, oldest first.
 - Counters: ``incr(name, key, amount, ttl)`` adds atomically and returns the new value; the
   counter disappears ``ttl`` real seconds after it was created (a window key: put the window's
@@ -201,6 +203,8 @@ class LogPage:
     entries: tuple[tuple[int, Any], ...]   # (sequence number, value), oldest first
     last: int                  # sequence number of the newest entry ever appended (0: none)
     dropped: int               # entries dropped by retention since the last reset/clear
+    dropped_for_bytes: int = 0  # of which because of ``max_bytes``
+    bytes: int = 0             # encoded bytes of the entries kept
 
 
 IdStyle = Literal["uuid", "sequence"]
@@ -256,7 +260,7 @@ class Store(Protocol):
     def release(self, sandbox: str, name: str, amounts: Mapping[int, int], *, generation: int | None = None) -> None: ...
 
     # -- logs, counters, maps ------------------------------------------------------------------
-    def append(self, sandbox: str, log: str, value: Any, *, max_entries: int) -> int: ...
+    def append(self, sandbox: str, log: str, value: Any, *, max_entries: int, max_bytes: int | None = None) -> int: ...
     def read_log(self, sandbox: str, log: str, *, after: int = 0, limit: int = 100) -> LogPage: ...
     def clear_log(self, sandbox: str, log: str) -> None: ...
     def incr(self, sandbox: str, key: str, amount: int = 1, *, ttl: float | None = None) -> int: ...

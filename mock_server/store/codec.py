@@ -1,7 +1,9 @@
 """Serializing stored values to bytes and back (MessagePack), for stores that leave the process.
 
 Plain data (``None``, ``bool``, ``int``, ``float``, ``str``, ``bytes``, lists/tuples, dicts with
-string or integer keys) encodes as itself; tuples come back as tuples. A record's value may also
+string or integer keys) encodes as itself; tuples come back as tuples, and an integer beyond
+MessagePack's 64 bits (a client may send ``123456789012345678901234567890`` in a JSON body the
+journal keeps) as an extension holding its two's-complement bytes. A record's value may also
 be an instance of a type registered here under a short tag:
 
 - a frozen dataclass: ``register_dataclass(Campaign, "jelou.campaign")`` — its fields are encoded
@@ -25,6 +27,7 @@ from .base import ClockState, LogPage, NewRecord, Page, Record, SandboxInfo
 
 _TUPLE = 1
 _REGISTERED = 2
+_BIG_INT = 3
 _BY_TYPE: dict[type, tuple[str, Callable[[Any], Any]]] = {}
 _BY_TAG: dict[str, Callable[[Any], Any]] = {}
 
@@ -50,6 +53,8 @@ def register_dataclass(cls: type, tag: str) -> type:
 def _default(value: Any) -> Any:
     if isinstance(value, tuple):
         return msgpack.ExtType(_TUPLE, _pack(list(value)))
+    if type(value) is int:                       # msgpack asks only when it is beyond 64 bits
+        return msgpack.ExtType(_BIG_INT, value.to_bytes(value.bit_length() // 8 + 1, "big", signed=True))
     entry = _BY_TYPE.get(type(value))
     if entry is None:
         raise TypeError(f"cannot store a {type(value).__name__}: register it with mock_server.store.codec")
@@ -67,6 +72,8 @@ def _ext_hook(code: int, data: bytes) -> Any:
         except KeyError:
             raise ValueError(f"stored value of unknown type '{tag}'") from None
         return from_plain(plain)
+    if code == _BIG_INT:
+        return int.from_bytes(data, "big", signed=True)
     return msgpack.ExtType(code, data)
 
 

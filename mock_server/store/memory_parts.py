@@ -69,6 +69,17 @@ class Index:
 
 
 @dataclass
+class Log:
+    """One log: its kept entries ``(sequence number, encoded value)``, oldest first, and its counts."""
+
+    entries: list = field(default_factory=list)
+    last: int = 0                # sequence number of the newest entry ever appended
+    dropped: int = 0             # entries dropped by retention since the last reset/clear
+    dropped_for_bytes: int = 0   # of which for ``max_bytes``
+    bytes: int = 0               # encoded bytes of the kept entries
+
+
+@dataclass
 class Data:
     """Everything a reset drops (replaced whole, never cleared in place)."""
 
@@ -77,7 +88,7 @@ class Data:
     counts: dict[str, int] = field(default_factory=dict)
     indexes: dict[str, Index] = field(default_factory=dict)
     ledgers: dict[str, dict[int, int]] = field(default_factory=dict)
-    logs: dict[str, list] = field(default_factory=dict)          # name -> [entries list, last seq, dropped]
+    logs: dict[str, "Log"] = field(default_factory=dict)
     counters: dict[str, tuple[int, float | None]] = field(default_factory=dict)
     maps: dict[str, dict[str, Any]] = field(default_factory=dict)
     sequences: dict[str, int] = field(default_factory=dict)

@@ -1,8 +1,9 @@
 """The in-memory store's generic primitives: slot ledgers, logs, counters and maps.
 
 Mixed into :class:`~mock_server.store.memory.MemoryStore`, which provides ``_get(name)`` (the
-sandbox, created on first use) and ``time_source``. Guarantees: see ``base.py``. Log and map
-values are copied in and out, so a caller never shares a mutable value with the store.
+sandbox, created on first use) and ``time_source``. Guarantees: see ``base.py``. Log values are
+kept encoded (``codec``, as the Redis store keeps them: compact, and sized the same way), map values
+are copied in and out, so a caller never shares a mutable value with the store.
 """
 
 from __future__ import annotations
@@ -10,8 +11,9 @@ from __future__ import annotations
 from copy import deepcopy
 from typing import Any, Callable, Mapping
 
+from . import codec
 from .base import LogPage, T
-from .memory_parts import ReadOnly
+from .memory_parts import Log, ReadOnly
 
 
 class Primitives:
@@ -46,35 +48,45 @@ class Primitives:
                      generation=generation)
 
     # -- logs --------------------------------------------------------------------------------
-    def append(self, sandbox: str, log: str, value: Any, *, max_entries: int) -> int:
+    def append(self, sandbox: str, log: str, value: Any, *, max_entries: int, max_bytes: int | None = None) -> int:
+        data = codec.encode(value)               # kept encoded: a copy, and its size as Redis counts it
         box = self._get(sandbox)
         with box.lock:
-            entry = box.data.logs.setdefault(log, [[], 0, 0])
-            entry[1] += 1
-            entries = entry[0]
-            entries.append((entry[1], deepcopy(value)))
-            excess = len(entries) - max(0, max_entries)
-            if excess > 0:
-                del entries[:excess]
-                entry[2] += excess
+            kept = box.data.logs.setdefault(log, Log())
+            kept.last += 1
+            kept.entries.append((kept.last, data))
+            kept.bytes += len(data)
+            excess = max(0, len(kept.entries) - max(0, max_entries))
+            over = 0
+            if max_bytes:                        # None or 0: no byte bound (as on Redis)
+                left = kept.bytes - sum(len(old) for _, old in kept.entries[:excess])
+                while left > max_bytes and excess + over < len(kept.entries) - 1:
+                    left -= len(kept.entries[excess + over][1])
+                    over += 1
+            if excess + over:
+                kept.bytes -= sum(len(old) for _, old in kept.entries[:excess + over])
+                del kept.entries[:excess + over]
+                kept.dropped += excess + over
+                kept.dropped_for_bytes += over
             box.bump()
-            return entry[1]
+            return kept.last
 
     def read_log(self, sandbox: str, log: str, *, after: int = 0, limit: int = 100) -> LogPage:
         box = self._get(sandbox)
         with box.lock:
-            entries, last, dropped = box.data.logs.get(log, [[], 0, 0])
-            first = entries[0][0] if entries else last + 1
+            kept = box.data.logs.get(log) or Log()
+            first = kept.entries[0][0] if kept.entries else kept.last + 1
             start = max(0, after + 1 - first)
-            return LogPage(tuple((seq, deepcopy(value)) for seq, value in entries[start:start + max(0, limit)]),
-                           last, dropped)
+            chosen = kept.entries[start:start + max(0, limit)]
+            last, dropped, for_bytes, size = kept.last, kept.dropped, kept.dropped_for_bytes, kept.bytes
+        return LogPage(tuple((seq, codec.decode(data)) for seq, data in chosen), last, dropped, for_bytes, size)
 
     def clear_log(self, sandbox: str, log: str) -> None:
         box = self._get(sandbox)
         with box.lock:
-            entry = box.data.logs.get(log)
-            if entry is not None:
-                box.data.logs[log] = [[], entry[1], 0]
+            kept = box.data.logs.get(log)
+            if kept is not None:
+                box.data.logs[log] = Log(last=kept.last)
                 box.bump()
 
     # -- counters ----------------------------------------------------------------------------

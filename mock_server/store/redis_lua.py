@@ -10,7 +10,7 @@ Key layout (``P`` is ``store.prefix``, default ``bulkmock:``):
   entries), ``n`` (hash: ``seq``, ``cus``, ``uuid``, ``id:KIND`` counters), ``count`` (hash kind ->
   records), ``ix:NAME`` (sorted set, member ``SEQ(12 digits)|KIND|ID``, so equal scores order by
   creation), ``led:NAME`` (hash slot -> units, ``_v`` its version), ``log:NAME`` (list) +
-  ``logm:NAME`` (hash ``first``/``last``/``dropped``), ``cnt:KEY`` (hash ``v``, ``exp``),
+  ``logm:NAME`` (hash ``first``/``last``/``dropped``/``dropbytes``/``bytes``), ``cnt:KEY`` (hash ``v``, ``exp``),
   ``map:NAME`` (hash) + ``mapo:NAME`` (sorted set: insertion order);
 - ``P blob:ID`` (+ ``:dest``): the bytes of an uploaded CSV (and its destination index), immutable.
 
@@ -300,7 +300,7 @@ bump()
 return 1
 """
 
-# ARGV: P NAME log value max_entries -> sequence number
+# ARGV: P NAME log value max_entries max_bytes(0: none) -> sequence number
 APPEND = PRELUDE + r"""
 local D = need('')
 if type(D) == 'table' then return D end
@@ -308,25 +308,36 @@ local meta = D .. 'logm:' .. ARGV[3]
 local list = D .. 'log:' .. ARGV[3]
 local last = redis.call('HINCRBY', meta, 'last', 1)
 if redis.call('HEXISTS', meta, 'first') == 0 then redis.call('HSET', meta, 'first', last) end
-redis.call('RPUSH', list, ARGV[4])
-local excess = redis.call('LLEN', list) - math.max(0, tonumber(ARGV[5]))
-if excess > 0 then
-  redis.call('LTRIM', list, excess, -1)
-  redis.call('HINCRBY', meta, 'first', excess)
-  redis.call('HINCRBY', meta, 'dropped', excess)
+local length = redis.call('RPUSH', list, ARGV[4])
+local bytes = tonumber(redis.call('HINCRBY', meta, 'bytes', #ARGV[4]))
+local excess = math.max(0, length - math.max(0, tonumber(ARGV[5])))
+local max_bytes = tonumber(ARGV[6])
+local over = 0
+for i = 1, excess do bytes = bytes - #redis.call('LPOP', list) end
+if max_bytes > 0 then
+  while bytes > max_bytes and length - excess - over > 1 do
+    bytes = bytes - #redis.call('LPOP', list)
+    over = over + 1
+  end
+end
+if excess + over > 0 then
+  redis.call('HINCRBY', meta, 'first', excess + over)
+  redis.call('HINCRBY', meta, 'dropped', excess + over)
+  redis.call('HINCRBY', meta, 'dropbytes', over)
+  redis.call('HSET', meta, 'bytes', math.max(0, bytes))
 end
 bump()
 return last
 """
 
-# ARGV: P NAME log after limit -> {last, dropped, first, values...}
+# ARGV: P NAME log after limit -> {last, dropped, first, dropped for bytes, bytes, values...}
 READ_LOG = PRELUDE + r"""
 local D = sandbox()
-if not D then return {0, 0, 1} end
-local m = redis.call('HMGET', D .. 'logm:' .. ARGV[3], 'last', 'dropped', 'first')
+if not D then return {0, 0, 1, 0, 0} end
+local m = redis.call('HMGET', D .. 'logm:' .. ARGV[3], 'last', 'dropped', 'first', 'dropbytes', 'bytes')
 local last, dropped = tonumber(m[1] or '0'), tonumber(m[2] or '0')
 local first = tonumber(m[3] or tostring(last + 1))
-local out = {last, dropped, first}
+local out = {last, dropped, first, tonumber(m[4] or '0'), tonumber(m[5] or '0')}
 local start = math.max(0, tonumber(ARGV[4]) + 1 - first)
 local limit = tonumber(ARGV[5])
 if limit > 0 then
@@ -345,7 +356,7 @@ local meta = D .. 'logm:' .. ARGV[3]
 if redis.call('EXISTS', meta) == 0 then return 0 end
 local last = tonumber(redis.call('HGET', meta, 'last') or '0')
 redis.call('DEL', D .. 'log:' .. ARGV[3])
-redis.call('HSET', meta, 'first', last + 1, 'dropped', 0)
+redis.call('HSET', meta, 'first', last + 1, 'dropped', 0, 'dropbytes', 0, 'bytes', 0)
 bump()
 return 1
 """

@@ -60,14 +60,14 @@ class RedisPrimitives:
                      generation=generation)
 
     # -- logs --------------------------------------------------------------------------------
-    def append(self, sandbox: str, log: str, value: Any, *, max_entries: int) -> int:
-        return int(self._run("APPEND", sandbox, log, self._encode(value, sandbox), max_entries))
+    def append(self, sandbox: str, log: str, value: Any, *, max_entries: int, max_bytes: int | None = None) -> int:
+        return int(self._run("APPEND", sandbox, log, self._encode(value, sandbox), max_entries, max_bytes or 0))
 
     def read_log(self, sandbox: str, log: str, *, after: int = 0, limit: int = 100) -> LogPage:
         out = self._call_read("READ_LOG", sandbox, log, max(0, after), max(0, limit))
         last, dropped, first = int(out[0]), int(out[1]), int(out[2])
-        entries = tuple((first + i, self._decode(value)) for i, value in enumerate(out[3:]))
-        return LogPage(entries, last, dropped)
+        entries = tuple((first + i, self._decode(value)) for i, value in enumerate(out[5:]))
+        return LogPage(entries, last, dropped, int(out[3]), int(out[4]))
 
     def clear_log(self, sandbox: str, log: str) -> None:
         self._call_read("CLEAR_LOG", sandbox, log)
