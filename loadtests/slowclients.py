@@ -28,9 +28,9 @@ def slow_connection(host: str, port: int, kind: int, stop: threading.Event, clos
     sock.settimeout(1)
     try:
         if kind == 1:
-            sock.sendall(b"GET /_mock/health HTTP/1.1\r\nHost: x\r\n")
+            sock.sendall(b"GET /_mock/health HTTP/1.1\r\nHost: localhost\r\n")
         elif kind == 2:
-            sock.sendall(b"POST /_mock/reset HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            sock.sendall(b"POST /_mock/reset HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
                          b"Content-Length: 100000\r\n\r\n")
         while not stop.is_set():
             if kind:

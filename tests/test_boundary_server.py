@@ -89,7 +89,7 @@ def _json_answer(status, headers, body, expected_status, path) -> dict:
 
 @pytest.mark.parametrize("path", list(ENVELOPES))
 def test_a_body_declared_over_the_cap_is_413_at_once_without_sending_it(port, path):
-    request = (f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    request = (f"POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
                f"Content-Length: {CAP + 1}\r\n\r\n").encode()
     status, headers, body, seconds = exchange(port, request)
     parsed = _json_answer(status, headers, body, 413, path)
@@ -99,27 +99,27 @@ def test_a_body_declared_over_the_cap_is_413_at_once_without_sending_it(port, pa
 
 def test_a_chunked_body_growing_over_the_cap_is_413_json(port):
     chunk = b"a" * 40_000
-    request = (b"POST /v2/chat/application/100/message/csv HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+    request = (b"POST /v2/chat/application/100/message/csv HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n"
                + (b"%x\r\n" % len(chunk) + chunk + b"\r\n") * 3 + b"0\r\n\r\n")
     _json_answer(*exchange(port, request)[:3], 413, "/v2/chat/application/100/message/csv")
 
 
 def test_a_body_of_exactly_the_cap_reaches_the_app(port):
     body = b"[" + b" " * (CAP - 2) + b"]"
-    request = (f"POST /_mock/clock HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    request = (f"POST /_mock/clock HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
                f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode() + body
     parsed = _json_answer(*exchange(port, request)[:3], 400, "/_mock/clock")
     assert "send a JSON object" in parsed["error"]["message"]        # the app's own answer, not a 413
 
 
 def test_a_sandbox_prefix_does_not_hide_the_owner(port):
-    request = (f"POST /sandboxes/ci-7/v1/hsm/file HTTP/1.1\r\nHost: x\r\nContent-Length: {CAP + 1}\r\n\r\n").encode()
+    request = (f"POST /sandboxes/ci-7/v1/hsm/file HTTP/1.1\r\nHost: localhost\r\nContent-Length: {CAP + 1}\r\n\r\n").encode()
     _json_answer(*exchange(port, request)[:3], 413, "/v1/hsm/file")
 
 
 @pytest.mark.parametrize("path", list(ENVELOPES))
 def test_headers_over_256_kib_are_431_json(port, path):
-    request = f"GET {path} HTTP/1.1\r\nHost: x\r\n".encode() + b"X-Big: " + b"b" * 300_000 + b"\r\n\r\n"
+    request = f"GET {path} HTTP/1.1\r\nHost: localhost\r\n".encode() + b"X-Big: " + b"b" * 300_000 + b"\r\n\r\n"
     parsed = _json_answer(*exchange(port, request)[:3], 431, path)
     assert "262,144 bytes" in json.dumps(parsed)
 
@@ -128,25 +128,25 @@ def test_headers_over_256_kib_are_431_json(port, path):
                                          ("/caf", "/elsewhere")])
 def test_a_raw_non_ascii_path_is_400_json(port, prefix, path):
     request = prefix.encode() + "é".encode("utf-8")
-    status, headers, body, _ = exchange(port, b"GET " + request + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+    status, headers, body, _ = exchange(port, b"GET " + request + b" HTTP/1.1\r\nHost: localhost\r\n\r\n")
     parsed = _json_answer(status, headers, body, 400, path)
     assert "must be ASCII" in json.dumps(parsed)
 
 
 def test_a_percent_encoded_non_ascii_path_is_an_ordinary_404(port):
-    status, headers, body, _ = exchange(port, b"GET /v2/chat/caf%C3%A9 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    status, headers, body, _ = exchange(port, b"GET /v2/chat/caf%C3%A9 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
     assert json.loads(body)["errorCode"] == "ROUTE_NOT_FOUND" and status == 404
 
 
 @pytest.mark.parametrize("request_bytes,expected,path", [
-    (b"POST /v1/hsm/file HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n", 400, "/v1/hsm/file"),
-    ("POST /v1/hsm/file HTTP/1.1\r\nHost: x\r\nContent-Length: ²\r\n\r\n".encode(), 400, "/v1/hsm/file"),
-    (b"POST /_mock/clock HTTP/1.1\r\nHost: x\r\nContent-Length: " + b"9" * 5000 + b"\r\n\r\n", 400, "/_mock/clock"),
-    (b"POST /v2/chat/x HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", 400,
+    (b"POST /v1/hsm/file HTTP/1.1\r\nHost: localhost\r\nContent-Length: abc\r\n\r\n", 400, "/v1/hsm/file"),
+    ("POST /v1/hsm/file HTTP/1.1\r\nHost: localhost\r\nContent-Length: ²\r\n\r\n".encode(), 400, "/v1/hsm/file"),
+    (b"POST /_mock/clock HTTP/1.1\r\nHost: localhost\r\nContent-Length: " + b"9" * 5000 + b"\r\n\r\n", 400, "/_mock/clock"),
+    (b"POST /v2/chat/x HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", 400,
      "/v2/chat/application/100/message/csv"),
-    (b"POST /v1/hsm/file HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", 501, "/v1/hsm/file"),
-    (b"GET /_mock/clock HTTP/1.1\r\nHost: x\r\nBad Header Line\r\n\r\n", 400, "/_mock/clock"),
-    (b"NONSENSE\r\nHost: x\r\n\r\n", 400, "/elsewhere"),
+    (b"POST /v1/hsm/file HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: gzip\r\n\r\n", 501, "/v1/hsm/file"),
+    (b"GET /_mock/clock HTTP/1.1\r\nHost: localhost\r\nBad Header Line\r\n\r\n", 400, "/_mock/clock"),
+    (b"NONSENSE\r\nHost: localhost\r\n\r\n", 400, "/elsewhere"),
 ])
 def test_unparseable_requests_are_json(port, request_bytes, expected, path):
     _json_answer(*exchange(port, request_bytes)[:3], expected, path)

@@ -45,7 +45,7 @@ def test_an_unattached_server_keeps_waitress_plain_text():
     thread.start()
     try:
         with socket.create_connection(("127.0.0.1", server.effective_port), timeout=5) as sock:
-            sock.sendall(b"GET /v1/caf\xc3\xa9 HTTP/1.1\r\nHost: x\r\n\r\n")
+            sock.sendall(b"GET /v1/caf\xc3\xa9 HTTP/1.1\r\nHost: localhost\r\n\r\n")
             answer = sock.recv(65536)
         assert answer.startswith(b"HTTP/1.1 400") and b"text/plain" in answer
     finally:
@@ -66,11 +66,11 @@ def _parsed(raw: bytes) -> HTTPRequestParser:
 
 
 def test_request_path_reads_the_raw_first_line():
-    assert request_path(_parsed(b"GET /v2/caf\xc3\xa9?x=1 HTTP/1.1\r\nHost: x\r\n\r\n")) == "/v2/café"
-    assert request_path(_parsed(b"GET http://host:1/v1/a%20b#f HTTP/1.1\r\nHost: x\r\n\r\n")) == "/v1/a b"
-    assert request_path(_parsed(b"NONSENSE\r\nHost: x\r\n\r\n")) == "/"
-    assert request_path(_parsed(b"GET /sandboxes/ci-1/v2/chat/x HTTP/1.1\r\nHost: x\r\n\r\n")) == "/v2/chat/x"
-    assert request_path(_parsed(b"GET /sandboxes/ci-1 HTTP/1.1\r\nHost: x\r\n\r\n")) == "/"
+    assert request_path(_parsed(b"GET /v2/caf\xc3\xa9?x=1 HTTP/1.1\r\nHost: localhost\r\n\r\n")) == "/v2/café"
+    assert request_path(_parsed(b"GET http://host:1/v1/a%20b#f HTTP/1.1\r\nHost: localhost\r\n\r\n")) == "/v1/a b"
+    assert request_path(_parsed(b"NONSENSE\r\nHost: localhost\r\n\r\n")) == "/"
+    assert request_path(_parsed(b"GET /sandboxes/ci-1/v2/chat/x HTTP/1.1\r\nHost: localhost\r\n\r\n")) == "/v2/chat/x"
+    assert request_path(_parsed(b"GET /sandboxes/ci-1 HTTP/1.1\r\nHost: localhost\r\n\r\n")) == "/"
 
 
 def test_render_error_uses_the_owning_envelope():

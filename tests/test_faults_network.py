@@ -64,7 +64,7 @@ def any_control(any_server):
 def raw_get(server, path: str = "/v1/campaigns/x") -> tuple[str, bytes]:
     """A GET on a fresh socket: ``("eof"|"reset", bytes received)``."""
     with socket.create_connection((server.host, server.port), timeout=10) as sock:
-        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: mock\r\nConnection: close\r\n"
+        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
                      f"Authorization: Basic {TOKEN}\r\n\r\n".encode())
         received = b""
         try:
@@ -179,7 +179,7 @@ def burst(base_url: str, path: str, count: int) -> list[tuple[int, float]]:
     server needs (the machine may have only 2 cores).
     """
     host, port = base_url.removeprefix("http://").split(":")
-    payload = (f"GET {path} HTTP/1.1\r\nHost: mock\r\nConnection: close\r\n"
+    payload = (f"GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
                f"Authorization: Basic {TOKEN}\r\n\r\n").encode()
     selector = selectors.DefaultSelector()
     pending = {}
