@@ -74,6 +74,7 @@ def unsubscribe(subscription_id: str):
         raise ControlError(f"subscription '{subscription_id}' comes from the settings "
                            "(jelou.bots[].notification_urls): change the config file instead", 409)
     registry.remove(sandbox, subscription_id)
+    _state().webhooks.unsubscribed(sandbox, [subscription_id])
     return {"deleted": subscription_id}
 
 

@@ -226,6 +226,10 @@ class Registry:
     def any(self, sandbox: str) -> bool:
         return bool(self.configured) or bool(self.store.items(sandbox, BUCKET))
 
+    def exists(self, sandbox: str, subscription: Subscription) -> bool:
+        """Whether the subscription is still there (one store read; the settings' always are)."""
+        return subscription.source == "settings" or self.store.get_value(sandbox, BUCKET, subscription.id) is not None
+
     def get(self, sandbox: str, subscription_id: str) -> Subscription | None:
         return next((sub for sub in self.all(sandbox) if sub.id == subscription_id), None)
 
@@ -238,13 +242,17 @@ class Registry:
     def remove(self, sandbox: str, subscription_id: str) -> bool:
         return self.store.delete(sandbox, BUCKET, subscription_id)
 
-    def replace_api(self, sandbox: str, bot_id: str, entries: list[tuple[str, frozenset[str]]], since: float) -> None:
-        """Jelou's legacy API: the bot's ``source=api`` subscriptions become ``entries``."""
+    def replace_api(self, sandbox: str, bot_id: str, entries: list[tuple[str, frozenset[str]]],
+                    since: float) -> list[str]:
+        """Jelou's legacy API: the bot's ``source=api`` subscriptions become ``entries``; the ids removed."""
+        removed = []
         for sub in self.all(sandbox):
             if sub.source == "api" and sub.owner == bot_id:
                 self.remove(sandbox, sub.id)
+                removed.append(sub.id)
         for url, events in entries:
             self.add(sandbox, provider="jelou", owner=bot_id, url=url, events=events, source="api", since=since)
+        return removed
 
     def by_owner(self, sandbox: str) -> dict[tuple[str, str], list[Subscription]]:
         index: dict[tuple[str, str], list[Subscription]] = {}
