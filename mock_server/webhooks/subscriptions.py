@@ -15,6 +15,8 @@ A subscription receives the transitions that happen at or after the mock time it
 from __future__ import annotations
 
 import base64
+import ipaddress
+import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 from urllib.parse import urlsplit, urlunsplit
@@ -85,11 +87,32 @@ def mask(secret: str) -> str:
 
 
 # -- parsing -------------------------------------------------------------------------------
+_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)\Z", re.IGNORECASE)
+
+
+def host_problem(host: str) -> str | None:
+    """Why ``host`` (a URL's, without brackets) is neither an IP literal nor an RFC 1123 host name."""
+    try:
+        ipaddress.ip_address(host)
+        return None
+    except ValueError:
+        pass
+    name = host[:-1] if host.endswith(".") else host
+    if name and len(name) <= 253 and all(_LABEL.match(label) for label in name.split(".")):
+        return None
+    return (f"the host {host[:80]!r} is not a valid host name (RFC 1123: labels of letters, digits and "
+            "hyphens, each 1-63 long, not starting or ending with a hyphen) nor an IP address")
+
+
 def url_problem(value: Any) -> str | None:
+    """Why a webhook URL cannot be used (every place one is accepted: the control plane, Jelou's
+    legacy API, the settings' notification URLs), or None."""
     if not isinstance(value, str) or not value:
-        return "url must be an http or https URL"
+        return "must be an http or https URL"
     problem = check_url(value)
-    return f"url: {problem}" if problem else None
+    if problem is None:
+        problem = host_problem(urlsplit(value).hostname or "")
+    return problem
 
 
 class _Url(fields.String):
