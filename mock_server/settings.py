@@ -79,10 +79,11 @@ DEFAULTS: dict[str, Any] = {
     # at most max_count exist at once (creating one more is a 429 naming the setting).
     "sandboxes": {"idle_ttl": "PT24H", "max_count": 1000},
     "webhooks": {
-        "timeout": 5.0,                    # seconds (real time) a receiver has to answer 2xx
+        "timeout": 5.0,                    # seconds (real time) for a whole attempt: connect, send, answer (64 KiB of body)
         "max_attempts": 6,                 # attempts per delivery before it is dead-lettered
         "backoff": 1.0,                    # first retry after this many real seconds, then doubling
-        "concurrency": 8,                  # deliveries in flight at once (one lane per worker)
+        "concurrency": 8,                  # deliveries in flight at once (workers)
+        "max_share": 0.5,                  # share of the workers one sandbox, or one receiver, may hold at once
         "rate": 500.0,                     # deliveries started per real second, all receivers together
         "duplicate_share": 0.0,            # seeded share of events delivered twice (at-least-once emulation)
         "reorder_window": 0.0,             # seconds of mock time within which events of one message may swap
@@ -344,6 +345,10 @@ def _check_webhooks(section: Mapping[str, Any]) -> None:
     share = section["duplicate_share"]
     if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 <= share <= 1:
         raise SettingsError("webhooks.duplicate_share must be between 0 and 1")
+    share = section["max_share"]
+    if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 < share <= 1:
+        raise SettingsError("webhooks.max_share must be a number above 0 and at most 1 (the share of "
+                            "webhooks.concurrency one sandbox or one receiver may hold at once)")
     window = section["reorder_window"]
     if isinstance(window, bool) or not isinstance(window, (int, float)) or window < 0:
         raise SettingsError("webhooks.reorder_window must be a number of seconds >= 0")

@@ -118,7 +118,7 @@ def test_bad_notification_urls_are_settings_errors(entry, needle):
 
 @pytest.mark.parametrize("key, value", [("concurrency", 0), ("rate", -1), ("max_attempts", 1.5),
                                         ("duplicate_share", 2), ("reorder_window", -1), ("timeout", "x"),
-                                        ("lease", 0)])
+                                        ("lease", 0), ("max_share", 0), ("max_share", 1.5), ("max_share", True)])
 def test_bad_webhook_settings_are_rejected(key, value):
     with pytest.raises(SettingsError, match=f"webhooks.{key}"):
         create_app({"webhooks": {key: value}})
@@ -206,3 +206,51 @@ def test_url_credentials_are_never_echoed(client):
                                                    "events": ["sent"]})
     shown = [client.get(PATH, headers=JELOU).json, client.get("/_mock/webhooks").json, created.json]
     assert "pa55word" not in str(shown) and "***@hooks.example.com" in str(shown)
+
+
+# -- host names of webhook URLs (RFC 1123 labels or an IP literal), wherever one is accepted --------
+BAD_HOSTS = ["http://<script>alert(1)</script>/", "http://under_score.example/", "http://-lead.example/",
+             "http://a..b/", "http://" + "l" * 64 + ".example/", "http://sp ace.example/", "http://%41.example/"]
+GOOD_HOSTS = ["http://127.0.0.1:9/h", "http://[::1]:9/h", "http://localhost:9/h", "http://hooks.example./h",
+              "http://xn--bcher-kva.example/h", "https://a-1.b2.example:8443/h?q=1"]
+
+
+@pytest.mark.parametrize("url", BAD_HOSTS)
+def test_a_webhook_url_with_a_bad_host_is_refused_by_the_control_plane(client, url):
+    response = client.post("/_mock/webhooks", json={"provider": "indigitall", "applicationId": 200, "url": url,
+                                                     "events": ["sent"]})
+    assert response.status_code == 400, response.json
+    assert response.json["error"]["message"].startswith("url: the host "), response.json
+    assert "not a valid host name" in response.json["error"]["message"]
+    assert client.get("/_mock/webhooks").json["total"] == 0
+
+
+@pytest.mark.parametrize("url", BAD_HOSTS)
+def test_a_webhook_url_with_a_bad_host_is_refused_by_jelous_api(client, url):
+    response = client.post(PATH, json={"webhooks": [{"url": url, "events": ["read"]}]}, headers=JELOU)
+    entries = assert_422(response, "webhooks")
+    assert "[0].url: the host " in entries[0]["en"] and "not a valid host name" in entries[0]["en"], entries
+    assert client.get(PATH, headers=JELOU).json["data"]["read"] is None
+
+
+@pytest.mark.parametrize("url", BAD_HOSTS)
+def test_a_notification_url_with_a_bad_host_is_a_settings_error(url):
+    with pytest.raises(SettingsError, match=r"jelou\.bots\[demo-bot\]\.notification_urls\[0\].*not a valid host name"):
+        create_app(_bots({"url": url}))
+
+
+@pytest.mark.parametrize("url", GOOD_HOSTS)
+def test_host_names_and_ip_literals_are_accepted(client, url):
+    response = client.post("/_mock/webhooks", json={"provider": "indigitall", "applicationId": 200, "url": url,
+                                                     "events": ["sent"]})
+    assert response.status_code == 201, response.json
+    assert client.post(PATH, json={"webhooks": [{"url": url, "events": ["read"]}]}, headers=JELOU).status_code == 200
+
+
+@pytest.mark.parametrize("path, allowed", [("deliveries", "GET, HEAD, OPTIONS"), ("redeliver", "OPTIONS, POST")])
+def test_delete_on_deliveries_or_redeliver_is_405_not_a_subscription_id(client, path, allowed):
+    response = client.delete(f"/_mock/webhooks/{path}")
+    assert response.status_code == 405, response.json
+    assert response.headers["Allow"] == allowed
+    assert response.json == {"error": {"status": 405, "message": f"Method DELETE not allowed on /_mock/webhooks/{path} "
+                                                                 f"(allowed: {allowed})"}}

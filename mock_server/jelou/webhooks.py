@@ -79,7 +79,9 @@ class WebhooksMixin:
         loaded = schemas.load(WEBHOOKS, body)
         entries = [{"url": entry["url"], "events": list(dict.fromkeys(entry["events"]))} for entry in loaded["webhooks"]]
         dispatcher, since = self.state.webhooks, sb.now()
-        dispatcher.registry.replace_api(sb.name, bot_id, [(e["url"], frozenset(e["events"])) for e in entries], since)
+        removed = dispatcher.registry.replace_api(sb.name, bot_id, [(e["url"], frozenset(e["events"])) for e in entries],
+                                                  since)
+        dispatcher.unsubscribed(sb.name, removed)
         if entries:
             dispatcher.subscribed(sb.name, since)
         return [{**entry, "url": shown_url(entry["url"])} for entry in entries]

@@ -71,7 +71,7 @@ class Dispatcher:
         self._renewals: dict[str, float] = {}          # sandbox -> real time of its next lease check
         self.lanes = Lanes(self.settings, state.settings["seed"], deliveries=self.deliveries, owner=self._token,
                            now_iso=self._now_iso, policy=lambda url: self.policy(url), real=self._real,
-                           wake=self._wake.set, connect=connect)
+                           wake=self._wake.set, connect=connect, subscribed=self.registry.exists)
         self.policy = policy
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -136,6 +136,11 @@ class Dispatcher:
             self._wake.set()
         return count, unknown
 
+    def unsubscribed(self, sandbox: str, subscription_ids) -> None:
+        """Subscriptions were deleted: their attempts under way here are cut short (their queued
+        jobs, on any process, are not attempted: each is checked against the store first)."""
+        self.lanes.unsubscribed(sandbox, subscription_ids)
+
     def subscribed(self, sandbox: str, since: float) -> None:
         """A subscription was created at ``since``: events before it are not wanted, so the
         sandbox's cursor jumps there (never backwards) instead of walking the past."""
@@ -187,12 +192,14 @@ class Dispatcher:
             self._claim_due(name)
         for name in lanes.finished(max(1, self.deliveries.max_records // 50)):
             self.deliveries.trim(name)
-        for name in active:
-            if lanes.inflight >= lanes.high_water or self._stopping.is_set():
+        for name in active:                   # each sandbox as far as its own room goes (Lanes.room)
+            if self._stopping.is_set():
                 break
+            if lanes.room(name) <= 0:
+                continue
             sandbox = self.state.sandbox(name)
             self.state.settle(sandbox)
-            while lanes.inflight < lanes.high_water and not self._stopping.is_set() and self._produce(sandbox):
+            while lanes.room(name) > 0 and not self._stopping.is_set() and self._produce(sandbox):
                 pass
         lanes.starved = lanes.inflight >= lanes.high_water
         return TICK
@@ -211,7 +218,7 @@ class Dispatcher:
                 if expiring:
                     lanes.extended(name, self.deliveries.renew(name, generation[0], expiring, self._token, now + lease),
                                    now + lease)
-            room = lanes.high_water - lanes.inflight
+            room = lanes.room(name)
             if room <= 0:
                 return
             taken = self.deliveries.claim_due(name, generation[0], self._token, now, now + lease, room,

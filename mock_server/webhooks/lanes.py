@@ -1,7 +1,12 @@
-"""The sending side of the dispatcher: one lane per worker, the rate limit, attempts.
+"""The sending side of the dispatcher: workers, fair queues, the rate limit, attempts.
 
-``webhooks.concurrency`` workers each serve one lane (a queue of :class:`Job`). All the events of
-one message go to the same lane, so they are attempted in order. Starts are spaced to
+``webhooks.concurrency`` workers make the attempts. Queued :class:`Job` s wait per sandbox and per
+*lane* (an ordering key): all the events of one message share a lane, and a lane of a sandbox has
+at most one attempt under way, taken in order, so they are attempted in order. Workers take
+sandboxes in turn (round robin), and one sandbox, like one receiver (scheme, host and port), has
+at most ``webhooks.max_share`` of the workers at once (at least one): a slow receiver, or a busy
+sandbox, never holds every worker, and other sandboxes' work is never queued behind its backlog.
+Each attempt is bounded as a whole by ``webhooks.timeout`` (``sender.py``). Starts are spaced to
 ``webhooks.rate`` per real second over all workers. A 2xx is delivered (and, for the seeded
 ``duplicate_share``, sent a second time); anything else is retried after ``backoff``,
 ``2 x backoff`` … real seconds until the delivery's attempt budget is spent, then it is dead.
@@ -10,22 +15,26 @@ A job is this process's turn at one delivery record (``records.py``): the record
 the truth; the job carries what an attempt needs (body, subscription, lease). Each outcome is
 written to the record at once; a retry goes back to the store, due at its time, for whichever
 process's producer claims it. Work belongs to a sandbox *generation*: after a reset (or a drop)
-of its sandbox, queued work of the old generation is skipped.
+of its sandbox, queued work of the old generation is dropped and its attempts under way are cut
+short. A job whose subscription was deleted meanwhile (on any process: the store says) is not
+attempted: the delivery is dead, "the subscription was deleted".
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import queue
+import math
 import threading
 import time
+from collections import Counter, OrderedDict, deque
 from dataclasses import dataclass, replace
 from typing import Callable
+from urllib.parse import urlsplit
 
 from ..store.base import StaleGeneration
 from .records import Deliveries, signed_headers
-from .sender import Outcome, Sender
+from .sender import Deadlines, Outcome, Sender
 from .subscriptions import Subscription
 
 log = logging.getLogger("mock_server.webhooks")
@@ -61,8 +70,29 @@ class Job:
                    value["eventId"], value["attempts"], value["budget"])
 
 
+@dataclass
+class Attempt:
+    """Whose attempt is under way (the tag :class:`Deadlines` cancels by)."""
+
+    sandbox: str
+    generation: tuple
+    subscription: str | None
+    cancelled: str | None = None          # why it was cut short (set by a cancellation)
+
+
+def receiver_of(job: Job) -> str:
+    """The receiver a job is for (``scheme://host:port``), or "" when no request will be made."""
+    if job.subscription is None:
+        return ""
+    try:
+        parts = urlsplit(job.subscription.url)
+        return f"{parts.scheme.lower()}://{(parts.hostname or '').lower()}:{parts.port}"
+    except ValueError:
+        return ""
+
+
 class Lanes:
-    """Workers, their lanes and the in-flight count the producer reads.
+    """Workers, the queued jobs per sandbox and lane, and the in-flight count the producer reads.
 
     :param deliveries: the store's delivery records.
     :param owner: this process's token: the records it owns carry it.
@@ -70,19 +100,29 @@ class Lanes:
     :param policy: why a URL may not be called (CONTRACT §13), or None.
     :param real: the real time, epoch seconds (retries and leases; shared by processes).
     :param wake: wakes the producer (a retry was scheduled, or the lanes have room again).
+    :param subscribed: whether a subscription still exists (a deleted one's jobs are not attempted).
     """
 
     def __init__(self, settings, seed, *, deliveries: Deliveries, owner: str, now_iso: Callable[[str], str],
                  policy: Callable[[str], str | None], real: Callable[[], float], wake: Callable[[], None],
-                 connect=None) -> None:
+                 connect=None, subscribed: Callable[[str, object], bool] = lambda sandbox, sub: True) -> None:
         self.settings, self.seed, self.deliveries, self.owner = settings, seed, deliveries, owner
         self.now_iso, self.policy, self.real, self.wake = now_iso, policy, real, wake
+        self.subscribed = subscribed
         self.connect = connect            # connect-time host check for http.client (see Sender)
         self.count = int(settings["concurrency"])
+        self.share = max(1, math.floor(self.count * float(settings["max_share"])))   # workers per sandbox / receiver
         self.high_water = 4 * int(settings["window_events"])
+        self.fair = int(settings["window_events"])  # a sandbox may always queue this many, whatever the others do
         self.starved = False              # the producer stopped at the high-water mark
-        self._queues = [queue.SimpleQueue() for _ in range(self.count)]
         self._lock = threading.Lock()
+        self._ready_cond = threading.Condition(self._lock)     # a job was queued, or a worker finished one
+        self._ready: dict[str, OrderedDict[int, deque]] = {}   # sandbox -> lane -> jobs, oldest first
+        self._turn: OrderedDict[str, None] = OrderedDict()     # sandboxes with queued jobs, next first
+        self._running: set[tuple[str, int]] = set()            # (sandbox, lane) with an attempt under way
+        self._busy: Counter = Counter()                        # sandbox, and receiver -> workers on it
+        self._counts: Counter = Counter()                      # sandbox -> jobs queued or under way
+        self.deadlines = Deadlines()
         self._stopping = threading.Event()
         self._inflight = 0
         # sandbox -> record id -> [jobs queued for it, real time its lease ends]
@@ -94,19 +134,25 @@ class Lanes:
     # -- lifecycle ----------------------------------------------------------------------------
     def threads(self) -> list[threading.Thread]:
         self._stopping.clear()
+        self.deadlines.start()
         return [threading.Thread(target=self._work, args=(lane,), name=f"webhooks-worker-{lane}", daemon=True)
                 for lane in range(self.count)]
 
     def stop(self) -> None:
         self._stopping.set()
-        for lane in self._queues:
-            lane.put(None)
+        with self._ready_cond:
+            self._ready_cond.notify_all()
 
     def drain(self) -> None:
         """After the workers stopped: forget every queued job (their records keep this process's
         leases, and are taken over, by any process, when those run out)."""
+        self.deadlines.stop()
         with self._lock:
-            self._queues = [queue.SimpleQueue() for _ in range(self.count)]
+            self._ready.clear()
+            self._turn.clear()
+            self._running.clear()
+            self._busy.clear()
+            self._counts.clear()
             self._queued.clear()
             self._inflight = 0
             self.starved = False
@@ -126,16 +172,42 @@ class Lanes:
         with self._lock:
             if self._generations.get(sandbox) == generation:
                 return
+            previous = self._generations.get(sandbox)
             self._generations[sandbox] = generation
-            self._inflight -= sum(count for count, _ in self._queued.pop(sandbox, {}).values())
-            self._finished.pop(sandbox, None)
+            self._drop_sandbox(sandbox)
+        if previous is not None:
+            self.cancel("its sandbox was reset", lambda tag: tag.sandbox == sandbox and tag.generation != generation)
 
     def forget(self, sandbox: str) -> None:
         """The sandbox was dropped."""
         with self._lock:
             self._generations.pop(sandbox, None)
-            self._inflight -= sum(count for count, _ in self._queued.pop(sandbox, {}).values())
-            self._finished.pop(sandbox, None)
+            self._drop_sandbox(sandbox)
+        self.cancel("its sandbox was dropped", lambda tag: tag.sandbox == sandbox)
+
+    def _drop_sandbox(self, sandbox: str) -> None:
+        """(Under the lock) forget the sandbox's queued work; its attempts under way release
+        their workers when they end."""
+        self._inflight -= sum(count for count, _ in self._queued.pop(sandbox, {}).values())
+        self._ready.pop(sandbox, None)
+        self._turn.pop(sandbox, None)
+        self._counts.pop(sandbox, None)
+        self._finished.pop(sandbox, None)
+
+    def unsubscribed(self, sandbox: str, subscription_ids) -> None:
+        """Subscriptions were deleted: cut their attempts under way (their queued jobs are not
+        attempted: each is checked against the store first)."""
+        ids = set(subscription_ids)
+        self.cancel("its subscription was deleted", lambda tag: tag.sandbox == sandbox and tag.subscription in ids)
+
+    def cancel(self, reason: str, matches: Callable[[Attempt], bool]) -> int:
+        """Cut short the attempts under way that ``matches``; how many."""
+        def chosen(tag) -> bool:
+            if isinstance(tag, Attempt) and matches(tag):
+                tag.cancelled = reason
+                return True
+            return False
+        return self.deadlines.cancel(chosen)
 
     def current(self, job: Job) -> bool:
         """False for work queued before its sandbox was reset or dropped."""
@@ -145,6 +217,16 @@ class Lanes:
     @property
     def inflight(self) -> int:
         return self._inflight
+
+    def room(self, sandbox: str) -> int:
+        """How many more jobs the sandbox may queue: up to the high-water mark over all sandboxes,
+        but never less than :attr:`fair` of its own (a sandbox whose receiver is slow, or whose
+        backlog is huge, never stops the others' events from being derived and queued)."""
+        own = self._counts.get(sandbox, 0)
+        room = self.high_water - self._inflight
+        if own < self.fair:
+            room = max(room, self.fair - own)
+        return min(room, self.high_water - own)
 
     def is_queued(self, sandbox: str, record_id: str) -> bool:
         """Whether this process has a job for the record (its producer does not claim it again)."""
@@ -185,31 +267,80 @@ class Lanes:
             if not self.current(job):
                 return
             self._inflight += 1
+            self._counts[job.sandbox] += 1
             entry = self._queued.setdefault(job.sandbox, {}).setdefault(job.id, [0, lease_end])
             entry[0] += 1
             entry[1] = max(entry[1], lease_end)
-            self._queues[job.lane].put(job)
+            self._queue(job)
+
+    def _queue(self, job: Job) -> None:
+        """(Under the lock) the job waits behind the earlier ones of its sandbox's lane."""
+        self._ready.setdefault(job.sandbox, OrderedDict()).setdefault(job.lane, deque()).append(job)
+        self._turn.setdefault(job.sandbox)
+        self._ready_cond.notify()
+
+    def _take(self) -> tuple[Job, str] | None:
+        """The next job to attempt (and its receiver), waiting for one; None when stopping.
+
+        Sandboxes take turns; within one, its lanes do. A lane with an attempt under way, a
+        sandbox or a receiver that has :attr:`share` workers already, waits."""
+        with self._ready_cond:
+            while not self._stopping.is_set():
+                for sandbox in self._turn:
+                    if self._busy[sandbox] >= self.share:
+                        continue
+                    lanes = self._ready[sandbox]
+                    for lane, jobs in lanes.items():
+                        if (sandbox, lane) in self._running:
+                            continue
+                        receiver = receiver_of(jobs[0])
+                        if receiver and self._busy[receiver] >= self.share:
+                            continue
+                        job = jobs.popleft()
+                        if jobs:
+                            lanes.move_to_end(lane)
+                        else:
+                            del lanes[lane]
+                        if lanes:
+                            self._turn.move_to_end(sandbox)
+                        else:
+                            del self._turn[sandbox], self._ready[sandbox]
+                        self._running.add((sandbox, lane))
+                        self._busy[sandbox] += 1
+                        if receiver:
+                            self._busy[receiver] += 1
+                        return job, receiver
+                self._ready_cond.wait()
+        return None
+
+    def _release(self, job: Job, receiver: str) -> None:
+        """The attempt is over: its lane, sandbox and receiver may have a worker again."""
+        with self._ready_cond:
+            self._running.discard((job.sandbox, job.lane))
+            for key in (job.sandbox, receiver) if receiver else (job.sandbox,):
+                self._busy[key] -= 1
+                if self._busy[key] <= 0:
+                    del self._busy[key]
+            self._ready_cond.notify_all()
 
     # -- the workers ------------------------------------------------------------------------------
     def _work(self, lane: int) -> None:
-        sender = Sender(float(self.settings["timeout"]), self.connect)
+        sender = Sender(float(self.settings["timeout"]), self.connect, self.deadlines)
         try:
-            while True:
-                job = self._queues[lane].get()
-                if job is None or self._stopping.is_set():
-                    break
-                if not self.current(job):
-                    continue
-                self._throttle()
-                if self._stopping.is_set():
-                    break
+            while (taken := self._take()) is not None:
+                job, receiver = taken
                 try:
-                    self._attempt(sender, job)
-                except StaleGeneration:    # reset meanwhile: the record went with it
-                    self._done(job)
-                except Exception:          # the store is down, or a bug: the record keeps its lease,
-                    log.exception("webhook delivery %s failed unexpectedly", job.id)   # then is taken over
-                    self._done(job)
+                    if not self.current(job):
+                        continue
+                    try:
+                        self._attempt(sender, job)
+                    except StaleGeneration:    # reset meanwhile: the record went with it
+                        self._done(job)
+                    except Exception:          # the store is down, or a bug: the record keeps its lease,
+                        log.exception("webhook delivery %s failed unexpectedly", job.id)   # then is taken over
+                        self._done(job)
+                finally:
+                    self._release(job, receiver)
         finally:
             sender.close()
 
@@ -230,7 +361,12 @@ class Lanes:
                 return
             self.extended(job.sandbox, [job.id], lease_end)
         attempt = job.attempts if job.duplicate else job.attempts + 1
-        outcome, refused = self._post(sender, job, attempt)
+        gone = job.subscription is None or not self.subscribed(job.sandbox, job.subscription)
+        if not gone:
+            self._throttle()               # only requests are spaced to webhooks.rate
+            if self._stopping.is_set():
+                return                     # drain() forgets it; its lease runs out
+        outcome, refused = self._post(sender, None if gone else job.subscription, job, attempt)
         entry = {"attempt": attempt, "at": self.now_iso(job.sandbox), "statusCode": outcome.status,
                  "latencyMs": round(outcome.latency_ms, 1), "error": outcome.error}
         if not self.current(job):
@@ -255,23 +391,26 @@ class Lanes:
                 self._finished[job.sandbox] = self._finished.get(job.sandbox, 0) + 1
         share = float(self.settings["duplicate_share"])
         if record is not None and status == "delivered" and share and fraction(self.seed, "duplicate", job.id) < share:
-            self._queues[job.lane].put(replace(job, attempts=attempt, duplicate=True))   # still in flight
-            return
+            with self._lock:           # still in flight: after the original, in its lane
+                if self.current(job):
+                    self._queue(replace(job, attempts=attempt, duplicate=True))
+                    return
         self._done(job)
         if status == "retrying":
             self.wake()                # the producer claims the retry when it falls due
 
-    def _post(self, sender: Sender, job: Job, attempt: int) -> tuple[Outcome, bool]:
+    def _post(self, sender: Sender, sub, job: Job, attempt: int) -> tuple[Outcome, bool]:
         """Make the attempt; ``(outcome, refused)`` (refused: it can never succeed, dead at once).
         A failure of the mock itself is an attempt that failed, saying so (never a silent loop)."""
-        sub = job.subscription
         if sub is None:
             return Outcome(None, "the subscription was deleted", 0.0), True
         try:
             refused = self.policy(sub.url)
             if refused:
                 return Outcome(None, f"refused by the host policy: {refused}", 0.0), True
-            return sender.post(sub.url, job.body, signed_headers(sub, job.body, job.event_id, attempt)), False
+            tag = Attempt(job.sandbox, job.generation, sub.id)
+            outcome = sender.post(sub.url, job.body, signed_headers(sub, job.body, job.event_id, attempt), tag)
+            return outcome, tag.cancelled is not None and not outcome.ok    # cancelled: nothing to retry
         except Exception as exc:           # a bug: recorded on the attempt, logged in full
             log.exception("webhook delivery %s: the attempt failed inside the mock", job.id)
             return Outcome(None, f"the mock failed to send it ({type(exc).__name__}: {exc}); please report it", 0.0), False
@@ -283,6 +422,7 @@ class Lanes:
                 entry = table.get(job.id)
                 if entry is not None:
                     self._inflight -= 1
+                    self._counts[job.sandbox] -= 1
                     entry[0] -= 1
                     if entry[0] <= 0:
                         del table[job.id]

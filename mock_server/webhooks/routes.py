@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, request
 from marshmallow import ValidationError
+from werkzeug.exceptions import MethodNotAllowed
 
 from .. import bodies
 from ..errors import ControlError
@@ -14,6 +15,7 @@ from .subscriptions import CONTROL_SUBSCRIPTION, expand, first_message
 
 bp = Blueprint("webhooks", __name__, url_prefix="/_mock/webhooks")
 MAX_LIMIT = 1000
+RESERVED = ("deliveries", "redeliver")    # paths under /_mock/webhooks that are not subscription ids
 
 
 def _state():
@@ -66,6 +68,9 @@ def subscriptions():
 
 @bp.delete("/<subscription_id>")
 def unsubscribe(subscription_id: str):
+    if subscription_id in RESERVED:     # /deliveries, /redeliver: not subscription ids
+        methods = current_app.url_map.bind("").allowed_methods(request.path)
+        raise MethodNotAllowed(valid_methods=sorted(set(methods) - {"DELETE"}))
     registry, sandbox = _state().webhooks.registry, current().name
     found = registry.get(sandbox, subscription_id)
     if found is None:
@@ -74,6 +79,7 @@ def unsubscribe(subscription_id: str):
         raise ControlError(f"subscription '{subscription_id}' comes from the settings "
                            "(jelou.bots[].notification_urls): change the config file instead", 409)
     registry.remove(sandbox, subscription_id)
+    _state().webhooks.unsubscribed(sandbox, [subscription_id])
     return {"deleted": subscription_id}
 
 

@@ -15,6 +15,8 @@ A subscription receives the transitions that happen at or after the mock time it
 from __future__ import annotations
 
 import base64
+import ipaddress
+import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 from urllib.parse import urlsplit, urlunsplit
@@ -85,11 +87,32 @@ def mask(secret: str) -> str:
 
 
 # -- parsing -------------------------------------------------------------------------------
+_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)\Z", re.IGNORECASE)
+
+
+def host_problem(host: str) -> str | None:
+    """Why ``host`` (a URL's, without brackets) is neither an IP literal nor an RFC 1123 host name."""
+    try:
+        ipaddress.ip_address(host)
+        return None
+    except ValueError:
+        pass
+    name = host[:-1] if host.endswith(".") else host
+    if name and len(name) <= 253 and all(_LABEL.match(label) for label in name.split(".")):
+        return None
+    return (f"the host {host[:80]!r} is not a valid host name (RFC 1123: labels of letters, digits and "
+            "hyphens, each 1-63 long, not starting or ending with a hyphen) nor an IP address")
+
+
 def url_problem(value: Any) -> str | None:
+    """Why a webhook URL cannot be used (every place one is accepted: the control plane, Jelou's
+    legacy API, the settings' notification URLs), or None."""
     if not isinstance(value, str) or not value:
-        return "url must be an http or https URL"
+        return "must be an http or https URL"
     problem = check_url(value)
-    return f"url: {problem}" if problem else None
+    if problem is None:
+        problem = host_problem(urlsplit(value).hostname or "")
+    return problem
 
 
 class _Url(fields.String):
@@ -226,6 +249,10 @@ class Registry:
     def any(self, sandbox: str) -> bool:
         return bool(self.configured) or bool(self.store.items(sandbox, BUCKET))
 
+    def exists(self, sandbox: str, subscription: Subscription) -> bool:
+        """Whether the subscription is still there (one store read; the settings' always are)."""
+        return subscription.source == "settings" or self.store.get_value(sandbox, BUCKET, subscription.id) is not None
+
     def get(self, sandbox: str, subscription_id: str) -> Subscription | None:
         return next((sub for sub in self.all(sandbox) if sub.id == subscription_id), None)
 
@@ -238,13 +265,17 @@ class Registry:
     def remove(self, sandbox: str, subscription_id: str) -> bool:
         return self.store.delete(sandbox, BUCKET, subscription_id)
 
-    def replace_api(self, sandbox: str, bot_id: str, entries: list[tuple[str, frozenset[str]]], since: float) -> None:
-        """Jelou's legacy API: the bot's ``source=api`` subscriptions become ``entries``."""
+    def replace_api(self, sandbox: str, bot_id: str, entries: list[tuple[str, frozenset[str]]],
+                    since: float) -> list[str]:
+        """Jelou's legacy API: the bot's ``source=api`` subscriptions become ``entries``; the ids removed."""
+        removed = []
         for sub in self.all(sandbox):
             if sub.source == "api" and sub.owner == bot_id:
                 self.remove(sandbox, sub.id)
+                removed.append(sub.id)
         for url, events in entries:
             self.add(sandbox, provider="jelou", owner=bot_id, url=url, events=events, source="api", since=since)
+        return removed
 
     def by_owner(self, sandbox: str) -> dict[tuple[str, str], list[Subscription]]:
         index: dict[tuple[str, str], list[Subscription]] = {}
