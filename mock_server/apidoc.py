@@ -10,7 +10,6 @@ Swagger UI as shipped by the ``flask-swagger-ui`` package: no CDN, works offline
 from __future__ import annotations
 
 import re
-from importlib.metadata import PackageNotFoundError, version
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
@@ -24,6 +23,7 @@ from .indigitall import schemas as indigitall_schemas
 from .jelou import openapi as jelou_doc
 from .jelou import schemas as jelou_schemas
 from .webhooks import openapi as webhooks_doc
+from .version import package_version
 
 SPEC_PATH = "/_mock/openapi.json"
 DOCS_PATH = "/_mock/docs"
@@ -62,7 +62,7 @@ def build_spec(settings: dict, rules=()) -> dict:
     """
     plugin = MarshmallowPlugin()
     spec = APISpec(
-        title="bulk-messaging-mock", version=_version(), openapi_version="3.1.0", plugins=[plugin],
+        title="bulk-messaging-mock", version=package_version(missing="0.0.0"), openapi_version="3.1.0", plugins=[plugin],
         info={"description": "Jelou Send Bulk HSM and indigitall Send messages from CSV as this mock serves them, "
                              "with their error envelopes, and the mock's control plane (/_mock)."},
         tags=[{"name": "Jelou"}, {"name": "indigitall"}, {"name": "Control plane"}],
@@ -114,9 +114,3 @@ def _generic(path: str) -> dict:
             "parameters": [{"in": "path", "name": name, "required": True, "schema": {"type": "string"}} for name in names],
             "responses": {"default": {"description": "Any answer", "content": {"application/json": {"schema": {}}}}}}
 
-
-def _version() -> str:
-    try:
-        return version("bulk-messaging-mock")
-    except PackageNotFoundError:
-        return "0.0.0"

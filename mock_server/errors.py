@@ -15,7 +15,7 @@ from typing import Callable
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from .store.redis import StoreUnavailable
+from .store.base import StoreUnavailable
 
 log = logging.getLogger("mock_server")
 
