@@ -11,10 +11,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from importlib.metadata import PackageNotFoundError, version
 
 from . import csv_command, fixtures_command, send_command, webhooks_command
 from .errors import CommandError, MissingExtraError
+from mock_server.version import package_version
 
 COMMANDS = [
     csv_command.add_parser,  # mock-harness csv ...
@@ -22,13 +22,6 @@ COMMANDS = [
     send_command.add_parser,  # mock-harness send {jelou,indigitall} ...
     webhooks_command.add_parser,  # mock-harness webhooks listen ...
 ]
-
-
-def package_version() -> str:
-    try:
-        return version("bulk-messaging-mock")
-    except PackageNotFoundError:
-        return "unknown (not installed)"
 
 
 def build_parser() -> argparse.ArgumentParser:

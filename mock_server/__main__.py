@@ -11,19 +11,12 @@ import argparse
 import logging
 import os
 import sys
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any, Mapping
 
 from .netpolicy import HostPolicy
 from .httpserver import ListenError, bind, log_line, serve_granian, serve_waitress
 from .settings import SettingsError, load_file
-
-
-def package_version() -> str:
-    try:
-        return version("bulk-messaging-mock")
-    except PackageNotFoundError:
-        return "unknown (not installed)"
+from .version import package_version
 
 
 def _bounded(name: str, low: int, high: int | None = None):

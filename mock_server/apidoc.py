@@ -12,7 +12,6 @@ its Content-Security-Policy allows no inline script (``mock_server.browsers``).
 from __future__ import annotations
 
 import re
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import flask_swagger_ui
@@ -28,6 +27,7 @@ from .indigitall import schemas as indigitall_schemas
 from .jelou import openapi as jelou_doc
 from .jelou import schemas as jelou_schemas
 from .webhooks import openapi as webhooks_doc
+from .version import package_version
 
 SPEC_PATH = "/_mock/openapi.json"
 DOCS_PATH = "/_mock/docs"
@@ -81,7 +81,7 @@ def build_spec(settings: dict, rules=()) -> dict:
     """
     plugin = MarshmallowPlugin()
     spec = APISpec(
-        title="bulk-messaging-mock", version=_version(), openapi_version="3.1.0", plugins=[plugin],
+        title="bulk-messaging-mock", version=package_version(missing="0.0.0"), openapi_version="3.1.0", plugins=[plugin],
         info={"description": "Jelou Send Bulk HSM and indigitall Send messages from CSV as this mock serves them, "
                              "with their error envelopes, and the mock's control plane (/_mock)."},
         tags=[{"name": "Jelou"}, {"name": "indigitall"}, {"name": "Control plane"}],
@@ -133,9 +133,3 @@ def _generic(path: str) -> dict:
             "parameters": [{"in": "path", "name": name, "required": True, "schema": {"type": "string"}} for name in names],
             "responses": {"default": {"description": "Any answer", "content": {"application/json": {"schema": {}}}}}}
 
-
-def _version() -> str:
-    try:
-        return version("bulk-messaging-mock")
-    except PackageNotFoundError:
-        return "0.0.0"

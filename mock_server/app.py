@@ -57,9 +57,14 @@ class MockState:
         return self.sandbox().clock
 
     def settle(self, sb: Sandbox) -> None:
-        """Apply every scheduled transition due by the sandbox's now (called before each request)."""
+        """Apply every scheduled transition due by the sandbox's now (before each request, and
+        wherever the clock moved): once per clock reading, however many callers ask."""
+        moment = sb.now()
+        if sb.settled_at == moment:
+            return
         for backend in self.backends.values():
             backend.settle(sb)
+        sb.settled_at = moment
 
     def expire_idle(self) -> list[str]:
         """Drop sandboxes idle for ``sandboxes.idle_ttl``; runs at most once a minute (real time)."""
@@ -117,16 +122,17 @@ def create_app(config: Mapping[str, Any] | None = None, *, store: Store | None =
         problem = request.environ.get(ENV_ERROR)
         if problem:
             raise BadRequest(problem)
-        sb = g.mock_sandbox = state.sandbox(request.environ.get(ENV_NAME, DEFAULT_SANDBOX))
+        name = request.environ.get(ENV_NAME, DEFAULT_SANDBOX)
         if request.path in _STATELESS or request.path.startswith("/_mock/sandboxes/"):
+            g.mock_sandbox = state.sandbox(name)
             return
         state.expire_idle()
         try:
-            state.store.touch(sb.name)
+            sb = g.mock_sandbox = Sandbox.enter(state.store, name)     # the request context: one touch
         except SandboxLimit:            # full: drop the idle ones now rather than at the next sweep
             if not state.store.expire_idle(idle_ttl_seconds(state.settings)):
                 raise
-            state.store.touch(sb.name)
+            sb = g.mock_sandbox = Sandbox.enter(state.store, name)
         state.settle(sb)
         state.webhooks.ensure_started(sb)
 

@@ -51,9 +51,28 @@ def in_range(moment: datetime) -> bool:
 class Clock:
     """The clock of one sandbox: ``Clock(store, sandbox)``; cheap to build per request."""
 
-    def __init__(self, store: Store, sandbox: str) -> None:
+    def __init__(self, store: Store, sandbox: str, pinned: ClockState | None = None) -> None:
         self._store = store
         self.sandbox = sandbox
+        self._pinned: tuple[ClockState, int] | None = None
+        if pinned is not None:
+            self.pin(pinned)
+
+    def pin(self, state: ClockState) -> None:
+        """Read the time once, now, from ``state``: ``now``/``timestamp``/``state`` give that instant
+        from then on, without asking the store (a request's one clock reading). A change made
+        through this clock (``set``, ``advance``, ``freeze``) pins the state it wrote."""
+        self._pinned = (state, self._now_us(state))
+
+    def unpin(self) -> None:
+        """Read the store again at the next look (a long-poll that waits across real time)."""
+        self._pinned = None
+
+    def _read(self) -> tuple[ClockState, int]:
+        if self._pinned is not None:
+            return self._pinned
+        state = self._store.clock(self.sandbox)
+        return state, self._now_us(state)
 
     @classmethod
     def standalone(cls, start: datetime | None = None, *, frozen: bool = False,
@@ -72,20 +91,25 @@ class Clock:
         return min(max(state.now_us(self._real_us() if real_us is None else real_us), 0), _MAX_US)
 
     def now(self) -> datetime:
-        return from_us(self._now_us(self._store.clock(self.sandbox)))
+        return from_us(self._read()[1])
 
     def timestamp(self) -> float:
         """``now()`` in epoch seconds (what the schedules compare against)."""
-        return self._now_us(self._store.clock(self.sandbox)) / 1_000_000
+        return self._read()[1] / 1_000_000
 
     def state(self) -> tuple[datetime, bool]:
         """``(now, frozen)`` read together."""
-        state = self._store.clock(self.sandbox)
-        return from_us(self._now_us(state)), state.frozen
+        state, now_us = self._read()
+        return from_us(now_us), state.frozen
 
     @property
     def frozen(self) -> bool:
-        return self._store.clock(self.sandbox).frozen
+        return self._read()[0].frozen
+
+    def _update(self, fn: Callable[[ClockState], ClockState]) -> None:
+        written = self._store.update_clock(self.sandbox, fn)
+        if self._pinned is not None:
+            self.pin(written)
 
     def set(self, moment: datetime) -> datetime:
         """Jump to ``moment``; ``ClockError`` if it is before now or outside the supported range."""
@@ -93,7 +117,7 @@ class Clock:
         if not in_range(moment):
             raise ClockError(f"{isoformat(moment)} is outside the clock's supported range ({RANGE_TEXT})")
         target = to_us(moment)
-        self._store.update_clock(self.sandbox, lambda state: self._moved(state, target, self._real_us()))
+        self._update(lambda state: self._moved(state, target, self._real_us()))
         return moment
 
     def advance(self, amount: Duration | timedelta) -> datetime:
@@ -115,7 +139,7 @@ class Clock:
             reached[:] = [target]
             return self._moved(state, to_us(target), real)
 
-        self._store.update_clock(self.sandbox, move)
+        self._update(move)
         return reached[0]
 
     def _moved(self, state: ClockState, target: int, real_us: int) -> ClockState:
@@ -141,5 +165,5 @@ class Clock:
                 return ClockState(current - real, None)
             return state
 
-        self._store.update_clock(self.sandbox, change)
+        self._update(change)
         return reached[0]

@@ -17,7 +17,7 @@ from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from .store import SandboxLimit
-from .store.redis import StoreUnavailable
+from .store.base import StoreUnavailable
 
 log = logging.getLogger("mock_server")
 

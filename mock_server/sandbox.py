@@ -15,7 +15,7 @@ from datetime import datetime
 from flask import g
 
 from .clock import Clock
-from .store.base import DEFAULT_SANDBOX, Store, valid_sandbox_name
+from .store.base import DEFAULT_SANDBOX, SandboxInfo, Store, valid_sandbox_name
 
 PREFIX = "/sandboxes/"
 HEADER = "X-Mock-Sandbox"
@@ -25,14 +25,43 @@ NAME_RULE = "1 to 64 characters among letters, digits, '_', '.' and '-' (not '.'
 
 
 class Sandbox:
-    """One sandbox as the backends see it: its name, the store and its clock."""
+    """One sandbox as the backends see it: its name, the store and its clock.
 
-    __slots__ = ("name", "store", "clock")
+    Built by :meth:`enter` it is also the *request context*: the store is touched once (the
+    sandbox is created on first use and its use recorded), and that one answer gives the clock
+    reading every ``now()`` of the request returns, and the ``generation`` the request's writes
+    are pinned to; ``settled_at`` is the instant up to which the scheduled work has been applied
+    (``MockState.settle`` does it once per clock reading, not once per caller). Built directly (background work,
+    tools) it reads the store's clock at every ``now()``.
+    """
 
-    def __init__(self, store: Store, name: str = DEFAULT_SANDBOX) -> None:
+    __slots__ = ("name", "store", "clock", "generation", "settled_at")
+
+    def __init__(self, store: Store, name: str = DEFAULT_SANDBOX, info: SandboxInfo | None = None) -> None:
         self.name = name
         self.store = store
-        self.clock = Clock(store, name)
+        self.clock = Clock(store, name, pinned=None if info is None else info.clock)
+        self.generation: int | None = None if info is None else info.generation
+        self.settled_at: float | None = None
+
+    @classmethod
+    def enter(cls, store: Store, name: str) -> "Sandbox":
+        """The context of one request in sandbox ``name``: one store operation (``touch``)."""
+        return cls(store, name, store.touch(name))
+
+    def refresh(self) -> None:
+        """Read the clock again (a long-poll waiting across real time): the next ``now()`` asks the
+        store (and the next settle applies what fell due by then)."""
+        self.clock.unpin()
+
+    def reset(self, *, rewind_clock: bool = False) -> SandboxInfo:
+        """Reset the sandbox (``Store.reset``); a request context then reads its new clock and
+        generation from the answer."""
+        info = self.store.reset(self.name, rewind_clock=rewind_clock)
+        if self.generation is not None:
+            self.clock.pin(info.clock)
+            self.generation, self.settled_at = info.generation, None
+        return info
 
     def now(self) -> float:
         """Mock time in epoch seconds."""

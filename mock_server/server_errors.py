@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from urllib.parse import unquote_to_bytes
 
-from waitress.channel import HTTPChannel
 from waitress.parser import HTTPRequestParser, ParsingError
 from waitress.server import BaseWSGIServer
 from waitress.task import ErrorTask
@@ -76,10 +75,6 @@ class EnvelopeErrorsMixin:
 
     error_task_class = EnvelopeErrorTask
     parser_class = SafeParser
-
-
-class EnvelopeChannel(EnvelopeErrorsMixin, HTTPChannel):
-    """waitress's channel with its errors in the app's envelopes."""
 
 
 def describe(error, adj) -> str:

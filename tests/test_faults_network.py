@@ -185,9 +185,10 @@ def burst(base_url: str, path: str, count: int) -> list[tuple[int, float]]:
     pending = {}
     for _ in range(count):
         sock = socket.create_connection((host, int(port)), timeout=10)
+        sent = time.monotonic()            # before the send: the server may read it before sendall returns
         sock.sendall(payload)
         sock.setblocking(False)
-        pending[sock] = [time.monotonic(), b""]
+        pending[sock] = [sent, b""]
         selector.register(sock, selectors.EVENT_READ)
     results = []
     deadline = time.monotonic() + 30

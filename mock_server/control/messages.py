@@ -79,6 +79,7 @@ def wait(state, sb, count, next_change, wait_for: int, timeout: float) -> int:
             if remaining <= 0:
                 break
             nap = remaining
+            sb.refresh()
             now, frozen = sb.clock.state()
             if not frozen:
                 moment = now.timestamp()
@@ -87,6 +88,7 @@ def wait(state, sb, count, next_change, wait_for: int, timeout: float) -> int:
                     nap = min(nap, max(MIN_NAP, upcoming - moment + MIN_NAP))
             store.wait(sb.name, version, nap)
             version = store.version(sb.name)
+            sb.refresh()                       # real time passed: read the clock again
             state.settle(sb)
             total = count()
     finally:

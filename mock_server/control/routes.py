@@ -31,7 +31,6 @@ def reset():
     """Reset the selected sandbox: drop its campaigns, tasks, messages, ledgers and the rest of
     its records; keep tenants and settings. ``{"clock": true}`` also returns its clock to the
     configured start (the one way a clock goes backwards)."""
-    state = _state()
     sb = current()
     body = _json_object(allow_empty=True)
     unknown = sorted(body.keys() - {"clock"})
@@ -39,7 +38,7 @@ def reset():
         raise ControlError(f"unknown reset field(s): {', '.join(unknown)}; the only one is \"clock\" (true/false)")
     if not isinstance(body.get("clock", False), bool):
         raise ControlError('"clock" must be true (also rewind the clock to its configured start) or false')
-    state.store.reset(sb.name, rewind_clock=body.get("clock", False))
+    sb.reset(rewind_clock=body.get("clock", False))
     return {"status": "ok", "sandbox": sb.name, "now": isoformat(sb.clock.now())}
 
 

@@ -34,7 +34,7 @@ from flask import Flask, Response, request
 from .. import bodies, serving
 from ..errors import owner
 from ..isotime import from_timestamp, isoformat
-from ..sandbox import ENV_NAME
+from ..sandbox import ENV_NAME, current
 from ..store import DEFAULT_SANDBOX
 from . import journal
 from .ratelimits import check as check_rate_limits
@@ -144,7 +144,7 @@ class Instrument:
         if exchange is None or request.path.startswith(CONTROL_PREFIX):
             return None
         exchange.sandbox = current_sandbox(request.environ)
-        now = self.state.sandbox(exchange.sandbox).now_dt()
+        now = current().now_dt()                       # the request context's one clock reading
         exchange.provider = self.provider_of(request.path)
         exchange.entry = {
             "receivedAt": isoformat(now), "receivedAtReal": isoformat(exchange.received_real),
@@ -194,7 +194,7 @@ class Instrument:
             wait = seconds(action.get("retryAfter", "PT1S"), "retryAfter")
             response.headers["Retry-After"] = str(whole_seconds(wait))
             if status == 429:
-                reset = self.state.sandbox(exchange.sandbox).now() + wait
+                reset = current().now() + wait
                 response.headers["X-RateLimit-Limit"] = str(action.get("limit", 0))
                 response.headers["X-RateLimit-Remaining"] = "0"
                 response.headers["X-RateLimit-Reset"] = str(int(-(-reset // 1)))

@@ -197,8 +197,8 @@ class IndigitallBackend(InspectionMixin):
                 return NewRecord(task, ((ALL, None), (by_application(app_id), None)))
             return build
 
-        for _ in range(8):
-            generation = self.store.touch(sb.name).generation
+        for attempt in range(8):
+            generation = sb.generation if attempt == 0 and sb.generation is not None else self.store.touch(sb.name).generation
             try:
                 plan = None
                 if sliced:
@@ -222,7 +222,7 @@ class IndigitallBackend(InspectionMixin):
     def cancel_task(self, sb: Sandbox, application: dict, task_id: str) -> Task:
         """Cancel a scheduled or processing task (409 otherwise); give back its unsent capacity."""
         task = self.task_for(sb, application, task_id)
-        generation = self.store.touch(sb.name).generation
+        generation = sb.generation if sb.generation is not None else self.store.touch(sb.name).generation
 
         def cancel(record: Record) -> NewRecord:
             current = self.task(record)

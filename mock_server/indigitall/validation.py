@@ -78,9 +78,6 @@ class Checker:
                 found.append((path, columns, value, reason))
         return found
 
-    def contact_code(self, cells: list[str]) -> str:
-        return self.contact(cells) if self.contact is not None else ""
-
     def send_failure(self, cells: list[str]) -> str | None:
         """Why the message of a valid row fails when sent (an unknown template), or None."""
         if self.template_name is None:

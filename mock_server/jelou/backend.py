@@ -212,9 +212,7 @@ class JelouBackend(NotificationsMixin, WebhooksMixin):
                 scheduled_at=scheduled.timestamp() if scheduled else None, all_fail=all_fail, fail_after=fail_after)
             return NewRecord(campaign, self._indexes(campaign))
 
-        record = self.store.create(sb.name, KIND, build)
-        self.settle(sb)
-        return self.get(sb, record.id) or self.campaign(record)
+        return self._start_if_due(sb, self.store.create(sb.name, KIND, build))
 
     # -- the sending queue ---------------------------------------------------------------
     def settle(self, sb: Sandbox) -> None:
@@ -232,6 +230,19 @@ class JelouBackend(NotificationsMixin, WebhooksMixin):
         for campaign in due:
             self.store.update_many(sb.name, ((KIND, campaign.id), (LANE, campaign.bot_id)),
                                    lambda current: self._start(current, moment, delay))
+
+    def _start_if_due(self, sb: Sandbox, record: Record) -> Campaign:
+        """Start the campaign a request just stored or rescheduled if it is due by the request's
+        instant: what ``settle`` would do, for this one campaign (every campaign due earlier was
+        started when the request began, by the same instant). The store stamps a new record with
+        its own reading of the clock, which a running clock puts after the request's."""
+        campaign, moment = self.campaign(record), max(sb.now(), record.created_us / 1_000_000)
+        if campaign.cancelled or campaign.started_at is not None or campaign.due_at > moment:
+            return campaign
+        delay = float(self.settings["start_delay"])
+        started, _ = self.store.update_many(sb.name, ((KIND, campaign.id), (LANE, campaign.bot_id)),
+                                            lambda current: self._start(current, moment, delay))
+        return campaign if started is None else self.campaign(started)
 
     def _start(self, current: tuple[Record | None, ...], moment: float, delay: float):
         record, lane = current
@@ -265,7 +276,6 @@ class JelouBackend(NotificationsMixin, WebhooksMixin):
     def update_campaign(self, sb: Sandbox, client: dict, campaign_id: str, changes: dict) -> Campaign:
         """Cancel (``status=CANCELLED``) or reschedule (``scheduledAt``) a campaign not yet sending."""
         self.campaign_for(sb, client, campaign_id)
-        self.settle(sb)
 
         def change(record: Record) -> NewRecord:
             campaign = self.campaign(record)
@@ -283,9 +293,10 @@ class JelouBackend(NotificationsMixin, WebhooksMixin):
                 new = dataclasses.replace(campaign, cancelled=False, scheduled_at=scheduled, updated_us=updated)
             return NewRecord(new, self._indexes(new))
 
-        self.store.update(sb.name, KIND, campaign_id, change)
-        self.settle(sb)
-        return self.get(sb, campaign_id)
+        updated = self.store.update(sb.name, KIND, campaign_id, change)
+        if updated is None:                  # gone meanwhile (a reset of the sandbox)
+            raise NotFound(f"Campaign {campaign_id} not found", 404)
+        return self._start_if_due(sb, updated)
 
     def render(self, sb: Sandbox, campaign: Campaign) -> dict:
         now = sb.now()

@@ -20,7 +20,9 @@ Atomicity guarantees (what an implementation must provide; the contract tests ch
 Sandboxes
 - ``touch(name)`` creates the sandbox on first use (clock at the configured start, or the real
   time, running or frozen as configured; generation 0) and records the real time of use. Two
-  concurrent first touches create it once.
+  concurrent first touches create it once. It answers the clock, generation and version (what a
+  request context needs: ``Sandbox.enter``) but no record counts (``info`` has them); a shared
+  store may record the use at most once a second per process.
 - ``reset(name, rewind_clock)`` is one atomic step: it drops every record, index entry, ledger,
   log, counter and map of the sandbox, restarts its id generators (the next ids are those of a
   fresh sandbox), bumps ``generation`` and ``version``; with ``rewind_clock`` the clock returns to
@@ -127,8 +129,9 @@ class SandboxLimit(StoreError):
         self.limit = limit
 
 
-class UnknownSandbox(StoreError):
-    """An operation named a sandbox that does not exist (only ``drop`` and reads say so)."""
+class StoreUnavailable(StoreError):
+    """The store cannot be reached (a shared store's server is down, or answered an error the
+    store cannot handle): the app answers 503 in the provider's envelope; the next call tries again."""
 
 
 def valid_sandbox_name(name: str) -> bool:

@@ -61,7 +61,7 @@ class MemoryStore(Primitives, SingleUpdate):
         box = self._get(sandbox)
         with box.lock:
             box.used_real = self.time_source()
-            return box.info()
+            return box.info(counts=False)
 
     def info(self, sandbox: str) -> SandboxInfo | None:
         box = self._sandboxes.get(sandbox)

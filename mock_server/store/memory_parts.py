@@ -123,9 +123,9 @@ class Sandbox:
         if generation is not None and generation != self.generation:
             raise StaleGeneration(f"sandbox '{self.name}' was reset (generation {self.generation}, expected {generation})")
 
-    def info(self) -> SandboxInfo:
+    def info(self, counts: bool = True) -> SandboxInfo:
         return SandboxInfo(self.name, self.clock, self.generation, self.version, self.created_real, self.used_real,
-                           dict(self.data.counts))
+                           dict(self.data.counts) if counts else {})
 
 
 class ReadOnly(Mapping[int, int]):

@@ -48,7 +48,7 @@ from .redis_primitives import RedisPrimitives, StoreUnavailable, _Conflict, _NoS
 __all__ = ["RedisStore", "StoreUnavailable", "decoding_store"]
 
 DEFAULT_PREFIX = "bulkmock:"
-CLOCK_REUSE = 0.05
+USE_GRANULARITY = 1.0     # real seconds between two recordings of a sandbox's use by one process
 _BATCH = 200
 
 
@@ -70,7 +70,7 @@ class RedisStore(RedisPrimitives, SingleUpdate):
                          for name in ("TOUCH", "CLOCK", "ID_COUNTER", "DATA_PREFIX", "INFO", "RESET", "DROP", "CLOCK_SET", "GET", "COMMIT", "TRIM", "RANGE", "PAGE", "LEDGER",
                                       "RESERVE", "APPEND", "READ_LOG", "CLEAR_LOG", "INCR", "COUNTER", "MAP_GET",
                                       "MAP_SET", "MAP_DELETE", "MAP_ITEMS")}
-        self._recent = threading.local()    # the clock read by this thread's last touch
+        self._used: dict[str, float] = {}   # sandbox -> real time this process last recorded its use
         self._uuid_generator = random.Random(f"ids:{seed}")
         self._uuids: list[str] = []
         self._uuid_lock = threading.Lock()
@@ -105,12 +105,19 @@ class RedisStore(RedisPrimitives, SingleUpdate):
             self._ensure(sandbox)
             return self._call(script, sandbox, *args)
 
-    def _ensure(self, sandbox: str) -> list:
-        """Create the sandbox if needed, record its use; its ``INFO`` fields."""
+    def _ensure(self, sandbox: str, *, record_use: bool = True) -> tuple[list, float]:
+        """Create the sandbox if needed and record its use (``record_use``: always; else only when
+        this process has not recorded it for ``USE_GRANULARITY`` seconds): the ``TOUCH`` fields and
+        the real time of the last recorded use."""
         real = self.time_source()
+        last = self._used.get(sandbox)
+        record = record_use or last is None or real - last >= USE_GRANULARITY
         clock = self._initial_clock()
         limit = "" if self.max_sandboxes is None else self.max_sandboxes
-        return self._call("TOUCH", sandbox, repr(real), repr(real), clock.offset_us, _frz(clock), limit)
+        out = self._call("TOUCH", sandbox, repr(real) if record else "", repr(real), clock.offset_us, _frz(clock), limit)
+        if out[5]:
+            last = self._used[sandbox] = float(out[5])
+        return out, real if last is None else last
 
     def _real_us(self) -> int:
         return round(self.time_source() * 1_000_000)
@@ -156,9 +163,10 @@ class RedisStore(RedisPrimitives, SingleUpdate):
 
     # -- sandboxes ---------------------------------------------------------------------------
     def touch(self, sandbox: str) -> SandboxInfo:
-        info = self._info(sandbox, self._ensure(sandbox))
-        self._recent.clocks = {sandbox: (info.clock, time.monotonic())}
-        return info
+        """One script, two or three commands: the use is recorded at most once a
+        ``USE_GRANULARITY`` per process (idle expiry counts in minutes); no record counts."""
+        (generation, version, offset, frozen, created, _), used = self._ensure(sandbox, record_use=False)
+        return SandboxInfo(sandbox, _clock(offset, frozen), int(generation), int(version), float(created), used, {})
 
     def info(self, sandbox: str) -> SandboxInfo | None:
         try:
@@ -181,7 +189,7 @@ class RedisStore(RedisPrimitives, SingleUpdate):
         return [info for info in map(self.info, names) if info is not None]
 
     def drop(self, sandbox: str) -> bool:
-        self._forget_clock(sandbox)
+        self._used.pop(sandbox, None)
         old = self._call("DROP", sandbox, "")
         if not old:
             return False
@@ -198,13 +206,13 @@ class RedisStore(RedisPrimitives, SingleUpdate):
         for name in idle:
             old = self._call("DROP", name, repr(limit))
             if old:
+                self._used.pop(name, None)
                 self._unlink(old)
                 dropped.append(name)
         return dropped
 
     def reset(self, sandbox: str, *, rewind_clock: bool = False) -> SandboxInfo:
         clock = self._initial_clock()
-        self._forget_clock(sandbox)
         old = self._run("RESET", sandbox, 1 if rewind_clock else 0, clock.offset_us, _frz(clock))
         self._unlink(old)
         return self.touch(sandbox)
@@ -226,20 +234,11 @@ class RedisStore(RedisPrimitives, SingleUpdate):
 
     # -- clock -------------------------------------------------------------------------------
     def clock(self, sandbox: str) -> ClockState:
-        """The sandbox's clock. Read at ``touch`` (the start of a request) and reused by the same
-        thread for ``CLOCK_REUSE`` seconds: one request sees one clock, as if it ran at once."""
-        seen = getattr(self._recent, "clocks", {}).get(sandbox)
-        if seen is not None and time.monotonic() - seen[1] < CLOCK_REUSE:
-            return seen[0]
+        """The sandbox's clock (a request reads it once, with ``touch``: ``Sandbox.enter``)."""
         offset, frozen, _ = self._run("CLOCK", sandbox)
         return _clock(offset, frozen)
 
-    def _forget_clock(self, sandbox: str) -> None:
-        getattr(self._recent, "clocks", {}).pop(sandbox, None)
-
     def update_clock(self, sandbox: str, fn: Callable[[ClockState], ClockState]) -> ClockState:
-        self._forget_clock(sandbox)
-
         def attempt() -> ClockState:
             offset, frozen, _ = self._run("CLOCK", sandbox)
             current = _clock(offset, frozen)
@@ -335,10 +334,10 @@ class RedisStore(RedisPrimitives, SingleUpdate):
         return int(self._run("TRIM", sandbox, index, max(0, keep)))
 
     def _members(self, sandbox: str, index: str, low, high, offset: int, limit: int | None,
-                 newest_first: bool) -> tuple[int, int, list[tuple[str, str]]]:
+                 newest_first: bool, total: bool = True) -> tuple[int, int, list[tuple[str, str]]]:
         out = self._run("RANGE", sandbox, index, "-inf" if low is None else repr(float(low)),
                         "+inf" if high is None else repr(float(high)), max(0, offset),
-                        -1 if limit is None else max(0, limit), 1 if newest_first else 0)
+                        -1 if limit is None else max(0, limit), 1 if newest_first else 0, 1 if total else 0)
         refs = []
         for member in out[2:]:
             _, kind, record_id = member.decode().split("|", 2)
@@ -376,7 +375,7 @@ class RedisStore(RedisPrimitives, SingleUpdate):
 
     def scan(self, sandbox: str, index: str, *, low: float | None = None, high: float | None = None,
              newest_first: bool = True) -> Iterator[Record]:
-        generation, _, refs = self._members(sandbox, index, low, high, 0, None, newest_first)
+        generation, _, refs = self._members(sandbox, index, low, high, 0, None, newest_first, total=False)
         return self._scan(sandbox, generation, refs)
 
     def _scan(self, sandbox: str, generation: int, refs: list[tuple[str, str]]) -> Iterator[Record]:

@@ -47,18 +47,6 @@ end
 local function score(s) return string.format('%.17g', s) end
 """
 
-ENSURE_BODY = r"""
-if redis.call('EXISTS', META) == 0 then
-  if ARGV[7] ~= '' and redis.call('HLEN', P .. 'sandboxes') >= tonumber(ARGV[7]) then
-    return redis.error_reply('TOOMANY')
-  end
-  local ep = redis.call('INCR', P .. 'epochs')
-  redis.call('HSET', META, 'ep', ep, 'gen', 0, 'ver', 0, 'off', ARGV[5], 'frz', ARGV[6], 'created', ARGV[4])
-  redis.call('HSET', P .. 'sandboxes', NAME, 1)
-end
-redis.call('ZADD', P .. 'used', ARGV[3], NAME)
-"""
-
 # ARGV: P NAME field take(1: add 1 first) -> {gen, value of the id counter, data prefix}
 ID_COUNTER = PRELUDE + r"""
 local D, gen = sandbox()
@@ -87,9 +75,25 @@ return out
 # ARGV: P NAME -> {gen, ver, off, frz, created, used, kind1, n1, ...} or NOSANDBOX
 INFO = PRELUDE + INFO_BODY
 
-# ARGV: P NAME real created_real off frz(or '') max_sandboxes(or '') -> as INFO, after creating the
-# sandbox if needed (TOOMANY when max_sandboxes exist already) and recording the use
-TOUCH = PRELUDE + ENSURE_BODY + INFO_BODY
+# ARGV: P NAME real(or '': the use was recorded lately) created_real off frz(or '') max_sandboxes(or '')
+# -> {gen, ver, off, frz, created, used(or false)}: the sandbox, created if needed (TOOMANY when
+# max_sandboxes exist already), its use recorded (two commands for an existing sandbox whose use
+# this process recorded lately, three otherwise)
+TOUCH = PRELUDE + r"""
+local m = redis.call('HMGET', META, 'gen', 'ver', 'off', 'frz', 'created')
+if not m[1] then
+  if ARGV[7] ~= '' and redis.call('HLEN', P .. 'sandboxes') >= tonumber(ARGV[7]) then
+    return redis.error_reply('TOOMANY')
+  end
+  local ep = redis.call('INCR', P .. 'epochs')
+  redis.call('HSET', META, 'ep', ep, 'gen', 0, 'ver', 0, 'off', ARGV[5], 'frz', ARGV[6], 'created', ARGV[4])
+  redis.call('HSET', P .. 'sandboxes', NAME, 1)
+  m = {'0', '0', ARGV[5], ARGV[6], ARGV[4]}
+  if ARGV[3] == '' then ARGV[3] = ARGV[4] end
+end
+if ARGV[3] ~= '' then redis.call('ZADD', P .. 'used', ARGV[3], NAME) end
+return {m[1], m[2], m[3], m[4], m[5], ARGV[3] ~= '' and ARGV[3] or false}
+"""
 
 # ARGV: P NAME -> {off, frz, ver} or NOSANDBOX
 CLOCK = PRELUDE + r"""
@@ -246,7 +250,7 @@ RANGE_HEAD = r"""
 local D, gen = sandbox()
 if not D then return {-1, 0} end
 local key = D .. 'ix:' .. ARGV[3]
-local total = redis.call('ZCOUNT', key, ARGV[4], ARGV[5])
+local total = ARGV[9] == '0' and -1 or redis.call('ZCOUNT', key, ARGV[4], ARGV[5])
 local found
 if ARGV[8] == '1' then
   found = redis.call('ZREVRANGEBYSCORE', key, ARGV[5], ARGV[4], 'LIMIT', ARGV[6], ARGV[7])
@@ -256,7 +260,8 @@ end
 local out = {gen, total}
 """
 
-# ARGV: P NAME index low high offset count newest(1/0) -> {gen, total, members...}
+# ARGV: P NAME index low high offset count newest(1/0) [total(1/0, default 1)] -> {gen, total (-1: not
+# counted), members...}
 RANGE = PRELUDE + RANGE_HEAD + r"""
 for i = 1, #found do out[#out + 1] = found[i] end
 return out

@@ -9,11 +9,7 @@ from typing import Any, Callable, Mapping
 
 import redis as redis_client
 
-from .base import LogPage, StaleGeneration, StoreError, T
-
-
-class StoreUnavailable(StoreError):
-    """Redis cannot be reached (or answered an error the store cannot handle)."""
+from .base import LogPage, StaleGeneration, StoreUnavailable, T
 
 
 class _Conflict(Exception):
