@@ -133,10 +133,13 @@ def test_a_killed_worker_is_replaced_while_the_others_keep_serving(redis_url, tm
     output = log.read_text()
     assert server.returncode == 0, output       # alive until terminated, then a clean stop
     assert output.count("killed by signal 9; starting a new one (the others keep serving)") == 2, output
-    # every request was answered but one in flight to a worker at the moment it was killed (the
-    # polling is sequential: at most one per kill); those sent once it was dead were all answered,
-    # by the survivor until the replacement had loaded the app
+    # every request was answered but those caught by a kill: one in flight to the worker when it was
+    # killed, and one that reached it as the kernel tore it down (seen: a request started 1 ms after
+    # the worker was gone from /proc failed); the polling is sequential, so at most two per kill, each
+    # started before the death was a second old. Later ones were all answered, by the survivor until
+    # the replacement had loaded the app
     failed = [(started, ended) for started, ended, ok in poller.results if not ok]
-    assert len(failed) <= len(kills), failed
-    assert all(any(started < dead and ended > sent for sent, dead in kills) for started, ended in failed), (failed, kills)
+    assert len(failed) <= 2 * len(kills), failed
+    assert all(any(started < dead + 1.0 and ended > sent for sent, dead in kills) for started, ended in failed), \
+        (failed, kills)
     assert poller.successes_after(kills[0][1]) >= 3
