@@ -19,6 +19,7 @@ import time
 
 from flask import request
 
+from ..clock import MAX_TIME
 from ..errors import ControlError
 from ..paging import paginate
 from ..queryargs import int_arg, seconds_arg
@@ -81,7 +82,7 @@ def wait(state, sb, count, next_change, wait_for: int, timeout: float) -> int:
                 break
             nap = remaining
             now, frozen = sb.clock.state()
-            if not frozen:
+            if not frozen and now < MAX_TIME:       # at the end of its range the clock stands still
                 moment = now.timestamp()
                 upcoming = next_change(moment)
                 if upcoming is not None:       # mock time runs at real speed while not frozen

@@ -8,6 +8,7 @@ from typing import Any, Mapping
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from .. import bodies
+from ..clock import range_problem
 from ..isotime import parse_date_or_datetime, parse_datetime
 from ..queryargs import MAX_SAFE, QueryInteger
 from .errors import ValidationFailed, message
@@ -31,13 +32,17 @@ TEXT = {**REQUIRED, "invalid": "Not a valid string.", "null": "Field may not be 
 
 
 class IsoDateTime(fields.Field):
-    """An ISO 8601 date-time with ``Z`` or an offset; a naive value is UTC."""
+    """An ISO 8601 date-time with ``Z`` or an offset (a naive value is UTC), inside the clock's range."""
 
     def _deserialize(self, value, attr, data, **kwargs):
         try:
-            return parse_datetime(str(value))
+            moment = parse_datetime(str(value))
         except ValueError as exc:
             raise ValidationError(str(exc)) from None
+        problem = range_problem(attr, moment)
+        if problem:
+            raise ValidationError(problem)
+        return moment
 
 
 class DateOrDateTime(fields.Field):
