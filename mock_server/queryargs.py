@@ -28,7 +28,7 @@ HUGE = 10**MAX_DIGITS
 MAX_SHOWN = 40                       # characters of a bad value echoed in a message
 
 _INTEGER = re.compile(r"(-?)0*([0-9]+)")              # [0-9]: ASCII only, unlike \d or str.isdigit()
-_DECIMAL = re.compile(r"[0-9]{1,30}(?:\.[0-9]{1,30})?")
+_DECIMAL = re.compile(r"[0-9]{1,30}(?:\.[0-9]{1,30})?(?:e[-+]?[0-9]{1,3})?")   # also str(1e-05)
 
 
 def whole_number(text: str) -> int | None:
@@ -75,13 +75,13 @@ def int_list_arg(name: str, low: int, high: int = MAX_SAFE, *, most: int = 100) 
 
 
 def seconds_arg(name: str, default: float, low: float, high: float) -> float:
-    """A number of seconds (``10``, ``0.25``; ASCII digits, at most one point) from ``low`` to ``high``."""
+    """A number of seconds (``10``, ``0.25``, ``1e-05``: ASCII only) from ``low`` to ``high``."""
     raw = request.args.get(name)
     if raw is None or raw == "":
         return default
     if not _DECIMAL.fullmatch(raw) or not low <= float(raw) <= high:
-        raise ControlError(f"'{name}' must be between {low:g} and {high:g} seconds (digits 0-9 and an optional "
-                           f"decimal point), not '{shown(raw)}'")
+        raise ControlError(f"'{name}' must be between {low:g} and {high:g} seconds (a decimal number in digits "
+                           f"0-9), not '{shown(raw)}'")
     return float(raw)
 
 
