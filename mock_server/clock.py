@@ -48,6 +48,17 @@ def in_range(moment: datetime) -> bool:
     return MIN_TIME <= moment <= MAX_TIME
 
 
+def range_problem(name: str, moment: datetime) -> str | None:
+    """Why a client's date-time ``name`` is outside the supported range, or None when it is inside.
+
+    A schedule beyond the range could never fall due (the clock stops at :data:`MAX_TIME`) and
+    would be shown clamped, so the providers refuse it naming the field and the range.
+    """
+    if in_range(moment):
+        return None
+    return f"{name} must be within the mock's supported dates ({RANGE_TEXT}); got {isoformat(moment)}"
+
+
 class Clock:
     """The clock of one sandbox: ``Clock(store, sandbox)``; cheap to build per request."""
 

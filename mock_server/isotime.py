@@ -10,6 +10,7 @@ to the calendar (Jan 31 + P1M = Feb 28/29), then adds the fixed part.
 from __future__ import annotations
 
 import calendar
+import math
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -61,6 +62,9 @@ def parse_duration(text: str) -> Duration:
         if "." in values[name] or "," in values[name]:
             raise ValueError(f"'{text}': only the smallest component may have a fraction")
     numbers = {name: float(values[name].replace(",", ".")) if values[name] else 0.0 for name in _FIELDS}
+    if not all(math.isfinite(number) for number in numbers.values()):     # 400 digits read as inf: int(inf) raises
+        quoted = text if len(text) <= 40 else f"{text[:40]}… ({len(text):,} characters)"
+        raise ValueError(f"'{quoted}' is longer than any span of dates (years 1 to 9999)")
     years, months = numbers["years"], numbers["months"]
     extra_seconds = 0.0
     # A fractional year or month is turned into whole months plus days of 30 (documented fallback).

@@ -92,7 +92,7 @@ def test_messages_filters_and_pagination(client):
 
 
 @pytest.mark.parametrize("query, needle", [
-    ("provider=twilio", "unknown provider"), ("limit=0", "'limit' must be between"), ("offset=-1", "'offset' must be >= 0"),
+    ("provider=twilio", "unknown provider"), ("limit=0", "'limit' must be between"), ("offset=-1", "'offset' must be between 0 and"),
     ("wait_for=x", "whole number"), ("timeout=999", "'timeout' must be between"),
 ])
 def test_messages_errors(client, query, needle):

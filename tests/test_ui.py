@@ -78,8 +78,10 @@ def test_recipients_are_paged_searchable_and_rendered(client):
     assert re.search(r"<span>delivered to user</span> <time>10:00:03", search)
     failed = client.get(f"/_mock/ui/jelou/{found}?phone=99901").get_data(as_text=True)
     assert "Invalid recipient" in failed and "FAILED" in failed
-    none = client.get(f"/_mock/ui/jelou/{found}?phone=12345678&page=abc").get_data(as_text=True)
+    none = client.get(f"/_mock/ui/jelou/{found}?phone=12345678&page=1").get_data(as_text=True)
     assert "No recipient matches." in none and "page 1 of 1" in none
+    bad = client.get(f"/_mock/ui/jelou/{found}?phone=12345678&page=abc")      # a hand-edited URL: say what is wrong
+    assert bad.status_code == 400 and "'page' must be between 1 and" in bad.json["error"]["message"]
 
 
 def test_unknown_records_are_html_404s(client):
@@ -143,8 +145,10 @@ def test_static_assets_ship_in_the_package(client):
 
 def test_polling_reads_the_statuses_of_the_rows_on_screen(client):
     found = campaign_id(client)
-    rows = client.get(f"/_mock/ui/api/jelou/{found}?rows=1,3,99,x").json["rows"]
+    rows = client.get(f"/_mock/ui/api/jelou/{found}?rows=1,3,99").json["rows"]
     assert rows == {"1": "CREATED", "3": "CREATED"}                      # row 99 does not exist
+    bad = client.get(f"/_mock/ui/api/jelou/{found}?rows=1,3,x")
+    assert bad.status_code == 400 and "'rows' must be between 1 and" in bad.json["error"]["message"]
     advance(client, "PT1M")
     assert set(client.get(f"/_mock/ui/api/jelou/{found}?rows=1,2,3").json["rows"].values()) <= {"DELIVERED_USER", "READ"}
     page = client.get(f"/_mock/ui/jelou/{found}").get_data(as_text=True)

@@ -19,8 +19,10 @@ import time
 
 from flask import request
 
+from ..clock import MAX_TIME
 from ..errors import ControlError
 from ..paging import paginate
+from ..queryargs import int_arg, seconds_arg
 from ..sandbox import current
 from .routes import _state, bp
 
@@ -44,11 +46,11 @@ def messages():
     campaign = args.get("campaign") or args.get("task") or None
     status = args.get("status") or None
     limits = state.settings["inspection"]
-    offset = _int_arg("offset", 0, 0)
-    limit = _int_arg("limit", limits["default_limit"], 1, limits["max_limit"])
-    wait_for = _int_arg("wait_for", 0, 0)
+    offset = int_arg("offset", 0, 0)
+    limit = int_arg("limit", limits["default_limit"], 1, limits["max_limit"])
+    wait_for = int_arg("wait_for", 0, 0)
     most = float(limits["max_wait_seconds"])
-    timeout = _float_arg("timeout", min(10.0, most), 0.0, most)
+    timeout = seconds_arg("timeout", min(10.0, most), 0.0, most)
     backends = [state.backends[provider]] if provider else list(state.backends.values())
 
     def count() -> int:
@@ -81,7 +83,7 @@ def wait(state, sb, count, next_change, wait_for: int, timeout: float) -> int:
             nap = remaining
             sb.refresh()
             now, frozen = sb.clock.state()
-            if not frozen:
+            if not frozen and now < MAX_TIME:       # at the end of its range the clock stands still
                 moment = now.timestamp()
                 upcoming = next_change(moment)
                 if upcoming is not None:       # mock time runs at real speed while not frozen
@@ -94,29 +96,3 @@ def wait(state, sb, count, next_change, wait_for: int, timeout: float) -> int:
     finally:
         state.waiters.release()
     return total
-
-
-def _int_arg(name: str, default: int, low: int, high: int | None = None) -> int:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ControlError(f"'{name}' must be a whole number, not '{raw}'") from None
-    if value < low or (high is not None and value > high):
-        raise ControlError(f"'{name}' must be between {low} and {high}" if high is not None else f"'{name}' must be >= {low}")
-    return value
-
-
-def _float_arg(name: str, default: float, low: float, high: float) -> float:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ControlError(f"'{name}' must be a number of seconds, not '{raw}'") from None
-    if not low <= value <= high:
-        raise ControlError(f"'{name}' must be between {low:g} and {high:g} seconds")
-    return value

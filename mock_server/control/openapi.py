@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields
 
 from ..openapi_parts import json_content as _json, query
+from ..queryargs import MAX_SAFE
 
 NAME = "control"
 
@@ -131,9 +132,9 @@ def operations(settings: dict) -> dict[str, dict[str, dict]]:
                 query("campaign", {"type": "string"}, "a Jelou campaign id or an indigitall task id"),
                 query("task", {"type": "string"}, "alias of campaign"),
                 query("status", {"type": "string"}, "provider status name (any case)"),
-                query("offset", {"type": "integer", "minimum": 0}, "skip this many"),
+                query("offset", {"type": "integer", "minimum": 0, "maximum": MAX_SAFE}, "skip this many"),
                 query("limit", {"type": "integer", "minimum": 1, "maximum": limits["max_limit"]}, "page size"),
-                query("wait_for", {"type": "integer", "minimum": 0}, "hold until this many match"),
+                query("wait_for", {"type": "integer", "minimum": 0, "maximum": MAX_SAFE}, "hold until this many match"),
                 query("timeout", {"type": "number", "minimum": 0, "maximum": limits["max_wait_seconds"]},
                       "seconds to hold at most (wait_for)"),
             ],

@@ -8,10 +8,11 @@ from datetime import datetime
 from flask import Blueprint, current_app, request
 
 from .. import bodies
-from ..control.messages import _float_arg, _int_arg, wait
+from ..control.messages import wait
 from ..sandbox import current
 from ..errors import ControlError
 from ..isotime import isoformat, parse_datetime
+from ..queryargs import int_arg, seconds_arg, shown, whole_number
 from .pipeline import current_sandbox
 from .records import TooManyRules
 from .rules import load_rule, new_rule
@@ -81,10 +82,10 @@ def list_requests():
     fault = args.get("fault") or None
     since = _since_arg(args.get("since"))
     limits = instrument.state.settings["inspection"]
-    limit = _int_arg("limit", limits["default_limit"], 1, limits["max_limit"])
-    page = _int_arg("page", 1, 1)
-    wait_for = _int_arg("wait_for", 0, 0)
-    timeout = _float_arg("timeout", 10.0, 0.0, float(limits["max_wait_seconds"]))
+    limit = int_arg("limit", limits["default_limit"], 1, limits["max_limit"])
+    page = int_arg("page", 1, 1)
+    wait_for = int_arg("wait_for", 0, 0)
+    timeout = seconds_arg("timeout", 10.0, 0.0, float(limits["max_wait_seconds"]))
 
     kept = []                                    # the last page read: its drop counts
 
@@ -135,9 +136,10 @@ def _status_arg(raw: str | None):
         return lambda value: value is None
     if len(text) == 3 and text[0] in "12345" and text[1:] == "xx":
         return lambda value: value is not None and value // 100 == int(text[0])
-    if text.isdigit() and len(text) == 3:
-        return lambda value: value == int(text)
-    raise ControlError(f"'status' must be a status such as 503, a class such as 5xx, or 'dropped', not '{raw}'")
+    code = whole_number(text) if len(text) == 3 else None
+    if code is not None and 100 <= code <= 599:
+        return lambda value: value == code
+    raise ControlError(f"'status' must be a status such as 503, a class such as 5xx, or 'dropped', not '{shown(raw)}'")
 
 
 def _since_arg(raw: str | None) -> str | None:

@@ -10,6 +10,7 @@ from marshmallow import Schema, fields
 
 from ..control.openapi import control_error as _error
 from ..openapi_parts import json_content as _json, query
+from ..queryargs import MAX_SAFE
 from .rules import RuleSchema
 
 NAME = "faults"
@@ -124,8 +125,8 @@ def operations(settings: dict) -> dict[str, dict[str, dict]]:
                         query("fault", {"type": "string"}, "fault rule id"),
                         query("since", {"type": "string", "format": "date-time"}, "received at or after (mock clock)"),
                         query("limit", {"type": "integer", "minimum": 1, "maximum": limits["max_limit"]}, "page size"),
-                        query("page", {"type": "integer", "minimum": 1}, "page, from 1"),
-                        query("wait_for", {"type": "integer", "minimum": 0}, "hold until this many match"),
+                        query("page", {"type": "integer", "minimum": 1, "maximum": MAX_SAFE}, "page, from 1"),
+                        query("wait_for", {"type": "integer", "minimum": 0, "maximum": MAX_SAFE}, "hold until this many match"),
                         query("timeout", {"type": "number", "minimum": 0, "maximum": limits["max_wait_seconds"]},
                               "longest hold, seconds")],
                     "responses": {"200": {"description": "One page", **_json(JournalPageSchema)},

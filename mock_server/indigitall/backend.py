@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from ..auth import find_match, parse_scheme, same
-from ..clock import to_us
+from ..clock import range_problem, to_us
 from ..csvfile import CsvRejected, CsvRules, read_csv
 from ..delivery import build_outcomes
 from ..isotime import add_duration, add_months_capped, isoformat
@@ -158,6 +158,8 @@ class IndigitallBackend(InspectionMixin):
             elif scheduled > limit:
                 errors.append({"field": name, "message": f"{name} must be at most {months} months ahead "
                                                          f"(until {isoformat(limit)}); got {isoformat(scheduled)}"})
+            elif range_problem(name, scheduled):
+                errors.append({"field": name, "message": range_problem(name, scheduled)})
             return scheduled
         delay = fields.get("delay")
         if delay is not None:
@@ -168,6 +170,9 @@ class IndigitallBackend(InspectionMixin):
             if start is None or start > limit:
                 errors.append({"field": "delay", "message": f"delay must be at most {months} months "
                                                             f"(until {isoformat(limit)}); got {delay}"})
+                return now
+            if range_problem("delay", start):
+                errors.append({"field": "delay", "message": f"{range_problem('delay', start)} (now + {delay})"})
                 return now
             return start
         return now

@@ -13,6 +13,7 @@ from typing import Any, Mapping
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate, validates_schema
 
 from ..isotime import parse_datetime, parse_duration
+from ..queryargs import MAX_SAFE, QueryInteger
 from .errors import ValidationFailed
 from .layout import Layout, LayoutError
 from .slicing import CONDITIONS, DEFAULT_CONDITION
@@ -106,11 +107,12 @@ class TaskListSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    limit = fields.Integer(load_default=10, validate=validate.Range(
+    limit = QueryInteger(load_default=10, validate=validate.Range(
         min=1, max=MAX_PAGE_SIZE, error=f"querystring/limit must be between 1 and {MAX_PAGE_SIZE}"),
-        error_messages={"invalid": "querystring/limit must be integer"})
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, error="querystring/page must be >= 1"),
-                          error_messages={"invalid": "querystring/page must be integer"})
+        error_messages={"invalid": f"querystring/limit must be integer (digits 0-9, between 1 and {MAX_PAGE_SIZE})"})
+    page = QueryInteger(load_default=1, validate=[validate.Range(min=1, error="querystring/page must be >= 1"),
+                                                  validate.Range(max=MAX_SAFE, error=f"querystring/page must be <= {MAX_SAFE}")],
+                        error_messages={"invalid": f"querystring/page must be integer (digits 0-9, between 1 and {MAX_SAFE})"})
 
 
 def load(schema: Schema, data: Mapping[str, Any], extra: list[dict] | None = None) -> tuple[dict, list[dict]]:

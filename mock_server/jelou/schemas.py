@@ -8,7 +8,9 @@ from typing import Any, Mapping
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from .. import bodies
+from ..clock import range_problem
 from ..isotime import parse_date_or_datetime, parse_datetime
+from ..queryargs import MAX_SAFE, QueryInteger
 from .errors import ValidationFailed, message
 
 MEDIA_TYPES = ("image", "document", "video")
@@ -19,18 +21,28 @@ MAX_PAGE_SIZE = 50
 MAX_FLOW_ID = 2**53 - 1
 DIGITS = re.compile(r"[0-9]{1,16}")      # ASCII only: str.isdigit() also accepts "²"
 
+# page and limit (query arguments): ASCII digits only (queryargs), each range named when malformed;
+# a page out of range keeps marshmallow's wording ("Must be greater than or equal to 1.").
+PAGE_RANGE = [validate.Range(min=1), validate.Range(max=MAX_SAFE)]
+PAGE_INVALID = f"Not a valid integer; use digits 0-9, from 1 to {MAX_SAFE}."
+LIMIT_INVALID = f"Not a valid integer; use digits 0-9, from 1 to {MAX_PAGE_SIZE}."
+
 REQUIRED = {"required": "Missing data for required field."}
 TEXT = {**REQUIRED, "invalid": "Not a valid string.", "null": "Field may not be null."}
 
 
 class IsoDateTime(fields.Field):
-    """An ISO 8601 date-time with ``Z`` or an offset; a naive value is UTC."""
+    """An ISO 8601 date-time with ``Z`` or an offset (a naive value is UTC), inside the clock's range."""
 
     def _deserialize(self, value, attr, data, **kwargs):
         try:
-            return parse_datetime(str(value))
+            moment = parse_datetime(str(value))
         except ValueError as exc:
             raise ValidationError(str(exc)) from None
+        problem = range_problem(attr, moment)
+        if problem:
+            raise ValidationError(problem)
+        return moment
 
 
 class DateOrDateTime(fields.Field):
@@ -117,8 +129,9 @@ class CampaignListSchema(Schema):
     botId = fields.String(required=True, validate=validate.Length(min=1), error_messages=TEXT)
     startAt = DateOrDateTime(required=True, error_messages=REQUIRED)
     endAt = DateOrDateTime(required=True, end_of_day=True, error_messages=REQUIRED)
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
-    limit = fields.Integer(load_default=10, validate=validate.Range(min=1, max=MAX_PAGE_SIZE))
+    page = QueryInteger(load_default=1, validate=PAGE_RANGE, error_messages={"invalid": PAGE_INVALID})
+    limit = QueryInteger(load_default=10, validate=validate.Range(min=1, max=MAX_PAGE_SIZE),
+                         error_messages={"invalid": LIMIT_INVALID})
     elementName = fields.String()
     status = fields.String(validate=validate.OneOf(CAMPAIGN_STATUSES))
     name = fields.String()
@@ -136,8 +149,9 @@ class NotificationListSchema(Schema):
     origin = fields.String()
     to_ = DateOrDateTime(data_key="to", end_of_day=True)
     from_ = DateOrDateTime(data_key="from")
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
-    limit = fields.Integer(load_default=10, validate=validate.Range(min=1, max=MAX_PAGE_SIZE))
+    page = QueryInteger(load_default=1, validate=PAGE_RANGE, error_messages={"invalid": PAGE_INVALID})
+    limit = QueryInteger(load_default=10, validate=validate.Range(min=1, max=MAX_PAGE_SIZE),
+                         error_messages={"invalid": LIMIT_INVALID})
 
 
 class CampaignUpdateSchema(Schema):
@@ -205,6 +219,8 @@ _ES = {
     "Missing data for required field.": "Campo requerido.",
     "Not a valid string.": "No es un texto válido.",
     "Not a valid integer.": "No es un número entero válido.",
+    PAGE_INVALID: f"No es un número entero válido; use dígitos 0-9, de 1 a {MAX_SAFE}.",
+    LIMIT_INVALID: f"No es un número entero válido; use dígitos 0-9, de 1 a {MAX_PAGE_SIZE}.",
     "Not a valid list.": "No es una lista válida.",
     "Field may not be null.": "El campo no puede ser nulo.",
     "Shorter than minimum length 1.": "El campo no puede estar vacío.",

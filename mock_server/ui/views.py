@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
+from ..queryargs import int_arg, int_list_arg
 from ..sandbox import PREFIX, current, select
 from ..store import DEFAULT_SANDBOX
 from . import data, deliveries, instruments
@@ -24,8 +25,7 @@ def _instrument():
 
 
 def _page_arg(name: str = "page") -> int:
-    raw = request.args.get(name, "1")
-    return max(1, int(raw)) if raw.isdigit() and len(raw) < 10 else 1
+    return int_arg(name, 1, 1)
 
 
 def _render(template: str, status: int = 200, **context):
@@ -171,8 +171,7 @@ def api_campaigns():
 
 def _rows_arg() -> list[int]:
     """``rows=1,2,3``: the row numbers a page shows (at most 100), for their live statuses."""
-    parts = request.args.get("rows", "").split(",")
-    return [int(part) for part in parts[:100] if part.isdigit() and len(part) < 10]
+    return int_list_arg("rows", 1)
 
 
 @bp.get("/api/jelou/<campaign_id>")

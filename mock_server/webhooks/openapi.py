@@ -7,6 +7,7 @@ from marshmallow import Schema, fields
 
 from ..control.openapi import control_error as _error
 from ..openapi_parts import json_content as _json, query
+from ..queryargs import MAX_SAFE
 from .records import STATUSES
 from .subscriptions import ControlSubscriptionSchema
 
@@ -92,7 +93,7 @@ def operations(settings: dict) -> dict[str, dict[str, dict]]:
             "parameters": [query("status", {"type": "string", "enum": list(STATUSES)}, "delivery status"),
                            query("event", {"type": "string"}, "event name"),
                            query("recipient", {"type": "string"}, "recipient"),
-                           query("offset", {"type": "integer", "minimum": 0}, "skip this many"),
+                           query("offset", {"type": "integer", "minimum": 0, "maximum": MAX_SAFE}, "skip this many"),
                            query("limit", {"type": "integer", "minimum": 1, "maximum": 1000}, "page size")],
             "responses": {"200": {"description": "One page", **_json(DeliveryPageSchema)}, "400": _error("Bad filter")}}},
         "/_mock/webhooks/redeliver": {"post": {

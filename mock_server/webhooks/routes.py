@@ -9,6 +9,7 @@ from werkzeug.exceptions import MethodNotAllowed
 from .. import bodies
 from ..errors import ControlError
 from ..isotime import from_timestamp, isoformat
+from ..queryargs import int_arg
 from ..sandbox import current
 from .records import STATUSES, public
 from .subscriptions import CONTROL_SUBSCRIPTION, expand, first_message
@@ -91,8 +92,8 @@ def deliveries():
     status = args.get("status") or None
     if status is not None and status not in STATUSES:
         raise ControlError(f"status must be one of {', '.join(STATUSES)}, not '{status}'")
-    offset = _whole("offset", 0, 0, None)
-    limit = _whole("limit", 100, 1, MAX_LIMIT)
+    offset = int_arg("offset", 0, 0)
+    limit = int_arg("limit", 100, 1, MAX_LIMIT)
     records, sandbox = state.webhooks.deliveries, current().name
     chosen, total = records.select(sandbox, status=status, event=args.get("event") or None,
                                    recipient=args.get("recipient") or None, offset=offset, limit=limit)
@@ -118,13 +119,3 @@ def redeliver():
         raise ControlError(f"no finished delivery with id(s): {', '.join(unknown[:20])}"
                            f"{' …' if len(unknown) > 20 else ''}; nothing was redelivered", 404)
     return {"redelivered": count}
-
-
-def _whole(name: str, default: int, low: int, high: int | None) -> int:
-    raw = request.args.get(name)
-    if raw in (None, ""):
-        return default
-    if not raw.isdigit() or int(raw) < low or (high is not None and int(raw) > high):
-        bound = f"between {low} and {high}" if high is not None else f">= {low}"
-        raise ControlError(f"'{name}' must be a whole number {bound}, not '{raw}'")
-    return int(raw)
