@@ -116,7 +116,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, store: Store | None =
     control.init_app(app, state)
     state.webhooks = webhooks.init_app(app, state)
     apidoc.init_app(app)
-    ui.init_app(app)
+    ui.init_app(app, providers)
     register_error_handlers(app, error_routes)
 
     @app.before_request

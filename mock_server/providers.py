@@ -71,6 +71,8 @@ class Provider(ABC):
     record_phrase: str = ""              # "a Jelou campaign id": what /_mock/messages?campaign= takes
     # the journal: the key and marshmallow field type of the id a send hands over (hand_over_record)
     journal_record: tuple[str, type] | None = None
+    # the journal masks these request headers (credentials besides Authorization, which is always masked)
+    credential_headers: tuple[str, ...] = ()
     # faults: rate-limit subjects besides "credential" (per name -> the request's subject or None)
     rate_limit_subjects: Mapping[str, Callable[[Request], str | None]] = {}
     webhooks: WebhookSpec | None = None

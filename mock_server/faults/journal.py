@@ -59,12 +59,13 @@ def mask_authorization(value: str) -> str:
     return f"{scheme} ***" if scheme else "***"
 
 
-def masked_headers(headers) -> dict[str, str]:
+def masked_headers(headers, secret: tuple[str, ...] = ()) -> dict[str, str]:
+    """``headers`` with credentials masked; ``secret``: more header names (lower case) shown as ``***``."""
     shown: dict[str, str] = {}
     for name, value in headers.items():
         if name.lower() in ("authorization", "proxy-authorization"):
             shown[name] = mask_authorization(value)
-        elif name.lower() in ("cookie", "set-cookie"):
+        elif name.lower() in ("cookie", "set-cookie", *secret):
             shown[name] = "***"
         else:
             shown[name] = mask_text(value)

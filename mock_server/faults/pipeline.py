@@ -144,7 +144,8 @@ class Instrument:
             "provider": exchange.provider, "method": request.method, "path": request.path,
             "query": journal.mask_value({key: (values[0] if len(values) == 1 else values)
                                          for key, values in request.args.lists()}),
-            "headers": journal.masked_headers(request.headers), "body": journal.request_body(request),
+            "headers": journal.masked_headers(request.headers, self._secret_headers(exchange.provider)),
+            "body": journal.request_body(request),
         }
         if exchange.provider is None:
             return None
@@ -161,6 +162,11 @@ class Instrument:
             return limited
         self._profile_latency(exchange)
         return None
+
+    def _secret_headers(self, provider: str | None) -> tuple[str, ...]:
+        """The request headers the provider carries credentials in (besides Authorization)."""
+        found = self.providers.get(provider) if provider else None
+        return tuple(name.lower() for name in found.credential_headers) if found else ()
 
     def _draw(self, rule_id: str, number: int) -> float:
         return self.state.rng("fault", rule_id, number).random()
