@@ -15,7 +15,8 @@ from typing import Any, Mapping
 
 from .netpolicy import HostPolicy
 from .httpserver import ListenError, bind, log_line, serve_granian, serve_waitress
-from .settings import SettingsError, load_file
+from .providers import join_words
+from .settings import SettingsError, load_file, registered
 from .version import package_version
 
 
@@ -40,7 +41,8 @@ def _store(text: str) -> str:
 
 
 def parse_args(argv: list[str] | None = None, environ: Mapping[str, str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="mock-server", description="Local mock of Jelou and indigitall bulk-messaging APIs.")
+    titles = join_words([provider.title for provider in registered()])
+    parser = argparse.ArgumentParser(prog="mock-server", description=f"Local mock of {titles} bulk-messaging APIs.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     parser.add_argument("--host", help="interface to listen on (default 127.0.0.1; 0.0.0.0 for all, which turns the "
                                        "net.allow host policy on)")
@@ -121,13 +123,8 @@ def banner(app, base_url: str) -> str:
         methods = ",".join(sorted(m for m in rule.methods if m not in ("HEAD", "OPTIONS")))
         lines.append(f"  {methods:<12} {rule.rule}")
     lines.append("")
-    lines.append("Jelou (Authorization: Basic base64(clientId:clientSecret)):")
-    for client in settings["jelou"]["clients"]:
-        lines.append(f"  clientId {client['client_id']}  clientSecret {client['client_secret']}  company {client['company_id']}")
-    lines.append("  bots: " + ", ".join(bot["id"] for bot in settings["jelou"]["bots"]))
-    lines.append(f"indigitall (Authorization: ServerKey <key>), path prefix {settings['indigitall']['path_prefix']}:")
-    for key in settings["indigitall"]["server_keys"]:
-        lines.append(f"  ServerKey {key['key']}  applications {', '.join(map(str, key['applications']))}")
+    for provider in state.providers.values():
+        lines.extend(provider.banner_lines(settings))
     lines.append("Control plane: /_mock/health, /_mock/reset, /_mock/clock, /_mock/messages, /_mock/sandboxes, /_mock/webhooks")
     lines.append("Sandboxes: header X-Mock-Sandbox: NAME, or the base path /sandboxes/NAME in front of any path")
     policy = HostPolicy.from_settings(settings)

@@ -1,8 +1,9 @@
 """OpenAPI 3.1 for the mock as it is served: ``/_mock/openapi.json`` and the browsable ``/_mock/docs``.
 
-Built with apispec and its marshmallow plugin from each package's ``openapi.py`` (request schemas
-are the ones the routes load with; responses and error envelopes one schema each). The document
-follows the app's settings (indigitall's path prefix, the Jelou campaigns shape, inspection
+Built with apispec and its marshmallow plugin from each registered provider's ``openapi`` (its
+operations, security scheme and custom field types) and the control plane's documents (request
+schemas are the ones the routes load with; responses and error envelopes one schema each). The
+document follows the app's settings and providers (path prefixes, response shapes, inspection
 limits), so it is built once per app, on first request, and kept on the app. The docs page is
 Swagger UI as shipped by the ``flask-swagger-ui`` package (its ``dist`` files): no CDN, works
 offline. The page itself is ours (``apidoc_page/``): it starts Swagger UI from a static script, as
@@ -22,16 +23,14 @@ from flask import Blueprint, Flask, current_app, redirect, render_template, send
 
 from .control import openapi as control_doc
 from .faults import openapi as faults_doc
-from .indigitall import openapi as indigitall_doc
-from .indigitall import schemas as indigitall_schemas
-from .jelou import openapi as jelou_doc
-from .jelou import schemas as jelou_schemas
+from .providers import join_words
+from .settings import registered
 from .webhooks import openapi as webhooks_doc
 from .version import package_version
 
 SPEC_PATH = "/_mock/openapi.json"
 DOCS_PATH = "/_mock/docs"
-DOCUMENTS = (jelou_doc, indigitall_doc, control_doc, webhooks_doc, faults_doc)
+DOCUMENTS = (control_doc, webhooks_doc, faults_doc)      # the control plane's, after the providers'
 # Paths served by the app that are not API operations (pages and their assets).
 UNDOCUMENTED_PREFIXES = ("/_mock/docs", "/_mock/ui", "/static")
 
@@ -52,7 +51,8 @@ def openapi_json():
     state = current_app.extensions["mock"]
     document = current_app.extensions.get("mock.openapi")
     if document is None:
-        document = current_app.extensions["mock.openapi"] = build_spec(state.settings, current_app.url_map.iter_rules())
+        document = current_app.extensions["mock.openapi"] = build_spec(state.settings, current_app.url_map.iter_rules(),
+                                                                         tuple(state.providers.values()))
     return document
 
 
@@ -72,36 +72,36 @@ def docs(path: str = "index.html"):
     return send_from_directory(SWAGGER_DIST, path)
 
 
-def build_spec(settings: dict, rules=()) -> dict:
-    """The OpenAPI 3.1 document (a dict) for an app with ``settings``.
+def build_spec(settings: dict, rules=(), providers=None) -> dict:
+    """The OpenAPI 3.1 document (a dict) for an app with ``settings`` serving ``providers``.
 
     ``rules`` (the app's URL rules): any route no ``openapi.py`` describes still appears, marked
     ``x-undescribed`` with a generic answer, so the document always lists every endpoint served
     (and ``tests/test_openapi.py`` names the ones to describe).
     """
+    providers = registered(providers)
     plugin = MarshmallowPlugin()
+    served = join_words([provider.openapi_summary for provider in providers])
     spec = APISpec(
         title="bulk-messaging-mock", version=package_version(missing="0.0.0"), openapi_version="3.1.0", plugins=[plugin],
-        info={"description": "Jelou Send Bulk HSM and indigitall Send messages from CSV as this mock serves them, "
+        info={"description": f"{served} as this mock serves them, "
                              "with their error envelopes, and the mock's control plane (/_mock)."},
-        tags=[{"name": "Jelou"}, {"name": "indigitall"}, {"name": "Control plane"}],
+        tags=[*({"name": provider.title} for provider in providers), {"name": "Control plane"}],
         servers=[{"url": "/", "description": "the default sandbox (or the one named by the X-Mock-Sandbox header)"},
                  {"url": "/sandboxes/{sandbox}", "description": "any path under a sandbox's prefix",
                   "variables": {"sandbox": {"default": "default", "description": "1 to 64 of A-Z a-z 0-9 _ . -"}}}],
     )
-    for field, kind, form in ((jelou_schemas.IsoDateTime, "string", "date-time"),
-                              (jelou_schemas.DateOrDateTime, "string", None),
-                              (jelou_schemas.FlowId, ["integer", "string"], None),
-                              (indigitall_schemas.IsoDateTime, "string", "date-time"),
-                              (indigitall_schemas.IsoDuration, "string", None),
-                              (indigitall_schemas.LayoutField, "string", None)):
-        plugin.map_to_openapi_type(field, kind, form)
-    for document in (jelou_doc, indigitall_doc):
-        name, scheme = document.SECURITY_SCHEME
+    for provider in providers:
+        for field, kind, form in provider.openapi_field_types:
+            plugin.map_to_openapi_type(field, kind, form)
+    for provider in providers:
+        name, scheme = provider.openapi.SECURITY_SCHEME
         spec.components.security_scheme(name, scheme)
+    tables = [provider.openapi.operations(settings) for provider in providers]
+    tables += [document.operations(settings, providers) for document in DOCUMENTS]
     described: dict[str, set[str]] = {}
-    for document in DOCUMENTS:
-        for path, operations in document.operations(settings).items():
+    for table in tables:
+        for path, operations in table.items():
             spec.path(path=path, operations=operations)
             described.setdefault(path, set()).update(operations)
     for path, methods in _undescribed(rules, described).items():

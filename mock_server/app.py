@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 from flask import Flask, g, request
 from werkzeug.exceptions import BadRequest
 
-from . import apidoc, browsers, control, faults, indigitall, jelou, ui, webhooks
+from . import apidoc, browsers, control, faults, ui, webhooks
+from . import indigitall, jelou
 from .clock import RANGE_TEXT, Clock, in_range, to_us
 from .delivery import Timelines
 from .errors import register_error_handlers
@@ -21,6 +22,11 @@ from .store import DEFAULT_SANDBOX, SandboxLimit, Store, StoreError, open_store
 
 # The registered providers: a new provider is its package plus one entry here.
 PROVIDERS: tuple[Provider, ...] = (jelou.PROVIDER, indigitall.PROVIDER)
+
+
+def default_providers() -> tuple[Provider, ...]:
+    """The providers an app serves unless ``create_app(providers=...)`` names others."""
+    return PROVIDERS
 
 # Control-plane paths that neither read nor change a sandbox (no settling, no touching).
 _STATELESS = ("/_mock/health", "/_mock/sandboxes")
@@ -81,7 +87,8 @@ class MockState:
 
 
 def create_app(config: Mapping[str, Any] | None = None, *, store: Store | None = None,
-               time_source: Callable[[], float] | None = None) -> Flask:
+               time_source: Callable[[], float] | None = None,
+               providers: Sequence[Provider] | None = None) -> Flask:
     """Build a mock app.
 
     :param config: settings merged over the defaults (see ``mock_server.settings``).
@@ -90,8 +97,10 @@ def create_app(config: Mapping[str, Any] | None = None, *, store: Store | None =
         ``store.prefix``, at most ``sandboxes.max_count`` sandboxes). A ready store keeps the
         sandbox bound it was built with.
     :param time_source: the wall-clock function (seconds since the epoch) for the built store (tests).
+    :param providers: the providers to serve (default: ``PROVIDERS``, the two real ones).
     """
-    settings = build_settings(config)
+    providers = tuple(PROVIDERS if providers is None else providers)
+    settings = build_settings(config, providers)
     if store is None:
         store = _build_store(settings, time_source)
     state = MockState(settings=settings, store=store, timelines=Timelines(settings["delivery"]))
@@ -106,7 +115,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, store: Store | None =
     browsers.init_app(app, browsers.browser_policy(settings))     # first: refused requests touch nothing
 
     error_routes = []
-    for provider in PROVIDERS:
+    for provider in providers:
         app.register_blueprint(provider.blueprint, url_prefix=provider.url_prefix(settings) or None)
         state.providers[provider.name] = provider
         state.backends[provider.name] = provider.backend(state)
@@ -114,7 +123,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, store: Store | None =
     control.init_app(app, state)
     state.webhooks = webhooks.init_app(app, state)
     apidoc.init_app(app)
-    ui.init_app(app)
+    ui.init_app(app, providers)
     register_error_handlers(app, error_routes)
 
     @app.before_request
@@ -136,7 +145,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, store: Store | None =
         state.settle(sb)
         state.webhooks.ensure_started(sb)
 
-    faults.init_app(app, state, PROVIDERS)        # its hooks run once the sandbox is selected
+    faults.init_app(app, state, providers)        # its hooks run once the sandbox is selected
     return app
 
 

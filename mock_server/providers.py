@@ -1,23 +1,34 @@
-"""The provider contract, written once: what the app factory needs from a provider package.
+"""The provider contract, written once: everything the generic planes need from a provider package.
 
 A provider is a package with the same files (``routes``, ``schemas``, ``backend``, ``errors``)
 and, in its ``__init__``, one :class:`Provider` instance named ``PROVIDER``. Registering it is
-one line in ``mock_server/app.py`` (``PROVIDERS``). The factory then mounts its blueprint,
-builds its backend over the app's services, renders every error under its paths in its own
-envelope (the longest matching path prefix wins, whatever the registration order), and lets the
-control plane inspect its messages.
+one line in ``mock_server/app.py`` (``DEFAULT_PROVIDERS``), or ``create_app(providers=...)``.
+The generic planes then only iterate over the registered providers, never name one:
+
+- the factory mounts its blueprint, builds its backend, renders every error under its paths in
+  its own envelope (longest matching path prefix wins) and lets ``/_mock/messages`` inspect it;
+- settings: its section's defaults (the demo tenant) and its validator (``check_settings``);
+- OpenAPI: its operations, security scheme, tag and custom field types (``openapi_*``);
+- webhooks: :class:`WebhookSpec` and the backend's public ``webhook_sources``;
+- faults and the journal: the credential of a request (``credential``), the rate-limit subjects,
+  and the id of a created record, handed over by the route (:func:`hand_over_record`);
+- UI: its own blueprint and templates (``ui_blueprint``), its nav links and overview card;
+- the CLI: its banner lines.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, Callable, Iterator, Mapping, Protocol
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, Sequence
 
-from flask import Blueprint
+from flask import Blueprint, Request, request
 
 from .errors import ProviderError
 from .paging import Source
 from .sandbox import Sandbox
+
+CREATED = "mock.created"          # request environ key: the record a request created
 
 
 class Backend(Protocol):
@@ -36,15 +47,54 @@ class Backend(Protocol):
         """The first instant after ``after`` (mock epoch seconds) at which that answer can change
         by itself (a send, a delivery, a campaign start), or None if it cannot."""
 
+    def webhook_sources(self, sb: Sandbox, owners: Mapping[tuple[str, str], Any], after: float,
+                        latest: float) -> list:
+        """(Providers with webhooks.) Its batches of an owner in ``owners`` (keys ``(provider,
+        owner)``) with transitions still to come after ``after``, as ``webhooks.events.Source``."""
+
 
 class Provider(ABC):
     """One emulated provider. Subclasses set the class attributes and ``path_prefixes``."""
 
     name: str
+    title: str                           # as people write it ("Jelou"): OpenAPI tag, UI, banner
     blueprint: Blueprint
     record_kinds: Mapping[str, str]      # store record kind -> plural shown in GET /_mock/sandboxes
     backend_class: Callable[[Any], Backend]          # built with the app's ``MockState``
     error_for_status: Callable[[int, str], ProviderError]
+    # settings: the section ``<name>`` (its defaults are the demo tenant), checked by check_settings
+    settings_defaults: Mapping[str, Any] = {}
+    # OpenAPI: a module-like object with ``operations(settings)`` and ``SECURITY_SCHEME`` (name, scheme)
+    openapi: Any = None
+    openapi_summary: str = ""            # what it emulates, for the document's description
+    openapi_field_types: tuple[tuple[type, Any, str | None], ...] = ()   # custom field -> (type, format)
+    record_phrase: str = ""              # "a Jelou campaign id": what /_mock/messages?campaign= takes
+    # the journal: the key and marshmallow field type of the id a send hands over (hand_over_record)
+    journal_record: tuple[str, type] | None = None
+    # the journal masks these request headers (credentials besides Authorization, which is always masked)
+    credential_headers: tuple[str, ...] = ()
+    # faults: rate-limit subjects besides "credential" (per name -> the request's subject or None)
+    rate_limit_subjects: Mapping[str, Callable[[Request], str | None]] = {}
+    webhooks: WebhookSpec | None = None
+    # UI: its blueprint (pages under /_mock/ui/<name>), nav links (label, endpoint), overview card
+    ui_blueprint: Blueprint | None = None
+    ui_nav: tuple[tuple[str, str], ...] = ()
+    ui_overview_template: str | None = None
+
+    def check_settings(self, settings: Mapping[str, Any]) -> None:
+        """Raise ``SettingsError`` naming ``<name>.<key>`` for a value of its section it cannot use."""
+
+    def credential(self, request: Request) -> str | None:
+        """The credential a request carries (fault rules and rate limits match it)."""
+        return None
+
+    def banner_lines(self, settings: Mapping[str, Any]) -> list[str]:
+        """What ``mock-server`` prints about it at start (its demo credentials)."""
+        return []
+
+    def ui_overview(self, state, sb: Sandbox) -> dict[str, Any]:
+        """Its part of the UI overview (``GET /_mock/ui/api/overview``): ``records``, ``messages``."""
+        return {}
 
     def url_prefix(self, settings: Mapping[str, Any]) -> str:
         """Where the blueprint is mounted ("" for the root)."""
@@ -62,3 +112,43 @@ class Provider(ABC):
         """The provider's backend over the app's services (``MockState``)."""
         return type(self).backend_class(state)
 
+
+
+def join_words(parts: Sequence[str], last: str = " and ") -> str:
+    """``a``, ``a and b``, ``a, b and c``: one phrase per provider in running text."""
+    parts = list(parts)
+    if len(parts) < 2:
+        return "".join(parts)
+    return ", ".join(parts[:-1]) + last + parts[-1]
+
+
+def hand_over_record(key: str, record_id: Any) -> None:
+    """Tell the journal which record this request created (``key``: e.g. ``campaignId``).
+
+    Called by a provider's route or backend once the record is stored; the request journal and
+    the access log read it after the answer (never from the answer's body). Kept in the request's
+    WSGI environ: request-scoped even when a caller holds one app context over several requests.
+    """
+    request.environ[CREATED] = {key: record_id}
+
+
+def created_record() -> dict[str, Any]:
+    """What :func:`hand_over_record` handed over for the current request (``{}``: nothing)."""
+    return dict(request.environ.get(CREATED) or {})
+
+
+@dataclass(frozen=True)
+class WebhookSpec:
+    """A provider's delivery-status webhooks (``mock_server.webhooks`` reads only this)."""
+
+    events: tuple[str, ...]                       # event names a subscription may ask for
+    event_of: Mapping[str, str]                   # delivery stage (mock_server.delivery) -> event name
+    signature_header: str                         # HMAC-SHA256 of the body, ``sha256=<hex>``
+    owner_key: str                                # the owner's field in /_mock/webhooks (e.g. botId)
+    owner_field: Callable[[], Any]                # a fresh marshmallow field for it (String, Integer ...)
+    owner_problem: Callable[[Mapping[str, Any], str], str | None]   # (settings, owner) -> why it is unknown
+    recipient: Callable[[dict], str | None]       # an event body -> its message's recipient
+    # settings -> the subscriptions the settings declare, as (owner, position, raw entry, where)
+    configured: Callable[[Mapping[str, Any]], Iterable[tuple[str, int, Any, str]]] = lambda settings: ()
+    configured_where: str = "the settings"        # where those live, for "change the config file" answers
+    owner_value: Callable[[str], Any] = str       # the stored owner (text) as listings show it

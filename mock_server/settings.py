@@ -2,7 +2,8 @@
 
 Merging rule: mappings merge key by key; any other value (a list, a number) in the file replaces
 the default whole. So a config that gives ``jelou.bots`` replaces the demo bots, while one that
-sets only ``jelou.sending_rate`` keeps everything else. Unknown keys are rejected with their path,
+sets only ``jelou.sending_rate`` keeps everything else. Each registered provider brings its own
+section (defaults and checks, ``mock_server.providers.Provider``). Unknown keys are rejected with their path,
 so a typo never silently does nothing.
 
 Every behaviour the providers do not document is a key here; ``README.md`` lists them.
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 import copy
 import json
-import re
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -27,7 +27,8 @@ FORM_READ_SIZE = 64 * 1024        # werkzeug's multipart read size, which its te
 MAX_CELL_CEILING = 2**31 - 1       # csv.field_size_limit takes a C long; 2 GiB cells are no use anyway
 MAX_SANDBOXES = 1_000_000          # sandboxes.max_count's ceiling
 
-DEFAULTS: dict[str, Any] = {
+# The core sections; each registered provider adds its own (``Provider.settings_defaults``).
+CORE_DEFAULTS: dict[str, Any] = {
     "seed": 0,
     "max_request_bytes": 256 * MB,
     "max_form_parts": 1000,                # parts of one multipart/form-data body
@@ -91,58 +92,6 @@ DEFAULTS: dict[str, Any] = {
         "max_records": 10000,              # delivered and dead records kept for /_mock/webhooks/deliveries
         "lease": 30.0,                     # real seconds a process owns a delivery before another may take it over
     },
-    "jelou": {
-        "invalid_rows": "reject",          # reject | skip (skip: bad-phone rows become FAILED messages)
-        "max_rows": 1_000_000,
-        "max_cell_chars": 131_072,         # longest CSV cell (header names too), in characters
-        "campaigns_shape": "current",      # current (OpenAPI data.results) | legacy (top-level results, _id)
-        "file_url_timeout": 10.0,          # total seconds for a fileUrl download: connect, redirects, whole body
-        "file_url_max_redirects": 5,
-        "file_url_max_bytes": 100 * MB,
-        "sending_rate": 100.0,             # messages per second of mock time, per bot, unless the bot sets one
-        "start_delay": 1.0,                # seconds a due campaign stays PENDING before IN_PROGRESS
-        "success_message": "The campaign has been created and will be sent shortly.",
-        "companies": [{"id": 1, "name": "Demo Company"}, {"id": 2, "name": "Other Company"}],
-        "clients": [{"client_id": "demo-client-id", "client_secret": "demo-client-secret", "company_id": 1}],
-        "bots": [
-            {"id": "demo-bot", "name": "Demo Bot", "company_id": 1},
-            {"id": "foreign-bot", "name": "Foreign Bot", "company_id": 2},
-        ],
-        "templates": [
-            {"bot_id": "demo-bot", "element_name": "order_confirmation", "status": "APPROVED", "type": "text",
-             "text": "Your order {{1}} for a total of {{2}} is confirmed. The expected delivery is {{3}}.",
-             "buttons": 0},
-            {"bot_id": "demo-bot", "element_name": "welcome_message", "status": "APPROVED", "type": "text",
-             "text": "Welcome to Demo Company! Reply to this message to talk to us.", "buttons": 0},
-            {"bot_id": "demo-bot", "element_name": "promo_image", "status": "APPROVED", "type": "image",
-             "text": "Hi {{1}}, this offer is for you.", "buttons": 0},
-            {"bot_id": "demo-bot", "element_name": "survey_quick_reply", "status": "APPROVED", "type": "text",
-             "text": "Hi {{1}}, how was your last purchase?", "buttons": 2},
-            {"bot_id": "demo-bot", "element_name": "draft_template", "status": "PENDING", "type": "text",
-             "text": "Draft for {{1}}.", "buttons": 0},
-        ],
-    },
-    "indigitall": {
-        "path_prefix": "/v2",
-        "invalid_rows": "reject",          # reject | skip (skip: bad rows are dropped and reported)
-        "max_rows": 1_000_000,
-        "max_cell_chars": 131_072,         # longest CSV cell (header names too), in characters
-        "channel_types": ["cloud_api"],
-        "send_types": ["proactive"],
-        "max_schedule_months": 3,
-        "naive_scheduled_at": "reject",    # reject | utc: a scheduledAt with no Z/offset is a 400, or read as UTC
-        "contact_code_pattern": None,      # regex every rendered contactCode must fully match (None: any non-empty)
-        "sending_rate": 100.0,             # messages per second of mock time, per application default
-        "server_keys": [{"key": "demo-server-key", "applications": [100, 200]}],
-        "applications": [
-            {"id": 100, "templates": ["new_ticket", "error_ticket"],
-             "slicing": {"enabled": True, "slot_seconds": 3600, "capacity": 1000, "window_seconds": 172800}},
-            {"id": 200, "templates": ["new_ticket", "error_ticket"],
-             "slicing": {"enabled": False, "slot_seconds": 3600, "capacity": 1000, "window_seconds": 172800}},
-            {"id": 300, "templates": ["new_ticket", "error_ticket"],
-             "slicing": {"enabled": False, "slot_seconds": 3600, "capacity": 1000, "window_seconds": 172800}},
-        ],
-    },
 }
 
 
@@ -187,14 +136,57 @@ def load_file(path: str | Path) -> dict[str, Any]:
     return dict(data)
 
 
-def build_settings(config: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def registered(providers=None) -> tuple:
+    """``providers``, or the app's default ones (``mock_server.app.DEFAULT_PROVIDERS``)."""
+    if providers is None:
+        from .app import default_providers      # lazily: the app module imports this one
+        providers = default_providers()
+    return tuple(providers)
+
+
+def defaults(providers=None) -> dict[str, Any]:
+    """The default settings: the core sections, then one section per provider."""
+    return {**copy.deepcopy(CORE_DEFAULTS),
+            **{provider.name: copy.deepcopy(dict(provider.settings_defaults)) for provider in registered(providers)}}
+
+
+def __getattr__(name: str) -> Any:
+    if name == "DEFAULTS":                      # the defaults with the default providers' sections
+        return defaults()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def build_settings(config: Mapping[str, Any] | None = None, providers=None) -> dict[str, Any]:
     """Return the effective settings: defaults merged with ``config``, then checked."""
-    settings = merge(DEFAULTS, config or {})
-    check(settings)
+    providers = registered(providers)
+    settings = merge(defaults(providers), config or {})
+    check(settings, providers)
     return settings
 
 
-def check(settings: Mapping[str, Any]) -> None:
+def check_batch_section(name: str, section: Mapping[str, Any]) -> None:
+    """The keys every CSV-sending provider's section has (``invalid_rows``, ``max_rows`` ...)."""
+    if section["invalid_rows"] not in ("reject", "skip"):
+        raise SettingsError(f"{name}.invalid_rows must be 'reject' or 'skip'")
+    if not (isinstance(section["max_rows"], int) and section["max_rows"] > 0):
+        raise SettingsError(f"{name}.max_rows must be a positive integer")
+    cell = section["max_cell_chars"]
+    if isinstance(cell, bool) or not (isinstance(cell, int) and 0 < cell <= MAX_CELL_CEILING):
+        raise SettingsError(f"{name}.max_cell_chars must be an integer from 1 to {MAX_CELL_CEILING:,}")
+    if not section["sending_rate"] or section["sending_rate"] <= 0:
+        raise SettingsError(f"{name}.sending_rate must be > 0")
+
+
+def check_path_prefix(name: str, prefix: Any) -> None:
+    """A provider's configurable mount point (``<name>.path_prefix``)."""
+    if not (isinstance(prefix, str) and prefix.startswith("/") and not prefix.endswith("/")):
+        raise SettingsError(f"{name}.path_prefix must start with '/' and not end with '/' (e.g. /v2)")
+    if prefix in ("/_mock", "/sandboxes") or prefix.startswith(("/_mock/", "/sandboxes/")):
+        raise SettingsError(f"{name}.path_prefix {prefix} would hide another part of the mock "
+                            "(/_mock is the control plane, /sandboxes/NAME selects a sandbox)")
+
+
+def check(settings: Mapping[str, Any], providers=None) -> None:
     """Reject values that would make the mock misbehave later."""
     for name in ("max_request_bytes", "max_form_parts", "max_form_field_bytes"):
         value = settings[name]
@@ -203,19 +195,6 @@ def check(settings: Mapping[str, Any]) -> None:
     if settings["max_form_field_bytes"] < FORM_READ_SIZE:
         raise SettingsError(f"max_form_field_bytes must be at least {FORM_READ_SIZE:,}: the form parser reads "
                             "64 KiB at a time and applies the limit to each read")
-    for provider in ("jelou", "indigitall"):
-        section = settings[provider]
-        if section["invalid_rows"] not in ("reject", "skip"):
-            raise SettingsError(f"{provider}.invalid_rows must be 'reject' or 'skip'")
-        if not (isinstance(section["max_rows"], int) and section["max_rows"] > 0):
-            raise SettingsError(f"{provider}.max_rows must be a positive integer")
-        cell = section["max_cell_chars"]
-        if isinstance(cell, bool) or not (isinstance(cell, int) and 0 < cell <= MAX_CELL_CEILING):
-            raise SettingsError(f"{provider}.max_cell_chars must be an integer from 1 to {MAX_CELL_CEILING:,}")
-        if not section["sending_rate"] or section["sending_rate"] <= 0:
-            raise SettingsError(f"{provider}.sending_rate must be > 0")
-    if settings["jelou"]["campaigns_shape"] not in ("current", "legacy"):
-        raise SettingsError("jelou.campaigns_shape must be 'current' or 'legacy'")
     delivery = settings["delivery"]
     if not 0 <= delivery["channel_after"] <= delivery["user_after"] <= delivery["read_after"] <= delivery["reply_after"]:
         raise SettingsError("delivery.channel_after <= delivery.user_after <= delivery.read_after <= delivery.reply_after (all >= 0) is required")
@@ -225,16 +204,11 @@ def check(settings: Mapping[str, Any]) -> None:
         raise SettingsError("delivery.read_share must be between 0 and 1")
     check_server(settings)
     _check_webhooks(settings["webhooks"])
-    prefix = settings["indigitall"]["path_prefix"]
-    if not (isinstance(prefix, str) and prefix.startswith("/") and not prefix.endswith("/")):
-        raise SettingsError("indigitall.path_prefix must start with '/' and not end with '/' (e.g. /v2)")
-    if prefix in ("/_mock", "/sandboxes") or prefix.startswith(("/_mock/", "/sandboxes/")):
-        raise SettingsError(f"indigitall.path_prefix {prefix} would hide another part of the mock "
-                            "(/_mock is the control plane, /sandboxes/NAME selects a sandbox)")
-    _check_indigitall(settings["indigitall"])
     _check_runtime(settings)
     _check_store(settings["store"])
     _check_failure_testing(settings)
+    for provider in registered(providers):
+        provider.check_settings(settings)
 
 
 def _check_store(store: Mapping[str, Any]) -> None:
@@ -243,27 +217,6 @@ def _check_store(store: Mapping[str, Any]) -> None:
         raise SettingsError(f"store.url must be 'memory' or redis://HOST:PORT/DB, not {url!r}")
     if not (isinstance(prefix, str) and prefix and "*" not in prefix and "?" not in prefix):
         raise SettingsError(f"store.prefix must be a non-empty string without '*' or '?' (e.g. bulkmock:), not {prefix!r}")
-
-
-def _check_indigitall(section: Mapping[str, Any]) -> None:
-    pattern = section.get("contact_code_pattern")
-    if pattern:
-        try:
-            re.compile(pattern)
-        except re.error as exc:
-            raise SettingsError(f"indigitall.contact_code_pattern is not a valid regular expression: {exc}") from None
-    if section.get("naive_scheduled_at", "reject") not in ("reject", "utc"):
-        raise SettingsError("indigitall.naive_scheduled_at must be 'reject' or 'utc'")
-    for app in section["applications"]:
-        slicing = app.get("slicing") or {}
-        for name in ("slot_seconds", "capacity", "window_seconds", "activation_rows"):
-            value = slicing.get(name)
-            if value is None:
-                continue
-            minimum = 0 if name == "activation_rows" else 1
-            if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-                raise SettingsError(f"indigitall.applications[{app.get('id')}].slicing: {name} must be a whole number "
-                                    f">= {minimum}, got {value!r}")
 
 
 def _check_runtime(settings: Mapping[str, Any]) -> None:
@@ -277,19 +230,19 @@ def _check_runtime(settings: Mapping[str, Any]) -> None:
             raise ValueError("use a positive duration in days, hours, minutes or seconds, e.g. PT24H")
     except ValueError as exc:
         raise SettingsError(f"sandboxes.idle_ttl: {exc}") from None
-    _number(settings, "sandboxes", "max_count", minimum=1, maximum=MAX_SANDBOXES, integer=True)
+    number(settings, "sandboxes", "max_count", minimum=1, maximum=MAX_SANDBOXES, integer=True)
 
 
 JOURNAL_MIN_BYTES = MB                # one journal entry may hold a 64 KiB request body and a 64 KiB answer
 
 
 def _check_failure_testing(settings: Mapping[str, Any]) -> None:
-    _number(settings, "journal", "max_entries", minimum=1, integer=True)
+    number(settings, "journal", "max_entries", minimum=1, integer=True)
     value = settings["journal"]["max_bytes"]
     if isinstance(value, bool) or not isinstance(value, int) or value < JOURNAL_MIN_BYTES:
         raise SettingsError(f"journal.max_bytes must be a whole number of bytes >= {JOURNAL_MIN_BYTES:,} (1 MiB: one "
                             f"entry may hold two 64 KiB bodies), not {value!r}")
-    _number(settings, "faults", "max_rules", minimum=1, integer=True)
+    number(settings, "faults", "max_rules", minimum=1, integer=True)
 
 
 def idle_ttl_seconds(settings: Mapping[str, Any]) -> float:
@@ -297,7 +250,7 @@ def idle_ttl_seconds(settings: Mapping[str, Any]) -> float:
     return parse_duration(str(settings["sandboxes"]["idle_ttl"])).seconds
 
 
-def _number(settings: Mapping[str, Any], section: str, key: str, *, minimum: float, integer: bool = False,
+def number(settings: Mapping[str, Any], section: str, key: str, *, minimum: float, integer: bool = False,
             maximum: float | None = None) -> None:
     value = settings[section][key]
     kinds = (int,) if integer else (int, float)
@@ -307,22 +260,20 @@ def _number(settings: Mapping[str, Any], section: str, key: str, *, minimum: flo
 
 
 def check_server(settings: Mapping[str, Any]) -> None:
-    """The server, network-policy and fileUrl settings (``store.url`` itself: ``_check_store``)."""
+    """The server and network-policy settings (``store.url`` itself: ``_check_store``)."""
     server = settings["server"]
     if not isinstance(server["host"], str) or not server["host"]:
         raise SettingsError("server.host must be a host name or IP address")
-    _number(settings, "server", "port", minimum=0, maximum=65535, integer=True)
+    number(settings, "server", "port", minimum=0, maximum=65535, integer=True)
     for key in ("threads", "workers", "connection_limit"):
-        _number(settings, "server", key, minimum=1, integer=True)
+        number(settings, "server", key, minimum=1, integer=True)
     for key in ("channel_timeout", "request_read_timeout"):
-        _number(settings, "server", key, minimum=1)
-    _number(settings, "server", "shutdown_grace", minimum=0)
+        number(settings, "server", key, minimum=1)
+    number(settings, "server", "shutdown_grace", minimum=0)
     try:
         browser_policy(settings)
     except ValueError as exc:
         raise SettingsError(str(exc)) from None
-    _number(settings, "jelou", "file_url_timeout", minimum=0.1)
-    _number(settings, "jelou", "file_url_max_redirects", minimum=0, integer=True)
     if not isinstance(settings["net"]["allow"], list):
         raise SettingsError("net.allow must be a list of host names, globs and CIDR networks")
     try:

@@ -6,9 +6,11 @@ import random
 
 from mock_server import delivery
 from mock_server.delivery import Segment
-from mock_server.webhooks.events import EVENT_OF, Source, Walker
+from mock_server.app import PROVIDERS
+from mock_server.webhooks.events import Source, Walker
 from test_transitions import TIMELINES, FakeBatch
 
+EVENT_OF = {provider.name: provider.webhooks.event_of for provider in PROVIDERS}
 ALL = {provider: frozenset(names.values()) for provider, names in EVENT_OF.items()}
 START = 1_767_607_200.0
 
@@ -44,7 +46,7 @@ def _walk(walker, sources, t0, t1, cap, wanted=lambda s: ALL[s.provider]):
 def test_capped_windows_tile_exactly_across_batches():
     jelou = _source("jelou", 400, [Segment(0, 400, START, 100.0)], number=1)
     other = _source("jelou", 300, [Segment(0, 200, START + 0.5, 50.0), Segment(200, 100, START + 3600, 10.0)], number=2)
-    walker = Walker(TIMELINES)
+    walker = Walker(TIMELINES, EVENT_OF)
     produced, windows = _walk(walker, [jelou, other], START - 5, START + 7200, 97)
     assert sorted(produced) == sorted(_expected(jelou, START - 5, START + 7200) + _expected(other, START - 5, START + 7200))
     assert len(produced) == len(set(produced)) and windows > 10
@@ -53,21 +55,21 @@ def test_capped_windows_tile_exactly_across_batches():
 
 def test_a_window_holds_the_cap_plus_the_ties_of_its_last_instant():
     burst = _source("indigitall", 50, [Segment(0, 50, START, 1e9)])           # 50 sends within 50 ns
-    events, end = Walker(TIMELINES).window([burst], START - 1, START + 10, 10, lambda s: ALL["indigitall"])
+    events, end = Walker(TIMELINES, EVENT_OF).window([burst], START - 1, START + 10, 10, lambda s: ALL["indigitall"])
     assert len(events) >= 10 and end < START + 10
     assert all(e.at <= end for e in events)
 
 
 def test_a_canceled_task_has_no_events_for_unsent_messages():
     task = _source("indigitall", 100, [Segment(0, 100, START, 10.0)], limit=40)
-    events = Walker(TIMELINES).events([task], START - 1, START + 3600, lambda s: ALL["indigitall"])
+    events = Walker(TIMELINES, EVENT_OF).events([task], START - 1, START + 3600, lambda s: ALL["indigitall"])
     assert events and max(e.index for e in events) < 40
     assert sorted((e.at, e.source.batch_id, e.index, e.name) for e in events) == _expected(task, START - 1, START + 3600)
 
 
 def test_only_wanted_event_names_are_produced():
     campaign = _source("jelou", 200, [Segment(0, 200, START, 100.0)])
-    events = Walker(TIMELINES).events([campaign], START - 1, START + 3600, lambda s: frozenset({"failed"}))
+    events = Walker(TIMELINES, EVENT_OF).events([campaign], START - 1, START + 3600, lambda s: frozenset({"failed"}))
     fails = {index for index, code in enumerate(campaign.batch.outcomes)
              if code in (delivery.FAIL_SEND, delivery.FAIL_LATE, delivery.INVALID)}
     assert events and {e.name for e in events} == {"failed"} and {e.index for e in events} == fails

@@ -98,8 +98,10 @@ def control_error(description: str) -> dict:
     return {"description": description, **_json(ControlErrorSchema)}
 
 
-def operations(settings: dict) -> dict[str, dict[str, dict]]:
+def operations(settings: dict, providers) -> dict[str, dict[str, dict]]:
     limits = settings["inspection"]
+    names = [provider.name for provider in providers]
+    records = " or ".join(provider.record_phrase for provider in providers)
     tags = ["Control plane"]
 
     return {
@@ -128,8 +130,8 @@ def operations(settings: dict) -> dict[str, dict[str, dict]]:
         "/_mock/messages": {"get": {
             "tags": tags, "summary": "Messages the mock has sent", "operationId": "mockMessages",
             "parameters": [
-                query("provider", {"type": "string", "enum": ["jelou", "indigitall"]}, "only this provider"),
-                query("campaign", {"type": "string"}, "a Jelou campaign id or an indigitall task id"),
+                query("provider", {"type": "string", "enum": names}, "only this provider"),
+                query("campaign", {"type": "string"}, records),
                 query("task", {"type": "string"}, "alias of campaign"),
                 query("status", {"type": "string"}, "provider status name (any case)"),
                 query("offset", {"type": "integer", "minimum": 0, "maximum": MAX_SAFE}, "skip this many"),

@@ -31,8 +31,8 @@ def init_app(app: Flask, state, providers) -> Instrument:
         state,
         {provider.name: provider for provider in providers},
         Records(state.store, settings["journal"], settings["faults"]),
-        load_rate_limits(settings["rate_limits"]),
-        load_latency_profiles(settings["latency_profiles"]),
+        load_rate_limits(settings["rate_limits"], providers),
+        load_latency_profiles(settings["latency_profiles"], providers),
         AccessLog(fmt) if fmt else None,
     )
     app.extensions["mock.faults"] = instrument

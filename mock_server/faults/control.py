@@ -15,7 +15,7 @@ from ..isotime import isoformat, parse_datetime
 from ..queryargs import int_arg, seconds_arg, shown, whole_number
 from .pipeline import current_sandbox
 from .records import TooManyRules
-from .rules import load_rule, new_rule
+from .rules import new_rule
 
 bp = Blueprint("mock_faults", __name__, url_prefix="/_mock")
 
@@ -33,7 +33,7 @@ def add_fault():
     instrument = _instrument()
     try:
         body = bodies.json_body(request.get_data(cache=True))
-        rule = load_rule(body)
+        rule = instrument.load_rule(body)
     except (bodies.BodyError, ValueError) as exc:
         raise ControlError(str(exc)) from None
     now = current().now_dt()

@@ -3,7 +3,7 @@
 - ``Authorization: Basic`` keeps the clientId (``Basic demo-client-id:***``); ``ServerKey`` keeps
   the last 4 characters (``ServerKey ***-key``); any other scheme keeps only its name. Cookies and
   proxy credentials are masked the same way. A URL's ``user:password@`` becomes ``***@`` wherever
-  it appears (e.g. a Jelou ``fileUrl``); a query, form or JSON field named like a secret
+  it appears (e.g. a ``fileUrl`` in a body); a query, form or JSON field named like a secret
   (``secret``, ``password``, ``token``, ``apiKey``, ``signature`` ...) becomes ``***``.
 - The body: JSON as received (``{"json": ...}``), a form as ``{"form": {name: value}}`` with each
   file part as ``{"field", "name", "bytes", "rows", "sha256"}`` (``rows``: lines after the header
@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from typing import Any, Mapping
+from typing import Any
 
 from flask import Request, Response
 from werkzeug.exceptions import HTTPException
@@ -59,24 +59,17 @@ def mask_authorization(value: str) -> str:
     return f"{scheme} ***" if scheme else "***"
 
 
-def masked_headers(headers) -> dict[str, str]:
+def masked_headers(headers, secret: tuple[str, ...] = ()) -> dict[str, str]:
+    """``headers`` with credentials masked; ``secret``: more header names (lower case) shown as ``***``."""
     shown: dict[str, str] = {}
     for name, value in headers.items():
         if name.lower() in ("authorization", "proxy-authorization"):
             shown[name] = mask_authorization(value)
-        elif name.lower() in ("cookie", "set-cookie"):
+        elif name.lower() in ("cookie", "set-cookie", *secret):
             shown[name] = "***"
         else:
             shown[name] = mask_text(value)
     return shown
-
-
-def credential_of(header: str | None) -> str | None:
-    """The credential a fault rule matches: the Jelou clientId or the indigitall server key."""
-    basic = parse_basic(header)
-    if basic is not None:
-        return basic[0]
-    return parse_scheme(header, "ServerKey")
 
 
 def _text_body(raw: bytes, content_type: str | None) -> dict:
@@ -151,14 +144,3 @@ def response_summary(response: Response) -> dict:
     if raw:
         summary["body"] = _text_body(raw, response.mimetype)
     return summary
-
-
-def record_ids(provider: str | None, method: str, response: Response) -> dict[str, Any]:
-    """The record a request created: Jelou's campaign (``X-Mock-Campaign-Id``), indigitall's task."""
-    if provider == "jelou" and response.headers.get("X-Mock-Campaign-Id"):
-        return {"campaignId": response.headers["X-Mock-Campaign-Id"]}
-    if provider == "indigitall" and method == "POST" and response.status_code == 201 and not response.is_streamed:
-        body = response.get_json(silent=True)
-        if isinstance(body, Mapping) and isinstance(body.get("data"), Mapping) and "taskId" in body["data"]:
-            return {"taskId": body["data"]["taskId"]}
-    return {}

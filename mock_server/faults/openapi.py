@@ -1,6 +1,6 @@
 """The OpenAPI description of ``/_mock/faults`` and ``/_mock/requests`` (read by ``mock_server.apidoc``).
 
-The rule schema is the one the route loads with (:class:`~.rules.RuleSchema`); the answers are
+The rule schema is the one the route loads with (:func:`~.rules.rule_schema`); the answers are
 described here.
 """
 
@@ -11,7 +11,7 @@ from marshmallow import Schema, fields
 from ..control.openapi import control_error as _error
 from ..openapi_parts import json_content as _json, query
 from ..queryargs import MAX_SAFE
-from .rules import RuleSchema
+from .rules import rule_schema
 
 NAME = "faults"
 
@@ -46,48 +46,56 @@ class DeletedRulesSchema(Schema):
     deleted = fields.Integer(required=True)
 
 
-class JournalEntrySchema(Schema):
-    """One request as received (credentials masked) and what it was answered."""
-
-    id = fields.String(required=True)
-    receivedAt = fields.DateTime(required=True)
-    receivedAtReal = fields.DateTime(required=True)
-    provider = fields.String(required=True, allow_none=True)
-    method = fields.String(required=True)
-    path = fields.String(required=True)
-    query = fields.Dict(required=True)
-    headers = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
-    body = fields.Dict(required=True, allow_none=True,
-                       metadata={"description": "json, or form + files [{field, name, bytes, rows, sha256}], "
-                                                "or text; cut at 64 KiB"})
-    response = fields.Dict(required=True, metadata={"description": "status (null when dropped), headers, body"})
-    durationMs = fields.Float(required=True)
-    latencyMs = fields.Float(required=True)
-    fault = fields.String(required=True, allow_none=True)
-    campaignId = fields.String()
-    taskId = fields.Integer()
-
-
-class JournalPageSchema(Schema):
-    requests = fields.List(fields.Nested(JournalEntrySchema), required=True)
-    total = fields.Integer(required=True)
-    page = fields.Integer(required=True)
-    limit = fields.Integer(required=True)
-    dropped = fields.Integer(required=True, metadata={"description": "entries dropped by retention"})
-    droppedBy = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True,
-                            metadata={"description": "of those, how many for each setting: journal.max_entries, "
-                                                     "journal.max_bytes"})
-    bytes = fields.Integer(required=True, metadata={"description": "bytes the kept entries take (as stored)"})
-    lost = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True,
-                       metadata={"description": "journal entries and access-log lines of this sandbox this process "
-                                                "could not write (the answers stood): {journal, accessLog}"})
+def journal_schemas(providers) -> tuple[type[Schema], type[Schema]]:
+    """One journal entry (plus the created record's id field of each provider) and a page of them."""
+    declared = {
+        "id": fields.String(required=True),
+        "receivedAt": fields.DateTime(required=True),
+        "receivedAtReal": fields.DateTime(required=True),
+        "provider": fields.String(required=True, allow_none=True),
+        "method": fields.String(required=True),
+        "path": fields.String(required=True),
+        "query": fields.Dict(required=True),
+        "headers": fields.Dict(keys=fields.String(), values=fields.String(), required=True),
+        "body": fields.Dict(required=True, allow_none=True,
+                            metadata={"description": "json, or form + files [{field, name, bytes, rows, sha256}], "
+                                                     "or text; cut at 64 KiB"}),
+        "response": fields.Dict(required=True, metadata={"description": "status (null when dropped), headers, body"}),
+        "durationMs": fields.Float(required=True),
+        "latencyMs": fields.Float(required=True),
+        "fault": fields.String(required=True, allow_none=True),
+    }
+    for provider in providers:
+        if provider.journal_record:
+            key, kind = provider.journal_record
+            declared.setdefault(key, kind())
+    entry = Schema.from_dict(declared, name="JournalEntrySchema")
+    entry.__doc__ = "One request as received (credentials masked) and what it was answered."
+    page = Schema.from_dict({
+        "requests": fields.List(fields.Nested(entry), required=True),
+        "total": fields.Integer(required=True),
+        "page": fields.Integer(required=True),
+        "limit": fields.Integer(required=True),
+        "dropped": fields.Integer(required=True, metadata={"description": "entries dropped by retention"}),
+        "droppedBy": fields.Dict(keys=fields.String(), values=fields.Integer(), required=True,
+                                 metadata={"description": "of those, how many for each setting: journal.max_entries, "
+                                                          "journal.max_bytes"}),
+        "bytes": fields.Integer(required=True, metadata={"description": "bytes the kept entries take (as stored)"}),
+        "lost": fields.Dict(keys=fields.String(), values=fields.Integer(), required=True,
+                            metadata={"description": "journal entries and access-log lines of this sandbox this "
+                                                     "process could not write (the answers stood): {journal, accessLog}"}),
+    }, name="JournalPageSchema")
+    return entry, page
 
 
 class ClearedSchema(Schema):
     status = fields.String(required=True)
 
 
-def operations(settings: dict) -> dict[str, dict[str, dict]]:
+def operations(settings: dict, providers) -> dict[str, dict[str, dict]]:
+    names = [provider.name for provider in providers]
+    RuleSchema = rule_schema(names)
+    _, JournalPageSchema = journal_schemas(providers)
     tags = ["Control plane"]
     limits = settings["inspection"]
 
@@ -118,7 +126,7 @@ def operations(settings: dict) -> dict[str, dict[str, dict]]:
         "/_mock/requests": {
             "get": {"tags": tags, "summary": "The request journal, oldest first", "operationId": "mockRequests",
                     "parameters": [
-                        query("provider", {"type": "string", "enum": ["jelou", "indigitall"]}, "provider"),
+                        query("provider", {"type": "string", "enum": names}, "provider"),
                         query("method", {"type": "string"}, "HTTP method"),
                         query("path", {"type": "string"}, "exact path or glob"),
                         query("status", {"type": "string"}, "503, 5xx or dropped"),

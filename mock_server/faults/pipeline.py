@@ -31,14 +31,15 @@ from typing import Any, Callable
 
 from flask import Flask, Response, request
 
-from .. import bodies, serving
+from .. import serving
 from ..errors import owner
+from ..providers import created_record
 from ..isotime import from_timestamp, isoformat
 from ..sandbox import ENV_NAME, current
 from ..store import DEFAULT_SANDBOX
 from . import journal
 from .ratelimits import check as check_rate_limits
-from .rules import RequestView, latency_seconds, seconds, whole_seconds
+from .rules import RequestView, latency_seconds, load_rule, seconds, whole_seconds
 
 EXCHANGE = "mock.exchange"
 CONTROL_PREFIX = "/_mock"
@@ -61,6 +62,7 @@ class Exchange:
     sandbox: str = DEFAULT_SANDBOX
     latency: float = 0.0                         # injected seconds (rule and profile)
     record: dict = field(default_factory=dict)
+    created: dict = field(default_factory=dict)  # {key: id} of the record the request created
     finished: bool = False
 
 
@@ -129,6 +131,10 @@ class Instrument:
         self._lost: Counter = Counter()          # (kind, sandbox) -> entries or lines this process lost
         self._lost_lock = threading.Lock()
 
+    def load_rule(self, body) -> dict:
+        """A posted fault rule, checked (``match.provider``: one of this app's providers)."""
+        return load_rule(body, tuple(self.providers))
+
     def install(self, app: Flask) -> None:
         app.before_request(self.before)
         app.after_request(self.after)
@@ -151,12 +157,13 @@ class Instrument:
             "provider": exchange.provider, "method": request.method, "path": request.path,
             "query": journal.mask_value({key: (values[0] if len(values) == 1 else values)
                                          for key, values in request.args.lists()}),
-            "headers": journal.masked_headers(request.headers), "body": journal.request_body(request),
+            "headers": journal.masked_headers(request.headers, self._secret_headers(exchange.provider)),
+            "body": journal.request_body(request),
         }
         if exchange.provider is None:
             return None
         view = RequestView(exchange.provider, request.method, request.path,
-                           journal.credential_of(request.headers.get("Authorization")))
+                           self.providers[exchange.provider].credential(request))
         rule = self.records.select_rule(exchange.sandbox, view, now, self._draw)
         exchange.rule = rule
         if rule is not None:
@@ -168,6 +175,11 @@ class Instrument:
             return limited
         self._profile_latency(exchange)
         return None
+
+    def _secret_headers(self, provider: str | None) -> tuple[str, ...]:
+        """The request headers the provider carries credentials in (besides Authorization)."""
+        found = self.providers.get(provider) if provider else None
+        return tuple(name.lower() for name in found.credential_headers) if found else ()
 
     def _draw(self, rule_id: str, number: int) -> float:
         return self.state.rng("fault", rule_id, number).random()
@@ -214,8 +226,9 @@ class Instrument:
     def _rate_limit(self, exchange: Exchange, view: RequestView, now) -> Response | None:
         if not self.rate_limits:
             return None
-        subjects = {"credential": view.credential, "bot": _bot_id(), "application": request.view_args and
-                    request.view_args.get("application_id")}
+        subjects = {"credential": view.credential}
+        for per, subject_of in self.providers[exchange.provider].rate_limit_subjects.items():
+            subjects[per] = subject_of(request)
         verdict = check_rate_limits(self.rate_limits, exchange.provider, subjects, now.timestamp(),
                                     lambda keys: self.records.take(exchange.sandbox, keys))
         exchange.record["rateLimitHeaders"] = verdict.headers
@@ -242,7 +255,7 @@ class Instrument:
         if exchange is None or exchange.entry is None:
             return response
         action = exchange.rule["action"] if exchange.rule else {}
-        exchange.record.update(journal.record_ids(exchange.provider, request.method, response))
+        exchange.created.update(created_record())       # handed over by the provider's route
         if action.get("afterCommit") and exchange.provider is not None:
             if "drop" in action:
                 exchange.drop = action["drop"]
@@ -268,7 +281,7 @@ class Instrument:
         exchange.finished = True
         exchange.sandbox = current_sandbox(environ)      # chosen by SandboxSelector, inside this middleware
         duration = round(exchange.elapsed(), 1)
-        record = {key: value for key, value in exchange.record.items() if key in ("campaignId", "taskId")}
+        record = dict(exchange.created)
         if exchange.entry is not None:
             entry = exchange.entry
             if "response" not in entry:
@@ -306,21 +319,3 @@ class Instrument:
 def current_sandbox(environ) -> str:
     """The request's sandbox, as :class:`~mock_server.sandbox.SandboxSelector` chose it."""
     return environ.get(ENV_NAME) or DEFAULT_SANDBOX
-
-
-def _bot_id() -> str | None:
-    """The Jelou bot a request is about: in the path, or the send body's ``botId``."""
-    if request.view_args and request.view_args.get("bot_id"):
-        return request.view_args["bot_id"]
-    if request.path.endswith("/hsm/file") and request.method == "POST":
-        if request.mimetype == "multipart/form-data":
-            try:
-                return bodies.multipart(request).fields.get("botId") or None
-            except bodies.BodyError:
-                return None                      # the route answers the unreadable body
-        if request.mimetype == "application/x-www-form-urlencoded":
-            return request.form.get("botId") or None
-        body = request.get_json(silent=True)
-        if isinstance(body, dict) and isinstance(body.get("botId"), str):
-            return body["botId"]
-    return None

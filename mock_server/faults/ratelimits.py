@@ -2,7 +2,7 @@
 
 ``rate_limits: [{provider, per: credential|bot|application, limit, window}]``: a fixed window of
 mock time (``window`` an ISO 8601 duration), aligned on the Unix epoch, counted per subject
-(the Jelou clientId or indigitall server key; the Jelou botId; the indigitall applicationId).
+(the request's credential, or one of the provider's ``rate_limit_subjects``, e.g. a Jelou botId).
 A request over the limit is a 429 with ``Retry-After`` (whole seconds until the window ends) and
 ``X-RateLimit-Limit``/``-Remaining``/``-Reset`` (``Reset``: the window's end, Unix seconds of mock
 time); it is not counted and changes nothing. Requests within the limit carry the same headers.
@@ -21,10 +21,8 @@ from typing import Any, Callable, Mapping
 
 from marshmallow import ValidationError
 
-from ..settings import SettingsError
-from .rules import METHODS, PROVIDERS, seconds, whole_seconds
-
-PER = ("credential", "bot", "application")
+from ..settings import SettingsError, registered
+from .rules import METHODS, seconds, whole_seconds
 
 
 @dataclass(frozen=True)
@@ -75,14 +73,22 @@ def _entries(raw: Any, name: str, keys: tuple[str, ...]):
         yield index, where, entry
 
 
-def load_rate_limits(raw: Any) -> list[RateLimit]:
+def subjects_of(providers) -> tuple[str, ...]:
+    """Every ``per`` a rate limit may name: ``credential``, then each provider's own subjects."""
+    return tuple(dict.fromkeys(("credential", *(per for p in providers for per in p.rate_limit_subjects))))
+
+
+def load_rate_limits(raw: Any, providers=None) -> list[RateLimit]:
+    """:param providers: the app's :class:`~mock_server.providers.Provider` instances (default: the default ones)."""
+    providers = {provider.name: provider for provider in registered(providers)}
+    names, per_names = tuple(providers), subjects_of(providers.values())
     limits = []
     for index, where, entry in _entries(raw, "rate_limits", ("provider", "per", "limit", "window")):
-        if entry.get("provider") not in PROVIDERS:
-            raise SettingsError(f"{where}.provider must be one of: {', '.join(PROVIDERS)}")
-        if entry.get("per") not in PER:
-            raise SettingsError(f"{where}.per must be one of: {', '.join(PER)}")
-        if (entry["provider"], entry["per"]) in (("jelou", "application"), ("indigitall", "bot")):
+        if entry.get("provider") not in names:
+            raise SettingsError(f"{where}.provider must be one of: {', '.join(names)}")
+        if entry.get("per") not in per_names:
+            raise SettingsError(f"{where}.per must be one of: {', '.join(per_names)}")
+        if entry["per"] != "credential" and entry["per"] not in providers[entry["provider"]].rate_limit_subjects:
             raise SettingsError(f"{where}.per: {entry['provider']} has no {entry['per']}s")
         limit = entry.get("limit")
         if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
@@ -94,12 +100,13 @@ def load_rate_limits(raw: Any) -> list[RateLimit]:
     return limits
 
 
-def load_latency_profiles(raw: Any) -> list[LatencyProfile]:
+def load_latency_profiles(raw: Any, providers=None) -> list[LatencyProfile]:
+    names = tuple(provider.name for provider in registered(providers))
     profiles = []
     keys = ("provider", "method", "path", "base", "per_1000_rows")
     for _, where, entry in _entries(raw, "latency_profiles", keys):
-        if entry.get("provider") not in (None, *PROVIDERS):
-            raise SettingsError(f"{where}.provider must be one of: {', '.join(PROVIDERS)}")
+        if entry.get("provider") not in (None, *names):
+            raise SettingsError(f"{where}.provider must be one of: {', '.join(names)}")
         method = entry.get("method")
         if method is not None and str(method).upper() not in METHODS:
             raise SettingsError(f"{where}.method must be one of: {', '.join(METHODS)}")

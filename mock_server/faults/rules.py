@@ -2,7 +2,7 @@
 
 A rule as posted::
 
-    {"match":  {"provider": "jelou", "method": "POST", "path": "/v1/hsm/file", "credential": "demo-client-id"},
+    {"match":  {"provider": "<name>", "method": "POST", "path": "/v1/hsm/file", "credential": "demo-client-id"},
      "action": {"status": 429, "retryAfter": "PT30S"},
      "times": 3, "after": 0, "probability": 1.0, "expiresAfter": "PT10M"}
 
@@ -18,13 +18,12 @@ import fnmatch
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from ..isotime import bounded_seconds, isoformat
 
-PROVIDERS = ("jelou", "indigitall")
 DROPS = ("reset", "empty", "truncate")
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 # The longest duration each field takes (CONTRACT §18: no arithmetic may overflow).
@@ -70,16 +69,6 @@ class Latency(fields.Field):
         return dict(value)
 
 
-class MatchSchema(Schema):
-    class Meta:
-        unknown = RAISE
-
-    provider = fields.String(validate=validate.OneOf(PROVIDERS))
-    method = fields.String(validate=validate.OneOf(METHODS, error="must be one of: {choices}"))
-    path = fields.String(validate=validate.Regexp(r"^/", error="must start with '/' (exact path or a glob such as /v1/campaigns/*)"))
-    credential = fields.String(validate=validate.Length(min=1))
-
-
 class ActionSchema(Schema):
     class Meta:
         unknown = RAISE
@@ -105,16 +94,30 @@ class ActionSchema(Schema):
                 raise ValidationError(f'"{name}" goes with a "status"', name)
 
 
-class RuleSchema(Schema):
+class _Strict(Schema):
     class Meta:
         unknown = RAISE
 
-    match = fields.Nested(MatchSchema, load_default=dict)
-    action = fields.Nested(ActionSchema, required=True)
-    times = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=1, max=MAX_COUNT, error=COUNT_RANGE))
-    after = fields.Integer(strict=True, load_default=0, validate=validate.Range(min=0, max=MAX_COUNT, error=COUNT_RANGE))
-    probability = fields.Float(load_default=1.0, validate=validate.Range(0.0, 1.0))
-    expiresAfter = Duration(allow_none=True)
+
+def rule_schema(providers: Sequence[str]) -> type[Schema]:
+    """The rule as posted, for an app serving ``providers`` (names: ``match.provider`` is one of them)."""
+    match = _Strict.from_dict({
+        "provider": fields.String(validate=validate.OneOf(tuple(providers))),
+        "method": fields.String(validate=validate.OneOf(METHODS, error="must be one of: {choices}")),
+        "path": fields.String(validate=validate.Regexp(
+            r"^/", error="must start with '/' (exact path or a glob such as /v1/campaigns/*)")),
+        "credential": fields.String(validate=validate.Length(min=1)),
+    }, name="MatchSchema")
+    return _Strict.from_dict({
+        "match": fields.Nested(match, load_default=dict),
+        "action": fields.Nested(ActionSchema, required=True),
+        "times": fields.Integer(strict=True, allow_none=True,
+                                validate=validate.Range(min=1, max=MAX_COUNT, error=COUNT_RANGE)),
+        "after": fields.Integer(strict=True, load_default=0,
+                                validate=validate.Range(min=0, max=MAX_COUNT, error=COUNT_RANGE)),
+        "probability": fields.Float(load_default=1.0, validate=validate.Range(0.0, 1.0)),
+        "expiresAfter": Duration(allow_none=True),
+    }, name="RuleSchema")
 
 
 def problems(messages: Any, prefix: str = "") -> list[str]:
@@ -130,12 +133,12 @@ def problems(messages: Any, prefix: str = "") -> list[str]:
     return [f"{prefix}: {messages}" if prefix else str(messages)]
 
 
-def load_rule(body: Any) -> dict:
-    """The checked rule; ``ValueError`` naming every bad field otherwise."""
+def load_rule(body: Any, providers: Sequence[str]) -> dict:
+    """The checked rule (``providers``: the app's provider names); ``ValueError`` naming every bad field otherwise."""
     if not isinstance(body, Mapping):
         raise ValueError('send a JSON object: {"match": {...}, "action": {...}, "times", "after", "probability", "expiresAfter"}')
     try:
-        return RuleSchema().load(body)
+        return rule_schema(providers)().load(body)
     except ValidationError as exc:
         raise ValueError("; ".join(problems(exc.messages))) from None
 

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from flask import Request
+from marshmallow import fields
+
+from ..auth import parse_scheme
 from ..providers import Provider
+from . import openapi, schemas, settings, webhooks
 from .backend import IndigitallBackend
 from .errors import http_error
 from .routes import bp
@@ -11,10 +16,20 @@ from .tasks import KIND
 
 class Indigitall(Provider):
     name = "indigitall"
+    title = "indigitall"
     blueprint = bp
     record_kinds = {KIND: "tasks"}
     backend_class = IndigitallBackend
     error_for_status = staticmethod(http_error)
+    settings_defaults = settings.DEFAULTS
+    openapi = openapi
+    openapi_summary = "indigitall Send messages from CSV"
+    openapi_field_types = ((schemas.IsoDateTime, "string", "date-time"), (schemas.IsoDuration, "string", None),
+                           (schemas.LayoutField, "string", None))
+    record_phrase = "an indigitall task id"
+    journal_record = ("taskId", fields.Integer)
+    rate_limit_subjects = {"application": lambda request: (request.view_args or {}).get("application_id")}
+    webhooks = webhooks.SPEC
 
     def url_prefix(self, settings):
         return settings["indigitall"]["path_prefix"]
@@ -22,6 +37,20 @@ class Indigitall(Provider):
     def path_prefixes(self, settings):
         prefix = settings["indigitall"]["path_prefix"]
         return (prefix + "/chat", prefix)      # /chat wins even when the prefix is shared (e.g. /v1)
+
+    def check_settings(self, config):
+        settings.check(config)
+
+    def credential(self, request: Request) -> str | None:
+        """The key of ``Authorization: ServerKey <key>``."""
+        return parse_scheme(request.headers.get("Authorization"), "ServerKey")
+
+    def banner_lines(self, config):
+        section = config["indigitall"]
+        lines = [f"indigitall (Authorization: ServerKey <key>), path prefix {section['path_prefix']}:"]
+        for key in section["server_keys"]:
+            lines.append(f"  ServerKey {key['key']}  applications {', '.join(map(str, key['applications']))}")
+        return lines
 
 
 PROVIDER = Indigitall()

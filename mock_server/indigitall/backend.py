@@ -36,12 +36,13 @@ from .slicing import Plan, SlicingSettings, plan_slots
 from .tasks import ALL, KIND, Task, by_application, ledger_name
 from .inspection import InspectionMixin
 from .validation import Checker, scan
+from .webhooks import WebhooksMixin
 
 APPLICATION_ID = re.compile(r"[0-9]{1,18}")
 TASK_ID = re.compile(r"[0-9]{1,18}")
 
 
-class IndigitallBackend(InspectionMixin):
+class IndigitallBackend(InspectionMixin, WebhooksMixin):
     """indigitall's rules, a service over the store: every call names the sandbox it works in."""
 
     def __init__(self, state) -> None:

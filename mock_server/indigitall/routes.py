@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, request
 
 from .. import bodies
+from ..providers import hand_over_record
 from ..sandbox import current
 from . import schemas
 from .errors import IndigitallError
@@ -35,7 +36,9 @@ def send_messages_from_csv(application_id: str):
     application = _application(application_id)
     form, upload, errors = _read_multipart()
     task = backend.send_messages_from_csv(current(), application, form, upload, errors)
-    return _ok(backend.render(current(), task, accepted=True), 201)
+    answer = _ok(backend.render(current(), task, accepted=True), 201)
+    hand_over_record("taskId", task.id)                  # the request journal's created record
+    return answer
 
 
 @bp.get("/chat/application/<application_id>/task")

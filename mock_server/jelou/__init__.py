@@ -2,22 +2,53 @@
 
 from __future__ import annotations
 
+from flask import Request
+from marshmallow import fields
+
+from ..auth import parse_basic
 from ..providers import Provider
+from . import openapi, schemas, settings, webhooks
 from .backend import JelouBackend
 from .campaigns import KIND
 from .errors import http_error
-from .routes import bp
+from .routes import bot_of_request, bp
 
 
 class Jelou(Provider):
     name = "jelou"
+    title = "Jelou"
     blueprint = bp
     record_kinds = {KIND: "campaigns"}
     backend_class = JelouBackend
     error_for_status = staticmethod(http_error)
+    settings_defaults = settings.DEFAULTS
+    openapi = openapi
+    openapi_summary = "Jelou Send Bulk HSM"
+    openapi_field_types = ((schemas.IsoDateTime, "string", "date-time"), (schemas.DateOrDateTime, "string", None),
+                           (schemas.FlowId, ["integer", "string"], None))
+    record_phrase = "a Jelou campaign id"
+    journal_record = ("campaignId", fields.String)
+    rate_limit_subjects = {"bot": bot_of_request}
+    webhooks = webhooks.SPEC
 
     def path_prefixes(self, settings):
         return ("/v1",)
+
+    def check_settings(self, config):
+        settings.check(config)
+
+    def credential(self, request: Request) -> str | None:
+        """The clientId of ``Authorization: Basic base64(clientId:clientSecret)``."""
+        basic = parse_basic(request.headers.get("Authorization"))
+        return basic[0] if basic is not None else None
+
+    def banner_lines(self, config):
+        section = config["jelou"]
+        lines = ["Jelou (Authorization: Basic base64(clientId:clientSecret)):"]
+        for client in section["clients"]:
+            lines.append(f"  clientId {client['client_id']}  clientSecret {client['client_secret']}  company {client['company_id']}")
+        lines.append("  bots: " + ", ".join(bot["id"] for bot in section["bots"]))
+        return lines
 
 
 PROVIDER = Jelou()

@@ -25,7 +25,7 @@ ROW_NUMBER = re.compile(r"[0-9]{1,18}")      # ASCII digits only: str.isdigit() 
 class NotificationsMixin:
     """Mixed into :class:`JelouBackend`; uses its ``get``, ``scan``, ``bot_for`` and ``timelines``."""
 
-    def _notification(self, campaign: Campaign, index: int, now: float) -> dict[str, Any]:
+    def notification(self, campaign: Campaign, index: int, now: float) -> dict[str, Any]:
         state = campaign.message(index, self.timelines, now)
         notification_id = f"{campaign.id}-{index + 1}"
         return {
@@ -82,7 +82,7 @@ class NotificationsMixin:
         if query.get("messageId"):
             results, total = self._by_message_id(sb, campaigns, query["messageId"], wanted, now)
         else:
-            sources = self._sources(campaigns, wanted, query.get("destination"), now, self._notification)
+            sources = self._sources(campaigns, wanted, query.get("destination"), now, self.notification)
             total, results = paginate(sources, (page - 1) * limit, limit)
         metadata["total"] = sum(metadata[name] for name in MESSAGE_STATUSES)
         return {
@@ -98,7 +98,7 @@ class NotificationsMixin:
         found = self._locate(sb, notification_id)
         if found is None or found[0].bot_id != bot_id or not found[0].has_started(now):
             raise NotFound(f"Notification {notification_id} not found", 404)
-        return self._notification(found[0], found[1], now)
+        return self.notification(found[0], found[1], now)
 
     def _locate(self, sb: Sandbox, notification_id: str) -> tuple[Campaign, int] | None:
         campaign_id, _, number = notification_id.rpartition("-")
@@ -111,7 +111,7 @@ class NotificationsMixin:
         found = self._locate(sb, message_id)
         if found is None or found[0].id not in {campaign.id for campaign in campaigns}:
             return [], 0
-        item = self._notification(found[0], found[1], now)
+        item = self.notification(found[0], found[1], now)
         if wanted and item["sentStatus"] != wanted:
             return [], 0
         return [item], 1

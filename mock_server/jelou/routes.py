@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, Request, current_app, jsonify, request
 
 from .. import bodies
+from ..providers import hand_over_record
 from ..sandbox import current
 from . import schemas
 from .errors import JelouError, message
@@ -29,6 +30,7 @@ def send_bulk():
     campaign = backend.send_bulk(current(), client, data, upload, errors)
     response = jsonify({"message": [backend.settings["success_message"]], "status": "success"})
     response.headers["X-Mock-Campaign-Id"] = campaign.id
+    hand_over_record("campaignId", campaign.id)          # the request journal's created record
     return response
 
 
@@ -150,3 +152,21 @@ def _json_object() -> dict:
     if not isinstance(body, dict):
         raise JelouError("The JSON body must be an object with the campaign fields.")
     return body
+
+
+def bot_of_request(request: Request) -> str | None:
+    """The bot a request is about (rate limits ``per: bot``): in the path, or the send body's ``botId``."""
+    if request.view_args and request.view_args.get("bot_id"):
+        return request.view_args["bot_id"]
+    if request.path.endswith("/hsm/file") and request.method == "POST":
+        if request.mimetype == "multipart/form-data":
+            try:
+                return bodies.multipart(request).fields.get("botId") or None
+            except bodies.BodyError:
+                return None                      # the route answers the unreadable body
+        if request.mimetype == "application/x-www-form-urlencoded":
+            return request.form.get("botId") or None
+        body = request.get_json(silent=True)
+        if isinstance(body, dict) and isinstance(body.get("botId"), str):
+            return body["botId"]
+    return None

@@ -10,14 +10,24 @@ the settings' ``notification_urls`` or ``POST /_mock/webhooks`` for those.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
+from .. import delivery
+from ..isotime import from_timestamp, isoformat
+from ..providers import WebhookSpec
 from ..sandbox import Sandbox
-from ..webhooks.subscriptions import JELOU_EVENTS, shown_url, url_problem
+from ..webhooks.events import Source
+from ..webhooks.subscriptions import shown_url, url_problem
 from . import schemas
+from .campaigns import ALL
 from .errors import JelouError
+
+EVENTS = ("delivered_channel", "delivered_user", "failed", "read", "reply")
+# delivery stage -> event name
+EVENT_OF = {delivery.CHANNEL: "delivered_channel", delivery.USER: "delivered_user", delivery.READ: "read",
+            delivery.REPLY: "reply", delivery.FAILED: "failed"}
 
 
 class _WebhookUrl(fields.String):
@@ -34,7 +44,7 @@ class WebhookEntrySchema(Schema):
         unknown = RAISE
 
     url = _WebhookUrl(required=True, error_messages=schemas.TEXT)
-    events = fields.List(fields.String(validate=validate.OneOf(JELOU_EVENTS)), required=True,
+    events = fields.List(fields.String(validate=validate.OneOf(EVENTS)), required=True,
                          validate=validate.Length(min=1, error="Give at least one event."),
                          error_messages={**schemas.REQUIRED, "invalid": "events must be an array of event names."})
 
@@ -65,7 +75,7 @@ class WebhooksMixin:
 
     def get_webhooks(self, sb: Sandbox, client: dict, bot_id: str) -> dict[str, Any]:
         self.bot_for(client, bot_id)
-        urls: dict[str, Any] = dict.fromkeys(JELOU_EVENTS)
+        urls: dict[str, Any] = dict.fromkeys(EVENTS)
         for sub in self.state.webhooks.registry.all(sb.name):
             if sub.provider == "jelou" and sub.source == "api" and sub.owner == bot_id:
                 for event in sub.events:
@@ -79,9 +89,48 @@ class WebhooksMixin:
         loaded = schemas.load(WEBHOOKS, body)
         entries = [{"url": entry["url"], "events": list(dict.fromkeys(entry["events"]))} for entry in loaded["webhooks"]]
         dispatcher, since = self.state.webhooks, sb.now()
-        removed = dispatcher.registry.replace_api(sb.name, bot_id, [(e["url"], frozenset(e["events"])) for e in entries],
-                                                  since)
+        removed = dispatcher.registry.replace_api(sb.name, "jelou", bot_id,
+                                                  [(e["url"], frozenset(e["events"])) for e in entries], since)
         dispatcher.unsubscribed(sb.name, removed)
         if entries:
             dispatcher.subscribed(sb.name, since)
         return [{**entry, "url": shown_url(entry["url"])} for entry in entries]
+
+    def webhook_sources(self, sb: Sandbox, owners, after: float, latest: float) -> list[Source]:
+        """Started campaigns of a bot in ``owners`` with transitions still to come after ``after``
+        (their bodies: the notification right after the transition). Costs one look per campaign."""
+        sources = []
+        for record in self.store.scan(sb.name, ALL, newest_first=False):
+            value = record.value
+            if value.started_at is None or value.cancelled or ("jelou", str(value.bot_id)) not in owners:
+                continue
+            if value.finishes_at + latest < after:
+                continue
+            campaign = self.campaign(record)
+
+            def render(index: int, moment: float, event: str, campaign=campaign) -> dict[str, Any]:
+                return {"event": event, "timestamp": isoformat(from_timestamp(moment)), "botId": campaign.bot_id,
+                        "campaignId": campaign.id, "notification": self.notification(campaign, index, moment)}
+
+            sources.append(Source("jelou", campaign.id, record.seq, str(campaign.bot_id), campaign, render))
+        return sources
+
+
+def _bot_problem(settings: Mapping[str, Any], owner: str) -> str | None:
+    if owner not in {str(bot["id"]) for bot in settings["jelou"]["bots"]}:
+        return f"botId: no bot '{owner}' in the settings (jelou.bots)"
+    return None
+
+
+def _notification_urls(settings: Mapping[str, Any]):
+    """The dashboard's notification URLs: ``jelou.bots[].notification_urls``."""
+    for bot in settings["jelou"]["bots"]:
+        for position, entry in enumerate(bot.get("notification_urls") or ()):
+            yield str(bot["id"]), position, entry, f"jelou.bots[{bot.get('id')}].notification_urls[{position}]"
+
+
+SPEC = WebhookSpec(
+    events=EVENTS, event_of=EVENT_OF, signature_header="X-Jelou-Signature",
+    owner_key="botId", owner_field=lambda: fields.String(validate=validate.Length(min=1)), owner_problem=_bot_problem,
+    recipient=lambda body: body["notification"].get("destination"),
+    configured=_notification_urls, configured_where="jelou.bots[].notification_urls")

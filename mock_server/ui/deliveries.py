@@ -27,6 +27,6 @@ def webhooks(state, sb, *, status: str | None = None, page: int = 1, size: int =
     chosen, total = records.select(sb.name, status=status, offset=(page - 1) * size, limit=size, newest_first=True)
     now_real = dispatcher.real_now()
     items = [public(record, now_real, lambda moment: isoformat(from_timestamp(moment))) for record in chosen]
-    return {"subscriptions": [sub.public() for sub in dispatcher.registry.all(sb.name)], "items": items,
+    return {"subscriptions": [dispatcher.registry.public(sub) for sub in dispatcher.registry.all(sb.name)], "items": items,
             "total": total, "counts": records.counts(sb.name), "dropped": records.dropped(sb.name), "status": status,
             "page": page, "size": size, "pages": max(1, math.ceil(total / size))}

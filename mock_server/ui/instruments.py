@@ -11,7 +11,7 @@ import json
 import math
 from typing import Any
 
-from ..faults.rules import load_rule, new_rule
+from ..faults.rules import new_rule
 
 
 def journal(instrument, sb, *, page: int = 1, size: int = 50, record: dict[str, str] | None = None) -> dict[str, Any]:
@@ -45,7 +45,7 @@ def add_fault(instrument, sb, text: str) -> dict[str, Any]:
         body = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ValueError(f"the rule is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
-    rule = load_rule(body)
+    rule = instrument.load_rule(body)
     now = sb.now_dt()
     return instrument.records.add_rule(sb.name, lambda rule_id: new_rule(rule_id, rule, now))
 

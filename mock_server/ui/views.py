@@ -28,11 +28,17 @@ def _page_arg(name: str = "page") -> int:
     return int_arg(name, 1, 1)
 
 
-def _render(template: str, status: int = 200, **context):
+def render_page(template: str, status: int = 200, **context):
+    """A page in the UI's frame (``ui/base.html``: nav, sandbox switcher, clock); providers' pages too."""
     state, sb = _here()
-    html = render_template(f"ui/{template}", clock=data.clock(state, sb), sandbox=sb.name,
+    nav = [link for provider in state.providers.values() for link in provider.ui_nav]
+    html = render_template(template, clock=data.clock(state, sb), sandbox=sb.name, provider_nav=nav,
                            sandboxes=data.sandboxes(state), instrumented=_instrument() is not None, **context)
     return html, status, {"Cache-Control": "no-store"}
+
+
+def _render(template: str, status: int = 200, **context):
+    return render_page(f"ui/{template}", status, **context)
 
 
 def _missing(what: str):

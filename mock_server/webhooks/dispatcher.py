@@ -40,7 +40,7 @@ from ..fetch import check_url
 from ..isotime import from_timestamp, isoformat
 from ..sandbox import Sandbox
 from ..store.base import StaleGeneration
-from .events import Walker, encode, indigitall_sources, jelou_sources, recipient_of
+from .events import Walker, encode
 from .lanes import Job, Lanes, fraction
 from .records import Deliveries, delivery_id, new_value
 from .subscriptions import Registry, from_settings
@@ -57,8 +57,9 @@ class Dispatcher:
                  real: Callable[[], float] | None = None, connect=None) -> None:
         self.state = state
         self.settings = state.settings["webhooks"]
-        self.registry = Registry(state.store, from_settings(state.settings["jelou"]["bots"]))
-        self.walker = Walker(state.timelines)
+        self.specs = {name: provider.webhooks for name, provider in state.providers.items() if provider.webhooks}
+        self.registry = Registry(state.store, from_settings(state.settings, self.specs), self.specs)
+        self.walker = Walker(state.timelines, {name: spec.event_of for name, spec in self.specs.items()})
         self.deliveries = Deliveries(state.store, int(self.settings["max_records"]))
         self._real = real or state.store.time_source       # epoch seconds, shared by processes
         self._token = f"{socket.gethostname()}:{os.getpid()}:{next(_serials)}"   # this dispatcher, as a record owner
@@ -263,8 +264,8 @@ class Dispatcher:
         # only batches someone subscribed to, with transitions still to come: per round, the
         # cost is the number of batches, never the number of messages
         latest = self.walker.latest
-        sources = [*jelou_sources(self.state.backends["jelou"], sandbox, owners, cursor, latest),
-                   *indigitall_sources(self.state.backends["indigitall"], sandbox, owners, cursor, latest)]
+        sources = [source for name in self.specs
+                   for source in self.state.backends[name].webhook_sources(sandbox, owners, cursor, latest)]
         names = {key: frozenset().union(*(sub.events for sub in subs)) for key, subs in owners.items()}
         wanted = lambda source: names.get((source.provider, source.owner))  # noqa: E731
         events, end = self.walker.window(sources, cursor, now, int(self.settings["window_events"]), wanted)
@@ -309,7 +310,7 @@ class Dispatcher:
             if not targets:
                 continue
             data = event.render()
-            body, recipient = encode(data), recipient_of(data)
+            body, recipient = encode(data), self.specs[event.source.provider].recipient(data)
             lane = (event.source.number * 7919 + event.index) % lanes
             for sub in targets:
                 record_id = delivery_id(event.id, sub.id)

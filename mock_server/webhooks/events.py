@@ -14,27 +14,15 @@ from __future__ import annotations
 import heapq
 import json
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Mapping
 
-from .. import delivery
 from ..batches import Batch
 from ..delivery import Timelines
-from ..isotime import from_timestamp, isoformat
 from ..transitions import Transition, transitions
-
-# Generic stage -> event name, per provider (indigitall's "sent" is the send itself; its channel
-# stage has no event of its own, and a reply shows as "read").
-EVENT_OF = {
-    "jelou": {delivery.CHANNEL: "delivered_channel", delivery.USER: "delivered_user", delivery.READ: "read",
-              delivery.REPLY: "reply", delivery.FAILED: "failed"},
-    "indigitall": {delivery.SENT: "sent", delivery.USER: "delivered", delivery.READ: "read",
-                   delivery.FAILED: "failed"},
-}
-
 
 @dataclass(frozen=True)
 class Source:
-    """One batch that can produce events: a started Jelou campaign or an indigitall task."""
+    """One batch that can produce events (a provider backend's ``webhook_sources``)."""
 
     provider: str
     batch_id: str
@@ -71,8 +59,9 @@ Wanted = Callable[[Source], "frozenset[str] | None"]
 class Walker:
     """The events of several batches in a window of mock time, in time order."""
 
-    def __init__(self, timelines: Timelines) -> None:
+    def __init__(self, timelines: Timelines, event_of: Mapping[str, Mapping[str, str]]) -> None:
         self.timelines = timelines
+        self.event_of = event_of            # provider -> delivery stage -> event name (WebhookSpec)
         self.latest = max((offset for offset, _ in timelines.groups()), default=0.0)
 
     def window(self, sources: list[Source], t0: float, now: float, cap: int, wanted: Wanted) -> tuple[list[Event], float]:
@@ -88,7 +77,7 @@ class Walker:
             taken.append((transition, source))
         events = []
         for transition, source in taken:
-            name = EVENT_OF[source.provider].get(transition.stage)
+            name = self.event_of[source.provider].get(transition.stage)
             if name is not None and name in (wanted(source) or ()):
                 events.append(Event(transition.at, name, transition.index, source))
         return events, end
@@ -100,55 +89,3 @@ class Walker:
     def _stream(self, source: Source, t0: float, t1: float) -> Iterator[tuple[tuple, Transition, Source]]:
         for transition in transitions(source.batch, self.timelines, t0, t1):
             yield (transition.at, source.number, transition.index, transition.step), transition, source
-
-
-def jelou_sources(backend, sandbox, owners, after: float, latest: float) -> list[Source]:
-    """Started Jelou campaigns of a bot in ``owners`` with transitions still to come after ``after``
-    (their bodies: the notification right after the transition). Costs one look per campaign."""
-    from ..jelou.campaigns import ALL
-    sources = []
-    for record in backend.store.scan(sandbox.name, ALL, newest_first=False):
-        value = record.value
-        if value.started_at is None or value.cancelled or ("jelou", str(value.bot_id)) not in owners:
-            continue
-        if value.finishes_at + latest < after:
-            continue
-        campaign = backend.campaign(record)
-
-        def render(index: int, moment: float, event: str, campaign=campaign) -> dict[str, Any]:
-            return {"event": event, "timestamp": isoformat(from_timestamp(moment)), "botId": campaign.bot_id,
-                    "campaignId": campaign.id, "notification": backend._notification(campaign, index, moment)}
-
-        sources.append(Source("jelou", campaign.id, record.seq, str(campaign.bot_id), campaign, render))
-    return sources
-
-
-def indigitall_sources(backend, sandbox, owners, after: float, latest: float) -> list[Source]:
-    """indigitall tasks with a send plan, of an application in ``owners``, with transitions still
-    to come after ``after`` (their bodies: the message as ``/_mock/messages`` shows it)."""
-    from ..indigitall.tasks import ALL
-    sources = []
-    timelines = backend.timelines
-    for record in backend.store.scan(sandbox.name, ALL, newest_first=False):
-        value = record.value
-        if ("indigitall", str(value.application_id)) not in owners:
-            continue
-        task = backend.task(record)
-        schedule = task.schedule
-        limit = task.total if task.sent_limit is None else min(task.sent_limit, task.total)
-        if not schedule.segments or limit == 0 or schedule.last_send + latest < after:
-            continue
-        layout, checker = backend.compiled(task)
-
-        def render(index: int, moment: float, event: str, task=task, layout=layout, checker=checker) -> dict[str, Any]:
-            return {"event": event, "timestamp": isoformat(from_timestamp(moment)), "applicationId": task.application_id,
-                    "taskId": task.id, "message": task.message(index, timelines, moment, layout, checker)}
-
-        sources.append(Source("indigitall", str(task.id), record.seq, str(task.application_id), task, render))
-    return sources
-
-
-def recipient_of(body: dict[str, Any]) -> str | None:
-    if "notification" in body:
-        return body["notification"].get("destination")
-    return (body.get("message") or {}).get("recipient")

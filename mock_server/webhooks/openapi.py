@@ -1,5 +1,5 @@
-"""The OpenAPI description of ``/_mock/webhooks`` (read by ``mock_server.apidoc``); Jelou's own
-``/v1/bots/{botId}/events/webhook`` is described in ``jelou/openapi.py``."""
+"""The OpenAPI description of ``/_mock/webhooks`` (read by ``mock_server.apidoc``); a provider's own
+subscription API is described in its package's ``openapi.py``."""
 
 from __future__ import annotations
 
@@ -9,28 +9,24 @@ from ..control.openapi import control_error as _error
 from ..openapi_parts import json_content as _json, query
 from ..queryargs import MAX_SAFE
 from .records import STATUSES
-from .subscriptions import ControlSubscriptionSchema
+from .subscriptions import control_subscription_schema
 
 NAME = "webhooks"
 
 
-class SubscriptionSchema(Schema):
-    """A subscription as listed: secrets masked, never echoed."""
-
-    id = fields.String(required=True)
-    provider = fields.String(required=True)
-    botId = fields.String()
-    applicationId = fields.Integer()
-    url = fields.String(required=True)
-    events = fields.List(fields.String(), required=True)
-    auth = fields.Dict(required=True)
-    signing = fields.Boolean(required=True)
-    source = fields.String(required=True)
-
-
-class SubscriptionListSchema(Schema):
-    webhooks = fields.List(fields.Nested(SubscriptionSchema), required=True)
-    total = fields.Integer(required=True)
+def subscription_schemas(specs) -> tuple[type[Schema], type[Schema]]:
+    """The listed subscription (one owner field per provider, typed as it posts) and the listing."""
+    declared = {"id": fields.String(required=True), "provider": fields.String(required=True)}
+    for spec in specs.values():
+        declared.setdefault(spec.owner_key, type(spec.owner_field())())
+    declared.update(url=fields.String(required=True), events=fields.List(fields.String(), required=True),
+                    auth=fields.Dict(required=True), signing=fields.Boolean(required=True),
+                    source=fields.String(required=True))
+    subscription = Schema.from_dict(declared, name="SubscriptionSchema")
+    subscription.__doc__ = "A subscription as listed: secrets masked, never echoed."
+    listing = Schema.from_dict({"webhooks": fields.List(fields.Nested(subscription), required=True),
+                                "total": fields.Integer(required=True)}, name="SubscriptionListSchema")
+    return subscription, listing
 
 
 class DeliverySchema(Schema):
@@ -70,8 +66,11 @@ class UnsubscribedSchema(Schema):
     deleted = fields.String(required=True)
 
 
-def operations(settings: dict) -> dict[str, dict[str, dict]]:
+def operations(settings: dict, providers) -> dict[str, dict[str, dict]]:
     tags = ["Control plane"]
+    specs = {provider.name: provider.webhooks for provider in providers if provider.webhooks}
+    SubscriptionSchema, SubscriptionListSchema = subscription_schemas(specs)
+    ControlSubscriptionSchema = control_subscription_schema(specs)
 
     return {
         "/_mock/webhooks": {

@@ -32,7 +32,7 @@ import hmac
 from typing import Any, Callable, Sequence
 
 from ..store.base import NewRecord, Record
-from .subscriptions import SIGNATURE_HEADERS, Subscription, shown_url
+from .subscriptions import Subscription, shown_url
 
 KIND = "webhook.delivery"
 STATUSES = ("pending", "retrying", "delivered", "dead")
@@ -76,7 +76,7 @@ def signed_headers(subscription: Subscription, body: bytes, event_id: str, attem
                "User-Agent": "bulk-messaging-mock-webhooks", **subscription.auth_headers()}
     if subscription.signing_secret is not None:
         digest = hmac.new(subscription.signing_secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
-        headers[SIGNATURE_HEADERS[subscription.provider]] = f"sha256={digest}"
+        headers[subscription.signature_header] = f"sha256={digest}"
     return headers
 
 

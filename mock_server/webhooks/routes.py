@@ -1,4 +1,4 @@
-"""``/_mock/webhooks``: subscriptions of both providers, delivery records and redelivery (CONTRACT §10)."""
+"""``/_mock/webhooks``: subscriptions of every provider with webhooks, delivery records and redelivery (CONTRACT §10)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from ..isotime import from_timestamp, isoformat
 from ..queryargs import int_arg
 from ..sandbox import current
 from .records import STATUSES, public
-from .subscriptions import CONTROL_SUBSCRIPTION, expand, first_message
+from .subscriptions import control_subscription_schema, expand, first_message
 
 bp = Blueprint("webhooks", __name__, url_prefix="/_mock/webhooks")
 MAX_LIMIT = 1000
@@ -35,35 +35,35 @@ def _json_object(what: str) -> dict:
 
 @bp.post("")
 def subscribe():
-    """Create a subscription: indigitall (``applicationId``) or a Jelou notification URL (``botId``)."""
+    """Create a subscription for a provider's owner (its ``WebhookSpec.owner_key``: ``botId`` ...)."""
     state = _state()
-    body = _json_object('"provider", "url", "events" and "applicationId" (indigitall) or "botId" (jelou)')
+    specs = state.webhooks.specs
+    owners = " or ".join(f'"{spec.owner_key}" ({name})' for name, spec in sorted(specs.items()))
+    body = _json_object(f'"provider", "url", "events" and {owners}')
     try:
-        loaded = CONTROL_SUBSCRIPTION.load(body)
+        loaded = control_subscription_schema(specs)().load(body)
     except ValidationError as exc:
         field, sentence = first_message(exc)
         raise ControlError(f"{field}: {sentence}") from None
     provider = loaded["provider"]
-    if provider == "jelou":
-        owner = loaded["botId"]
-        if owner not in {str(bot["id"]) for bot in state.settings["jelou"]["bots"]}:
-            raise ControlError(f"botId: no bot '{owner}' in the settings (jelou.bots)")
-    else:
-        owner = str(loaded["applicationId"])
-        if owner not in {str(app["id"]) for app in state.settings["indigitall"]["applications"]}:
-            raise ControlError(f"applicationId: no application {owner} in the settings (indigitall.applications)")
+    spec = specs[provider]
+    owner = str(loaded[spec.owner_key])
+    problem = spec.owner_problem(state.settings, owner)
+    if problem:
+        raise ControlError(problem)
     sb = current()
     since = sb.now()
     subscription = state.webhooks.registry.add(
-        sb.name, provider=provider, owner=owner, url=loaded["url"], events=expand(provider, loaded["events"]),
+        sb.name, provider=provider, owner=owner, url=loaded["url"], events=expand(spec, loaded["events"]),
         source="control", auth=loaded["auth"], signing_secret=loaded["signing_secret"], since=since)
     state.webhooks.subscribed(sb.name, since)
-    return subscription.public(), 201
+    return state.webhooks.registry.public(subscription), 201
 
 
 @bp.get("")
 def subscriptions():
-    items = [sub.public() for sub in _state().webhooks.registry.all(current().name)]
+    registry = _state().webhooks.registry
+    items = [registry.public(sub) for sub in registry.all(current().name)]
     return {"webhooks": items, "total": len(items)}
 
 
@@ -78,7 +78,7 @@ def unsubscribe(subscription_id: str):
         raise ControlError(f"no webhook subscription '{subscription_id}'", 404)
     if found.source == "settings":
         raise ControlError(f"subscription '{subscription_id}' comes from the settings "
-                           "(jelou.bots[].notification_urls): change the config file instead", 409)
+                           f"({registry.specs[found.provider].configured_where}): change the config file instead", 409)
     registry.remove(sandbox, subscription_id)
     _state().webhooks.unsubscribed(sandbox, [subscription_id])
     return {"deleted": subscription_id}

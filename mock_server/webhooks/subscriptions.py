@@ -1,12 +1,15 @@
 """Webhook subscriptions (CONTRACT §10): who wants which events, where, and how to authenticate.
 
 Three sources, one shape (:class:`Subscription`):
-- Jelou's legacy subscription API, ``POST /v1/bots/{botId}/events/webhook`` (one URL per event,
-  no auth, no signature: the documented body has neither);
-- the settings, ``jelou.bots[].notification_urls`` (the dashboard's "notification URLs": events,
-  one of four auth types, an optional signing secret);
-- the control plane, ``POST /_mock/webhooks`` (indigitall, which documents no webhooks, and Jelou
-  notification URLs created at run time).
+- a provider's own subscription API (e.g. Jelou's legacy ``POST /v1/bots/{botId}/events/webhook``),
+  through :meth:`Registry.replace_api`;
+- the settings (``WebhookSpec.configured``, e.g. ``jelou.bots[].notification_urls``: events, one of
+  four auth types, an optional signing secret);
+- the control plane, ``POST /_mock/webhooks`` (any provider with webhooks; the owner field is the
+  provider's ``WebhookSpec.owner_key``).
+
+What each provider offers (event names, owner, signature header) is its
+:class:`~mock_server.providers.WebhookSpec`; this module names none.
 
 A subscription receives the transitions that happen at or after the mock time it was created
 (settings ones: all of them). Secrets never leave the mock: listings show them masked.
@@ -17,18 +20,15 @@ from __future__ import annotations
 import base64
 import ipaddress
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Iterable, Mapping
 from urllib.parse import urlsplit, urlunsplit
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from ..fetch import check_url
+from ..providers import WebhookSpec
 
-JELOU_EVENTS = ("delivered_channel", "delivered_user", "failed", "read", "reply")
-INDIGITALL_EVENTS = ("sent", "delivered", "read", "failed")
-EVENTS = {"jelou": JELOU_EVENTS, "indigitall": INDIGITALL_EVENTS}
-SIGNATURE_HEADERS = {"jelou": "X-Jelou-Signature", "indigitall": "X-Mock-Signature"}
 AUTH_TYPES = ("no_auth", "basic", "bearer", "api_key")
 AUTH_FIELDS = {"no_auth": (), "basic": ("username", "password"), "bearer": ("token",), "api_key": ("key",)}
 BUCKET = "webhooks.subscriptions"
@@ -37,14 +37,15 @@ BUCKET = "webhooks.subscriptions"
 @dataclass(frozen=True)
 class Subscription:
     id: str
-    provider: str                 # jelou | indigitall
-    owner: str                    # Jelou botId, or the indigitall applicationId as text
+    provider: str                 # a registered provider's name
+    owner: str                    # its owner id as text (WebhookSpec.owner_key: botId, applicationId ...)
     url: str
     events: frozenset[str]
-    source: str                   # api (Jelou legacy API) | settings | control
+    source: str                   # api (the provider's own API) | settings | control
     auth: Mapping[str, str] | None = None
     signing_secret: str | None = None
     since: float | None = None    # mock time it was created (None: since the start)
+    signature_header: str = "X-Mock-Signature"    # its provider's (WebhookSpec), not stored
 
     def wants(self, event: str, moment: float) -> bool:
         return event in self.events and (self.since is None or moment >= self.since)
@@ -61,15 +62,13 @@ class Subscription:
             return {"X-API-Key": auth["key"]}
         return {}
 
-    def public(self) -> dict[str, Any]:
-        """The subscription as listings show it: secrets masked, never echoed."""
+    def public(self, spec: WebhookSpec) -> dict[str, Any]:
+        """The subscription as listings show it (``spec``: its provider's): secrets masked, never echoed."""
         auth = dict(self.auth or {"type": "no_auth"})
         for name in ("password", "token", "key"):
             if name in auth:
                 auth[name] = mask(auth[name])
-        owner_key = "botId" if self.provider == "jelou" else "applicationId"
-        return {"id": self.id, "provider": self.provider,
-                owner_key: self.owner if self.provider == "jelou" else int(self.owner),
+        return {"id": self.id, "provider": self.provider, spec.owner_key: spec.owner_value(self.owner),
                 "url": shown_url(self.url), "events": sorted(self.events), "auth": auth,
                 "signing": self.signing_secret is not None, "source": self.source}
 
@@ -153,71 +152,77 @@ class _Events(fields.List):
                          validate=validate.Length(min=1, error="give at least one event"), **kwargs)
 
 
-class NotificationUrlSchema(Schema):
-    """A Jelou notification URL (settings ``jelou.bots[].notification_urls``, or ``/_mock/webhooks``)."""
+def notification_url_schema(spec: WebhookSpec) -> Schema:
+    """A subscription the settings declare (``WebhookSpec.configured``, e.g. a Jelou notification URL)."""
+    return Schema.from_dict({
+        "url": _Url(required=True), "events": _Events(spec.events, load_default=["all"]),
+        "auth": fields.Nested(AuthSchema, load_default=None),
+        "signing_secret": fields.String(load_default=None, validate=validate.Length(min=1)),
+    }, name="NotificationUrlSchema")(unknown=RAISE)
+
+
+class _ControlSubscription(Schema):
+    specs: Mapping[str, WebhookSpec] = {}
 
     class Meta:
         unknown = RAISE
-
-    url = _Url(required=True)
-    events = _Events(JELOU_EVENTS, load_default=["all"])
-    auth = fields.Nested(AuthSchema, load_default=None)
-    signing_secret = fields.String(load_default=None, validate=validate.Length(min=1))
-
-
-class ControlSubscriptionSchema(Schema):
-    """``POST /_mock/webhooks``: ``provider`` picks the owner field (``botId`` / ``applicationId``)."""
-
-    class Meta:
-        unknown = RAISE
-
-    provider = fields.String(required=True, validate=validate.OneOf(tuple(EVENTS)))
-    botId = fields.String(validate=validate.Length(min=1))
-    applicationId = fields.Integer(strict=True)
-    url = _Url(required=True)
-    events = fields.List(fields.String(), required=True, validate=validate.Length(min=1, error="give at least one event"))
-    auth = fields.Nested(AuthSchema, load_default=None)
-    signing_secret = fields.String(load_default=None, validate=validate.Length(min=1))
 
     @validates_schema
     def consistent(self, data, **kwargs):
         provider = data.get("provider")
-        owner = {"jelou": "botId", "indigitall": "applicationId"}.get(provider)
-        if owner and owner not in data:
-            raise ValidationError(f"a {provider} subscription needs {owner}", owner)
-        other = {"jelou": "applicationId", "indigitall": "botId"}.get(provider)
-        if other and other in data:
-            raise ValidationError(f"a {provider} subscription has no {other}", other)
-        allowed = (*EVENTS.get(provider, ()), "all")
+        spec = self.specs.get(provider)
+        if spec is None:
+            return
+        if spec.owner_key not in data:
+            raise ValidationError(f"a {provider} subscription needs {spec.owner_key}", spec.owner_key)
+        for other in dict.fromkeys(each.owner_key for each in self.specs.values()):
+            if other != spec.owner_key and other in data:
+                raise ValidationError(f"a {provider} subscription has no {other}", other)
+        allowed = (*spec.events, "all")
         unknown = sorted({event for event in data.get("events", ()) if event not in allowed})
-        if provider and unknown:
+        if unknown:
             raise ValidationError(f"unknown {provider} event(s) {', '.join(unknown)}; use {', '.join(allowed)}", "events")
 
 
-NOTIFICATION_URL = NotificationUrlSchema()
-CONTROL_SUBSCRIPTION = ControlSubscriptionSchema()
+def control_subscription_schema(specs: Mapping[str, WebhookSpec]) -> type[Schema]:
+    """``POST /_mock/webhooks``: ``provider`` picks the owner field (each provider's ``owner_key``)."""
+    declared: dict[str, fields.Field] = {"provider": fields.String(required=True, validate=validate.OneOf(tuple(specs)))}
+    for spec in specs.values():
+        declared.setdefault(spec.owner_key, spec.owner_field())
+    declared.update({
+        "url": _Url(required=True),
+        "events": fields.List(fields.String(), required=True,
+                              validate=validate.Length(min=1, error="give at least one event")),
+        "auth": fields.Nested(AuthSchema, load_default=None),
+        "signing_secret": fields.String(load_default=None, validate=validate.Length(min=1)),
+    })
+    schema = _ControlSubscription.from_dict(declared, name="ControlSubscriptionSchema")
+    schema.specs = dict(specs)
+    schema.__doc__ = control_subscription_schema.__doc__
+    return schema
 
 
-def expand(provider: str, events: Iterable[str]) -> frozenset[str]:
+def expand(spec: WebhookSpec, events: Iterable[str]) -> frozenset[str]:
     names = set(events)
-    return frozenset(EVENTS[provider]) if "all" in names else frozenset(names)
+    return frozenset(spec.events) if "all" in names else frozenset(names)
 
 
-def from_settings(bots: Iterable[Mapping[str, Any]]) -> list[Subscription]:
-    """The ``notification_urls`` of every configured bot; raise ``ValueError`` naming a bad one."""
+def from_settings(settings: Mapping[str, Any], specs: Mapping[str, WebhookSpec]) -> list[Subscription]:
+    """The subscriptions every provider's settings declare; raise ``ValueError`` naming a bad one."""
     found = []
-    for bot in bots:
-        for position, entry in enumerate(bot.get("notification_urls") or ()):
+    for provider, spec in specs.items():
+        schema = notification_url_schema(spec)
+        for owner, position, entry, where in spec.configured(settings):
             try:
-                loaded = NOTIFICATION_URL.load(entry)
+                loaded = schema.load(entry)
             except ValidationError as exc:
-                raise ValueError(f"jelou.bots[{bot.get('id')}].notification_urls[{position}]: {exc.normalized_messages()}") from None
+                raise ValueError(f"{where}: {exc.normalized_messages()}") from None
             except TypeError:
-                raise ValueError(f"jelou.bots[{bot.get('id')}].notification_urls[{position}] must be a mapping") from None
+                raise ValueError(f"{where} must be a mapping") from None
             found.append(Subscription(
-                id=f"settings-{bot['id']}-{position + 1}", provider="jelou", owner=str(bot["id"]),
-                url=loaded["url"], events=expand("jelou", loaded["events"]), source="settings",
-                auth=loaded["auth"], signing_secret=loaded["signing_secret"]))
+                id=f"settings-{owner}-{position + 1}", provider=provider, owner=owner,
+                url=loaded["url"], events=expand(spec, loaded["events"]), source="settings",
+                auth=loaded["auth"], signing_secret=loaded["signing_secret"], signature_header=spec.signature_header))
     return found
 
 
@@ -238,12 +243,19 @@ class Registry:
     at run time, kept in the sandbox's store map ``webhooks.subscriptions`` as plain data (so
     ``POST /_mock/reset`` drops them and a shared store shares them)."""
 
-    def __init__(self, store, configured: list[Subscription]) -> None:
+    def __init__(self, store, configured: list[Subscription], specs: Mapping[str, WebhookSpec]) -> None:
         self.store = store
         self.configured = configured
+        self.specs = specs                # provider name -> its WebhookSpec
+
+    def _signed(self, subscription: Subscription) -> Subscription:
+        return replace(subscription, signature_header=self.specs[subscription.provider].signature_header)
+
+    def public(self, subscription: Subscription) -> dict[str, Any]:
+        return subscription.public(self.specs[subscription.provider])
 
     def all(self, sandbox: str) -> list[Subscription]:
-        created = [_from_plain(value) for _, value in self.store.items(sandbox, BUCKET)]
+        created = [self._signed(_from_plain(value)) for _, value in self.store.items(sandbox, BUCKET)]
         return [*self.configured, *created]
 
     def any(self, sandbox: str) -> bool:
@@ -258,23 +270,24 @@ class Registry:
 
     def add(self, sandbox: str, **fields: Any) -> Subscription:
         number = self.store.incr(sandbox, "webhooks.subscription")
-        subscription = Subscription(id=f"wh_{number}", **fields)
+        subscription = self._signed(Subscription(id=f"wh_{number}", **fields))
         self.store.put(sandbox, BUCKET, subscription.id, _to_plain(subscription))
         return subscription
 
     def remove(self, sandbox: str, subscription_id: str) -> bool:
         return self.store.delete(sandbox, BUCKET, subscription_id)
 
-    def replace_api(self, sandbox: str, bot_id: str, entries: list[tuple[str, frozenset[str]]],
+    def replace_api(self, sandbox: str, provider: str, owner: str, entries: list[tuple[str, frozenset[str]]],
                     since: float) -> list[str]:
-        """Jelou's legacy API: the bot's ``source=api`` subscriptions become ``entries``; the ids removed."""
+        """A provider's own subscription API: the owner's ``source=api`` subscriptions become ``entries``;
+        the ids removed."""
         removed = []
         for sub in self.all(sandbox):
-            if sub.source == "api" and sub.owner == bot_id:
+            if sub.source == "api" and sub.provider == provider and sub.owner == owner:
                 self.remove(sandbox, sub.id)
                 removed.append(sub.id)
         for url, events in entries:
-            self.add(sandbox, provider="jelou", owner=bot_id, url=url, events=events, source="api", since=since)
+            self.add(sandbox, provider=provider, owner=owner, url=url, events=events, source="api", since=since)
         return removed
 
     def by_owner(self, sandbox: str) -> dict[tuple[str, str], list[Subscription]]:
