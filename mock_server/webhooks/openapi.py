@@ -86,6 +86,8 @@ def operations(settings: dict, providers) -> dict[str, dict[str, dict]]:
             "parameters": [{"in": "path", "name": "subscriptionId", "required": True, "schema": {"type": "string"}}],
             "responses": {"200": {"description": "Deleted", **_json(UnsubscribedSchema)},
                           "404": _error("No such subscription"),
+                          "405": _error("'deliveries' and 'redeliver' name listings, not subscriptions: "
+                                        "they cannot be deleted"),
                           "409": _error("The subscription comes from the settings")}}},
         "/_mock/webhooks/deliveries": {"get": {
             "tags": tags, "summary": "Delivery attempts, oldest first", "operationId": "mockDeliveries",
