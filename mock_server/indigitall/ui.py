@@ -14,7 +14,7 @@ from typing import Any
 from flask import Blueprint
 
 from ..isotime import from_timestamp, isoformat
-from ..ui import NotFound, clock, count_by, here, missing, page_arg, render_page, rows_arg
+from ..ui import NotFound, clock, here, missing, page_arg, render_page, rows_arg, summary
 from .slicing import slot_bounds
 from .tasks import ALL, MESSAGE_STATUSES, ledger_name
 
@@ -91,9 +91,7 @@ def slot_ledger(state, sb, task_id: str) -> dict[str, Any]:
 
 def overview(state, sb) -> dict[str, Any]:
     """Its overview card: tasks and messages counted by status."""
-    items = tasks(state, sb)
-    return {"records": count_by(item["status"] for item in items),
-            "messages": {name: sum(item["messages"][name] for item in items) for name in MESSAGE_STATUSES}}
+    return summary(tasks(state, sb), "messages", MESSAGE_STATUSES)
 
 
 # -- pages -----------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from flask import Blueprint, request
 
 from ..delivery import RESERVED_PREFIX
 from ..isotime import from_timestamp, isoformat
-from ..ui import NotFound, clock, count_by, here, missing, page_arg, render_page, rows_arg
+from ..ui import NotFound, clock, here, missing, page_arg, render_page, rows_arg, summary
 from .campaigns import MESSAGE_STATUSES
 
 bp = Blueprint("jelou_ui", __name__, url_prefix="/_mock/ui", template_folder="templates")
@@ -101,9 +101,7 @@ def recipient_statuses(state, sb, campaign_id: str, rows: list[int]) -> dict[str
 
 def overview(state, sb) -> dict[str, Any]:
     """Its overview card: campaigns and messages counted by status."""
-    items = campaigns(state, sb)
-    return {"records": count_by(item["status"] for item in items),
-            "messages": {name: sum(item["counts"][name] for item in items) for name in MESSAGE_STATUSES}}
+    return summary(campaigns(state, sb), "counts", MESSAGE_STATUSES)
 
 
 # -- pages -----------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from flask import Flask, redirect, url_for
 
-from .data import NotFound, clock, count_by
+from .data import NotFound, clock, count_by, summary
 from .views import bp, here, missing, page_arg, render_page, rows_arg
 
 
@@ -25,4 +25,4 @@ def init_app(app: Flask, providers=()) -> None:
     app.add_url_rule("/", "root", lambda: redirect(url_for("ui.overview"), code=302))
 
 
-__all__ = ["NotFound", "clock", "count_by", "here", "init_app", "missing", "page_arg", "render_page", "rows_arg"]
+__all__ = ["NotFound", "clock", "count_by", "here", "init_app", "missing", "page_arg", "render_page", "rows_arg", "summary"]

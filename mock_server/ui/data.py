@@ -58,6 +58,13 @@ def overview(state, sb) -> dict[str, Any]:
     return {"sandbox": sb.name, "clock": clock(state, sb), **parts, "totals": totals}
 
 
+def summary(rows: list[dict[str, Any]], counts: str, statuses: Iterable[str]) -> dict[str, Any]:
+    """A provider's overview part from its listing's rows: the rows by ``status``, and their
+    message counts (each row's ``counts`` field) summed per status."""
+    return {"records": count_by(row["status"] for row in rows),
+            "messages": {name: sum(row[counts][name] for row in rows) for name in statuses}}
+
+
 def count_by(values: Iterable[str]) -> dict[str, int]:
     """How many times each value occurs, in order of first occurrence."""
     out: dict[str, int] = {}

@@ -10,7 +10,6 @@ frozen dataclass (:class:`NoteValue`) whose codec it declares (``stored_types``)
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any, Iterator
