@@ -124,23 +124,28 @@ def _declared(tables, rules, views, settings, providers) -> None:
     """Add to each described operation the request body and answers its view declares."""
     operations = {(_shape(path), method): operation
                   for table in tables for path, item in table.items() for method, operation in item.items()}
+    resolved: dict = {}                  # schema ref -> class, once per document (one component each)
+
+    def schema(ref):
+        if ref not in resolved:
+            resolved[ref] = schema_class(ref, settings, providers)
+        return resolved[ref]
+
     for rule in rules:
         declared = getattr(views.get(rule.endpoint), "wire", None)
         for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}:
             operation = operations.get((_shape(rule.rule), method.lower()))
             if declared is None or operation is None:
                 continue
-            if declared.body:
-                schema, media_types, required = declared.body
-                schema = schema_class(schema, settings, providers)
+            for ref, media_types, required in declared.bodies:
                 body = operation.setdefault("requestBody", {"required": required})
-                body.setdefault("content", {}).update({media: {"schema": schema} for media in media_types
-                                                       if media not in body.get("content", {})})
+                content = body.setdefault("content", {})
+                content.update({media: {"schema": schema(ref)} for media in media_types if media not in content})
             responses = operation.setdefault("responses", {})
-            for status, (schema, description, headers) in declared.answers.items():
+            for status, (ref, description, headers) in declared.answers.items():
                 answer = responses.setdefault(str(status), {})
                 answer.setdefault("description", description)
-                answer.update(json_content(schema_class(schema, settings, providers)))
+                answer.update(json_content(schema(ref)))
                 if headers:
                     answer.setdefault("headers", {}).update(headers)
 

@@ -53,9 +53,9 @@ class Real(fields.Float):
 
 @dataclass
 class Wire:
-    """What a view declares: its request body and its answers (status -> (schema, description, headers))."""
+    """What a view declares: its request body (a schema per media type) and its answers (status -> (schema, description, headers))."""
 
-    body: tuple[Any, tuple[str, ...], bool] | None = None        # (schema ref, media types, required)
+    bodies: list[tuple[Any, tuple[str, ...], bool]] = field(default_factory=list)   # (schema ref, media types, required)
     answers: dict[int, tuple[Any, str, dict]] = field(default_factory=dict)
 
 
@@ -128,14 +128,14 @@ def takes(schema, media_types: Iterable[str] = JSON, *, required: bool = True, l
     """Declare the request body; ``load=True``: load the JSON body with ``schema`` into ``body``."""
     def decorate(view):
         if not load:
-            wire_of(view).body = (schema, tuple(media_types), required)
+            wire_of(view).bodies.insert(0, (schema, tuple(media_types), required))
             return view
 
         @wraps(view)
         def wrapper(*args, **kwargs):
             return view(*args, body=load_json(schema, allow_empty=allow_empty), **kwargs)
 
-        wire_of(wrapper).body = (schema, tuple(media_types), required)
+        wire_of(wrapper).bodies.insert(0, (schema, tuple(media_types), required))
         return wrapper
     return decorate
 
