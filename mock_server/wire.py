@@ -51,6 +51,17 @@ class Real(fields.Float):
         return value
 
 
+class KeysAsGiven(Schema):
+    """Writes a mapping's keys in the mapping's own order: for a shape several producers build in
+    their own order (``/_mock/messages``: each provider's message); the fields still choose the keys."""
+
+    def _serialize(self, obj, *, many: bool = False):
+        out = super()._serialize(obj, many=many)
+        if many or not isinstance(obj, dict):
+            return out
+        return {**{key: out[key] for key in obj if key in out}, **out}
+
+
 @dataclass
 class Wire:
     """What a view declares: its request body (a schema per media type) and its answers (status -> (schema, description, headers))."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validates_schema
 
 from ..isotime import parse_datetime, parse_duration
-from ..wire import Instant
+from ..wire import Instant, KeysAsGiven
 
 CLOCK_HINT = ('send a JSON object with "now" (ISO date-time), "advance" (ISO 8601 duration, e.g. "PT2H") '
               'and/or "frozen" (true/false)')
@@ -133,8 +133,9 @@ class SandboxListSchema(Schema):
     idleTtl = fields.String(required=True)
 
 
-class MessageSchema(Schema):
-    """A sent message; ``content`` is the Jelou template and parameters or the rendered indigitall layout."""
+class MessageSchema(KeysAsGiven):
+    """A sent message; ``content`` is the Jelou template and parameters or the rendered indigitall layout
+    (each provider writes its fields in its own order)."""
 
     provider = fields.String(required=True)
     id = fields.String(required=True)
