@@ -19,6 +19,7 @@ import sys
 import time
 from datetime import datetime, timezone
 from typing import Callable, TextIO
+from urllib.parse import urlsplit
 
 import requests
 
@@ -139,6 +140,10 @@ def _check_usage(args) -> None:
                            "or with a saved one")
     if not args.target and not args.against_saved:
         raise CommandError("give --target URL (the provider to compare with) or --against-saved FILE")
+    for option, url in (("--target", args.target), ("--mock-url", args.mock_url)):
+        if url and "@" in (urlsplit(url).netloc or ""):
+            raise CommandError(f"{option} must not carry credentials (user:password@): give them with "
+                               "--jelou-auth / --indigitall-key, or the environment")
     if args.against_saved:
         live_only = [("--save-target", args.save_target), ("--jelou-auth", args.jelou_auth),
                      ("--indigitall-key", args.indigitall_key), ("--recipient", args.recipient),

@@ -11,7 +11,6 @@
 """
 from __future__ import annotations
 
-import ipaddress
 import json
 import os
 import tempfile
@@ -78,15 +77,8 @@ class Outcome:
 
 
 def is_loopback_host(host: str | None) -> bool:
-    """True for localhost and 127.0.0.0/8 / ::1 literals (no name is resolved)."""
-    if not host:
-        return False
-    if host.lower() in ("localhost", "localhost."):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
+    """True for localhost and loopback literals, IPv4-mapped forms included (no name is resolved)."""
+    return bool(host) and mock_server_module("browsers").is_loopback_host(host.strip("[]").lower())
 
 
 class Side:
