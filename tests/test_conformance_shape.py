@@ -219,3 +219,13 @@ def test_consent_needs_yes_or_a_y_on_a_terminal():
     assert consent(3, "T", yes=False, stdin=_Terminal("y\n"), stderr=err) is None
     assert consent(3, "T", yes=False, stdin=_Terminal("\n"), stderr=err) == "nothing sent: not confirmed"
     assert consent(0, "T", yes=False, stdin=io.StringIO(), stderr=err) is None            # nothing to send
+
+
+def test_the_readme_lists_every_step_of_the_scenario():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Conformance"):]
+    section = section[:section.index("\n## ", 1)]
+    assert [step.name for step in scenario() if f"| `{step.name}` |" not in section] == []
+    assert "never compared yet" in section or "last compared" in section
