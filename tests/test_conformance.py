@@ -60,6 +60,12 @@ def conformance(*argv, stdin=None, sleep=None, clock=None):
     return code, out.getvalue(), err.getvalue(), sleeps
 
 
+def live(target, mock=None, *extra, **injected):
+    """Run against ``target`` (and ``mock`` as --mock-url) with the demo account, one recipient, --yes."""
+    where = ["--target", target.base_url] + (["--mock-url", mock.base_url] if mock else [])
+    return conformance(*where, *ACCOUNT, "--recipient", RECIPIENT, "--yes", *extra, **injected)
+
+
 def results(path) -> dict[str, dict]:
     with open(path, encoding="utf-8") as handle:
         document = json.load(handle)
@@ -86,8 +92,7 @@ def target_messages(server) -> list[dict]:
 def test_identical_settings_make_every_step_the_same(servers, tmp_path):
     target, mock = servers(QUICK), servers(QUICK)
     report = tmp_path / "report.json"
-    code, out, err, _ = conformance("--target", target.base_url, "--mock-url", mock.base_url, *ACCOUNT,
-                                    "--recipient", RECIPIENT, "--yes", "--report", str(report))
+    code, out, err, _ = live(target, mock, "--report", str(report))
     assert code == 0, out + err
     steps = results(report)
     assert list(steps) == ALL_STEPS
@@ -104,8 +109,7 @@ def test_identical_settings_make_every_step_the_same(servers, tmp_path):
 def test_the_in_process_mock_matches_a_default_target(servers, tmp_path):
     target = servers()
     report = tmp_path / "report.json"
-    code, out, err, _ = conformance("--target", target.base_url, *ACCOUNT, "--recipient", RECIPIENT, "--yes",
-                                    "--report", str(report))
+    code, out, err, _ = live(target, None, "--report", str(report))
     assert code == 0, out + err
     assert {step["result"] for step in results(report).values()} <= {"same", "skipped"}
     assert results(report)["jelou.campaigns.one"]["result"] == "same"
@@ -114,8 +118,7 @@ def test_the_in_process_mock_matches_a_default_target(servers, tmp_path):
 def test_a_legacy_campaign_shape_differs_in_exactly_the_campaign_reads(servers, tmp_path):
     target, mock = servers({"jelou": {"campaigns_shape": "legacy", "start_delay": 0}}), servers(QUICK)
     report = tmp_path / "report.json"
-    code, out, _, _ = conformance("--target", target.base_url, "--mock-url", mock.base_url, *ACCOUNT,
-                                  "--recipient", RECIPIENT, "--yes", "--report", str(report))
+    code, out, _, _ = live(target, mock, "--report", str(report))
     assert code == 1
     drift = differing(report)
     assert set(drift) == {"jelou.campaigns.list", "jelou.campaigns.one"}
@@ -142,8 +145,7 @@ def _changed_401_and_422(response):
 def test_a_changed_error_envelope_and_a_missing_key_differ_exactly_where_they_occur(servers, tmp_path):
     target, mock = servers(QUICK, hook=_changed_401_and_422), servers(QUICK)
     report, html = tmp_path / "report.json", tmp_path / "report.html"
-    code, _, _, _ = conformance("--target", target.base_url, "--mock-url", mock.base_url, *ACCOUNT,
-                                "--recipient", RECIPIENT, "--yes", "--report", str(report), "--html", str(html))
+    code, _, _, _ = live(target, mock, "--report", str(report), "--html", str(html))
     assert code == 1
     assert differing(report) == {
         "jelou.reject.auth": ["$.message", "$.status"],
@@ -240,8 +242,7 @@ def test_no_output_or_saved_file_holds_a_secret_or_a_recipient(servers, tmp_path
 def test_against_saved_passes_without_credentials_and_fails_when_the_mock_drifts(servers, tmp_path):
     target, mock = servers(QUICK), servers(QUICK)
     saved = tmp_path / "saved.json"
-    code, out, err, _ = conformance("--target", target.base_url, "--mock-url", mock.base_url, *ACCOUNT,
-                                    "--recipient", RECIPIENT, "--yes", "--save-target", str(saved))
+    code, out, err, _ = live(target, mock, "--save-target", str(saved))
     assert code == 0, out + err
     before = journal_total(target)
     report = tmp_path / "ci.json"

@@ -44,24 +44,18 @@ def _phone(text: str) -> str:
     return text
 
 
-def _positive(text: str) -> int:
-    try:
-        number = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} must be a whole number such as 40") from None
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
-    return number
-
-
-def _count(text: str) -> int:
-    try:
-        number = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} must be a whole number such as 0 or 3") from None
-    if not 0 <= number <= 100:
-        raise argparse.ArgumentTypeError(f"{text!r} must be between 0 and 100")
-    return number
+def _whole(low: int, high: int | None, example: str):
+    """An argparse type: a whole number in [low, high]."""
+    def parse(text: str) -> int:
+        try:
+            number = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} must be a whole number such as {example}") from None
+        if number < low or (high is not None and number > high):
+            bound = f"between {low} and {high}" if high is not None else f"at least {low}"
+            raise argparse.ArgumentTypeError(f"{text!r} must be {bound}")
+        return number
+    return parse
 
 
 def _auth(text: str) -> tuple[str, str]:
@@ -90,10 +84,10 @@ def add_parser(subparsers):
     account.add_argument("--jelou-auth", type=_auth, metavar="ID:SECRET", help="Jelou clientId:clientSecret")
     account.add_argument("--jelou-bot", metavar="BOT", help="botId")
     account.add_argument("--jelou-template", metavar="NAME", help="an APPROVED text template (elementName)")
-    account.add_argument("--jelou-placeholders", type=_count, default=0, metavar="N",
+    account.add_argument("--jelou-placeholders", type=_whole(0, 100, "0 or 3"), default=0, metavar="N",
                          help="how many {{n}} placeholders that template has (default 0)")
     account.add_argument("--indigitall-key", metavar="KEY", help="indigitall server key")
-    account.add_argument("--indigitall-app", type=_positive, metavar="ID", help="application id")
+    account.add_argument("--indigitall-app", type=_whole(1, None, "100"), metavar="ID", help="application id")
     account.add_argument("--indigitall-template", default="new_ticket", metavar="NAME",
                          help="a WhatsApp template of that application (default %(default)s)")
     account.add_argument("--indigitall-path-prefix", default=None, metavar="PREFIX",
@@ -102,7 +96,7 @@ def add_parser(subparsers):
     safety.add_argument("--recipient", type=_phone, action="append", default=[], metavar="PHONE",
                         help="a number the scenario may send to (repeatable); none: only steps that send nothing")
     safety.add_argument("--yes", action="store_true", help="send without asking (after printing the plan)")
-    safety.add_argument("--max-requests", type=_positive, default=40, metavar="N",
+    safety.add_argument("--max-requests", type=_whole(1, None, "40"), default=40, metavar="N",
                         help="at most N requests to the target (default %(default)s; at most 2 per second)")
     output = parser.add_argument_group("output")
     output.add_argument("--report", metavar="FILE.json", help="machine-readable report")

@@ -20,7 +20,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Callable, Mapping
 
@@ -284,8 +284,7 @@ def indigitall_steps() -> list[Step]:
              _indigitall_send("not json", phones=[NOT_A_PHONE])),
         Step("indigitall.reject.auth", "indigitall", "POST", csv_path,
              f"{send} with ServerKey of no account (conformance-invalid-key), contactCode '{NOT_A_PHONE}'", 401,
-             lambda env: Request(**{**_indigitall_send(INDIGITALL_TEXT_LAYOUT, phones=[NOT_A_PHONE])(env).__dict__,
-                                    "auth": "invalid"})),
+             lambda env: replace(_indigitall_send(INDIGITALL_TEXT_LAYOUT, phones=[NOT_A_PHONE])(env), auth="invalid")),
         Step("indigitall.task.one", "indigitall", "GET", "{prefix}/chat/application/{applicationId}/task/{taskId}",
              "the task of the first accepted send", 200,
              lambda env: Request("GET", f"{_app(env)}/task/{env.found['task_id']}"), needs=("task_id",),
