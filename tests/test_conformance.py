@@ -293,3 +293,31 @@ def test_an_unsaved_file_is_refused(tmp_path):
     path.write_text('{"steps": []}', encoding="utf-8")
     code, _, err, _ = conformance("--against-saved", str(path))
     assert code == 2 and "not a file written by" in err
+
+
+def test_the_in_process_mock_takes_the_target_accounts_bot_template_application_and_prefix(servers, tmp_path):
+    from mock_server.indigitall.settings import DEFAULTS as INDIGITALL
+    from mock_server.jelou.settings import DEFAULTS as JELOU
+
+    slicing = INDIGITALL["applications"][1]["slicing"]
+    target = servers({
+        "jelou": {"bots": [*JELOU["bots"], {"id": "team-bot", "name": "Team", "company_id": 1}],
+                  "templates": [*JELOU["templates"], {"bot_id": "team-bot", "element_name": "team_notice",
+                                                      "status": "APPROVED", "type": "text",
+                                                      "text": "Hi {{1}}, order {{2}}", "buttons": 0}]},
+        "indigitall": {"path_prefix": "/api/v9",
+                       "applications": [*INDIGITALL["applications"],
+                                        {"id": 555, "templates": ["team_ticket"], "slicing": slicing}],
+                       "server_keys": [{"key": "demo-server-key", "applications": [555]}]}})
+    report = tmp_path / "report.json"
+    code, out, err, _ = conformance(
+        "--target", target.base_url, "--jelou-auth", "demo-client-id:demo-client-secret", "--jelou-bot", "team-bot",
+        "--jelou-template", "team_notice", "--jelou-placeholders", "2", "--indigitall-key", "demo-server-key",
+        "--indigitall-app", "555", "--indigitall-template", "team_ticket", "--indigitall-path-prefix", "/api/v9",
+        "--recipient", RECIPIENT, "--yes", "--report", str(report))
+    assert code == 0, out + err
+    steps = results(report)
+    assert {step["result"] for step in steps.values()} <= {"same", "skipped"}
+    assert steps["jelou.send.upload"]["result"] == steps["indigitall.send.template"]["result"] == "same"
+    assert steps["indigitall.task.one"]["request"]["path"].startswith("{prefix}/chat/application/")
+    assert {message["recipient"] for message in target_messages(target)} == {RECIPIENT}

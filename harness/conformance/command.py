@@ -28,7 +28,7 @@ from ..errors import CommandError
 from ..server import BackgroundServer
 from . import report
 from .runner import (SANDBOX, FileUrls, LiveTarget, SavedTarget, Side, file_url_reason, load_saved, mock_config,
-                     mock_now, plan, run_live, run_saved, saved_document, setup_from_saved)
+                     plan, run_live, run_saved, saved_document, setup_from_saved)
 from .safety import Guard, Pacer, Redactor, consent
 from .scenario import PROVIDERS, Setup, scenario
 
@@ -213,8 +213,8 @@ def run(args, *, clock: Callable[[], float] = time.monotonic, sleep: Callable[[f
                 raise CommandError(f"the in-process mock cannot take this account's values: {exc}") from None
             mock_base = background.base_url
         mock = Side("mock", mock_base, jelou_auth=(DEMO["JELOU_CLIENT_ID"], DEMO["JELOU_CLIENT_SECRET"]),
-                    indigitall_key=DEMO["INDIGITALL_SERVER_KEY"], headers={"X-Mock-Sandbox": SANDBOX})
-        mock._now = mock_now(mock, now)
+                    indigitall_key=DEMO["INDIGITALL_SERVER_KEY"], headers={"X-Mock-Sandbox": SANDBOX},
+                    now=now, mock_clock=True)
         _reset(mock)
         steps = scenario(providers)
         if saved is not None:

@@ -86,12 +86,12 @@ class Side:
 
     def __init__(self, label: str, base_url: str, *, jelou_auth: tuple[str, str] | None = None,
                  indigitall_key: str | None = None, headers: dict | None = None,
-                 now: Callable[[], datetime] | None = None, session: requests.Session | None = None,
-                 timeout: float = 30.0) -> None:
+                 now: Callable[[], datetime], mock_clock: bool = False,
+                 session: requests.Session | None = None, timeout: float = 30.0) -> None:
         self.label, self.base_url = label, base_url.rstrip("/")
         self._jelou, self._key = jelou_auth, indigitall_key
         self.headers = dict(headers or {})
-        self._now = now
+        self._now, self._mock_clock = now, mock_clock
         self.session = session or requests.Session()
         self.timeout = timeout
         self.found: dict[str, str] = {}
@@ -101,6 +101,15 @@ class Side:
         return urlsplit(self.base_url).hostname
 
     def now(self) -> datetime:
+        """The side's time: a mock's own clock (``GET /_mock/clock``, so a scheduledAt is ahead of
+        *its* now, even when its clock was moved), else the harness's."""
+        if self._mock_clock:
+            try:
+                with self.session.get(self.base_url + "/_mock/clock", headers=self.headers,
+                                      timeout=self.timeout) as response:
+                    return datetime.fromisoformat(response.json()["now"])
+            except (requests.RequestException, ValueError, KeyError, TypeError):
+                pass
         return self._now()
 
     def send(self, step: Step, request: Request) -> Answer:
@@ -137,18 +146,6 @@ class Side:
 
     def close(self) -> None:
         self.session.close()
-
-
-def mock_now(side: Side, fallback: Callable[[], datetime]) -> Callable[[], datetime]:
-    """The mock's own clock (``GET /_mock/clock``), so a scheduledAt is ahead of *its* now."""
-    def now() -> datetime:
-        try:
-            with side.session.get(side.base_url + "/_mock/clock", headers=side.headers,
-                                  timeout=side.timeout) as response:
-                return datetime.fromisoformat(response.json()["now"])
-        except (requests.RequestException, ValueError, KeyError, TypeError):
-            return fallback()
-    return now
 
 
 def mock_config(setup: Setup) -> dict:
