@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -152,7 +153,6 @@ def mock_config(setup: Setup) -> dict:
     """The in-process mock's config: the demo tenant plus the target's bot, template and application."""
     jelou = mock_server_module("jelou.settings").DEFAULTS
     indigitall = mock_server_module("indigitall.settings").DEFAULTS
-    import re
     bots = [dict(bot) for bot in jelou["bots"]]
     if not any(bot["id"] == setup.jelou_bot for bot in bots):
         bots.append({"id": setup.jelou_bot, "name": setup.jelou_bot, "company_id": 1})
