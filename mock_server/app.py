@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
 from flask import Flask, g, request
-from werkzeug.exceptions import BadRequest
+from werkzeug.exceptions import BadRequest, Forbidden
 
 from . import apidoc, browsers, control, faults, ui, webhooks
 from . import indigitall, jelou
@@ -115,7 +115,8 @@ def create_app(config: Mapping[str, Any] | None = None, *, store: Store | None =
     app.json.sort_keys = False
     app.extensions["mock"] = state
     app.wsgi_app = SandboxSelector(app.wsgi_app)
-    browsers.init_app(app, browsers.browser_policy(settings))     # first: refused requests touch nothing
+    policy = browsers.browser_policy(settings)
+    browsers.init_app(app, policy)     # first: refused requests touch nothing
 
     error_routes = []
     for provider in providers:
@@ -139,6 +140,11 @@ def create_app(config: Mapping[str, Any] | None = None, *, store: Store | None =
             g.mock_sandbox = state.sandbox(name)
             return
         state.expire_idle()
+        site = request.headers.get("Sec-Fetch-Site")
+        if name != DEFAULT_SANDBOX and browsers.from_another_site(policy, origin=request.headers.get("Origin"),
+                                                                 fetch_site=site) \
+                and state.store.info(name) is None:         # never created by another site's page (CONTRACT §18)
+            raise Forbidden(browsers.creation_refusal(name, fetch_site=site))
         try:
             sb = g.mock_sandbox = Sandbox.enter(state.store, name)     # the request context: one touch
         except SandboxLimit:            # full: drop the idle ones now rather than at the next sweep
