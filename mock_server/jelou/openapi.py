@@ -258,7 +258,7 @@ def _bot_path() -> dict:
 
 def operations(settings: dict) -> dict[str, dict[str, dict]]:
     """``{path: {method: operation}}`` for the app's settings."""
-    campaign_list, campaign_one, campaign_updated = _campaign_schemas(settings["jelou"]["campaigns_shape"])
+    campaign_list, campaign_one, campaign_updated = _campaign_schemas(settings.jelou.campaigns_shape)
     tags = ["Jelou"]
     campaign_id = {"in": "path", "name": "campaignId", "required": True, "schema": {"type": "string"}}
     notification_id = {"in": "path", "name": "notificationId", "required": True, "schema": {"type": "string"}}

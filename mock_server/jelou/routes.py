@@ -28,7 +28,7 @@ def send_bulk():
     client = _client()
     data, upload, errors = _read_send_body()
     campaign = backend.send_bulk(current(), client, data, upload, errors)
-    response = jsonify({"message": [backend.settings["success_message"]], "status": "success"})
+    response = jsonify({"message": [backend.settings.success_message], "status": "success"})
     response.headers["X-Mock-Campaign-Id"] = campaign.id
     hand_over_record("campaignId", campaign.id)          # the request journal's created record
     return response
@@ -61,7 +61,7 @@ def list_campaigns():
     limit, page = query["limit"], query["page"]
     pagination = {"limit": limit, "page": page, "total": total, "offset": (page - 1) * limit,
                   "totalPages": -(-total // limit)}
-    if backend.settings["campaigns_shape"] == "legacy":
+    if backend.settings.campaigns_shape == "legacy":
         return {"pagination": pagination, "_metadata": {}, "results": items}
     return {"message": ["Campaigns retrieved successfully"], "status": "success",
             "data": {"results": items, "pagination": pagination}}
