@@ -294,3 +294,17 @@ def test_package_data_ships_the_demo_tenants():
     pyproject = tomllib.loads((Path(__file__).resolve().parent.parent / "pyproject.toml").read_text(encoding="utf-8"))
     package_data = pyproject["tool"]["setuptools"]["package-data"]
     assert "demo.yaml" in package_data["mock_server.jelou"] and "demo.yaml" in package_data["mock_server.indigitall"]
+
+
+@pytest.mark.parametrize("config, message", [
+    ({"rate_limits": [{"provider": "nope", "per": "credential", "limit": 1, "window": "PT1M"}]},
+     "rate_limits[0].provider must be one of: jelou, indigitall"),
+    ({"latency_profiles": [{"method": "BREW"}]}, "latency_profiles[0].method must be one of: "),
+    ({"clock": {"start": "yesterday"}}, "clock.start: "),
+    ({"access_log": "xml"}, "access_log must be one of: text, json (or null: off)"),
+    ({"jelou": {"bots": [{"id": "b", "company_id": 1, "notification_urls": [{"url": 5}]}]}},
+     "jelou.bots[b].notification_urls[0]: "),
+])
+def test_every_check_runs_when_the_settings_are_built(config, message):
+    """One validator: what the factory used to check while wiring the app, the model checks on load."""
+    assert settings_error(config).startswith(message)

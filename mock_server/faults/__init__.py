@@ -17,7 +17,8 @@ from .records import Records
 
 
 def init_app(app: Flask, state, providers) -> Instrument:
-    """:param providers: the registered :class:`~mock_server.providers.Provider` instances.
+    """:param providers: the registered :class:`~mock_server.providers.Provider` instances (the settings
+    model has checked the lists parsed here).
 
     Call it after the app's own ``before_request`` hooks are registered: the pipeline's hook then
     runs once the request's sandbox is selected.

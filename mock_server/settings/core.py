@@ -6,7 +6,7 @@ import dataclasses
 import functools
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from ..browsers import browser_policy
 from ..clock import RANGE_TEXT, in_range, to_us
@@ -250,6 +250,7 @@ def _access_log(value: Any, where: str) -> None:
 class CoreSettings(Section):
     """The core of the model; :func:`model_for` adds one section per registered provider."""
 
+    providers: ClassVar[tuple] = ()           # the providers whose sections the model has (model_for)
     seed: int = setting(0, "seeds every random draw (ids, read share)", flag="seed")
     max_request_bytes: int = setting(256 * MB, "larger bodies are 413; a larger declared `Content-Length` is refused "
                                                "as soon as the headers arrive", shown="256 MB", check=positive_integer)
@@ -283,6 +284,20 @@ class CoreSettings(Section):
         if self.server.workers > 1 and self.store.url == "memory":
             raise SettingsError(f"server.workers {self.server.workers} needs a shared store: each process would keep "
                                 "its own memory store; use --store redis://HOST:PORT/DB or --workers 1")
+        self._validate_provider_lists()
+
+    def _validate_provider_lists(self) -> None:
+        """The lists whose entries name providers: rate limits, latency profiles, the subscriptions
+        the providers' sections declare (parsed by their own packages, here at load time)."""
+        from ..faults.ratelimits import load_latency_profiles, load_rate_limits    # they import this module
+        from ..webhooks.subscriptions import from_settings
+
+        load_rate_limits(self.rate_limits, self.providers)
+        load_latency_profiles(self.latency_profiles, self.providers)
+        try:
+            from_settings(self, {provider.name: provider.webhooks for provider in self.providers if provider.webhooks})
+        except ValueError as exc:
+            raise SettingsError(str(exc)) from None
 
     def provider(self, name: str) -> Section:
         """A provider's section by the provider's name (``settings.provider("jelou")``)."""
@@ -298,19 +313,20 @@ def registered(providers=None) -> tuple:
 
 
 @functools.lru_cache(maxsize=None)
-def _model(sections: tuple[tuple[str, type[Section]], ...]) -> type[CoreSettings]:
-    for name, _ in sections:
-        if not re.fullmatch(r"[a-z][a-z0-9_]*", name) or name in {f.name for f in dataclasses.fields(CoreSettings)}:
-            raise ValueError(f"a provider's settings section cannot be called {name!r}")
+def _model(providers: tuple) -> type[CoreSettings]:
+    core = {f.name for f in dataclasses.fields(CoreSettings)}
+    for provider in providers:
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", provider.name) or provider.name in core:
+            raise ValueError(f"a provider's settings section cannot be called {provider.name!r}")
     return dataclasses.make_dataclass(
-        "Settings", [(name, kind, section(kind)) for name, kind in sections], bases=(CoreSettings,), frozen=True,
-        namespace={"__doc__": "The settings of an app: the core sections and one section per provider.",
-                   "__module__": __name__})
+        "Settings", [(p.name, p.settings_type, section(p.settings_type)) for p in providers], bases=(CoreSettings,),
+        frozen=True, namespace={"__doc__": "The settings of an app: the core sections and one section per provider.",
+                                "__module__": __name__, "providers": providers})
 
 
 def model_for(providers=None) -> type[CoreSettings]:
     """The settings model of an app serving ``providers``: the core plus each provider's section."""
-    return _model(tuple((provider.name, provider.settings_type) for provider in registered(providers)))
+    return _model(registered(providers))
 
 
 def build_settings(config: dict[str, Any] | None = None, providers=None) -> CoreSettings:
