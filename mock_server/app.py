@@ -18,7 +18,7 @@ from .providers import Backend, Provider
 from .sandbox import ENV_ERROR, ENV_NAME, Sandbox, SandboxSelector
 from .settings import Settings, SettingsError, build_settings
 from .settings.core import clock_start_us
-from .store import DEFAULT_SANDBOX, SandboxLimit, Store, StoreError, open_store
+from .store import DEFAULT_SANDBOX, SandboxLimit, Store, StoreError, codec, open_store
 
 # The registered providers: a new provider is its package plus one entry here.
 PROVIDERS: tuple[Provider, ...] = (jelou.PROVIDER, indigitall.PROVIDER)
@@ -101,6 +101,9 @@ def create_app(config: Mapping[str, Any] | None = None, *, store: Store | None =
     """
     providers = tuple(PROVIDERS if providers is None else providers)
     settings = build_settings(config, providers)
+    for provider in providers:          # before any store reads one of their records
+        for cls, tag in provider.stored_types:
+            codec.register_dataclass(cls, tag)
     if store is None:
         store = _build_store(settings, time_source)
     state = MockState(settings=settings, store=store, timelines=Timelines(settings.delivery))

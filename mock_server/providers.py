@@ -13,7 +13,9 @@ The generic planes then only iterate over the registered providers, never name o
 - webhooks: :class:`WebhookSpec` and the backend's public ``webhook_sources``;
 - faults and the journal: the credential of a request (``credential``), the rate-limit subjects,
   and the id of a created record, handed over by the route (:func:`hand_over_record`);
-- UI: its own blueprint and templates (``ui_blueprint``), its nav links and overview card;
+- the store: the codecs of its record types (``stored_types``), registered by the app factory;
+- UI: its own blueprint and templates (``ui_blueprint``), its nav links, overview card, record
+  links, example request and webhook subscription ways (``ui_*``);
 - the CLI: its banner lines.
 """
 
@@ -83,10 +85,20 @@ class Provider(ABC):
     # faults: rate-limit subjects besides "credential" (per name -> the request's subject or None)
     rate_limit_subjects: Mapping[str, Callable[[Request], str | None]] = {}
     webhooks: WebhookSpec | None = None
-    # UI: its blueprint (pages under /_mock/ui/<name>), nav links (label, endpoint), overview card
+    # the store: the frozen dataclasses its records hold, each with its stable codec tag (registered
+    # by the app factory, so a shared store can encode and decode them)
+    stored_types: tuple[tuple[type, str], ...] = ()
+    # UI (mock_server.ui asks these, never names a provider): its blueprint and templates (pages
+    # under /_mock/ui/...), its nav links (label, endpoint; a page marks its link current with
+    # ``{% set active = endpoint %}``), its overview card (a template given ``overview``, whose
+    # ``overview[name]`` is ``ui_overview``), links to its records' pages, a request to try (empty
+    # pages' hints, the fault form's example) and its ways to subscribe a webhook (whose, what)
     ui_blueprint: Blueprint | None = None
     ui_nav: tuple[tuple[str, str], ...] = ()
     ui_overview_template: str | None = None
+    ui_record: RecordLink | None = None
+    ui_example: tuple[str, str] | None = None            # (method, path), e.g. ("POST", "/v1/send")
+    ui_webhook_ways: tuple[tuple[str, str], ...] = ()     # e.g. (("its API's", "POST /v1/hooks"),)
 
     def credential(self, request: Request) -> str | None:
         """The credential a request carries (fault rules and rate limits match it)."""
@@ -97,7 +109,9 @@ class Provider(ABC):
         return []
 
     def ui_overview(self, state, sb: Sandbox) -> dict[str, Any]:
-        """Its part of the UI overview (``GET /_mock/ui/api/overview``): ``records``, ``messages``."""
+        """Its part of the UI overview (``GET /_mock/ui/api/overview``), ``{}`` for none: ``records``
+        (its records by status; the overview's ``totals`` counts them under its record kind's plural)
+        and ``messages`` (its messages by status)."""
         return {}
 
     def url_prefix(self, settings: Settings) -> str:
@@ -139,6 +153,17 @@ def hand_over_record(key: str, record_id: Any) -> None:
 def created_record() -> dict[str, Any]:
     """What :func:`hand_over_record` handed over for the current request (``{}``: nothing)."""
     return dict(request.environ.get(CREATED) or {})
+
+
+@dataclass(frozen=True)
+class RecordLink:
+    """How the UI links one of a provider's records: the id its ``journal_record`` key holds."""
+
+    arg: str                      # /_mock/ui/requests?<arg>=<id> keeps the requests that created it
+    noun: str                     # what people call it there ("campaign")
+    endpoint: str                 # its page: ``url_for(endpoint, **{id_arg: id})``
+    id_arg: str
+    label_with_id: bool = False   # a journal row's link reads "<noun> <id>" (else "<noun>")
 
 
 @dataclass(frozen=True)

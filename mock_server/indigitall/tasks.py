@@ -24,7 +24,6 @@ from ..clock import from_us
 from ..csvfile import Rows
 from ..delivery import Schedule, Segment, Timelines
 from ..isotime import from_timestamp, isoformat
-from ..store import codec
 from .layout import Layout
 from .slicing import Allocation, Plan, SlicingSettings, slot_bounds
 from .validation import Checker
@@ -235,6 +234,3 @@ class Task(Batch):
 
 def _iso(moment: float | None) -> str | None:
     return None if moment is None else isoformat(from_timestamp(moment))
-
-
-codec.register_dataclass(Task, "indigitall.task")

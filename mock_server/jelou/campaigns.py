@@ -18,7 +18,6 @@ from ..batches import Batch
 from ..csvfile import Rows
 from ..delivery import Schedule, Segment, Timelines
 from ..isotime import from_timestamp, isoformat
-from ..store import codec
 
 STATUS_NAMES = {
     delivery.QUEUED: "CREATED",
@@ -243,7 +242,3 @@ def _iso(moment: float | None) -> str | None:
 
 def _json(text: str | None) -> Any:
     return None if text is None else json.loads(text)
-
-
-codec.register_dataclass(Campaign, "jelou.campaign")
-codec.register_dataclass(Lane, "jelou.lane")
