@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
-from typing import Any, Mapping
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, request
@@ -76,16 +75,12 @@ class BrowserPolicy:
     origins: frozenset[Origin] = frozenset()
 
 
-def browser_policy(settings: Mapping[str, Any]) -> BrowserPolicy:
-    """The policy of ``settings["server"]``; a ``ValueError`` naming the setting for a bad entry."""
-    server = settings["server"]
-    hosts, origins = server["allowed_hosts"], server["allowed_origins"]
-    for name, value in (("server.allowed_hosts", hosts), ("server.allowed_origins", origins)):
-        if not isinstance(value, list) or not all(isinstance(entry, str) and entry.strip() for entry in value):
-            raise ValueError(f"{name} must be a list of non-empty strings")
-    names = frozenset(_host_entry(entry) for entry in hosts)
-    listed = frozenset(_origin_entry(entry) for entry in origins)
-    check = listens_on_loopback_only(str(server["host"])) or bool(names)
+def browser_policy(server) -> BrowserPolicy:
+    """The policy of the ``server`` settings (lists of strings, checked by the settings model); a
+    ``ValueError`` naming the setting for a bad entry."""
+    names = frozenset(_host_entry(entry) for entry in server.allowed_hosts)
+    listed = frozenset(_origin_entry(entry) for entry in server.allowed_origins)
+    check = listens_on_loopback_only(str(server.host)) or bool(names)
     return BrowserPolicy(check_host=check and "*" not in names, hosts=names, origins=listed)
 
 

@@ -7,7 +7,8 @@ The generic planes then only iterate over the registered providers, never name o
 
 - the factory mounts its blueprint, builds its backend, renders every error under its paths in
   its own envelope (longest matching path prefix wins) and lets ``/_mock/messages`` inspect it;
-- settings: its section's defaults (the demo tenant) and its validator (``check_settings``);
+- settings: its section of the settings model (``settings_type``: a frozen dataclass whose fields
+  carry defaults, the demo tenant, descriptions and checks; ``settings.<name>`` at run time);
 - OpenAPI: its operations, security scheme, tag and custom field types (``openapi_*``);
 - webhooks: :class:`WebhookSpec` and the backend's public ``webhook_sources``;
 - faults and the journal: the credential of a request (``credential``), the rate-limit subjects,
@@ -29,6 +30,7 @@ from flask import Blueprint, Request, request
 from .errors import ProviderError
 from .paging import Source
 from .sandbox import Sandbox
+from .settings import Section, Settings
 
 CREATED = "mock.created"          # request environ key: the record a request created
 
@@ -55,6 +57,11 @@ class Backend(Protocol):
         owner)``) with transitions still to come after ``after``, as ``webhooks.events.Source``."""
 
 
+@dataclass(frozen=True)
+class NoSettings(Section):
+    """The section of a provider with nothing to set."""
+
+
 class Provider(ABC):
     """One emulated provider. Subclasses set the class attributes and ``path_prefixes``."""
 
@@ -64,8 +71,8 @@ class Provider(ABC):
     record_kinds: Mapping[str, str]      # store record kind -> plural shown in GET /_mock/sandboxes
     backend_class: Callable[[Any], Backend]          # built with the app's ``MockState``
     error_for_status: Callable[[int, str], ProviderError]
-    # settings: the section ``<name>`` (its defaults are the demo tenant), checked by check_settings
-    settings_defaults: Mapping[str, Any] = {}
+    # settings: the type of the section ``<name>`` (``mock_server.settings.Section``; defaults, demo tenant, checks)
+    settings_type: type[Section] = NoSettings
     # OpenAPI: a module-like object with ``operations(settings)`` and ``SECURITY_SCHEME`` (name, scheme)
     openapi: Any = None
     openapi_summary: str = ""            # what it emulates, for the document's description
@@ -93,14 +100,11 @@ class Provider(ABC):
     ui_example: tuple[str, str] | None = None            # (method, path), e.g. ("POST", "/v1/send")
     ui_webhook_ways: tuple[tuple[str, str], ...] = ()     # e.g. (("its API's", "POST /v1/hooks"),)
 
-    def check_settings(self, settings: Mapping[str, Any]) -> None:
-        """Raise ``SettingsError`` naming ``<name>.<key>`` for a value of its section it cannot use."""
-
     def credential(self, request: Request) -> str | None:
         """The credential a request carries (fault rules and rate limits match it)."""
         return None
 
-    def banner_lines(self, settings: Mapping[str, Any]) -> list[str]:
+    def banner_lines(self, settings: Settings) -> list[str]:
         """What ``mock-server`` prints about it at start (its demo credentials)."""
         return []
 
@@ -110,12 +114,12 @@ class Provider(ABC):
         and ``messages`` (its messages by status)."""
         return {}
 
-    def url_prefix(self, settings: Mapping[str, Any]) -> str:
+    def url_prefix(self, settings: Settings) -> str:
         """Where the blueprint is mounted ("" for the root)."""
         return ""
 
     @abstractmethod
-    def path_prefixes(self, settings: Mapping[str, Any]) -> tuple[str, ...]:
+    def path_prefixes(self, settings: Settings) -> tuple[str, ...]:
         """Paths answered in this provider's error envelope: each prefix and everything below it."""
 
     def http_error(self, status: int, message: str) -> ProviderError:
@@ -171,9 +175,9 @@ class WebhookSpec:
     signature_header: str                         # HMAC-SHA256 of the body, ``sha256=<hex>``
     owner_key: str                                # the owner's field in /_mock/webhooks (e.g. botId)
     owner_field: Callable[[], Any]                # a fresh marshmallow field for it (String, Integer ...)
-    owner_problem: Callable[[Mapping[str, Any], str], str | None]   # (settings, owner) -> why it is unknown
+    owner_problem: Callable[[Settings, str], str | None]   # (settings, owner) -> why it is unknown
     recipient: Callable[[dict], str | None]       # an event body -> its message's recipient
     # settings -> the subscriptions the settings declare, as (owner, position, raw entry, where)
-    configured: Callable[[Mapping[str, Any]], Iterable[tuple[str, int, Any, str]]] = lambda settings: ()
+    configured: Callable[[Settings], Iterable[tuple[str, int, Any, str]]] = lambda settings: ()
     configured_where: str = "the settings"        # where those live, for "change the config file" answers
     owner_value: Callable[[str], Any] = str       # the stored owner (text) as listings show it

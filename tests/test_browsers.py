@@ -11,7 +11,7 @@ from conftest import JELOU, START, order_csv, send_form
 from indigitall_helpers import KEY
 from mock_server import create_app
 from mock_server.browsers import BrowserPolicy, browser_policy, host_refusal, is_loopback_host, origin_refusal
-from mock_server.settings import DEFAULTS, SettingsError, merge
+from mock_server.settings import SettingsError, defaults
 
 FOREIGN = "http://127.0.0.1:9999"
 RULE = {"match": {"provider": "jelou"}, "action": {"drop": "reset"}}
@@ -80,7 +80,7 @@ def test_a_non_loopback_listen_address_accepts_any_host_unless_allowed_hosts_is_
 
 
 def test_a_request_without_a_host_header_is_served():
-    policy = browser_policy(merge(DEFAULTS, {}))
+    policy = browser_policy(defaults().server)
     assert host_refusal(policy, None) is None and host_refusal(policy, "evil.example") is not None
 
 

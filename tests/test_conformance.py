@@ -296,8 +296,9 @@ def test_an_unsaved_file_is_refused(tmp_path):
 
 
 def test_the_in_process_mock_takes_the_target_accounts_bot_template_application_and_prefix(servers, tmp_path):
-    from mock_server.indigitall.settings import DEFAULTS as INDIGITALL
-    from mock_server.jelou.settings import DEFAULTS as JELOU
+    from mock_server.settings import DEFAULTS
+
+    INDIGITALL, JELOU = DEFAULTS["indigitall"], DEFAULTS["jelou"]
 
     slicing = INDIGITALL["applications"][1]["slicing"]
     target = servers({

@@ -217,7 +217,7 @@ def test_openapi_section_with_its_security_scheme(client):
 
 def test_settings_section_defaults_and_validation():
     settings = build_settings({"thirdprovider": {"rate": 2}}, ALL_THREE)
-    assert settings["thirdprovider"] == {"keys": ["tp-key"], "accounts": ["acct-1"], "rate": 2}
+    assert settings.provider("thirdprovider").as_dict() == {"keys": ["tp-key"], "accounts": ["acct-1"], "rate": 2}
     with pytest.raises(SettingsError, match=r"^thirdprovider\.rate must be a number > 0, not -1$"):
         build_settings({"thirdprovider": {"rate": -1}}, ALL_THREE)
     with pytest.raises(SettingsError, match=r"unknown setting 'thirdprovider\.nope'"):

@@ -151,12 +151,11 @@ class Side:
 
 def mock_config(setup: Setup) -> dict:
     """The in-process mock's config: the demo tenant plus the target's bot, template and application."""
-    jelou = mock_server_module("jelou.settings").DEFAULTS
-    indigitall = mock_server_module("indigitall.settings").DEFAULTS
-    bots = [dict(bot) for bot in jelou["bots"]]
+    demo = mock_server_module("settings").defaults()
+    bots = [dict(bot) for bot in demo.jelou.bots]
     if not any(bot["id"] == setup.jelou_bot for bot in bots):
         bots.append({"id": setup.jelou_bot, "name": setup.jelou_bot, "company_id": 1})
-    templates = [dict(t) for t in jelou["templates"]]
+    templates = [dict(t) for t in demo.jelou.templates]
     mine = next((t for t in templates if t["bot_id"] == setup.jelou_bot
                  and t["element_name"] == setup.jelou_template), None)
     if mine is None or len(set(re.findall(r"\{\{(\d+)\}\}", mine["text"]))) != setup.jelou_placeholders \
@@ -165,14 +164,14 @@ def mock_config(setup: Setup) -> dict:
         text = " ".join(["Conformance"] + [f"{{{{{n}}}}}" for n in range(1, setup.jelou_placeholders + 1)])
         templates.append({"bot_id": setup.jelou_bot, "element_name": setup.jelou_template, "status": "APPROVED",
                           "type": "text", "text": text, "buttons": 0})
-    applications = [dict(app) for app in indigitall["applications"]]
+    applications = [dict(app) for app in demo.indigitall.applications]
     app = next((a for a in applications if a["id"] == setup.indigitall_app), None)
     if app is None:
         app = {"id": setup.indigitall_app, "templates": [], "slicing": dict(applications[1]["slicing"])}
         applications.append(app)
     if setup.indigitall_template not in app["templates"]:
         app["templates"] = [*app["templates"], setup.indigitall_template]
-    keys = [dict(key) for key in indigitall["server_keys"]]
+    keys = [dict(key) for key in demo.indigitall.server_keys]
     for key in keys:
         if key["key"] == "demo-server-key" and setup.indigitall_app not in key["applications"]:
             key["applications"] = [*key["applications"], setup.indigitall_app]

@@ -20,7 +20,7 @@ def control_error(description: str) -> dict:
 
 
 def operations(settings: dict, providers) -> dict[str, dict[str, dict]]:
-    limits = settings["inspection"]
+    limits = settings.inspection
     names = [provider.name for provider in providers]
     records = " or ".join(provider.record_phrase for provider in providers)
     tags = ["Control plane"]
@@ -49,9 +49,9 @@ def operations(settings: dict, providers) -> dict[str, dict[str, dict]]:
                 query("task", {"type": "string"}, "alias of campaign"),
                 query("status", {"type": "string"}, "provider status name (any case)"),
                 query("offset", {"type": "integer", "minimum": 0, "maximum": MAX_SAFE}, "skip this many"),
-                query("limit", {"type": "integer", "minimum": 1, "maximum": limits["max_limit"]}, "page size"),
+                query("limit", {"type": "integer", "minimum": 1, "maximum": limits.max_limit}, "page size"),
                 query("wait_for", {"type": "integer", "minimum": 0, "maximum": MAX_SAFE}, "hold until this many match"),
-                query("timeout", {"type": "number", "minimum": 0, "maximum": limits["max_wait_seconds"]},
+                query("timeout", {"type": "number", "minimum": 0, "maximum": limits.max_wait_seconds},
                       "seconds to hold at most (wait_for)"),
             ],
             "responses": {**BAD_REQUEST},

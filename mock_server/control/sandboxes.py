@@ -32,7 +32,7 @@ def list_sandboxes():
             "createdAt": isoformat(from_timestamp(info.created_real)),
             "lastUsedAt": isoformat(from_timestamp(info.used_real)),
         })
-    return {"sandboxes": items, "total": len(items), "idleTtl": state.settings["sandboxes"]["idle_ttl"]}
+    return {"sandboxes": items, "total": len(items), "idleTtl": state.settings.sandboxes.idle_ttl}
 
 
 @bp.delete("/sandboxes/<path:name>")

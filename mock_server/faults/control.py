@@ -91,11 +91,11 @@ def list_requests():
     status = _status_arg(args.get("status"))
     fault = args.get("fault") or None
     since = _since_arg(args.get("since"))
-    limits = instrument.state.settings["inspection"]
-    limit = int_arg("limit", limits["default_limit"], 1, limits["max_limit"])
+    limits = instrument.state.settings.inspection
+    limit = int_arg("limit", limits.default_limit, 1, limits.max_limit)
     page = int_arg("page", 1, 1)
     wait_for = int_arg("wait_for", 0, 0)
-    timeout = seconds_arg("timeout", 10.0, 0.0, float(limits["max_wait_seconds"]))
+    timeout = seconds_arg("timeout", 10.0, 0.0, float(limits.max_wait_seconds))
 
     kept = []                                    # the last page read: its drop counts
 

@@ -14,7 +14,7 @@ NAME = "faults"
 def operations(settings: dict, providers) -> dict[str, dict[str, dict]]:
     names = [provider.name for provider in providers]
     tags = ["Control plane"]
-    limits = settings["inspection"]
+    limits = settings.inspection
 
     rule_id = [{"in": "path", "name": "rule_id", "required": True, "schema": {"type": "string"}}]
     return {
@@ -41,10 +41,10 @@ def operations(settings: dict, providers) -> dict[str, dict[str, dict]]:
                         query("status", {"type": "string"}, "503, 5xx or dropped"),
                         query("fault", {"type": "string"}, "fault rule id"),
                         query("since", {"type": "string", "format": "date-time"}, "received at or after (mock clock)"),
-                        query("limit", {"type": "integer", "minimum": 1, "maximum": limits["max_limit"]}, "page size"),
+                        query("limit", {"type": "integer", "minimum": 1, "maximum": limits.max_limit}, "page size"),
                         query("page", {"type": "integer", "minimum": 1, "maximum": MAX_SAFE}, "page, from 1"),
                         query("wait_for", {"type": "integer", "minimum": 0, "maximum": MAX_SAFE}, "hold until this many match"),
-                        query("timeout", {"type": "number", "minimum": 0, "maximum": limits["max_wait_seconds"]},
+                        query("timeout", {"type": "number", "minimum": 0, "maximum": limits.max_wait_seconds},
                               "longest hold, seconds")],
                     "responses": {"400": _error("Bad filter")}},
             "delete": {"tags": tags, "summary": "Clear the journal", "operationId": "mockClearRequests"},

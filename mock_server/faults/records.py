@@ -32,11 +32,12 @@ class TooManyRules(ValueError):
 class Records:
     """The faults package's view of one store; every call names the sandbox."""
 
-    def __init__(self, store: Store, journal: Mapping[str, int], faults: Mapping[str, int]) -> None:
+    def __init__(self, store: Store, journal, faults) -> None:
+        """:param journal: the ``journal`` settings; :param faults: the ``faults`` settings."""
         self.store = store
-        self.max_entries = journal["max_entries"]
-        self.max_bytes = journal["max_bytes"]
-        self.max_rules = faults["max_rules"]
+        self.max_entries = journal.max_entries
+        self.max_bytes = journal.max_bytes
+        self.max_rules = faults.max_rules
 
     # -- fault rules -------------------------------------------------------------------------
     def add_rule(self, sandbox: str, make: Callable[[str], dict]) -> dict:

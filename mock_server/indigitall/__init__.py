@@ -22,7 +22,7 @@ class Indigitall(Provider):
     record_kinds = {KIND: "tasks"}
     backend_class = IndigitallBackend
     error_for_status = staticmethod(http_error)
-    settings_defaults = settings.DEFAULTS
+    settings_type = settings.IndigitallSettings
     openapi = openapi
     openapi_summary = "indigitall Send messages from CSV"
     openapi_field_types = ((schemas.IsoDateTime, "string", "date-time"), (schemas.IsoDuration, "string", None),
@@ -40,14 +40,11 @@ class Indigitall(Provider):
                            label_with_id=True)
 
     def url_prefix(self, settings):
-        return settings["indigitall"]["path_prefix"]
+        return settings.indigitall.path_prefix
 
     def path_prefixes(self, settings):
-        prefix = settings["indigitall"]["path_prefix"]
+        prefix = settings.indigitall.path_prefix
         return (prefix + "/chat", prefix)      # /chat wins even when the prefix is shared (e.g. /v1)
-
-    def check_settings(self, config):
-        settings.check(config)
 
     def credential(self, request: Request) -> str | None:
         """The key of ``Authorization: ServerKey <key>``."""
@@ -57,9 +54,9 @@ class Indigitall(Provider):
         return ui.overview(state, sb)
 
     def banner_lines(self, config):
-        section = config["indigitall"]
-        lines = [f"indigitall (Authorization: ServerKey <key>), path prefix {section['path_prefix']}:"]
-        for key in section["server_keys"]:
+        section = config.indigitall
+        lines = [f"indigitall (Authorization: ServerKey <key>), path prefix {section.path_prefix}:"]
+        for key in section.server_keys:
             lines.append(f"  ServerKey {key['key']}  applications {', '.join(map(str, key['applications']))}")
         return lines
 

@@ -47,16 +47,16 @@ class IndigitallBackend(InspectionMixin, WebhooksMixin):
 
     def __init__(self, state) -> None:
         self.state = state
-        self.settings = state.settings["indigitall"]
+        self.settings = state.settings.indigitall
         self.store = state.store
         self.timelines = state.timelines
-        self.applications = {int(app["id"]): app for app in self.settings["applications"]}
+        self.applications = {int(app["id"]): app for app in self.settings.applications}
         self.slicing = {app_id: slicing_settings(app) for app_id, app in self.applications.items()}
-        self.rules = CsvRules(max_rows=self.settings["max_rows"], invalid_rows=self.settings["invalid_rows"],
-                              max_cell_chars=self.settings["max_cell_chars"])
-        pattern = self.settings.get("contact_code_pattern")
+        self.rules = CsvRules(max_rows=self.settings.max_rows, invalid_rows=self.settings.invalid_rows,
+                              max_cell_chars=self.settings.max_cell_chars)
+        pattern = self.settings.contact_code_pattern
         self.contact_pattern = re.compile(pattern) if pattern else None     # checked by settings.check
-        self.naive_is_utc = self.settings.get("naive_scheduled_at", "reject") == "utc"
+        self.naive_is_utc = self.settings.naive_scheduled_at == "utc"
         self._compiled: dict[tuple[int, str, tuple[str, ...]], tuple[Layout, Checker]] = {}
 
     # -- records ---------------------------------------------------------------------------
@@ -73,7 +73,7 @@ class IndigitallBackend(InspectionMixin, WebhooksMixin):
         found = self._compiled.get(key)
         if found is None:
             layout = Layout.parse(task.layout_text)
-            checker = Checker(layout, task.rows.header, self.settings["channel_types"], self.settings["send_types"],
+            checker = Checker(layout, task.rows.header, self.settings.channel_types, self.settings.send_types,
                               self.contact_pattern, self.applications[task.application_id].get("templates", []))
             if len(self._compiled) >= 256:
                 self._compiled.clear()
@@ -86,7 +86,7 @@ class IndigitallBackend(InspectionMixin, WebhooksMixin):
         token = parse_scheme(header, "ServerKey")
         key = None
         if token is not None:
-            key = find_match(self.settings["server_keys"], lambda candidate: (same(token, str(candidate["key"])),))
+            key = find_match(self.settings.server_keys, lambda candidate: (same(token, str(candidate["key"])),))
         if key is None:
             raise Unauthorized()
         if not APPLICATION_ID.fullmatch(application_id) or int(application_id) not in self.applications:
@@ -121,7 +121,7 @@ class IndigitallBackend(InspectionMixin, WebhooksMixin):
         layout = fields.get("layout")
         if layout is not None:
             errors.extend({"field": "layout", "message": problem} for problem in structure_problems(
-                layout, self.settings["channel_types"], self.settings["send_types"], self.contact_pattern))
+                layout, self.settings.channel_types, self.settings.send_types, self.contact_pattern))
         if errors:
             raise ValidationFailed(errors)
         try:
@@ -135,9 +135,9 @@ class IndigitallBackend(InspectionMixin, WebhooksMixin):
                  for name in missing], error_code="MISSING_VARIABLES",
                 message=f"The layout uses variables with no CSV column: {', '.join(missing)} "
                         f"(the CSV header has: {', '.join(rows.header)})")
-        checker = Checker(layout, rows.header, self.settings["channel_types"], self.settings["send_types"],
+        checker = Checker(layout, rows.header, self.settings.channel_types, self.settings.send_types,
                           self.contact_pattern, application.get("templates", []))
-        skip = self.settings["invalid_rows"] == "skip"
+        skip = self.settings.invalid_rows == "skip"
         found = scan(checker, rows, skip)
         if found.total and not skip:
             first = found.issues[0]["message"]
@@ -148,7 +148,7 @@ class IndigitallBackend(InspectionMixin, WebhooksMixin):
 
     def _start(self, fields: dict, now: datetime, errors: list[dict]) -> datetime:
         """Start = scheduledAt, or now + delay, or now; after now and at most N calendar months ahead."""
-        months = int(self.settings["max_schedule_months"])
+        months = int(self.settings.max_schedule_months)
         limit = add_months_capped(now, months)
         name = next((key for key in ("scheduledAt", "scheduleAt") if fields.get(key) is not None), None)
         if name is not None:
@@ -187,9 +187,9 @@ class IndigitallBackend(InspectionMixin, WebhooksMixin):
         """
         app_id = int(application["id"])
         slicing, enabled, activation = self.slicing[app_id]
-        rate = float(application.get("sending_rate") or self.settings["sending_rate"])
+        rate = float(application.get("sending_rate") or self.settings.sending_rate)
         total = len(rows)
-        read_share = float(self.state.settings["delivery"]["read_share"])
+        read_share = float(self.state.settings.delivery.read_share)
         layout_text = json.dumps(layout.tree, ensure_ascii=False)
         sliced = enabled and total > activation
 

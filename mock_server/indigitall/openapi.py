@@ -30,7 +30,7 @@ def _errors(*statuses: int) -> dict:
 
 def operations(settings: dict) -> dict[str, dict[str, dict]]:
     """``{path: {method: operation}}`` under the configured prefix."""
-    base = settings["indigitall"]["path_prefix"] + "/chat/application/{applicationId}"
+    base = settings.indigitall.path_prefix + "/chat/application/{applicationId}"
     tags = ["indigitall"]
     application = {"in": "path", "name": "applicationId", "required": True, "schema": {"type": "string"},
                    "description": "demo: 100 (slicing on), 200 (slicing off), 300 (no access)"}

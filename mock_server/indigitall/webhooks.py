@@ -49,7 +49,7 @@ class WebhooksMixin:
 
 
 def _application_problem(settings: Mapping[str, Any], owner: str) -> str | None:
-    if owner not in {str(app["id"]) for app in settings["indigitall"]["applications"]}:
+    if owner not in {str(app["id"]) for app in settings.indigitall.applications}:
         return f"applicationId: no application {owner} in the settings (indigitall.applications)"
     return None
 

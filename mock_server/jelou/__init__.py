@@ -21,7 +21,7 @@ class Jelou(Provider):
     record_kinds = {KIND: "campaigns"}
     backend_class = JelouBackend
     error_for_status = staticmethod(http_error)
-    settings_defaults = settings.DEFAULTS
+    settings_type = settings.JelouSettings
     openapi = openapi
     openapi_summary = "Jelou Send Bulk HSM"
     openapi_field_types = ((schemas.IsoDateTime, "string", "date-time"), (schemas.DateOrDateTime, "string", None),
@@ -41,9 +41,6 @@ class Jelou(Provider):
     def path_prefixes(self, settings):
         return ("/v1",)
 
-    def check_settings(self, config):
-        settings.check(config)
-
     def credential(self, request: Request) -> str | None:
         """The clientId of ``Authorization: Basic base64(clientId:clientSecret)``."""
         basic = parse_basic(request.headers.get("Authorization"))
@@ -53,11 +50,11 @@ class Jelou(Provider):
         return ui.overview(state, sb)
 
     def banner_lines(self, config):
-        section = config["jelou"]
+        section = config.jelou
         lines = ["Jelou (Authorization: Basic base64(clientId:clientSecret)):"]
-        for client in section["clients"]:
+        for client in section.clients:
             lines.append(f"  clientId {client['client_id']}  clientSecret {client['client_secret']}  company {client['company_id']}")
-        lines.append("  bots: " + ", ".join(bot["id"] for bot in section["bots"]))
+        lines.append("  bots: " + ", ".join(bot["id"] for bot in section.bots))
         return lines
 
 

@@ -37,16 +37,16 @@ class JelouBackend(NotificationsMixin, WebhooksMixin):
 
     def __init__(self, state) -> None:
         self.state = state
-        self.settings = state.settings["jelou"]
+        self.settings = state.settings.jelou
         self.store = state.store
         self.policy = HostPolicy.from_settings(state.settings)
         self.timelines = state.timelines
-        self.companies = {company["id"]: company for company in self.settings["companies"]}
-        self.bots = {bot["id"]: bot for bot in self.settings["bots"]}
-        self.templates = {(t["bot_id"], t["element_name"]): t for t in self.settings["templates"]}
+        self.companies = {company["id"]: company for company in self.settings.companies}
+        self.bots = {bot["id"]: bot for bot in self.settings.bots}
+        self.templates = {(t["bot_id"], t["element_name"]): t for t in self.settings.templates}
         self.rules = CsvRules(
-            max_rows=self.settings["max_rows"], invalid_rows=self.settings["invalid_rows"],
-            max_cell_chars=self.settings["max_cell_chars"],
+            max_rows=self.settings.max_rows, invalid_rows=self.settings.invalid_rows,
+            max_cell_chars=self.settings.max_cell_chars,
             header_pattern=HEADER,
             header_reason="column names may only contain letters, numbers and underscores (_), with no spaces",
             first_column_pattern=PHONE,
@@ -83,7 +83,7 @@ class JelouBackend(NotificationsMixin, WebhooksMixin):
         if credentials is None:
             raise Unauthorized()
         client_id, secret = credentials
-        client = find_match(self.settings["clients"],
+        client = find_match(self.settings.clients,
                             lambda c: (same(client_id, c["client_id"]), same(secret, c["client_secret"])))
         if client is None:
             raise Unauthorized()
@@ -163,9 +163,9 @@ class JelouBackend(NotificationsMixin, WebhooksMixin):
 
     def _download(self, url: str) -> bytes:
         try:
-            return fetch(url, timeout=float(self.settings["file_url_timeout"]),
-                         max_bytes=int(self.settings["file_url_max_bytes"]), policy=self.policy,
-                         max_redirects=int(self.settings["file_url_max_redirects"]))
+            return fetch(url, timeout=float(self.settings.file_url_timeout),
+                         max_bytes=int(self.settings.file_url_max_bytes), policy=self.policy,
+                         max_redirects=int(self.settings.file_url_max_redirects))
         except FetchError as exc:
             raise JelouError(f"The file could not be downloaded from fileUrl: {exc}", 400) from None
 
@@ -194,7 +194,7 @@ class JelouBackend(NotificationsMixin, WebhooksMixin):
         order = {item["param"]: index for item, index in zip(fields["params"], param_indexes)}
         params = tuple(sorted((item["param"], item["column"]) for item in fields["params"]))
         reserved = rows.first_cells_starting(RESERVED_PREFIX)
-        read_share = float(self.state.settings["delivery"]["read_share"])
+        read_share = float(self.state.settings.delivery.read_share)
         kind = template.get("type", fields["type"]) if fields["type"] == "text" else fields["type"]
 
         def build(campaign_id: str) -> NewRecord:
@@ -208,7 +208,7 @@ class JelouBackend(NotificationsMixin, WebhooksMixin):
                 media_url=fields.get("mediaUrl"), button_payloads=_json_text(fields.get("buttonPayloads")),
                 actions=_json_text(fields.get("actions")), file_name=name.split("?", 1)[0].rsplit("/", 1)[-1],
                 storage_url=file_url, rows=rows, outcomes=outcomes,
-                rate=float(bot.get("sending_rate") or self.settings["sending_rate"]),
+                rate=float(bot.get("sending_rate") or self.settings.sending_rate),
                 scheduled_at=scheduled.timestamp() if scheduled else None, all_fail=all_fail, fail_after=fail_after)
             return NewRecord(campaign, self._indexes(campaign))
 
@@ -226,7 +226,7 @@ class JelouBackend(NotificationsMixin, WebhooksMixin):
         if not due:
             return
         due.sort(key=lambda campaign: campaign.due_at)      # stable: creation order breaks ties
-        delay = float(self.settings["start_delay"])
+        delay = float(self.settings.start_delay)
         for campaign in due:
             self.store.update_many(sb.name, ((KIND, campaign.id), (LANE, campaign.bot_id)),
                                    lambda current: self._start(current, moment, delay))
@@ -239,7 +239,7 @@ class JelouBackend(NotificationsMixin, WebhooksMixin):
         campaign, moment = self.campaign(record), max(sb.now(), record.created_us / 1_000_000)
         if campaign.cancelled or campaign.started_at is not None or campaign.due_at > moment:
             return campaign
-        delay = float(self.settings["start_delay"])
+        delay = float(self.settings.start_delay)
         started, _ = self.store.update_many(sb.name, ((KIND, campaign.id), (LANE, campaign.bot_id)),
                                             lambda current: self._start(current, moment, delay))
         return campaign if started is None else self.campaign(started)
@@ -300,7 +300,7 @@ class JelouBackend(NotificationsMixin, WebhooksMixin):
 
     def render(self, sb: Sandbox, campaign: Campaign) -> dict:
         now = sb.now()
-        if self.settings["campaigns_shape"] == "legacy":
+        if self.settings.campaigns_shape == "legacy":
             bot = self.bots.get(campaign.bot_id, {"id": campaign.bot_id})
             company = self.companies.get(campaign.company_id, {"id": campaign.company_id})
             return campaign.to_legacy(self.timelines, now, bot, company)

@@ -37,7 +37,7 @@ def send_bulk():
     data, upload, errors = _read_send_body()
     campaign = backend.send_bulk(current(), client, data, upload, errors)
     hand_over_record("campaignId", campaign.id)          # the request journal's created record
-    return {"message": [backend.settings["success_message"]], "status": "success"}, 200, {"X-Mock-Campaign-Id": campaign.id}
+    return {"message": [backend.settings.success_message], "status": "success"}, 200, {"X-Mock-Campaign-Id": campaign.id}
 
 
 @bp.get("/v1/bots/<bot_id>/events/webhook")
@@ -71,7 +71,7 @@ def list_campaigns():
     limit, page = query["limit"], query["page"]
     pagination = {"limit": limit, "page": page, "total": total, "offset": (page - 1) * limit,
                   "totalPages": -(-total // limit)}
-    if backend.settings["campaigns_shape"] == "legacy":
+    if backend.settings.campaigns_shape == "legacy":
         return {"pagination": pagination, "_metadata": {}, "results": items}
     return {"message": ["Campaigns retrieved successfully"], "status": "success",
             "data": {"results": items, "pagination": pagination}}

@@ -387,17 +387,17 @@ def campaign_schemas(shape: str):
 
 def campaign_list(settings, providers) -> type[Schema]:
     """``GET /v1/campaigns`` in the configured ``jelou.campaigns_shape``."""
-    return campaign_schemas(settings["jelou"]["campaigns_shape"])[0]
+    return campaign_schemas(settings.jelou.campaigns_shape)[0]
 
 
 def campaign_one(settings, providers) -> type[Schema]:
     """``GET /v1/campaigns/{campaignId}`` in the configured shape."""
-    return campaign_schemas(settings["jelou"]["campaigns_shape"])[1]
+    return campaign_schemas(settings.jelou.campaigns_shape)[1]
 
 
 def campaign_updated(settings, providers) -> type[Schema]:
     """``PUT /v1/campaigns/{campaignId}`` in the configured shape."""
-    return campaign_schemas(settings["jelou"]["campaigns_shape"])[2]
+    return campaign_schemas(settings.jelou.campaigns_shape)[2]
 
 
 # One instance of each, built at import: building a schema deep-copies all its fields (about 70 us

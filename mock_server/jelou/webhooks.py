@@ -117,14 +117,14 @@ class WebhooksMixin:
 
 
 def _bot_problem(settings: Mapping[str, Any], owner: str) -> str | None:
-    if owner not in {str(bot["id"]) for bot in settings["jelou"]["bots"]}:
+    if owner not in {str(bot["id"]) for bot in settings.jelou.bots}:
         return f"botId: no bot '{owner}' in the settings (jelou.bots)"
     return None
 
 
 def _notification_urls(settings: Mapping[str, Any]):
     """The dashboard's notification URLs: ``jelou.bots[].notification_urls``."""
-    for bot in settings["jelou"]["bots"]:
+    for bot in settings.jelou.bots:
         for position, entry in enumerate(bot.get("notification_urls") or ()):
             yield str(bot["id"]), position, entry, f"jelou.bots[{bot.get('id')}].notification_urls[{position}]"
 

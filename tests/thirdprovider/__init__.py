@@ -25,7 +25,7 @@ from mock_server.isotime import from_timestamp, isoformat
 from mock_server.paging import Source as PageSource
 from mock_server.providers import Provider, RecordLink, WebhookSpec, hand_over_record
 from mock_server.sandbox import current
-from mock_server.settings import SettingsError
+from mock_server.settings import Section, SettingsError, setting
 from mock_server.store import NewRecord
 from mock_server.ui import count_by, missing, render_page
 from mock_server.webhooks.events import Source
@@ -79,10 +79,10 @@ class TpBackend:
         return [_note(record) for record in self.store.scan(sb.name, ALL, newest_first=False)]
 
     def send(self, sb, body: Any) -> Note:
-        section = self.state.settings[NAME]
+        section = self.state.settings.provider(NAME)
         if not isinstance(body, dict) or not isinstance(body.get("to"), list) or not body["to"]:
             raise TpError("to: give a non-empty list of numbers")
-        if body.get("account") not in section["accounts"]:
+        if body.get("account") not in section.accounts:
             raise TpError(f"account: unknown account {body.get('account')!r}", 404)
         value = NoteValue(body["account"], tuple(str(n) for n in body["to"]),
                           bytes([delivery.ORDINARY] * len(body["to"])), sb.now())
@@ -124,7 +124,7 @@ class TpBackend:
 @bp.post("/tp/send")
 def send():
     state = current_app.extensions["mock"]
-    if request.headers.get("X-Tp-Key") not in state.settings[NAME]["keys"]:
+    if request.headers.get("X-Tp-Key") not in state.settings.provider(NAME).keys:
         raise TpError("bad key", 401)
     note = state.backends[NAME].send(current(), request.get_json(silent=True))
     hand_over_record("noteId", note.id)
@@ -154,6 +154,18 @@ def _operations(settings) -> dict:
                                   "security": security, "responses": {"201": {"description": "The note id"}}}}}
 
 
+def _rate(value, where: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise SettingsError(f"{where} must be a number > 0, not {value!r}")
+
+
+@dataclass(frozen=True)
+class TpSettings(Section):
+    keys: tuple[str, ...] = setting(["tp-key"], "keys a send may carry (X-Tp-Key)")
+    accounts: tuple[str, ...] = setting(["acct-1"], "accounts notes may be sent from")
+    rate: float = setting(10.0, "notes per second", check=_rate)
+
+
 class ThirdProvider(Provider):
     name = NAME
     title = "Third"
@@ -161,7 +173,7 @@ class ThirdProvider(Provider):
     record_kinds = {KIND: "notes"}
     backend_class = TpBackend
     error_for_status = staticmethod(lambda status, message: TpError(message, status))
-    settings_defaults = {"keys": ["tp-key"], "accounts": ["acct-1"], "rate": 10.0}
+    settings_type = TpSettings
     openapi = SimpleNamespace(operations=_operations,
                               SECURITY_SCHEME=("tpKey", {"type": "apiKey", "in": "header", "name": "X-Tp-Key"}))
     openapi_summary = "Third Send note"
@@ -172,7 +184,7 @@ class ThirdProvider(Provider):
     webhooks = WebhookSpec(
         events=("delivered",), event_of={delivery.USER: "delivered"}, signature_header="X-Tp-Signature",
         owner_key="accountId", owner_field=lambda: fields.String(validate=validate.Length(min=1)),
-        owner_problem=lambda settings, owner: None if owner in settings[NAME]["accounts"]
+        owner_problem=lambda settings, owner: None if owner in settings.provider(NAME).accounts
         else f"accountId: no account '{owner}' in the settings ({NAME}.accounts)",
         recipient=lambda body: body.get("to"))
     stored_types = ((NoteValue, "thirdprovider.note"),)
@@ -186,11 +198,6 @@ class ThirdProvider(Provider):
     def path_prefixes(self, settings):
         return ("/tp",)
 
-    def check_settings(self, settings):
-        rate = settings[NAME]["rate"]
-        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or rate <= 0:
-            raise SettingsError(f"{NAME}.rate must be a number > 0, not {rate!r}")
-
     def credential(self, req: Request):
         return req.headers.get("X-Tp-Key")
 
@@ -200,7 +207,7 @@ class ThirdProvider(Provider):
         return {"records": count_by("sent" for _ in notes), "messages": count_by(stages)}
 
     def banner_lines(self, settings):
-        return ["Third (X-Tp-Key: <key>): " + ", ".join(settings[NAME]["keys"])]
+        return ["Third (X-Tp-Key: <key>): " + ", ".join(settings.provider(NAME).keys)]
 
 
 PROVIDER = ThirdProvider()
