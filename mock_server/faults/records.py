@@ -15,7 +15,7 @@ Bounds per sandbox (CONTRACT §18): ``faults.max_rules`` rules (one more is :cla
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Callable, Mapping
+from typing import Any, Callable
 
 from ..store import LogPage, Store
 from .rules import RequestView, expired, fires, matches
