@@ -95,7 +95,8 @@ def list_requests():
     limit = int_arg("limit", limits.default_limit, 1, limits.max_limit)
     page = int_arg("page", 1, 1)
     wait_for = int_arg("wait_for", 0, 0)
-    timeout = seconds_arg("timeout", 10.0, 0.0, float(limits.max_wait_seconds))
+    most = float(limits.max_wait_seconds)
+    timeout = seconds_arg("timeout", min(10.0, most), 0.0, most)     # the default never exceeds the bound
 
     kept = []                                    # the last page read: its drop counts
 
