@@ -454,6 +454,34 @@ def test_no_mutable_value_is_shared_with_the_store(store):
     assert store.ledger("a", "l") is not store.ledger("a", "l")
 
 
+
+def test_no_mutable_record_value_is_shared_with_the_store(store):
+    """A record's plain-data value (a webhook delivery record) is the store's own: changing the
+    caller's object after create, or a value read back (get, page, scan, what update and
+    update_many are given), changes nothing in the store and bumps no version."""
+    value = {"status": "pending", "history": [{"attempt": 1}], "meta": {"n": 1}}
+    record = store.create("a", "delivery", lambda rid: NewRecord(value, (("all", None),)))
+    value["status"] = "changed"                           # the caller's object, changed afterwards
+    value["history"].append({"attempt": 2})
+    version = store.version("a")
+    got = store.get("a", "delivery", record.id)
+    got.value["meta"]["n"] = 9                             # a read, changed afterwards
+    got.value["history"].clear()
+    store.page("a", "all").records[0].value["status"] = "paged"
+    next(store.scan("a", "all")).value["meta"]["n"] = 7
+
+    def in_place(current):
+        current.value["status"] = "in place"               # changed, but no replacement returned
+        return None
+    store.update("a", "delivery", record.id, in_place)
+    store.update_many("a", (("delivery", record.id),), lambda current: [in_place(current[0])])
+    expected = {"status": "pending", "history": [{"attempt": 1}], "meta": {"n": 1}}
+    assert store.get("a", "delivery", record.id).value == expected
+    assert store.version("a") == version
+    updated = store.update("a", "delivery", record.id, lambda current: NewRecord({**current.value, "status": "done"}))
+    updated.value["history"].append({"attempt": 3})        # the value a write returns, changed afterwards
+    assert store.get("a", "delivery", record.id).value == {**expected, "status": "done"}
+
 # -- change notification ---------------------------------------------------------------------------
 
 def test_every_change_bumps_the_version(store):

@@ -41,6 +41,11 @@ def register(cls: type, tag: str, to_plain: Callable[[Any], Any], from_plain: Ca
     _BY_TAG[tag] = from_plain
 
 
+def registered(cls: type) -> bool:
+    """Whether instances of ``cls`` are encoded by a registered packing."""
+    return cls in _BY_TYPE
+
+
 def register_dataclass(cls: type, tag: str) -> type:
     """Register a frozen dataclass (fields by name); returns ``cls`` so it can decorate."""
     if not dataclasses.is_dataclass(cls) or not cls.__dataclass_params__.frozen:
