@@ -50,10 +50,10 @@ def test_open_store_builds_a_redis_store_from_its_url(redis_url):
 
 def test_two_stores_on_one_redis_are_one_store(pair):
     a, b = pair
-    made = a.create("s", "item", lambda rid: NewRecord({"n": 1}, (("all", None),)))
+    made = a.create("s", "item", lambda rid, created_us: NewRecord({"n": 1}, (("all", None),)))
     assert b.get("s", "item", made.id) == made
-    assert b.create("s", "item", lambda rid: NewRecord({"n": 2})).seq == made.seq + 1
-    ids = {a.create("t", "item", lambda rid: NewRecord(1)).id, b.create("t", "item", lambda rid: NewRecord(2)).id}
+    assert b.create("s", "item", lambda rid, created_us: NewRecord({"n": 2})).seq == made.seq + 1
+    ids = {a.create("t", "item", lambda rid, created_us: NewRecord(1)).id, b.create("t", "item", lambda rid, created_us: NewRecord(2)).id}
     assert len(ids) == 2                                  # the seeded sequence, shared
     b.update_clock("s", lambda state: ClockState(state.offset_us, START_US + 5_000_000))
     assert a.clock("s").frozen_at_us == START_US + 5_000_000
@@ -97,7 +97,7 @@ def test_wait_wakes_on_a_change_made_by_another_store(pair):
 def test_big_rows_are_stored_once_and_read_lazily(pair, redis_url):
     a, b = pair
     rows = csv_rows(2000)
-    made = a.create("s", "upload", lambda rid: NewRecord(Upload("u", rows)))
+    made = a.create("s", "upload", lambda rid, created_us: NewRecord(Upload("u", rows)))
     client = redis.Redis.from_url(redis_url)
     record_key = next(client.scan_iter(match=b"bulkmock:d:s:*:rec:upload:*"))
     assert len(client.hget(record_key, "v")) < 400           # a reference, not the CSV
@@ -121,7 +121,7 @@ def test_big_rows_are_stored_once_and_read_lazily(pair, redis_url):
 def test_rows_read_by_the_streaming_reader_keep_their_offsets(pair):
     a, b = pair
     rows = read_csv(b'phone,note\n111,"two\nlines"\n222,x\n\n333,y\n', CsvRules())
-    made = a.create("s", "upload", lambda rid: NewRecord(Upload("u", rows)))
+    made = a.create("s", "upload", lambda rid, created_us: NewRecord(Upload("u", rows)))
     seen = b.get("s", "upload", made.id).value.rows
     assert [seen.record(i) for i in range(3)] == [rows.record(i) for i in range(3)]
     assert [seen.line(i) for i in range(3)] == [2, 4, 6]
@@ -142,7 +142,7 @@ def test_unreachable_redis_is_store_unavailable_then_recovers(redis_server, redi
     with pytest.raises(StoreUnavailable, match="unreachable"):
         store.get_value("s", "m", "k")
     with pytest.raises(StoreUnavailable):
-        store.create("s", "item", lambda rid: NewRecord(1))
+        store.create("s", "item", lambda rid, created_us: NewRecord(1))
     redis_server.start()
     store.put("s", "m", "k", 2)                              # the same object reconnects
     assert store.get_value("s", "m", "k") == 2

@@ -11,14 +11,14 @@ from . import openapi, schemas, settings, webhooks
 from .backend import IndigitallBackend
 from .errors import http_error
 from .routes import bp
-from .tasks import KIND
+from .tasks import TASKS
 
 
 class Indigitall(Provider):
     name = "indigitall"
     title = "indigitall"
     blueprint = bp
-    record_kinds = {KIND: "tasks"}
+    record_kinds = {TASKS.kind: "tasks"}
     backend_class = IndigitallBackend
     error_for_status = staticmethod(http_error)
     settings_defaults = settings.DEFAULTS

@@ -49,7 +49,8 @@ Records (a campaign, a task, a bot's sending lane ...)
   sandbox; ``"sequence"``: ``"1"``, ``"2"`` ... per kind), takes the sandbox's creation sequence
   number ``seq`` and the creation instant ``created_us`` (the sandbox clock, never below the
   previous record's, so creation order == ``seq`` order == timestamp order), calls
-  ``build(id)`` and stores the record with every index entry it declares. No reader sees it
+  ``build(id, created_us)`` (so a value may hold its own creation instant) and stores the record
+  with every index entry it declares. No reader sees it
   before all of that is done. ``build`` must be quick and pure (no I/O; it may run inside the
   store's critical section, or run again with a new id if an optimistic attempt fails). Ids are
   never reused within a sandbox until it is reset; sequence ids increase in creation order.
@@ -242,7 +243,7 @@ class Store(Protocol):
     def update_clock(self, sandbox: str, fn: Callable[[ClockState], ClockState]) -> ClockState: ...
 
     # -- records -----------------------------------------------------------------------------
-    def create(self, sandbox: str, kind: str, build: Callable[[str], NewRecord], *,
+    def create(self, sandbox: str, kind: str, build: Callable[[str, int], NewRecord], *,
                ids: IdStyle = "uuid", generation: int | None = None) -> Record: ...
     def get(self, sandbox: str, kind: str, record_id: str) -> Record | None: ...
     def update(self, sandbox: str, kind: str, record_id: str, fn: Callable[[Record], NewRecord | None], *,

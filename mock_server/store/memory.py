@@ -135,7 +135,7 @@ class MemoryStore(Primitives, SingleUpdate):
             return new
 
     # -- records -----------------------------------------------------------------------------
-    def create(self, sandbox: str, kind: str, build: Callable[[str], NewRecord], *,
+    def create(self, sandbox: str, kind: str, build: Callable[[str, int], NewRecord], *,
                ids: IdStyle = "uuid", generation: int | None = None) -> Record:
         box = self._get(sandbox)
         with box.lock:
@@ -146,10 +146,10 @@ class MemoryStore(Primitives, SingleUpdate):
                 record_id = str(number)
             else:
                 record_id = str(uuid.UUID(int=data.uuids.getrandbits(128), version=4))
-            new = build(record_id)
             now = box.clock.now_us(self._real_us())
             if data.last_created_us is not None and now < data.last_created_us:
                 now = data.last_created_us
+            new = build(record_id, now)
             if ids == "sequence":
                 data.sequences[kind] = number
             data.seq += 1

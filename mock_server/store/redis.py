@@ -248,7 +248,7 @@ class RedisStore(RedisPrimitives, SingleUpdate):
         return self._retry(attempt)
 
     # -- records -----------------------------------------------------------------------------
-    def create(self, sandbox: str, kind: str, build: Callable[[str], NewRecord], *,
+    def create(self, sandbox: str, kind: str, build: Callable[[str, int], NewRecord], *,
                ids: IdStyle = "uuid", generation: int | None = None) -> Record:
         field = "uuid" if ids == "uuid" else f"id:{kind}"
 
@@ -262,16 +262,23 @@ class RedisStore(RedisPrimitives, SingleUpdate):
             if generation is not None and generation != generation_now:
                 raise StaleGeneration(f"sandbox '{sandbox}' was reset since this operation began")
             record_id = self._uuid(number) if taking else str(number + 1)
-            new = build(record_id)
+            # the creation instant, read with the counter: the commit refuses it (CONFLICT, read
+            # again) if a newer record was created meanwhile, so instants still follow ``seq``
+            created_us = _clock(out[3], out[4]).now_us(self._real_us())
+            if out[5] is not None:
+                created_us = max(created_us, int(out[5]))
+            new = build(record_id, created_us)
             item = self._item(sandbox, kind, record_id, 0, new, data_prefix)
-            out = self._commit(sandbox, generation, generation_now, "" if taking else field, number, 1, item)
+            out = self._commit(sandbox, generation, generation_now, "" if taking else field, number, 1, item,
+                               created_us)
             return Record(kind, record_id, int(out[0]), int(out[1]), int(out[2]), new.value, _indexes(out[3]))
         return self._retry(attempt)
 
     def _commit(self, sandbox: str, wanted: int | None, seen: int, field: str, drawn: Any, count: int,
-                args: list[Any]) -> list:
+                args: list[Any], created_us: int | None = None) -> list:
         try:
-            return self._run("COMMIT", sandbox, seen, self._real_us(), field, drawn, count, *args)
+            return self._run("COMMIT", sandbox, seen, self._real_us(), field, drawn, count,
+                             "" if created_us is None else created_us, *args)
         except StaleGeneration:
             if wanted is None:         # a reset since the read: the caller did not pin a generation
                 raise _Conflict() from None

@@ -136,7 +136,7 @@ def _indigitall(state):
 def tasks(state, sb) -> list[dict[str, Any]]:
     """Every indigitall task of the sandbox, newest first, in the API's shape."""
     backend = _indigitall(state)
-    return [backend.render(sb, backend.task(record)) for record in state.store.scan(sb.name, ALL_TASKS, newest_first=True)]
+    return [backend.render(sb, task) for task in backend.tasks.scan(sb.name, ALL_TASKS, newest_first=True)]
 
 
 def _find_task(state, sb, task_id: str):

@@ -1,0 +1,87 @@
+"""Typed repositories (``mock_server/store/repository.py``) over both stores: a record kind binds
+its value type and declared indexes; builders get the creation instant; values come back typed."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import pytest
+
+from mock_server.store import MemoryStore, codec
+from mock_server.store.repository import Index, IndexFamily, RecordKind, Repository
+
+START_US = 1_767_607_200_000_000
+ALL = Index("t.all")
+BY_OWNER = IndexFamily("t.owner")
+OPEN = Index("t.open")
+
+
+@dataclass(frozen=True)
+class Job:
+    id: str
+    owner: str
+    due: float
+    done: bool = False
+    created_us: int = 0
+
+
+codec.register_dataclass(Job, "tests.repository.job")
+
+
+def _entries(job: Job):
+    entries = [ALL.entry(), BY_OWNER[job.owner].entry()]
+    if not job.done:
+        entries.append(OPEN.entry(job.due))
+    return entries
+
+
+JOBS: RecordKind[Job, Job] = RecordKind("t.job", (ALL, BY_OWNER, OPEN), _entries)
+
+
+@pytest.fixture(params=["memory", "redis"])
+def jobs(request) -> Repository:
+    if request.param == "memory":
+        store = MemoryStore(clock_start_us=START_US, clock_frozen=True)
+    else:
+        from mock_server.store.redis import RedisStore
+
+        store = RedisStore(request.getfixturevalue("redis_url"), clock_start_us=START_US, clock_frozen=True)
+        request.addfinalizer(store.close)
+    return Repository(store, JOBS)
+
+
+def test_create_gives_the_builder_its_id_and_creation_instant(jobs):
+    job = jobs.create("a", lambda job_id, created_us: Job(job_id, "ann", 5.0, created_us=created_us))
+    assert isinstance(job, Job) and job.created_us == START_US
+    assert jobs.get("a", job.id) == job
+    record = jobs.store.get("a", JOBS.kind, job.id)
+    assert record.created_us == job.created_us and record.value == job           # stored as built
+
+
+def test_declared_entries_are_kept_in_step_with_the_value(jobs):
+    ids = [jobs.create("a", lambda job_id, created_us, owner=owner, due=due: Job(job_id, owner, due)).id
+           for owner, due in (("ann", 30.0), ("bob", 10.0), ("ann", 20.0))]
+    assert [job.id for job in jobs.scan("a", BY_OWNER["ann"], newest_first=False)] == [ids[0], ids[2]]
+    found, total = jobs.page("a", OPEN, newest_first=False, limit=2)
+    assert [job.due for job in found] == [10.0, 20.0] and total == 3
+    done = jobs.update("a", ids[1], lambda job: dataclasses.replace(job, done=True))
+    assert done.done and jobs.count("a", OPEN) == 2 and jobs.count("a", ALL) == 3
+    assert jobs.update("a", ids[1], lambda job: None) == done                   # no change
+    assert jobs.update("a", "no-such-id", lambda job: job) is None
+
+
+def test_update_many_may_create_and_gives_values(jobs):
+    made = jobs.create("a", lambda job_id, created_us: Job(job_id, "ann", 1.0))
+    out = jobs.update_many("a", [made.id, "extra"],
+                           lambda current: [dataclasses.replace(current[0], done=True),
+                                            Job("extra", "cid", 2.0) if current[1] is None else None])
+    assert [job.done for job in out] == [True, False] and out[1].owner == "cid"
+    assert [job.id for job in jobs.scan("a", OPEN)] == ["extra"]
+
+
+def test_an_undeclared_index_is_refused(jobs):
+    with pytest.raises(ValueError, match="t.job records declare no index 'other'"):
+        jobs.page("a", Index("other"))
+    with pytest.raises(ValueError):
+        list(jobs.scan("a", IndexFamily("t.ownerx")["ann"]))
