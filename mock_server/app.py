@@ -9,7 +9,7 @@ from typing import Any, Callable, Mapping, Sequence
 from flask import Flask, g, request
 from werkzeug.exceptions import BadRequest
 
-from . import apidoc, browsers, control, faults, ui, webhooks
+from . import apidoc, browsers, control, faults, rows, ui, webhooks
 from . import indigitall, jelou
 from .clock import RANGE_TEXT, Clock, in_range, to_us
 from .delivery import Timelines
@@ -18,7 +18,7 @@ from .isotime import parse_datetime
 from .providers import Backend, Provider
 from .sandbox import ENV_ERROR, ENV_NAME, Sandbox, SandboxSelector
 from .settings import SettingsError, build_settings, idle_ttl_seconds
-from .store import DEFAULT_SANDBOX, SandboxLimit, Store, StoreError, open_store
+from .store import DEFAULT_SANDBOX, SandboxLimit, Store, StoreError, codec, open_store
 
 # The registered providers: a new provider is its package plus one entry here.
 PROVIDERS: tuple[Provider, ...] = (jelou.PROVIDER, indigitall.PROVIDER)
@@ -100,6 +100,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, store: Store | None =
     :param providers: the providers to serve (default: ``PROVIDERS``, the two real ones).
     """
     providers = tuple(PROVIDERS if providers is None else providers)
+    register_stored_types(providers)
     settings = build_settings(config, providers)
     if store is None:
         store = _build_store(settings, time_source)
@@ -151,6 +152,16 @@ def create_app(config: Mapping[str, Any] | None = None, *, store: Store | None =
 
 def get_state(app: Flask) -> MockState:
     return app.extensions["mock"]
+
+
+def register_stored_types(providers: Sequence[Provider]) -> None:
+    """Register with the store's codec every type a record may hold: the core's (the uploaded
+    CSV's ``Rows``) and the frozen dataclasses each provider declares (``stored_types``).
+    The codec's registry describes types (like ``copyreg``): registering again changes nothing."""
+    rows.register_codecs()
+    for provider in providers:
+        for cls, tag in provider.stored_types:
+            codec.register_dataclass(cls, tag)
 
 
 def _build_store(settings: Mapping[str, Any], time_source) -> Store:

@@ -7,6 +7,8 @@ The generic planes then only iterate over the registered providers, never name o
 
 - the factory mounts its blueprint, builds its backend, renders every error under its paths in
   its own envelope (longest matching path prefix wins) and lets ``/_mock/messages`` inspect it;
+- the store: the frozen dataclasses its records hold (``stored_types``), registered with the
+  codec by the app (a shared store serialises them);
 - settings: its section's defaults (the demo tenant) and its validator (``check_settings``);
 - OpenAPI: its operations, security scheme, tag and custom field types (``openapi_*``);
 - webhooks: :class:`WebhookSpec` and the backend's public ``webhook_sources``;
@@ -60,6 +62,8 @@ class Provider(ABC):
     title: str                           # as people write it ("Jelou"): OpenAPI tag, UI, banner
     blueprint: Blueprint
     record_kinds: Mapping[str, str]      # store record kind -> plural shown in GET /_mock/sandboxes
+    # the store: (frozen dataclass, stable codec tag) of every type its records hold (the app registers them)
+    stored_types: tuple[tuple[type, str], ...] = ()
     backend_class: Callable[[Any], Backend]          # built with the app's ``MockState``
     error_for_status: Callable[[int, str], ProviderError]
     # settings: the section ``<name>`` (its defaults are the demo tenant), checked by check_settings

@@ -1,13 +1,20 @@
 """Typed repositories (``mock_server/store/repository.py``) over both stores: a record kind binds
-its value type and declared indexes; builders get the creation instant; values come back typed."""
+its value type and declared indexes; builders get the creation instant; values come back typed.
+And the store's boundary: it imports no domain type, and the app registers the stored types."""
 
 from __future__ import annotations
 
+import ast
 import dataclasses
+import subprocess
+import sys
+import textwrap
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
+import mock_server.store
 from mock_server.store import MemoryStore, codec
 from mock_server.store.repository import Index, IndexFamily, RecordKind, Repository
 
@@ -85,3 +92,40 @@ def test_an_undeclared_index_is_refused(jobs):
         jobs.page("a", Index("other"))
     with pytest.raises(ValueError):
         list(jobs.scan("a", IndexFamily("t.ownerx")["ann"]))
+
+
+# -- the store boundary ------------------------------------------------------------------------------
+
+def test_the_store_imports_no_domain_type():
+    """``mock_server/store`` imports only itself (and libraries): a domain type such as ``Rows``
+    opts in through ``store.base.Blob`` instead of being known to the store."""
+    package = Path(mock_server.store.__file__).parent
+    outside = []
+    for path in sorted(package.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.level > 1 or node.level == 0 and (node.module or "").startswith(
+                    "mock_server") and not (node.module or "").startswith("mock_server.store")):
+                outside.append(f"{path.name}: from {'.' * node.level}{node.module or ''} import ...")
+            elif isinstance(node, ast.Import):
+                outside += [f"{path.name}: import {alias.name}" for alias in node.names
+                            if alias.name.startswith("mock_server") and not alias.name.startswith("mock_server.store")]
+    assert outside == []
+
+
+def test_stored_types_are_registered_by_the_app_not_by_importing_a_provider():
+    """Importing the providers registers nothing with the codec; ``create_app`` registers the
+    types the registered providers declare (``Provider.stored_types``) and the core's ``Rows``."""
+    script = textwrap.dedent("""
+        from mock_server.indigitall.tasks import Task
+        from mock_server.jelou.campaigns import Campaign
+        from mock_server.rows import Rows
+        from mock_server.store import codec
+        before = [codec.registered(cls) for cls in (Campaign, Task, Rows)]
+        from mock_server import create_app
+        create_app()
+        print(before, [codec.registered(cls) for cls in (Campaign, Task, Rows)])
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                         cwd=Path(__file__).parent.parent)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split("\n")[0] == "[False, False, False] [True, True, True]"

@@ -11,7 +11,7 @@ from . import openapi, schemas, settings, webhooks
 from .backend import IndigitallBackend
 from .errors import http_error
 from .routes import bp
-from .tasks import TASKS
+from .tasks import STORED_TYPES, TASKS
 
 
 class Indigitall(Provider):
@@ -19,6 +19,7 @@ class Indigitall(Provider):
     title = "indigitall"
     blueprint = bp
     record_kinds = {TASKS.kind: "tasks"}
+    stored_types = STORED_TYPES
     backend_class = IndigitallBackend
     error_for_status = staticmethod(http_error)
     settings_defaults = settings.DEFAULTS

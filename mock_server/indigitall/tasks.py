@@ -24,7 +24,6 @@ from ..clock import from_us
 from ..csvfile import Rows
 from ..delivery import Schedule, Segment, Timelines
 from ..isotime import from_timestamp, isoformat
-from ..store import codec
 from ..store.repository import Index, IndexFamily, RecordKind
 from .layout import Layout
 from .slicing import Allocation, Plan, SlicingSettings, slot_bounds
@@ -237,5 +236,6 @@ def _iso(moment: float | None) -> str | None:
 TASKS: RecordKind[Task, Task] = RecordKind(
     "indigitall.task", (ALL, BY_APPLICATION), lambda task: (ALL.entry(), BY_APPLICATION[task.application_id].entry()),
     ids="sequence")
-
-codec.register_dataclass(Task, "indigitall.task")
+# The frozen dataclasses its records hold, with their codec tags (the app registers them).
+STORED_TYPES = ((Task, "indigitall.task"), (SlicingSettings, "indigitall.slicing"), (Allocation, "indigitall.allocation"),
+                (Plan, "indigitall.plan"))

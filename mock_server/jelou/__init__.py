@@ -9,7 +9,7 @@ from ..auth import parse_basic
 from ..providers import Provider
 from . import openapi, schemas, settings, webhooks
 from .backend import JelouBackend
-from .campaigns import CAMPAIGNS
+from .campaigns import CAMPAIGNS, STORED_TYPES
 from .errors import http_error
 from .routes import bot_of_request, bp
 
@@ -19,6 +19,7 @@ class Jelou(Provider):
     title = "Jelou"
     blueprint = bp
     record_kinds = {CAMPAIGNS.kind: "campaigns"}
+    stored_types = STORED_TYPES
     backend_class = JelouBackend
     error_for_status = staticmethod(http_error)
     settings_defaults = settings.DEFAULTS

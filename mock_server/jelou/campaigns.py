@@ -18,7 +18,6 @@ from ..batches import Batch
 from ..csvfile import Rows
 from ..delivery import Schedule, Segment, Timelines
 from ..isotime import from_timestamp, isoformat
-from ..store import codec
 from ..store.repository import Index, IndexFamily, RecordKind
 
 STATUS_NAMES = {
@@ -249,6 +248,5 @@ def _entries(campaign: Campaign) -> list[tuple[str, float | None]]:
 
 CAMPAIGNS: RecordKind[Campaign, Campaign] = RecordKind("jelou.campaign", (ALL, QUEUE, BY_BOT), _entries)
 LANES: RecordKind[Lane, Lane] = RecordKind("jelou.lane")        # one per bot (id: the bot's): when it is free again
-
-codec.register_dataclass(Campaign, "jelou.campaign")
-codec.register_dataclass(Lane, "jelou.lane")
+# The frozen dataclasses its records hold, with their codec tags (the app registers them).
+STORED_TYPES = ((Campaign, "jelou.campaign"), (Lane, "jelou.lane"))

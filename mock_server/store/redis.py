@@ -13,10 +13,10 @@ Ids: UUIDs come from ``random.Random("ids:SEED")`` like the memory store; a sand
 count of ids taken, and each process replays the generator up to it (one draw per id, cached), so
 sequential requests get the same ids as from one memory store, in every process.
 
-Big values: a :class:`~mock_server.rows.Rows` field of a stored dataclass (a campaign's CSV) is
-written once as an immutable blob (``P blob:ID``) and the record keeps a reference; reading the
-record gives a :class:`LazyRows` that fetches the bytes on first use and keeps them in a bounded
-per-store cache. So listing or updating a million-recipient campaign moves a few hundred bytes.
+Big values: a :class:`~mock_server.store.base.Blob` (a campaign's CSV, a field of a stored
+dataclass) is written once as an immutable blob (``P blob:ID``) and the record keeps a reference;
+reading the record gives the blob's type over a source that fetches the bytes on first use and
+keeps them in a bounded per-store cache. So listing or updating a million-recipient campaign moves a few hundred bytes.
 
 Change notification: every change publishes the sandbox's new version on ``P ver:NAME``; ``wait``
 subscribes, re-reads the version, and sleeps on the subscription (no polling).
@@ -27,7 +27,6 @@ Redis unreachable: operations raise :class:`StoreUnavailable` (a ``StoreError``)
 
 from __future__ import annotations
 
-import contextvars
 import json
 import random
 import threading
@@ -45,7 +44,7 @@ from .base import (ClockState, IdStyle, NewRecord, Page, Record, SandboxInfo, Sa
                    T)
 from .redis_primitives import RedisPrimitives, StoreUnavailable, _Conflict, _NoSandbox
 
-__all__ = ["RedisStore", "StoreUnavailable", "decoding_store"]
+__all__ = ["RedisStore", "StoreUnavailable"]
 
 DEFAULT_PREFIX = "bulkmock:"
 USE_GRANULARITY = 1.0     # real seconds between two recordings of a sandbox's use by one process
@@ -137,7 +136,7 @@ class RedisStore(RedisPrimitives, SingleUpdate):
         raise StoreUnavailable("too many conflicting writers on one record")
 
     def _encode(self, value: Any, sandbox: str | None = None, data_prefix: bytes | None = None) -> bytes:
-        if sandbox is not None and self.blobs.holds_rows(value):
+        if sandbox is not None and self.blobs.holds_blobs(value):
             value = self.blobs.externalize(value, data_prefix or self._run("DATA_PREFIX", sandbox))
         return codec.encode(value)
 
@@ -149,11 +148,7 @@ class RedisStore(RedisPrimitives, SingleUpdate):
             raise StoreUnavailable(f"Redis at {self.url} is unreachable: {exc}") from exc
 
     def _decode(self, data: bytes) -> Any:
-        token = _DECODING.set(self)
-        try:
-            return codec.decode(data)
-        finally:
-            _DECODING.reset(token)
+        return codec.decode(data, blobs=self.blobs.source)
 
     def _record(self, kind: str, record_id: str, fields: Sequence[Any]) -> Record | None:
         value, seq, cus, version, indexes = fields
@@ -413,14 +408,4 @@ def _indexes(text: bytes | str | None) -> tuple[tuple[str, float], ...]:
         return ()
     return tuple((name, float(score)) for name, score in json.loads(text))
 
-
-_DECODING: contextvars.ContextVar[RedisStore | None] = contextvars.ContextVar("redis_store_decoding", default=None)
-
-
-def decoding_store() -> RedisStore:
-    """The store decoding a value in this thread (values that refer to Redis keys need it)."""
-    store = _DECODING.get()
-    if store is None:
-        raise ValueError("a value that refers to Redis data can only be decoded by a RedisStore")
-    return store
 

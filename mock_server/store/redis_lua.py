@@ -12,7 +12,8 @@ Key layout (``P`` is ``store.prefix``, default ``bulkmock:``):
   creation), ``led:NAME`` (hash slot -> units, ``_v`` its version), ``log:NAME`` (list) +
   ``logm:NAME`` (hash ``first``/``last``/``dropped``/``dropbytes``/``bytes``), ``cnt:KEY`` (hash ``v``, ``exp``),
   ``map:NAME`` (hash) + ``mapo:NAME`` (sorted set: insertion order);
-- ``P blob:ID`` (+ ``:dest``): the bytes of an uploaded CSV (and its destination index), immutable.
+- ``P d:NAME:EP:blob:ID`` (+ ``:PART``): a kept blob's content (an uploaded CSV) and its parts (the
+  CSV's offsets, destination index ...), immutable (``redis_blobs.py``).
 
 Errors a script returns: ``NOSANDBOX`` (create it and retry), ``TOOMANY`` (creating the sandbox
 would exceed ``max_sandboxes``, counted in ``P sandboxes`` by the same script), ``STALE`` (the generation the caller
