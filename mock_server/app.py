@@ -100,8 +100,11 @@ def create_app(config: Mapping[str, Any] | None = None, *, store: Store | None =
     :param providers: the providers to serve (default: ``PROVIDERS``, the two real ones).
     """
     providers = tuple(PROVIDERS if providers is None else providers)
-    register_stored_types(providers)
     settings = build_settings(config, providers)
+    rows.register_codecs()              # the core's stored type: an uploaded CSV (a store Blob)
+    for provider in providers:          # before any store reads one of their records
+        for cls, tag in provider.stored_types:
+            codec.register_dataclass(cls, tag)
     if store is None:
         store = _build_store(settings, time_source)
     state = MockState(settings=settings, store=store, timelines=Timelines(settings["delivery"]))
@@ -152,16 +155,6 @@ def create_app(config: Mapping[str, Any] | None = None, *, store: Store | None =
 
 def get_state(app: Flask) -> MockState:
     return app.extensions["mock"]
-
-
-def register_stored_types(providers: Sequence[Provider]) -> None:
-    """Register with the store's codec every type a record may hold: the core's (the uploaded
-    CSV's ``Rows``) and the frozen dataclasses each provider declares (``stored_types``).
-    The codec's registry describes types (like ``copyreg``): registering again changes nothing."""
-    rows.register_codecs()
-    for provider in providers:
-        for cls, tag in provider.stored_types:
-            codec.register_dataclass(cls, tag)
 
 
 def _build_store(settings: Mapping[str, Any], time_source) -> Store:

@@ -7,14 +7,14 @@ The generic planes then only iterate over the registered providers, never name o
 
 - the factory mounts its blueprint, builds its backend, renders every error under its paths in
   its own envelope (longest matching path prefix wins) and lets ``/_mock/messages`` inspect it;
-- the store: the frozen dataclasses its records hold (``stored_types``), registered with the
-  codec by the app (a shared store serialises them);
 - settings: its section's defaults (the demo tenant) and its validator (``check_settings``);
 - OpenAPI: its operations, security scheme, tag and custom field types (``openapi_*``);
 - webhooks: :class:`WebhookSpec` and the backend's public ``webhook_sources``;
 - faults and the journal: the credential of a request (``credential``), the rate-limit subjects,
   and the id of a created record, handed over by the route (:func:`hand_over_record`);
-- UI: its own blueprint and templates (``ui_blueprint``), its nav links and overview card;
+- the store: the codecs of its record types (``stored_types``), registered by the app factory;
+- UI: its own blueprint and templates (``ui_blueprint``), its nav links, overview card, record
+  links, example request and webhook subscription ways (``ui_*``);
 - the CLI: its banner lines.
 """
 
@@ -62,8 +62,6 @@ class Provider(ABC):
     title: str                           # as people write it ("Jelou"): OpenAPI tag, UI, banner
     blueprint: Blueprint
     record_kinds: Mapping[str, str]      # store record kind -> plural shown in GET /_mock/sandboxes
-    # the store: (frozen dataclass, stable codec tag) of every type its records hold (the app registers them)
-    stored_types: tuple[tuple[type, str], ...] = ()
     backend_class: Callable[[Any], Backend]          # built with the app's ``MockState``
     error_for_status: Callable[[int, str], ProviderError]
     # settings: the section ``<name>`` (its defaults are the demo tenant), checked by check_settings
@@ -80,10 +78,20 @@ class Provider(ABC):
     # faults: rate-limit subjects besides "credential" (per name -> the request's subject or None)
     rate_limit_subjects: Mapping[str, Callable[[Request], str | None]] = {}
     webhooks: WebhookSpec | None = None
-    # UI: its blueprint (pages under /_mock/ui/<name>), nav links (label, endpoint), overview card
+    # the store: the frozen dataclasses its records hold, each with its stable codec tag (registered
+    # by the app factory, so a shared store can encode and decode them)
+    stored_types: tuple[tuple[type, str], ...] = ()
+    # UI (mock_server.ui asks these, never names a provider): its blueprint and templates (pages
+    # under /_mock/ui/...), its nav links (label, endpoint; a page marks its link current with
+    # ``{% set active = endpoint %}``), its overview card (a template given ``overview``, whose
+    # ``overview[name]`` is ``ui_overview``), links to its records' pages, a request to try (empty
+    # pages' hints, the fault form's example) and its ways to subscribe a webhook (whose, what)
     ui_blueprint: Blueprint | None = None
     ui_nav: tuple[tuple[str, str], ...] = ()
     ui_overview_template: str | None = None
+    ui_record: RecordLink | None = None
+    ui_example: tuple[str, str] | None = None            # (method, path), e.g. ("POST", "/v1/send")
+    ui_webhook_ways: tuple[tuple[str, str], ...] = ()     # e.g. (("its API's", "POST /v1/hooks"),)
 
     def check_settings(self, settings: Mapping[str, Any]) -> None:
         """Raise ``SettingsError`` naming ``<name>.<key>`` for a value of its section it cannot use."""
@@ -97,7 +105,9 @@ class Provider(ABC):
         return []
 
     def ui_overview(self, state, sb: Sandbox) -> dict[str, Any]:
-        """Its part of the UI overview (``GET /_mock/ui/api/overview``): ``records``, ``messages``."""
+        """Its part of the UI overview (``GET /_mock/ui/api/overview``), ``{}`` for none: ``records``
+        (its records by status; the overview's ``totals`` counts them under its record kind's plural)
+        and ``messages`` (its messages by status)."""
         return {}
 
     def url_prefix(self, settings: Mapping[str, Any]) -> str:
@@ -139,6 +149,17 @@ def hand_over_record(key: str, record_id: Any) -> None:
 def created_record() -> dict[str, Any]:
     """What :func:`hand_over_record` handed over for the current request (``{}``: nothing)."""
     return dict(request.environ.get(CREATED) or {})
+
+
+@dataclass(frozen=True)
+class RecordLink:
+    """How the UI links one of a provider's records: the id its ``journal_record`` key holds."""
+
+    arg: str                      # /_mock/ui/requests?<arg>=<id> keeps the requests that created it
+    noun: str                     # what people call it there ("campaign")
+    endpoint: str                 # its page: ``url_for(endpoint, **{id_arg: id})``
+    id_arg: str
+    label_with_id: bool = False   # a journal row's link reads "<noun> <id>" (else "<noun>")
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,9 @@ from ..errors import ControlError
 from ..paging import paginate
 from ..queryargs import int_arg, seconds_arg
 from ..sandbox import current
+from ..wire import answers
 from .routes import _state, bp
+from .schemas import MessagesSchema
 
 MIN_NAP = 0.001          # real seconds: never wake more often than this
 
@@ -35,6 +37,7 @@ def init_state(state) -> None:
 
 
 @bp.get("/messages")
+@answers(MessagesSchema, description="One page")
 def messages():
     """The messages the mock has sent, filtered, optionally long-polling until ``wait_for`` match."""
     state = _state()

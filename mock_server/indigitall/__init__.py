@@ -6,12 +6,13 @@ from flask import Request
 from marshmallow import fields
 
 from ..auth import parse_scheme
-from ..providers import Provider
-from . import openapi, schemas, settings, webhooks
+from ..providers import Provider, RecordLink
+from . import openapi, schemas, settings, ui, webhooks
 from .backend import IndigitallBackend
 from .errors import http_error
 from .routes import bp
-from .tasks import STORED_TYPES, TASKS
+from .slicing import Allocation, Plan, SlicingSettings
+from .tasks import TASKS, Task
 
 
 class Indigitall(Provider):
@@ -19,7 +20,6 @@ class Indigitall(Provider):
     title = "indigitall"
     blueprint = bp
     record_kinds = {TASKS.kind: "tasks"}
-    stored_types = STORED_TYPES
     backend_class = IndigitallBackend
     error_for_status = staticmethod(http_error)
     settings_defaults = settings.DEFAULTS
@@ -31,6 +31,13 @@ class Indigitall(Provider):
     journal_record = ("taskId", fields.Integer)
     rate_limit_subjects = {"application": lambda request: (request.view_args or {}).get("application_id")}
     webhooks = webhooks.SPEC
+    stored_types = ((SlicingSettings, "indigitall.slicing"), (Allocation, "indigitall.allocation"),
+                    (Plan, "indigitall.plan"), (Task, "indigitall.task"))
+    ui_blueprint = ui.bp
+    ui_nav = (("indigitall tasks", "indigitall_ui.tasks_page"),)
+    ui_overview_template = "indigitall/overview_card.html"
+    ui_record = RecordLink(arg="task", noun="task", endpoint="indigitall_ui.task_page", id_arg="task_id",
+                           label_with_id=True)
 
     def url_prefix(self, settings):
         return settings["indigitall"]["path_prefix"]
@@ -45,6 +52,9 @@ class Indigitall(Provider):
     def credential(self, request: Request) -> str | None:
         """The key of ``Authorization: ServerKey <key>``."""
         return parse_scheme(request.headers.get("Authorization"), "ServerKey")
+
+    def ui_overview(self, state, sb):
+        return ui.overview(state, sb)
 
     def banner_lines(self, config):
         section = config["indigitall"]

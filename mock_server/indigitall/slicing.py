@@ -254,4 +254,3 @@ def slot_schedule(allocations: Iterable[Allocation], settings: SlicingSettings) 
         begin, end = slot_bounds(a.slot, settings)
         out.append({"start": _iso(begin), "end": _iso(end), "count": a.count})
     return out
-

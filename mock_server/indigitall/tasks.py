@@ -236,6 +236,3 @@ def _iso(moment: float | None) -> str | None:
 TASKS: RecordKind[Task, Task] = RecordKind(
     "indigitall.task", (ALL, BY_APPLICATION), lambda task: (ALL.entry(), BY_APPLICATION[task.application_id].entry()),
     ids="sequence")
-# The frozen dataclasses its records hold, with their codec tags (the app registers them).
-STORED_TYPES = ((Task, "indigitall.task"), (SlicingSettings, "indigitall.slicing"), (Allocation, "indigitall.allocation"),
-                (Plan, "indigitall.plan"))

@@ -6,10 +6,10 @@ from flask import Request
 from marshmallow import fields
 
 from ..auth import parse_basic
-from ..providers import Provider
-from . import openapi, schemas, settings, webhooks
+from ..providers import Provider, RecordLink
+from . import openapi, schemas, settings, ui, webhooks
 from .backend import JelouBackend
-from .campaigns import CAMPAIGNS, STORED_TYPES
+from .campaigns import CAMPAIGNS, Campaign, Lane
 from .errors import http_error
 from .routes import bot_of_request, bp
 
@@ -19,7 +19,6 @@ class Jelou(Provider):
     title = "Jelou"
     blueprint = bp
     record_kinds = {CAMPAIGNS.kind: "campaigns"}
-    stored_types = STORED_TYPES
     backend_class = JelouBackend
     error_for_status = staticmethod(http_error)
     settings_defaults = settings.DEFAULTS
@@ -31,6 +30,13 @@ class Jelou(Provider):
     journal_record = ("campaignId", fields.String)
     rate_limit_subjects = {"bot": bot_of_request}
     webhooks = webhooks.SPEC
+    stored_types = ((Campaign, "jelou.campaign"), (Lane, "jelou.lane"))
+    ui_blueprint = ui.bp
+    ui_nav = (("Jelou campaigns", "jelou_ui.campaigns_page"),)
+    ui_overview_template = "jelou/overview_card.html"
+    ui_record = RecordLink(arg="campaign", noun="campaign", endpoint="jelou_ui.campaign_page", id_arg="campaign_id")
+    ui_example = ("POST", "/v1/hsm/file")
+    ui_webhook_ways = (("Jelou's", "POST /v1/bots/{botId}/events/webhook"), ("the settings'", "notification_urls"))
 
     def path_prefixes(self, settings):
         return ("/v1",)
@@ -42,6 +48,9 @@ class Jelou(Provider):
         """The clientId of ``Authorization: Basic base64(clientId:clientSecret)``."""
         basic = parse_basic(request.headers.get("Authorization"))
         return basic[0] if basic is not None else None
+
+    def ui_overview(self, state, sb):
+        return ui.overview(state, sb)
 
     def banner_lines(self, config):
         section = config["jelou"]

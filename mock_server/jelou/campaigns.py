@@ -248,5 +248,3 @@ def _entries(campaign: Campaign) -> list[tuple[str, float | None]]:
 
 CAMPAIGNS: RecordKind[Campaign, Campaign] = RecordKind("jelou.campaign", (ALL, QUEUE, BY_BOT), _entries)
 LANES: RecordKind[Lane, Lane] = RecordKind("jelou.lane")        # one per bot (id: the bot's): when it is free again
-# The frozen dataclasses its records hold, with their codec tags (the app registers them).
-STORED_TYPES = ((Campaign, "jelou.campaign"), (Lane, "jelou.lane"))

@@ -6,8 +6,9 @@ MessagePack's 64 bits (a client may send ``123456789012345678901234567890`` in a
 journal keeps) as an extension holding its two's-complement bytes. A record's value may also
 be an instance of a type registered here under a short tag:
 
-- a frozen dataclass: ``register_dataclass(Campaign, "jelou.campaign")`` — its fields are encoded
-  by name and passed back to the constructor;
+- a frozen dataclass: ``register_dataclass(Note, "myprovider.note")`` — its fields are encoded
+  by name and passed back to the constructor (a provider declares its record types in
+  ``Provider.stored_types`` and the app factory registers them);
 - any other immutable type with its own packing: ``register(Rows, "rows", to_plain, from_plain)``
   where ``to_plain`` returns plain data (or other registered values) and ``from_plain`` rebuilds;
 - a :class:`~mock_server.store.base.Blob` kept by a store (its ``blob_source`` set) encodes as a

@@ -3,12 +3,13 @@
 
 ``POST /tp/send`` (header ``X-Tp-Key: <key>``, JSON ``{"account", "to": [numbers], "text"}``)
 stores one *note* (one message per number, sent at once) and answers ``{"noteId"}``; every
-message is delivered (event ``delivered``) per the ``delivery`` timelines.
+message is delivered (event ``delivered``) per the ``delivery`` timelines. A note's value is a
+frozen dataclass (:class:`NoteValue`) whose codec it declares (``stored_types``); its UI pages
+(notes, one note), overview card and record links go through the ``ui_*`` hooks.
 """
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any, Iterator
@@ -22,11 +23,11 @@ from mock_server.delivery import Schedule, Segment
 from mock_server.errors import ProviderError
 from mock_server.isotime import from_timestamp, isoformat
 from mock_server.paging import Source as PageSource
-from mock_server.providers import Provider, WebhookSpec, hand_over_record
+from mock_server.providers import Provider, RecordLink, WebhookSpec, hand_over_record
 from mock_server.sandbox import current
 from mock_server.settings import SettingsError
 from mock_server.store.repository import Index, RecordKind, Repository
-from mock_server.ui import render_page
+from mock_server.ui import count_by, missing, render_page
 from mock_server.webhooks.events import Source
 
 NAME = "thirdprovider"
@@ -38,6 +39,16 @@ ui_bp = Blueprint("thirdprovider_ui", __name__, url_prefix="/_mock/ui/thirdprovi
 class TpError(ProviderError):
     def body(self) -> dict:
         return {"tp_error": self.message, "code": self.status}
+
+
+@dataclass(frozen=True)
+class NoteValue:
+    """What the store keeps for a note (encoded with the codec the provider declares)."""
+
+    account: str
+    to: tuple[str, ...]
+    outcomes: bytes
+    start: float
 
 
 @dataclass(frozen=True)
@@ -54,7 +65,7 @@ class Note(Batch):
 
 def _note(record) -> Note:
     value = record.value
-    return Note(record.id, value["account"], tuple(value["to"]), bytes(value["outcomes"]), value["start"])
+    return Note(record.id, value.account, value.to, value.outcomes, value.start)
 
 
 NOTES = RecordKind("thirdprovider.note", (ALL,), lambda value: (ALL.entry(),), load=_note)
@@ -77,8 +88,8 @@ class TpBackend:
             raise TpError("to: give a non-empty list of numbers")
         if body.get("account") not in section["accounts"]:
             raise TpError(f"account: unknown account {body.get('account')!r}", 404)
-        value = {"account": body["account"], "to": [str(n) for n in body["to"]],
-                 "outcomes": [delivery.ORDINARY] * len(body["to"]), "start": sb.now()}
+        value = NoteValue(body["account"], tuple(str(n) for n in body["to"]),
+                          bytes([delivery.ORDINARY] * len(body["to"])), sb.now())
         return self.notes_kept.create(sb.name, lambda note_id, created_us: value)
 
     def _messages(self, note: Note, now: float) -> list[dict]:
@@ -129,6 +140,17 @@ def notes_page():
     return render_page("thirdprovider/notes.html", notes=state.backends[NAME].notes(current()))
 
 
+@ui_bp.get("/<note_id>")
+def note_page(note_id: str):
+    state = current_app.extensions["mock"]
+    found = [note for note in state.backends[NAME].notes(current()) if note.id == note_id]
+    if not found:
+        return missing(f"Third note {note_id}")
+    now = current().now()
+    return render_page("thirdprovider/note.html", note=found[0],
+                       stages=[found[0].stage_of(i, state.timelines, now)[0] for i in range(len(found[0].to))])
+
+
 def _operations(settings) -> dict:
     security = [{"tpKey": []}]
     return {"/tp/send": {"post": {"tags": ["Third"], "summary": "Send a note", "operationId": "tpSend",
@@ -156,8 +178,13 @@ class ThirdProvider(Provider):
         owner_problem=lambda settings, owner: None if owner in settings[NAME]["accounts"]
         else f"accountId: no account '{owner}' in the settings ({NAME}.accounts)",
         recipient=lambda body: body.get("to"))
+    stored_types = ((NoteValue, "thirdprovider.note"),)
     ui_blueprint = ui_bp
     ui_nav = (("Third notes", "thirdprovider_ui.notes_page"),)
+    ui_overview_template = "thirdprovider/overview_card.html"
+    ui_record = RecordLink(arg="note", noun="note", endpoint="thirdprovider_ui.note_page", id_arg="note_id",
+                           label_with_id=True)
+    ui_example = ("POST", "/tp/send")
 
     def path_prefixes(self, settings):
         return ("/tp",)
@@ -169,6 +196,11 @@ class ThirdProvider(Provider):
 
     def credential(self, req: Request):
         return req.headers.get("X-Tp-Key")
+
+    def ui_overview(self, state, sb):
+        notes, now = state.backends[NAME].notes(sb), sb.now()
+        stages = [note.stage_of(i, state.timelines, now)[0] for note in notes for i in range(len(note.to))]
+        return {"records": count_by("sent" for _ in notes), "messages": count_by(stages)}
 
     def banner_lines(self, settings):
         return ["Third (X-Tp-Key: <key>): " + ", ".join(settings[NAME]["keys"])]
