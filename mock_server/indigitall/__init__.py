@@ -12,14 +12,14 @@ from .backend import IndigitallBackend
 from .errors import http_error
 from .routes import bp
 from .slicing import Allocation, Plan, SlicingSettings
-from .tasks import KIND, Task
+from .tasks import TASKS, Task
 
 
 class Indigitall(Provider):
     name = "indigitall"
     title = "indigitall"
     blueprint = bp
-    record_kinds = {KIND: "tasks"}
+    record_kinds = {TASKS.kind: "tasks"}
     backend_class = IndigitallBackend
     error_for_status = staticmethod(http_error)
     settings_type = settings.IndigitallSettings

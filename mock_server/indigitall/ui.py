@@ -31,7 +31,7 @@ def _backend(state):
 def tasks(state, sb) -> list[dict[str, Any]]:
     """Every task of the sandbox, newest first, in the API's shape."""
     backend = _backend(state)
-    return [backend.render(sb, backend.task(record)) for record in state.store.scan(sb.name, ALL, newest_first=True)]
+    return [backend.render(sb, task) for task in backend.tasks.scan(sb.name, ALL, newest_first=True)]
 
 
 def _find_task(state, sb, task_id: str):

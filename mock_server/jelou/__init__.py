@@ -9,7 +9,7 @@ from ..auth import parse_basic
 from ..providers import Provider, RecordLink
 from . import openapi, schemas, settings, ui, webhooks
 from .backend import JelouBackend
-from .campaigns import KIND, Campaign, Lane
+from .campaigns import CAMPAIGNS, Campaign, Lane
 from .errors import http_error
 from .routes import bot_of_request, bp
 
@@ -18,7 +18,7 @@ class Jelou(Provider):
     name = "jelou"
     title = "Jelou"
     blueprint = bp
-    record_kinds = {KIND: "campaigns"}
+    record_kinds = {CAMPAIGNS.kind: "campaigns"}
     backend_class = JelouBackend
     error_for_status = staticmethod(http_error)
     settings_type = settings.JelouSettings

@@ -21,8 +21,9 @@ from ..netpolicy import HostPolicy, redact_url
 from . import schemas
 from ..clock import to_us
 from ..sandbox import Sandbox
-from ..store import NewRecord, Record
-from .campaigns import ALL, KIND, LANE, QUEUE, Campaign, Lane, by_bot
+from ..store import Record
+from ..store.repository import Repository
+from .campaigns import ALL, BY_BOT, CAMPAIGNS, LANES, QUEUE, Campaign, Lane
 from .errors import BotNotFound, ForbiddenBot, JelouError, NotFound, Unauthorized, ValidationFailed, message
 from .notifications import NotificationsMixin
 from .webhooks import WebhooksMixin
@@ -39,6 +40,7 @@ class JelouBackend(NotificationsMixin, WebhooksMixin):
         self.state = state
         self.settings = state.settings.jelou
         self.store = state.store
+        self.campaigns = Repository(state.store, CAMPAIGNS)
         self.policy = HostPolicy.from_settings(state.settings)
         self.timelines = state.timelines
         self.companies = {company["id"]: company for company in self.settings.companies}
@@ -54,27 +56,11 @@ class JelouBackend(NotificationsMixin, WebhooksMixin):
         )
 
     # -- records ---------------------------------------------------------------------------
-    @staticmethod
-    def campaign(record: Record) -> Campaign:
-        """The campaign a record holds, with its creation instant."""
-        value: Campaign = record.value
-        if value.created_us != record.created_us:
-            value = dataclasses.replace(value, created_us=record.created_us)
-        return value
-
     def get(self, sb: Sandbox, campaign_id: str) -> Campaign | None:
-        record = self.store.get(sb.name, KIND, campaign_id)
-        return None if record is None else self.campaign(record)
+        return self.campaigns.get(sb.name, campaign_id)
 
     def scan(self, sb: Sandbox, *, newest_first: bool = True):
-        return (self.campaign(record) for record in self.store.scan(sb.name, ALL, newest_first=newest_first))
-
-    @staticmethod
-    def _indexes(campaign: Campaign) -> tuple[tuple[str, float | None], ...]:
-        indexes: tuple[tuple[str, float | None], ...] = ((ALL, None), (by_bot(campaign.bot_id), None))
-        if campaign.started_at is None and not campaign.cancelled:
-            indexes += ((QUEUE, campaign.scheduled_at),)
-        return indexes
+        return self.campaigns.scan(sb.name, ALL, newest_first=newest_first)
 
     # -- auth and lookups ----------------------------------------------------------------
     def authenticate(self, header: str | None) -> dict:
@@ -197,11 +183,11 @@ class JelouBackend(NotificationsMixin, WebhooksMixin):
         read_share = float(self.state.settings.delivery.read_share)
         kind = template.get("type", fields["type"]) if fields["type"] == "text" else fields["type"]
 
-        def build(campaign_id: str) -> NewRecord:
+        def build(campaign_id: str, created_us: int) -> Campaign:
             outcomes = bytes(build_outcomes(len(rows), self.state.rng("jelou", campaign_id), read_share,
                                             reserved, rows.invalid))
             all_fail, fail_after = Campaign.failing_profile(outcomes, self.timelines)
-            campaign = Campaign(
+            return Campaign(
                 id=campaign_id, name=fields["campaignName"], element_name=fields["elementName"], bot_id=bot["id"],
                 company_id=client["company_id"], template_text=template.get("text", ""), type=kind,
                 params=params, param_indexes=tuple(order[number] for number, _ in params),
@@ -209,10 +195,10 @@ class JelouBackend(NotificationsMixin, WebhooksMixin):
                 actions=_json_text(fields.get("actions")), file_name=name.split("?", 1)[0].rsplit("/", 1)[-1],
                 storage_url=file_url, rows=rows, outcomes=outcomes,
                 rate=float(bot.get("sending_rate") or self.settings.sending_rate),
-                scheduled_at=scheduled.timestamp() if scheduled else None, all_fail=all_fail, fail_after=fail_after)
-            return NewRecord(campaign, self._indexes(campaign))
+                scheduled_at=scheduled.timestamp() if scheduled else None, all_fail=all_fail, fail_after=fail_after,
+                created_us=created_us)
 
-        return self._start_if_due(sb, self.store.create(sb.name, KIND, build))
+        return self._start_if_due(sb, self.campaigns.create(sb.name, build))
 
     # -- the sending queue ---------------------------------------------------------------
     def settle(self, sb: Sandbox) -> None:
@@ -222,39 +208,40 @@ class JelouBackend(NotificationsMixin, WebhooksMixin):
         requests settling the same sandbox start each campaign once, in the same order.
         """
         moment = sb.now()
-        due = [self.campaign(record) for record in self.store.scan(sb.name, QUEUE, high=moment, newest_first=False)]
+        due = list(self.campaigns.scan(sb.name, QUEUE, high=moment, newest_first=False))
         if not due:
             return
         due.sort(key=lambda campaign: campaign.due_at)      # stable: creation order breaks ties
         delay = float(self.settings.start_delay)
         for campaign in due:
-            self.store.update_many(sb.name, ((KIND, campaign.id), (LANE, campaign.bot_id)),
-                                   lambda current: self._start(current, moment, delay))
+            self._start_on_lane(sb, campaign, moment, delay)
 
-    def _start_if_due(self, sb: Sandbox, record: Record) -> Campaign:
+    def _start_if_due(self, sb: Sandbox, campaign: Campaign) -> Campaign:
         """Start the campaign a request just stored or rescheduled if it is due by the request's
         instant: what ``settle`` would do, for this one campaign (every campaign due earlier was
         started when the request began, by the same instant). The store stamps a new record with
         its own reading of the clock, which a running clock puts after the request's."""
-        campaign, moment = self.campaign(record), max(sb.now(), record.created_us / 1_000_000)
+        moment = max(sb.now(), campaign.created_us / 1_000_000)
         if campaign.cancelled or campaign.started_at is not None or campaign.due_at > moment:
             return campaign
-        delay = float(self.settings.start_delay)
-        started, _ = self.store.update_many(sb.name, ((KIND, campaign.id), (LANE, campaign.bot_id)),
-                                            lambda current: self._start(current, moment, delay))
-        return campaign if started is None else self.campaign(started)
+        started = self._start_on_lane(sb, campaign, moment, float(self.settings.start_delay))
+        return campaign if started is None else started
 
-    def _start(self, current: tuple[Record | None, ...], moment: float, delay: float):
-        record, lane = current
-        if record is None:
-            return None, None
-        campaign = self.campaign(record)
-        if campaign.cancelled or campaign.started_at is not None or campaign.due_at > moment:
-            return None, None
-        started = max(campaign.due_at + delay, lane.value.end if lane is not None else float("-inf"))
-        started_campaign = dataclasses.replace(campaign, started_at=started)
-        return (NewRecord(started_campaign, self._indexes(started_campaign)),
-                NewRecord(Lane(started + campaign.total / campaign.rate)))
+    def _start_on_lane(self, sb: Sandbox, campaign: Campaign, moment: float, delay: float) -> Campaign | None:
+        """Start the campaign (if still due) and take its bot's lane: one atomic update of both."""
+        def start(current: tuple[Record | None, ...]):
+            record, lane = current
+            if record is None:
+                return None, None
+            campaign = CAMPAIGNS.load(record)
+            if campaign.cancelled or campaign.started_at is not None or campaign.due_at > moment:
+                return None, None
+            started = max(campaign.due_at + delay, LANES.load(lane).end if lane is not None else float("-inf"))
+            return (CAMPAIGNS.new(dataclasses.replace(campaign, started_at=started)),
+                    LANES.new(Lane(started + campaign.total / campaign.rate)))
+
+        record, _ = self.store.update_many(sb.name, (CAMPAIGNS.key(campaign.id), LANES.key(campaign.bot_id)), start)
+        return None if record is None else CAMPAIGNS.load(record)
 
     # -- campaigns -------------------------------------------------------------------------
     def list_campaigns(self, sb: Sandbox, client: dict, query: dict) -> tuple[list[Campaign], int]:
@@ -264,11 +251,10 @@ class JelouBackend(NotificationsMixin, WebhooksMixin):
         page, limit = query["page"], query["limit"]
         filtered = "elementName" in query or "status" in query or "name" in query
         if not filtered:
-            found = self.store.page(sb.name, by_bot(bot["id"]), low=low, high=high, offset=(page - 1) * limit,
-                                    limit=limit)
-            return [self.campaign(record) for record in found.records], found.total
+            return self.campaigns.page(sb.name, BY_BOT[bot["id"]], low=low, high=high, offset=(page - 1) * limit,
+                                       limit=limit)
         now = sb.now()
-        matches = [c for c in (self.campaign(r) for r in self.store.scan(sb.name, by_bot(bot["id"]), low=low, high=high))
+        matches = [c for c in self.campaigns.scan(sb.name, BY_BOT[bot["id"]], low=low, high=high)
                    if _matches(c, query, now)]
         start = (page - 1) * limit
         return matches[start:start + limit], len(matches)
@@ -277,8 +263,7 @@ class JelouBackend(NotificationsMixin, WebhooksMixin):
         """Cancel (``status=CANCELLED``) or reschedule (``scheduledAt``) a campaign not yet sending."""
         self.campaign_for(sb, client, campaign_id)
 
-        def change(record: Record) -> NewRecord:
-            campaign = self.campaign(record)
+        def change(campaign: Campaign) -> Campaign:
             now = sb.now_dt()
             status = campaign.status(now.timestamp())
             if status not in ("SCHEDULED", "CANCELLED"):
@@ -291,9 +276,9 @@ class JelouBackend(NotificationsMixin, WebhooksMixin):
             else:
                 scheduled = changes["scheduledAt"].timestamp() if changes.get("scheduledAt") else campaign.scheduled_at
                 new = dataclasses.replace(campaign, cancelled=False, scheduled_at=scheduled, updated_us=updated)
-            return NewRecord(new, self._indexes(new))
+            return new
 
-        updated = self.store.update(sb.name, KIND, campaign_id, change)
+        updated = self.campaigns.update(sb.name, campaign_id, change)
         if updated is None:                  # gone meanwhile (a reset of the sandbox)
             raise NotFound(f"Campaign {campaign_id} not found", 404)
         return self._start_if_due(sb, updated)

@@ -26,12 +26,12 @@ from mock_server.paging import Source as PageSource
 from mock_server.providers import Provider, RecordLink, WebhookSpec, hand_over_record
 from mock_server.sandbox import current
 from mock_server.settings import Section, SettingsError, setting
-from mock_server.store import NewRecord
+from mock_server.store.repository import Index, RecordKind, Repository
 from mock_server.ui import count_by, missing, render_page
 from mock_server.webhooks.events import Source
 
 NAME = "thirdprovider"
-KIND, ALL = "thirdprovider.note", "thirdprovider.all"
+ALL = Index("thirdprovider.all")
 bp = Blueprint(NAME, __name__)
 ui_bp = Blueprint("thirdprovider_ui", __name__, url_prefix="/_mock/ui/thirdprovider", template_folder="templates")
 
@@ -68,15 +68,19 @@ def _note(record) -> Note:
     return Note(record.id, value.account, value.to, value.outcomes, value.start)
 
 
+NOTES = RecordKind("thirdprovider.note", (ALL,), lambda value: (ALL.entry(),), load=_note)
+
+
 class TpBackend:
     def __init__(self, state) -> None:
         self.state, self.store, self.timelines = state, state.store, state.timelines
+        self.notes_kept = Repository(state.store, NOTES)
 
     def settle(self, sb) -> None:
         pass
 
     def notes(self, sb) -> list[Note]:
-        return [_note(record) for record in self.store.scan(sb.name, ALL, newest_first=False)]
+        return list(self.notes_kept.scan(sb.name, ALL, newest_first=False))
 
     def send(self, sb, body: Any) -> Note:
         section = self.state.settings.provider(NAME)
@@ -86,8 +90,7 @@ class TpBackend:
             raise TpError(f"account: unknown account {body.get('account')!r}", 404)
         value = NoteValue(body["account"], tuple(str(n) for n in body["to"]),
                           bytes([delivery.ORDINARY] * len(body["to"])), sb.now())
-        record = self.store.create(sb.name, KIND, lambda note_id: NewRecord(value, ((ALL, None),)))
-        return _note(record)
+        return self.notes_kept.create(sb.name, lambda note_id, created_us: value)
 
     def _messages(self, note: Note, now: float) -> list[dict]:
         return [{"provider": NAME, "id": f"{note.id}-{i + 1}", "campaign": note.id, "recipient": number,
@@ -108,7 +111,7 @@ class TpBackend:
 
     def webhook_sources(self, sb, owners, after: float, latest: float) -> list[Source]:
         sources = []
-        for record in self.store.scan(sb.name, ALL, newest_first=False):
+        for record in self.store.scan(sb.name, ALL.name, newest_first=False):      # records: their ``seq``
             note = _note(record)
             if (NAME, note.account) not in owners:
                 continue
@@ -170,7 +173,7 @@ class ThirdProvider(Provider):
     name = NAME
     title = "Third"
     blueprint = bp
-    record_kinds = {KIND: "notes"}
+    record_kinds = {NOTES.kind: "notes"}
     backend_class = TpBackend
     error_for_status = staticmethod(lambda status, message: TpError(message, status))
     settings_type = TpSettings
