@@ -13,6 +13,7 @@ from . import apidoc, browsers, control, faults, rows, ui, webhooks
 from . import indigitall, jelou
 from .clock import Clock
 from .delivery import Timelines
+from .profiles import Catalogue, SandboxProfiles
 from .errors import register_error_handlers
 from .providers import Backend, Provider
 from .sandbox import ENV_ERROR, ENV_NAME, Sandbox, SandboxSelector
@@ -46,6 +47,7 @@ class MockState:
     max_waiters: int = 0
     _next_expiry: float = 0.0
     webhooks: Any = None                # the webhook Dispatcher (mock_server.webhooks)
+    profiles: Any = None                # each sandbox's traffic profile (mock_server.profiles.SandboxProfiles)
 
     def rng(self, *parts: object) -> random.Random:
         """A generator seeded from the settings' seed and ``parts`` (e.g. a campaign id).
@@ -107,7 +109,8 @@ def create_app(config: Mapping[str, Any] | None = None, *, store: Store | None =
             codec.register_dataclass(cls, tag)
     if store is None:
         store = _build_store(settings, time_source)
-    state = MockState(settings=settings, store=store, timelines=Timelines(settings.delivery))
+    state = MockState(settings=settings, store=store, timelines=Timelines(settings.delivery),
+                      profiles=SandboxProfiles(store, Catalogue(settings.delivery)))
 
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes

@@ -41,6 +41,12 @@ def operations(settings: dict, providers) -> dict[str, dict[str, dict]]:
             "post": {"tags": tags, "summary": "Set, advance or freeze the clock", "operationId": "mockSetClock",
                      "responses": {**BAD_REQUEST}},
         },
+        "/_mock/profile": {
+            "get": {"tags": tags, "summary": "The sandbox's traffic profile (every field resolved)",
+                    "operationId": "mockGetProfile"},
+            "put": {"tags": tags, "summary": "Set the sandbox's traffic profile: a known name or an inline profile",
+                    "operationId": "mockSetProfile", "responses": {**BAD_REQUEST}},
+        },
         "/_mock/messages": {"get": {
             "tags": tags, "summary": "Messages the mock has sent", "operationId": "mockMessages",
             "parameters": [
