@@ -23,7 +23,7 @@ from typing import Any
 from ..auth import find_match, parse_scheme, same
 from ..clock import range_problem, to_us
 from ..csvfile import CsvRejected, CsvRules, read_csv
-from ..delivery import build_outcomes
+from ..fates import build_outcomes
 from ..isotime import add_duration, add_months_capped, isoformat
 from ..sandbox import Sandbox
 from ..store import StaleGeneration
@@ -180,20 +180,21 @@ class IndigitallBackend(InspectionMixin, WebhooksMixin):
         """
         app_id = int(application["id"])
         slicing, enabled, activation = self.slicing[app_id]
-        rate = float(application.get("sending_rate") or self.settings.sending_rate)
+        profile_text, profile = self.state.profiles.for_batch(sb)
+        rate = profile.mps or float(application.get("sending_rate") or self.settings.sending_rate)
         total = len(rows)
-        read_share = float(self.state.settings.delivery.read_share)
         layout_text = json.dumps(layout.tree, ensure_ascii=False)
         sliced = enabled and total > activation
 
         def build_for(plan: Plan | None):
             def build(task_id: str, created_us: int) -> Task:
-                outcomes = build_outcomes(total, self.state.rng("indigitall", int(task_id)), read_share, {}, rows.invalid)
+                outcomes = build_outcomes(profile_text, self.timelines, total, self.state.rng("indigitall", int(task_id)),
+                                          {}, rows.invalid)
                 found.apply(outcomes)
                 return Task(id=int(task_id), application_id=app_id, layout_text=layout_text, rows=rows,
                             outcomes=bytes(outcomes), condition=condition, plan=plan, slicing=slicing,
                             start_us=to_us(start), rate=rate, sent_limit=0 if plan is not None and plan.canceled else None,
-                            created_us=created_us)
+                            created_us=created_us, profile=profile_text)
             return build
 
         for attempt in range(8):

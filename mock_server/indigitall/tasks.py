@@ -94,6 +94,7 @@ class Task(Batch):
     canceled_reason: str | None = None
     canceled_at: float | None = None
     sent_limit: int | None = None  # messages sent before a DELETE; the rest are canceled
+    profile: str | None = None     # the traffic profile it was accepted with (None: ideal)
 
     @property
     def start(self) -> datetime:
@@ -184,7 +185,7 @@ class Task(Batch):
         stamps["canceledAt"] = _iso(reached.get(delivery.CANCELED))
         error = None
         if stage == delivery.FAILED:
-            error = {"message": self.failure_reason(index, cells, checker)}
+            error = self.error(index, timelines, self.failure_reason(index, cells, checker))
         content = layout.render(record)
         return {
             "provider": "indigitall",

@@ -15,7 +15,8 @@ from typing import Any
 
 from ..auth import find_match, parse_basic, same
 from ..csvfile import CsvRejected, CsvRules, read_csv
-from ..delivery import RESERVED_PREFIX, build_outcomes
+from ..delivery import RESERVED_PREFIX
+from ..fates import build_outcomes
 from ..fetch import FetchError, check_url, fetch
 from ..netpolicy import HostPolicy, redact_url
 from . import schemas
@@ -180,13 +181,14 @@ class JelouBackend(NotificationsMixin, WebhooksMixin):
         order = {item["param"]: index for item, index in zip(fields["params"], param_indexes)}
         params = tuple(sorted((item["param"], item["column"]) for item in fields["params"]))
         reserved = rows.first_cells_starting(RESERVED_PREFIX)
-        read_share = float(self.state.settings.delivery.read_share)
+        profile_text, profile = self.state.profiles.for_batch(sb)
+        fates = self.timelines.for_profile(profile_text)
         kind = template.get("type", fields["type"]) if fields["type"] == "text" else fields["type"]
 
         def build(campaign_id: str, created_us: int) -> Campaign:
-            outcomes = bytes(build_outcomes(len(rows), self.state.rng("jelou", campaign_id), read_share,
+            outcomes = bytes(build_outcomes(profile_text, self.timelines, len(rows), self.state.rng("jelou", campaign_id),
                                             reserved, rows.invalid))
-            all_fail, fail_after = Campaign.failing_profile(outcomes, self.timelines)
+            all_fail, fail_after = Campaign.failing_profile(outcomes, fates)
             return Campaign(
                 id=campaign_id, name=fields["campaignName"], element_name=fields["elementName"], bot_id=bot["id"],
                 company_id=client["company_id"], template_text=template.get("text", ""), type=kind,
@@ -194,9 +196,9 @@ class JelouBackend(NotificationsMixin, WebhooksMixin):
                 media_url=fields.get("mediaUrl"), button_payloads=_json_text(fields.get("buttonPayloads")),
                 actions=_json_text(fields.get("actions")), file_name=name.split("?", 1)[0].rsplit("/", 1)[-1],
                 storage_url=file_url, rows=rows, outcomes=outcomes,
-                rate=float(bot.get("sending_rate") or self.settings.sending_rate),
+                rate=profile.mps or float(bot.get("sending_rate") or self.settings.sending_rate),
                 scheduled_at=scheduled.timestamp() if scheduled else None, all_fail=all_fail, fail_after=fail_after,
-                created_us=created_us)
+                created_us=created_us, profile=profile_text)
 
         return self._start_if_due(sb, self.campaigns.create(sb.name, build))
 

@@ -31,7 +31,6 @@ STATUS_NAMES = {
 }
 MESSAGE_STATUSES = ("CREATED", "DELIVERED_CHANNEL", "DELIVERED_USER", "READ", "REPLY", "FAILED")
 DELIVERED = ("DELIVERED_USER", "READ", "REPLY")
-FAILING = (delivery.FAIL_SEND, delivery.FAIL_LATE, delivery.INVALID)
 
 # Store indexes (record kinds: CAMPAIGNS and LANES, below the classes).
 ALL = Index("jelou.all")               # every campaign, by creation
@@ -74,13 +73,15 @@ class Campaign(Batch):
     cancelled: bool = False
     all_fail: bool = False
     fail_after: float = 0.0                  # all-failing campaigns: seconds after the last send until it has failed too
+    profile: str | None = None               # the traffic profile it was accepted with (None: ideal)
 
     @staticmethod
     def failing_profile(outcomes: bytes, timelines: Timelines) -> tuple[bool, float]:
         """``(all_fail, fail_after)``: whether every message fails, and how long after the last
         send the last failure can land."""
-        all_fail = sum(outcomes.count(code) for code in FAILING) == len(outcomes)
-        after = max((timelines.steps[code][-1][0] for code in FAILING if code in outcomes), default=0.0)
+        failing = timelines.failing
+        all_fail = sum(outcomes.count(code) for code in failing) == len(outcomes)
+        after = max((timelines.steps[code][-1][0] for code in failing if code in outcomes), default=0.0)
         return all_fail, after if all_fail else 0.0
 
     @property
@@ -156,7 +157,7 @@ class Campaign(Batch):
         error = None
         if stage == delivery.FAILED:
             reason = self.rows.invalid.get(index) if code == delivery.INVALID else delivery.FAILURE_REASONS.get(code)
-            error = {"message": reason}
+            error = self.error(index, timelines, reason)
         cells = self.rows.row(index)
         return {
             "status": STATUS_NAMES[stage],
