@@ -196,17 +196,18 @@ def _run(app, sandbox: str, profile: str = "realistic") -> list:
             for batch in (campaign, task) for item in messages(client, batch, headers)]
 
 
-def test_fates_are_the_same_in_two_fresh_sandboxes_and_on_both_stores(redis_url):
+@pytest.mark.parametrize("profile", ["realistic", "degraded"])
+def test_fates_are_the_same_in_two_fresh_sandboxes_and_on_both_stores(redis_url, profile):
     memory = _app(5)
     try:
-        first, second = _run(memory, "one"), _run(memory, "two")
+        first, second = _run(memory, "one", profile), _run(memory, "two", profile)
     finally:
         memory.extensions["mock"].webhooks.stop()
     shared = create_app({"seed": 5, "clock": {"start": START, "frozen": True}},
                         store=RedisStore(redis_url, seed=5, clock_start_us=int(parse_datetime(START).timestamp() * 1e6),
                                          clock_frozen=True))
     try:
-        on_redis = _run(shared, "three")
+        on_redis = _run(shared, "three", profile)
     finally:
         shared.extensions["mock"].webhooks.stop()
     assert first == second == on_redis

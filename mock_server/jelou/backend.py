@@ -24,7 +24,8 @@ from ..clock import to_us
 from ..sandbox import Sandbox
 from ..store import Record
 from ..store.repository import Repository
-from .campaigns import ALL, BY_BOT, CAMPAIGNS, LANES, QUEUE, Campaign, Lane
+from ..tiers import apply_tier, failing_at_send
+from .campaigns import ALL, BY_BOT, CAMPAIGNS, LANES, QUEUE, TIERS, Campaign, Lane
 from .errors import BotNotFound, ForbiddenBot, JelouError, NotFound, Unauthorized, ValidationFailed, message
 from .notifications import NotificationsMixin
 from .webhooks import WebhooksMixin
@@ -232,18 +233,40 @@ class JelouBackend(NotificationsMixin, WebhooksMixin):
     def _start_on_lane(self, sb: Sandbox, campaign: Campaign, moment: float, delay: float) -> Campaign | None:
         """Start the campaign (if still due) and take its bot's lane: one atomic update of both."""
         def start(current: tuple[Record | None, ...]):
-            record, lane = current
+            record, lane, ledger = current
             if record is None:
-                return None, None
+                return None, None, None
             campaign = CAMPAIGNS.load(record)
             if campaign.cancelled or campaign.started_at is not None or campaign.due_at > moment:
-                return None, None
+                return None, None, None
             started = max(campaign.due_at + delay, LANES.load(lane).end if lane is not None else float("-inf"))
-            return (CAMPAIGNS.new(dataclasses.replace(campaign, started_at=started)),
-                    LANES.new(Lane(started + campaign.total / campaign.rate)))
+            campaign = dataclasses.replace(campaign, started_at=started)
+            tiered = self._tiered(campaign, None if ledger is None else TIERS.load(ledger))
+            if tiered is None:
+                return CAMPAIGNS.new(campaign), LANES.new(Lane(started + campaign.total / campaign.rate)), None
+            campaign, new_ledger = tiered
+            return (CAMPAIGNS.new(campaign), LANES.new(Lane(campaign.finishes_at + 1 / campaign.rate)),
+                    TIERS.new(new_ledger))
 
-        record, _ = self.store.update_many(sb.name, (CAMPAIGNS.key(campaign.id), LANES.key(campaign.bot_id)), start)
+        keys = (CAMPAIGNS.key(campaign.id), LANES.key(campaign.bot_id), TIERS.key(campaign.bot_id))
+        record, _, _ = self.store.update_many(sb.name, keys, start)
         return None if record is None else CAMPAIGNS.load(record)
+
+    def _tiered(self, campaign: Campaign, ledger: dict | None) -> tuple[Campaign, dict] | None:
+        """The campaign with its bot's messaging tier applied (CONTRACT §14), and the bot's new
+        tier ledger; None when its profile has no tier."""
+        fates = campaign.fates(self.timelines)
+        tier = getattr(fates, "profile", None) and fates.profile.tier
+        if not tier or campaign.total == 0:
+            return None
+        outcomes = bytearray(campaign.outcomes)
+        recipients = (cells[0] if cells else "" for cells in campaign.rows.iter_rows())
+        new_ledger, segments = apply_tier(tier, ledger, recipients, campaign.schedule, outcomes,
+                                          failing_at_send(fates), campaign.rate)
+        all_fail, fail_after = Campaign.failing_profile(bytes(outcomes), fates)
+        held = None if segments is None else tuple((s.first, s.count, s.start) for s in segments)
+        return dataclasses.replace(campaign, outcomes=bytes(outcomes), segments=held, all_fail=all_fail,
+                                   fail_after=fail_after), new_ledger
 
     # -- campaigns -------------------------------------------------------------------------
     def list_campaigns(self, sb: Sandbox, client: dict, query: dict) -> tuple[list[Campaign], int]:
