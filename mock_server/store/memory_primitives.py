@@ -68,8 +68,7 @@ class Primitives:
                 del kept.entries[:excess + over]
                 kept.dropped += excess + over
                 kept.dropped_for_bytes += over
-            box.bump()
-            return kept.last
+            return kept.last                     # no version bump: a log is not what waiters wait on
 
     def read_log(self, sandbox: str, log: str, *, after: int = 0, limit: int = 100) -> LogPage:
         box = self._get(sandbox)
@@ -87,7 +86,6 @@ class Primitives:
             kept = box.data.logs.get(log)
             if kept is not None:
                 box.data.logs[log] = Log(last=kept.last)
-                box.bump()
 
     # -- counters ----------------------------------------------------------------------------
     def incr(self, sandbox: str, key: str, amount: int = 1, *, ttl: float | None = None) -> int:
@@ -132,7 +130,7 @@ class Primitives:
             if new is None:
                 return deepcopy(current)
             values[key] = deepcopy(new)
-            box.bump()
+            box.bump(name)
             return new
 
     def delete(self, sandbox: str, name: str, key: str) -> bool:
@@ -142,7 +140,7 @@ class Primitives:
             if key not in values:
                 return False
             del values[key]
-            box.bump()
+            box.bump(name)
             return True
 
     def items(self, sandbox: str, name: str) -> list[tuple[str, Any]]:

@@ -130,3 +130,47 @@ class RedisPrimitives:
                 pubsub.close()
         except redis_client.RedisError as exc:
             raise StoreUnavailable(f"Redis at {self.url} is unreachable: {exc}") from exc
+
+    def changes(self) -> "RedisChangeFeed":
+        return RedisChangeFeed(self)
+
+
+class RedisChangeFeed:
+    """``Store.changes`` on Redis: one pattern subscription to every sandbox's version channel
+    (``P ver:*``; messages are buffered on its connection between two ``wait`` calls). If the
+    connection is lost, redis-py subscribes again on the next ``wait``; changes published
+    meanwhile are not seen, so a caller keeps a long fallback timeout."""
+
+    def __init__(self, store) -> None:
+        self.url = store.url
+        self._channel = len(store.prefix + "ver:")
+        pattern = store.prefix.replace("\\", "\\\\")
+        for special in "*?[]":
+            pattern = pattern.replace(special, "\\" + special)
+        try:
+            self.pubsub = store.redis.pubsub(ignore_subscribe_messages=True)
+            self.pubsub.psubscribe(pattern + "ver:*")
+        except redis_client.RedisError as exc:
+            raise StoreUnavailable(f"Redis at {self.url} is unreachable: {exc}") from exc
+
+    def wait(self, timeout: float) -> set[str]:
+        deadline = time.monotonic() + max(0.0, timeout)
+        names: set[str] = set()
+        try:
+            while True:
+                remaining = 0.0 if names else deadline - time.monotonic()
+                message = self.pubsub.get_message(timeout=max(0.0, remaining))
+                if message is None:
+                    if names or time.monotonic() >= deadline:
+                        return names
+                    continue
+                if message["type"] == "pmessage":
+                    names.add(message["channel"][self._channel:].decode())
+        except redis_client.RedisError as exc:
+            raise StoreUnavailable(f"Redis at {self.url} is unreachable: {exc}") from exc
+
+    def close(self) -> None:
+        try:
+            self.pubsub.close()
+        except redis_client.RedisError:
+            pass
