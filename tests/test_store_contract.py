@@ -482,6 +482,32 @@ def test_logs_and_counters_leave_the_version_alone(store):
     assert store.append("a", "journal", {"n": 3}, max_entries=5) == 3
 
 
+def test_wait_log_returns_on_an_append_or_a_reset(store):
+    store.touch("a")
+    answered: list[int] = []
+
+    def waiter(after: int):
+        answered.append(store.wait_log("a", "journal", after, timeout=10))
+
+    thread = threading.Thread(target=waiter, args=(0,))
+    thread.start()
+    time.sleep(0.05)
+    store.append("a", "other", 1, max_entries=5)                 # another log: not this one
+    store.append("a", "journal", {"n": 1}, max_entries=5)
+    thread.join(timeout=10)
+    assert not thread.is_alive() and answered == [1]
+    thread = threading.Thread(target=waiter, args=(1,))
+    thread.start()
+    time.sleep(0.05)
+    store.reset("a")                                             # the log starts again: look again
+    thread.join(timeout=10)
+    assert not thread.is_alive() and answered[1] == 0
+    began = time.monotonic()
+    assert store.wait_log("a", "journal", 0, timeout=0.2) == 0     # times out with the current last
+    assert 0.15 <= time.monotonic() - began < 5
+    assert store.wait_log("a", "nothing", -1, timeout=5) == 0      # already past: at once
+
+
 def test_each_map_has_its_own_version_answered_by_touch(store):
     before = store.touch("a")
     assert before.maps.get("rules", 0) == 0

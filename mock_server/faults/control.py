@@ -14,7 +14,7 @@ from ..errors import ControlError
 from ..isotime import isoformat, parse_datetime
 from ..queryargs import int_arg, seconds_arg, shown, whole_number
 from .pipeline import current_sandbox
-from .records import TooManyRules
+from .records import JOURNAL, TooManyRules
 from .rules import new_rule
 
 bp = Blueprint("mock_faults", __name__, url_prefix="/_mock")
@@ -110,7 +110,8 @@ def list_requests():
         return found
 
     if wait_for:
-        wait(instrument.state, current(), lambda: len(selected()), lambda after: None, wait_for, timeout)
+        wait(instrument.state, current(), lambda: len(selected()), lambda after: None, wait_for, timeout,
+             log=JOURNAL)
     entries = selected()
     start = (page - 1) * limit
     retention = kept[0]

@@ -28,6 +28,8 @@ from .notifications import NotificationsMixin
 from .webhooks import WebhooksMixin
 
 PHONE = re.compile(r"[1-9][0-9]{7,14}")
+QUEUE_HEAD = 32              # queued campaigns a settle reads at once: the due ones and the next to fall due
+_INF = float("inf")
 HEADER = re.compile(r"[A-Za-z0-9_]+")
 PLACEHOLDER = re.compile(r"\{\{(\d+)\}\}")
 
@@ -39,6 +41,7 @@ class JelouBackend(NotificationsMixin, WebhooksMixin):
         self.state = state
         self.settings = state.settings["jelou"]
         self.store = state.store
+        self._next_due: dict[str, tuple[tuple, float]] = {}   # sandbox -> ((created, generation, version), due)
         self.policy = HostPolicy.from_settings(state.settings)
         self.timelines = state.timelines
         self.companies = {company["id"]: company for company in self.settings["companies"]}
@@ -220,11 +223,26 @@ class JelouBackend(NotificationsMixin, WebhooksMixin):
 
         Each start is one atomic update of the campaign and its bot's lane, so concurrent
         requests settling the same sandbox start each campaign once, in the same order.
+        A request context (``sb.info``) whose sandbox version is the one the queue was last read
+        at, with its lowest due time still ahead, needs no store operation at all.
         """
         moment = sb.now()
-        due = [self.campaign(record) for record in self.store.scan(sb.name, QUEUE, high=moment, newest_first=False)]
-        if not due:
+        info = sb.info
+        stamp = None if info is None else (info.created_real, info.generation, info.version)
+        known = self._next_due.get(sb.name)
+        if stamp is not None and known is not None and known[0] == stamp and moment < known[1]:
+            return                     # nothing changed since the queue was read, and nothing fell due yet
+        head = self.store.page(sb.name, QUEUE, newest_first=False, limit=QUEUE_HEAD)
+        records = [record for record in head.records if dict(record.indexes)[QUEUE] <= moment]
+        if len(records) == len(head.records) and head.total > len(records):     # more due than the head
+            records = list(self.store.scan(sb.name, QUEUE, high=moment, newest_first=False))
+        if not records:
+            if stamp is not None:      # the queue's lowest due time, for this version of the sandbox
+                if len(self._next_due) >= 4096:
+                    self._next_due.clear()
+                self._next_due[sb.name] = (stamp, dict(head.records[0].indexes)[QUEUE] if head.records else _INF)
             return
+        due = [self.campaign(record) for record in records]
         due.sort(key=lambda campaign: campaign.due_at)      # stable: creation order breaks ties
         delay = float(self.settings["start_delay"])
         for campaign in due:

@@ -101,7 +101,9 @@ scheme there) with the keyword arguments of ``MemoryStore``: ``seed``, ``clock_s
 Change notification
 - Every change to a sandbox's records, indexes, ledgers, maps, clock or generation adds 1 to its
   ``version`` (counters and logs do not: a log has its own sequence numbers, ``read_log().last``,
-  and the request journal must not wake what waits on records). ``wait(name, after, timeout)``
+  and the request journal must not wake what waits on records; ``wait_log(name, log, after,
+  timeout)`` waits on one log: it returns its ``last`` as soon as that exceeds ``after``, or the
+  sandbox's version moved (a reset), or ``timeout`` passed). ``wait(name, after, timeout)``
   returns the version as soon as it exceeds ``after``, or when ``timeout`` real seconds pass; it
   holds no store lock while waiting and does not poll.
 - ``changes()`` opens a :class:`ChangeFeed` on every sandbox at once (background work that serves
@@ -295,4 +297,5 @@ class Store(Protocol):
     # -- change notification ---------------------------------------------------------------------
     def version(self, sandbox: str) -> int: ...
     def wait(self, sandbox: str, after: int, timeout: float) -> int: ...
+    def wait_log(self, sandbox: str, log: str, after: int, timeout: float) -> int: ...
     def changes(self) -> ChangeFeed: ...

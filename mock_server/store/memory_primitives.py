@@ -8,6 +8,7 @@ are copied in and out, so a caller never shares a mutable value with the store.
 
 from __future__ import annotations
 
+import time
 from copy import deepcopy
 from typing import Any, Callable, Mapping
 
@@ -68,7 +69,20 @@ class Primitives:
                 del kept.entries[:excess + over]
                 kept.dropped += excess + over
                 kept.dropped_for_bytes += over
-            return kept.last                     # no version bump: a log is not what waiters wait on
+            box.changed.notify_all()             # wakes wait_log; no version bump (base.py)
+            return kept.last
+
+    def wait_log(self, sandbox: str, log: str, after: int, timeout: float) -> int:
+        box = self._get(sandbox)
+        deadline = time.monotonic() + max(0.0, timeout)
+        with box.changed:                        # Condition.wait releases the lock while it sleeps
+            version = box.version
+            while box.data.logs.get(log, Log()).last <= after and box.version == version:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                box.changed.wait(remaining)
+            return box.data.logs.get(log, Log()).last
 
     def read_log(self, sandbox: str, log: str, *, after: int = 0, limit: int = 100) -> LogPage:
         box = self._get(sandbox)

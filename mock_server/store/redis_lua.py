@@ -121,7 +121,7 @@ redis.call('HSET', META, 'ep', ep)
 redis.call('HINCRBY', META, 'gen', 1)
 local logs = {}
 for _, f in ipairs(redis.call('HKEYS', META)) do
-  if string.find(f, '^l[gbdx]:') then logs[#logs + 1] = f end
+  if string.find(f, '^l[gbdxw]:') then logs[#logs + 1] = f end
 end
 if #logs > 0 then redis.call('HDEL', META, unpack(logs)) end
 if ARGV[3] == '1' then redis.call('HSET', META, 'off', ARGV[4], 'frz', ARGV[5]) end
@@ -320,11 +320,12 @@ bump()
 return 1
 """
 
-# ARGV: P NAME log value max_entries max_bytes(0: none) -> sequence number
-# (three commands and the script's own while nothing is dropped: no version bump, see the module doc)
+# ARGV: P NAME log value max_entries max_bytes(0: none) now_real -> sequence number
+# (three commands and the script's own while nothing is dropped and nobody waits on the log
+# (``LOG_WAIT``): no version bump, see the module doc)
 APPEND = PRELUDE + r"""
 local L = ARGV[3]
-local m = redis.call('HMGET', META, 'ep', 'lg:' .. L, 'lb:' .. L, 'ld:' .. L, 'lx:' .. L)
+local m = redis.call('HMGET', META, 'ep', 'lg:' .. L, 'lb:' .. L, 'ld:' .. L, 'lx:' .. L, 'lw:' .. L)
 if not m[1] then return redis.error_reply('NOSANDBOX') end
 local list = P .. 'd:' .. NAME .. ':' .. m[1] .. ':log:' .. L
 local base, bytes = tonumber(m[2] or '0'), tonumber(m[3] or '0') + #ARGV[4]
@@ -346,7 +347,18 @@ if excess + over > 0 then
 else
   redis.call('HSET', META, 'lb:' .. L, bytes)
 end
+if m[6] and tonumber(m[6]) >= tonumber(ARGV[7]) then redis.call('PUBLISH', P .. 'log:' .. NAME .. ':' .. L, last) end
 return last
+"""
+
+# ARGV: P NAME log until_real -> the log's last sequence number (0: no sandbox); appends publish it
+# on ``P log:NAME:LOG`` until ``until_real`` (``lw:LOG``, the latest deadline of its waiters)
+LOG_WAIT = PRELUDE + r"""
+local L = ARGV[3]
+local m = redis.call('HMGET', META, 'ep', 'lg:' .. L, 'lw:' .. L)
+if not m[1] then return 0 end
+if not m[3] or tonumber(m[3]) < tonumber(ARGV[4]) then redis.call('HSET', META, 'lw:' .. L, ARGV[4]) end
+return tonumber(m[2] or '0') + redis.call('LLEN', P .. 'd:' .. NAME .. ':' .. m[1] .. ':log:' .. L)
 """
 
 # ARGV: P NAME log after limit -> {last, dropped, first, dropped for bytes, bytes, values...}

@@ -57,7 +57,34 @@ class RedisPrimitives:
 
     # -- logs --------------------------------------------------------------------------------
     def append(self, sandbox: str, log: str, value: Any, *, max_entries: int, max_bytes: int | None = None) -> int:
-        return int(self._run("APPEND", sandbox, log, self._encode(value, sandbox), max_entries, max_bytes or 0))
+        return int(self._run("APPEND", sandbox, log, self._encode(value, sandbox), max_entries, max_bytes or 0,
+                             repr(self.time_source())))
+
+    def wait_log(self, sandbox: str, log: str, after: int, timeout: float) -> int:
+        """Subscribe to the log's channel and the sandbox's version channel, then tell appends to
+        publish until the deadline (``LOG_WAIT``: appends nobody waits for publish nothing)."""
+        deadline = time.monotonic() + max(0.0, timeout)
+        channel = f"{self.prefix}log:{sandbox}:{log}".encode()
+        try:
+            pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+            try:
+                pubsub.subscribe(channel, f"{self.prefix}ver:{sandbox}")
+                last = int(self._call_read("LOG_WAIT", sandbox, log, repr(self.time_source() + max(0.0, timeout))))
+                while last <= after:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        break
+                    message = pubsub.get_message(timeout=remaining)
+                    if message is None or message["type"] != "message":
+                        continue
+                    if message["channel"] != channel:          # reset, drop: the caller looks again
+                        return int(self._call_read("LOG_WAIT", sandbox, log, "0"))
+                    last = max(last, int(message["data"]))
+                return last
+            finally:
+                pubsub.close()
+        except redis_client.RedisError as exc:
+            raise StoreUnavailable(f"Redis at {self.url} is unreachable: {exc}") from exc
 
     def read_log(self, sandbox: str, log: str, *, after: int = 0, limit: int = 100) -> LogPage:
         out = self._call_read("READ_LOG", sandbox, log, max(0, after), max(0, limit))
