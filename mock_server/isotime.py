@@ -95,7 +95,12 @@ def bounded_seconds(text: object, name: str, maximum: str) -> float:
     allowed = f"from PT0S to {maximum}"
     if not isinstance(text, str):
         raise ValueError(f"{name} must be an ISO 8601 duration string such as PT2S ({allowed})")
-    duration = parse_duration(text)
+    try:
+        duration = parse_duration(text)
+    except ValueError as exc:
+        if "longer than any span" not in str(exc):
+            raise
+        raise ValueError(f"{name} must be {allowed}: {exc}") from None
     if duration.years or duration.months:
         raise ValueError(f"{name} must not use years or months (they have no fixed length); use days, hours, "
                          f"minutes or seconds, {allowed}")
