@@ -119,3 +119,20 @@ def test_a_journal_long_poll_wakes_on_a_request_to_another_process(on_redis):
     thread.join()
     assert body["total"] == 1 and body["requests"][0]["path"] == "/v1/campaigns/nothing-here"
     assert time.monotonic() - began < 10            # woken by the append, not by the timeout
+
+
+def test_a_dropped_sandbox_stays_dropped_while_the_dispatcher_watches():
+    """The dispatcher hears of the drop (a change) and must not re-create the sandbox by looking."""
+    app = create_app({"seed": 1})
+    client = app.test_client()
+    try:
+        subscribed = client.post("/_mock/webhooks", json={
+            "provider": "indigitall", "applicationId": 100, "url": "http://127.0.0.1:9/x", "events": ["sent"]})
+        assert subscribed.status_code == 201
+        assert client.get("/sandboxes/ci-42/v1/campaigns/x", headers=JELOU).status_code == 404
+        assert client.delete("/_mock/sandboxes/ci-42").json == {"status": "ok", "dropped": "ci-42"}
+        time.sleep(1.5)                              # the watcher has heard of the drop by now
+        assert client.delete("/_mock/sandboxes/ci-42").status_code == 404
+        assert "ci-42" not in [entry["name"] for entry in client.get("/_mock/sandboxes").json["sandboxes"]]
+    finally:
+        get_state(app).webhooks.stop()

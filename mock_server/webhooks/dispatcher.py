@@ -199,8 +199,7 @@ class Dispatcher:
                 if feed is None:
                     feed = self.state.store.changes()
                 changed = feed.wait(WATCH)
-                if changed and (changed & self._watched
-                                or any(self.registry.any(name) for name in changed - self._watched)):
+                if changed and (changed & self._watched or any(self._may_serve(name) for name in changed - self._watched)):
                     self._wake.set()
             except Exception:          # the store unreachable: the producer's rounds go on, try again
                 log.debug("webhook watcher: no change feed", exc_info=True)
@@ -211,6 +210,12 @@ class Dispatcher:
                 self._stopping.wait(WATCH)
         if feed is not None:
             feed.close()
+
+    def _may_serve(self, name: str) -> bool:
+        """A sandbox the last round did not serve may have subscriptions now (another process
+        made one); a dropped one (no info) is not re-created by looking."""
+        info = self.state.store.info(name)
+        return info is not None and self.registry.may_have(info)
 
     def step(self) -> float:
         """One round over every sandbox: follow resets, claim due records, trim, produce.

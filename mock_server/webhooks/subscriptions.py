@@ -264,6 +264,11 @@ class Registry:
     def any(self, sandbox: str) -> bool:
         return bool(self.configured) or bool(self.store.items(sandbox, BUCKET))
 
+    def may_have(self, info) -> bool:
+        """Whether a sandbox (its ``SandboxInfo``) may have subscriptions: the settings' or a map
+        that ever changed (a read that creates nothing: ``info``, not ``items``)."""
+        return bool(self.configured) or info.maps.get(BUCKET, 0) > 0
+
     def any_in(self, sb: Sandbox) -> bool:
         """``any`` for a request context: the map is read again only when its version moved."""
         return bool(self.configured) or bool(self.maps.items(sb, BUCKET))
