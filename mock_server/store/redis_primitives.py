@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from types import MappingProxyType
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 import redis as redis_client
 
@@ -65,22 +66,27 @@ class RedisPrimitives:
         publish until the deadline (``LOG_WAIT``: appends nobody waits for publish nothing)."""
         deadline = time.monotonic() + max(0.0, timeout)
         channel = f"{self.prefix}log:{sandbox}:{log}".encode()
-        try:
-            pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
-            try:
-                pubsub.subscribe(channel, f"{self.prefix}ver:{sandbox}")
-                last = int(self._call_read("LOG_WAIT", sandbox, log, repr(self.time_source() + max(0.0, timeout))))
-                while last <= after:
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0:
-                        break
-                    message = pubsub.get_message(timeout=remaining)
-                    if message is None or message["type"] != "message":
-                        continue
+        with self._subscribed(channel, f"{self.prefix}ver:{sandbox}") as pubsub:
+            last = int(self._call_read("LOG_WAIT", sandbox, log, repr(self.time_source() + max(0.0, timeout))))
+            while last <= after:
+                message = _message(pubsub, deadline)
+                if message is False:
+                    break
+                if message is not None:
                     if message["channel"] != channel:          # reset, drop: the caller looks again
                         return int(self._call_read("LOG_WAIT", sandbox, log, "0"))
                     last = max(last, int(message["data"]))
-                return last
+            return last
+
+    @contextmanager
+    def _subscribed(self, *channels: Any) -> Iterator[Any]:
+        """A pub/sub connection subscribed to ``channels``, closed afterwards (Redis errors become
+        :class:`StoreUnavailable`)."""
+        try:
+            pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+            try:
+                pubsub.subscribe(*channels)
+                yield pubsub
             finally:
                 pubsub.close()
         except redis_client.RedisError as exc:
@@ -140,26 +146,28 @@ class RedisPrimitives:
 
     def wait(self, sandbox: str, after: int, timeout: float) -> int:
         deadline = time.monotonic() + max(0.0, timeout)
-        try:
-            pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
-            try:
-                pubsub.subscribe(f"{self.prefix}ver:{sandbox}")
-                version = self.version(sandbox)        # read after subscribing: no change is missed
-                while version <= after:
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0:
-                        break
-                    message = pubsub.get_message(timeout=remaining)
-                    if message is not None and message["type"] == "message":
-                        version = max(version, int(message["data"]))
-                return version
-            finally:
-                pubsub.close()
-        except redis_client.RedisError as exc:
-            raise StoreUnavailable(f"Redis at {self.url} is unreachable: {exc}") from exc
+        with self._subscribed(f"{self.prefix}ver:{sandbox}") as pubsub:
+            version = self.version(sandbox)        # read after subscribing: no change is missed
+            while version <= after:
+                message = _message(pubsub, deadline)
+                if message is False:
+                    break
+                if message is not None:
+                    version = max(version, int(message["data"]))
+            return version
 
     def changes(self) -> "RedisChangeFeed":
         return RedisChangeFeed(self)
+
+
+def _message(pubsub, deadline: float) -> dict | None | bool:
+    """The next published message before the ``deadline`` (``time.monotonic``), None for
+    anything else that arrived, False when the deadline passed."""
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        return False
+    message = pubsub.get_message(timeout=remaining)
+    return message if message is not None and message["type"] == "message" else None
 
 
 class RedisChangeFeed:
