@@ -47,7 +47,8 @@ Fixtures
   ``wait_for(predicate)`` (``wait_quiet()``: until nothing more arrives) and inspect ``events`` (``event``, ``event_id``, ``attempt``,
   ``recipient``, ``data``, ``signature_ok``). ``fail_next(n)`` makes it answer errors; set
   ``secret`` to have signatures checked; ``delay`` to answer slowly.
-- ``mock_service`` (session): the server itself (``url``, ``app``, ``settings``).
+- ``mock_service`` (session): the server itself (``url``, ``app``, ``settings``: the typed settings model,
+  ``settings.as_dict()`` for plain data).
 - ``mock_server_config`` (session): the mock's settings; ``--mock-config FILE`` (YAML/JSON), or
   override the fixture in your ``conftest.py``.  Default: the demo tenant, real-time clock.
 
@@ -102,7 +103,7 @@ def mock_server_config(request):
 class MockService:
     """The server: its root ``url``, its ``settings``, and ``app`` when this process serves it."""
 
-    def __init__(self, url: str, settings: dict, app=None) -> None:
+    def __init__(self, url: str, settings, app=None) -> None:
         self.url = url.rstrip("/")
         self.settings = settings
         self.app = app
@@ -117,10 +118,10 @@ class LiveMock:
         self.sandbox = sandbox or "default"
         self.base_url = service.url + (f"/sandboxes/{sandbox}" if sandbox else "")
         settings = service.settings
-        client = settings["jelou"]["clients"][0]
+        client = settings.jelou.clients[0]
         self.jelou_credentials = (client["client_id"], client["client_secret"])
-        self.indigitall_server_key = str(settings["indigitall"]["server_keys"][0]["key"])
-        self.indigitall_path_prefix = settings["indigitall"]["path_prefix"]
+        self.indigitall_server_key = str(settings.indigitall.server_keys[0]["key"])
+        self.indigitall_path_prefix = settings.indigitall.path_prefix
         clients = module("harness.client")
         self.control = clients.MockControl(self.base_url)
         self.jelou = clients.JelouClient(self.base_url, *self.jelou_credentials)

@@ -13,6 +13,7 @@ import os
 import sys
 
 from . import csv_command, fixtures_command, send_command, webhooks_command
+from .conformance import command as conformance_command
 from .errors import CommandError, MissingExtraError
 from mock_server.version import package_version
 
@@ -21,6 +22,7 @@ COMMANDS = [
     fixtures_command.add_parser,  # mock-harness fixtures [--check | --verify]
     send_command.add_parser,  # mock-harness send {jelou,indigitall} ...
     webhooks_command.add_parser,  # mock-harness webhooks listen ...
+    conformance_command.add_parser,  # mock-harness conformance --target URL | --against-saved FILE
 ]
 
 

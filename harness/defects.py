@@ -26,7 +26,7 @@ from typing import NamedTuple
 
 from .sibling import mock_server_module
 
-_MOCK_DEFAULTS = mock_server_module("settings").DEFAULTS
+_MOCK_DEFAULTS = mock_server_module("settings").defaults()
 
 HEADER_SPACE = "header-space"
 HEADER_PUNCTUATION = "header-punctuation"
@@ -67,7 +67,7 @@ ROW_KINDS = (PHONE_PLUS, PHONE_SHORT, PHONE_LONG, PHONE_LETTERS, RAGGED_ROW, LAT
 PHONE_KINDS = (PHONE_PLUS, PHONE_SHORT, PHONE_LONG, PHONE_LETTERS)
 HEADER_KINDS = (HEADER_SPACE, HEADER_PUNCTUATION, HEADER_DUPLICATE)
 # The mock checks contactCode against a pattern only when the setting is given (default: None).
-INDIGITALL_CHECKS_PHONE = _MOCK_DEFAULTS["indigitall"]["contact_code_pattern"] is not None
+INDIGITALL_CHECKS_PHONE = _MOCK_DEFAULTS.indigitall.contact_code_pattern is not None
 
 PHONE_RULE = "phone must match ^[1-9][0-9]{7,14}$ (international code, no '+')"
 JELOU_HEADER = re.compile(r"[A-Za-z0-9_]+")  # used with fullmatch

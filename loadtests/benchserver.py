@@ -67,7 +67,7 @@ def prefill(app: Flask, count: int, threads: int = 1) -> None:
     figure depends on."""
     state = app.extensions["mock"]
     backend, sandbox = state.backends["jelou"], state.sandbox()
-    client = backend.settings["clients"][0]
+    client = backend.settings.clients[0]
     started = time.monotonic()
     numbers = iter(range(1, count + 1))
     lock = threading.Lock()
@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     app = mock if args.app == "mock" else bare_app(mock.config["MAX_CONTENT_LENGTH"])
     if args.prefill_campaigns:
         prefill(mock, args.prefill_campaigns, threads=1 if args.store == "memory" else 8)
-    waitress_server(app, mock.extensions["mock"].settings["server"], bind("127.0.0.1", args.port)).run()
+    waitress_server(app, mock.extensions["mock"].settings.server, bind("127.0.0.1", args.port)).run()
     return 0
 
 

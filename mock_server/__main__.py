@@ -8,51 +8,57 @@ processes, which must share a store (``--store redis://HOST:PORT/DB``). Flags ov
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import os
 import sys
-from typing import Any, Mapping
+from dataclasses import Field
+from typing import Any, Callable, Mapping
 
 from .netpolicy import HostPolicy
 from .httpserver import ListenError, bind, log_line, serve_granian, serve_waitress
 from .providers import join_words
-from .settings import SettingsError, load_file, registered
+from .settings import Settings, SettingsError, load_file, registered
+from .settings.model import check_value, walk
 from .version import package_version
 
 
-def _bounded(name: str, low: int, high: int | None = None):
-    def parse(text: str) -> int:
+def model_flags() -> list[tuple[str, Field]]:
+    """``(setting path, field)`` of every setting a ``--flag`` overrides (``flag`` in its metadata)."""
+    return [(path, spec) for path, spec in walk(Settings) if spec.metadata.get("flag")]
+
+
+def _flag_type(path: str, spec: Field) -> Callable[[str], Any]:
+    """The flag's parser: text to the setting's type, then the model's own check of that setting."""
+    flag = "--" + spec.metadata["flag"]
+
+    def parse(text: str) -> Any:
+        value: Any = text
+        if isinstance(spec.default, int):
+            try:
+                value = int(text)
+            except ValueError:
+                raise argparse.ArgumentTypeError(f"{flag} must be a whole number, not {text!r}") from None
         try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be a whole number, not {text!r}") from None
-        if value < low or (high is not None and value > high):
-            raise argparse.ArgumentTypeError(
-                f"{name} must be between {low} and {high}, not {value}" if high is not None
-                else f"{name} must be at least {low}, not {value}")
+            check_value(spec, value, path)
+        except SettingsError as exc:
+            raise argparse.ArgumentTypeError(exc.for_flag(flag)) from None
         return value
     return parse
 
 
-def _store(text: str) -> str:
-    if text == "memory" or text.startswith(("redis://", "rediss://")):
-        return text
-    raise argparse.ArgumentTypeError(f"--store must be 'memory' or redis://HOST:PORT/DB, not {text!r}")
+def _flag_help(path: str, spec: Field) -> str:
+    shown = spec.metadata.get("shown") or spec.default
+    return f"{spec.metadata['doc']} (setting {path}; default {shown})".replace("`", "")
 
 
 def parse_args(argv: list[str] | None = None, environ: Mapping[str, str] | None = None) -> argparse.Namespace:
     titles = join_words([provider.title for provider in registered()])
     parser = argparse.ArgumentParser(prog="mock-server", description=f"Local mock of {titles} bulk-messaging APIs.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
-    parser.add_argument("--host", help="interface to listen on (default 127.0.0.1; 0.0.0.0 for all, which turns the "
-                                       "net.allow host policy on)")
-    parser.add_argument("--port", type=_bounded("--port", 0, 65535), help="port (default 8080; 0 picks a free one)")
     parser.add_argument("--config", help="settings file, YAML or JSON (tenants, templates, applications, behaviour)")
-    parser.add_argument("--seed", type=int, help="seed for every random draw (overrides the config's seed)")
-    parser.add_argument("--threads", type=_bounded("--threads", 1), help="worker threads per process (default 16)")
-    parser.add_argument("--workers", type=_bounded("--workers", 1),
-                        help="processes (default 1); more than 1 runs granian and needs --store redis://...")
-    parser.add_argument("--store", type=_store, help="memory (default, one process) or redis://HOST:PORT/DB (shared)")
+    for path, spec in model_flags():            # overrides of settings: parsed here, checked by the model
+        parser.add_argument("--" + spec.metadata["flag"], type=_flag_type(path, spec), help=_flag_help(path, spec))
     parser.add_argument("--quiet", action="store_true", help="print neither the banner nor the access log")
     parser.add_argument("--log-format", choices=("text", "json"),
                         help="access log: one line per request on stdout, as text (default) or JSON")
@@ -101,14 +107,17 @@ def environment_defaults(parser: argparse.ArgumentParser, environ: Mapping[str, 
 
 
 def build_config(args: argparse.Namespace) -> dict[str, Any]:
+    """The config file's settings with the flags' overrides (``create_app`` checks the whole)."""
     config = load_file(args.config) if args.config else {}
-    if args.seed is not None:
-        config["seed"] = args.seed
-    flags = {key: getattr(args, key) for key in ("host", "port", "threads", "workers") if getattr(args, key) is not None}
-    if flags:
-        config["server"] = {**(config.get("server") or {}), **flags}
-    if args.store is not None:
-        config["store"] = {**(config.get("store") or {}), "url": args.store}
+    for path, spec in model_flags():
+        value = getattr(args, spec.metadata["flag"].replace("-", "_"))
+        if value is None:
+            continue
+        *sections, key = path.split(".")
+        node = config
+        for name in sections:                   # server.port: {"server": {"port": ...}} over the file's
+            node[name] = node = dict(node.get(name) or {})
+        node[key] = value
     config["access_log"] = None if args.quiet else (args.log_format or config.get("access_log") or "text")
     return config
 
@@ -116,7 +125,7 @@ def build_config(args: argparse.Namespace) -> dict[str, Any]:
 def banner(app, base_url: str) -> str:
     state = app.extensions["mock"]
     settings = state.settings
-    lines = [f"Bulk-messaging mock listening on {base_url}  (seed {settings['seed']}, clock {state.clock.now().isoformat()})", "", "Routes:"]
+    lines = [f"Bulk-messaging mock listening on {base_url}  (seed {settings.seed}, clock {state.clock.now().isoformat()})", "", "Routes:"]
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
         if rule.endpoint == "static":
             continue
@@ -128,7 +137,7 @@ def banner(app, base_url: str) -> str:
     lines.append("Control plane: /_mock/health, /_mock/reset, /_mock/clock, /_mock/messages, /_mock/sandboxes, /_mock/webhooks")
     lines.append("Sandboxes: header X-Mock-Sandbox: NAME, or the base path /sandboxes/NAME in front of any path")
     policy = HostPolicy.from_settings(settings)
-    allow = ", ".join(settings["net"]["allow"]) or "nothing"
+    allow = ", ".join(settings.net.allow) or "nothing"
     lines.append("fileUrl hosts: any (the server listens on loopback only)" if policy.open else
                  f"fileUrl hosts: public ones, plus net.allow ({allow}): loopback and private addresses are refused")
     return "\n".join(lines)
@@ -147,9 +156,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     state = app.extensions["mock"]
     # inspection.max_waiters extra threads: long-polls wait on those, never on the API's workers
-    server = {**state.settings["server"], "threads": state.settings["server"]["threads"] + state.max_waiters}
+    server = dataclasses.replace(state.settings.server, threads=state.settings.server.threads + state.max_waiters)
     try:
-        sock = bind(server["host"], server["port"])
+        sock = bind(server.host, server.port)
     except ListenError as exc:
         print(f"mock-server: {exc}", file=sys.stderr)
         return 1
@@ -158,13 +167,14 @@ def main(argv: list[str] | None = None) -> int:
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else (f"[{host}]" if ":" in host else host)
     if not args.quiet:
         print(banner(app, f"http://{shown}:{port}"), flush=True)
-    if server["workers"] > 1:
+    if server.workers > 1:
         sock.close()                  # granian binds the port itself (the check above proved it free)
-        return serve_granian({**config, "server": {**state.settings["server"], "port": port}}, server | {"port": port},
+        return serve_granian({**config, "server": {**state.settings.server.as_dict(), "port": port}},
+                             dataclasses.replace(server, port=port),
                              log_line)
     state.webhooks.start()        # delivers due webhook events in the background
     # the fault pipeline's pool: a request held by injected latency lends its worker back (serving.py)
-    return serve_waitress(app, server, sock, log_line, dispatcher=ElasticDispatcher(server["threads"]))
+    return serve_waitress(app, server, sock, log_line, dispatcher=ElasticDispatcher(server.threads))
 
 
 if __name__ == "__main__":

@@ -25,8 +25,10 @@ from .control import openapi as control_doc
 from .faults import openapi as faults_doc
 from .providers import join_words
 from .settings import registered
+from .openapi_parts import json_content
 from .webhooks import openapi as webhooks_doc
 from .version import package_version
+from .wire import schema_class
 
 SPEC_PATH = "/_mock/openapi.json"
 DOCS_PATH = "/_mock/docs"
@@ -51,8 +53,8 @@ def openapi_json():
     state = current_app.extensions["mock"]
     document = current_app.extensions.get("mock.openapi")
     if document is None:
-        document = current_app.extensions["mock.openapi"] = build_spec(state.settings, current_app.url_map.iter_rules(),
-                                                                         tuple(state.providers.values()))
+        document = current_app.extensions["mock.openapi"] = build_spec(
+            state.settings, current_app.url_map.iter_rules(), tuple(state.providers.values()), current_app.view_functions)
     return document
 
 
@@ -72,13 +74,16 @@ def docs(path: str = "index.html"):
     return send_from_directory(SWAGGER_DIST, path)
 
 
-def build_spec(settings: dict, rules=(), providers=None) -> dict:
+def build_spec(settings: dict, rules=(), providers=None, views=None) -> dict:
     """The OpenAPI 3.1 document (a dict) for an app with ``settings`` serving ``providers``.
 
     ``rules`` (the app's URL rules): any route no ``openapi.py`` describes still appears, marked
     ``x-undescribed`` with a generic answer, so the document always lists every endpoint served
-    (and ``tests/test_openapi.py`` names the ones to describe).
+    (and ``tests/test_openapi.py`` names the ones to describe). ``views`` (the app's view
+    functions by endpoint): the request body and answers each declares (``mock_server.wire``) join
+    its operation, so a shape is written once, where the route loads or dumps it.
     """
+    rules = list(rules)
     providers = registered(providers)
     plugin = MarshmallowPlugin()
     served = join_words([provider.openapi_summary for provider in providers])
@@ -99,6 +104,7 @@ def build_spec(settings: dict, rules=(), providers=None) -> dict:
         spec.components.security_scheme(name, scheme)
     tables = [provider.openapi.operations(settings) for provider in providers]
     tables += [document.operations(settings, providers) for document in DOCUMENTS]
+    _declared(tables, rules, views or {}, settings, providers)
     described: dict[str, set[str]] = {}
     for table in tables:
         for path, operations in table.items():
@@ -109,18 +115,53 @@ def build_spec(settings: dict, rules=(), providers=None) -> dict:
     return spec.to_dict()
 
 
+def _shape(path: str) -> str:
+    """A path with its parameters unnamed: ``/v1/bots/{}``, whatever the names (Flask's or the document's)."""
+    return re.sub(r"\{[^{}]+\}", "{}", re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", path))
+
+
+def _declared(tables, rules, views, settings, providers) -> None:
+    """Add to each described operation the request body and answers its view declares."""
+    operations = {(_shape(path), method): operation
+                  for table in tables for path, item in table.items() for method, operation in item.items()}
+    resolved: dict = {}                  # schema ref -> class, once per document (one component each)
+
+    def schema(ref):
+        if ref not in resolved:
+            resolved[ref] = schema_class(ref, settings, providers)
+        return resolved[ref]
+
+    for rule in rules:
+        declared = getattr(views.get(rule.endpoint), "wire", None)
+        for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}:
+            operation = operations.get((_shape(rule.rule), method.lower()))
+            if declared is None or operation is None:
+                continue
+            for ref, media_types, required in declared.bodies:
+                body = operation.setdefault("requestBody", {"required": required})
+                content = body.setdefault("content", {})
+                content.update({media: {"schema": schema(ref)} for media in media_types if media not in content})
+            responses = operation.setdefault("responses", {})
+            for status, (ref, description, headers) in declared.answers.items():
+                answer = responses.setdefault(str(status), {})
+                answer.setdefault("description", description)
+                answer.update(json_content(schema(ref)))
+                if headers:
+                    answer.setdefault("headers", {}).update(headers)
+
+
 def _undescribed(rules, described: dict[str, set[str]]) -> dict[str, list[str]]:
     """Routes (path, methods) no document describes; paths compare by shape, whatever the names."""
     shapes: dict[str, set[str]] = {}
     for path, methods in described.items():
-        shapes.setdefault(re.sub(r"\{[^{}]+\}", "{}", path), set()).update(methods)
+        shapes.setdefault(_shape(path), set()).update(methods)
     out: dict[str, list[str]] = {}
     for rule in rules:
         if rule.rule == "/" or rule.rule.startswith(UNDOCUMENTED_PREFIXES):
             continue
         path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule)
         methods = sorted(method.lower() for method in rule.methods - {"HEAD", "OPTIONS"})
-        known = shapes.get(re.sub(r"\{[^{}]+\}", "{}", path), set())
+        known = shapes.get(_shape(path), set())
         missing = [method for method in methods if method not in known]
         if missing:
             out.setdefault(path, []).extend(m for m in missing if m not in out.get(path, []))

@@ -7,18 +7,18 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
 from flask import Flask, g, request
-from werkzeug.exceptions import BadRequest
+from werkzeug.exceptions import BadRequest, Forbidden
 
-from . import apidoc, browsers, control, faults, ui, webhooks
+from . import apidoc, browsers, control, faults, rows, ui, webhooks
 from . import indigitall, jelou
-from .clock import RANGE_TEXT, Clock, in_range, to_us
+from .clock import Clock
 from .delivery import Timelines
 from .errors import register_error_handlers
-from .isotime import parse_datetime
 from .providers import Backend, Provider
 from .sandbox import ENV_ERROR, ENV_NAME, MapCache, Sandbox, SandboxSelector
-from .settings import SettingsError, build_settings, idle_ttl_seconds
-from .store import DEFAULT_SANDBOX, SandboxLimit, Store, StoreError, open_store
+from .settings import Settings, SettingsError, build_settings
+from .settings.core import clock_start_us
+from .store import DEFAULT_SANDBOX, SandboxLimit, Store, StoreError, codec, open_store
 
 # The registered providers: a new provider is its package plus one entry here.
 PROVIDERS: tuple[Provider, ...] = (jelou.PROVIDER, indigitall.PROVIDER)
@@ -37,7 +37,7 @@ EXPIRY_INTERVAL = 60.0        # real seconds between two idle-sandbox sweeps
 class MockState:
     """Everything one app owns: settings, the store, delivery timelines, providers and backends."""
 
-    settings: dict[str, Any]
+    settings: Settings                  # typed (``settings.jelou.max_rows``); ``as_dict()``: plain
     store: Store
     timelines: Timelines
     providers: dict[str, Provider] = field(default_factory=dict)
@@ -56,7 +56,7 @@ class MockState:
 
         Seeding per record keeps results the same whatever order concurrent requests arrive in.
         """
-        return random.Random(":".join(str(part) for part in (self.settings["seed"], *parts)))
+        return random.Random(":".join(str(part) for part in (self.settings.seed, *parts)))
 
     def sandbox(self, name: str = DEFAULT_SANDBOX) -> Sandbox:
         return Sandbox(self.store, name)
@@ -82,7 +82,7 @@ class MockState:
         if real < self._next_expiry:
             return []
         self._next_expiry = real + EXPIRY_INTERVAL
-        return self.store.expire_idle(idle_ttl_seconds(self.settings))
+        return self.store.expire_idle(self.settings.sandboxes.idle_ttl_seconds)
 
     def record_counts(self, counts: Mapping[str, int]) -> dict[str, int]:
         """A sandbox's record counts by the providers' plural names (campaigns, tasks)."""
@@ -105,18 +105,23 @@ def create_app(config: Mapping[str, Any] | None = None, *, store: Store | None =
     """
     providers = tuple(PROVIDERS if providers is None else providers)
     settings = build_settings(config, providers)
+    rows.register_codecs()              # the core's stored type: an uploaded CSV (a store Blob)
+    for provider in providers:          # before any store reads one of their records
+        for cls, tag in provider.stored_types:
+            codec.register_dataclass(cls, tag)
     if store is None:
         store = _build_store(settings, time_source)
-    state = MockState(settings=settings, store=store, timelines=Timelines(settings["delivery"]))
+    state = MockState(settings=settings, store=store, timelines=Timelines(settings.delivery))
 
     app = Flask(__name__)
-    app.config["MAX_CONTENT_LENGTH"] = settings["max_request_bytes"]
-    app.config["MAX_FORM_MEMORY_SIZE"] = settings["max_form_field_bytes"]
-    app.config["MAX_FORM_PARTS"] = settings["max_form_parts"]
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
+    app.config["MAX_FORM_MEMORY_SIZE"] = settings.max_form_field_bytes
+    app.config["MAX_FORM_PARTS"] = settings.max_form_parts
     app.json.sort_keys = False
     app.extensions["mock"] = state
     app.wsgi_app = SandboxSelector(app.wsgi_app)
-    browsers.init_app(app, browsers.browser_policy(settings))     # first: refused requests touch nothing
+    policy = browsers.browser_policy(settings.server)
+    browsers.init_app(app, policy)     # first: refused requests touch nothing
 
     error_routes = []
     for provider in providers:
@@ -140,10 +145,15 @@ def create_app(config: Mapping[str, Any] | None = None, *, store: Store | None =
             g.mock_sandbox = state.sandbox(name)
             return
         state.expire_idle()
+        site = request.headers.get("Sec-Fetch-Site")
+        if name != DEFAULT_SANDBOX and browsers.from_another_site(policy, origin=request.headers.get("Origin"),
+                                                                 fetch_site=site) \
+                and state.store.info(name) is None:         # never created by another site's page (CONTRACT §18)
+            raise Forbidden(browsers.creation_refusal(name, fetch_site=site))
         try:
             sb = g.mock_sandbox = Sandbox.enter(state.store, name)     # the request context: one touch
         except SandboxLimit:            # full: drop the idle ones now rather than at the next sweep
-            if not state.store.expire_idle(idle_ttl_seconds(state.settings)):
+            if not state.store.expire_idle(state.settings.sandboxes.idle_ttl_seconds):
                 raise
             sb = g.mock_sandbox = Sandbox.enter(state.store, name)
         state.settle(sb)
@@ -157,26 +167,13 @@ def get_state(app: Flask) -> MockState:
     return app.extensions["mock"]
 
 
-def _build_store(settings: Mapping[str, Any], time_source) -> Store:
+def _build_store(settings: Settings, time_source) -> Store:
     """The store named by ``store.url`` (the one place a store is chosen)."""
-    start_us, frozen = _clock_start(settings["clock"])
     kwargs = {"time_source": time_source} if time_source else {}
     try:
-        return open_store(settings["store"]["url"], prefix=settings["store"]["prefix"], seed=settings["seed"],
-                          clock_start_us=start_us, clock_frozen=frozen,
-                          max_sandboxes=settings["sandboxes"]["max_count"], **kwargs)
+        return open_store(settings.store.url, prefix=settings.store.prefix, seed=settings.seed,
+                          clock_start_us=clock_start_us(settings.clock.start), clock_frozen=bool(settings.clock.frozen),
+                          max_sandboxes=settings.sandboxes.max_count, **kwargs)
     except StoreError as exc:
         raise SettingsError(f"store.url: {exc}") from None
 
-
-def _clock_start(section: Mapping[str, Any]) -> tuple[int | None, bool]:
-    start_us = None
-    if section.get("start"):
-        try:
-            start = parse_datetime(str(section["start"]))
-        except ValueError as exc:
-            raise SettingsError(f"clock.start: {exc}") from None
-        if not in_range(start):
-            raise SettingsError(f"clock.start: {section['start']} is outside the supported range ({RANGE_TEXT})")
-        start_us = to_us(start)
-    return start_us, bool(section.get("frozen"))

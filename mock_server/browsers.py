@@ -21,6 +21,11 @@ the security headers of the pages.
   serve one. An origin listed in ``server.allowed_origins`` is accepted whatever ``Sec-Fetch-Site``
   says. Scripts (curl, requests, the harness, the pytest plugin) send neither header and pass; the
   UI's own forms send the mock's own origin and pass.
+- **New sandboxes**: a request a page on another site made (``Sec-Fetch-Site: cross-site`` or
+  ``same-site``, its ``Origin`` not listed) never creates a sandbox but ``default``: 403 in the
+  envelope of the path's owner. Any GET creates its sandbox (CONTRACT §7), so without this an ``<img>`` per name,
+  or a popup its opener re-navigates, fills ``sandboxes.max_count`` and every test run that needs
+  a new sandbox gets 429 until they expire. Other sites' requests in existing sandboxes are served.
 - **Headers**: everything under ``/_mock/ui/`` and ``/_mock/docs/`` is sent with a
   ``Content-Security-Policy`` allowing only the mock's own scripts, styles and connections (no
   inline script: the pages have none; ``frame-ancestors 'none'``; the docs page also allows the one
@@ -32,7 +37,6 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
-from typing import Any, Mapping
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, request
@@ -71,16 +75,12 @@ class BrowserPolicy:
     origins: frozenset[Origin] = frozenset()
 
 
-def browser_policy(settings: Mapping[str, Any]) -> BrowserPolicy:
-    """The policy of ``settings["server"]``; a ``ValueError`` naming the setting for a bad entry."""
-    server = settings["server"]
-    hosts, origins = server["allowed_hosts"], server["allowed_origins"]
-    for name, value in (("server.allowed_hosts", hosts), ("server.allowed_origins", origins)):
-        if not isinstance(value, list) or not all(isinstance(entry, str) and entry.strip() for entry in value):
-            raise ValueError(f"{name} must be a list of non-empty strings")
-    names = frozenset(_host_entry(entry) for entry in hosts)
-    listed = frozenset(_origin_entry(entry) for entry in origins)
-    check = listens_on_loopback_only(str(server["host"])) or bool(names)
+def browser_policy(server) -> BrowserPolicy:
+    """The policy of the ``server`` settings (lists of strings, checked by the settings model); a
+    ``ValueError`` naming the setting for a bad entry."""
+    names = frozenset(_host_entry(entry) for entry in server.allowed_hosts)
+    listed = frozenset(_origin_entry(entry) for entry in server.allowed_origins)
+    check = listens_on_loopback_only(str(server.host)) or bool(names)
     return BrowserPolicy(check_host=check and "*" not in names, hosts=names, origins=listed)
 
 
@@ -165,6 +165,21 @@ def origin_refusal(policy: BrowserPolicy, method: str, path: str, *, origin: str
     return (f"refused {method} {path} from a web page on another origin ({why}); the mock's control plane "
             "only takes changes from its own pages and from scripts. List a trusted origin in the setting "
             "server.allowed_origins")
+
+
+def from_another_site(policy: BrowserPolicy, *, origin: str | None, fetch_site: str | None) -> bool:
+    """Did a page on another site (another port of localhost included) send this request? Not when
+    its ``Origin`` is listed in ``server.allowed_origins``."""
+    if (fetch_site or "").strip().lower() not in ("cross-site", "same-site"):
+        return False
+    return origin is None or parse_origin(origin) not in policy.origins
+
+
+def creation_refusal(name: str, *, fetch_site: str | None) -> str:
+    """Why a request from another site's page may not create sandbox ``name`` (403)."""
+    return (f"sandbox '{name}' does not exist, and a request from a web page on another site (Sec-Fetch-Site: "
+            f"{(fetch_site or '').strip().lower()}) may not create one; create it from a script or the mock's own "
+            "pages, or list the page's origin in the setting server.allowed_origins")
 
 
 def init_app(app: Flask, policy: BrowserPolicy) -> None:

@@ -125,9 +125,10 @@ class Schedule:
 class Timelines:
     """Per outcome code, the stages a message passes through and when (seconds after sending)."""
 
-    def __init__(self, delivery: Mapping[str, float]) -> None:
-        ch, user = float(delivery["channel_after"]), float(delivery["user_after"])
-        read, reply, slow = float(delivery["read_after"]), float(delivery["reply_after"]), float(delivery["slow_user_after"])
+    def __init__(self, delivery) -> None:
+        """:param delivery: the ``delivery`` settings (``mock_server.settings.core.DeliverySettings``)."""
+        ch, user = float(delivery.channel_after), float(delivery.user_after)
+        read, reply, slow = float(delivery.read_after), float(delivery.reply_after), float(delivery.slow_user_after)
         delivered = ((0.0, SENT), (ch, CHANNEL), (user, USER))
         self.steps: dict[int, tuple[tuple[float, str], ...]] = {
             ORDINARY: delivered,

@@ -262,11 +262,14 @@ def _one_hop(url: str, first_host: str | None, timeout: float, max_bytes: int, p
     if refusal:
         raise FetchError(f"refused by the host policy: {refusal}")
     parts = urlsplit(url)
-    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
-    conn_class = http.client.HTTPSConnection if parts.scheme.lower() == "https" else http.client.HTTPConnection
-    kwargs = {"context": ssl.create_default_context()} if conn_class is http.client.HTTPSConnection else {}
+    https = parts.scheme.lower() == "https"
+    conn_class = http.client.HTTPSConnection if https else http.client.HTTPConnection
+    kwargs = {"context": ssl.create_default_context()} if https else {}
     try:
-        conn = conn_class(host, parts.port, timeout=max(dog.remaining(), 0.001), **kwargs)
+        # the bare host and an explicit port: http.client strips an IPv6 literal's brackets only when it
+        # parses a port itself, and reads a bare IPv6 address without a port as host:port
+        conn = conn_class(parts.hostname, parts.port or (443 if https else 80), timeout=max(dog.remaining(), 0.001),
+                          **kwargs)
     except (http.client.InvalidURL, ValueError) as exc:      # check_url should have caught it: never a 500
         raise FetchError(f"{shown} cannot be fetched: {exc}") from None
     conn._create_connection = _connector(policy, dog)

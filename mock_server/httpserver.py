@@ -28,7 +28,7 @@ import signal
 import socket
 import sys
 import time
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from waitress import wasyncore
 from waitress.adjustments import Adjustments
@@ -37,6 +37,9 @@ from waitress.server import TcpWSGIServer
 from waitress.task import ThreadedTaskDispatcher
 
 from .server_errors import attach
+
+if TYPE_CHECKING:
+    from .settings.core import ServerSettings
 
 
 class ListenError(OSError):
@@ -110,15 +113,15 @@ class DeadlineServer(TcpWSGIServer):
             self.socket.close()
 
 
-def waitress_server(app, server: Mapping[str, Any], sock: socket.socket, *,
+def waitress_server(app, server: ServerSettings, sock: socket.socket, *,
                     channel_class: type = DeadlineChannel, dispatcher: ThreadedTaskDispatcher | None = None,
                     ) -> DeadlineServer:
     """The one-process server on ``sock`` with the ``server`` settings; ``run()`` it, or :func:`serve_waitress`.
 
     ``channel_class`` must include :class:`DeadlineMixin`; ``dispatcher`` replaces waitress's thread pool."""
     adj = Adjustments(
-        sockets=[sock], threads=server["threads"], connection_limit=server["connection_limit"],
-        channel_timeout=max(1, int(server["channel_timeout"])), cleanup_interval=1, ident="mock-server",
+        sockets=[sock], threads=server.threads, connection_limit=server.connection_limit,
+        channel_timeout=max(1, int(server.channel_timeout)), cleanup_interval=1, ident="mock-server",
         max_request_body_size=app.config["MAX_CONTENT_LENGTH"] + 1,     # attach() sets the same
     )
     if dispatcher is None:
@@ -127,11 +130,11 @@ def waitress_server(app, server: Mapping[str, Any], sock: socket.socket, *,
     instance = DeadlineServer(app, {}, True, sock, dispatcher=dispatcher, adj=adj, bind_socket=False,
                               sockinfo=(sock.family, sock.type, sock.proto, sock.getsockname()))
     instance.channel_class = channel_class
-    instance.read_timeout = float(server["request_read_timeout"])
+    instance.read_timeout = float(server.request_read_timeout)
     return attach(instance, app)     # waitress's own errors answer as JSON in the owning envelope
 
 
-def serve_waitress(app, server: Mapping[str, Any], sock: socket.socket, say: Callable[[str], None],
+def serve_waitress(app, server: ServerSettings, sock: socket.socket, say: Callable[[str], None],
                    **options: Any) -> int:
     """Serve until SIGTERM/SIGINT, then finish in-flight requests and return 0 (``options``: see
     :func:`waitress_server`)."""
@@ -147,9 +150,9 @@ def serve_waitress(app, server: Mapping[str, Any], sock: socket.socket, say: Cal
         while not stopping:
             instance.asyncore.loop(timeout=0.5, map=instance._map, use_poll=True, count=1)
         say(f"mock-server: {stopping[0]} received, finishing in-flight requests "
-            f"(at most {server['shutdown_grace']:g} s) and stopping")
+            f"(at most {server.shutdown_grace:g} s) and stopping")
         instance.stop_accepting()
-        grace_ends = time.monotonic() + float(server["shutdown_grace"])
+        grace_ends = time.monotonic() + float(server.shutdown_grace)
         while instance.busy() and time.monotonic() < grace_ends:
             instance.asyncore.loop(timeout=0.1, map=instance._map, use_poll=True, count=1)
         instance.task_dispatcher.shutdown(timeout=1)
@@ -169,7 +172,7 @@ def granian_app(config_json: str):
     return app
 
 
-def serve_granian(config: Mapping[str, Any], server: Mapping[str, Any], say: Callable[[str], None]) -> int:
+def serve_granian(config: Mapping[str, Any], server: ServerSettings, say: Callable[[str], None]) -> int:
     """Serve with granian: ``server.workers`` processes, each with its own ``create_app(config)``."""
     from granian import Granian
     from granian.constants import Interfaces
@@ -180,7 +183,7 @@ def serve_granian(config: Mapping[str, Any], server: Mapping[str, Any], say: Cal
         def signal_handler_interrupt(self, *args, **kwargs):
             if not self.interrupt_signal:
                 say(f"mock-server: stop signal received, finishing in-flight requests "
-                    f"(at most {server['shutdown_grace']:g} s) and stopping")
+                    f"(at most {server.shutdown_grace:g} s) and stopping")
             super().signal_handler_interrupt(*args, **kwargs)
 
         def _respawn_workers(self, workers, spawn_target, target_loader, delay: float = 0):
@@ -198,11 +201,11 @@ def serve_granian(config: Mapping[str, Any], server: Mapping[str, Any], say: Cal
                 self.respawned_wrks.pop(idx, None)
 
     instance = MockGranian(
-        json.dumps(dict(config), default=str), address=server["host"], port=server["port"],
-        interface=Interfaces.WSGI, workers=server["workers"], blocking_threads=server["threads"],
-        backpressure=server["connection_limit"], log_level=LogLevels.error,
-        http1_settings=HTTP1Settings(header_read_timeout=int(server["request_read_timeout"] * 1000)),
-        workers_kill_timeout=max(1, int(server["shutdown_grace"])),
+        json.dumps(dict(config), default=str), address=server.host, port=server.port,
+        interface=Interfaces.WSGI, workers=server.workers, blocking_threads=server.threads,
+        backpressure=server.connection_limit, log_level=LogLevels.error,
+        http1_settings=HTTP1Settings(header_read_timeout=int(server.request_read_timeout * 1000)),
+        workers_kill_timeout=max(1, int(server.shutdown_grace)),
         respawn_failed_workers=True,     # CONTRACT §18: a worker that dies is replaced
     )
     instance.on_shutdown(lambda: say("mock-server: stopped"))

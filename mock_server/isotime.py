@@ -27,7 +27,8 @@ _DURATION = re.compile(
     r"(?:(?P<hours>\d+(?:[.,]\d+)?)H)?"
     r"(?:(?P<minutes>\d+(?:[.,]\d+)?)M)?"
     r"(?:(?P<seconds>\d+(?:[.,]\d+)?)S)?"
-    r")?$"
+    r")?$",
+    re.ASCII,           # digits 0-9 only: \d and float() also read '١' (Arabic-Indic) and '１' (fullwidth)
 )
 _FIELDS = ("years", "months", "weeks", "days", "hours", "minutes", "seconds")
 

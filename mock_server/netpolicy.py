@@ -33,7 +33,7 @@ import ipaddress
 import re
 import socket
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Sequence
 from urllib.parse import urlsplit
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -138,14 +138,14 @@ class HostPolicy:
     networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
 
     @classmethod
-    def from_settings(cls, settings: Mapping[str, Any], listen_host: str | None = None) -> "HostPolicy":
-        """The policy for ``settings["net"]["allow"]`` on a server listening on ``listen_host``
-        (default: ``settings["server"]["host"]``)."""
-        host = listen_host if listen_host is not None else settings["server"]["host"]
-        return cls.build(settings["net"]["allow"], listens_on_loopback_only(host))
+    def from_settings(cls, settings, listen_host: str | None = None) -> "HostPolicy":
+        """The policy for ``settings.net.allow`` on a server listening on ``listen_host``
+        (default: ``settings.server.host``)."""
+        host = listen_host if listen_host is not None else settings.server.host
+        return cls.build(settings.net.allow, listens_on_loopback_only(host))
 
     @classmethod
-    def build(cls, allow: list[str], open_: bool) -> "HostPolicy":
+    def build(cls, allow: Sequence[str], open_: bool) -> "HostPolicy":
         names, globs, networks = set(), [], []
         for entry in allow:
             if not isinstance(entry, str) or not entry.strip():

@@ -7,12 +7,15 @@ The generic planes then only iterate over the registered providers, never name o
 
 - the factory mounts its blueprint, builds its backend, renders every error under its paths in
   its own envelope (longest matching path prefix wins) and lets ``/_mock/messages`` inspect it;
-- settings: its section's defaults (the demo tenant) and its validator (``check_settings``);
+- settings: its section of the settings model (``settings_type``: a frozen dataclass whose fields
+  carry defaults, the demo tenant, descriptions and checks; ``settings.<name>`` at run time);
 - OpenAPI: its operations, security scheme, tag and custom field types (``openapi_*``);
 - webhooks: :class:`WebhookSpec` and the backend's public ``webhook_sources``;
 - faults and the journal: the credential of a request (``credential``), the rate-limit subjects,
   and the id of a created record, handed over by the route (:func:`hand_over_record`);
-- UI: its own blueprint and templates (``ui_blueprint``), its nav links and overview card;
+- the store: the codecs of its record types (``stored_types``), registered by the app factory;
+- UI: its own blueprint and templates (``ui_blueprint``), its nav links, overview card, record
+  links, example request and webhook subscription ways (``ui_*``);
 - the CLI: its banner lines.
 """
 
@@ -27,6 +30,7 @@ from flask import Blueprint, Request, request
 from .errors import ProviderError
 from .paging import Source
 from .sandbox import Sandbox
+from .settings import Section, Settings
 
 CREATED = "mock.created"          # request environ key: the record a request created
 
@@ -53,6 +57,11 @@ class Backend(Protocol):
         owner)``) with transitions still to come after ``after``, as ``webhooks.events.Source``."""
 
 
+@dataclass(frozen=True)
+class NoSettings(Section):
+    """The section of a provider with nothing to set."""
+
+
 class Provider(ABC):
     """One emulated provider. Subclasses set the class attributes and ``path_prefixes``."""
 
@@ -62,8 +71,8 @@ class Provider(ABC):
     record_kinds: Mapping[str, str]      # store record kind -> plural shown in GET /_mock/sandboxes
     backend_class: Callable[[Any], Backend]          # built with the app's ``MockState``
     error_for_status: Callable[[int, str], ProviderError]
-    # settings: the section ``<name>`` (its defaults are the demo tenant), checked by check_settings
-    settings_defaults: Mapping[str, Any] = {}
+    # settings: the type of the section ``<name>`` (``mock_server.settings.Section``; defaults, demo tenant, checks)
+    settings_type: type[Section] = NoSettings
     # OpenAPI: a module-like object with ``operations(settings)`` and ``SECURITY_SCHEME`` (name, scheme)
     openapi: Any = None
     openapi_summary: str = ""            # what it emulates, for the document's description
@@ -76,32 +85,41 @@ class Provider(ABC):
     # faults: rate-limit subjects besides "credential" (per name -> the request's subject or None)
     rate_limit_subjects: Mapping[str, Callable[[Request], str | None]] = {}
     webhooks: WebhookSpec | None = None
-    # UI: its blueprint (pages under /_mock/ui/<name>), nav links (label, endpoint), overview card
+    # the store: the frozen dataclasses its records hold, each with its stable codec tag (registered
+    # by the app factory, so a shared store can encode and decode them)
+    stored_types: tuple[tuple[type, str], ...] = ()
+    # UI (mock_server.ui asks these, never names a provider): its blueprint and templates (pages
+    # under /_mock/ui/...), its nav links (label, endpoint; a page marks its link current with
+    # ``{% set active = endpoint %}``), its overview card (a template given ``overview``, whose
+    # ``overview[name]`` is ``ui_overview``), links to its records' pages, a request to try (empty
+    # pages' hints, the fault form's example) and its ways to subscribe a webhook (whose, what)
     ui_blueprint: Blueprint | None = None
     ui_nav: tuple[tuple[str, str], ...] = ()
     ui_overview_template: str | None = None
-
-    def check_settings(self, settings: Mapping[str, Any]) -> None:
-        """Raise ``SettingsError`` naming ``<name>.<key>`` for a value of its section it cannot use."""
+    ui_record: RecordLink | None = None
+    ui_example: tuple[str, str] | None = None            # (method, path), e.g. ("POST", "/v1/send")
+    ui_webhook_ways: tuple[tuple[str, str], ...] = ()     # e.g. (("its API's", "POST /v1/hooks"),)
 
     def credential(self, request: Request) -> str | None:
         """The credential a request carries (fault rules and rate limits match it)."""
         return None
 
-    def banner_lines(self, settings: Mapping[str, Any]) -> list[str]:
+    def banner_lines(self, settings: Settings) -> list[str]:
         """What ``mock-server`` prints about it at start (its demo credentials)."""
         return []
 
     def ui_overview(self, state, sb: Sandbox) -> dict[str, Any]:
-        """Its part of the UI overview (``GET /_mock/ui/api/overview``): ``records``, ``messages``."""
+        """Its part of the UI overview (``GET /_mock/ui/api/overview``), ``{}`` for none: ``records``
+        (its records by status; the overview's ``totals`` counts them under its record kind's plural)
+        and ``messages`` (its messages by status)."""
         return {}
 
-    def url_prefix(self, settings: Mapping[str, Any]) -> str:
+    def url_prefix(self, settings: Settings) -> str:
         """Where the blueprint is mounted ("" for the root)."""
         return ""
 
     @abstractmethod
-    def path_prefixes(self, settings: Mapping[str, Any]) -> tuple[str, ...]:
+    def path_prefixes(self, settings: Settings) -> tuple[str, ...]:
         """Paths answered in this provider's error envelope: each prefix and everything below it."""
 
     def http_error(self, status: int, message: str) -> ProviderError:
@@ -138,6 +156,17 @@ def created_record() -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
+class RecordLink:
+    """How the UI links one of a provider's records: the id its ``journal_record`` key holds."""
+
+    arg: str                      # /_mock/ui/requests?<arg>=<id> keeps the requests that created it
+    noun: str                     # what people call it there ("campaign")
+    endpoint: str                 # its page: ``url_for(endpoint, **{id_arg: id})``
+    id_arg: str
+    label_with_id: bool = False   # a journal row's link reads "<noun> <id>" (else "<noun>")
+
+
+@dataclass(frozen=True)
 class WebhookSpec:
     """A provider's delivery-status webhooks (``mock_server.webhooks`` reads only this)."""
 
@@ -146,9 +175,9 @@ class WebhookSpec:
     signature_header: str                         # HMAC-SHA256 of the body, ``sha256=<hex>``
     owner_key: str                                # the owner's field in /_mock/webhooks (e.g. botId)
     owner_field: Callable[[], Any]                # a fresh marshmallow field for it (String, Integer ...)
-    owner_problem: Callable[[Mapping[str, Any], str], str | None]   # (settings, owner) -> why it is unknown
+    owner_problem: Callable[[Settings, str], str | None]   # (settings, owner) -> why it is unknown
     recipient: Callable[[dict], str | None]       # an event body -> its message's recipient
     # settings -> the subscriptions the settings declare, as (owner, position, raw entry, where)
-    configured: Callable[[Mapping[str, Any]], Iterable[tuple[str, int, Any, str]]] = lambda settings: ()
+    configured: Callable[[Settings], Iterable[tuple[str, int, Any, str]]] = lambda settings: ()
     configured_where: str = "the settings"        # where those live, for "change the config file" answers
     owner_value: Callable[[str], Any] = str       # the stored owner (text) as listings show it

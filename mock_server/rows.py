@@ -6,8 +6,11 @@ rows; ``iter_rows`` re-reads all of them with one ``csv.reader``.
 Finding the records whose first cell (the recipient) equals a value (``find``) uses the
 *destination index*: the record indexes sorted by first cell, 4 bytes a record, built on first use
 (one C-speed regex pass and one sort) and kept, so each lookup is a binary search that parses about
-20 records whatever the file's size. Stores that keep the rows elsewhere (Redis) override
-``_load_index``/``_save_index`` to share it between processes.
+20 records whatever the file's size.
+
+A :class:`Rows` is a store :class:`~mock_server.store.base.Blob`: a shared store (Redis) keeps
+its bytes once, apart from the records holding it, and gives back a :class:`LazyRows` over them,
+which fetches the bytes on first use and shares the destination index between processes.
 """
 
 from __future__ import annotations
@@ -19,12 +22,15 @@ import re
 from array import array
 from itertools import accumulate
 
+from typing import Any, Mapping
+
 from .store import codec
+from .store.base import Blob, BlobSource
 
 _FIRST_CELLS = re.compile(rb"^[^,\r\n]*", re.M)
 
 
-class Rows:
+class Rows(Blob):
     """The accepted records of one file, stored as the file's bytes plus record offsets."""
 
     __slots__ = ("_data", "_offsets", "_lines", "_first", "_count", "header", "invalid", "_index")
@@ -178,12 +184,93 @@ class Rows:
         return self._lines[index] if self._lines is not None else index + 2
 
     @property
+    def nbytes_content(self) -> int:
+        """Bytes of the CSV as uploaded."""
+        return len(self._data)
+
+    @property
     def nbytes(self) -> int:
         """Bytes held: the file, plus 8 per offset, 4 per line number and 4 per destination-index
         entry when they are stored."""
         offsets = 8 * len(self._offsets) if self._offsets is not None else 0
         index = 4 * len(self._index) if self._index is not None else 0
         return len(self._data) + offsets + index + (4 * len(self._lines) if self._lines is not None else 0)
+
+
+    # -- kept by a store as a blob (``mock_server.store.base.Blob``) --------------------------
+    def blob_parts(self) -> Mapping[str, bytes]:
+        """The CSV bytes as uploaded; ``o``/``l`` record offsets and line numbers, only for files
+        the streaming reader had to read (quoted line breaks, blank lines...); ``d`` the
+        destination index (4 bytes a record) when it was built already."""
+        parts = {"": self._data}
+        if self._lines is not None:
+            parts["o"] = self._offsets.tobytes()
+            parts["l"] = self._lines.tobytes()
+        if self._index is not None:
+            parts["d"] = self._index.tobytes()
+        return parts
+
+    def blob_ref(self) -> list:
+        """Plain data a record keeps to refer to the kept rows (asked of kept ones too: no bytes read)."""
+        return [self.nbytes_content, self._first, self._count, list(self.header), self.invalid, self._lines is not None]
+
+    @classmethod
+    def from_blob(cls, source: BlobSource, ref: Any) -> "LazyRows":
+        return LazyRows.refer(source, *ref)
+
+
+class LazyRows(Rows):
+    """A :class:`Rows` whose bytes (and offsets, index) stay in a store until a process needs
+    them: read through the store's :class:`~mock_server.store.base.BlobSource`, which caches them
+    with what is derived from them (record offsets, the index as an array), so a process computes
+    those once per CSV, not once per request. Blobs never change, so a cached copy is never stale."""
+
+    __slots__ = ("_source", "_size")
+
+    @property
+    def _data(self) -> bytes:          # shadows Rows' slot: the bytes come from the source
+        return self._source.get("")
+
+    @property
+    def blob_source(self) -> BlobSource:
+        return self._source
+
+    @classmethod
+    def refer(cls, source: BlobSource, size: int, first: int, count: int, header: list[str],
+              invalid: dict[int, str], stored: bool) -> "LazyRows":
+        rows = cls.__new__(cls)
+        rows._source, rows._size = source, size
+        rows._first, rows._count, rows.header, rows._index = first, count, list(header), None
+        rows.invalid = {int(k): v for k, v in invalid.items()}
+        rows._offsets = rows._lines = None
+        if stored:                     # offsets and line numbers were kept: fetch them with the bytes
+            rows._offsets = array("Q", source.get("o"))
+            rows._lines = array("I", source.get("l"))
+        return rows
+
+    def _starts(self) -> array:
+        """Record offsets, computed once per process for this CSV (not per decoded record)."""
+        if self._offsets is None:
+            self._offsets = self._source.derived("starts", lambda: Rows._starts(self))
+        return self._offsets
+
+    def _load_index(self) -> array | None:
+        def load() -> array | None:
+            raw = self._source.get("d", missing_ok=True)
+            return None if raw is None else array("I", raw)
+        return self._source.derived("index", load)
+
+    def _save_index(self, index: array) -> None:
+        self._source.put("d", index.tobytes())
+        self._source.remember("index", index)
+
+    @property
+    def nbytes_content(self) -> int:
+        return self._size
+
+    @property
+    def nbytes(self) -> int:
+        return self._size + (4 * len(self._index) if self._index is not None else 0)
 
 
 def _to_plain(rows: Rows) -> list:
@@ -201,4 +288,7 @@ def _from_plain(plain: list) -> Rows:
     return Rows(data, array("Q", offsets), array("I", lines), header, dict(invalid))
 
 
-codec.register(Rows, "rows", _to_plain, _from_plain)
+def register_codecs() -> None:
+    """Make rows storable: whole (``rows``), or as a reference to the blob a store keeps."""
+    codec.register(Rows, "rows", _to_plain, _from_plain)
+    codec.register_blob(Rows, "rows.kept")

@@ -11,7 +11,7 @@ from conftest import JELOU, START, order_csv, send_form
 from indigitall_helpers import KEY
 from mock_server import create_app
 from mock_server.browsers import BrowserPolicy, browser_policy, host_refusal, is_loopback_host, origin_refusal
-from mock_server.settings import DEFAULTS, SettingsError, merge
+from mock_server.settings import SettingsError, defaults
 
 FOREIGN = "http://127.0.0.1:9999"
 RULE = {"match": {"provider": "jelou"}, "action": {"drop": "reset"}}
@@ -80,7 +80,7 @@ def test_a_non_loopback_listen_address_accepts_any_host_unless_allowed_hosts_is_
 
 
 def test_a_request_without_a_host_header_is_served():
-    policy = browser_policy(merge(DEFAULTS, {}))
+    policy = browser_policy(defaults().server)
     assert host_refusal(policy, None) is None and host_refusal(policy, "evil.example") is not None
 
 
@@ -125,6 +125,35 @@ def test_own_origin_scripts_and_reads_pass(client):
 def test_the_emulated_apis_are_not_under_the_origin_rule(client):
     answer = send_form(client, order_csv(), headers={**JELOU, "Origin": FOREIGN, "Sec-Fetch-Site": "cross-site"})
     assert answer.status_code == 200, answer.json
+
+
+IMAGE = {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "no-cors", "Sec-Fetch-Dest": "image"}
+
+
+@pytest.mark.parametrize("path, envelope", [("/sandboxes/page-1/_mock/clock", "error"),
+                                            ("/sandboxes/page-2/_mock/ui/", "error"),
+                                            ("/sandboxes/page-3/v1/campaigns", "message"),
+                                            ("/sandboxes/page-4/v2/chat/application/100/task", "statusCode")])
+@pytest.mark.parametrize("site", ["cross-site", "same-site"])
+def test_another_sites_page_cannot_create_a_sandbox(client, path, envelope, site):
+    """An <img> per name would otherwise fill sandboxes.max_count: every GET creates its sandbox."""
+    answer = client.get(path, headers={**IMAGE, "Sec-Fetch-Site": site})
+    assert answer.status_code == 403 and envelope in answer.json, answer.json
+    assert "may not create one" in answer.get_data(as_text=True) and "server.allowed_origins" in answer.get_data(as_text=True)
+    assert [name for name in state_of(client)["sandboxes"] if name.startswith("page-")] == []
+
+
+def test_another_sites_page_is_served_in_existing_sandboxes_and_default(client):
+    assert client.get("/sandboxes/mine/_mock/clock").status_code == 200                 # a script creates it
+    assert client.get("/sandboxes/mine/_mock/clock", headers=IMAGE).status_code == 200
+    assert client.get("/_mock/clock", headers=IMAGE).status_code == 200                 # default is created
+    for own in ({"Sec-Fetch-Site": "same-origin"}, {"Sec-Fetch-Site": "none"}, {}):     # the UI's, typed URLs, scripts
+        assert client.get("/sandboxes/new-one/_mock/clock", headers=own).status_code == 200
+        client.delete("/_mock/sandboxes/new-one")
+    assert sorted(state_of(client)["sandboxes"]) == ["default", "mine"]
+    allowed = make(allowed_origins=["http://localhost:3000"])
+    listed = allowed.get("/sandboxes/dash/_mock/clock", headers={**IMAGE, "Origin": "http://localhost:3000"})
+    assert listed.status_code == 200
 
 
 def test_allowed_origins_are_exceptions():

@@ -15,7 +15,7 @@ from mock_server.clock import Clock
 from mock_server.delivery import Timelines
 from mock_server.errors import ControlError, ProviderError
 from mock_server.isotime import UTC
-from mock_server.settings import DEFAULTS, SettingsError
+from mock_server.settings import SettingsError, defaults
 from mock_server.store import MemoryStore, Store
 
 JELOU = {"Authorization": "Basic " + base64.b64encode(b"demo-client-id:demo-client-secret").decode()}
@@ -40,12 +40,12 @@ def test_create_app_with_no_config():
     app = create_app(None)
     state = get_state(app)
     assert isinstance(state, MockState)
-    assert state.settings == DEFAULTS
+    assert state.settings == defaults()
     assert isinstance(state.clock, Clock) and isinstance(state.store, Store)
     assert isinstance(state.timelines, Timelines)
     assert set(state.backends) == {provider.name for provider in PROVIDERS}
     assert "jelou" in state.backends
-    assert app.config["MAX_CONTENT_LENGTH"] == DEFAULTS["max_request_bytes"]
+    assert app.config["MAX_CONTENT_LENGTH"] == defaults().max_request_bytes
     assert state.clock.frozen is False
     response = app.test_client().get("/_mock/health")
     assert (response.status_code, response.json) == (200, {"status": "ok"})
@@ -62,8 +62,8 @@ def test_two_apps_do_not_share_state():
     one.clock.advance(timedelta(hours=1))
     assert two.clock.now() == START_DT
     assert one.clock.now() == START_DT + timedelta(hours=1)
-    one.settings["jelou"]["sending_rate"] = 1.0
-    assert two.settings["jelou"]["sending_rate"] == 100.0
+    one.settings.jelou.bots[0]["name"] = "Changed"          # tenant entries: one copy per app
+    assert two.settings.jelou.bots[0]["name"] == "Demo Bot"
 
 
 def test_create_app_unknown_setting():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections import Counter
 
@@ -37,8 +38,9 @@ from mock_server.delivery import (
     reserved_outcome,
 )
 from mock_server.settings import SettingsError, build_settings
+from mock_server.settings.core import DeliverySettings
 
-DELIVERY = {"channel_after": 1, "user_after": 2, "read_after": 30, "reply_after": 60, "slow_user_after": 600}
+DELIVERY = DeliverySettings(channel_after=1, user_after=2, read_after=30, reply_after=60, slow_user_after=600)
 EPOCH = 1_767_607_200.0      # 2026-01-05T10:00:00Z, what real schedules start from
 
 
@@ -232,13 +234,13 @@ def test_stage_spot_checks():
 
 
 def test_slow_user_never_before_user_after():
-    timelines = Timelines({**DELIVERY, "slow_user_after": 0.5})
+    timelines = Timelines(dataclasses.replace(DELIVERY, slow_user_after=0.5))
     assert timelines.stage(SLOW, 0.0, 1.5) == (CHANNEL, {SENT: 0.0, CHANNEL: 1.0})
     assert timelines.stage(SLOW, 0.0, 2.0) == (USER, {SENT: 0.0, CHANNEL: 1.0, USER: 2.0})
 
 
 def test_timelines_accept_default_settings():
-    timelines = Timelines(build_settings(None)["delivery"])
+    timelines = Timelines(build_settings(None).delivery)
     assert timelines.steps[REPLIED] == ((0.0, SENT), (1.0, CHANNEL), (2.0, USER), (30.0, READ), (60.0, REPLY))
     assert timelines.steps[SLOW][-1] == (600.0, USER)
 
@@ -323,8 +325,8 @@ def scenarios(draw):
         user = channel + draw(st.integers(0, 3))
         read = user + draw(st.integers(0, 40))
         reply = read + draw(st.integers(0, 40))
-        config = {"channel_after": channel, "user_after": user, "read_after": read, "reply_after": reply,
-                  "slow_user_after": draw(st.integers(0, 700))}
+        config = DeliverySettings(channel_after=channel, user_after=user, read_after=read, reply_after=reply,
+                                  slow_user_after=draw(st.integers(0, 700)))
     timelines = Timelines(config)
     offsets = sorted({offset for steps in timelines.steps.values() for offset, _ in steps})
     if draw(st.booleans()):
@@ -378,7 +380,7 @@ def test_count_matches_brute_force_with_epoch_start_at_send_instants():
 
 def test_count_with_out_of_order_delivery_settings_accepted_by_settings():
     try:
-        config = build_settings({"delivery": {"channel_after": 5, "user_after": 2}})["delivery"]
+        config = build_settings({"delivery": {"channel_after": 5, "user_after": 2}}).delivery
     except SettingsError as exc:          # rejecting such settings is an acceptable fix too
         assert "delivery." in str(exc)
         return

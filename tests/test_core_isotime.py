@@ -85,6 +85,26 @@ def test_parse_duration_rejects_malformed(text):
     assert str(info.value) == f"'{text}' is not an ISO 8601 duration (examples: PT0.25S, PT15M, P3D, P2W, P1M)"
 
 
+@pytest.mark.parametrize("text", ["P\u0661D", "PT\uff11S", "PT1\u0660S", "P1.\u0665D", "P\u00b2D", "PT\u09e7H"])
+def test_parse_duration_takes_ascii_digits_only(text):
+    """Like every number a client gives (mock_server.queryargs): '١' (Arabic-Indic) and '１' (fullwidth)
+    are not digits here, though a regex's \\d and float() read them as 1."""
+    with pytest.raises(ValueError, match="is not an ISO 8601 duration"):
+        parse_duration(text)
+
+
+def test_a_clock_advance_or_fault_latency_in_non_ascii_digits_is_a_400():
+    from mock_server import create_app
+    app = create_app({"clock": {"start": "2026-01-05T10:00:00Z", "frozen": True}})
+    client = app.test_client()
+    answer = client.post("/_mock/clock", json={"advance": "P\u0661D"})
+    assert answer.status_code == 400 and "not an ISO 8601 duration" in answer.json["error"]["message"], answer.json
+    assert client.get("/_mock/clock").json["now"] == "2026-01-05T10:00:00.000Z"
+    answer = client.post("/_mock/faults", json={"action": {"latency": "PT\uff11S"}})
+    assert answer.status_code == 400 and answer.json["error"]["message"].startswith("action.latency:"), answer.json
+    app.extensions["mock"].webhooks.stop()
+
+
 @pytest.mark.parametrize("text", ["P1.5DT2H", "PT1.5H30M", "P1,5DT2H", "P0.5Y1M", "P1.5W1D"])
 def test_parse_duration_rejects_fraction_not_in_smallest(text):
     with pytest.raises(ValueError) as info:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 
 import pytest
 
-from mock_server.settings import DEFAULTS, SettingsError, build_settings, check, load_file, merge
+from mock_server.settings import DEFAULTS, Section, SettingsError, build_settings, defaults, load_file
+from mock_server.settings.model import walk
 
 
 def settings_error(config) -> str:
@@ -20,60 +22,77 @@ def settings_error(config) -> str:
 
 
 def test_build_settings_none_equals_defaults():
-    assert build_settings(None) == DEFAULTS
-    assert build_settings({}) == DEFAULTS
+    assert build_settings(None) == defaults()
+    assert build_settings({}) == defaults()
+    assert build_settings(None).as_dict() == DEFAULTS
+
+
+def test_settings_are_typed_and_frozen():
+    settings = build_settings(None)
+    assert settings.jelou.file_url_timeout == 10.0 and settings.webhooks.timeout == 5.0
+    assert settings.provider("indigitall") is settings.indigitall
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        settings.delivery.read_share = 0.9
+    with pytest.raises(AttributeError):
+        settings.jelou.bots.append({"id": "x"})            # lists are tuples
+    assert isinstance(settings.jelou.bots, tuple) and isinstance(settings.indigitall.applications[0]["templates"], tuple)
 
 
 def test_build_settings_returns_a_copy():
     pristine = copy.deepcopy(DEFAULTS)
     settings = build_settings(None)
-    settings["jelou"]["bots"].append({"id": "x"})
-    settings["delivery"]["read_share"] = 0.9
+    settings.jelou.bots[0]["name"] = "Changed"      # tenant entries are plain mappings: a copy per build
     assert DEFAULTS == pristine
-    assert build_settings(None) == pristine
+    assert build_settings(None).as_dict() == pristine
+
+
+def test_as_dict_round_trips():
+    plain = build_settings({"jelou": {"sending_rate": 5}}).as_dict()
+    assert plain["jelou"]["bots"] == DEFAULTS["jelou"]["bots"] and isinstance(plain["jelou"]["bots"], list)
+    assert build_settings(plain) == build_settings({"jelou": {"sending_rate": 5}})
 
 
 def test_override_nested_key_keeps_siblings():
     settings = build_settings({"jelou": {"sending_rate": 5}, "delivery": {"read_share": 0.25}})
-    assert settings["jelou"]["sending_rate"] == 5
-    assert settings["delivery"]["read_share"] == 0.25
-    expected_jelou = {**DEFAULTS["jelou"], "sending_rate": 5}
-    assert settings["jelou"] == expected_jelou
-    assert settings["delivery"] == {**DEFAULTS["delivery"], "read_share": 0.25}
-    assert settings["indigitall"] == DEFAULTS["indigitall"]
-    assert settings["seed"] == 0
+    assert settings.jelou.sending_rate == 5
+    assert settings.delivery.read_share == 0.25
+    assert settings.jelou == dataclasses.replace(defaults().jelou, sending_rate=5)
+    assert settings.delivery == dataclasses.replace(defaults().delivery, read_share=0.25)
+    assert settings.indigitall == defaults().indigitall
+    assert settings.seed == 0
 
 
 def test_override_two_levels_deep():
     settings = build_settings({"clock": {"frozen": True}, "inspection": {"max_limit": 50}})
-    assert settings["clock"] == {"start": None, "frozen": True}
-    assert settings["inspection"] == {"default_limit": 100, "max_limit": 50, "max_wait_seconds": 60.0,
-                                      "max_waiters": 16}
+    assert settings.clock.as_dict() == {"start": None, "frozen": True}
+    assert settings.inspection.as_dict() == {"default_limit": 100, "max_limit": 50, "max_wait_seconds": 60.0,
+                                             "max_waiters": 16}
 
 
 def test_list_replaces_default_list():
     bots = [{"id": "only-bot", "name": "Only", "company_id": 1}]
     settings = build_settings({"jelou": {"bots": bots}, "indigitall": {"channel_types": ["sms"]}})
-    assert settings["jelou"]["bots"] == bots
-    assert settings["indigitall"]["channel_types"] == ["sms"]
+    assert settings.jelou.bots == tuple(bots)
+    assert settings.indigitall.channel_types == ("sms",)
     # the companies list and everything else stay default
-    assert settings["jelou"]["companies"] == DEFAULTS["jelou"]["companies"]
+    assert settings.jelou.companies == defaults().jelou.companies
     bots.append({"id": "late"})                   # the result does not alias the input
-    assert len(settings["jelou"]["bots"]) == 1
+    bots[0]["name"] = "Renamed"
+    assert len(settings.jelou.bots) == 1 and settings.jelou.bots[0]["name"] == "Only"
 
 
 def test_empty_list_replaces_default():
-    assert build_settings({"jelou": {"templates": []}})["jelou"]["templates"] == []
+    assert build_settings({"jelou": {"templates": []}}).jelou.templates == ()
 
 
 def test_scalar_none_is_kept():
-    assert build_settings({"clock": {"start": None}})["clock"]["start"] is None
+    assert build_settings({"clock": {"start": None}}).clock.start is None
 
 
-def test_merge_directly():
-    base = {"a": 1, "b": {"c": 2, "d": [1, 2]}}
-    assert merge(base, {"b": {"d": [3]}}) == {"a": 1, "b": {"c": 2, "d": [3]}}
-    assert base == {"a": 1, "b": {"c": 2, "d": [1, 2]}}
+def test_every_field_has_a_description():
+    for path, spec in walk(type(defaults())):
+        assert spec.metadata.get("doc"), f"{path} has no description"
+    assert all(issubclass(type(getattr(defaults(), name)), Section) for name in ("jelou", "indigitall", "webhooks"))
 
 
 # --------------------------------------------------------------------------- unknown keys / wrong types
@@ -109,7 +128,7 @@ def test_settings_error_is_value_error():
 def test_empty_section_keeps_defaults():
     # ``delivery:`` with nothing under it in a YAML file loads as {"delivery": None}.
     settings = build_settings({"delivery": None})
-    assert settings["delivery"] == DEFAULTS["delivery"]
+    assert settings.delivery == defaults().delivery
 
 
 # --------------------------------------------------------------------------- check()
@@ -127,14 +146,14 @@ def test_max_rows_must_be_positive_integer(provider, value):
 
 
 @pytest.mark.parametrize("provider", ["jelou", "indigitall"])
-@pytest.mark.parametrize("value", [0, -5, None])
+@pytest.mark.parametrize("value", [0, -5, None, "fast"])
 def test_sending_rate_must_be_positive(provider, value):
     assert settings_error({provider: {"sending_rate": value}}) == f"{provider}.sending_rate must be > 0"
 
 
 def test_skip_and_legacy_are_accepted():
     settings = build_settings({"jelou": {"invalid_rows": "skip", "campaigns_shape": "legacy", "max_rows": 1}})
-    assert (settings["jelou"]["invalid_rows"], settings["jelou"]["campaigns_shape"]) == ("skip", "legacy")
+    assert (settings.jelou.invalid_rows, settings.jelou.campaigns_shape) == ("skip", "legacy")
 
 
 def test_campaigns_shape():
@@ -148,7 +167,7 @@ def test_read_share_out_of_range(value):
 
 @pytest.mark.parametrize("value", [0, 0.0, 1, 1.0, 0.5])
 def test_read_share_bounds_inclusive(value):
-    assert build_settings({"delivery": {"read_share": value}})["delivery"]["read_share"] == value
+    assert build_settings({"delivery": {"read_share": value}}).delivery.read_share == value
 
 
 @pytest.mark.parametrize("value", ["v2", "/v2/", "/", "", 2])
@@ -158,11 +177,11 @@ def test_path_prefix(value):
 
 
 def test_path_prefix_accepted():
-    assert build_settings({"indigitall": {"path_prefix": "/api/v2"}})["indigitall"]["path_prefix"] == "/api/v2"
+    assert build_settings({"indigitall": {"path_prefix": "/api/v2"}}).indigitall.path_prefix == "/api/v2"
 
 
-def test_check_on_defaults_passes():
-    check(copy.deepcopy(DEFAULTS))
+def test_defaults_as_a_config_pass_the_checks():
+    assert build_settings(copy.deepcopy(DEFAULTS)) == defaults()
 
 
 # --------------------------------------------------------------------------- load_file
@@ -172,7 +191,7 @@ def test_load_json(tmp_path):
     path = tmp_path / "mock.json"
     path.write_text(json.dumps({"seed": 7, "jelou": {"sending_rate": 10}}), encoding="utf-8")
     assert load_file(path) == {"seed": 7, "jelou": {"sending_rate": 10}}
-    assert build_settings(load_file(str(path)))["jelou"]["sending_rate"] == 10
+    assert build_settings(load_file(str(path))).jelou.sending_rate == 10
 
 
 @pytest.mark.parametrize("suffix", [".yaml", ".yml", ".conf"])
@@ -236,3 +255,55 @@ def test_load_top_level_non_mapping_rejected(tmp_path, name, text):
     with pytest.raises(SettingsError) as info:
         load_file(path)
     assert str(info.value) == f"config file {path} must hold a mapping at the top level"
+
+
+# --------------------------------------------------------------------------- the README's table, the demo tenant
+
+
+def test_readme_settings_table_is_generated_from_the_model():
+    from pathlib import Path
+
+    from mock_server.settings.table import BEGIN, END, table, with_table
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    assert BEGIN in readme and END in readme
+    assert with_table(readme, table()) == readme, \
+        "README.md's settings table is stale: run `python -m mock_server.settings --write README.md`"
+    rows = table().splitlines()
+    assert "| `jelou.file_url_timeout` | 10 s | " in "\n".join(rows)
+    keys = {path for path, _ in walk(type(defaults()))}
+    assert {row.split("`")[1] for row in rows[2:]} == keys | {"jelou.bots[].notification_urls"}
+
+
+def test_demo_tenant_comes_from_the_providers_data_files():
+    from importlib import resources
+
+    import yaml
+
+    jelou = yaml.safe_load(resources.files("mock_server.jelou").joinpath("demo.yaml").read_text(encoding="utf-8"))
+    indigitall = yaml.safe_load(resources.files("mock_server.indigitall").joinpath("demo.yaml").read_text("utf-8"))
+    assert DEFAULTS["jelou"]["bots"] == jelou["bots"] and DEFAULTS["jelou"]["templates"] == jelou["templates"]
+    assert DEFAULTS["indigitall"]["server_keys"] == indigitall["server_keys"]
+    assert DEFAULTS["indigitall"]["applications"] == indigitall["applications"]
+
+
+def test_package_data_ships_the_demo_tenants():
+    import tomllib
+    from pathlib import Path
+
+    pyproject = tomllib.loads((Path(__file__).resolve().parent.parent / "pyproject.toml").read_text(encoding="utf-8"))
+    assert "*/demo.yaml" in pyproject["tool"]["setuptools"]["package-data"]["mock_server"]
+
+
+@pytest.mark.parametrize("config, message", [
+    ({"rate_limits": [{"provider": "nope", "per": "credential", "limit": 1, "window": "PT1M"}]},
+     "rate_limits[0].provider must be one of: jelou, indigitall"),
+    ({"latency_profiles": [{"method": "BREW"}]}, "latency_profiles[0].method must be one of: "),
+    ({"clock": {"start": "yesterday"}}, "clock.start: "),
+    ({"access_log": "xml"}, "access_log must be one of: text, json (or null: off)"),
+    ({"jelou": {"bots": [{"id": "b", "company_id": 1, "notification_urls": [{"url": 5}]}]}},
+     "jelou.bots[b].notification_urls[0]: "),
+])
+def test_every_check_runs_when_the_settings_are_built(config, message):
+    """One validator: what the factory used to check while wiring the app, the model checks on load."""
+    assert settings_error(config).startswith(message)

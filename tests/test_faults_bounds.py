@@ -10,7 +10,7 @@ import pytest
 
 from conftest import JELOU, ORDER_PARAMS, send_form
 from mock_server import create_app
-from mock_server.jelou.campaigns import KIND as CAMPAIGN
+from mock_server.jelou.campaigns import CAMPAIGNS
 from mock_server.settings import SettingsError
 from test_jelou_fileurl import FileServer
 
@@ -66,7 +66,7 @@ def test_redis_stopping_before_the_journal_write_leaves_the_committed_answer(red
     stored = []
 
     def stop_then_log(sandbox, entry):
-        stored.append(app.extensions["mock"].store.get(sandbox, CAMPAIGN, entry["campaignId"]))
+        stored.append(app.extensions["mock"].store.get(sandbox, CAMPAIGNS.kind, entry["campaignId"]))
         redis_server.stop()                     # the campaign is committed; the journal write will fail
         return write(sandbox, entry)
 

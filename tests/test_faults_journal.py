@@ -164,6 +164,15 @@ def test_wait_for_holds_until_enough_requests_arrive(app):
     assert 0.25 <= time.monotonic() - started < 3
 
 
+def test_a_wait_without_timeout_waits_at_most_the_configured_bound():
+    """The default timeout (10 s) never exceeds ``inspection.max_wait_seconds`` (it did: a bound of
+    0.05 s still let a journal long-poll without ``timeout`` hold for 10 s)."""
+    client = make(inspection={"max_wait_seconds": 0.2}).test_client()
+    started = time.monotonic()
+    assert journal(client, wait_for=1)["total"] == 0
+    assert time.monotonic() - started < 5
+
+
 @pytest.mark.parametrize("fmt", ["text", "json"])
 def test_the_access_log_has_one_line_per_request_and_no_credential(fmt):
     app = make(access_log=fmt)

@@ -83,6 +83,17 @@ def test_the_plugin_next_to_my_own_packages(mock_server, mock_clock):
                                     bot_id="demo-bot", params=[])
 '''
 
+# The installed package's UI pages (generic and each provider's), its asset and the API docs page.
+PAGES = """
+from mock_server import create_app
+app = create_app()
+client = app.test_client()
+for path in ("/_mock/ui/", "/_mock/ui/jelou", "/_mock/ui/indigitall", "/_mock/ui/requests",
+             "/_mock/ui/static/ui.css", "/_mock/docs/"):
+    print(client.get(path).status_code)
+app.extensions["mock"].webhooks.stop()
+"""
+
 
 @pytest.mark.slow
 def test_slim_install_serves_and_the_plugin_works_in_a_project_with_its_own_harness(tmp_path):
@@ -110,6 +121,8 @@ def test_slim_install_serves_and_the_plugin_works_in_a_project_with_its_own_harn
     found = run([str(python), "-c", "import importlib.util as u, sys; "
                  f"print([n for n in {HEAVY!r} if u.find_spec(n)])"], tmp_path)
     assert found.stdout.strip() == "[]", found.stdout + found.stderr
+    pages = run([str(python), "-c", PAGES], tmp_path)              # templates and assets ship in the package
+    assert pages.stdout.split() == ["200"] * 6, pages.stdout + pages.stderr[-2000:]
 
     project = tmp_path / "project"
     for package in ("harness", "mock_server", "loadtests"):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import http.client
 import select
+import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -392,6 +393,36 @@ def test_policy_is_applied_to_resolved_addresses_at_connect_time(hostile):
         assert sock.getpeername()[0] == "127.0.0.1"
         sock.close()
     assert fetch(f"http://localhost:{hostile.port}/list.csv", timeout=2, max_bytes=10_000, policy=allowed) == CSV
+
+
+class _IPv6Server(ThreadingHTTPServer):
+    address_family = socket.AF_INET6
+
+
+def test_an_ipv6_literal_url_with_a_port_is_fetched():
+    """``http://[::1]:PORT/...``: the connection is built from the bare address (a bracketed one
+    reached getaddrinfo as a name: "the host name [::1] could not be resolved")."""
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(CSV)))
+            self.end_headers()
+            self.wfile.write(CSV)
+
+    try:
+        server = _IPv6Server(("::1", 0), Handler)
+    except OSError as exc:          # a machine without IPv6 loopback
+        pytest.skip(f"cannot listen on [::1]: {exc.strerror}")
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        assert fetch(f"http://[::1]:{server.server_address[1]}/list.csv", timeout=5, max_bytes=10_000) == CSV
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def test_policy_connector_guards_plain_http_client_connections(hostile):

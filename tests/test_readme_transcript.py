@@ -105,7 +105,7 @@ def test_the_config_example_keeps_the_demo_templates():
     text = README.read_text(encoding="utf-8")
     block = text.split("A config that adds a client and a template to the demo tenant", 1)[1]
     config = yaml.safe_load(re.search(r"```yaml\n(.*?)```", block, re.DOTALL).group(1))
-    names = {t["element_name"] for t in create_app(config).extensions["mock"].settings["jelou"]["templates"]}
+    names = {t["element_name"] for t in create_app(config).extensions["mock"].settings.jelou.templates}
     assert names == {t["element_name"] for t in DEFAULTS["jelou"]["templates"]} | {"otp_code"}
 
 

@@ -219,8 +219,9 @@ def test_busy_port_is_reported_before_any_banner():
 GRANIAN_SCRIPT = """
 import sys
 from mock_server.httpserver import log_line, serve_granian
-from mock_server.settings import DEFAULTS
-server = dict(DEFAULTS["server"], workers=2, threads=4, port=int(sys.argv[1]), shutdown_grace=5)
+from dataclasses import replace
+from mock_server.settings import defaults
+server = replace(defaults().server, workers=2, threads=4, port=int(sys.argv[1]), shutdown_grace=5)
 sys.exit(serve_granian({"seed": 7}, server, log_line))
 """
 
@@ -280,3 +281,52 @@ def test_workers_2_on_redis_act_as_one_mock(redis_url):
             server.kill()
     assert server.returncode == 0, err
     assert "mock-server: stopped" in err
+
+
+def test_flags_are_the_models_settings_checked_by_the_model(capsys):
+    """Each settings flag is a field of the model: the same check and limits as in a config file."""
+    from mock_server.__main__ import model_flags
+
+    assert {path for path, _ in model_flags()} == {"seed", "server.host", "server.port", "server.threads",
+                                                   "server.workers", "store.url"}
+    with pytest.raises(SystemExit):
+        parse_args(["--port", "70000"])
+    assert "--port must be between 0 and 65535, not 70000" in capsys.readouterr().err
+    assert main(["--config", "/dev/null", "--port", "8080", "--workers", "2", "--quiet"]) == 2     # cross-field: model
+    assert "server.workers 2 needs a shared store" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("url", ["unix:///tmp/redis.sock", "unix:///run/redis/redis.sock?db=2", "rediss://h:6380/0"])
+def test_store_flag_and_setting_accept_what_open_store_opens(url):
+    """The drift fixed: --store, MOCK_STORE and store.url accept the same URLs (unix:// included)."""
+    from mock_server.settings import build_settings
+
+    assert parse_args(["--store", url]).store == url
+    assert parse_args([], environ={"MOCK_STORE": url}).store == url
+    assert build_config(parse_args(["--store", url]))["store"] == {"url": url}
+    assert build_settings({"store": {"url": url}}).store.url == url
+
+
+def test_a_unix_socket_store_serves(tmp_path):
+    """``--store unix://PATH``: a real redis-server listening on a Unix socket only."""
+    from loadtests.redisserver import find_binary
+    from tests.realredis import INSTALL_HINT, missing_binary
+
+    binary = find_binary()
+    if binary is None:
+        missing_binary(INSTALL_HINT)
+    sock = tmp_path / "redis.sock"
+    server = subprocess.Popen([binary, "--port", "0", "--unixsocket", str(sock), "--save", "", "--appendonly", "no",
+                               "--dir", str(tmp_path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 20
+        while not sock.exists():
+            assert time.monotonic() < deadline and server.poll() is None, "redis-server did not start"
+            time.sleep(0.05)
+        app = create_app(build_config(parse_args(["--store", f"unix://{sock}?db=0", "--quiet"])))
+        client = app.test_client()
+        assert client.post("/_mock/clock", json={"frozen": True}).status_code == 200
+        assert create_app({"store": {"url": f"unix://{sock}?db=0"}}).extensions["mock"].clock.frozen is True
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

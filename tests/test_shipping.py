@@ -133,7 +133,7 @@ def test_the_loader_loads_private_copies_when_a_name_is_taken(tmp_path):
         "assert server.__name__ == 'bulk_messaging_mock.harness.server'\n"
         "with server.BackgroundServer({'seed': 3}) as s:\n"
         "    assert type(s.app).__module__.startswith('flask')\n"
-        "    assert s.app.extensions['mock'].settings['seed'] == 3\n"
+        "    assert s.app.extensions['mock'].settings.seed == 3\n"
         "assert 'bulk_messaging_mock.mock_server.app' in sys.modules and mock_server.WHOSE == 'theirs'\n"
         "print('ok')\n")
     completed = subprocess.run([sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True,

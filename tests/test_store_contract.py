@@ -81,7 +81,7 @@ def item(name: str, *indexes, **fields) -> NewRecord:
 
 
 def new(store: Store, sandbox: str, name: str, *indexes, kind: str = "item", ids: str = "uuid"):
-    return store.create(sandbox, kind, lambda record_id: item(name, *indexes), ids=ids)
+    return store.create(sandbox, kind, lambda record_id, created_us: item(name, *indexes), ids=ids)
 
 
 # -- sandboxes -------------------------------------------------------------------------------------
@@ -209,7 +209,7 @@ def test_stale_generation_changes_nothing(store):
     generation = store.touch("a").generation
     store.reset("a")
     with pytest.raises(StaleGeneration):
-        store.create("a", "item", lambda rid: item("late", ("all", None)), generation=generation)
+        store.create("a", "item", lambda rid, created_us: item("late", ("all", None)), generation=generation)
     with pytest.raises(StaleGeneration):
         store.reserve("a", "ledger", lambda view: (None, {1: 1}), generation=generation)
     assert store.page("a", "all").total == 0 and store.ledger("a", "ledger") == {}
@@ -257,12 +257,26 @@ def test_sequence_ids_count_per_kind(store):
 
 
 def test_build_gets_the_allocated_id(store):
-    record = store.create("a", "item", lambda rid: item(f"built-for-{rid}"))
+    record = store.create("a", "item", lambda rid, created_us: item(f"built-for-{rid}"))
     assert record.value.name == f"built-for-{record.id}"
 
 
+def test_build_gets_the_creation_instant(make_store, fake_time):
+    """``build(id, created_us)``: the instant the record is stamped with, so a value can hold it
+    (no patching on read), on a running clock and when the real time steps back."""
+    store = make_store(time_source=fake_time)
+    made = [store.create("a", "item", lambda rid, created_us: item("x", size=created_us)) for _ in range(2)]
+    fake_time.value -= 5               # the real time steps back: the instant stays at the previous one
+    made.append(store.create("a", "item", lambda rid, created_us: item("y", size=created_us), ids="sequence"))
+    fake_time.value += 60
+    made.append(store.create("a", "item", lambda rid, created_us: item("z", size=created_us)))
+    for record in made:
+        assert record.value.size == record.created_us == store.get("a", "item", record.id).value.size
+    assert made[2].created_us == made[1].created_us and made[3].created_us > made[2].created_us
+
+
 def test_values_round_trip_through_the_codec(store):
-    record = store.create("a", "item", lambda rid: item("x", ("all", None), size=3, blob=b"\x00\x01", tags=("a", 1)))
+    record = store.create("a", "item", lambda rid, created_us: item("x", ("all", None), size=3, blob=b"\x00\x01", tags=("a", 1)))
     again = codec.decode(codec.encode(store.get("a", "item", record.id)))
     assert again == record and isinstance(again.value, Item) and again.value.tags == ("a", 1)
 
@@ -454,6 +468,34 @@ def test_no_mutable_value_is_shared_with_the_store(store):
     assert store.ledger("a", "l") is not store.ledger("a", "l")
 
 
+
+def test_no_mutable_record_value_is_shared_with_the_store(store):
+    """A record's plain-data value (a webhook delivery record) is the store's own: changing the
+    caller's object after create, or a value read back (get, page, scan, what update and
+    update_many are given), changes nothing in the store and bumps no version."""
+    value = {"status": "pending", "history": [{"attempt": 1}], "meta": {"n": 1}}
+    record = store.create("a", "delivery", lambda rid, created_us: NewRecord(value, (("all", None),)))
+    value["status"] = "changed"                           # the caller's object, changed afterwards
+    value["history"].append({"attempt": 2})
+    version = store.version("a")
+    got = store.get("a", "delivery", record.id)
+    got.value["meta"]["n"] = 9                             # a read, changed afterwards
+    got.value["history"].clear()
+    store.page("a", "all").records[0].value["status"] = "paged"
+    next(store.scan("a", "all")).value["meta"]["n"] = 7
+
+    def in_place(current):
+        current.value["status"] = "in place"               # changed, but no replacement returned
+        return None
+    store.update("a", "delivery", record.id, in_place)
+    store.update_many("a", (("delivery", record.id),), lambda current: [in_place(current[0])])
+    expected = {"status": "pending", "history": [{"attempt": 1}], "meta": {"n": 1}}
+    assert store.get("a", "delivery", record.id).value == expected
+    assert store.version("a") == version
+    updated = store.update("a", "delivery", record.id, lambda current: NewRecord({**current.value, "status": "done"}))
+    updated.value["history"].append({"attempt": 3})        # the value a write returns, changed afterwards
+    assert store.get("a", "delivery", record.id).value == {**expected, "status": "done"}
+
 # -- change notification ---------------------------------------------------------------------------
 
 def test_every_change_bumps_the_version(store):
@@ -631,7 +673,7 @@ def test_reset_never_half_keeps_a_create(make_store):
         while not stop.is_set():
             generation = store.touch("a").generation
             try:
-                record = store.create("a", "item", lambda rid: item(rid, ("all", None), ("twin", None)),
+                record = store.create("a", "item", lambda rid, created_us: item(rid, ("all", None), ("twin", None)),
                                       generation=generation)
             except StaleGeneration:
                 continue

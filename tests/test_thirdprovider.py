@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -18,6 +22,7 @@ from thirdprovider import PROVIDER as THIRD
 START = "2026-01-05T10:00:00Z"
 KEY = {"X-Tp-Key": "tp-key"}
 ALL_THREE = (*PROVIDERS, THIRD)
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -121,6 +126,79 @@ def test_its_ui_page_is_linked_in_the_nav(client):
     assert 'aria-current="page">Third notes</a>' in page.text
 
 
+def test_its_overview_card_record_links_and_record_page(client):
+    note_id = send(client, to=["5551", "5552"]).json["noteId"]
+    assert client.post("/_mock/clock", json={"advance": "PT1H"}).status_code == 200      # all delivered
+    overview = client.get("/_mock/ui/api/overview").json
+    assert overview["thirdprovider"] == {"records": {"sent": 1}, "messages": {"user": 2}}
+    assert overview["totals"] == {"campaigns": 0, "tasks": 0, "notes": 1}
+    card = client.get("/_mock/ui/").text
+    assert '<span data-bind="totals.notes">1</span> notes' in card
+    assert '<td data-bind="thirdprovider.messages.user">2</td>' in card
+    link = f'<a href="/_mock/ui/thirdprovider/{note_id}">note {note_id}</a>'
+    assert link in client.get("/_mock/ui/requests").text                       # the journal row's record link
+    only = client.get(f"/_mock/ui/requests?note={note_id}").text
+    assert f'that created\n   note <a href="/_mock/ui/thirdprovider/{note_id}"><code>{note_id}</code></a>.' in only
+    assert only.count('<tr id="') == 1
+    page = client.get(f"/_mock/ui/thirdprovider/{note_id}")
+    assert page.status_code == 200 and '<li class="message">5552: user</li>' in page.text
+    assert 'aria-current="page">Third notes</a>' in page.text               # its nav link marks its pages
+    assert f'href="/_mock/ui/requests?note={note_id}"' in page.text
+    missing = client.get("/_mock/ui/thirdprovider/nope")
+    assert missing.status_code == 404 and "There is no Third note nope in sandbox" in missing.text
+
+
+def test_alone_the_generic_pages_show_only_what_it_declares():
+    """Served alone, no generic page names another provider: examples, hints and owners are its own."""
+    app = create_app({"clock": {"start": START, "frozen": True}}, providers=(THIRD,))
+    client = app.test_client()
+    pages = {path: client.get(path).text for path in ("/_mock/ui/", "/_mock/ui/requests", "/_mock/ui/faults",
+                                                      "/_mock/ui/webhooks", "/_mock/ui/thirdprovider")}
+    assert "<code>POST /tp/send</code>, …) and it appears here" in pages["/_mock/ui/requests"]
+    assert ('placeholder=\'{"match": {"provider": "thirdprovider", "method": "POST", "path": "/tp/send"}, '
+            '"action": {"status": 503}, "times": 1}\'') in pages["/_mock/ui/faults"]
+    assert "add one with <code>POST /_mock/webhooks</code>.</p>" in pages["/_mock/ui/webhooks"]
+    subscribed = client.post("/_mock/webhooks", json={"provider": "thirdprovider", "accountId": "acct-1",
+                                                      "url": "http://127.0.0.1:9/tp", "events": ["all"]})
+    assert subscribed.status_code == 201, subscribed.json
+    pages["webhooks, subscribed"] = client.get("/_mock/ui/webhooks").text
+    assert "<td>thirdprovider acct-1</td>" in pages["webhooks, subscribed"]        # its owner key (accountId)
+    app.extensions["mock"].webhooks.stop()
+    for path, html in pages.items():
+        assert "jelou" not in html.lower() and "indigitall" not in html.lower(), path
+
+
+def test_its_record_type_round_trips_a_shared_store_through_the_codec_it_declares(redis_url):
+    app = create_app({"clock": {"start": START, "frozen": True}, "store": {"url": redis_url}},
+                     providers=ALL_THREE)
+    client = app.test_client()
+    note_id = send(client, to=["5551"]).json["noteId"]
+    other = create_app({"clock": {"start": START, "frozen": True}, "store": {"url": redis_url}},
+                       providers=ALL_THREE)                  # another process's app reads it back
+    page = other.test_client().get(f"/_mock/ui/thirdprovider/{note_id}")
+    assert page.status_code == 200 and '<li class="message">5551: sent</li>' in page.text
+    for one in (app, other):
+        one.extensions["mock"].webhooks.stop()
+
+
+def test_record_codecs_are_registered_by_the_app_not_by_importing_a_provider():
+    script = textwrap.dedent("""
+        from mock_server.indigitall import slicing
+        from mock_server.store import codec
+        allocation = slicing.Allocation(slot=7, count=3)
+        try:
+            codec.encode(allocation)
+            print("registered at import")
+        except TypeError:
+            print("not registered at import")
+        from mock_server import create_app
+        create_app().extensions["mock"].webhooks.stop()
+        print("round trip" if codec.decode(codec.encode(allocation)) == allocation else "broken")
+    """)
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.stdout.split("\n")[:2] == ["not registered at import", "round trip"], done.stderr
+
+
 def test_openapi_section_with_its_security_scheme(client):
     document = client.get("/_mock/openapi.json").json
     assert document["components"]["securitySchemes"]["tpKey"] == {"type": "apiKey", "in": "header", "name": "X-Tp-Key"}
@@ -139,7 +217,7 @@ def test_openapi_section_with_its_security_scheme(client):
 
 def test_settings_section_defaults_and_validation():
     settings = build_settings({"thirdprovider": {"rate": 2}}, ALL_THREE)
-    assert settings["thirdprovider"] == {"keys": ["tp-key"], "accounts": ["acct-1"], "rate": 2}
+    assert settings.provider("thirdprovider").as_dict() == {"keys": ["tp-key"], "accounts": ["acct-1"], "rate": 2}
     with pytest.raises(SettingsError, match=r"^thirdprovider\.rate must be a number > 0, not -1$"):
         build_settings({"thirdprovider": {"rate": -1}}, ALL_THREE)
     with pytest.raises(SettingsError, match=r"unknown setting 'thirdprovider\.nope'"):

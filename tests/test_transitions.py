@@ -10,10 +10,10 @@ import pytest
 from mock_server import delivery
 from mock_server.batches import Batch
 from mock_server.delivery import Schedule, Segment, Timelines
-from mock_server.settings import DEFAULTS
+from mock_server.settings import defaults
 from mock_server.transitions import Transition, transitions
 
-TIMELINES = Timelines(DEFAULTS["delivery"])
+TIMELINES = Timelines(defaults().delivery)
 
 
 @dataclass(frozen=True)

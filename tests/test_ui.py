@@ -10,7 +10,7 @@ from conftest import JELOU, advance, send_form
 from indigitall_helpers import cancel, contacts, create
 
 from mock_server.csvfile import CsvRules, read_csv
-from mock_server.ui import data
+from mock_server.jelou import ui as jelou_ui
 
 
 def campaign_id(client, **fields) -> str:
@@ -188,7 +188,7 @@ def test_phone_search_reads_the_raw_file_and_stops_at_its_cap(client, monkeypatc
     phones = [f"5939{index:08d}" for index in range(30)]
     lines = ["phone_number,order_id,amount,delivery"] + [f"{p},A{i},${i},Dec {i}" for i, p in enumerate(phones)]
     found = campaign_id(client, csv=("\n".join(lines) + "\n").encode())
-    monkeypatch.setattr(data, "MAX_MATCHES", 12)
+    monkeypatch.setattr(jelou_ui, "MAX_MATCHES", 12)
     html = client.get(f"/_mock/ui/jelou/{found}?phone=5939").get_data(as_text=True)
     assert "more than 12 recipients matching “5939” (the first 12 are listed: type more digits)" in html
     assert 'id="r12"' in html and 'id="r13"' not in html

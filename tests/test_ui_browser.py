@@ -13,6 +13,7 @@ import http.server
 import os
 import shutil
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -361,3 +362,33 @@ def test_a_page_on_another_origin_cannot_change_the_mock(browser, server, site_h
     assert requests.get(server.base_url + "/_mock/faults", timeout=10).json()["total"] == 0
     control.clock.advance("PT1S")                                   # a script (no Origin) still may
     assert requests.get(server.base_url + "/_mock/clock", timeout=10).json()["now"] == "2026-01-05T10:00:01.000Z"
+
+
+# Images, a script and an iframe, each in a sandbox of its own: every GET creates its sandbox (CONTRACT §7),
+# so a page could fill sandboxes.max_count and leave every test run that needs a new one a 429.
+SANDBOX_FILLER = """<!doctype html><html><head><title>innocent</title></head><body>
+<img src="MOCK/sandboxes/page-img-1/_mock/clock"><img src="MOCK/sandboxes/page-img-2/v1/campaigns">
+<script src="MOCK/sandboxes/page-script/_mock/openapi.json"></script>
+<iframe src="MOCK/sandboxes/page-frame/_mock/ui/"></iframe>
+<img src="MOCK/sandboxes/page-existing/_mock/clock">
+</body></html>"""
+FILLED = ("page-img-1", "page-img-2", "page-script", "page-frame")
+
+
+@pytest.mark.parametrize("site_host", ["localhost", "127.0.0.1"])        # cross-site, and same-site (another port)
+def test_a_page_on_another_origin_cannot_create_sandboxes(browser, server, site_host):
+    assert requests.get(server.base_url + "/sandboxes/page-existing/_mock/clock", timeout=10).status_code == 200
+    context = browser.new_context()
+    page = context.new_page()
+    done: list[str] = []            # the mock's answers (Chromium blocks the opaque JSON ones: a failed request)
+    for event in ("requestfinished", "requestfailed"):
+        page.on(event, lambda request: done.append(request.url) if request.url.startswith(server.base_url) else None)
+    with foreign_site(SANDBOX_FILLER.replace("MOCK", server.base_url)) as port:
+        page.goto(f"http://{site_host}:{port}/")
+        deadline = time.monotonic() + 30
+        while len(done) < len(FILLED) + 1 and time.monotonic() < deadline:
+            page.wait_for_timeout(100)
+    context.close()
+    assert sorted(url.split("/sandboxes/")[1].split("/")[0] for url in done) == sorted((*FILLED, "page-existing"))
+    names = {item["name"] for item in requests.get(server.base_url + "/_mock/sandboxes", timeout=10).json()["sandboxes"]}
+    assert names.isdisjoint(FILLED) and "page-existing" in names, names

@@ -60,7 +60,7 @@ def test_million_recipients_advanced_a_day_deliver_with_flat_memory():
     # Every message is due (about 2.5 million events), yet only a few windows were ever derived:
     # the cursor is still inside the campaign's first hours, and in-flight deliveries stay bounded.
     assert cursor < now - 12 * 3600
-    window = state.settings["webhooks"]["window_events"]
+    window = state.settings.webhooks.window_events
     assert peak_live <= 5 * window
     # 2.5 million materialised events would take gigabytes. What grows at first is the CSV's row
     # index (built on first read), the bounded queue and the records kept up to their cap; after

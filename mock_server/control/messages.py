@@ -24,17 +24,20 @@ from ..errors import ControlError
 from ..paging import paginate
 from ..queryargs import int_arg, seconds_arg
 from ..sandbox import current
+from ..wire import answers
 from .routes import _state, bp
+from .schemas import MessagesSchema
 
 MIN_NAP = 0.001          # real seconds: never wake more often than this
 
 
 def init_state(state) -> None:
-    state.waiters = threading.BoundedSemaphore(max(1, state.settings["inspection"]["max_waiters"]))
-    state.max_waiters = state.settings["inspection"]["max_waiters"]
+    state.waiters = threading.BoundedSemaphore(max(1, state.settings.inspection.max_waiters))
+    state.max_waiters = state.settings.inspection.max_waiters
 
 
 @bp.get("/messages")
+@answers(MessagesSchema, description="One page")
 def messages():
     """The messages the mock has sent, filtered, optionally long-polling until ``wait_for`` match."""
     state = _state()
@@ -45,11 +48,11 @@ def messages():
         raise ControlError(f"unknown provider '{provider}'; use one of: {', '.join(state.backends)}")
     campaign = args.get("campaign") or args.get("task") or None
     status = args.get("status") or None
-    limits = state.settings["inspection"]
+    limits = state.settings.inspection
     offset = int_arg("offset", 0, 0)
-    limit = int_arg("limit", limits["default_limit"], 1, limits["max_limit"])
+    limit = int_arg("limit", limits.default_limit, 1, limits.max_limit)
     wait_for = int_arg("wait_for", 0, 0)
-    most = float(limits["max_wait_seconds"])
+    most = float(limits.max_wait_seconds)
     timeout = seconds_arg("timeout", min(10.0, most), 0.0, most)
     backends = [state.backends[provider]] if provider else list(state.backends.values())
 

@@ -11,10 +11,13 @@ from ..errors import ControlError
 from ..isotime import from_timestamp, isoformat
 from ..sandbox import NAME_RULE
 from ..store import valid_sandbox_name
+from ..wire import answers
 from .routes import _state, bp
+from .schemas import DroppedSchema, SandboxListSchema
 
 
 @bp.get("/sandboxes")
+@answers(SandboxListSchema, description="The sandboxes")
 def list_sandboxes():
     state = _state()
     state.expire_idle()
@@ -29,10 +32,11 @@ def list_sandboxes():
             "createdAt": isoformat(from_timestamp(info.created_real)),
             "lastUsedAt": isoformat(from_timestamp(info.used_real)),
         })
-    return {"sandboxes": items, "total": len(items), "idleTtl": state.settings["sandboxes"]["idle_ttl"]}
+    return {"sandboxes": items, "total": len(items), "idleTtl": state.settings.sandboxes.idle_ttl}
 
 
 @bp.delete("/sandboxes/<path:name>")
+@answers(DroppedSchema, description="Dropped")
 def drop_sandbox(name: str):
     if not valid_sandbox_name(name):
         raise ControlError(f"invalid sandbox name {name[:80]!r}: use {NAME_RULE}")

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from ..settings import SettingsError
-from .accesslog import FORMATS, AccessLog
+from .accesslog import AccessLog
 from .control import bp
 from .pipeline import Instrument
 from .ratelimits import load_latency_profiles, load_rate_limits
@@ -18,21 +17,20 @@ from .records import Records
 
 
 def init_app(app: Flask, state, providers) -> Instrument:
-    """:param providers: the registered :class:`~mock_server.providers.Provider` instances.
+    """:param providers: the registered :class:`~mock_server.providers.Provider` instances (the settings
+    model has checked the lists parsed here).
 
     Call it after the app's own ``before_request`` hooks are registered: the pipeline's hook then
     runs once the request's sandbox is selected.
     """
     settings = state.settings
-    fmt = settings["access_log"]
-    if fmt is not None and fmt not in FORMATS:
-        raise SettingsError(f"access_log must be one of: {', '.join(FORMATS)} (or null: off)")
+    fmt = settings.access_log                     # text | json | None, checked by the settings model
     instrument = Instrument(
         state,
         {provider.name: provider for provider in providers},
-        Records(state.store, settings["journal"], settings["faults"], state.maps),
-        load_rate_limits(settings["rate_limits"], providers),
-        load_latency_profiles(settings["latency_profiles"], providers),
+        Records(state.store, settings.journal, settings.faults, state.maps),
+        load_rate_limits(settings.rate_limits, providers),
+        load_latency_profiles(settings.latency_profiles, providers),
         AccessLog(fmt) if fmt else None,
     )
     app.extensions["mock.faults"] = instrument

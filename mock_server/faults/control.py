@@ -13,9 +13,12 @@ from ..sandbox import current
 from ..errors import ControlError
 from ..isotime import isoformat, parse_datetime
 from ..queryargs import int_arg, seconds_arg, shown, whole_number
+from ..wire import answers, takes
 from .pipeline import current_sandbox
 from .records import JOURNAL, TooManyRules
 from .rules import new_rule
+from .schemas import (ClearedSchema, DeletedRuleSchema, DeletedRulesSchema, RuleListSchema, StoredRuleSchema,
+                      journal_page, rule_body)
 
 bp = Blueprint("mock_faults", __name__, url_prefix="/_mock")
 
@@ -29,6 +32,8 @@ def _sandbox() -> str:
 
 
 @bp.post("/faults")
+@answers(StoredRuleSchema, 201, "The rule")
+@takes(rule_body)
 def add_fault():
     instrument = _instrument()
     try:
@@ -44,12 +49,14 @@ def add_fault():
 
 
 @bp.get("/faults")
+@answers(RuleListSchema, description="Rules")
 def list_faults():
     rules = _instrument().records.rules(_sandbox())
     return {"faults": rules, "total": len(rules)}
 
 
 @bp.get("/faults/<rule_id>")
+@answers(StoredRuleSchema, description="The rule")
 def get_fault(rule_id: str):
     rule = _instrument().records.rule(_sandbox(), rule_id)
     if rule is None:
@@ -58,6 +65,7 @@ def get_fault(rule_id: str):
 
 
 @bp.delete("/faults/<rule_id>")
+@answers(DeletedRuleSchema, description="Deleted")
 def delete_fault(rule_id: str):
     if not _instrument().records.delete_rule(_sandbox(), rule_id):
         raise ControlError(f"no fault rule '{rule_id}'", 404)
@@ -65,11 +73,13 @@ def delete_fault(rule_id: str):
 
 
 @bp.delete("/faults")
+@answers(DeletedRulesSchema, description="How many")
 def clear_faults():
     return {"deleted": _instrument().records.clear_rules(_sandbox())}
 
 
 @bp.get("/requests")
+@answers(journal_page, description="One page")
 def list_requests():
     """The journal, oldest first: filters, ``limit``/``page``, and ``wait_for``/``timeout`` long-poll."""
     instrument = _instrument()
@@ -81,11 +91,12 @@ def list_requests():
     status = _status_arg(args.get("status"))
     fault = args.get("fault") or None
     since = _since_arg(args.get("since"))
-    limits = instrument.state.settings["inspection"]
-    limit = int_arg("limit", limits["default_limit"], 1, limits["max_limit"])
+    limits = instrument.state.settings.inspection
+    limit = int_arg("limit", limits.default_limit, 1, limits.max_limit)
     page = int_arg("page", 1, 1)
     wait_for = int_arg("wait_for", 0, 0)
-    timeout = seconds_arg("timeout", 10.0, 0.0, float(limits["max_wait_seconds"]))
+    most = float(limits.max_wait_seconds)
+    timeout = seconds_arg("timeout", min(10.0, most), 0.0, most)     # the default never exceeds the bound
 
     kept = []                                    # the last page read: its drop counts
 
@@ -123,6 +134,7 @@ def list_requests():
 
 
 @bp.delete("/requests")
+@answers(ClearedSchema, description="Cleared")
 def clear_requests():
     _instrument().records.clear_journal(_sandbox())
     return {"status": "ok"}

@@ -61,7 +61,7 @@ def _duration(entry: Mapping, key: str, where: str, default: str | None = None) 
 def _entries(raw: Any, name: str, keys: tuple[str, ...]):
     """``(where, entry)`` for each mapping of the list setting ``name``, with only ``keys`` in it."""
     shape = "{" + ", ".join(keys) + "}"
-    if not isinstance(raw, list):
+    if not isinstance(raw, (list, tuple)):
         raise SettingsError(f"{name} must be a list of {shape}")
     for index, entry in enumerate(raw):
         where = f"{name}[{index}]"

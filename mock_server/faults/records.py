@@ -15,7 +15,7 @@ Bounds per sandbox (CONTRACT §18): ``faults.max_rules`` rules (one more is :cla
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Callable, Mapping
+from typing import Any, Callable
 
 from ..sandbox import MapCache, Sandbox
 from ..store import LogPage, Store
@@ -33,13 +33,14 @@ class TooManyRules(ValueError):
 class Records:
     """The faults package's view of one store; every call names the sandbox."""
 
-    def __init__(self, store: Store, journal: Mapping[str, int], faults: Mapping[str, int],
-                 maps: MapCache | None = None) -> None:
+    def __init__(self, store: Store, journal, faults, maps: MapCache | None = None) -> None:
+        """:param journal: the ``journal`` settings; :param faults: the ``faults`` settings;
+        :param maps: the app's :class:`MapCache` (the rules are read once per change)."""
         self.store = store
         self.maps = maps or MapCache(store)
-        self.max_entries = journal["max_entries"]
-        self.max_bytes = journal["max_bytes"]
-        self.max_rules = faults["max_rules"]
+        self.max_entries = journal.max_entries
+        self.max_bytes = journal.max_bytes
+        self.max_rules = faults.max_rules
 
     # -- fault rules -------------------------------------------------------------------------
     def add_rule(self, sandbox: str, make: Callable[[str], dict]) -> dict:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -27,13 +26,14 @@ from ..csvfile import CsvRejected, CsvRules, read_csv
 from ..delivery import build_outcomes
 from ..isotime import add_duration, add_months_capped, isoformat
 from ..sandbox import Sandbox
-from ..store import NewRecord, Record, StaleGeneration
+from ..store import StaleGeneration
+from ..store.repository import Repository
 from . import schemas
 from .errors import (ApplicationNotFound, ForbiddenApplication, IndigitallError, TaskNotCancelable, TaskNotFound,
                      Unauthorized, ValidationFailed)
 from .layout import Layout, structure_problems
 from .slicing import Plan, SlicingSettings, plan_slots
-from .tasks import ALL, KIND, Task, by_application, ledger_name
+from .tasks import BY_APPLICATION, TASKS, Task, ledger_name
 from .inspection import InspectionMixin
 from .validation import Checker, scan
 from .webhooks import WebhooksMixin
@@ -47,33 +47,27 @@ class IndigitallBackend(InspectionMixin, WebhooksMixin):
 
     def __init__(self, state) -> None:
         self.state = state
-        self.settings = state.settings["indigitall"]
+        self.settings = state.settings.indigitall
         self.store = state.store
+        self.tasks = Repository(state.store, TASKS)
         self.timelines = state.timelines
-        self.applications = {int(app["id"]): app for app in self.settings["applications"]}
+        self.applications = {int(app["id"]): app for app in self.settings.applications}
         self.slicing = {app_id: slicing_settings(app) for app_id, app in self.applications.items()}
-        self.rules = CsvRules(max_rows=self.settings["max_rows"], invalid_rows=self.settings["invalid_rows"],
-                              max_cell_chars=self.settings["max_cell_chars"])
-        pattern = self.settings.get("contact_code_pattern")
+        self.rules = CsvRules(max_rows=self.settings.max_rows, invalid_rows=self.settings.invalid_rows,
+                              max_cell_chars=self.settings.max_cell_chars)
+        pattern = self.settings.contact_code_pattern
         self.contact_pattern = re.compile(pattern) if pattern else None     # checked by settings.check
-        self.naive_is_utc = self.settings.get("naive_scheduled_at", "reject") == "utc"
+        self.naive_is_utc = self.settings.naive_scheduled_at == "utc"
         self._compiled: dict[tuple[int, str, tuple[str, ...]], tuple[Layout, Checker]] = {}
 
     # -- records ---------------------------------------------------------------------------
-    @staticmethod
-    def task(record: Record) -> Task:
-        value: Task = record.value
-        if value.created_us != record.created_us:
-            value = replace(value, created_us=record.created_us)
-        return value
-
     def compiled(self, task: Task) -> tuple[Layout, Checker]:
         """The task's layout and row checker, compiled once per (application, layout, header)."""
         key = (task.application_id, task.layout_text, tuple(task.rows.header))
         found = self._compiled.get(key)
         if found is None:
             layout = Layout.parse(task.layout_text)
-            checker = Checker(layout, task.rows.header, self.settings["channel_types"], self.settings["send_types"],
+            checker = Checker(layout, task.rows.header, self.settings.channel_types, self.settings.send_types,
                               self.contact_pattern, self.applications[task.application_id].get("templates", []))
             if len(self._compiled) >= 256:
                 self._compiled.clear()
@@ -86,7 +80,7 @@ class IndigitallBackend(InspectionMixin, WebhooksMixin):
         token = parse_scheme(header, "ServerKey")
         key = None
         if token is not None:
-            key = find_match(self.settings["server_keys"], lambda candidate: (same(token, str(candidate["key"])),))
+            key = find_match(self.settings.server_keys, lambda candidate: (same(token, str(candidate["key"])),))
         if key is None:
             raise Unauthorized()
         if not APPLICATION_ID.fullmatch(application_id) or int(application_id) not in self.applications:
@@ -99,8 +93,7 @@ class IndigitallBackend(InspectionMixin, WebhooksMixin):
     def get(self, sb: Sandbox, task_id: str) -> Task | None:
         if not TASK_ID.fullmatch(task_id):
             return None
-        record = self.store.get(sb.name, KIND, str(int(task_id)))
-        return None if record is None else self.task(record)
+        return self.tasks.get(sb.name, int(task_id))
 
     def task_for(self, sb: Sandbox, application: dict, task_id: str) -> Task:
         task = self.get(sb, task_id)
@@ -121,7 +114,7 @@ class IndigitallBackend(InspectionMixin, WebhooksMixin):
         layout = fields.get("layout")
         if layout is not None:
             errors.extend({"field": "layout", "message": problem} for problem in structure_problems(
-                layout, self.settings["channel_types"], self.settings["send_types"], self.contact_pattern))
+                layout, self.settings.channel_types, self.settings.send_types, self.contact_pattern))
         if errors:
             raise ValidationFailed(errors)
         try:
@@ -135,9 +128,9 @@ class IndigitallBackend(InspectionMixin, WebhooksMixin):
                  for name in missing], error_code="MISSING_VARIABLES",
                 message=f"The layout uses variables with no CSV column: {', '.join(missing)} "
                         f"(the CSV header has: {', '.join(rows.header)})")
-        checker = Checker(layout, rows.header, self.settings["channel_types"], self.settings["send_types"],
+        checker = Checker(layout, rows.header, self.settings.channel_types, self.settings.send_types,
                           self.contact_pattern, application.get("templates", []))
-        skip = self.settings["invalid_rows"] == "skip"
+        skip = self.settings.invalid_rows == "skip"
         found = scan(checker, rows, skip)
         if found.total and not skip:
             first = found.issues[0]["message"]
@@ -148,7 +141,7 @@ class IndigitallBackend(InspectionMixin, WebhooksMixin):
 
     def _start(self, fields: dict, now: datetime, errors: list[dict]) -> datetime:
         """Start = scheduledAt, or now + delay, or now; after now and at most N calendar months ahead."""
-        months = int(self.settings["max_schedule_months"])
+        months = int(self.settings.max_schedule_months)
         limit = add_months_capped(now, months)
         name = next((key for key in ("scheduledAt", "scheduleAt") if fields.get(key) is not None), None)
         if name is not None:
@@ -187,20 +180,20 @@ class IndigitallBackend(InspectionMixin, WebhooksMixin):
         """
         app_id = int(application["id"])
         slicing, enabled, activation = self.slicing[app_id]
-        rate = float(application.get("sending_rate") or self.settings["sending_rate"])
+        rate = float(application.get("sending_rate") or self.settings.sending_rate)
         total = len(rows)
-        read_share = float(self.state.settings["delivery"]["read_share"])
+        read_share = float(self.state.settings.delivery.read_share)
         layout_text = json.dumps(layout.tree, ensure_ascii=False)
         sliced = enabled and total > activation
 
         def build_for(plan: Plan | None):
-            def build(task_id: str) -> NewRecord:
+            def build(task_id: str, created_us: int) -> Task:
                 outcomes = build_outcomes(total, self.state.rng("indigitall", int(task_id)), read_share, {}, rows.invalid)
                 found.apply(outcomes)
-                task = Task(id=int(task_id), application_id=app_id, layout_text=layout_text, rows=rows,
+                return Task(id=int(task_id), application_id=app_id, layout_text=layout_text, rows=rows,
                             outcomes=bytes(outcomes), condition=condition, plan=plan, slicing=slicing,
-                            start_us=to_us(start), rate=rate, sent_limit=0 if plan is not None and plan.canceled else None)
-                return NewRecord(task, ((ALL, None), (by_application(app_id), None)))
+                            start_us=to_us(start), rate=rate, sent_limit=0 if plan is not None and plan.canceled else None,
+                            created_us=created_us)
             return build
 
         for attempt in range(8):
@@ -211,10 +204,9 @@ class IndigitallBackend(InspectionMixin, WebhooksMixin):
                     plan = self.store.reserve(sb.name, ledger_name(app_id),
                                               lambda used: _plan(used, start, total, slicing, condition),
                                               generation=generation)
-                record = self.store.create(sb.name, KIND, build_for(plan), ids="sequence", generation=generation)
+                return self.tasks.create(sb.name, build_for(plan), generation=generation)
             except StaleGeneration:
                 continue
-            return self.task(record)
         raise IndigitallError("The sandbox was reset again and again while this task was being stored; "
                               "send it again.", status=503, error_code="SANDBOX_BUSY")
 
@@ -222,28 +214,24 @@ class IndigitallBackend(InspectionMixin, WebhooksMixin):
     def list_tasks(self, sb: Sandbox, application: dict, query: dict) -> tuple[list[Task], int]:
         """The application's tasks, newest first, one page (``page`` from 1)."""
         limit, page = query["limit"], query["page"]
-        found = self.store.page(sb.name, by_application(int(application["id"])), offset=(page - 1) * limit, limit=limit)
-        return [self.task(record) for record in found.records], found.total
+        return self.tasks.page(sb.name, BY_APPLICATION[int(application["id"])], offset=(page - 1) * limit, limit=limit)
 
     def cancel_task(self, sb: Sandbox, application: dict, task_id: str) -> Task:
         """Cancel a scheduled or processing task (409 otherwise); give back its unsent capacity."""
         task = self.task_for(sb, application, task_id)
         generation = sb.generation if sb.generation is not None else self.store.touch(sb.name).generation
 
-        def cancel(record: Record) -> NewRecord:
-            current = self.task(record)
+        def cancel(current: Task) -> Task:
             now = sb.now_dt()
             status = current.status(now.timestamp())
             if status not in ("scheduled", "processing"):
                 raise TaskNotCancelable(current.id, status)
-            canceled = current.with_cancellation(now.timestamp(), f"CANCELED_BY_REQUEST: canceled with DELETE at {isoformat(now)}")
-            return NewRecord(canceled, record.indexes)
+            return current.with_cancellation(now.timestamp(), f"CANCELED_BY_REQUEST: canceled with DELETE at {isoformat(now)}")
 
         try:
-            record = self.store.update(sb.name, KIND, str(task.id), cancel, generation=generation)
-            if record is None:
+            canceled = self.tasks.update(sb.name, task.id, cancel, generation=generation)
+            if canceled is None:
                 raise TaskNotFound(task_id, int(application["id"]))
-            canceled = self.task(record)
             unsent = {allocation.slot: allocation.count for allocation in canceled.unsent_allocations()}
             if unsent:
                 self.store.release(sb.name, ledger_name(canceled.application_id), unsent, generation=generation)

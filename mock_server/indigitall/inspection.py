@@ -23,7 +23,7 @@ class InspectionMixin:
         if campaign_id is not None:
             task = self.get(sb, campaign_id)
             return [task] if task is not None else []
-        return [self.task(record) for record in self.store.scan(sb.name, ALL, newest_first=False)]
+        return list(self.tasks.scan(sb.name, ALL, newest_first=False))
 
     def next_change(self, sb: Sandbox, campaign_id: str | None, after: float) -> float | None:
         """When the messages of these tasks next change (a send or a stage), or None."""

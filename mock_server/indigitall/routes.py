@@ -11,7 +11,9 @@ from flask import Blueprint, current_app, request
 from .. import bodies
 from ..providers import hand_over_record
 from ..sandbox import current
+from ..wire import answers, takes
 from . import schemas
+from .schemas import CsvMessageFormSchema, TaskAnswerSchema, TaskPageSchema
 from .errors import IndigitallError
 
 bp = Blueprint("indigitall", __name__)
@@ -30,6 +32,8 @@ def _ok(data, status: int = 200, **extra):
 
 
 @bp.post("/chat/application/<application_id>/message/csv")
+@answers(TaskAnswerSchema, 201, "Task accepted (status canceled when slicing cannot place it)")
+@takes(CsvMessageFormSchema, ("multipart/form-data",))
 def send_messages_from_csv(application_id: str):
     """Send messages from CSV: multipart ``layout`` + ``file`` (+ ``scheduledAt``/``delay``/``slicingCondition``)."""
     backend = _backend()
@@ -42,6 +46,7 @@ def send_messages_from_csv(application_id: str):
 
 
 @bp.get("/chat/application/<application_id>/task")
+@answers(TaskPageSchema, description="One page")
 def list_tasks(application_id: str):
     backend = _backend()
     application = _application(application_id)
@@ -51,12 +56,14 @@ def list_tasks(application_id: str):
 
 
 @bp.get("/chat/application/<application_id>/task/<task_id>")
+@answers(TaskAnswerSchema, description="The task")
 def get_task(application_id: str, task_id: str):
     backend = _backend()
     return _ok(backend.render(current(), backend.task_for(current(), _application(application_id), task_id)))
 
 
 @bp.delete("/chat/application/<application_id>/task/<task_id>")
+@answers(TaskAnswerSchema, description="Canceled")
 def cancel_task(application_id: str, task_id: str):
     backend = _backend()
     return _ok(backend.render(current(), backend.cancel_task(current(), _application(application_id), task_id)))

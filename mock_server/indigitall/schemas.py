@@ -1,4 +1,6 @@
-"""indigitall wire shapes as marshmallow schemas, and the bridge from their errors to the envelope.
+"""indigitall wire shapes as marshmallow schemas, each declared once (the bodies the routes load,
+the answers they dump through ``mock_server.wire``, the error envelope; the OpenAPI document shows
+these), and the bridge from marshmallow's errors to the envelope.
 
 Messages follow the wording the real API was seen to use for schema errors (research §5.2:
 ``request/query must have required property 'limit'``, ``... should be equal to one of: ...``).
@@ -14,11 +16,15 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, vali
 
 from ..isotime import parse_datetime, parse_duration
 from ..queryargs import MAX_SAFE, QueryInteger
+from ..wire import Instant
 from .errors import ValidationFailed
 from .layout import Layout, LayoutError
 from .slicing import CONDITIONS, DEFAULT_CONDITION
+from .tasks import MESSAGE_STATUSES
 
 MAX_PAGE_SIZE = 100
+TASK_STATUSES = ("scheduled", "processing", "finished", "canceled")
+NULLABLE = {"required": True, "allow_none": True}
 DATETIME_HINT = "an ISO 8601 date-time with Z or an offset, such as 2025-10-01T12:15:00Z"
 
 
@@ -113,6 +119,73 @@ class TaskListSchema(Schema):
     page = QueryInteger(load_default=1, validate=[validate.Range(min=1, error="querystring/page must be >= 1"),
                                                   validate.Range(max=MAX_SAFE, error=f"querystring/page must be <= {MAX_SAFE}")],
                         error_messages={"invalid": f"querystring/page must be integer (digits 0-9, between 1 and {MAX_SAFE})"})
+
+
+# == answers (dumped by the routes, mock_server.wire) and the error envelope =========================
+# -- error envelope ----------------------------------------------------------------------------
+class IndigitallErrorSchema(Schema):
+    """``{"statusCode", "message", "errorCode"}`` (+ ``errors``/``totalErrors`` when detailed), every status."""
+
+    statusCode = fields.Integer(required=True)
+    message = fields.String(required=True)
+    errorCode = fields.String(required=True, metadata={"examples": [
+        "INVALID_ACCESS_TOKEN", "FORBIDDEN_APPLICATION", "APPLICATION_NOT_FOUND", "TASK_NOT_FOUND", "VALIDATION_ERROR",
+        "INVALID_CSV", "MISSING_VARIABLES", "INVALID_ROWS", "TASK_NOT_CANCELABLE", "PAYLOAD_TOO_LARGE"]})
+    errors = fields.List(fields.Dict(), metadata={
+        "description": "at most 100 details, each naming its field (and line/column/value/reason for rows)"})
+    totalErrors = fields.Integer()
+
+
+# -- request and success bodies ----------------------------------------------------------------
+class CsvMessageFormSchema(Schema):
+    """``POST .../message/csv`` (``multipart/form-data``)."""
+
+    layout = fields.String(required=True, metadata={"description": "JSON object text with {{column}} variables"})
+    file = fields.Raw(required=True, metadata={"type": "string", "format": "binary", "description": "the CSV"})
+    scheduledAt = fields.String(metadata={"description": "ISO 8601 date-time, after now, at most 3 months ahead"})
+    scheduleAt = fields.String(metadata={"description": "alias of scheduledAt"})
+    delay = fields.String(metadata={"description": "ISO 8601 duration such as PT15M (not with scheduledAt)"})
+    slicingCondition = fields.String(validate=validate.OneOf(CONDITIONS))
+
+
+class SlotSchema(Schema):
+    start = Instant(required=True)
+    end = Instant(required=True)
+    count = fields.Integer(required=True)
+
+
+MessageCountsSchema = Schema.from_dict({status: fields.Integer(required=True) for status in MESSAGE_STATUSES},
+                                       name="MessageCountsSchema")
+
+
+class TaskSchema(Schema):
+    taskId = fields.Integer(required=True)
+    applicationId = fields.Integer(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(TASK_STATUSES))
+    scheduledAt = Instant(required=True)
+    slicingCondition = fields.String(required=True, validate=validate.OneOf(CONDITIONS))
+    sliced = fields.Boolean(required=True)
+    total = fields.Integer(required=True)
+    slots = fields.List(fields.Nested(SlotSchema), required=True)
+    canceledReason = fields.String(**NULLABLE)
+    messages = fields.Nested(MessageCountsSchema, required=True)
+    createdAt = Instant(required=True)
+    startedAt = Instant(**NULLABLE)
+    finishedAt = Instant(**NULLABLE)
+    canceledAt = Instant(**NULLABLE)
+
+
+class TaskAnswerSchema(Schema):
+    statusCode = fields.Integer(required=True)
+    message = fields.String(required=True)
+    data = fields.Nested(TaskSchema, required=True)
+
+
+class TaskPageSchema(Schema):
+    statusCode = fields.Integer(required=True)
+    message = fields.String(required=True)
+    count = fields.Integer(required=True)
+    data = fields.List(fields.Nested(TaskSchema), required=True)
 
 
 def load(schema: Schema, data: Mapping[str, Any], extra: list[dict] | None = None) -> tuple[dict, list[dict]]:

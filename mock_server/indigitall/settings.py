@@ -3,56 +3,58 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping
+from dataclasses import dataclass
+from typing import Any
 
-from ..settings import SettingsError, check_batch_section, check_path_prefix
+from ..settings import (Section, SettingsError, check_path_prefix, invalid_rows_setting, max_cell_chars_setting,
+                        max_rows_setting, sending_rate_setting, setting)
+from ..settings.model import data_file, one_of
 
-DEFAULTS: dict[str, Any] = {
-    "path_prefix": "/v2",
-    "invalid_rows": "reject",          # reject | skip (skip: bad rows are dropped and reported)
-    "max_rows": 1_000_000,
-    "max_cell_chars": 131_072,         # longest CSV cell (header names too), in characters
-    "channel_types": ["cloud_api"],
-    "send_types": ["proactive"],
-    "max_schedule_months": 3,
-    "naive_scheduled_at": "reject",    # reject | utc: a scheduledAt with no Z/offset is a 400, or read as UTC
-    "contact_code_pattern": None,      # regex every rendered contactCode must fully match (None: any non-empty)
-    "sending_rate": 100.0,             # messages per second of mock time, per application default
-    "server_keys": [{"key": "demo-server-key", "applications": [100, 200]}],
-    "applications": [
-        {"id": 100, "templates": ["new_ticket", "error_ticket"],
-         "slicing": {"enabled": True, "slot_seconds": 3600, "capacity": 1000, "window_seconds": 172800}},
-        {"id": 200, "templates": ["new_ticket", "error_ticket"],
-         "slicing": {"enabled": False, "slot_seconds": 3600, "capacity": 1000, "window_seconds": 172800}},
-        {"id": 300, "templates": ["new_ticket", "error_ticket"],
-         "slicing": {"enabled": False, "slot_seconds": 3600, "capacity": 1000, "window_seconds": 172800}},
-    ],
-}
+demo = data_file(__package__, "demo.yaml")          # the demo tenant (CONTRACT §2)
 
 
-def check(settings: Mapping[str, Any]) -> None:
-    """Raise ``SettingsError`` naming ``indigitall.<key>``."""
-    check_batch_section("indigitall", settings["indigitall"])
-    check_path_prefix("indigitall", settings["indigitall"]["path_prefix"])
-    _check_section(settings["indigitall"])
-
-
-def _check_section(section: Mapping[str, Any]) -> None:
-    pattern = section.get("contact_code_pattern")
-    if pattern:
+def _pattern(value: Any, where: str) -> None:
+    if value:
         try:
-            re.compile(pattern)
+            re.compile(value)
         except re.error as exc:
-            raise SettingsError(f"indigitall.contact_code_pattern is not a valid regular expression: {exc}") from None
-    if section.get("naive_scheduled_at", "reject") not in ("reject", "utc"):
-        raise SettingsError("indigitall.naive_scheduled_at must be 'reject' or 'utc'")
-    for app in section["applications"]:
+            raise SettingsError(f"{where} is not a valid regular expression: {exc}", key=where) from None
+
+
+def _applications(value: Any, where: str) -> None:
+    for app in value:
         slicing = app.get("slicing") or {}
         for name in ("slot_seconds", "capacity", "window_seconds", "activation_rows"):
-            value = slicing.get(name)
-            if value is None:
+            number = slicing.get(name)
+            if number is None:
                 continue
             minimum = 0 if name == "activation_rows" else 1
-            if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-                raise SettingsError(f"indigitall.applications[{app.get('id')}].slicing: {name} must be a whole number "
-                                    f">= {minimum}, got {value!r}")
+            if isinstance(number, bool) or not isinstance(number, int) or number < minimum:
+                raise SettingsError(f"{where}[{app.get('id')}].slicing: {name} must be a whole number "
+                                    f">= {minimum}, got {number!r}", key=where)
+
+
+@dataclass(frozen=True)
+class IndigitallSettings(Section):
+    path_prefix: str = setting("/v2", "prefix of the indigitall paths", check=check_path_prefix)
+    invalid_rows: str = invalid_rows_setting("`skip`: unrenderable rows become failed messages")
+    max_rows: int = max_rows_setting()
+    max_cell_chars: int = max_cell_chars_setting("characters in one CSV cell, header names included; a longer one "
+                                                 "is a 400 `INVALID_CSV` naming line and column")
+    channel_types: tuple[str, ...] = setting(["cloud_api"], "allowed channel types in rendered messages",
+                                             shown="`[cloud_api]`")
+    send_types: tuple[str, ...] = setting(["proactive"], "allowed send types in rendered messages",
+                                          shown="`[proactive]`")
+    max_schedule_months: int = setting(3, "how far ahead `scheduledAt` / `delay` may reach")
+    naive_scheduled_at: str = setting("reject", "`utc`: read a `scheduledAt` without `Z`/offset as UTC (`reject`: a "
+                                                "400)", check=one_of("reject", "utc"))
+    contact_code_pattern: str | None = setting(None, "a regex every rendered `contactCode` must fully match "
+                                                     "(default: any non-empty value)", check=_pattern)
+    sending_rate: float = sending_rate_setting("messages per second per application (an application may set its "
+                                               "own `sending_rate`)")
+    server_keys: tuple[dict, ...] = setting(None, "keys and the applications each may use", factory=demo("server_keys"),
+                                            shown="`demo-server-key` → 100, 200")
+    applications: tuple[dict, ...] = setting(
+        None, "per application: `templates`, `slicing` {`enabled`, `slot_seconds`, `capacity`, `window_seconds`, "
+              "optional `activation_rows` (default: capacity)}, optional `sending_rate`",
+        factory=demo("applications"), shown="100, 200, 300", check=_applications)

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Iterable, Mapping
 
-from ..store import codec
 
 FRAGMENTED = "fragmentedSlots"
 IMMEDIATE = "immediateConsecutiveSlots"
@@ -255,8 +254,3 @@ def slot_schedule(allocations: Iterable[Allocation], settings: SlicingSettings) 
         begin, end = slot_bounds(a.slot, settings)
         out.append({"start": _iso(begin), "end": _iso(end), "count": a.count})
     return out
-
-
-codec.register_dataclass(SlicingSettings, "indigitall.slicing")
-codec.register_dataclass(Allocation, "indigitall.allocation")
-codec.register_dataclass(Plan, "indigitall.plan")

@@ -24,7 +24,7 @@ from ..clock import from_us
 from ..csvfile import Rows
 from ..delivery import Schedule, Segment, Timelines
 from ..isotime import from_timestamp, isoformat
-from ..store import codec
+from ..store.repository import Index, IndexFamily, RecordKind
 from .layout import Layout
 from .slicing import Allocation, Plan, SlicingSettings, slot_bounds
 from .validation import Checker
@@ -63,13 +63,9 @@ def build_schedule(plan: Plan | None, settings: SlicingSettings, start: float, t
     return Schedule(segments)
 
 
-KIND = "indigitall.task"
-ALL = "indigitall.all"         # every task, by creation
-
-
-def by_application(application_id: int) -> str:
-    """The index of one application's tasks, by creation."""
-    return f"indigitall.app:{application_id}"
+# Store indexes (the record kind: TASKS, below the class).
+ALL = Index("indigitall.all")                  # every task, by creation
+BY_APPLICATION = IndexFamily("indigitall.app")  # one application's tasks, by creation
 
 
 def ledger_name(application_id: int) -> str:
@@ -94,7 +90,7 @@ class Task(Batch):
     slicing: SlicingSettings
     start_us: int
     rate: float
-    created_us: int = 0           # the record's creation instant (set when read)
+    created_us: int = 0           # the record's creation instant (given to its builder)
     canceled_reason: str | None = None
     canceled_at: float | None = None
     sent_limit: int | None = None  # messages sent before a DELETE; the rest are canceled
@@ -237,4 +233,6 @@ def _iso(moment: float | None) -> str | None:
     return None if moment is None else isoformat(from_timestamp(moment))
 
 
-codec.register_dataclass(Task, "indigitall.task")
+TASKS: RecordKind[Task, Task] = RecordKind(
+    "indigitall.task", (ALL, BY_APPLICATION), lambda task: (ALL.entry(), BY_APPLICATION[task.application_id].entry()),
+    ids="sequence")

@@ -12,7 +12,7 @@ from ..isotime import from_timestamp, isoformat
 from ..providers import WebhookSpec
 from ..sandbox import Sandbox
 from ..webhooks.events import Source
-from .tasks import ALL
+from .tasks import ALL, TASKS
 
 EVENTS = ("sent", "delivered", "read", "failed")
 # delivery stage -> event name ("sent" is the send itself; the channel stage has no event of its
@@ -28,11 +28,10 @@ class WebhooksMixin:
         after ``after`` (their bodies: the message as ``/_mock/messages`` shows it)."""
         sources = []
         timelines = self.timelines
-        for record in self.store.scan(sb.name, ALL, newest_first=False):
-            value = record.value
-            if ("indigitall", str(value.application_id)) not in owners:
+        for record in self.store.scan(sb.name, ALL.name, newest_first=False):      # records: their ``seq``
+            task = TASKS.load(record)
+            if ("indigitall", str(task.application_id)) not in owners:
                 continue
-            task = self.task(record)
             schedule = task.schedule
             limit = task.total if task.sent_limit is None else min(task.sent_limit, task.total)
             if not schedule.segments or limit == 0 or schedule.last_send + latest < after:
@@ -49,7 +48,7 @@ class WebhooksMixin:
 
 
 def _application_problem(settings: Mapping[str, Any], owner: str) -> str | None:
-    if owner not in {str(app["id"]) for app in settings["indigitall"]["applications"]}:
+    if owner not in {str(app["id"]) for app in settings.indigitall.applications}:
         return f"applicationId: no application {owner} in the settings (indigitall.applications)"
     return None
 

@@ -6,10 +6,10 @@ from flask import Request
 from marshmallow import fields
 
 from ..auth import parse_basic
-from ..providers import Provider
-from . import openapi, schemas, settings, webhooks
+from ..providers import Provider, RecordLink
+from . import openapi, schemas, settings, ui, webhooks
 from .backend import JelouBackend
-from .campaigns import KIND
+from .campaigns import CAMPAIGNS, Campaign, Lane
 from .errors import http_error
 from .routes import bot_of_request, bp
 
@@ -18,10 +18,10 @@ class Jelou(Provider):
     name = "jelou"
     title = "Jelou"
     blueprint = bp
-    record_kinds = {KIND: "campaigns"}
+    record_kinds = {CAMPAIGNS.kind: "campaigns"}
     backend_class = JelouBackend
     error_for_status = staticmethod(http_error)
-    settings_defaults = settings.DEFAULTS
+    settings_type = settings.JelouSettings
     openapi = openapi
     openapi_summary = "Jelou Send Bulk HSM"
     openapi_field_types = ((schemas.IsoDateTime, "string", "date-time"), (schemas.DateOrDateTime, "string", None),
@@ -30,24 +30,31 @@ class Jelou(Provider):
     journal_record = ("campaignId", fields.String)
     rate_limit_subjects = {"bot": bot_of_request}
     webhooks = webhooks.SPEC
+    stored_types = ((Campaign, "jelou.campaign"), (Lane, "jelou.lane"))
+    ui_blueprint = ui.bp
+    ui_nav = (("Jelou campaigns", "jelou_ui.campaigns_page"),)
+    ui_overview_template = "jelou/overview_card.html"
+    ui_record = RecordLink(arg="campaign", noun="campaign", endpoint="jelou_ui.campaign_page", id_arg="campaign_id")
+    ui_example = ("POST", "/v1/hsm/file")
+    ui_webhook_ways = (("Jelou's", "POST /v1/bots/{botId}/events/webhook"), ("the settings'", "notification_urls"))
 
     def path_prefixes(self, settings):
         return ("/v1",)
-
-    def check_settings(self, config):
-        settings.check(config)
 
     def credential(self, request: Request) -> str | None:
         """The clientId of ``Authorization: Basic base64(clientId:clientSecret)``."""
         basic = parse_basic(request.headers.get("Authorization"))
         return basic[0] if basic is not None else None
 
+    def ui_overview(self, state, sb):
+        return ui.overview(state, sb)
+
     def banner_lines(self, config):
-        section = config["jelou"]
+        section = config.jelou
         lines = ["Jelou (Authorization: Basic base64(clientId:clientSecret)):"]
-        for client in section["clients"]:
+        for client in section.clients:
             lines.append(f"  clientId {client['client_id']}  clientSecret {client['client_secret']}  company {client['company_id']}")
-        lines.append("  bots: " + ", ".join(bot["id"] for bot in section["bots"]))
+        lines.append("  bots: " + ", ".join(bot["id"] for bot in section.bots))
         return lines
 
 

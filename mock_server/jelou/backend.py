@@ -21,8 +21,9 @@ from ..netpolicy import HostPolicy, redact_url
 from . import schemas
 from ..clock import to_us
 from ..sandbox import Sandbox
-from ..store import NewRecord, Record
-from .campaigns import ALL, KIND, LANE, QUEUE, Campaign, Lane, by_bot
+from ..store import Record
+from ..store.repository import Repository
+from .campaigns import ALL, BY_BOT, CAMPAIGNS, LANES, QUEUE, Campaign, Lane
 from .errors import BotNotFound, ForbiddenBot, JelouError, NotFound, Unauthorized, ValidationFailed, message
 from .notifications import NotificationsMixin
 from .webhooks import WebhooksMixin
@@ -39,17 +40,18 @@ class JelouBackend(NotificationsMixin, WebhooksMixin):
 
     def __init__(self, state) -> None:
         self.state = state
-        self.settings = state.settings["jelou"]
+        self.settings = state.settings.jelou
         self.store = state.store
         self._next_due: dict[str, tuple[tuple, float]] = {}   # sandbox -> ((created, generation, version), due)
+        self.campaigns = Repository(state.store, CAMPAIGNS)
         self.policy = HostPolicy.from_settings(state.settings)
         self.timelines = state.timelines
-        self.companies = {company["id"]: company for company in self.settings["companies"]}
-        self.bots = {bot["id"]: bot for bot in self.settings["bots"]}
-        self.templates = {(t["bot_id"], t["element_name"]): t for t in self.settings["templates"]}
+        self.companies = {company["id"]: company for company in self.settings.companies}
+        self.bots = {bot["id"]: bot for bot in self.settings.bots}
+        self.templates = {(t["bot_id"], t["element_name"]): t for t in self.settings.templates}
         self.rules = CsvRules(
-            max_rows=self.settings["max_rows"], invalid_rows=self.settings["invalid_rows"],
-            max_cell_chars=self.settings["max_cell_chars"],
+            max_rows=self.settings.max_rows, invalid_rows=self.settings.invalid_rows,
+            max_cell_chars=self.settings.max_cell_chars,
             header_pattern=HEADER,
             header_reason="column names may only contain letters, numbers and underscores (_), with no spaces",
             first_column_pattern=PHONE,
@@ -57,27 +59,11 @@ class JelouBackend(NotificationsMixin, WebhooksMixin):
         )
 
     # -- records ---------------------------------------------------------------------------
-    @staticmethod
-    def campaign(record: Record) -> Campaign:
-        """The campaign a record holds, with its creation instant."""
-        value: Campaign = record.value
-        if value.created_us != record.created_us:
-            value = dataclasses.replace(value, created_us=record.created_us)
-        return value
-
     def get(self, sb: Sandbox, campaign_id: str) -> Campaign | None:
-        record = self.store.get(sb.name, KIND, campaign_id)
-        return None if record is None else self.campaign(record)
+        return self.campaigns.get(sb.name, campaign_id)
 
     def scan(self, sb: Sandbox, *, newest_first: bool = True):
-        return (self.campaign(record) for record in self.store.scan(sb.name, ALL, newest_first=newest_first))
-
-    @staticmethod
-    def _indexes(campaign: Campaign) -> tuple[tuple[str, float | None], ...]:
-        indexes: tuple[tuple[str, float | None], ...] = ((ALL, None), (by_bot(campaign.bot_id), None))
-        if campaign.started_at is None and not campaign.cancelled:
-            indexes += ((QUEUE, campaign.scheduled_at),)
-        return indexes
+        return self.campaigns.scan(sb.name, ALL, newest_first=newest_first)
 
     # -- auth and lookups ----------------------------------------------------------------
     def authenticate(self, header: str | None) -> dict:
@@ -86,7 +72,7 @@ class JelouBackend(NotificationsMixin, WebhooksMixin):
         if credentials is None:
             raise Unauthorized()
         client_id, secret = credentials
-        client = find_match(self.settings["clients"],
+        client = find_match(self.settings.clients,
                             lambda c: (same(client_id, c["client_id"]), same(secret, c["client_secret"])))
         if client is None:
             raise Unauthorized()
@@ -166,9 +152,9 @@ class JelouBackend(NotificationsMixin, WebhooksMixin):
 
     def _download(self, url: str) -> bytes:
         try:
-            return fetch(url, timeout=float(self.settings["file_url_timeout"]),
-                         max_bytes=int(self.settings["file_url_max_bytes"]), policy=self.policy,
-                         max_redirects=int(self.settings["file_url_max_redirects"]))
+            return fetch(url, timeout=float(self.settings.file_url_timeout),
+                         max_bytes=int(self.settings.file_url_max_bytes), policy=self.policy,
+                         max_redirects=int(self.settings.file_url_max_redirects))
         except FetchError as exc:
             raise JelouError(f"The file could not be downloaded from fileUrl: {exc}", 400) from None
 
@@ -197,25 +183,25 @@ class JelouBackend(NotificationsMixin, WebhooksMixin):
         order = {item["param"]: index for item, index in zip(fields["params"], param_indexes)}
         params = tuple(sorted((item["param"], item["column"]) for item in fields["params"]))
         reserved = rows.first_cells_starting(RESERVED_PREFIX)
-        read_share = float(self.state.settings["delivery"]["read_share"])
+        read_share = float(self.state.settings.delivery.read_share)
         kind = template.get("type", fields["type"]) if fields["type"] == "text" else fields["type"]
 
-        def build(campaign_id: str) -> NewRecord:
+        def build(campaign_id: str, created_us: int) -> Campaign:
             outcomes = bytes(build_outcomes(len(rows), self.state.rng("jelou", campaign_id), read_share,
                                             reserved, rows.invalid))
             all_fail, fail_after = Campaign.failing_profile(outcomes, self.timelines)
-            campaign = Campaign(
+            return Campaign(
                 id=campaign_id, name=fields["campaignName"], element_name=fields["elementName"], bot_id=bot["id"],
                 company_id=client["company_id"], template_text=template.get("text", ""), type=kind,
                 params=params, param_indexes=tuple(order[number] for number, _ in params),
                 media_url=fields.get("mediaUrl"), button_payloads=_json_text(fields.get("buttonPayloads")),
                 actions=_json_text(fields.get("actions")), file_name=name.split("?", 1)[0].rsplit("/", 1)[-1],
                 storage_url=file_url, rows=rows, outcomes=outcomes,
-                rate=float(bot.get("sending_rate") or self.settings["sending_rate"]),
-                scheduled_at=scheduled.timestamp() if scheduled else None, all_fail=all_fail, fail_after=fail_after)
-            return NewRecord(campaign, self._indexes(campaign))
+                rate=float(bot.get("sending_rate") or self.settings.sending_rate),
+                scheduled_at=scheduled.timestamp() if scheduled else None, all_fail=all_fail, fail_after=fail_after,
+                created_us=created_us)
 
-        return self._start_if_due(sb, self.store.create(sb.name, KIND, build))
+        return self._start_if_due(sb, self.campaigns.create(sb.name, build))
 
     # -- the sending queue ---------------------------------------------------------------
     def settle(self, sb: Sandbox) -> None:
@@ -232,47 +218,47 @@ class JelouBackend(NotificationsMixin, WebhooksMixin):
         known = self._next_due.get(sb.name)
         if stamp is not None and known is not None and known[0] == stamp and moment < known[1]:
             return                     # nothing changed since the queue was read, and nothing fell due yet
-        head = self.store.page(sb.name, QUEUE, newest_first=False, limit=QUEUE_HEAD)
-        records = [record for record in head.records if dict(record.indexes)[QUEUE] <= moment]
-        if len(records) == len(head.records) and head.total > len(records):     # more due than the head
-            records = list(self.store.scan(sb.name, QUEUE, high=moment, newest_first=False))
-        if not records:
-            if stamp is not None:      # the queue's lowest due time, for this version of the sandbox
+        head, total = self.campaigns.page(sb.name, QUEUE, newest_first=False, limit=QUEUE_HEAD)
+        due = [campaign for campaign in head if campaign.due_at <= moment]
+        if len(due) == len(head) and total > len(due):          # more due than the head
+            due = list(self.campaigns.scan(sb.name, QUEUE, high=moment, newest_first=False))
+        if not due:
+            if stamp is not None and total == len(head):   # when the next one may start, for this version
                 if len(self._next_due) >= 4096:
                     self._next_due.clear()
-                self._next_due[sb.name] = (stamp, dict(head.records[0].indexes)[QUEUE] if head.records else _INF)
+                self._next_due[sb.name] = (stamp, min((campaign.due_at for campaign in head), default=_INF))
             return
-        due = [self.campaign(record) for record in records]
         due.sort(key=lambda campaign: campaign.due_at)      # stable: creation order breaks ties
-        delay = float(self.settings["start_delay"])
+        delay = float(self.settings.start_delay)
         for campaign in due:
-            self.store.update_many(sb.name, ((KIND, campaign.id), (LANE, campaign.bot_id)),
-                                   lambda current: self._start(current, moment, delay))
+            self._start_on_lane(sb, campaign, moment, delay)
 
-    def _start_if_due(self, sb: Sandbox, record: Record) -> Campaign:
+    def _start_if_due(self, sb: Sandbox, campaign: Campaign) -> Campaign:
         """Start the campaign a request just stored or rescheduled if it is due by the request's
         instant: what ``settle`` would do, for this one campaign (every campaign due earlier was
         started when the request began, by the same instant). The store stamps a new record with
         its own reading of the clock, which a running clock puts after the request's."""
-        campaign, moment = self.campaign(record), max(sb.now(), record.created_us / 1_000_000)
+        moment = max(sb.now(), campaign.created_us / 1_000_000)
         if campaign.cancelled or campaign.started_at is not None or campaign.due_at > moment:
             return campaign
-        delay = float(self.settings["start_delay"])
-        started, _ = self.store.update_many(sb.name, ((KIND, campaign.id), (LANE, campaign.bot_id)),
-                                            lambda current: self._start(current, moment, delay))
-        return campaign if started is None else self.campaign(started)
+        started = self._start_on_lane(sb, campaign, moment, float(self.settings.start_delay))
+        return campaign if started is None else started
 
-    def _start(self, current: tuple[Record | None, ...], moment: float, delay: float):
-        record, lane = current
-        if record is None:
-            return None, None
-        campaign = self.campaign(record)
-        if campaign.cancelled or campaign.started_at is not None or campaign.due_at > moment:
-            return None, None
-        started = max(campaign.due_at + delay, lane.value.end if lane is not None else float("-inf"))
-        started_campaign = dataclasses.replace(campaign, started_at=started)
-        return (NewRecord(started_campaign, self._indexes(started_campaign)),
-                NewRecord(Lane(started + campaign.total / campaign.rate)))
+    def _start_on_lane(self, sb: Sandbox, campaign: Campaign, moment: float, delay: float) -> Campaign | None:
+        """Start the campaign (if still due) and take its bot's lane: one atomic update of both."""
+        def start(current: tuple[Record | None, ...]):
+            record, lane = current
+            if record is None:
+                return None, None
+            campaign = CAMPAIGNS.load(record)
+            if campaign.cancelled or campaign.started_at is not None or campaign.due_at > moment:
+                return None, None
+            started = max(campaign.due_at + delay, LANES.load(lane).end if lane is not None else float("-inf"))
+            return (CAMPAIGNS.new(dataclasses.replace(campaign, started_at=started)),
+                    LANES.new(Lane(started + campaign.total / campaign.rate)))
+
+        record, _ = self.store.update_many(sb.name, (CAMPAIGNS.key(campaign.id), LANES.key(campaign.bot_id)), start)
+        return None if record is None else CAMPAIGNS.load(record)
 
     # -- campaigns -------------------------------------------------------------------------
     def list_campaigns(self, sb: Sandbox, client: dict, query: dict) -> tuple[list[Campaign], int]:
@@ -282,11 +268,10 @@ class JelouBackend(NotificationsMixin, WebhooksMixin):
         page, limit = query["page"], query["limit"]
         filtered = "elementName" in query or "status" in query or "name" in query
         if not filtered:
-            found = self.store.page(sb.name, by_bot(bot["id"]), low=low, high=high, offset=(page - 1) * limit,
-                                    limit=limit)
-            return [self.campaign(record) for record in found.records], found.total
+            return self.campaigns.page(sb.name, BY_BOT[bot["id"]], low=low, high=high, offset=(page - 1) * limit,
+                                       limit=limit)
         now = sb.now()
-        matches = [c for c in (self.campaign(r) for r in self.store.scan(sb.name, by_bot(bot["id"]), low=low, high=high))
+        matches = [c for c in self.campaigns.scan(sb.name, BY_BOT[bot["id"]], low=low, high=high)
                    if _matches(c, query, now)]
         start = (page - 1) * limit
         return matches[start:start + limit], len(matches)
@@ -295,8 +280,7 @@ class JelouBackend(NotificationsMixin, WebhooksMixin):
         """Cancel (``status=CANCELLED``) or reschedule (``scheduledAt``) a campaign not yet sending."""
         self.campaign_for(sb, client, campaign_id)
 
-        def change(record: Record) -> NewRecord:
-            campaign = self.campaign(record)
+        def change(campaign: Campaign) -> Campaign:
             now = sb.now_dt()
             status = campaign.status(now.timestamp())
             if status not in ("SCHEDULED", "CANCELLED"):
@@ -309,16 +293,16 @@ class JelouBackend(NotificationsMixin, WebhooksMixin):
             else:
                 scheduled = changes["scheduledAt"].timestamp() if changes.get("scheduledAt") else campaign.scheduled_at
                 new = dataclasses.replace(campaign, cancelled=False, scheduled_at=scheduled, updated_us=updated)
-            return NewRecord(new, self._indexes(new))
+            return new
 
-        updated = self.store.update(sb.name, KIND, campaign_id, change)
+        updated = self.campaigns.update(sb.name, campaign_id, change)
         if updated is None:                  # gone meanwhile (a reset of the sandbox)
             raise NotFound(f"Campaign {campaign_id} not found", 404)
         return self._start_if_due(sb, updated)
 
     def render(self, sb: Sandbox, campaign: Campaign) -> dict:
         now = sb.now()
-        if self.settings["campaigns_shape"] == "legacy":
+        if self.settings.campaigns_shape == "legacy":
             bot = self.bots.get(campaign.bot_id, {"id": campaign.bot_id})
             company = self.companies.get(campaign.company_id, {"id": campaign.company_id})
             return campaign.to_legacy(self.timelines, now, bot, company)

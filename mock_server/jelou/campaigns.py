@@ -18,7 +18,7 @@ from ..batches import Batch
 from ..csvfile import Rows
 from ..delivery import Schedule, Segment, Timelines
 from ..isotime import from_timestamp, isoformat
-from ..store import codec
+from ..store.repository import Index, IndexFamily, RecordKind
 
 STATUS_NAMES = {
     delivery.QUEUED: "CREATED",
@@ -33,16 +33,10 @@ MESSAGE_STATUSES = ("CREATED", "DELIVERED_CHANNEL", "DELIVERED_USER", "READ", "R
 DELIVERED = ("DELIVERED_USER", "READ", "REPLY")
 FAILING = (delivery.FAIL_SEND, delivery.FAIL_LATE, delivery.INVALID)
 
-# Store record kinds and indexes.
-KIND = "jelou.campaign"
-LANE = "jelou.lane"            # one per bot: when its sending lane is free again
-ALL = "jelou.all"              # every campaign, by creation
-QUEUE = "jelou.queue"          # campaigns not started yet, by scheduledAt (or creation)
-
-
-def by_bot(bot_id: str) -> str:
-    """The index of one bot's campaigns, by creation (``GET /v1/campaigns`` windows)."""
-    return f"jelou.bot:{bot_id}"
+# Store indexes (record kinds: CAMPAIGNS and LANES, below the classes).
+ALL = Index("jelou.all")               # every campaign, by creation
+QUEUE = Index("jelou.queue")           # campaigns not started yet, by scheduledAt (or creation)
+BY_BOT = IndexFamily("jelou.bot")      # one bot's campaigns, by creation (``GET /v1/campaigns`` windows)
 
 
 @dataclass(frozen=True)
@@ -74,7 +68,7 @@ class Campaign(Batch):
     outcomes: bytes
     rate: float
     scheduled_at: float | None               # epoch seconds
-    created_us: int = 0                      # the record's creation instant (set when read)
+    created_us: int = 0                      # the record's creation instant (given to its builder)
     updated_us: int | None = None            # None: never updated since creation
     started_at: float | None = None
     cancelled: bool = False
@@ -245,5 +239,12 @@ def _json(text: str | None) -> Any:
     return None if text is None else json.loads(text)
 
 
-codec.register_dataclass(Campaign, "jelou.campaign")
-codec.register_dataclass(Lane, "jelou.lane")
+def _entries(campaign: Campaign) -> list[tuple[str, float | None]]:
+    entries = [ALL.entry(), BY_BOT[campaign.bot_id].entry()]
+    if campaign.started_at is None and not campaign.cancelled:
+        entries.append(QUEUE.entry(campaign.scheduled_at))
+    return entries
+
+
+CAMPAIGNS: RecordKind[Campaign, Campaign] = RecordKind("jelou.campaign", (ALL, QUEUE, BY_BOT), _entries)
+LANES: RecordKind[Lane, Lane] = RecordKind("jelou.lane")        # one per bot (id: the bot's): when it is free again

@@ -15,7 +15,7 @@ from typing import Any, Iterator
 from ..isotime import from_timestamp, isoformat
 from ..paging import Source, paginate
 from ..sandbox import Sandbox
-from .campaigns import MESSAGE_STATUSES, Campaign, by_bot
+from .campaigns import BY_BOT, MESSAGE_STATUSES, Campaign
 from .errors import NotFound
 
 TEMPLATE_PARAM = re.compile(r"\{\{(\d+)\}\}")
@@ -51,7 +51,7 @@ class NotificationsMixin:
     def _started(self, sb: Sandbox, bot_id: str | None, query: dict, now: float) -> list[Campaign]:
         """Started campaigns matching the campaign-level filters, newest first."""
         chosen = []
-        source = self.scan(sb) if bot_id is None else (self.campaign(r) for r in self.store.scan(sb.name, by_bot(bot_id)))
+        source = self.scan(sb) if bot_id is None else self.campaigns.scan(sb.name, BY_BOT[bot_id])
         for campaign in source:
             if not campaign.has_started(now):
                 continue

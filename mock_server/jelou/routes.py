@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Request, current_app, jsonify, request
+from flask import Blueprint, Request, current_app, request
 
 from .. import bodies
 from ..providers import hand_over_record
 from ..sandbox import current
+from ..wire import answers, takes
 from . import schemas
+from .schemas import (CampaignUpdateSchema, HsmFileFormSchema, NotificationPageSchema, NotificationSchema, SendSchema,
+                      SentSchema, WebhooksGetSchema, WebhooksSetSchema)
+from .webhooks import WebhooksSchema
 from .errors import JelouError, message
 
 bp = Blueprint("jelou", __name__)
@@ -22,25 +26,30 @@ def _client():
 
 
 @bp.post("/v1/hsm/file")
+@answers(SentSchema, description="Campaign created", headers={"X-Mock-Campaign-Id": {
+    "schema": {"type": "string"}, "description": "the new campaign's id (mock only)"}})
+@takes(SendSchema)
+@takes(HsmFileFormSchema, ("multipart/form-data",))
 def send_bulk():
     """Send Bulk HSM: JSON with ``fileUrl`` or multipart with the CSV in ``file``."""
     backend = _backend()
     client = _client()
     data, upload, errors = _read_send_body()
     campaign = backend.send_bulk(current(), client, data, upload, errors)
-    response = jsonify({"message": [backend.settings["success_message"]], "status": "success"})
-    response.headers["X-Mock-Campaign-Id"] = campaign.id
     hand_over_record("campaignId", campaign.id)          # the request journal's created record
-    return response
+    return {"message": [backend.settings.success_message], "status": "success"}, 200, {"X-Mock-Campaign-Id": campaign.id}
 
 
 @bp.get("/v1/bots/<bot_id>/events/webhook")
+@answers(WebhooksGetSchema, description="Event -> URL")
 def get_webhooks(bot_id: str):
     urls = _backend().get_webhooks(current(), _client(), bot_id)
     return {"message": ["Webhooks retrieved succesfully!"], "statusMessage": "success", "status": 1, "data": urls}
 
 
 @bp.post("/v1/bots/<bot_id>/events/webhook")
+@answers(WebhooksSetSchema, description="The subscriptions")
+@takes(WebhooksSchema)
 def set_webhooks(bot_id: str):
     """Replace the bot's subscriptions (documented spelling of the messages kept, typo included)."""
     backend = _backend()
@@ -52,6 +61,7 @@ def set_webhooks(bot_id: str):
 
 
 @bp.get("/v1/campaigns")
+@answers(schemas.campaign_list, description="One page, newest first")
 def list_campaigns():
     backend = _backend()
     client = _client()
@@ -61,19 +71,22 @@ def list_campaigns():
     limit, page = query["limit"], query["page"]
     pagination = {"limit": limit, "page": page, "total": total, "offset": (page - 1) * limit,
                   "totalPages": -(-total // limit)}
-    if backend.settings["campaigns_shape"] == "legacy":
+    if backend.settings.campaigns_shape == "legacy":
         return {"pagination": pagination, "_metadata": {}, "results": items}
     return {"message": ["Campaigns retrieved successfully"], "status": "success",
             "data": {"results": items, "pagination": pagination}}
 
 
 @bp.get("/v1/campaigns/<campaign_id>")
+@answers(schemas.campaign_one, description="The campaign")
 def get_campaign(campaign_id: str):
     backend = _backend()
     return {"data": backend.render(current(), backend.campaign_for(current(), _client(), campaign_id))}
 
 
 @bp.put("/v1/campaigns/<campaign_id>")
+@answers(schemas.campaign_updated, description="Updated")
+@takes(CampaignUpdateSchema, ("application/json", "multipart/form-data", "application/x-www-form-urlencoded"))
 def update_campaign(campaign_id: str):
     """Cancel or reschedule; the dashboard sends a multipart form, API clients JSON."""
     backend = _backend()
@@ -96,6 +109,7 @@ def update_campaign(campaign_id: str):
 
 @bp.get("/v1/external/bots/<bot_id>/notifications")
 @bp.get("/v1/bots/<bot_id>/notifications")
+@answers(NotificationPageSchema, description="One page")
 def list_notifications(bot_id: str):
     backend = _backend()
     client = _client()
@@ -105,6 +119,7 @@ def list_notifications(bot_id: str):
 
 @bp.get("/v1/external/bots/<bot_id>/notifications/<notification_id>")
 @bp.get("/v1/bots/<bot_id>/notifications/<notification_id>")
+@answers(NotificationSchema, description="The notification")
 def get_notification(bot_id: str, notification_id: str):
     backend = _backend()
     return backend.get_notification(current(), _client(), bot_id, notification_id)

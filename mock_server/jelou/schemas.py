@@ -1,4 +1,6 @@
-"""Jelou wire shapes as marshmallow schemas, and the bridge from their errors to E0422 entries."""
+"""Jelou wire shapes as marshmallow schemas, each declared once: the bodies the routes load, the
+answers they dump (``mock_server.wire``) and the error envelopes, as the OpenAPI document shows
+them; and the bridge from marshmallow's errors to E0422 entries."""
 
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ from .. import bodies
 from ..clock import range_problem
 from ..isotime import parse_date_or_datetime, parse_datetime
 from ..queryargs import MAX_SAFE, QueryInteger
+from ..wire import Instant
+from .campaigns import MESSAGE_STATUSES
 from .errors import ValidationFailed, message
 
 MEDIA_TYPES = ("image", "document", "video")
@@ -27,6 +31,7 @@ PAGE_RANGE = [validate.Range(min=1), validate.Range(max=MAX_SAFE)]
 PAGE_INVALID = f"Not a valid integer; use digits 0-9, from 1 to {MAX_SAFE}."
 LIMIT_INVALID = f"Not a valid integer; use digits 0-9, from 1 to {MAX_PAGE_SIZE}."
 
+NULLABLE_TEXT = {"required": True, "allow_none": True}
 REQUIRED = {"required": "Missing data for required field."}
 TEXT = {**REQUIRED, "invalid": "Not a valid string.", "null": "Field may not be null."}
 
@@ -165,6 +170,234 @@ class CampaignUpdateSchema(Schema):
     def something(self, data, **kwargs):
         if not data:
             raise ValidationError("Send status=CANCELLED to cancel, or scheduledAt to reschedule.", "status")
+
+
+# == answers (dumped by the routes, mock_server.wire) and error envelopes ==========================
+# -- error envelopes ---------------------------------------------------------------------------
+class ErrorCodeSchema(Schema):
+    code = fields.String(required=True, metadata={"examples": ["bot_not_found", "forbidden_bot"]})
+
+
+class JelouFailedSchema(Schema):
+    """``{"message": [text], "status": "failed"}`` (+ ``error.code`` for bot errors): 400, 401, 403, 404, 405, 413."""
+
+    message = fields.List(fields.String(), required=True)
+    status = fields.String(required=True, validate=validate.OneOf(["failed"]))
+    error = fields.Nested(ErrorCodeSchema)
+
+
+class LocalizedSchema(Schema):
+    en = fields.String(required=True)
+    es = fields.String(required=True)
+
+
+class ValidationEntrySchema(LocalizedSchema):
+    """One problem; CSV problems also name the 1-based line, the column, the value and the reason."""
+
+    line = fields.Integer(allow_none=True)
+    column = fields.String(allow_none=True)
+    value = fields.String(allow_none=True)
+    reason = fields.String()
+
+
+class ValidatorErrorSchema(Schema):
+    key = fields.String(required=True, validate=validate.OneOf(["VALIDATOR_ERROR"]))
+    code = fields.String(required=True, validate=validate.OneOf(["E0422"]))
+    description = fields.String(required=True)
+    developerMessages = fields.Nested(LocalizedSchema, required=True)
+    clientMessages = fields.Nested(LocalizedSchema, required=True)
+
+
+class JelouValidationFailedSchema(Schema):
+    """422 E0422 VALIDATOR_ERROR: ``validationError`` maps each bad field to its problems."""
+
+    message = fields.List(fields.String(), required=True)
+    statusMessage = fields.String(required=True, validate=validate.OneOf(["failed"]))
+    status = fields.Integer(required=True, validate=validate.OneOf([0]))
+    error = fields.Nested(ValidatorErrorSchema, required=True)
+    validationError = fields.Dict(keys=fields.String(), values=fields.List(fields.Nested(ValidationEntrySchema)),
+                                  required=True)
+    validationErrorCount = fields.Dict(keys=fields.String(), values=fields.Integer(),
+                                       metadata={"description": "total problems per field, when more than are listed"})
+
+
+# -- success bodies ----------------------------------------------------------------------------
+class SentSchema(Schema):
+    message = fields.List(fields.String(), required=True)
+    status = fields.String(required=True, validate=validate.OneOf(["success"]))
+
+
+class HsmFileFormSchema(Schema):
+    """``POST /v1/hsm/file`` as ``multipart/form-data``: the CSV in ``file``, structured fields as JSON text."""
+
+    campaignName = fields.String(required=True)
+    elementName = fields.String(required=True)
+    botId = fields.String(required=True)
+    params = fields.String(required=True, metadata={"description": 'JSON array, e.g. [{"param": 1, "column": "name"}]'})
+    type = fields.String(validate=validate.OneOf(TYPES))
+    mediaUrl = fields.String()
+    buttonPayloads = fields.String(metadata={"description": 'JSON array of {"flowId", "action"} (at most 3)'})
+    actions = fields.String(metadata={"description": "JSON object"})
+    scheduledAt = fields.String(metadata={"description": "ISO 8601 date-time; naive is UTC"})
+    file = fields.Raw(required=True, metadata={"type": "string", "format": "binary", "description": "the CSV (.csv)"})
+
+
+class CampaignSchema(Schema):
+    """A campaign in the current documented shape (``campaigns_shape: current``)."""
+
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+    elementName = fields.String(required=True)
+    botId = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(CAMPAIGN_STATUSES))
+    totalMessages = fields.Integer(required=True)
+    deliveredMessages = fields.Integer(required=True)
+    failedMessages = fields.Integer(required=True)
+    createdAt = Instant(required=True)
+    completedAt = Instant(**NULLABLE_TEXT)
+    scheduledAt = Instant(**NULLABLE_TEXT)
+    startedAt = Instant(**NULLABLE_TEXT)
+    updatedAt = Instant(required=True)
+    type = fields.String(required=True)
+    fileName = fields.String(required=True)
+
+
+class NamedSchema(Schema):
+    id = fields.Raw(required=True)
+    name = fields.String(required=True)
+
+
+class LegacyCampaignSchema(Schema):
+    """A campaign in the older (GitBook) shape (``campaigns_shape: legacy``)."""
+
+    _id = fields.String(required=True)
+    name = fields.String(required=True)
+    fileName = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(CAMPAIGN_STATUSES))
+    botId = fields.String(required=True)
+    companyId = fields.Raw(required=True)
+    bot = fields.Nested(NamedSchema, required=True)
+    company = fields.Nested(NamedSchema, required=True)
+    rowCount = fields.Integer(required=True)
+    storageUrl = fields.String(**NULLABLE_TEXT)
+    metadata = fields.Dict(required=True)
+    totalMessages = fields.Integer(required=True)
+    deliveredMessages = fields.Integer(required=True)
+    failedMessages = fields.Integer(required=True)
+    scheduledAt = Instant(**NULLABLE_TEXT)
+    createdAt = Instant(required=True)
+    updatedAt = Instant(required=True)
+
+
+class PaginationSchema(Schema):
+    limit = fields.Integer(required=True)
+    page = fields.Integer(required=True)
+    total = fields.Integer(required=True)
+    offset = fields.Integer(required=True)
+    totalPages = fields.Integer(required=True)
+
+
+class ErrorMessageSchema(Schema):
+    message = fields.String(allow_none=True)
+
+
+class NotificationSchema(Schema):
+    id = fields.String(required=True)
+    internalId = fields.String(required=True)
+    destination = fields.String(required=True)
+    sentStatus = fields.String(required=True, validate=validate.OneOf(MESSAGE_STATUSES))
+    wasRead = fields.Boolean(required=True)
+    origin = fields.String(required=True, validate=validate.OneOf(["BULK"]))
+    campaignId = fields.String(required=True)
+    elementName = fields.String(required=True)
+    botId = fields.String(required=True)
+    createdAt = Instant(required=True)
+    sentDate = Instant(**NULLABLE_TEXT)
+    deliveryChannelAt = Instant(**NULLABLE_TEXT)
+    deliveryUserAt = Instant(**NULLABLE_TEXT)
+    readAt = Instant(**NULLABLE_TEXT)
+    replyAt = Instant(**NULLABLE_TEXT)
+    failedAt = Instant(**NULLABLE_TEXT)
+    error = fields.Nested(ErrorMessageSchema, **NULLABLE_TEXT)
+
+
+class NotificationMetadataSchema(Schema):
+    CREATED = fields.Integer(required=True)
+    DELIVERED_CHANNEL = fields.Integer(required=True)
+    DELIVERED_USER = fields.Integer(required=True)
+    READ = fields.Integer(required=True)
+    REPLY = fields.Integer(required=True)
+    FAILED = fields.Integer(required=True)
+    total = fields.Integer(required=True)
+
+
+class NotificationPageSchema(Schema):
+    pagination = fields.Nested(PaginationSchema, required=True)
+    results = fields.List(fields.Nested(NotificationSchema), required=True)
+    _metadata = fields.Nested(NotificationMetadataSchema, required=True)
+
+
+class WebhookEntryAnswerSchema(Schema):
+    url = fields.String(required=True)
+    events = fields.List(fields.String(), required=True)
+
+
+class WebhooksAnswerSchema(Schema):
+    """``{"message", "statusMessage": "success", "status": 1, "data"}`` of the webhook API."""
+
+    message = fields.List(fields.String(), required=True)
+    statusMessage = fields.String(required=True)
+    status = fields.Integer(required=True)
+
+
+class WebhooksSetSchema(WebhooksAnswerSchema):
+    data = fields.List(fields.Nested(WebhookEntryAnswerSchema), required=True)
+
+
+class WebhooksGetSchema(WebhooksAnswerSchema):
+    data = fields.Dict(keys=fields.String(), values=fields.String(allow_none=True), required=True,
+                       metadata={"description": "event -> URL (null when nobody subscribed)"})
+
+
+def campaign_schemas(shape: str):
+    """The item, list, one-campaign and update bodies for the configured ``campaigns_shape``."""
+    item = LegacyCampaignSchema if shape == "legacy" else CampaignSchema
+
+    class CampaignListData(Schema):
+        results = fields.List(fields.Nested(item), required=True)
+        pagination = fields.Nested(PaginationSchema, required=True)
+
+    if shape == "legacy":
+        class CampaignList(Schema):
+            pagination = fields.Nested(PaginationSchema, required=True)
+            _metadata = fields.Dict(required=True)
+            results = fields.List(fields.Nested(item), required=True)
+    else:
+        class CampaignList(SentSchema):
+            data = fields.Nested(CampaignListData, required=True)
+
+    class CampaignOne(Schema):
+        data = fields.Nested(item, required=True)
+
+    class CampaignUpdated(SentSchema):
+        data = fields.Nested(item, required=True)
+
+    return CampaignList, CampaignOne, CampaignUpdated
+
+
+def campaign_list(settings, providers) -> type[Schema]:
+    """``GET /v1/campaigns`` in the configured ``jelou.campaigns_shape``."""
+    return campaign_schemas(settings.jelou.campaigns_shape)[0]
+
+
+def campaign_one(settings, providers) -> type[Schema]:
+    """``GET /v1/campaigns/{campaignId}`` in the configured shape."""
+    return campaign_schemas(settings.jelou.campaigns_shape)[1]
+
+
+def campaign_updated(settings, providers) -> type[Schema]:
+    """``PUT /v1/campaigns/{campaignId}`` in the configured shape."""
+    return campaign_schemas(settings.jelou.campaigns_shape)[2]
 
 
 # One instance of each, built at import: building a schema deep-copies all its fields (about 70 us

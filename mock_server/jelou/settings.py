@@ -2,47 +2,41 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from dataclasses import dataclass
 
-from ..settings import MB, SettingsError, check_batch_section, number
+from ..settings import (MB, Section, invalid_rows_setting, max_cell_chars_setting, max_rows_setting,
+                        sending_rate_setting, setting)
+from ..settings.model import data_file, number, one_of
 
-DEFAULTS: dict[str, Any] = {
-    "invalid_rows": "reject",          # reject | skip (skip: bad-phone rows become FAILED messages)
-    "max_rows": 1_000_000,
-    "max_cell_chars": 131_072,         # longest CSV cell (header names too), in characters
-    "campaigns_shape": "current",      # current (OpenAPI data.results) | legacy (top-level results, _id)
-    "file_url_timeout": 10.0,          # total seconds for a fileUrl download: connect, redirects, whole body
-    "file_url_max_redirects": 5,
-    "file_url_max_bytes": 100 * MB,
-    "sending_rate": 100.0,             # messages per second of mock time, per bot, unless the bot sets one
-    "start_delay": 1.0,                # seconds a due campaign stays PENDING before IN_PROGRESS
-    "success_message": "The campaign has been created and will be sent shortly.",
-    "companies": [{"id": 1, "name": "Demo Company"}, {"id": 2, "name": "Other Company"}],
-    "clients": [{"client_id": "demo-client-id", "client_secret": "demo-client-secret", "company_id": 1}],
-    "bots": [
-        {"id": "demo-bot", "name": "Demo Bot", "company_id": 1},
-        {"id": "foreign-bot", "name": "Foreign Bot", "company_id": 2},
-    ],
-    "templates": [
-        {"bot_id": "demo-bot", "element_name": "order_confirmation", "status": "APPROVED", "type": "text",
-         "text": "Your order {{1}} for a total of {{2}} is confirmed. The expected delivery is {{3}}.",
-         "buttons": 0},
-        {"bot_id": "demo-bot", "element_name": "welcome_message", "status": "APPROVED", "type": "text",
-         "text": "Welcome to Demo Company! Reply to this message to talk to us.", "buttons": 0},
-        {"bot_id": "demo-bot", "element_name": "promo_image", "status": "APPROVED", "type": "image",
-         "text": "Hi {{1}}, this offer is for you.", "buttons": 0},
-        {"bot_id": "demo-bot", "element_name": "survey_quick_reply", "status": "APPROVED", "type": "text",
-         "text": "Hi {{1}}, how was your last purchase?", "buttons": 2},
-        {"bot_id": "demo-bot", "element_name": "draft_template", "status": "PENDING", "type": "text",
-         "text": "Draft for {{1}}.", "buttons": 0},
-    ],
-}
+demo = data_file(__package__, "demo.yaml")          # the demo tenant (CONTRACT §2)
 
 
-def check(settings: Mapping[str, Any]) -> None:
-    """Raise ``SettingsError`` naming ``jelou.<key>``."""
-    check_batch_section("jelou", settings["jelou"])
-    if settings["jelou"]["campaigns_shape"] not in ("current", "legacy"):
-        raise SettingsError("jelou.campaigns_shape must be 'current' or 'legacy'")
-    number(settings, "jelou", "file_url_timeout", minimum=0.1)
-    number(settings, "jelou", "file_url_max_redirects", minimum=0, integer=True)
+@dataclass(frozen=True)
+class JelouSettings(Section):
+    invalid_rows: str = invalid_rows_setting("`skip`: rows with a bad phone/width become FAILED messages")
+    max_rows: int = max_rows_setting()
+    max_cell_chars: int = max_cell_chars_setting("characters in one CSV cell, header names included; a longer one "
+                                                 "is a 422 naming line and column")
+    campaigns_shape: str = setting("current", "`legacy`: the older `GET /v1/campaigns` shape (top-level `results`, "
+                                              "`_id`)", check=one_of("current", "legacy"))
+    file_url_timeout: float = setting(10.0, "`fileUrl` fetch bound; the timeout is total: connect, redirects, whole "
+                                            "body", shown="10 s", check=number(0.1))
+    file_url_max_redirects: int = setting(5, "redirects a `fileUrl` fetch follows", check=number(0, integer=True))
+    file_url_max_bytes: int = setting(100 * MB, "`fileUrl` fetch bound: the body's size", shown="100 MB")
+    sending_rate: float = sending_rate_setting("messages per second per bot (a bot may set its own `sending_rate`)")
+    start_delay: float = setting(1.0, "how long a due campaign stays PENDING", shown="1 s")
+    success_message: str = setting("The campaign has been created and will be sent shortly.", "the 200 body's text",
+                                   shown='"The campaign has been created and will be sent shortly."')
+    # the demo tenant (mock_server/jelou/demo.yaml); a config's list replaces the demo's whole
+    companies: tuple[dict, ...] = setting(None, "tenant companies `{id, name}` (the list replaces the demo's)",
+                                          factory=demo("companies"), shown="the demo tenant")
+    clients: tuple[dict, ...] = setting(None, "API clients `{client_id, client_secret, company_id}` (the list "
+                                              "replaces the demo's)", factory=demo("clients"), shown="the demo tenant")
+    bots: tuple[dict, ...] = setting(None, "bots `{id, name, company_id}`, optional `sending_rate` (the list replaces "
+                                           "the demo's)", factory=demo("bots"), shown="the demo tenant")
+    templates: tuple[dict, ...] = setting(None, "templates `{bot_id, element_name, status, type, text, buttons}` (the "
+                                                "list replaces the demo's)", factory=demo("templates"),
+                                          shown="the demo tenant")
+
+    table_notes = (("bots[].notification_urls", "none",
+                    "per bot `[{url, events, auth, signing_secret}]` (see Delivery-status webhooks)"),)

@@ -21,7 +21,7 @@ from ..sandbox import Sandbox
 from ..webhooks.events import Source
 from ..webhooks.subscriptions import shown_url, url_problem
 from . import schemas
-from .campaigns import ALL
+from .campaigns import ALL, CAMPAIGNS
 from .errors import JelouError
 
 EVENTS = ("delivered_channel", "delivered_user", "failed", "read", "reply")
@@ -100,13 +100,12 @@ class WebhooksMixin:
         """Started campaigns of a bot in ``owners`` with transitions still to come after ``after``
         (their bodies: the notification right after the transition). Costs one look per campaign."""
         sources = []
-        for record in self.store.scan(sb.name, ALL, newest_first=False):
-            value = record.value
-            if value.started_at is None or value.cancelled or ("jelou", str(value.bot_id)) not in owners:
+        for record in self.store.scan(sb.name, ALL.name, newest_first=False):      # records: their ``seq``
+            campaign = CAMPAIGNS.load(record)
+            if campaign.started_at is None or campaign.cancelled or ("jelou", str(campaign.bot_id)) not in owners:
                 continue
-            if value.finishes_at + latest < after:
+            if campaign.finishes_at + latest < after:
                 continue
-            campaign = self.campaign(record)
 
             def render(index: int, moment: float, event: str, campaign=campaign) -> dict[str, Any]:
                 return {"event": event, "timestamp": isoformat(from_timestamp(moment)), "botId": campaign.bot_id,
@@ -117,14 +116,14 @@ class WebhooksMixin:
 
 
 def _bot_problem(settings: Mapping[str, Any], owner: str) -> str | None:
-    if owner not in {str(bot["id"]) for bot in settings["jelou"]["bots"]}:
+    if owner not in {str(bot["id"]) for bot in settings.jelou.bots}:
         return f"botId: no bot '{owner}' in the settings (jelou.bots)"
     return None
 
 
 def _notification_urls(settings: Mapping[str, Any]):
     """The dashboard's notification URLs: ``jelou.bots[].notification_urls``."""
-    for bot in settings["jelou"]["bots"]:
+    for bot in settings.jelou.bots:
         for position, entry in enumerate(bot.get("notification_urls") or ()):
             yield str(bot["id"]), position, entry, f"jelou.bots[{bot.get('id')}].notification_urls[{position}]"
 

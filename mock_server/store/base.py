@@ -10,6 +10,8 @@ Values stored in records, maps and logs must be *plain data* — ``None``, ``boo
 ``float``, ``str``, ``bytes``, tuples/lists and dicts of plain data — or instances of a type
 registered with :mod:`mock_server.store.codec` (frozen dataclasses such as a campaign, and
 ``Rows``, the packed CSV), so a shared store can serialize them with ``codec.encode/decode``.
+A big immutable value (an uploaded CSV) may be a :class:`Blob`: a shared store keeps its bytes
+once, apart from the records holding it (the value itself, or a field of a frozen dataclass).
 
 Time: the store owns each sandbox's :class:`ClockState` and reads the real time from the
 ``time_source`` it was built with (seconds since the epoch, a float). Mock time is integer
@@ -50,7 +52,8 @@ Records (a campaign, a task, a bot's sending lane ...)
   sandbox; ``"sequence"``: ``"1"``, ``"2"`` ... per kind), takes the sandbox's creation sequence
   number ``seq`` and the creation instant ``created_us`` (the sandbox clock, never below the
   previous record's, so creation order == ``seq`` order == timestamp order), calls
-  ``build(id)`` and stores the record with every index entry it declares. No reader sees it
+  ``build(id, created_us)`` (so a value may hold its own creation instant) and stores the record
+  with every index entry it declares. No reader sees it
   before all of that is done. ``build`` must be quick and pure (no I/O; it may run inside the
   store's critical section, or run again with a new id if an optimistic attempt fails). Ids are
   never reused within a sandbox until it is reset; sequence ids increase in creation order.
@@ -233,6 +236,52 @@ class ChangeFeed(Protocol):
     def close(self) -> None: ...
 
 
+class BlobSource(Protocol):
+    """Where the parts of a blob kept by a store are read from (a shared store's blob cache).
+
+    ``name`` names the blob in its store (what a stored reference keeps). Parts are named: ``""``
+    the content, other names what :meth:`Blob.blob_parts` gave, or what a process added later
+    (``put``: written once, never changed). ``derived`` caches a value computed from parts (an
+    array of offsets) in this process; ``remember`` puts one there directly.
+    """
+
+    name: bytes
+
+    def get(self, part: str = "", *, missing_ok: bool = False) -> bytes | None: ...
+    def put(self, part: str, content: bytes) -> None: ...
+    def derived(self, part: str, compute: Callable[[], Any]) -> Any: ...
+    def remember(self, part: str, value: Any) -> None: ...
+
+
+class Blob:
+    """A big immutable value that a shared store keeps once, apart from the records holding it.
+
+    A domain type (``mock_server.rows.Rows``) opts in by subclassing and registering itself
+    (``codec.register_blob``); the store then knows it only through these methods:
+
+    - ``blob_parts()``: the bytes to keep, by part name (``""``: the content, the name's hash);
+    - ``blob_ref()``: plain data a record keeps to refer to it (small: sizes, a header ...);
+    - ``from_blob(source, ref)``: the value again, reading its parts from ``source`` on demand;
+    - ``blob_source``: the :class:`BlobSource` of a value a store gave (None: not kept yet).
+    """
+
+    __slots__ = ()
+
+    def blob_parts(self) -> Mapping[str, bytes]:
+        raise NotImplementedError
+
+    def blob_ref(self) -> Any:
+        raise NotImplementedError
+
+    @classmethod
+    def from_blob(cls, source: BlobSource, ref: Any) -> "Blob":
+        raise NotImplementedError
+
+    @property
+    def blob_source(self) -> BlobSource | None:
+        return None
+
+
 class SingleUpdate:
     """``update`` in terms of ``update_many``, shared by the implementations."""
 
@@ -262,7 +311,7 @@ class Store(Protocol):
     def update_clock(self, sandbox: str, fn: Callable[[ClockState], ClockState]) -> ClockState: ...
 
     # -- records -----------------------------------------------------------------------------
-    def create(self, sandbox: str, kind: str, build: Callable[[str], NewRecord], *,
+    def create(self, sandbox: str, kind: str, build: Callable[[str, int], NewRecord], *,
                ids: IdStyle = "uuid", generation: int | None = None) -> Record: ...
     def get(self, sandbox: str, kind: str, record_id: str) -> Record | None: ...
     def update(self, sandbox: str, kind: str, record_id: str, fn: Callable[[Record], NewRecord | None], *,

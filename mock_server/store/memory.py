@@ -1,7 +1,10 @@
-"""The in-memory store (the default): one lock per sandbox, values shared without copying.
+"""The in-memory store (the default): one lock per sandbox, immutable values shared without copying.
 
-Records are immutable values, so a reader gets the stored object itself (no copy, which keeps a
-million-recipient campaign at its packed size). Each sandbox has its own lock and condition;
+A record whose value is immutable (a frozen dataclass, a registered type, a scalar) is shared: a
+reader gets the stored object itself (no copy, which keeps a million-recipient campaign at its
+packed size). A value of mutable plain data (a webhook delivery record's dict) is kept encoded
+(``memory_parts.Packed``) and every reader decodes its own copy, so a caller changing it changes
+nothing in the store. Each sandbox has its own lock and condition;
 the lock guards only quick steps (an insert, a compare-and-set, a bisect), and ``wait`` sleeps
 on the condition, which releases the lock. A reset replaces the sandbox's collections with new
 ones instead of clearing them, so a ``scan`` already under way keeps its consistent snapshot.
@@ -17,7 +20,7 @@ import uuid
 from typing import Callable, Iterator, Sequence
 
 from .base import ClockState, IdStyle, NewRecord, Page, Record, SandboxInfo, SandboxLimit, SingleUpdate
-from .memory_parts import Data, Feed, Feeds, Index, Sandbox, records, resolve
+from .memory_parts import Data, Feed, Feeds, Index, Sandbox, kept, opened, records, resolve
 from .memory_primitives import Primitives
 
 
@@ -133,7 +136,7 @@ class MemoryStore(Primitives, SingleUpdate):
             return new
 
     # -- records -----------------------------------------------------------------------------
-    def create(self, sandbox: str, kind: str, build: Callable[[str], NewRecord], *,
+    def create(self, sandbox: str, kind: str, build: Callable[[str, int], NewRecord], *,
                ids: IdStyle = "uuid", generation: int | None = None) -> Record:
         box = self._get(sandbox)
         with box.lock:
@@ -144,21 +147,22 @@ class MemoryStore(Primitives, SingleUpdate):
                 record_id = str(number)
             else:
                 record_id = str(uuid.UUID(int=data.uuids.getrandbits(128), version=4))
-            new = build(record_id)
             now = box.clock.now_us(self._real_us())
             if data.last_created_us is not None and now < data.last_created_us:
                 now = data.last_created_us
+            new = build(record_id, now)
             if ids == "sequence":
                 data.sequences[kind] = number
             data.seq += 1
             data.last_created_us = now
             record = Record(kind, record_id, data.seq, now, 1, new.value, resolve(new.indexes, now))
-            self._store(data, None, record)
+            self._store(data, None, kept(record))
             box.bump()
             return record
 
     def get(self, sandbox: str, kind: str, record_id: str) -> Record | None:
-        return self._get(sandbox).data.records.get((kind, record_id))
+        record = self._get(sandbox).data.records.get((kind, record_id))
+        return None if record is None else opened(record)
 
     def update_many(self, sandbox: str, keys: Sequence[tuple[str, str]],
                     fn: Callable[[tuple[Record | None, ...]], Sequence[NewRecord | None]], *,
@@ -167,7 +171,8 @@ class MemoryStore(Primitives, SingleUpdate):
         with box.lock:
             box.check(generation)
             data = box.data
-            current = tuple(data.records.get((kind, record_id)) for kind, record_id in keys)
+            current = tuple(None if found is None else opened(found)
+                            for found in (data.records.get(key) for key in keys))
             replacements = tuple(fn(current))
             if len(replacements) != len(keys):
                 raise ValueError("update_many: give one replacement (or None) per key")
@@ -187,7 +192,7 @@ class MemoryStore(Primitives, SingleUpdate):
                 else:
                     record = Record(kind, record_id, old.seq, old.created_us, old.version + 1, new.value,
                                     resolve(new.indexes, old.created_us))
-                self._store(data, old, record)
+                self._store(data, old, kept(record))
                 out.append(record)
             if changed:
                 box.bump()
@@ -261,7 +266,7 @@ class MemoryStore(Primitives, SingleUpdate):
                 refs = found.refs[end - offset - count:end - offset][::-1]
             else:
                 refs = found.refs[start + offset:start + offset + count]
-            return Page(tuple(data.records[ref] for ref in refs), total)
+            return Page(tuple(opened(data.records[ref]) for ref in refs), total)
 
     def scan(self, sandbox: str, index: str, *, low: float | None = None, high: float | None = None,
              newest_first: bool = True) -> Iterator[Record]:

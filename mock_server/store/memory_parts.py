@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import random
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Mapping
 
+from . import codec
 from .base import ClockState, Record, SandboxInfo, StaleGeneration
 
 _INF = float("inf")
@@ -211,6 +213,40 @@ def resolve(indexes: tuple[tuple[str, float | None], ...], created_us: int) -> t
     return tuple([(name, created if score is None else float(score)) for name, score in indexes])
 
 
+_SCALARS = frozenset({str, bytes, int, float, bool, type(None)})
+
+
+class Packed:
+    """A record value that is mutable plain data (a dict, a list...), kept encoded by the store: its
+    own copy, decoded afresh for every reader, so no caller shares it (CONTRACT of ``base.py``)."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, value: Any) -> None:
+        self.data = codec.encode(value)
+
+
+def shareable(value: Any) -> bool:
+    """Values a reader may share with the store: scalars, frozen dataclasses, registered types."""
+    kind = type(value)
+    if kind in _SCALARS:
+        return True
+    if dataclasses.is_dataclass(kind) and kind.__dataclass_params__.frozen:
+        return True
+    return codec.registered(kind)
+
+
+def kept(record: Record) -> Record:
+    """The record as the store keeps it (a mutable value packed)."""
+    return record if shareable(record.value) else dataclasses.replace(record, value=Packed(record.value))
+
+
+def opened(record: Record) -> Record:
+    """The record as a reader gets it (a packed value decoded: the reader's own copy)."""
+    value = record.value
+    return dataclasses.replace(record, value=codec.decode(value.data)) if type(value) is Packed else record
+
+
 def records(box: Sandbox, generation: int, data: Data, refs: list[tuple[str, str]]) -> Iterator[Record]:
     records = data.records
     for ref in refs:
@@ -218,4 +254,4 @@ def records(box: Sandbox, generation: int, data: Data, refs: list[tuple[str, str
             return
         record = records.get(ref)
         if record is not None:
-            yield record
+            yield opened(record)

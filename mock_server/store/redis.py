@@ -13,10 +13,10 @@ Ids: UUIDs come from ``random.Random("ids:SEED")`` like the memory store; a sand
 count of ids taken, and each process replays the generator up to it (one draw per id, cached), so
 sequential requests get the same ids as from one memory store, in every process.
 
-Big values: a :class:`~mock_server.rows.Rows` field of a stored dataclass (a campaign's CSV) is
-written once as an immutable blob (``P blob:ID``) and the record keeps a reference; reading the
-record gives a :class:`LazyRows` that fetches the bytes on first use and keeps them in a bounded
-per-store cache. So listing or updating a million-recipient campaign moves a few hundred bytes.
+Big values: a :class:`~mock_server.store.base.Blob` (a campaign's CSV, a field of a stored
+dataclass) is written once as an immutable blob (``P blob:ID``) and the record keeps a reference;
+reading the record gives the blob's type over a source that fetches the bytes on first use and
+keeps them in a bounded per-store cache. So listing or updating a million-recipient campaign moves a few hundred bytes.
 
 Change notification: every change publishes the sandbox's new version on ``P ver:NAME``; ``wait``
 subscribes, re-reads the version, and sleeps on the subscription (no polling).
@@ -27,7 +27,6 @@ Redis unreachable: operations raise :class:`StoreUnavailable` (a ``StoreError``)
 
 from __future__ import annotations
 
-import contextvars
 import json
 import random
 import threading
@@ -45,7 +44,7 @@ from .base import (ClockState, IdStyle, NewRecord, Page, Record, SandboxInfo, Sa
                    T)
 from .redis_primitives import RedisPrimitives, StoreUnavailable, _Conflict, _NoSandbox
 
-__all__ = ["RedisStore", "StoreUnavailable", "decoding_store"]
+__all__ = ["RedisStore", "StoreUnavailable"]
 
 DEFAULT_PREFIX = "bulkmock:"
 USE_GRANULARITY = 1.0     # real seconds between two recordings of a sandbox's use by one process
@@ -148,7 +147,7 @@ class RedisStore(RedisPrimitives, SingleUpdate):
         raise StoreUnavailable("too many conflicting writers on one record")
 
     def _encode(self, value: Any, sandbox: str | None = None, data_prefix: bytes | None = None) -> bytes:
-        if sandbox is not None and self.blobs.holds_rows(value):
+        if sandbox is not None and self.blobs.holds_blobs(value):
             value = self.blobs.externalize(value, data_prefix or self._run("DATA_PREFIX", sandbox))
         return codec.encode(value)
 
@@ -160,11 +159,7 @@ class RedisStore(RedisPrimitives, SingleUpdate):
             raise StoreUnavailable(f"Redis at {self.url} is unreachable: {exc}") from exc
 
     def _decode(self, data: bytes) -> Any:
-        token = _DECODING.set(self)
-        try:
-            return codec.decode(data)
-        finally:
-            _DECODING.reset(token)
+        return codec.decode(data, blobs=self.blobs.source)
 
     def _record(self, kind: str, record_id: str, fields: Sequence[Any]) -> Record | None:
         value, seq, cus, version, indexes = fields
@@ -259,7 +254,7 @@ class RedisStore(RedisPrimitives, SingleUpdate):
         return self._retry(attempt)
 
     # -- records -----------------------------------------------------------------------------
-    def create(self, sandbox: str, kind: str, build: Callable[[str], NewRecord], *,
+    def create(self, sandbox: str, kind: str, build: Callable[[str, int], NewRecord], *,
                ids: IdStyle = "uuid", generation: int | None = None) -> Record:
         field = "uuid" if ids == "uuid" else f"id:{kind}"
 
@@ -273,16 +268,23 @@ class RedisStore(RedisPrimitives, SingleUpdate):
             if generation is not None and generation != generation_now:
                 raise StaleGeneration(f"sandbox '{sandbox}' was reset since this operation began")
             record_id = self._uuid(number) if taking else str(number + 1)
-            new = build(record_id)
+            # the creation instant, read with the counter: the commit refuses it (CONFLICT, read
+            # again) if a newer record was created meanwhile, so instants still follow ``seq``
+            created_us = _clock(out[3], out[4]).now_us(self._real_us())
+            if out[5] is not None:
+                created_us = max(created_us, int(out[5]))
+            new = build(record_id, created_us)
             item = self._item(sandbox, kind, record_id, 0, new, data_prefix)
-            out = self._commit(sandbox, generation, generation_now, "" if taking else field, number, 1, item)
+            out = self._commit(sandbox, generation, generation_now, "" if taking else field, number, 1, item,
+                               created_us)
             return Record(kind, record_id, int(out[0]), int(out[1]), int(out[2]), new.value, _indexes(out[3]))
         return self._retry(attempt)
 
     def _commit(self, sandbox: str, wanted: int | None, seen: int, field: str, drawn: Any, count: int,
-                args: list[Any]) -> list:
+                args: list[Any], created_us: int | None = None) -> list:
         try:
-            return self._run("COMMIT", sandbox, seen, self._real_us(), field, drawn, count, *args)
+            return self._run("COMMIT", sandbox, seen, self._real_us(), field, drawn, count,
+                             "" if created_us is None else created_us, *args)
         except StaleGeneration:
             if wanted is None:         # a reset since the read: the caller did not pin a generation
                 raise _Conflict() from None
@@ -438,14 +440,4 @@ def _indexes(text: bytes | str | None) -> tuple[tuple[str, float], ...]:
         return ()
     return tuple((name, float(score)) for name, score in json.loads(text))
 
-
-_DECODING: contextvars.ContextVar[RedisStore | None] = contextvars.ContextVar("redis_store_decoding", default=None)
-
-
-def decoding_store() -> RedisStore:
-    """The store decoding a value in this thread (values that refer to Redis keys need it)."""
-    store = _DECODING.get()
-    if store is None:
-        raise ValueError("a value that refers to Redis data can only be decoded by a RedisStore")
-    return store
 

@@ -1,20 +1,15 @@
-"""Big immutable values of the Redis store: an uploaded CSV is written once, records refer to it.
+"""Big immutable values of the Redis store (:class:`~mock_server.store.base.Blob`, such as an
+uploaded CSV): written once, records refer to them.
 
-A :class:`~mock_server.rows.Rows` found in a value being stored (the value itself, or a field of a
-frozen dataclass such as a campaign) is written as blob keys under the sandbox's data prefix (so a
-reset or drop removes them with everything else), named by the SHA-256 of the bytes:
-
-- ``KEY`` the CSV bytes exactly as uploaded (1 byte a byte);
-- ``KEY:o`` / ``KEY:l`` record offsets and line numbers, only for files the streaming reader had to
-  read (quoted line breaks, blank lines...): a file of one record per line needs neither;
-- ``KEY:d`` the destination index (``Rows.find``), 4 bytes a record, written by the first process
-  that builds it and read by the others.
-
-The record keeps a small reference (:class:`LazyRows`): reading a campaign moves a few hundred
-bytes, and the CSV itself is fetched the first time a process needs a row, then kept in a cache
-bounded in bytes (least recently used first out), with what is derived from it (record offsets,
-the index as an array), so a process computes those once per CSV, not once per request. Blobs
-never change, so a cached copy is never stale.
+A blob found in a value being stored (the value itself, or a field of a frozen dataclass such as
+a campaign) is written as keys under the sandbox's data prefix (so a reset or drop removes them
+with everything else), named by the SHA-256 of its content: ``KEY`` the content (``blob_parts()``
+part ``""``), ``KEY:PART`` each other part (a CSV's record offsets ``o``, line numbers ``l``,
+destination index ``d``), and parts a process adds later (the index, by the first process that
+builds it). The record keeps a small reference; decoding it gives the type's ``from_blob`` over a
+:class:`BlobRef`, which fetches a part the first time a process needs it and keeps it in a cache
+bounded in bytes (least recently used first out), with what is derived from it. Blobs never
+change, so a cached copy is never stale. This module knows no domain type.
 """
 
 from __future__ import annotations
@@ -26,53 +21,35 @@ from array import array
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
-from ..rows import Rows
-from . import codec
+from .base import Blob
 
 if TYPE_CHECKING:
     from .redis import RedisStore
 
 
-class LazyRows(Rows):
-    """A :class:`Rows` whose bytes (and offsets, index) stay in Redis until a process needs them."""
+class BlobRef:
+    """One kept blob of a :class:`BlobCache` (a :class:`~mock_server.store.base.BlobSource`)."""
 
-    __slots__ = ("_key", "_blobs", "_size")
+    __slots__ = ("name", "_cache")
 
-    @property
-    def _data(self) -> bytes:          # shadows Rows' slot: the bytes come from the cache
-        return self._blobs.get(self._key)
+    def __init__(self, cache: "BlobCache", name: bytes) -> None:
+        self.name = name
+        self._cache = cache
 
-    @classmethod
-    def refer(cls, blobs: "BlobCache", key: bytes, size: int, first: int, count: int, header: list[str],
-              invalid: dict[int, str], stored: bool) -> "LazyRows":
-        rows = cls.__new__(cls)
-        rows._key, rows._blobs, rows._size = key, blobs, size
-        rows._first, rows._count, rows.header, rows.invalid, rows._index = first, count, header, invalid, None
-        rows._offsets = rows._lines = None
-        if stored:                     # offsets and line numbers were kept: fetch them with the bytes
-            rows._offsets = array("Q", blobs.get(key + b":o"))
-            rows._lines = array("I", blobs.get(key + b":l"))
-        return rows
+    def _key(self, part: str) -> bytes:
+        return self.name + b":" + part.encode() if part else self.name
 
-    def _starts(self) -> array:
-        """Record offsets, computed once per process for this CSV (not per decoded record)."""
-        if self._offsets is None:
-            self._offsets = self._blobs.derived(self._key + b":starts", lambda: Rows._starts(self))
-        return self._offsets
+    def get(self, part: str = "", *, missing_ok: bool = False) -> bytes | None:
+        return self._cache.get(self._key(part), missing_ok=missing_ok)
 
-    def _load_index(self) -> array | None:
-        def load() -> array | None:
-            raw = self._blobs.get(self._key + b":d", missing_ok=True)
-            return None if raw is None else array("I", raw)
-        return self._blobs.derived(self._key + b":index", load)
+    def put(self, part: str, content: bytes) -> None:
+        self._cache.put(self._key(part), content)
 
-    def _save_index(self, index: array) -> None:
-        self._blobs.put(self._key + b":d", index.tobytes())
-        self._blobs.remember(self._key + b":index", index)
+    def derived(self, part: str, compute):
+        return self._cache.derived(self._key(part), compute)
 
-    @property
-    def nbytes(self) -> int:
-        return self._size + (4 * len(self._index) if self._index is not None else 0)
+    def remember(self, part: str, value) -> None:
+        self._cache.remember(self._key(part), value)
 
 
 class BlobCache:
@@ -87,44 +64,36 @@ class BlobCache:
         self._lock = threading.Lock()
 
     # -- storing -----------------------------------------------------------------------------
-    def externalize(self, value: Any, data_prefix: bytes | None) -> Any:
-        """``value`` with every :class:`Rows` it holds (itself or a dataclass field) replaced by a
-        :class:`LazyRows` whose bytes are in Redis under ``data_prefix``."""
-        if isinstance(value, Rows) and not isinstance(value, LazyRows):
-            return self._store_rows(value, data_prefix)
+    def externalize(self, value: Any, data_prefix: bytes) -> Any:
+        """``value`` with every blob not kept yet (itself or a dataclass field) written under
+        ``data_prefix`` and replaced by its type's reference over the kept bytes."""
+        if _unkept(value):
+            return self._keep(value, data_prefix)
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
-            changes = {f.name: self._store_rows(getattr(value, f.name), data_prefix) for f in dataclasses.fields(value)
-                       if isinstance(getattr(value, f.name), Rows) and not isinstance(getattr(value, f.name), LazyRows)}
+            changes = {f.name: self._keep(getattr(value, f.name), data_prefix) for f in dataclasses.fields(value)
+                       if _unkept(getattr(value, f.name))}
             if changes:
                 return dataclasses.replace(value, **changes)
         return value
 
     @staticmethod
-    def holds_rows(value: Any) -> bool:
-        if isinstance(value, Rows):
-            return not isinstance(value, LazyRows)
+    def holds_blobs(value: Any) -> bool:
+        if isinstance(value, Blob):
+            return _unkept(value)
         return dataclasses.is_dataclass(value) and not isinstance(value, type) and any(
-            isinstance(getattr(value, f.name), Rows) and not isinstance(getattr(value, f.name), LazyRows)
-            for f in dataclasses.fields(value))
+            _unkept(getattr(value, f.name)) for f in dataclasses.fields(value))
 
-    def _store_rows(self, rows: Rows, data_prefix: bytes) -> LazyRows:
-        data = rows._data
-        key = data_prefix + b"blob:" + hashlib.sha256(data).hexdigest()[:40].encode()
-        stored = rows._lines is not None
-        parts = {key: data}
-        if stored:
-            parts[key + b":o"] = rows._offsets.tobytes()
-            parts[key + b":l"] = rows._lines.tobytes()
-        if rows._index is not None:
-            parts[key + b":d"] = rows._index.tobytes()
-        for name, content in parts.items():
-            self.put(name, content)
-        lazy = LazyRows.refer(self, key, len(data), rows._first, len(rows), list(rows.header), dict(rows.invalid), False)
-        if stored:
-            lazy._offsets, lazy._lines = rows._offsets, rows._lines
-        lazy._index = rows._index
-        self._remember(key, data)
-        return lazy
+    def _keep(self, blob: Blob, data_prefix: bytes) -> Blob:
+        parts = blob.blob_parts()
+        ref = BlobRef(self, data_prefix + b"blob:" + hashlib.sha256(parts[""]).hexdigest()[:40].encode())
+        for part, content in parts.items():
+            ref.put(part, content)
+            ref.remember(part, content)        # this process reads them back from memory
+        return type(blob).from_blob(ref, blob.blob_ref())
+
+    def source(self, name: bytes) -> BlobRef:
+        """The kept blob ``name`` (what ``codec.decode`` rebuilds a reference over)."""
+        return BlobRef(self, name)
 
     def put(self, key: bytes, content: bytes) -> None:
         """Write a blob once per process (``SET NX``: the same bytes under the same name)."""
@@ -174,20 +143,9 @@ class BlobCache:
                 self._size -= _size(dropped)
 
 
+def _unkept(value: Any) -> bool:
+    return isinstance(value, Blob) and value.blob_source is None
+
+
 def _size(content) -> int:
     return content.itemsize * len(content) if isinstance(content, array) else len(content)
-
-
-def _to_plain(rows: LazyRows) -> list:
-    return [rows._key, rows._size, rows._first, rows._count, rows.header, rows.invalid, rows._lines is not None]
-
-
-def _from_plain(plain: list) -> LazyRows:
-    from .redis import decoding_store
-
-    key, size, first, count, header, invalid, stored = plain
-    return LazyRows.refer(decoding_store().blobs, key, size, first, count, header,
-                          {int(k): v for k, v in invalid.items()}, stored)
-
-
-codec.register(LazyRows, "rows.redis", _to_plain, _from_plain)

@@ -15,7 +15,8 @@ Key layout (``P`` is ``store.prefix``, default ``bulkmock:``):
   creation), ``led:NAME`` (hash slot -> units, ``_v`` its version), ``log:NAME`` (list; its counts
   are in ``P s:NAME``), ``cnt:KEY`` (hash ``v``, ``exp``),
   ``map:NAME`` (hash) + ``mapo:NAME`` (sorted set: insertion order);
-- ``P blob:ID`` (+ ``:dest``): the bytes of an uploaded CSV (and its destination index), immutable.
+- ``P d:NAME:EP:blob:ID`` (+ ``:PART``): a kept blob's content (an uploaded CSV) and its parts (the
+  CSV's offsets, destination index ...), immutable (``redis_blobs.py``).
 
 Errors a script returns: ``NOSANDBOX`` (create it and retry), ``TOOMANY`` (creating the sandbox
 would exceed ``max_sandboxes``, counted in ``P sandboxes`` by the same script), ``STALE`` (the generation the caller
@@ -52,12 +53,15 @@ end
 local function score(s) return string.format('%.17g', s) end
 """
 
-# ARGV: P NAME field take(1: add 1 first) -> {gen, value of the id counter, data prefix}
+# ARGV: P NAME field take(1: add 1 first)
+# -> {gen, value of the id counter, data prefix, off, frz, creation instant of the newest record}
 ID_COUNTER = PRELUDE + r"""
 local D, gen = sandbox()
 if not D then return redis.error_reply('NOSANDBOX') end
-if ARGV[4] == '1' then return {gen, redis.call('HINCRBY', D .. 'n', ARGV[3], 1), D} end
-return {gen, redis.call('HGET', D .. 'n', ARGV[3]), D}
+local clock = redis.call('HMGET', META, 'off', 'frz')
+local n
+if ARGV[4] == '1' then n = redis.call('HINCRBY', D .. 'n', ARGV[3], 1) else n = redis.call('HGET', D .. 'n', ARGV[3]) end
+return {gen, n, D, clock[1], clock[2], redis.call('HGET', D .. 'n', 'cus')}
 """
 
 # ARGV: P NAME -> the sandbox's data prefix (where its blobs go)
@@ -171,8 +175,10 @@ return out
 """
 
 # Create or replace records, compare-and-set.
-# ARGV: P NAME expected_gen real_us id_field id_expected(or '') n, then per record:
+# ARGV: P NAME expected_gen real_us id_field id_expected(or '') n created_us(or ''), then per record:
 #   kind id expected_ver(0: must not exist) value n_ix (ixname score-or-'')...
+# created_us: the creation instant of the records created (the caller's reading of the clock, given
+# to its build function; CONFLICT when a newer record was created since); '': the clock now.
 # -> {seq1, cus1, ver1, ixtext1, ...}
 COMMIT = PRELUDE + r"""
 local D = need(ARGV[3])
@@ -182,7 +188,11 @@ if ARGV[5] ~= '' then
   local have = redis.call('HGET', N, ARGV[5]) or '0'
   if have ~= ARGV[6] then return redis.error_reply('CONFLICT') end
 end
-local pos = 8
+local given = tonumber(ARGV[8])
+if given and given < tonumber(redis.call('HGET', N, 'cus') or '-1e300') then
+  return redis.error_reply('CONFLICT')
+end
+local pos = 9
 local items = {}
 for r = 1, tonumber(ARGV[7]) do
   local item = {kind = ARGV[pos], id = ARGV[pos + 1], ver = ARGV[pos + 2], v = ARGV[pos + 3], ix = {}}
@@ -203,10 +213,13 @@ local out = {}
 for _, item in ipairs(items) do
   local seq, cus, ver
   if item.ver == '0' then
-    local m = redis.call('HMGET', META, 'off', 'frz')
-    local now = (m[2] ~= '' and tonumber(m[2])) or (tonumber(ARGV[4]) + tonumber(m[1]))
-    local last = tonumber(redis.call('HGET', N, 'cus') or '-1e300')
-    if now < last then now = last end
+    local now = given
+    if not now then
+      local m = redis.call('HMGET', META, 'off', 'frz')
+      now = (m[2] ~= '' and tonumber(m[2])) or (tonumber(ARGV[4]) + tonumber(m[1]))
+      local last = tonumber(redis.call('HGET', N, 'cus') or '-1e300')
+      if now < last then now = last end
+    end
     seq = redis.call('HINCRBY', N, 'seq', 1)
     cus = now
     redis.call('HSET', N, 'cus', string.format('%d', now))

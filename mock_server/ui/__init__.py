@@ -2,17 +2,19 @@
 endpoints the pages poll (``/_mock/ui/api/...``). No CDN, no build step: templates, one CSS file
 and one small script ship in this package. ``/`` redirects here.
 
-Pages: overview (clock controls, counts), Jelou campaigns, one campaign's recipients, indigitall
-tasks, one task with its application's slot ledger. Data access lives in ``data.py`` only.
-A provider adds its own pages with ``Provider.ui_blueprint`` (rendered in the same frame by
-:func:`render_page`) and links them in the nav with ``Provider.ui_nav``.
+Generic pages: overview (clock controls, counts), requests (the journal), fault rules, webhooks;
+their reads live in ``data.py``, ``instruments.py`` and ``deliveries.py``. Each provider adds its own
+pages with ``Provider.ui_blueprint`` (its views and templates in its package, rendered in the same
+frame by :func:`render_page`), links them in the nav with ``Provider.ui_nav`` and fills the generic
+pages through the other ``Provider.ui_*`` hooks.
 """
 
 from __future__ import annotations
 
 from flask import Flask, redirect, url_for
 
-from .views import bp, render_page
+from .data import NotFound, clock, count_by, summary
+from .views import bp, here, missing, page_arg, render_page, rows_arg
 
 
 def init_app(app: Flask, providers=()) -> None:
@@ -23,4 +25,4 @@ def init_app(app: Flask, providers=()) -> None:
     app.add_url_rule("/", "root", lambda: redirect(url_for("ui.overview"), code=302))
 
 
-__all__ = ["init_app", "render_page"]
+__all__ = ["NotFound", "clock", "count_by", "here", "init_app", "missing", "page_arg", "render_page", "rows_arg", "summary"]

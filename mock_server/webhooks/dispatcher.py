@@ -64,11 +64,11 @@ class Dispatcher:
     def __init__(self, state, *, policy: Callable[[str], str | None] = check_url,
                  real: Callable[[], float] | None = None, connect=None) -> None:
         self.state = state
-        self.settings = state.settings["webhooks"]
+        self.settings = state.settings.webhooks
         self.specs = {name: provider.webhooks for name, provider in state.providers.items() if provider.webhooks}
         self.registry = Registry(state.store, from_settings(state.settings, self.specs), self.specs, state.maps)
         self.walker = Walker(state.timelines, {name: spec.event_of for name, spec in self.specs.items()})
-        self.deliveries = Deliveries(state.store, int(self.settings["max_records"]))
+        self.deliveries = Deliveries(state.store, int(self.settings.max_records))
         self._real = real or state.store.time_source       # epoch seconds, shared by processes
         self._token = f"{socket.gethostname()}:{os.getpid()}:{next(_serials)}"   # this dispatcher, as a record owner
         self._claims = itertools.count(1)
@@ -80,7 +80,7 @@ class Dispatcher:
         self._renewals: dict[str, float] = {}          # sandbox -> real time of its next lease check
         self._watched: frozenset[str] = frozenset()    # sandboxes the last round served
         self._upcoming: dict[str, float] = {}          # sandbox -> mock time of its next wanted event
-        self.lanes = Lanes(self.settings, state.settings["seed"], deliveries=self.deliveries, owner=self._token,
+        self.lanes = Lanes(self.settings, state.settings.seed, deliveries=self.deliveries, owner=self._token,
                            now_iso=self._now_iso, policy=lambda url: self.policy(url), real=self._real,
                            wake=self._wake.set, connect=connect, subscribed=self.registry.exists)
         self.policy = policy
@@ -141,7 +141,7 @@ class Dispatcher:
     def redeliver(self, sandbox: str, ids: list[str] | None, status: str | None) -> tuple[int, list[str]]:
         """Make finished deliveries due again now, with a fresh attempt budget; ``(count, unknown ids)``.
         Whichever process's producer comes first makes the attempts."""
-        count, unknown = self.deliveries.redeliver(sandbox, ids, status, int(self.settings["max_attempts"]),
+        count, unknown = self.deliveries.redeliver(sandbox, ids, status, int(self.settings.max_attempts),
                                                    self._real())
         if count:
             self.start()
@@ -268,7 +268,7 @@ class Dispatcher:
         lanes, generation = self.lanes, self.lanes.generation(name)
         if generation is None:
             return
-        now, lease = self._real(), float(self.settings["lease"])
+        now, lease = self._real(), float(self.settings.lease)
         try:
             if now >= self._renewals.get(name, 0.0):           # a look at the queue every quarter lease
                 self._renewals[name] = now + lease / 4
@@ -325,7 +325,7 @@ class Dispatcher:
                    for source in self.state.backends[name].webhook_sources(sandbox, owners, cursor, latest)]
         names = {key: frozenset().union(*(sub.events for sub in subs)) for key, subs in owners.items()}
         wanted = lambda source: names.get((source.provider, source.owner))  # noqa: E731
-        events, end = self.walker.window(sources, cursor, now, int(self.settings["window_events"]), wanted)
+        events, end = self.walker.window(sources, cursor, now, int(self.settings.window_events), wanted)
         fresh = [source for source in sources
                  if store.get_value(name, SEEN, f"{source.provider}:{source.batch_id}") is None]
         catch_up = []
@@ -360,15 +360,15 @@ class Dispatcher:
 
     def _enqueue(self, sandbox: str, events, owners) -> None:
         """Record the events' deliveries in the store (those not recorded yet) and queue them."""
-        window = float(self.settings["reorder_window"])
+        window = float(self.settings.reorder_window)
         if window:
-            seed = self.state.settings["seed"]
+            seed = self.state.settings.seed
             events = sorted(events, key=lambda event: event.at + window * fraction(seed, "reorder", event.id))
         generation = self.lanes.generation(sandbox)
         if generation is None:
             return
-        lanes, attempts = self.lanes.count, int(self.settings["max_attempts"])
-        lease_end = self._real() + float(self.settings["lease"])
+        lanes, attempts = self.lanes.count, int(self.settings.max_attempts)
+        lease_end = self._real() + float(self.settings.lease)
         items, subscriptions = [], {}
         for event in events:
             targets = [sub for sub in owners[(event.source.provider, event.source.owner)] if sub.wants(event.name, event.at)]

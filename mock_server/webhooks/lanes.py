@@ -110,10 +110,10 @@ class Lanes:
         self.now_iso, self.policy, self.real, self.wake = now_iso, policy, real, wake
         self.subscribed = subscribed
         self.connect = connect            # connect-time host check for http.client (see Sender)
-        self.count = int(settings["concurrency"])
-        self.share = max(1, math.floor(self.count * float(settings["max_share"])))   # workers per sandbox / receiver
-        self.high_water = 4 * int(settings["window_events"])
-        self.fair = int(settings["window_events"])  # a sandbox may always queue this many, whatever the others do
+        self.count = int(settings.concurrency)
+        self.share = max(1, math.floor(self.count * float(settings.max_share)))   # workers per sandbox / receiver
+        self.high_water = 4 * int(settings.window_events)
+        self.fair = int(settings.window_events)  # a sandbox may always queue this many, whatever the others do
         self.starved = False              # the producer stopped at the high-water mark
         self._lock = threading.Lock()
         self._ready_cond = threading.Condition(self._lock)     # a job was queued, or a worker finished one
@@ -325,7 +325,7 @@ class Lanes:
 
     # -- the workers ------------------------------------------------------------------------------
     def _work(self, lane: int) -> None:
-        sender = Sender(float(self.settings["timeout"]), self.connect, self.deadlines)
+        sender = Sender(float(self.settings.timeout), self.connect, self.deadlines)
         try:
             while (taken := self._take()) is not None:
                 job, receiver = taken
@@ -348,14 +348,14 @@ class Lanes:
         with self._lock:              # spacing, not a moment: monotonic, immune to clock steps
             now = time.monotonic()
             start = max(self._next_start, now)
-            self._next_start = start + 1.0 / float(self.settings["rate"])
+            self._next_start = start + 1.0 / float(self.settings.rate)
         if start > now:
             self._stopping.wait(start - now)
 
     def _attempt(self, sender: Sender, job: Job) -> None:
         now = self.real()
-        if not job.duplicate and self.lease_end(job) - now < float(self.settings["timeout"]) + 1.0:
-            lease_end = now + float(self.settings["lease"])
+        if not job.duplicate and self.lease_end(job) - now < float(self.settings.timeout) + 1.0:
+            lease_end = now + float(self.settings.lease)
             if not self.deliveries.renew(job.sandbox, job.store_generation, [job.id], self.owner, lease_end):
                 self._done(job)            # another process took it over (or it was reset)
                 return
@@ -381,15 +381,15 @@ class Lanes:
         elif refused or attempt >= job.budget:
             status = "dead"
         else:
-            first = job.budget - int(self.settings["max_attempts"]) + 1
-            retry_at = self.real() + float(self.settings["backoff"]) * 2 ** (attempt - first)
+            first = job.budget - int(self.settings.max_attempts) + 1
+            retry_at = self.real() + float(self.settings.backoff) * 2 ** (attempt - first)
             status = "retrying"
         record = self.deliveries.finish(job.sandbox, job.store_generation, job.id, self.owner, entry, status,
                                         self.real(), retry_at)
         if record is not None and status != "retrying":
             with self._lock:
                 self._finished[job.sandbox] = self._finished.get(job.sandbox, 0) + 1
-        share = float(self.settings["duplicate_share"])
+        share = float(self.settings.duplicate_share)
         if record is not None and status == "delivered" and share and fraction(self.seed, "duplicate", job.id) < share:
             with self._lock:           # still in flight: after the original, in its lane
                 if self.current(job):

@@ -31,14 +31,19 @@ import hashlib
 import hmac
 from typing import Any, Callable, Sequence
 
-from ..store.base import NewRecord, Record
+from ..store.base import Record
+from ..store.repository import Index, IndexFamily, RecordKind, Repository
 from .subscriptions import Subscription, shown_url
 
-KIND = "webhook.delivery"
 STATUSES = ("pending", "retrying", "delivered", "dead")
 UNFINISHED = ("pending", "retrying")
 FINISHED = ("delivered", "dead")
-DUE = "wh:due"
+ALL = Index("wh")                          # every record, by creation
+BY_STATUS = IndexFamily("wh:s")            # by creation, per status
+BY_EVENT = IndexFamily("wh:e")             # by creation, per event
+BY_RECIPIENT = IndexFamily("wh:r")         # by creation, per recipient
+DUE = Index("wh:due")                      # unfinished ones, by when they are due (real time)
+FINISHED_AT = IndexFamily("wh:f")          # finished ones, per status, by when they finished (retention)
 HISTORY = 50                      # attempts kept per record
 BATCH = 500                       # records per store step when many change at once (redelivery)
 
@@ -56,19 +61,24 @@ def new_value(*, event_id: str, event: str, subscription: Subscription, recipien
             "owner": owner, "dueReal": lease_end, "finishedReal": None}
 
 
-def _record(value: dict[str, Any]) -> NewRecord:
-    """The record with its index entries: creation order overall, per status, per event and per
-    recipient (the listings); unfinished ones by when they are due; finished ones by when they
-    finished (retention drops the oldest finished first)."""
-    status, event = value["status"], value["event"]
-    indexes: list[tuple[str, float | None]] = [("wh", None), (f"wh:s:{status}", None), (f"wh:e:{event}", None)]
+def _entries(value: dict[str, Any]) -> list[tuple[str, float | None]]:
+    """A record's index entries: creation order overall, per status, per event and per recipient
+    (the listings); unfinished ones by when they are due; finished ones by when they finished
+    (retention drops the oldest finished first)."""
+    status = value["status"]
+    entries = [ALL.entry(), BY_STATUS[status].entry(), BY_EVENT[value["event"]].entry()]
     if value["recipient"]:
-        indexes.append((f"wh:r:{value['recipient']}", None))
+        entries.append(BY_RECIPIENT[value["recipient"]].entry())
     if status in UNFINISHED:
-        indexes.append((DUE, value["dueReal"]))
+        entries.append(DUE.entry(value["dueReal"]))
     else:
-        indexes.append((f"wh:f:{status}", value["finishedReal"]))
-    return NewRecord(value, tuple(indexes))
+        entries.append(FINISHED_AT[status].entry(value["finishedReal"]))
+    return entries
+
+
+# Readers get the whole record (its id is the delivery's); writers give the value.
+DELIVERIES: RecordKind[dict[str, Any], Record] = RecordKind(
+    "webhook.delivery", (ALL, BY_STATUS, BY_EVENT, BY_RECIPIENT, DUE, FINISHED_AT), _entries, load=lambda record: record)
 
 
 def signed_headers(subscription: Subscription, body: bytes, event_id: str, attempt: int) -> dict[str, str]:
@@ -97,6 +107,7 @@ class Deliveries:
 
     def __init__(self, store, max_records: int) -> None:
         self.store = store
+        self.records = Repository(store, DELIVERIES)
         self.max_records = max_records
 
     # -- the dispatcher's side ------------------------------------------------------------------
@@ -105,15 +116,15 @@ class Deliveries:
         ``owner``). Raises ``StaleGeneration`` after a reset."""
         if not items:
             return []
-        prepared = {record_id: _record(value) for record_id, value in items}     # built outside the store's lock
-        keys = [(KIND, record_id) for record_id in prepared]
+        prepared = dict(items)
+        ids = list(prepared)
         made: set[str] = set()
 
-        def build(current: tuple[Record | None, ...]) -> list[NewRecord | None]:
+        def build(current: tuple[Record | None, ...]) -> list[dict[str, Any] | None]:
             made.clear()              # the store may call again after a conflict: the last call counts
-            made.update(key[1] for key, found in zip(keys, current) if found is None)
-            return [prepared[key[1]] if found is None else None for key, found in zip(keys, current)]
-        out = self.store.update_many(sandbox, keys, build, generation=generation)
+            made.update(record_id for record_id, found in zip(ids, current) if found is None)
+            return [prepared[record_id] if found is None else None for record_id, found in zip(ids, current)]
+        out = self.records.update_many(sandbox, ids, build, generation=generation)
         return [record for record in out if record is not None and record.id in made]
 
     def renew(self, sandbox: str, generation: int, record_ids: Sequence[str], owner: str,
@@ -122,13 +133,11 @@ class Deliveries:
         own (the others were taken over after their lease ran out, finished, or reset away)."""
         mine: set[str] = set()
         for start in range(0, len(record_ids), BATCH):
-            keys = [(KIND, record_id) for record_id in record_ids[start:start + BATCH]]
-
-            def extend(current: tuple[Record | None, ...]) -> list[NewRecord | None]:
-                return [_record({**found.value, "dueReal": lease_end})
+            def extend(current: tuple[Record | None, ...]) -> list[dict[str, Any] | None]:
+                return [{**found.value, "dueReal": lease_end}
                         if found is not None and found.value["owner"] == owner and found.value["status"] in UNFINISHED
                         else None for found in current]
-            out = self.store.update_many(sandbox, keys, extend, generation=generation)
+            out = self.records.update_many(sandbox, record_ids[start:start + BATCH], extend, generation=generation)
             mine.update(record.id for record in out if record is not None and record.value["owner"] == owner
                         and record.value["dueReal"] == lease_end and record.value["status"] in UNFINISHED)
         return mine
@@ -140,55 +149,52 @@ class Deliveries:
         process took it over: only the attempt is added to its history) or is gone (reset)."""
         ours = [False]
 
-        def change(current: Record) -> NewRecord:
+        def change(current: Record) -> dict[str, Any]:
             value = current.value
             history = [*value["history"], entry][-HISTORY:]
             ours[0] = value["owner"] == owner and value["status"] in UNFINISHED   # the last call counts
             if not ours[0]:
-                return _record({**value, "history": history})
+                return {**value, "history": history}
             due = retry_at if status == "retrying" else None
-            return _record({**value, "history": history, "status": status, "attempts": entry["attempt"],
-                            "owner": None, "retryAt": due, "dueReal": due,
-                            "finishedReal": None if status == "retrying" else now_real})
-        record = self.store.update(sandbox, KIND, record_id, change, generation=generation)
+            return {**value, "history": history, "status": status, "attempts": entry["attempt"],
+                    "owner": None, "retryAt": due, "dueReal": due, "finishedReal": None if status == "retrying" else now_real}
+        record = self.records.update(sandbox, record_id, change, generation=generation)
         return record if record is not None and ours[0] else None
 
     def note(self, sandbox: str, generation: int, record_id: str, entry: dict[str, Any]) -> None:
         """Add an attempt that changes nothing else (a seeded duplicate)."""
-        self.store.update(sandbox, KIND, record_id,
-                          lambda current: _record({**current.value,
-                                                   "history": [*current.value["history"], entry][-HISTORY:]}),
-                          generation=generation)
+        self.records.update(sandbox, record_id,
+                            lambda current: {**current.value, "history": [*current.value["history"], entry][-HISTORY:]},
+                            generation=generation)
 
     def claim_due(self, sandbox: str, generation: int, owner: str, now_real: float, lease_end: float, limit: int,
                   queued: Callable[[str], bool] = lambda record_id: False) -> list[Record]:
         """Take up to ``limit`` (at most :data:`BATCH`) unfinished records due by ``now_real``
         (retries, redeliveries, leases that ran out) for ``owner``, oldest due first. ``queued``:
         whether this process already has a job for a record (it is not taken twice)."""
-        page = self.store.page(sandbox, DUE, high=now_real, limit=min(limit, BATCH), newest_first=False)
-        due = [record.id for record in page.records if not queued(record.id)]
+        page, _ = self.records.page(sandbox, DUE, high=now_real, limit=min(limit, BATCH), newest_first=False)
+        due = [record.id for record in page if not queued(record.id)]
         if not due:
             return []
-        keys = [(KIND, record_id) for record_id in due]
 
-        def claim(current: tuple[Record | None, ...]) -> list[NewRecord | None]:
-            return [_record({**found.value, "owner": owner, "dueReal": lease_end})
+        def claim(current: tuple[Record | None, ...]) -> list[dict[str, Any] | None]:
+            return [{**found.value, "owner": owner, "dueReal": lease_end}
                     if found is not None and found.value["status"] in UNFINISHED and found.value["dueReal"] <= now_real
                     else None for found in current]
-        out = self.store.update_many(sandbox, keys, claim, generation=generation)
+        out = self.records.update_many(sandbox, due, claim, generation=generation)
         return [record for record in out if record is not None and record.value["owner"] == owner
                 and record.value["dueReal"] == lease_end]
 
     def next_due(self, sandbox: str, after_real: float) -> float | None:
         """The real time the next unfinished record falls due after ``after_real`` (a retry, a
         redelivery, a lease running out), or None: when the producer must look again."""
-        page = self.store.page(sandbox, DUE, low=after_real, limit=1, newest_first=False)
-        return dict(page.records[0].indexes)[DUE] if page.records else None
+        page, _ = self.records.page(sandbox, DUE, low=after_real, limit=1, newest_first=False)
+        return dict(page[0].indexes)[DUE.name] if page else None
 
     def trim(self, sandbox: str) -> None:
         """Keep at most ``max_records`` delivered and dead records, counting what goes."""
         for status in FINISHED:
-            removed = self.store.trim(sandbox, f"wh:f:{status}", self.max_records)
+            removed = self.records.trim(sandbox, FINISHED_AT[status], self.max_records)
             if removed:
                 self.store.incr(sandbox, f"webhooks.dropped.{status}", removed)
 
@@ -199,28 +205,28 @@ class Deliveries:
         or none: ``(0, unknown ids)`` when one is not a finished delivery), or every one in ``status``."""
         if ids is not None:
             ids = list(dict.fromkeys(ids))
-            found = [self.store.get(sandbox, KIND, record_id) for record_id in ids]
+            found = [self.records.get(sandbox, record_id) for record_id in ids]
             missing = [record_id for record_id, record in zip(ids, found)
                        if record is None or record.value["status"] not in FINISHED]
             if missing:
                 return 0, missing
         else:
-            ids = [record.id for record in self.store.scan(sandbox, f"wh:s:{status}", newest_first=False)]
+            ids = [record.id for record in self.records.scan(sandbox, BY_STATUS[status], newest_first=False)]
 
-        def again(current: tuple[Record | None, ...]) -> list[NewRecord | None]:
+        def again(current: tuple[Record | None, ...]) -> list[dict[str, Any] | None]:
             return [None if found is None or found.value["status"] not in FINISHED else
-                    _record({**found.value, "status": "pending", "owner": None, "retryAt": None, "dueReal": now_real,
-                             "finishedReal": None, "budget": found.value["attempts"] + max_attempts})
+                    {**found.value, "status": "pending", "owner": None, "retryAt": None, "dueReal": now_real,
+                     "finishedReal": None, "budget": found.value["attempts"] + max_attempts}
                     for found in current]
         count = 0
         for start in range(0, len(ids), BATCH):
-            out = self.store.update_many(sandbox, [(KIND, record_id) for record_id in ids[start:start + BATCH]], again)
+            out = self.records.update_many(sandbox, ids[start:start + BATCH], again)
             count += sum(1 for record in out if record is not None and record.value["status"] == "pending"
                          and record.value["owner"] is None and record.value["dueReal"] == now_real)
         return count, []
 
     def counts(self, sandbox: str) -> dict[str, int]:
-        return {status: self.store.page(sandbox, f"wh:s:{status}", limit=0).total for status in STATUSES}
+        return {status: self.records.count(sandbox, BY_STATUS[status]) for status in STATUSES}
 
     def dropped(self, sandbox: str) -> dict[str, int]:
         return {status: self.store.counter(sandbox, f"webhooks.dropped.{status}") for status in FINISHED}
@@ -230,15 +236,14 @@ class Deliveries:
                newest_first: bool = False) -> tuple[list[Record], int]:
         """One page of records in creation order (oldest first unless ``newest_first``) and the total."""
         if recipient:                 # one recipient's records are few
-            index, rest = f"wh:r:{recipient}", (status, event)
+            index, rest = BY_RECIPIENT[recipient], (status, event)
         elif status and event:        # at most max_records (or the unfinished ones) to look through
-            index, rest = f"wh:s:{status}", (None, event)
+            index, rest = BY_STATUS[status], (None, event)
         else:
-            index, rest = (f"wh:s:{status}" if status else f"wh:e:{event}" if event else "wh"), (None, None)
+            index, rest = (BY_STATUS[status] if status else BY_EVENT[event] if event else ALL), (None, None)
         if rest == (None, None):
-            page = self.store.page(sandbox, index, offset=offset, limit=limit, newest_first=newest_first)
-            return list(page.records), page.total
-        chosen = [record for record in self.store.scan(sandbox, index, newest_first=newest_first)
+            return self.records.page(sandbox, index, offset=offset, limit=limit, newest_first=newest_first)
+        chosen = [record for record in self.records.scan(sandbox, index, newest_first=newest_first)
                   if (rest[0] is None or record.value["status"] == rest[0])
                   and (rest[1] is None or record.value["event"] == rest[1])]
         return chosen[offset:offset + limit], len(chosen)

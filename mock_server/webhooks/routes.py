@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, request
-from marshmallow import ValidationError
 from werkzeug.exceptions import MethodNotAllowed
 
-from .. import bodies
 from ..errors import ControlError
 from ..isotime import from_timestamp, isoformat
 from ..queryargs import int_arg
 from ..sandbox import current
+from ..wire import answers, takes
 from .records import STATUSES, public
-from .subscriptions import control_subscription_schema, expand, first_message
+from .schemas import (DeliveryPageSchema, RedeliveredSchema, RedeliverSchema, UnsubscribedSchema, subscription,
+                      subscription_body, subscription_list)
+from .subscriptions import expand
 
 bp = Blueprint("webhooks", __name__, url_prefix="/_mock/webhooks")
 MAX_LIMIT = 1000
@@ -23,44 +24,29 @@ def _state():
     return current_app.extensions["mock"]
 
 
-def _json_object(what: str) -> dict:
-    try:
-        body = bodies.json_body(request.get_data(cache=True))
-    except bodies.BodyError as exc:
-        raise ControlError(str(exc)) from None
-    if not isinstance(body, dict):
-        raise ControlError(f"send a JSON object with {what}")
-    return body
-
-
 @bp.post("")
-def subscribe():
+@answers(subscription, 201, "The subscription")
+@takes(subscription_body, load=True)
+def subscribe(body: dict):
     """Create a subscription for a provider's owner (its ``WebhookSpec.owner_key``: ``botId`` ...)."""
     state = _state()
-    specs = state.webhooks.specs
-    owners = " or ".join(f'"{spec.owner_key}" ({name})' for name, spec in sorted(specs.items()))
-    body = _json_object(f'"provider", "url", "events" and {owners}')
-    try:
-        loaded = control_subscription_schema(specs)().load(body)
-    except ValidationError as exc:
-        field, sentence = first_message(exc)
-        raise ControlError(f"{field}: {sentence}") from None
-    provider = loaded["provider"]
-    spec = specs[provider]
-    owner = str(loaded[spec.owner_key])
+    provider = body["provider"]
+    spec = state.webhooks.specs[provider]
+    owner = str(body[spec.owner_key])
     problem = spec.owner_problem(state.settings, owner)
     if problem:
         raise ControlError(problem)
     sb = current()
     since = sb.now()
     subscription = state.webhooks.registry.add(
-        sb.name, provider=provider, owner=owner, url=loaded["url"], events=expand(spec, loaded["events"]),
-        source="control", auth=loaded["auth"], signing_secret=loaded["signing_secret"], since=since)
+        sb.name, provider=provider, owner=owner, url=body["url"], events=expand(spec, body["events"]),
+        source="control", auth=body["auth"], signing_secret=body["signing_secret"], since=since)
     state.webhooks.subscribed(sb.name, since)
     return state.webhooks.registry.public(subscription), 201
 
 
 @bp.get("")
+@answers(subscription_list, description="Subscriptions")
 def subscriptions():
     registry = _state().webhooks.registry
     items = [registry.public(sub) for sub in registry.all(current().name)]
@@ -68,6 +54,7 @@ def subscriptions():
 
 
 @bp.delete("/<subscription_id>")
+@answers(UnsubscribedSchema, description="Deleted")
 def unsubscribe(subscription_id: str):
     if subscription_id in RESERVED:     # /deliveries, /redeliver: not subscription ids
         methods = current_app.url_map.bind("").allowed_methods(request.path)
@@ -85,6 +72,7 @@ def unsubscribe(subscription_id: str):
 
 
 @bp.get("/deliveries")
+@answers(DeliveryPageSchema, description="One page")
 def deliveries():
     """Delivery records, oldest first: ``status``, ``event``, ``recipient`` filters; ``offset``/``limit``."""
     state = _state()
@@ -104,17 +92,11 @@ def deliveries():
 
 
 @bp.post("/redeliver")
-def redeliver():
+@answers(RedeliveredSchema, description="How many")
+@takes(RedeliverSchema, load=True)
+def redeliver(body: dict):
     """Deliver finished records again: ``{"ids": [...]}`` or ``{"status": "dead"|"delivered"}``."""
-    body = _json_object('"ids" (delivery ids) or "status" ("dead" or "delivered")')
-    ids, status = body.get("ids"), body.get("status")
-    if (ids is None) == (status is None):
-        raise ControlError('give either "ids" (a list of delivery ids) or "status" ("dead" or "delivered")')
-    if ids is not None and (not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids)):
-        raise ControlError('"ids" must be a non-empty list of delivery ids (the "id" of /_mock/webhooks/deliveries)')
-    if status is not None and status not in ("dead", "delivered"):
-        raise ControlError('"status" must be "dead" or "delivered"')
-    count, unknown = _state().webhooks.redeliver(current().name, ids, status)
+    count, unknown = _state().webhooks.redeliver(current().name, body.get("ids"), body.get("status"))
     if unknown:
         raise ControlError(f"no finished delivery with id(s): {', '.join(unknown[:20])}"
                            f"{' …' if len(unknown) > 20 else ''}; nothing was redelivered", 404)

@@ -7,7 +7,10 @@ reopened once, transparently (that is not a failed attempt).
 
 ``webhooks.timeout`` bounds the WHOLE attempt (CONTRACT §18): connecting, sending, the answer's
 headers and at most :data:`BODY_LIMIT` bytes of its body; the rest of a longer body is never read
-(the connection is dropped instead). Per-read socket timeouts cannot give that bound (a receiver
+(the connection is dropped instead). An interim answer (``102 Processing``, ``103 Early Hints``)
+is skipped like ``100 Continue``: the attempt's answer is the final one that follows (taking the
+1xx for it would leave the final answer unread in a kept-alive connection, to be read as the next
+attempt's). Per-read socket timeouts cannot give that bound (a receiver
 that drips one byte a second never lets a read time out), so a :class:`Deadlines` watchdog, one
 thread for all the workers, shuts an attempt's socket down when its deadline passes or when the
 attempt is cancelled (its sandbox was reset, its subscription deleted). A redirect (3xx) is a
@@ -26,6 +29,19 @@ from typing import Callable
 from urllib.parse import urlsplit
 
 BODY_LIMIT = 64 * 1024            # bytes of an answer's body read at most; the rest is dropped unread
+
+
+class FinalResponse(http.client.HTTPResponse):
+    """An answer read past its interim 1xx responses (RFC 9110 §15.2: a client must accept any
+    number of them). ``http.client`` only skips ``100 Continue``; ``101 Switching Protocols`` is
+    kept (the mock never asks for an upgrade: it is a failed attempt, its connection dropped)."""
+
+    def _read_status(self):
+        while True:
+            version, status, reason = super()._read_status()
+            if not 101 < status < 200:
+                return version, status, reason
+            http.client.parse_headers(self.fp)      # the interim answer's headers; a slow one is cut by the deadline
 
 
 @dataclass(frozen=True)
@@ -192,7 +208,7 @@ class Sender:
                 if not complete and (cut or time.monotonic() >= deadline):
                     self._drop(key)
                     return self._late(tag, cut, status, read, elapsed())
-                if cut or not complete or response.will_close:
+                if cut or not complete or response.will_close or status < 200:
                     self._drop(key)                     # never read the rest of a longer body
                 if 200 <= status < 300:
                     return Outcome(status, None, elapsed())
@@ -231,6 +247,7 @@ class Sender:
         if key not in self._connections:
             kind = http.client.HTTPSConnection if https else http.client.HTTPConnection
             connection = kind(key[1], key[2], timeout=self.timeout)
+            connection.response_class = FinalResponse
             connection._create_connection = self._create_connection
             self._connections[key] = connection
         return self._connections[key]

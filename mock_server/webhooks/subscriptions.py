@@ -227,18 +227,6 @@ def from_settings(settings: Mapping[str, Any], specs: Mapping[str, WebhookSpec])
     return found
 
 
-def first_message(error: ValidationError) -> tuple[str, str]:
-    """``(field, sentence)`` of a marshmallow error, for the control plane's one-line 400."""
-    messages = error.normalized_messages()
-    field, detail = next(iter(messages.items()))
-    while isinstance(detail, dict):
-        key, detail = next(iter(detail.items()))
-        field = f"{field}.{key}" if not isinstance(key, int) else f"{field}[{key}]"
-    if isinstance(detail, list):
-        detail = detail[0]
-    return field, str(detail)
-
-
 class Registry:
     """Every subscription of a sandbox: the settings' (shared by all sandboxes) and those created
     at run time, kept in the sandbox's store map ``webhooks.subscriptions`` as plain data (so

@@ -6,7 +6,9 @@ it reads one request's head and body, then behaves as its ``kind`` says:
 - ``drip``: ``200`` with ``Content-Length: 1000000``, then one byte a second, forever;
 - ``huge``: ``200`` with a 50 MB body streamed as fast as the client takes it;
 - ``silent``: accepts, reads the request, never answers;
-- ``redirect``: ``302`` to ``location`` (a 3xx must be a failed attempt, never followed).
+- ``redirect``: ``302`` to ``location`` (a 3xx must be a failed attempt, never followed);
+- ``interim``: ``102 Processing`` and ``103 Early Hints`` first, then the final answer, whose status
+  is the next of ``finals`` (cycled); the connection is kept alive (the final answer is what counts).
 
 ``open`` counts the connections the client has not closed yet, ``sent`` the body bytes the
 client's socket accepted, ``requests`` the requests read.
@@ -23,8 +25,8 @@ CHUNK = 16 * 1024
 
 
 class Misbehaving:
-    def __init__(self, kind: str, *, location: str = "", drip_every: float = 1.0) -> None:
-        self.kind, self.location, self.drip_every = kind, location, drip_every
+    def __init__(self, kind: str, *, location: str = "", drip_every: float = 1.0, finals: tuple[int, ...] = (200,)) -> None:
+        self.kind, self.location, self.drip_every, self.finals = kind, location, drip_every, finals
         self.requests = 0
         self.sent = 0
         self.open = 0
@@ -132,6 +134,11 @@ class Misbehaving:
         """Behave; False when the connection is over."""
         if self.kind == "redirect":
             conn.sendall(f"HTTP/1.1 302 Found\r\nLocation: {self.location}\r\nContent-Length: 0\r\n\r\n".encode())
+            return True
+        if self.kind == "interim":
+            final = self.finals[(self.requests - 1) % len(self.finals)]
+            conn.sendall(b"HTTP/1.1 102 Processing\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n"
+                         + f"HTTP/1.1 {final} Final\r\nContent-Length: 0\r\n\r\n".encode())
             return True
         if self.kind == "silent":
             while not self._stopping.is_set() and not self._closed_by_client(conn):

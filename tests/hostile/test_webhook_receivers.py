@@ -12,6 +12,7 @@ import time
 
 import requests
 
+from mock_server.webhooks.sender import Sender
 from receivers import HUGE, Misbehaving
 from webhook_helpers import advance, config, deliveries, live, send_indigitall, subscribe, wait_deliveries
 
@@ -31,7 +32,7 @@ def _one_attempt(kind: str, timeout: float = 1.0, **options) -> tuple[dict, Misb
         while not (found := deliveries(base))["counts"]["delivered"] + found["counts"]["dead"]:
             assert time.monotonic() < deadline, found["counts"]
             time.sleep(0.05)
-        if kind != "redirect":                 # a complete 302 keeps its connection alive
+        if kind not in ("redirect", "interim"):     # a complete answer keeps its connection alive
             assert receiver.wait_closed(timeout=timeout + MARGIN), "the mock kept the connection open"
         return found["deliveries"][0], receiver
 
@@ -68,6 +69,27 @@ def test_a_redirect_is_a_failed_attempt_and_is_never_followed(webhook_receiver):
     assert record["status"] == "dead" and attempt["statusCode"] == 302, attempt
     assert "redirects are not followed" in attempt["error"], attempt
     assert webhook_receiver.wait_quiet(quiet=0.5) == []
+
+
+def test_interim_answers_are_skipped_and_the_final_one_counts():
+    """102/103 before the final answer: the attempt's status is the final one's, never the 1xx;
+    on a kept-alive connection each attempt reads its own answer (taking the 1xx for the answer
+    left the final one unread, then read as the next attempt's: a 500 recorded as delivered)."""
+    with Misbehaving("interim", finals=(200, 500, 204)) as receiver:
+        sender = Sender(timeout=10.0)
+        try:
+            outcomes = [sender.post(receiver.url, b"{}", {"Content-Type": "application/json"}) for _ in range(3)]
+        finally:
+            sender.close()
+    assert [(outcome.status, outcome.ok) for outcome in outcomes] == [(200, True), (500, False), (204, True)], outcomes
+    assert receiver.requests == 3
+
+
+def test_a_delivery_answered_after_interim_responses_is_delivered_at_its_first_attempt():
+    record, receiver = _one_attempt("interim", timeout=5.0)
+    assert record["status"] == "delivered" and len(record["history"]) == 1, record
+    assert record["history"][0]["statusCode"] == 200 and record["history"][0]["error"] is None, record
+    assert receiver.requests == 1
 
 
 def test_a_slow_receiver_never_delays_another_sandbox_and_a_reset_cuts_its_attempts(webhook_receiver):

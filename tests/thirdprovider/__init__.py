@@ -3,12 +3,13 @@
 
 ``POST /tp/send`` (header ``X-Tp-Key: <key>``, JSON ``{"account", "to": [numbers], "text"}``)
 stores one *note* (one message per number, sent at once) and answers ``{"noteId"}``; every
-message is delivered (event ``delivered``) per the ``delivery`` timelines.
+message is delivered (event ``delivered``) per the ``delivery`` timelines. A note's value is a
+frozen dataclass (:class:`NoteValue`) whose codec it declares (``stored_types``); its UI pages
+(notes, one note), overview card and record links go through the ``ui_*`` hooks.
 """
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any, Iterator
@@ -22,15 +23,15 @@ from mock_server.delivery import Schedule, Segment
 from mock_server.errors import ProviderError
 from mock_server.isotime import from_timestamp, isoformat
 from mock_server.paging import Source as PageSource
-from mock_server.providers import Provider, WebhookSpec, hand_over_record
+from mock_server.providers import Provider, RecordLink, WebhookSpec, hand_over_record
 from mock_server.sandbox import current
-from mock_server.settings import SettingsError
-from mock_server.store import NewRecord
-from mock_server.ui import render_page
+from mock_server.settings import Section, SettingsError, setting
+from mock_server.store.repository import Index, RecordKind, Repository
+from mock_server.ui import count_by, missing, render_page
 from mock_server.webhooks.events import Source
 
 NAME = "thirdprovider"
-KIND, ALL = "thirdprovider.note", "thirdprovider.all"
+ALL = Index("thirdprovider.all")
 bp = Blueprint(NAME, __name__)
 ui_bp = Blueprint("thirdprovider_ui", __name__, url_prefix="/_mock/ui/thirdprovider", template_folder="templates")
 
@@ -38,6 +39,16 @@ ui_bp = Blueprint("thirdprovider_ui", __name__, url_prefix="/_mock/ui/thirdprovi
 class TpError(ProviderError):
     def body(self) -> dict:
         return {"tp_error": self.message, "code": self.status}
+
+
+@dataclass(frozen=True)
+class NoteValue:
+    """What the store keeps for a note (encoded with the codec the provider declares)."""
+
+    account: str
+    to: tuple[str, ...]
+    outcomes: bytes
+    start: float
 
 
 @dataclass(frozen=True)
@@ -54,29 +65,32 @@ class Note(Batch):
 
 def _note(record) -> Note:
     value = record.value
-    return Note(record.id, value["account"], tuple(value["to"]), bytes(value["outcomes"]), value["start"])
+    return Note(record.id, value.account, value.to, value.outcomes, value.start)
+
+
+NOTES = RecordKind("thirdprovider.note", (ALL,), lambda value: (ALL.entry(),), load=_note)
 
 
 class TpBackend:
     def __init__(self, state) -> None:
         self.state, self.store, self.timelines = state, state.store, state.timelines
+        self.notes_kept = Repository(state.store, NOTES)
 
     def settle(self, sb) -> None:
         pass
 
     def notes(self, sb) -> list[Note]:
-        return [_note(record) for record in self.store.scan(sb.name, ALL, newest_first=False)]
+        return list(self.notes_kept.scan(sb.name, ALL, newest_first=False))
 
     def send(self, sb, body: Any) -> Note:
-        section = self.state.settings[NAME]
+        section = self.state.settings.provider(NAME)
         if not isinstance(body, dict) or not isinstance(body.get("to"), list) or not body["to"]:
             raise TpError("to: give a non-empty list of numbers")
-        if body.get("account") not in section["accounts"]:
+        if body.get("account") not in section.accounts:
             raise TpError(f"account: unknown account {body.get('account')!r}", 404)
-        value = {"account": body["account"], "to": [str(n) for n in body["to"]],
-                 "outcomes": [delivery.ORDINARY] * len(body["to"]), "start": sb.now()}
-        record = self.store.create(sb.name, KIND, lambda note_id: NewRecord(value, ((ALL, None),)))
-        return _note(record)
+        value = NoteValue(body["account"], tuple(str(n) for n in body["to"]),
+                          bytes([delivery.ORDINARY] * len(body["to"])), sb.now())
+        return self.notes_kept.create(sb.name, lambda note_id, created_us: value)
 
     def _messages(self, note: Note, now: float) -> list[dict]:
         return [{"provider": NAME, "id": f"{note.id}-{i + 1}", "campaign": note.id, "recipient": number,
@@ -97,7 +111,7 @@ class TpBackend:
 
     def webhook_sources(self, sb, owners, after: float, latest: float) -> list[Source]:
         sources = []
-        for record in self.store.scan(sb.name, ALL, newest_first=False):
+        for record in self.store.scan(sb.name, ALL.name, newest_first=False):      # records: their ``seq``
             note = _note(record)
             if (NAME, note.account) not in owners:
                 continue
@@ -113,7 +127,7 @@ class TpBackend:
 @bp.post("/tp/send")
 def send():
     state = current_app.extensions["mock"]
-    if request.headers.get("X-Tp-Key") not in state.settings[NAME]["keys"]:
+    if request.headers.get("X-Tp-Key") not in state.settings.provider(NAME).keys:
         raise TpError("bad key", 401)
     note = state.backends[NAME].send(current(), request.get_json(silent=True))
     hand_over_record("noteId", note.id)
@@ -126,20 +140,43 @@ def notes_page():
     return render_page("thirdprovider/notes.html", notes=state.backends[NAME].notes(current()))
 
 
+@ui_bp.get("/<note_id>")
+def note_page(note_id: str):
+    state = current_app.extensions["mock"]
+    found = [note for note in state.backends[NAME].notes(current()) if note.id == note_id]
+    if not found:
+        return missing(f"Third note {note_id}")
+    now = current().now()
+    return render_page("thirdprovider/note.html", note=found[0],
+                       stages=[found[0].stage_of(i, state.timelines, now)[0] for i in range(len(found[0].to))])
+
+
 def _operations(settings) -> dict:
     security = [{"tpKey": []}]
     return {"/tp/send": {"post": {"tags": ["Third"], "summary": "Send a note", "operationId": "tpSend",
                                   "security": security, "responses": {"201": {"description": "The note id"}}}}}
 
 
+def _rate(value, where: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise SettingsError(f"{where} must be a number > 0, not {value!r}")
+
+
+@dataclass(frozen=True)
+class TpSettings(Section):
+    keys: tuple[str, ...] = setting(["tp-key"], "keys a send may carry (X-Tp-Key)")
+    accounts: tuple[str, ...] = setting(["acct-1"], "accounts notes may be sent from")
+    rate: float = setting(10.0, "notes per second", check=_rate)
+
+
 class ThirdProvider(Provider):
     name = NAME
     title = "Third"
     blueprint = bp
-    record_kinds = {KIND: "notes"}
+    record_kinds = {NOTES.kind: "notes"}
     backend_class = TpBackend
     error_for_status = staticmethod(lambda status, message: TpError(message, status))
-    settings_defaults = {"keys": ["tp-key"], "accounts": ["acct-1"], "rate": 10.0}
+    settings_type = TpSettings
     openapi = SimpleNamespace(operations=_operations,
                               SECURITY_SCHEME=("tpKey", {"type": "apiKey", "in": "header", "name": "X-Tp-Key"}))
     openapi_summary = "Third Send note"
@@ -150,25 +187,30 @@ class ThirdProvider(Provider):
     webhooks = WebhookSpec(
         events=("delivered",), event_of={delivery.USER: "delivered"}, signature_header="X-Tp-Signature",
         owner_key="accountId", owner_field=lambda: fields.String(validate=validate.Length(min=1)),
-        owner_problem=lambda settings, owner: None if owner in settings[NAME]["accounts"]
+        owner_problem=lambda settings, owner: None if owner in settings.provider(NAME).accounts
         else f"accountId: no account '{owner}' in the settings ({NAME}.accounts)",
         recipient=lambda body: body.get("to"))
+    stored_types = ((NoteValue, "thirdprovider.note"),)
     ui_blueprint = ui_bp
     ui_nav = (("Third notes", "thirdprovider_ui.notes_page"),)
+    ui_overview_template = "thirdprovider/overview_card.html"
+    ui_record = RecordLink(arg="note", noun="note", endpoint="thirdprovider_ui.note_page", id_arg="note_id",
+                           label_with_id=True)
+    ui_example = ("POST", "/tp/send")
 
     def path_prefixes(self, settings):
         return ("/tp",)
 
-    def check_settings(self, settings):
-        rate = settings[NAME]["rate"]
-        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or rate <= 0:
-            raise SettingsError(f"{NAME}.rate must be a number > 0, not {rate!r}")
-
     def credential(self, req: Request):
         return req.headers.get("X-Tp-Key")
 
+    def ui_overview(self, state, sb):
+        notes, now = state.backends[NAME].notes(sb), sb.now()
+        stages = [note.stage_of(i, state.timelines, now)[0] for note in notes for i in range(len(note.to))]
+        return {"records": count_by("sent" for _ in notes), "messages": count_by(stages)}
+
     def banner_lines(self, settings):
-        return ["Third (X-Tp-Key: <key>): " + ", ".join(settings[NAME]["keys"])]
+        return ["Third (X-Tp-Key: <key>): " + ", ".join(settings.provider(NAME).keys)]
 
 
 PROVIDER = ThirdProvider()

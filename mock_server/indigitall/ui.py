@@ -1,0 +1,152 @@
+"""indigitall's pages in the inspection UI: its tasks, one task with its application's slot ledger
+(CONTRACT §11).
+
+Registered through the provider contract (``Provider.ui_blueprint``, ``ui_nav``, ``ui_overview``);
+the pages render in the UI's frame (``mock_server.ui.render_page``). Reads use the backend's own
+records and renderers (tasks in the API's shape).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from flask import Blueprint
+
+from ..isotime import from_timestamp, isoformat
+from ..ui import NotFound, clock, here, missing, page_arg, render_page, rows_arg, summary
+from .slicing import slot_bounds
+from .tasks import ALL, MESSAGE_STATUSES, ledger_name
+
+bp = Blueprint("indigitall_ui", __name__, url_prefix="/_mock/ui", template_folder="templates")
+
+CHART_WIDTH, CHART_HEIGHT, CHART_LEFT, CHART_BOTTOM = 1120, 220, 52, 28
+
+
+# -- reads -----------------------------------------------------------------------------------------
+def _backend(state):
+    return state.backends["indigitall"]
+
+
+def tasks(state, sb) -> list[dict[str, Any]]:
+    """Every task of the sandbox, newest first, in the API's shape."""
+    backend = _backend(state)
+    return [backend.render(sb, task) for task in backend.tasks.scan(sb.name, ALL, newest_first=True)]
+
+
+def _find_task(state, sb, task_id: str):
+    task = _backend(state).get(sb, task_id)
+    if task is None:
+        raise NotFound(f"task {task_id}")
+    return task
+
+
+def task(state, sb, task_id: str) -> dict[str, Any]:
+    return _backend(state).render(sb, _find_task(state, sb, task_id))
+
+
+def task_messages(state, sb, task_id: str, *, page: int = 1, size: int = 25) -> dict[str, Any]:
+    """One page of a task's messages (every row, sent or not) with the rendered layout."""
+    found = _find_task(state, sb, task_id)
+    layout, checker = _backend(state).compiled(found)
+    now = sb.now()
+    start = (page - 1) * size
+    items = [{**found.message(index, state.timelines, now, layout, checker), "row": index + 1}
+             for index in range(start, min(start + size, found.total))]
+    return {"items": items, "total": found.total, "page": page, "size": size,
+            "pages": max(1, math.ceil(found.total / size))}
+
+
+def message_statuses(state, sb, task_id: str, rows: list[int]) -> dict[str, str]:
+    """Row number (1-based) -> status, for the rows a task page shows."""
+    found = _find_task(state, sb, task_id)
+    now = sb.now()
+    return {str(row): found.status_of(row - 1, state.timelines, now) for row in rows if 1 <= row <= found.total}
+
+
+def slot_ledger(state, sb, task_id: str) -> dict[str, Any]:
+    """The application's ledger over the 48 hours (the slicing window) from the task's start slot.
+
+    Each slot: ``used`` by every task of the application, ``own`` (this task's share), ``free``.
+    """
+    found = _find_task(state, sb, task_id)
+    settings = found.slicing
+    first = int(found.start.timestamp()) // settings.slot_seconds
+    count = max(1, math.ceil(settings.window_seconds / settings.slot_seconds))
+    own = {allocation.slot: allocation.count for allocation in (found.plan.allocations if found.plan else ())}
+    if found.canceled_at is not None:       # a canceled task gave back the capacity it had not used
+        given_back = {allocation.slot: allocation.count for allocation in found.unsent_allocations()}
+        own = {slot: number - given_back.get(slot, 0) for slot, number in own.items()}
+    ledger = state.store.ledger(sb.name, ledger_name(found.application_id))
+    slots = []
+    for slot in range(first, first + count):
+        used = min(ledger.get(slot, 0), settings.capacity)
+        start, end = slot_bounds(slot, settings)
+        slots.append({"slot": slot, "start": isoformat(start), "end": isoformat(end), "used": used,
+                      "own": min(own.get(slot, 0), used), "free": settings.capacity - used})
+    return {"applicationId": found.application_id, "capacity": settings.capacity, "slotSeconds": settings.slot_seconds,
+            "sliced": found.sliced, "slots": slots, "windowStart": slots[0]["start"],
+            "windowEnd": isoformat(from_timestamp((first + count) * settings.slot_seconds))}
+
+
+def overview(state, sb) -> dict[str, Any]:
+    """Its overview card: tasks and messages counted by status."""
+    return summary(tasks(state, sb), "messages", MESSAGE_STATUSES)
+
+
+# -- pages -----------------------------------------------------------------------------------------
+@bp.get("/indigitall")
+def tasks_page():
+    return render_page("indigitall/tasks.html", tasks=tasks(*here()))
+
+
+@bp.get("/indigitall/<task_id>")
+def task_page(task_id: str):
+    try:
+        found = task(*here(), task_id)
+        ledger = slot_ledger(*here(), task_id)
+        messages = task_messages(*here(), task_id, page=page_arg())
+    except NotFound:
+        return missing(f"indigitall task {task_id}")
+    return render_page("indigitall/task.html", task=found, ledger=ledger, chart=chart(ledger), messages=messages)
+
+
+# -- polling (cheap JSON) --------------------------------------------------------------------------
+@bp.get("/api/indigitall")
+def api_tasks():
+    return {"clock": clock(*here()), "tasks": tasks(*here())}
+
+
+@bp.get("/api/indigitall/<task_id>")
+def api_task(task_id: str):
+    try:
+        return {"clock": clock(*here()), "task": task(*here(), task_id),
+                "ledger": slot_ledger(*here(), task_id), "rows": message_statuses(*here(), task_id, rows_arg())}
+    except NotFound:
+        return {"error": {"status": 404, "message": f"no task {task_id}"}}, 404
+
+
+# -- the slot chart ----------------------------------------------------------------------------------
+def chart(ledger: dict) -> dict:
+    """Bar geometry for the SVG: per slot, the other tasks' share, this task's share and the free part."""
+    slots, capacity = ledger["slots"], ledger["capacity"]
+    plot_width = CHART_WIDTH - CHART_LEFT - 8
+    plot_height = CHART_HEIGHT - CHART_BOTTOM - 8
+    step = plot_width / len(slots)
+    scale = plot_height / capacity
+    bars = []
+    for position, slot in enumerate(slots):
+        x = CHART_LEFT + position * step
+        own_height = slot["own"] * scale
+        other_height = (slot["used"] - slot["own"]) * scale
+        base = 8 + plot_height
+        bars.append({
+            **slot, "x": round(x + 1, 1), "width": round(max(step - 2, 1), 1),
+            "own_y": round(base - own_height, 1), "own_h": round(own_height, 1),
+            "other_y": round(base - own_height - other_height, 1), "other_h": round(other_height, 1),
+            "free_y": 8, "free_h": round(plot_height - own_height - other_height, 1),
+            "label": slot["start"][11:16] if position % 6 == 0 else "",
+            "day": slot["start"][5:10] if position % 6 == 0 else "",
+        })
+    return {"width": CHART_WIDTH, "height": CHART_HEIGHT, "left": CHART_LEFT, "top": 8, "bottom": 8 + plot_height,
+            "bars": bars, "capacity": capacity, "mid": round(8 + plot_height / 2, 1), "half": capacity // 2}

@@ -1,0 +1,135 @@
+"""Jelou's pages in the inspection UI: its campaigns, one campaign's recipients (CONTRACT §11).
+
+Registered through the provider contract (``Provider.ui_blueprint``, ``ui_nav``, ``ui_overview``);
+the pages render in the UI's frame (``mock_server.ui.render_page``). Reads use the backend's own
+records and renderers. Costs: the polling calls touch each campaign once (counts are
+``bytearray.count`` calls, never a loop over recipients); only a phone search scans a campaign's
+file, in C (``Rows.find_in_first_cells``), stopping at ``MAX_MATCHES`` hits.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+from flask import Blueprint, request
+
+from ..delivery import RESERVED_PREFIX
+from ..isotime import from_timestamp, isoformat
+from ..ui import NotFound, clock, here, missing, page_arg, render_page, rows_arg, summary
+from .campaigns import MESSAGE_STATUSES
+
+bp = Blueprint("jelou_ui", __name__, url_prefix="/_mock/ui", template_folder="templates")
+
+MAX_MATCHES = 10_000          # a phone search lists at most this many (refine it to see others)
+PLACEHOLDER = re.compile(r"\{\{(\d+)\}\}")
+TIMELINE = (("sentAt", "sent"), ("deliveryChannelAt", "delivered to channel"), ("deliveryUserAt", "delivered to user"),
+            ("readAt", "read"), ("replyAt", "replied"), ("failedAt", "failed"))
+
+
+# -- reads -----------------------------------------------------------------------------------------
+def _backend(state):
+    return state.backends["jelou"]
+
+
+def _campaign_row(state, campaign, now: float) -> dict[str, Any]:
+    counts = campaign.message_counts(state.timelines, now)
+    sent = campaign.sent_count(now)
+    return {"id": campaign.id, "name": campaign.name, "elementName": campaign.element_name,
+            "botId": campaign.bot_id, "status": campaign.status(now), "total": campaign.total, "sent": sent,
+            "progress": round(100.0 * sent / campaign.total, 1) if campaign.total else 100.0,
+            "counts": {name: counts.get(name, 0) for name in MESSAGE_STATUSES},
+            "createdAt": isoformat(campaign.created_at), "fileName": campaign.file_name}
+
+
+def campaigns(state, sb) -> list[dict[str, Any]]:
+    """Every campaign of the sandbox, newest first, with live counters."""
+    now = sb.now()
+    return [_campaign_row(state, campaign, now) for campaign in _backend(state).scan(sb, newest_first=True)]
+
+
+def _find_campaign(state, sb, campaign_id: str):
+    campaign = _backend(state).get(sb, campaign_id)
+    if campaign is None:
+        raise NotFound(f"campaign {campaign_id}")
+    return campaign
+
+
+def campaign(state, sb, campaign_id: str) -> dict[str, Any]:
+    found = _find_campaign(state, sb, campaign_id)
+    row = _campaign_row(state, found, sb.now())
+    row.update(template=found.template_text, type=found.type, mediaUrl=found.media_url,
+               scheduledAt=isoformat(from_timestamp(found.scheduled_at)) if found.scheduled_at is not None else None)
+    return row
+
+
+def recipients(state, sb, campaign_id: str, *, phone: str = "", page: int = 1, size: int = 25) -> dict[str, Any]:
+    """One page of a campaign's recipients (optionally those whose phone contains ``phone``)."""
+    found = _find_campaign(state, sb, campaign_id)
+    now = sb.now()
+    phone = "".join(ch for ch in phone if ch.isdigit())
+    start = (page - 1) * size
+    if phone:
+        matches = found.rows.find_in_first_cells(phone, MAX_MATCHES + 1)
+        total, chosen = min(len(matches), MAX_MATCHES), matches[start:min(start + size, MAX_MATCHES)]
+        capped = len(matches) > MAX_MATCHES
+    else:
+        total, chosen, capped = found.total, range(start, min(start + size, found.total)), False
+    text = found.template_text
+    items = []
+    for index in chosen:
+        message = found.message(index, state.timelines, now)
+        params = message["parameters"]
+        items.append({
+            "row": index + 1, "id": f"{found.id}-{index + 1}", "phone": message["destination"],
+            "reserved": message["destination"].startswith(RESERVED_PREFIX), "status": message["status"],
+            "timeline": [{"stage": label, "at": message[key]} for key, label in TIMELINE if message[key]],
+            "error": (message["error"] or {}).get("message"),
+            "text": PLACEHOLDER.sub(lambda m: params.get(m.group(1), m.group(0)), text),
+        })
+    return {"items": items, "total": total, "page": page, "size": size, "pages": max(1, math.ceil(total / size)),
+            "phone": phone, "capped": capped}
+
+
+def recipient_statuses(state, sb, campaign_id: str, rows: list[int]) -> dict[str, str]:
+    """Row number -> status for the rows a page shows (what its poll re-reads; cost: those rows)."""
+    found = _find_campaign(state, sb, campaign_id)
+    now = sb.now()
+    return {str(row): found.status_of(row - 1, state.timelines, now) for row in rows if 1 <= row <= found.total}
+
+
+def overview(state, sb) -> dict[str, Any]:
+    """Its overview card: campaigns and messages counted by status."""
+    return summary(campaigns(state, sb), "counts", MESSAGE_STATUSES)
+
+
+# -- pages -----------------------------------------------------------------------------------------
+@bp.get("/jelou")
+def campaigns_page():
+    return render_page("jelou/campaigns.html", campaigns=campaigns(*here()))
+
+
+@bp.get("/jelou/<campaign_id>")
+def campaign_page(campaign_id: str):
+    try:
+        found = campaign(*here(), campaign_id)
+        page = recipients(*here(), campaign_id, phone=request.args.get("phone", ""), page=page_arg())
+    except NotFound:
+        return missing(f"Jelou campaign {campaign_id}")
+    return render_page("jelou/campaign.html", campaign=found, recipients=page)
+
+
+# -- polling (cheap JSON) --------------------------------------------------------------------------
+@bp.get("/api/jelou")
+def api_campaigns():
+    return {"clock": clock(*here()), "campaigns": campaigns(*here())}
+
+
+@bp.get("/api/jelou/<campaign_id>")
+def api_campaign(campaign_id: str):
+    try:
+        return {"clock": clock(*here()), "campaign": campaign(*here(), campaign_id),
+                "rows": recipient_statuses(*here(), campaign_id, rows_arg())}
+    except NotFound:
+        return {"error": {"status": 404, "message": f"no campaign {campaign_id}"}}, 404
