@@ -458,11 +458,97 @@ def test_every_change_bumps_the_version(store):
     versions.append(store.version("a"))
     store.put("a", "m", "k", 1)
     versions.append(store.version("a"))
-    store.append("a", "log", 1, max_entries=5)
-    versions.append(store.version("a"))
     store.reset("a")
     versions.append(store.version("a"))
     assert versions == sorted(set(versions))
+
+
+def test_logs_and_counters_leave_the_version_alone(store):
+    """The request journal is a log: appending to it must not wake what waits on records."""
+    version = store.version("a")
+    store.append("a", "journal", {"n": 1}, max_entries=1)
+    store.append("a", "journal", {"n": 2}, max_entries=1)       # and a drop by retention
+    store.clear_log("a", "journal")
+    store.incr("a", "c")
+    assert store.version("a") == version
+    assert store.append("a", "journal", {"n": 3}, max_entries=5) == 3
+
+
+def test_wait_log_returns_on_an_append_or_a_reset(store):
+    store.touch("a")
+    answered: list[int] = []
+
+    def waiter(after: int):
+        answered.append(store.wait_log("a", "journal", after, timeout=10))
+
+    thread = threading.Thread(target=waiter, args=(0,))
+    thread.start()
+    time.sleep(0.05)
+    store.append("a", "other", 1, max_entries=5)                 # another log: not this one
+    store.append("a", "journal", {"n": 1}, max_entries=5)
+    thread.join(timeout=10)
+    assert not thread.is_alive() and answered == [1]
+    thread = threading.Thread(target=waiter, args=(1,))
+    thread.start()
+    time.sleep(0.05)
+    store.reset("a")                                             # the log starts again: look again
+    thread.join(timeout=10)
+    assert not thread.is_alive() and answered[1] == 0
+    began = time.monotonic()
+    assert store.wait_log("a", "journal", 0, timeout=0.2) == 0     # times out with the current last
+    assert 0.15 <= time.monotonic() - began < 5
+    assert store.wait_log("a", "nothing", -1, timeout=5) == 0      # already past: at once
+
+
+def test_each_map_has_its_own_version_answered_by_touch(store):
+    before = store.touch("a")
+    assert before.maps.get("rules", 0) == 0
+    store.put("a", "rules", "r1", {"n": 1})
+    one = store.touch("a").maps["rules"]
+    assert one > before.maps.get("rules", 0)
+    new(store, "a", "x")                                      # other changes leave the map's version
+    store.put("a", "other", "k", 1)
+    store.append("a", "journal", 1, max_entries=5)
+    assert store.touch("a").maps["rules"] == one
+    store.update_value("a", "rules", "r1", lambda value: None)   # no change
+    assert store.touch("a").maps["rules"] == one
+    store.update_value("a", "rules", "r1", lambda value: {"n": 2})
+    two = store.touch("a").maps["rules"]
+    assert two > one
+    store.delete("a", "rules", "r1")
+    assert store.touch("a").maps["rules"] > two
+    assert store.info("a").maps == store.touch("a").maps
+    reset = store.reset("a")
+    after = store.touch("a")             # same (created, generation, version) would mean same content
+    assert after.generation == reset.generation > before.generation
+
+
+def test_change_feed_names_every_changed_sandbox(store):
+    store.touch("a")
+    store.touch("b")
+    feed = store.changes()
+    try:
+        assert feed.wait(0.05) == set()
+        new(store, "a", "x")
+        store.put("b", "m", "k", 1)
+        store.put("b", "m", "k", 2)
+        seen: set[str] = set()
+        deadline = time.monotonic() + 10
+        while seen != {"a", "b"} and time.monotonic() < deadline:
+            seen |= feed.wait(1)
+        assert seen == {"a", "b"}
+        store.append("a", "journal", 1, max_entries=5)           # logs and counters do not count
+        store.incr("a", "c")
+        assert feed.wait(0.2) == set()
+        answered: list[set[str]] = []
+        waiter = threading.Thread(target=lambda: answered.append(feed.wait(10)))
+        waiter.start()
+        time.sleep(0.05)
+        store.drop("b")                                           # a drop is a change too
+        waiter.join(timeout=10)
+        assert answered == [{"b"}]
+    finally:
+        feed.close()
 
 
 def test_wait_returns_on_change_without_holding_the_store(store):
