@@ -16,7 +16,7 @@ from loadtests.storeops import CountingStore, _upload_body
 from mock_server import create_app, get_state
 from mock_server.store import MemoryStore
 
-from conftest import JELOU, send_form
+from support.jelou import JELOU, send_form
 
 
 def _commands(counter: redis.Redis) -> int:
