@@ -8,7 +8,7 @@ from mock_server import create_app
 from mock_server.profiles import Catalogue, ProfileError, format_duration, parse
 from mock_server.settings import SettingsError, build_settings
 
-from conftest import START
+from support.jelou import START
 
 
 def test_a_new_sandbox_is_on_ideal_with_every_field_resolved_from_the_delivery_settings(client):

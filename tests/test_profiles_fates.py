@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
-from datetime import datetime
 
 import pytest
 
@@ -14,50 +13,11 @@ from mock_server import create_app
 from mock_server.isotime import parse_datetime
 from mock_server.store.redis import RedisStore
 
-from conftest import JELOU, START, send_form
+from support.jelou import JELOU, START
+from support.profiles import app_with_seed, instant, messages, phones, send_indigitall, send_jelou
 
-TEXT_LAYOUT = json.dumps({"contactCode": "{{contactCode}}", "channelType": "cloud_api", "sendType": "proactive",
-                          "content": {"body": "Hi {{name}}!"}})
 STAGES = (("channel", "sentAt", "deliveryChannelAt"), ("user", "deliveryChannelAt", "deliveryUserAt"),
           ("read", "deliveryUserAt", "readAt"), ("reply", "readAt", "replyAt"))
-
-
-def _app(seed: int = 0, **extra):
-    return create_app({"seed": seed, "clock": {"start": START, "frozen": True}, **extra})
-
-
-def _phones(count: int, first: int = 0) -> list[str]:
-    return [f"5939{index:08d}" for index in range(first, first + count)]
-
-
-def send_jelou(client, phones: list[str], headers=None) -> str:
-    csv = ("phone_number,name\n" + "".join(f"{phone},N{i}\n" for i, phone in enumerate(phones))).encode()
-    answer = send_form(client, csv, elementName="welcome_message", params=[], headers={**JELOU, **(headers or {})})
-    assert answer.status_code == 200, answer.json
-    return answer.headers["X-Mock-Campaign-Id"]
-
-
-def send_indigitall(client, contacts: list[str], application: int = 200, headers=None) -> int:
-    from werkzeug.test import encode_multipart
-    from werkzeug.datastructures import FileStorage
-    import io
-    csv = ("contactCode,name\n" + "".join(f"{code},N{i}\n" for i, code in enumerate(contacts))).encode()
-    boundary, body = encode_multipart({"layout": TEXT_LAYOUT, "file": FileStorage(io.BytesIO(csv), filename="c.csv")})
-    answer = client.post(f"/v2/chat/application/{application}/message/csv", data=body,
-                         headers={"Authorization": "ServerKey demo-server-key", **(headers or {})},
-                         content_type=f"multipart/form-data; boundary={boundary}")
-    assert answer.status_code == 201, answer.json
-    return answer.json["data"]["taskId"]
-
-
-def messages(client, batch, headers=None) -> list[dict]:
-    answer = client.get(f"/_mock/messages?campaign={batch}&limit=10000", headers=headers or {})
-    assert answer.status_code == 200, answer.json
-    return answer.json["messages"]
-
-
-def _t(text: str | None) -> float | None:
-    return None if text is None else parse_datetime(text).timestamp()
 
 
 def _quantile(values: list[float], q: float) -> float:
@@ -83,7 +43,7 @@ def _check_statistics(items: list[dict], profile: dict, names: dict) -> None:
     assert abs(len(read) / len(delivered) - profile["shares"]["read"]) <= 0.01
     assert abs(len(replied) / len(read) - profile["shares"]["reply"]) <= 0.01
     for stage, before, after in names["stages"]:
-        delays = [_t(item["timestamps"][after]) - _t(item["timestamps"][before])
+        delays = [instant(item["timestamps"][after]) - instant(item["timestamps"][before])
                   for item in items if item["timestamps"].get(after) and item["timestamps"].get(before)]
         expected = profile["stages"][stage]
         assert len(delays) > 100, stage
@@ -100,11 +60,11 @@ INDIGITALL_NAMES = {"failed": "failed", "delivered": ("delivered", "read"),
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, 7])
 def test_realistic_statistics_over_10000_jelou_messages(seed):
-    app = _app(seed)
+    app = app_with_seed(seed)
     client = app.test_client()
     try:
         profile = client.put("/_mock/profile", json={"name": "realistic"}).json["profile"]
-        campaign = send_jelou(client, _phones(10_000))
+        campaign = send_jelou(client, phones(10_000))
         client.post("/_mock/clock", json={"advance": "P30D"})
         items = messages(client, campaign)
         assert len(items) == 10_000
@@ -115,7 +75,7 @@ def test_realistic_statistics_over_10000_jelou_messages(seed):
 
 @pytest.mark.slow
 def test_custom_profile_statistics_over_10000_indigitall_messages():
-    app = _app(3)
+    app = app_with_seed(3)
     client = app.test_client()
     custom = {"stages": {"channel": {"fixed": "PT3S"}, "user": {"median": "PT20S", "p95": "PT10M"},
                          "read": {"median": "PT2H", "p95": "P1D"}, "reply": {"median": "PT5M", "p95": "PT1H"}},
@@ -126,14 +86,14 @@ def test_custom_profile_statistics_over_10000_indigitall_messages():
               "throughput": {"mps": 1000}}
     try:
         profile = client.put("/_mock/profile", json={"profile": custom}).json["profile"]
-        task = send_indigitall(client, _phones(10_000))
+        task = send_indigitall(client, phones(10_000))
         client.post("/_mock/clock", json={"advance": "P30D"})
         items = messages(client, task)
         assert len(items) == 10_000
         _check_statistics(items, profile, INDIGITALL_NAMES)
-        sends = sorted(_t(item["timestamps"]["sentAt"]) for item in items if item["timestamps"]["sentAt"])
+        sends = sorted(instant(item["timestamps"]["sentAt"]) for item in items if item["timestamps"]["sentAt"])
         assert sends[-1] - sends[0] == pytest.approx(9.999, abs=0.002)         # 1,000 per second
-        delays = {_t(i["timestamps"]["deliveredAt"]) - _t(i["timestamps"]["sentAt"]) for i in items
+        delays = {instant(i["timestamps"]["deliveredAt"]) - instant(i["timestamps"]["sentAt"]) for i in items
                   if i["timestamps"]["deliveredAt"]}
         assert min(delays) > 3.0                     # the fixed channel delay comes first
     finally:
@@ -142,7 +102,7 @@ def test_custom_profile_statistics_over_10000_indigitall_messages():
 
 def test_failed_messages_carry_their_code_in_notifications_and_messages_reserved_ones_too(client):
     client.put("/_mock/profile", json={"profile": {"failures": [{"code": 131049, "share": 1.0, "at": "delivery"}]}})
-    campaign = send_jelou(client, ["99901000001", "99907000002", "99905000003"] + _phones(5))
+    campaign = send_jelou(client, ["99901000001", "99907000002", "99905000003"] + phones(5))
     client.post("/_mock/clock", json={"advance": "PT1H"})
     notes = client.get("/v1/external/bots/demo-bot/notifications?limit=50", headers=JELOU).json["results"]
     by_phone = {note["destination"]: note for note in notes}
@@ -150,7 +110,7 @@ def test_failed_messages_carry_their_code_in_notifications_and_messages_reserved
         "message": "Invalid recipient: the number is not a WhatsApp user (reserved 99901)", "code": 131026}
     assert by_phone["99907000002"]["error"]["code"] == 131026
     assert by_phone["99905000003"]["sentStatus"] == "REPLY"          # a reserved fate beats the profile
-    for phone in _phones(5):
+    for phone in phones(5):
         assert by_phone[phone]["sentStatus"] == "FAILED"
         assert by_phone[phone]["deliveryChannelAt"] is not None      # failed at delivery: reached the channel
         assert by_phone[phone]["error"] == {"message": "This message was not delivered to maintain healthy "
@@ -163,11 +123,11 @@ def test_failed_messages_carry_their_code_in_notifications_and_messages_reserved
 
 def test_indigitall_failed_messages_carry_their_code(client):
     client.put("/_mock/profile", json={"profile": {"failures": [{"code": 131026, "share": 1.0}]}})
-    task = send_indigitall(client, ["99904000001"] + _phones(3))
+    task = send_indigitall(client, ["99904000001"] + phones(3))
     client.post("/_mock/clock", json={"advance": "PT1H"})
     items = {item["recipient"]: item for item in messages(client, str(task))}
     assert items["99904000001"]["status"] == "read" and items["99904000001"]["error"] is None
-    for phone in _phones(3):
+    for phone in phones(3):
         assert items[phone]["status"] == "failed"
         assert items[phone]["error"] == {"message": "Message undeliverable", "code": 131026}
     counts = client.get(f"/v2/chat/application/200/task/{task}", headers={"Authorization": "ServerKey demo-server-key"}
@@ -177,9 +137,9 @@ def test_indigitall_failed_messages_carry_their_code(client):
 
 def test_a_batch_keeps_the_profile_it_was_accepted_with(client):
     client.put("/_mock/profile", json={"profile": {"failures": [{"code": 131026, "share": 1.0}]}})
-    failing = send_jelou(client, _phones(3))
+    failing = send_jelou(client, phones(3))
     client.put("/_mock/profile", json={"name": "ideal"})
-    fine = send_jelou(client, _phones(3, first=10))
+    fine = send_jelou(client, phones(3, first=10))
     client.post("/_mock/clock", json={"advance": "PT1H"})
     assert {item["status"] for item in messages(client, failing)} == {"FAILED"}
     assert {item["status"] for item in messages(client, fine)} <= {"DELIVERED_USER", "READ"}
@@ -189,8 +149,8 @@ def _run(app, sandbox: str, profile: str = "realistic") -> list:
     client = app.test_client()
     headers = {"X-Mock-Sandbox": sandbox}
     client.put("/_mock/profile", json={"name": profile}, headers=headers)
-    campaign = send_jelou(client, _phones(500), headers)
-    task = send_indigitall(client, _phones(500, first=1000), headers=headers)
+    campaign = send_jelou(client, phones(500), headers)
+    task = send_indigitall(client, phones(500, first=1000), headers=headers)
     client.post("/_mock/clock", json={"advance": "PT7H"}, headers=headers)
     return [(item["recipient"], item["status"], item["timestamps"], item["error"])
             for batch in (campaign, task) for item in messages(client, batch, headers)]
@@ -198,7 +158,7 @@ def _run(app, sandbox: str, profile: str = "realistic") -> list:
 
 @pytest.mark.parametrize("profile", ["realistic", "degraded"])
 def test_fates_are_the_same_in_two_fresh_sandboxes_and_on_both_stores(redis_url, profile):
-    memory = _app(5)
+    memory = app_with_seed(5)
     try:
         first, second = _run(memory, "one", profile), _run(memory, "two", profile)
     finally:
@@ -216,11 +176,11 @@ def test_fates_are_the_same_in_two_fresh_sandboxes_and_on_both_stores(redis_url,
 
 
 def test_an_explicit_ideal_keeps_no_profile_on_its_batches_so_they_follow_delivery_settings(client):
-    send_jelou(client, _phones(20))
+    send_jelou(client, phones(20))
     client.put("/_mock/profile", json={"name": "ideal"})
-    send_jelou(client, _phones(20))
+    send_jelou(client, phones(20))
     client.put("/_mock/profile", json={"name": "realistic"})
-    send_jelou(client, _phones(20))
+    send_jelou(client, phones(20))
     state = client.application.extensions["mock"]
     kept = [campaign.profile for campaign in state.backends["jelou"].scan(state.sandbox(), newest_first=False)]
     assert kept[:2] == [None, None] and json.loads(kept[2])["throughput"] == {"mps": 80.0}
@@ -229,7 +189,7 @@ def test_an_explicit_ideal_keeps_no_profile_on_its_batches_so_they_follow_delive
 def test_webhooks_carry_the_code_and_agree_with_the_listings():
     import requests
     from harness.webhooks import WebhookReceiver
-    from webhook_helpers import advance, config, live, send_indigitall as hook_indigitall, send_jelou as hook_jelou, \
+    from support.webhooks import advance, config, live, send_indigitall as hook_indigitall, send_jelou as hook_jelou, \
         subscribe
 
     profile = {"failures": [{"code": 131049, "share": 0.5, "at": "delivery"}, {"code": 131026, "share": 0.3}]}
@@ -239,8 +199,8 @@ def test_webhooks_carry_the_code_and_agree_with_the_listings():
         requests.post(f"{base}/v1/bots/demo-bot/events/webhook", auth=("demo-client-id", "demo-client-secret"),
                       json={"webhooks": [{"url": receiver.url, "events": ["failed"]}]}, timeout=5)
         subscribe(base, provider="indigitall", applicationId=200, url=receiver.url, events=["failed"])
-        campaign = hook_jelou(base, _phones(20))
-        task = hook_indigitall(base, _phones(20, first=100))
+        campaign = hook_jelou(base, phones(20))
+        task = hook_indigitall(base, phones(20, first=100))
         advance(base, "PT1H")
         listed = {item["recipient"]: item for batch in (campaign, task) for item in requests.get(
             f"{base}/_mock/messages", params={"campaign": batch, "status": "failed", "limit": 100}, timeout=5

@@ -14,8 +14,8 @@ from mock_server import create_app
 from mock_server.isotime import parse_datetime
 from mock_server.profiles import format_duration
 
-from conftest import JELOU, START
-from test_profiles_fates import messages, send_indigitall, send_jelou
+from support.jelou import JELOU, START
+from support.profiles import messages, send_indigitall, send_jelou
 
 SECONDS = st.sampled_from([0, 0.5, 1, 2, 30, 90, 600, 3600, 7200, 40000])
 

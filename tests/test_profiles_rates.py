@@ -8,8 +8,8 @@ import pytest
 
 from mock_server.isotime import parse_datetime
 
-from conftest import JELOU, START
-from test_profiles_fates import _phones, messages, send_indigitall, send_jelou
+from support.jelou import JELOU, START
+from support.profiles import messages, phones, send_indigitall, send_jelou
 
 T0 = parse_datetime(START).timestamp()
 
@@ -21,7 +21,7 @@ def _sends(items: list[dict]) -> list[float]:
 
 def test_two_jelou_campaigns_of_800_on_one_bot_at_80_mps_finish_sending_20_s_after_they_start(client):
     client.put("/_mock/profile", json={"profile": {"throughput": {"mps": 80}}})
-    first, second = send_jelou(client, _phones(800)), send_jelou(client, _phones(800, first=1000))
+    first, second = send_jelou(client, phones(800)), send_jelou(client, phones(800, first=1000))
     client.post("/_mock/clock", json={"advance": "PT1M"})
     one, two = _sends(messages(client, first)), _sends(messages(client, second))
     assert len(one) == len(two) == 800
@@ -31,8 +31,8 @@ def test_two_jelou_campaigns_of_800_on_one_bot_at_80_mps_finish_sending_20_s_aft
 
 def test_two_indigitall_tasks_of_one_application_share_its_80_mps(client):
     client.put("/_mock/profile", json={"profile": {"throughput": {"mps": 80}}})
-    first, second = send_indigitall(client, _phones(800)), send_indigitall(client, _phones(800, first=1000))
-    other = send_indigitall(client, _phones(80, first=5000), application=100)     # another application: its own rate
+    first, second = send_indigitall(client, phones(800)), send_indigitall(client, phones(800, first=1000))
+    other = send_indigitall(client, phones(80, first=5000), application=100)     # another application: its own rate
     client.post("/_mock/clock", json={"advance": "PT1M"})
     one, two = _sends(messages(client, str(first))), _sends(messages(client, str(second)))
     assert len(one) == len(two) == 800
@@ -41,7 +41,7 @@ def test_two_indigitall_tasks_of_one_application_share_its_80_mps(client):
 
 
 def test_the_ideal_profile_keeps_tasks_of_one_application_in_parallel(client):
-    first, second = send_indigitall(client, _phones(100)), send_indigitall(client, _phones(100, first=1000))
+    first, second = send_indigitall(client, phones(100)), send_indigitall(client, phones(100, first=1000))
     client.post("/_mock/clock", json={"advance": "PT1M"})
     assert _sends(messages(client, str(first)))[0] == _sends(messages(client, str(second)))[0] == T0
 
@@ -54,28 +54,28 @@ def _tier(client, limit: int, overflow: str = "fail"):
 
 def test_a_tier_fails_new_recipients_beyond_it_in_a_rolling_24_hours(client):
     _tier(client, 5)
-    phones = _phones(8)
-    campaign = send_jelou(client, phones + [phones[0], phones[4], "99901000001"])
+    numbers = phones(8)
+    campaign = send_jelou(client, numbers + [numbers[0], numbers[4], "99901000001"])
     client.post("/_mock/clock", json={"advance": "PT1H"})
     items = messages(client, campaign)
     failed = [item for item in items if item["status"] == "FAILED"]
-    assert [item["recipient"] for item in failed] == phones[5:] + ["99901000001"]
+    assert [item["recipient"] for item in failed] == numbers[5:] + ["99901000001"]
     assert [item["error"]["code"] for item in failed] == [131048] * 3 + [131026]
     # an hour later: a recipient already reached passes, a new one does not
-    later = send_jelou(client, [phones[1], "593911111111"])
+    later = send_jelou(client, [numbers[1], "593911111111"])
     client.post("/_mock/clock", json={"advance": "PT1H"})
     assert [item["status"] for item in messages(client, later)] != ["FAILED", "FAILED"]
     assert messages(client, later)[1]["status"] == "FAILED"
     # a day after the first sends, the window has room again
     client.post("/_mock/clock", json={"advance": "PT23H"})
-    fresh = send_jelou(client, _phones(3, first=100))
+    fresh = send_jelou(client, phones(3, first=100))
     client.post("/_mock/clock", json={"advance": "PT1H"})
     assert Counter(item["status"] for item in messages(client, fresh))["FAILED"] == 0
 
 
 def test_a_queueing_tier_holds_new_recipients_until_the_window_lets_them_through(client):
     _tier(client, 3, "queue")
-    campaign = send_jelou(client, _phones(5))
+    campaign = send_jelou(client, phones(5))
     client.post("/_mock/clock", json={"advance": "P3D"})
     sends = [parse_datetime(item["timestamps"]["sentAt"]).timestamp() for item in messages(client, campaign)]
     assert all(item["status"] != "FAILED" for item in messages(client, campaign))
