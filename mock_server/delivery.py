@@ -210,6 +210,40 @@ class Timelines:
     def final_stage(self, code: int) -> str:
         return self.steps[code][-1][1]
 
+    def series(self, outcomes: bytes, schedule: Schedule, moments: list[float],
+               sent_limit: int | None = None) -> list[dict[str, int]]:
+        """:meth:`count` at each of ``moments`` (ascending), for a chart: each distinct offset's
+        send boundaries once per moment, and per code one pass over its bytes (prefix counts at
+        the boundaries), so 2,000 points over a million messages cost a few passes, not 2,000."""
+        total = len(outcomes)
+        limit = total if sent_limit is None else sent_limit
+        offsets = sorted({offset for steps in self.steps.values() for offset, _ in steps})
+        bounds = {offset: [min(schedule.sent_by(moment - offset), limit) for moment in moments]
+                  for offset in offsets}
+        out: list[dict[str, int]] = []
+        for position, _ in enumerate(moments):
+            sent_now = min(schedule.sent_by(moments[position]), limit)
+            counts = {QUEUED: limit - sent_now}
+            if sent_limit is not None:
+                counts[CANCELED] = total - limit
+            out.append(counts)
+        present = [code for code in self.steps if outcomes.find(code, 0, limit) >= 0]
+        for code in present:
+            steps = self.steps[code]
+            marks = sorted({index for offset, _ in steps for index in bounds[offset]})
+            prefix, running, previous = {}, 0, 0
+            for index in marks:
+                running += outcomes.count(code, previous, index)
+                prefix[index], previous = running, index
+            for position, (offset, stage) in enumerate(steps):
+                highs = bounds[offset]
+                lows = bounds[steps[position + 1][0]] if position + 1 < len(steps) else None
+                for point, counts in enumerate(out):
+                    found = prefix[highs[point]] - (prefix[lows[point]] if lows is not None else 0)
+                    if found:
+                        counts[stage] = counts.get(stage, 0) + found
+        return out
+
     def count(self, outcomes: bytearray, schedule: Schedule, now: float, sent_limit: int | None = None) -> dict[str, int]:
         """How many messages are in each stage at ``now``.
 

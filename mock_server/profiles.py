@@ -24,7 +24,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from .isotime import bounded_seconds
+from .isotime import bounded_seconds, format_seconds as format_duration
 
 STAGES = ("channel", "user", "read", "reply")
 MAX_DELAY = "P30D"              # the longest stage delay a profile may give
@@ -122,20 +122,6 @@ class Profile:
     @classmethod
     def from_json(cls, text: str) -> "Profile":
         return parse(json.loads(text), ideal=None)
-
-
-def format_duration(seconds: float) -> str:
-    """``seconds`` as an ISO 8601 duration (``PT1S``, ``PT10M``, ``PT1H30M``, ``P2D``, ``PT0.5S``)."""
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    date = f"P{int(days)}D" if days else "P"
-    parts = [f"{int(hours)}H" if hours else "", f"{int(minutes)}M" if minutes else "",
-             f"{round(secs, 6):g}S" if secs else ""]
-    time = "".join(parts)
-    if not time and days:
-        return date
-    return f"{date}T{time or '0S'}"
 
 
 def ideal_profile(delivery) -> Profile:

@@ -186,3 +186,18 @@ class ProfileSchema(Schema):
     profile = fields.Dict(required=True)
     available = fields.List(fields.String(), required=True,
                             metadata={"description": "the names PUT accepts"})
+
+
+class CurvePointSchema(Schema):
+    at = Instant(required=True)
+    counts = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+
+
+class CurveSchema(Schema):
+    """A batch's statuses over mock time: every point's counts add up to the batch's size."""
+
+    provider = fields.String(required=True)
+    campaign = fields.String(required=True)
+    total = fields.Integer(required=True)
+    step = fields.String(required=True)
+    points = fields.List(fields.Nested(CurvePointSchema), required=True)
