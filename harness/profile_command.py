@@ -1,0 +1,70 @@
+"""``mock-harness profile show|set NAME|FILE``: read or set a sandbox's traffic profile (CONTRACT §14).
+
+``show`` prints the sandbox's profile as JSON (its name, every field resolved, the names ``set``
+accepts). ``set NAME`` picks a known profile (``ideal``, ``realistic``, ``degraded`` or one of the
+server's ``delivery.profiles``); ``set FILE`` sends the profile in a JSON or YAML file (every key
+optional; its name becomes ``custom``). ``--sandbox NAME`` works on that sandbox instead of
+``default``. An invalid profile prints the server's message (naming the field) and exits 2.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import requests
+import yaml
+
+from .cli_common import add_server_options, connection_hint
+from .control import ControlError, MockControl
+from .errors import CommandError
+
+
+def add_parser(subparsers):
+    p = subparsers.add_parser("profile", help="show or set a sandbox's traffic profile",
+                              description="Show or set the traffic profile of a sandbox of the mock.")
+    sub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    show = sub.add_parser("show", help="print the sandbox's profile (JSON)")
+    put = sub.add_parser("set", help="use a known profile (NAME) or the one in a JSON/YAML FILE")
+    put.add_argument("profile", metavar="NAME|FILE", help="a profile name (realistic, degraded, ideal, ...) or a file")
+    for parser in (show, put):
+        add_server_options(parser, jelou=False, indigitall=False)
+        parser.add_argument("--sandbox", help="the sandbox (default: default)")
+        parser.set_defaults(run=run)
+    return p
+
+
+def _given(text: str) -> str | dict:
+    """A name, or the profile a file holds."""
+    path = Path(text)
+    if path.suffix.lower() not in (".json", ".yaml", ".yml") and not path.exists():
+        return text
+    try:
+        content = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CommandError(f"cannot read {text}: {exc.strerror}") from None
+    try:
+        data = json.loads(content) if path.suffix.lower() == ".json" else yaml.safe_load(content)
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        raise CommandError(f"{text} is not valid {'JSON' if path.suffix.lower() == '.json' else 'YAML'}: {exc}") \
+            from None
+    if not isinstance(data, dict):
+        raise CommandError(f"{text} must hold a profile: a mapping such as {{\"shares\": {{\"read\": 0.6}}}}")
+    if "profile" in data and set(data) <= {"name", "profile", "available"}:
+        return data["profile"]          # what `profile show` printed: its profile
+    return data
+
+
+def run(args) -> int:
+    base = args.base_url + (f"/sandboxes/{args.sandbox}" if args.sandbox else "")
+    with MockControl(base) as control:
+        try:
+            answer = control.profile() if args.action == "show" else control.set_profile(_given(args.profile))
+        except ControlError as exc:
+            raise CommandError(str(exc.body.get("error", {}).get("message") if isinstance(exc.body, dict)
+                                   else exc)) from None
+        except requests.RequestException as exc:
+            raise CommandError(connection_hint(args.base_url, exc)) from None
+    json.dump(answer, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+    return 0
