@@ -13,7 +13,8 @@ import sys
 from pathlib import Path
 
 import requests
-import yaml
+
+from mock_server.settings.model import SettingsError, load_file
 
 from .cli_common import add_server_options, connection_hint
 from .control import ControlError, MockControl
@@ -34,24 +35,17 @@ def add_parser(subparsers):
     return p
 
 
-def _given(text: str) -> str | dict:
-    """A name, or the profile a file holds."""
+def read_profile(text: str) -> str | dict:
+    """A name, or the profile a JSON/YAML file holds (what ``profile show`` printed works too)."""
     path = Path(text)
     if path.suffix.lower() not in (".json", ".yaml", ".yml") and not path.exists():
         return text
     try:
-        content = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise CommandError(f"cannot read {text}: {exc.strerror}") from None
-    try:
-        data = json.loads(content) if path.suffix.lower() == ".json" else yaml.safe_load(content)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise CommandError(f"{text} is not valid {'JSON' if path.suffix.lower() == '.json' else 'YAML'}: {exc}") \
-            from None
-    if not isinstance(data, dict):
-        raise CommandError(f"{text} must hold a profile: a mapping such as {{\"shares\": {{\"read\": 0.6}}}}")
+        data = load_file(path)
+    except SettingsError as exc:
+        raise CommandError(str(exc)) from None
     if "profile" in data and set(data) <= {"name", "profile", "available"}:
-        return data["profile"]          # what `profile show` printed: its profile
+        return data["profile"]
     return data
 
 
@@ -59,7 +53,7 @@ def run(args) -> int:
     base = args.base_url + (f"/sandboxes/{args.sandbox}" if args.sandbox else "")
     with MockControl(base) as control:
         try:
-            answer = control.profile() if args.action == "show" else control.set_profile(_given(args.profile))
+            answer = control.profile() if args.action == "show" else control.set_profile(read_profile(args.profile))
         except ControlError as exc:
             raise CommandError(str(exc.body.get("error", {}).get("message") if isinstance(exc.body, dict)
                                    else exc)) from None

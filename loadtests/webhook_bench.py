@@ -88,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=300.0, help="stop after this many seconds (default 300)")
     parser.add_argument("--advance", default="P1D", help="how far to move the clock (default P1D)")
     parser.add_argument("--concurrency", type=int, default=8, help="webhooks.concurrency (default 8)")
+    parser.add_argument("--profile", default="ideal", help="the traffic profile of the campaign (default ideal)")
+    parser.add_argument("--json", metavar="FILE", help="also write the figures to FILE (loadtests.profile_bench)")
     args = parser.parse_args(argv)
 
     from werkzeug.datastructures import FileStorage
@@ -103,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
         client = app.test_client()
         answer = client.post("/_mock/webhooks", json={"provider": "jelou", "botId": "demo-bot", "url": url, "events": ["all"]})
         assert answer.status_code == 201, answer.json
+        answer = client.put("/_mock/profile", json={"name": args.profile})
+        assert answer.status_code == 200, answer.json
         started = time.monotonic()
         data = campaign_csv(args.rows)
         boundary, body = encode_multipart({"campaignName": "bench", "elementName": "welcome_message", "botId": "demo-bot",
@@ -144,6 +148,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"by event: {json.dumps(stats['byEvent'])}; records kept: {json.dumps(records)}")
     print("RSS during delivery: " + ", ".join(f"{n:,} events {r / MB:.0f} MB" for n, r in samples)
           + f"; peak {rss_peak() / MB:.0f} MB (baseline after upload {baseline / MB:.0f} MB)")
+    if args.json:
+        figures = {"profile": args.profile, "rows": args.rows, "events": stats["total"], "seconds": elapsed,
+                   "events_per_second": rate, "rss_after_upload": baseline, "rss_peak": rss_peak(),
+                   "rss_during": [r for _, r in samples], "by_event": stats["byEvent"],
+                   "cpu_us_per_event": cpu_mock / max(stats["total"], 1) * 1e6}
+        with open(args.json, "w", encoding="utf-8") as handle:
+            json.dump(figures, handle, indent=1)
     return 0
 
 

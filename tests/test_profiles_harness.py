@@ -47,7 +47,7 @@ def test_show_then_set_a_name_then_a_file_in_a_sandbox(server, capsys, tmp_path)
 @pytest.mark.parametrize("argument, needle", [
     ("nope", "name: no profile called 'nope'"),
     ("{file}", "profile.shares.read: must be a number from 0 to 1"),
-    ("missing.json", "cannot read missing.json"),
+    ("missing.json", "cannot read config file missing.json"),
 ])
 def test_set_reports_the_server_s_message_and_exits_2(server, capsys, tmp_path, monkeypatch, argument, needle):
     monkeypatch.chdir(tmp_path)
