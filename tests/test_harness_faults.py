@@ -13,12 +13,12 @@ from harness.server import BackgroundServer
 
 pytest_plugins = ["pytester"]
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+PAGE = Path(__file__).resolve().parents[1] / "docs" / "failure-testing.md"
 STRICT_INI = "[pytest]\nfilterwarnings =\n    error\n"
 
 
 def readme_example() -> str:
-    section = README.read_text(encoding="utf-8").split("### A retrying client, end to end", 1)[1]
+    section = PAGE.read_text(encoding="utf-8").split("### A retrying client, end to end", 1)[1]
     return re.search(r"```python\n(.*?)```", section, re.S).group(1)
 
 
