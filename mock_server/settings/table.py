@@ -2,8 +2,8 @@
 
 Each row is a field of the model: its dotted key, its default (``shown`` in its metadata, else
 the default itself) and its description. ``--write docs/settings.md`` (the default page) replaces
-the table between the markers; ``tests/test_core_settings.py`` fails when the page's table differs
-from this one.
+the table between the markers; ``tests/core/test_core_settings.py`` fails when the page's table
+differs from this one.
 """
 
 from __future__ import annotations
