@@ -1,6 +1,7 @@
 """``mock-harness send``: outcome printing, exit codes, --wait, and usage errors."""
 from __future__ import annotations
 
+import os
 import re
 import socket
 import subprocess
@@ -110,7 +111,8 @@ def test_wait_prints_in_order_into_one_pipe(fast):
     id came after the progress lines (stdout was flushed only at exit)."""
     completed = subprocess.run([sys.executable, "-m", "harness.cli", *send(fast, "jelou", str(J / "valid.csv")),
                                 "--wait", "--interval", "0.02", "--timeout", "30"],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=60)
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=60,
+                               env={k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"})  # as in CI
     lines = completed.stdout.splitlines()
     assert completed.returncode == 0, completed.stdout
     assert lines[0].startswith("200 OK") and lines[1].startswith("campaign: "), lines
