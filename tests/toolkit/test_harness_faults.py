@@ -17,7 +17,7 @@ STRICT_INI = "[pytest]\nfilterwarnings =\n    error\n"
 
 
 def readme_example() -> str:
-    section = PAGE.read_text(encoding="utf-8").split("### A retrying client, end to end", 1)[1]
+    section = PAGE.read_text(encoding="utf-8").split("## A retrying client, end to end", 1)[1]
     return re.search(r"```python\n(.*?)```", section, re.S).group(1)
 
 
