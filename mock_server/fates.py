@@ -120,8 +120,8 @@ def _sequence(table: bytes) -> bytes:
     return bytes(table[(j * A) & 0xFFFF] for j in range(PERIOD))
 
 
-def build_outcomes(profile: str | None, timelines: d.Timelines, count: int, rng: random.Random,
-                   reserved: Mapping[int, str], invalid: Mapping[int, str]) -> bytearray:
+def build_outcomes(count: int, rng: random.Random, timelines: d.Timelines, reserved: Mapping[int, str],
+                   invalid: Mapping[int, str], profile: str | None = None) -> bytearray:
     """A new batch's outcome bytes: ``delivery``'s draws under ``ideal`` (``profile`` None), exactly
     as before profiles existed; the profile's fates otherwise."""
     if profile is None:

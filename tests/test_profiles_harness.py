@@ -64,7 +64,7 @@ def test_an_unreachable_server_is_a_clear_error(capsys):
 
 def test_the_mock_profile_fixture_sets_the_test_s_sandbox(pytester):
     pytester.makeini(STRICT_INI)
-    pytester.makepyfile(test_profiles='''
+    pytester.makepyfile(test_plugin_profile_fixture='''
 import io
 
 def test_realistic(mock_server, mock_profile, mock_clock):

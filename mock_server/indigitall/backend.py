@@ -194,8 +194,8 @@ class IndigitallBackend(InspectionMixin, WebhooksMixin):
 
         def build_for(plan: Plan | None):
             def build(task_id: str, created_us: int) -> Task:
-                outcomes = build_outcomes(profile_text, self.timelines, total, self.state.rng("indigitall", int(task_id)),
-                                          {}, rows.invalid)
+                outcomes = build_outcomes(total, self.state.rng("indigitall", int(task_id)), self.timelines, {},
+                                          rows.invalid, profile_text)
                 found.apply(outcomes)
                 task = Task(id=int(task_id), application_id=app_id, layout_text=layout_text, rows=rows,
                             outcomes=bytes(outcomes), condition=condition, plan=plan, slicing=slicing,

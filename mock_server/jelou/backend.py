@@ -190,8 +190,8 @@ class JelouBackend(NotificationsMixin, WebhooksMixin):
         kind = template.get("type", fields["type"]) if fields["type"] == "text" else fields["type"]
 
         def build(campaign_id: str, created_us: int) -> Campaign:
-            outcomes = bytes(build_outcomes(profile_text, self.timelines, len(rows), self.state.rng("jelou", campaign_id),
-                                            reserved, rows.invalid))
+            outcomes = bytes(build_outcomes(len(rows), self.state.rng("jelou", campaign_id), self.timelines, reserved,
+                                            rows.invalid, profile_text))
             all_fail, fail_after = Campaign.failing_profile(outcomes, fates)
             return Campaign(
                 id=campaign_id, name=fields["campaignName"], element_name=fields["elementName"], bot_id=bot["id"],
