@@ -68,7 +68,7 @@ def curve(batch: Batch, timelines: Timelines, names: Mapping[str, str], statuses
 
 # -- the UI's chart (server-rendered SVG: mock_server/ui/templates/ui/_macros.html ``status_curve``) ----
 CHART_WIDTH, CHART_HEIGHT, CHART_LEFT, CHART_BOTTOM = 1120, 220, 52, 28
-COLOURS = ("#7a5a00", "#0b4f94", "#1b6e34", "#2a9d8f", "#6a4c93", "#a4161a", "#9aa6b2")
+COLOURS = 7                     # line colours c0..c6 (ui.css: no inline styles under the UI's CSP)
 
 
 def chart(shape: dict[str, Any], total: int) -> dict[str, Any]:
@@ -84,10 +84,12 @@ def chart(shape: dict[str, Any], total: int) -> dict[str, Any]:
         coordinates = " ".join(f"{CHART_LEFT + plot_width * k / span:.1f},{bottom - point['counts'][status] * scale:.1f}"
                                for k, point in enumerate(points))
         peak = max(point["counts"][status] for point in points)
-        lines.append({"status": status, "points": coordinates, "colour": COLOURS[position % len(COLOURS)],
+        lines.append({"status": status, "points": coordinates, "colour": position % COLOURS,
                       "peak": peak, "last": points[-1]["counts"][status]})
-    ticks = [{"x": CHART_LEFT + plot_width * k / span, "label": points[k]["at"][5:16].replace("T", " ")}
-             for k in sorted({0, (len(points) - 1) // 2, len(points) - 1})] if points else []
+    last = len(points) - 1
+    ticks = [{"x": CHART_LEFT + plot_width * k / span, "label": points[k]["at"][5:16].replace("T", " "),
+              "anchor": "start" if k == 0 else "end" if k == last else "middle"}
+             for k in sorted({0, last // 2, last})] if points else []
     return {"width": CHART_WIDTH, "height": CHART_HEIGHT, "left": CHART_LEFT, "top": top, "bottom": bottom,
             "mid": (top + bottom) / 2, "total": total, "half": total // 2, "lines": lines, "ticks": ticks,
             "step": shape["step"], "from": shape["from"], "to": shape["to"]}
