@@ -77,14 +77,20 @@ class Metrics:
         self.store = new(Histogram, "store_operation_duration_seconds", "Store operations", ("operation",),
                          buckets=STORE_BUCKETS)
         self._store_timers = {name: self.store.labels(name) for name in STORE_OPERATIONS}
+        self._children: dict[tuple, tuple] = {}        # label values -> (counter, histogram): labels() is slow
 
     def _sandbox(self, sandbox: str) -> tuple[str, ...]:
         return (sandbox,) if self.sandbox_label else ()
 
     def request(self, provider: str, route: str, method: str, status: str, seconds: float, sandbox: str) -> None:
-        extra = self._sandbox(sandbox)
-        self.requests.labels(provider, route, method, status, *extra).inc()
-        self.durations.labels(provider, route, method, *extra).observe(seconds)
+        key = (provider, route, method, status, sandbox if self.sandbox_label else None)
+        children = self._children.get(key)
+        if children is None:
+            extra = self._sandbox(sandbox)
+            children = self._children.setdefault(key, (self.requests.labels(provider, route, method, status, *extra),
+                                                       self.durations.labels(provider, route, method, *extra)))
+        children[0].inc()
+        children[1].observe(seconds)
 
     def messages_accepted(self, provider: str, count: int, sandbox: str) -> None:
         self.accepted.labels(provider, *self._sandbox(sandbox)).inc(count)
