@@ -1,13 +1,17 @@
 """The benchmark's figures that compare servers and stores (``bench.py`` prints them).
 
-(a) 1,000-row multipart upload, req/s, in alternating rounds on servers started side by side: the
-    bare Flask app (``csv.reader`` only), the mock as ``mock-server`` serves one process (memory
-    store, waitress), the same app served by one granian worker (when granian is installed: the HTTP
-    server of ``mock-server --workers N``), 1..``--scale`` mock processes (granian, one worker each, when installed) sharing a private
-    ``redis-server`` (the client spreads its connections over them), and, when this tree's ``mock-server`` has ``--workers``,
-    ``mock-server --workers 2 --store redis://``. Medians: mock / bare (target >= 1.5) and two
-    processes on Redis / one process in memory (target >= 1.4); the 1..N series shows how the rate
-    grows with processes.
+(a) 1,000-row multipart upload, req/s, in alternating rounds on servers started side by side, loaded
+    by ``wrk -t1 -c8`` (``--seconds`` a round; Python threads when wrk is not on PATH): the baseline
+    (Flask + ``csv.reader`` on stock waitress, 16 threads), ``mock-server`` exactly as it starts with no
+    flags (waitress with its slow-client protections, access log on, to /dev/null), the mock app on
+    the same waitress with and without metrics (their CPU per request gives the metrics overhead,
+    target <= 3 %), a WireMock stub (npm ``wiremock``; left out with a note without npm/java), the mock
+    on one granian worker, 1..``--scale`` mock processes (granian) sharing a private ``redis-server``
+    (the client spreads its connections over them) and ``mock-server --workers 2 --store redis://``.
+    Targets (issue 19): mock / baseline >= 1.5, mock / WireMock >= 0.5, workers-2-on-Redis / one
+    memory process >= 1.0. On a miss the line says by how much, with the hot spots of a py-spy
+    ``--gil`` profile of the mock taken during its last round (when py-spy is installed).
+(r) the Redis model: ``redismodel.py``.
 (d) ``GET /v1/campaigns`` p50 with 100,000 campaigns of one bot in memory and ``--campaigns-redis``
     (default 20,000: storing them takes minutes) in Redis, where a page costs O(log n + page) (a
     sorted-set range and one script); target <= 5 ms each.
