@@ -17,7 +17,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import CollectorRegistry
 
-from conftest import JELOU, order_csv, send_form
+from support.jelou import JELOU, order_csv, send_form
 from loadtests.redisserver import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
