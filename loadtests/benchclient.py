@@ -77,13 +77,7 @@ class Server:
         raise RuntimeError(f"benchserver --app {self.app} did not answer within {self.start_timeout:.0f} s")
 
     def __exit__(self, *exc) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop(self.process, 10)
 
     def rss(self) -> int:
         """Resident memory of the server process, bytes."""
@@ -91,6 +85,17 @@ class Server:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) * 1024
         raise RuntimeError("no VmRSS in /proc/<pid>/status (the benchmark needs Linux)")
+
+
+def stop(process: subprocess.Popen | None, grace: float) -> None:
+    """Terminate ``process`` if it runs; kill it if it has not exited within ``grace`` seconds."""
+    if process and process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(grace)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def request(port: int, method: str, path: str, body: bytes | None = None, headers: dict | None = None,

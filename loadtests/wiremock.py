@@ -15,7 +15,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from .benchclient import free_port, request
+from .benchclient import free_port, request, stop
 
 PACKAGE = "wiremock@3"
 STUB = {"request": {"method": "POST", "url": "/v1/hsm/file"},
@@ -35,17 +35,22 @@ class WireMock:
         missing = [name for name in ("npm", "java") if shutil.which(name) is None]
         return f"{' and '.join(missing)} not on PATH (WireMock is the npm package 'wiremock', run by Java)" if missing else None
 
-    def _binary(self) -> Path:
-        binary = self.home / "node_modules" / ".bin" / "wiremock"
-        if not binary.exists():
+    def _jar(self) -> Path:
+        """The standalone jar the package ships (run with ``java -jar`` directly: the package's node
+        launcher would leave Java running when it is terminated)."""
+        found = sorted((self.home / "node_modules" / "wiremock" / "build").glob("wiremock-standalone-*.jar"))
+        if not found:
             self.home.mkdir(parents=True, exist_ok=True)
             subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--prefix", str(self.home), PACKAGE],
                            check=True, capture_output=True, timeout=600)
-        return binary
+            found = sorted((self.home / "node_modules" / "wiremock" / "build").glob("wiremock-standalone-*.jar"))
+        if not found:
+            raise RuntimeError(f"the npm package {PACKAGE} has no standalone jar under {self.home}")
+        return found[-1]
 
     def __enter__(self) -> "WireMock":
         out = self.log.open("a") if self.log else subprocess.DEVNULL
-        self.process = subprocess.Popen([str(self._binary()), "--port", str(self.port), "--bind-address", "127.0.0.1",
+        self.process = subprocess.Popen(["java", "-jar", str(self._jar()), "--port", str(self.port), "--bind-address", "127.0.0.1",
                                          "--no-request-journal", "--disable-request-logging", "--disable-banner"],
                                         stdout=out, stderr=out)
         deadline = time.monotonic() + self.start_timeout
@@ -65,13 +70,7 @@ class WireMock:
             time.sleep(0.3)
 
     def __exit__(self, *exc) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop(self.process, 15)
 
     def pid(self) -> int:
         return self.process.pid

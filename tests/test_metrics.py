@@ -159,10 +159,6 @@ def test_with_workers_one_scrape_sums_the_processes(redis_url, tmp_path):
             assert value(samples(text), "bulkmock_requests_total", route="/_mock/health", status="200") == sent
     finally:
         server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        server.wait(timeout=30)
     assert server.returncode == 0, log.read_text()[-3000:]
     assert not list(scratch.glob("bulkmock-metrics-*")), "the metrics directory was left behind"
