@@ -106,13 +106,13 @@ class Metrics:
 
     def time_store(self, store: Any) -> None:
         """Time every operation of ``store`` (its bound methods are wrapped on the instance, so the
-        store keeps its class and identity). A store already timed (shared by apps) is left alone."""
+        store keeps its class and identity). A store already timed (shared by apps) is left alone, and
+        so is a stand-in whose class does not define the operations (a counting proxy in a test)."""
         if getattr(store, _TIMED, False):
             return
         for name, timer in self._store_timers.items():
-            method = getattr(store, name, None)
-            if callable(method):
-                setattr(store, name, _timed(method, timer.observe))
+            if callable(getattr(type(store), name, None)):
+                setattr(store, name, _timed(getattr(store, name), timer.observe))
         setattr(store, _TIMED, True)
 
     def exposition(self) -> bytes:
