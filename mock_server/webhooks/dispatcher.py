@@ -83,6 +83,7 @@ class Dispatcher:
         self.lanes = Lanes(self.settings, state.settings.seed, deliveries=self.deliveries, owner=self._token,
                            now_iso=self._now_iso, policy=lambda url: self.policy(url), real=self._real,
                            wake=self._wake.set, connect=connect, subscribed=self.registry.exists)
+        self.lanes.observe = getattr(getattr(state, "metrics", None), "webhook_attempt", None)   # metrics
         self.policy = policy
 
     # -- lifecycle ----------------------------------------------------------------------------

@@ -61,13 +61,14 @@ class Job:
     attempts: int                     # attempts made so far
     budget: int                       # the attempt number after which a failure is final
     duplicate: bool = False
+    due_real: float | None = None     # real time it became due here: a retry's time, or when queued (metrics)
 
     @classmethod
     def of(cls, sandbox: str, generation: tuple, record, subscription: Subscription | None) -> "Job":
         """The next attempt at a delivery record (``records.py``) this process owns."""
         value = record.value
         return cls(sandbox, generation, generation[0], record.id, value["lane"], subscription, value["body"],
-                   value["eventId"], value["attempts"], value["budget"])
+                   value["eventId"], value["attempts"], value["budget"], due_real=value.get("retryAt"))
 
 
 @dataclass
@@ -123,6 +124,7 @@ class Lanes:
         self._busy: Counter = Counter()                        # sandbox, and receiver -> workers on it
         self._counts: Counter = Counter()                      # sandbox -> jobs queued or under way
         self.deadlines = Deadlines()
+        self.observe: Callable[[str, str, float | None], None] | None = None   # (sandbox, outcome, delay): metrics
         self._stopping = threading.Event()
         self._inflight = 0
         # sandbox -> record id -> [jobs queued for it, real time its lease ends]
@@ -263,6 +265,8 @@ class Lanes:
         """Queue a job for a record this process owns until ``lease_end``."""
         if job.lane >= self.count:     # a record made by a process with more lanes
             job = replace(job, lane=job.lane % self.count)
+        if job.due_real is None:
+            job = replace(job, due_real=self.real())
         with self._lock:
             if not self.current(job):
                 return
@@ -344,6 +348,10 @@ class Lanes:
         finally:
             sender.close()
 
+    def _observe(self, job: Job, outcome: str) -> None:
+        if self.observe is not None:
+            self.observe(job.sandbox, outcome, None if job.due_real is None else self.real() - job.due_real)
+
     def _throttle(self) -> None:
         with self._lock:              # spacing, not a moment: monotonic, immune to clock steps
             now = time.monotonic()
@@ -372,6 +380,7 @@ class Lanes:
         if not self.current(job):
             return
         if job.duplicate:
+            self._observe(job, "duplicate")
             self.deliveries.note(job.sandbox, job.store_generation, job.id, {**entry, "duplicate": True})
             self._done(job)
             return
@@ -386,6 +395,7 @@ class Lanes:
             status = "retrying"
         record = self.deliveries.finish(job.sandbox, job.store_generation, job.id, self.owner, entry, status,
                                         self.real(), retry_at)
+        self._observe(job, status)
         if record is not None and status != "retrying":
             with self._lock:
                 self._finished[job.sandbox] = self._finished.get(job.sandbox, 0) + 1
