@@ -20,7 +20,7 @@ from prometheus_client.registry import CollectorRegistry
 from support.jelou import JELOU, order_csv, send_form
 from loadtests.redisserver import free_port
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 UPLOAD = {"provider": "jelou", "route": "/v1/hsm/file", "method": "POST", "status": "200"}
 
 
