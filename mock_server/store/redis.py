@@ -70,7 +70,7 @@ class RedisStore(RedisPrimitives, SingleUpdate):
                                       "RESERVE", "APPEND", "LOG_WAIT", "READ_LOG", "CLEAR_LOG", "INCR", "COUNTER", "MAP_GET",
                                       "MAP_SET", "MAP_DELETE", "MAP_ITEMS")}
         self._used: dict[str, float] = {}   # sandbox -> real time this process last recorded its use
-        self._epochs: dict[str, str] = {}   # sandbox -> its epoch at this process's last touch or info
+        self._epochs: dict[str, tuple[str, int]] = {}   # sandbox -> (epoch, generation) at this process's last touch or info
         self._uuid_generator = random.Random(f"ids:{seed}")
         self._uuids: list[str] = []
         self._uuid_lock = threading.Lock()
@@ -126,7 +126,7 @@ class RedisStore(RedisPrimitives, SingleUpdate):
 
     def _learn(self, sandbox: str, meta: dict[str, bytes]) -> dict[str, bytes]:
         """Keep the sandbox's epoch (where its data is now) for ``get``."""
-        self._epochs[sandbox] = meta["ep"].decode()
+        self._epochs[sandbox] = (meta["ep"].decode(), int(meta["gen"]))
         return meta
 
     def _real_us(self) -> int:
@@ -310,8 +310,9 @@ class RedisStore(RedisPrimitives, SingleUpdate):
         last touch or info of the sandbox (a request touches first, so it reads the sandbox as it
         found it then, as if it had read at that instant); the script, which reads the epoch, when
         that finds nothing or no epoch is known yet."""
-        epoch = self._epochs.get(sandbox)
-        if epoch is not None:
+        known = self._epochs.get(sandbox)
+        if known is not None:
+            epoch = known[0]
             key = f"{self.prefix}d:{sandbox}:{epoch}:rec:{kind}:{record_id}"
             fields = self.command(lambda client: client.hmget(key, "v", "seq", "cus", "ver", "ix"))
             if fields[0] is not None:
@@ -371,6 +372,10 @@ class RedisStore(RedisPrimitives, SingleUpdate):
              offset: int = 0, limit: int | None = None, newest_first: bool = True) -> Page:
         if limit is not None and limit <= 0:
             return Page((), self._members(sandbox, index, low, high, 0, 0, newest_first)[1])
+        if limit is not None and limit <= _BATCH and offset <= 0:
+            found = self._plain_page(sandbox, index, low, high, limit, newest_first)
+            if found is not None:
+                return found
         if limit is not None and limit <= _BATCH:          # one step: members and records together
             out = self._run("PAGE", sandbox, index, "-inf" if low is None else repr(float(low)),
                             "+inf" if high is None else repr(float(high)), max(0, offset), limit,
@@ -395,6 +400,34 @@ class RedisStore(RedisPrimitives, SingleUpdate):
             else:
                 return Page(tuple(records), total)
         raise StoreUnavailable("the sandbox kept being reset while a page was read")
+
+    def _plain_page(self, sandbox: str, index: str, low, high, limit: int, newest_first: bool) -> Page | None:
+        """A first page that holds the whole range (fewer than ``limit`` members), read without
+        the ``PAGE`` script: one plain ``ZRANGEBYSCORE`` in the epoch this process learned at its
+        last touch (as ``get``), then, when it found members, their records in one ``GET``
+        script (whose generation must be the one of that epoch). An empty range costs that one
+        command (a settle's look at an empty queue). None: ask the script."""
+        known = self._epochs.get(sandbox)
+        if known is None:
+            return None
+        epoch, generation = known
+        key = f"{self.prefix}d:{sandbox}:{epoch}:ix:{index}"
+        low_text = "-inf" if low is None else repr(float(low))
+        high_text = "+inf" if high is None else repr(float(high))
+        if newest_first:
+            members = self.command(lambda client: client.zrevrangebyscore(key, high_text, low_text, start=0, num=limit))
+        else:
+            members = self.command(lambda client: client.zrangebyscore(key, low_text, high_text, start=0, num=limit))
+        if not members:
+            return Page((), 0)
+        if len(members) >= limit:
+            return None                                     # the total needs a count: the script
+        refs = [tuple(member.decode().split("|", 2)[1:]) for member in members]
+        now_generation, found = self._get_many(sandbox, refs)
+        if now_generation != generation:
+            return None
+        records = tuple(record for record in found if record is not None)
+        return Page(records, len(records))
 
     def scan(self, sandbox: str, index: str, *, low: float | None = None, high: float | None = None,
              newest_first: bool = True) -> Iterator[Record]:
