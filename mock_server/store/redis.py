@@ -41,7 +41,7 @@ from redis.retry import Retry
 from . import codec, redis_lua
 from .redis_blobs import BlobCache
 from .base import (ClockState, IdStyle, NewRecord, Page, Record, SandboxInfo, SandboxLimit, SingleUpdate, StaleGeneration,
-                   T)
+                   T, With)
 from .redis_primitives import RedisPrimitives, StoreUnavailable, _Conflict, _NoSandbox
 
 __all__ = ["RedisStore", "StoreUnavailable"]
@@ -255,7 +255,7 @@ class RedisStore(RedisPrimitives, SingleUpdate):
 
     # -- records -----------------------------------------------------------------------------
     def create(self, sandbox: str, kind: str, build: Callable[[str, int], NewRecord], *,
-               ids: IdStyle = "uuid", generation: int | None = None) -> Record:
+               ids: IdStyle = "uuid", generation: int | None = None, with_: With | None = None) -> Record:
         field = "uuid" if ids == "uuid" else f"id:{kind}"
 
         def attempt() -> Record:
@@ -274,8 +274,19 @@ class RedisStore(RedisPrimitives, SingleUpdate):
             if out[5] is not None:
                 created_us = max(created_us, int(out[5]))
             new = build(record_id, created_us)
+            count = 1
+            if with_ is not None:        # read in the epoch just read; the commit compares its version
+                (other_kind, other_id), fn = with_
+                other_key = data_prefix + f"rec:{other_kind}:{other_id}".encode()
+                other = self._record(other_kind, other_id, self.command(
+                    lambda client: client.hmget(other_key, "v", "seq", "cus", "ver", "ix")))
+                new, replacement = fn(new, other)
             item = self._item(sandbox, kind, record_id, 0, new, data_prefix)
-            out = self._commit(sandbox, generation, generation_now, "" if taking else field, number, 1, item,
+            if with_ is not None and replacement is not None:
+                item += self._item(sandbox, other_kind, other_id, other.version if other is not None else 0,
+                                   replacement, data_prefix)
+                count = 2
+            out = self._commit(sandbox, generation, generation_now, "" if taking else field, number, count, item,
                                created_us)
             return Record(kind, record_id, int(out[0]), int(out[1]), int(out[2]), new.value, _indexes(out[3]))
         return self._retry(attempt)

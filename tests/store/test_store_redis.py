@@ -38,6 +38,24 @@ def pair(redis_url):
         store.close()
 
 
+def test_create_with_another_record_sees_a_change_by_another_process(pair):
+    """``create(..., with_=...)`` reads the other record, then compare-and-sets it in the commit:
+    a change by another process in between makes ``fn`` run again on the new state."""
+    a, b = pair
+    a.update_many("s", [("lane", "bot-1")], lambda current: (NewRecord({"end": 1}),))
+    calls = []
+
+    def take_lane(new, lane):
+        calls.append(lane.value["end"])
+        if len(calls) == 1:
+            b.update("s", "lane", "bot-1", lambda record: NewRecord({"end": 50}))
+        return new, NewRecord({"end": lane.value["end"] + 1})
+
+    made = a.create("s", "item", lambda rid, created_us: NewRecord({"n": 1}), with_=(("lane", "bot-1"), take_lane))
+    assert calls == [1, 50] and b.get("s", "lane", "bot-1").value == {"end": 51}
+    assert b.get("s", "item", made.id) == made and b.info("s").counts == {"item": 1, "lane": 1}
+
+
 def csv_rows(count: int) -> Rows:
     lines = ["phone,name"] + [f"5939{i % 50:08d},n{i}" for i in range(count)]
     return read_csv(("\n".join(lines) + "\n").encode(), CsvRules())
