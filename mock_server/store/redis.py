@@ -281,7 +281,8 @@ class RedisStore(RedisPrimitives, SingleUpdate):
                 other = self._record(other_kind, other_id, self.command(
                     lambda client: client.hmget(other_key, "v", "seq", "cus", "ver", "ix")))
                 new, replacement = fn(new, other)
-            item = self._item(sandbox, kind, record_id, 0, new, data_prefix)
+            # a UUID whose number was just taken: no record can hold it (the commit does not look)
+            item = self._item(sandbox, kind, record_id, "-" if taking else 0, new, data_prefix)
             if with_ is not None and replacement is not None:
                 item += self._item(sandbox, other_kind, other_id, other.version if other is not None else 0,
                                    replacement, data_prefix)
@@ -301,7 +302,7 @@ class RedisStore(RedisPrimitives, SingleUpdate):
                 raise _Conflict() from None
             raise
 
-    def _item(self, sandbox: str, kind: str, record_id: str, version: int, new: NewRecord,
+    def _item(self, sandbox: str, kind: str, record_id: str, version: int | str, new: NewRecord,
               data_prefix: bytes | None = None) -> list[Any]:
         args: list[Any] = [kind, record_id, version, self._encode(new.value, sandbox, data_prefix), len(new.indexes)]
         for name, score in new.indexes:
