@@ -71,6 +71,8 @@ class RedisStore(RedisPrimitives, SingleUpdate):
                                       "MAP_SET", "MAP_DELETE", "MAP_ITEMS")}
         self._used: dict[str, float] = {}   # sandbox -> real time this process last recorded its use
         self._epochs: dict[str, tuple[str, int]] = {}   # sandbox -> (epoch, generation) at this process's last touch or info
+        self._clocks: dict[str, tuple[bytes, bytes]] = {}   # sandbox -> its clock (off, frz) then
+        self._made: dict[str, tuple[bytes, int, int, int]] = {}   # sandbox -> this process's last UUID create there
         self._uuid_generator = random.Random(f"ids:{seed}")
         self._uuids: list[str] = []
         self._uuid_lock = threading.Lock()
@@ -127,6 +129,7 @@ class RedisStore(RedisPrimitives, SingleUpdate):
     def _learn(self, sandbox: str, meta: dict[str, bytes]) -> dict[str, bytes]:
         """Keep the sandbox's epoch (where its data is now) for ``get``."""
         self._epochs[sandbox] = (meta["ep"].decode(), int(meta["gen"]))
+        self._clocks[sandbox] = (meta["off"], meta.get("frz") or b"")
         return meta
 
     def _real_us(self) -> int:
@@ -195,6 +198,7 @@ class RedisStore(RedisPrimitives, SingleUpdate):
     def drop(self, sandbox: str) -> bool:
         self._used.pop(sandbox, None)
         self._epochs.pop(sandbox, None)
+        self._made.pop(sandbox, None)
         old = self._call("DROP", sandbox, "")
         if not old:
             return False
@@ -213,6 +217,7 @@ class RedisStore(RedisPrimitives, SingleUpdate):
             if old:
                 self._used.pop(name, None)
                 self._epochs.pop(name, None)
+                self._made.pop(name, None)
                 self._unlink(old)
                 dropped.append(name)
         return dropped
@@ -258,21 +263,37 @@ class RedisStore(RedisPrimitives, SingleUpdate):
                ids: IdStyle = "uuid", generation: int | None = None, with_: With | None = None) -> Record:
         field = "uuid" if ids == "uuid" else f"id:{kind}"
 
+        guess = [ids == "uuid"]
+
         def attempt() -> Record:
             # UUIDs: the number is taken at once (concurrent creates never conflict over it; one
             # lost to a failed attempt is never reused). Sequence ids: compare-and-set, so they
             # increase in creation order.
             taking = ids == "uuid"
-            out = self._run("ID_COUNTER", sandbox, field, 1 if taking else 0)
-            generation_now, number, data_prefix = int(out[0]), int(out[1] or 0), out[2]
-            if generation is not None and generation != generation_now:
-                raise StaleGeneration(f"sandbox '{sandbox}' was reset since this operation began")
-            record_id = self._uuid(number) if taking else str(number + 1)
-            # the creation instant, read with the counter: the commit refuses it (CONFLICT, read
-            # again) if a newer record was created meanwhile, so instants still follow ``seq``
-            created_us = _clock(out[3], out[4]).now_us(self._real_us())
-            if out[5] is not None:
-                created_us = max(created_us, int(out[5]))
+            fast = self._guess(sandbox, generation) if guess[0] else None
+            guess[0] = False
+            if fast is not None:
+                # what this process's last create and touch left: the next UUID's number, the
+                # newest creation instant and the clock, all compared by the commit (CONFLICT:
+                # the next attempt reads them with ID_COUNTER)
+                data_prefix, generation_now, drawn, last_us, off, frz = fast
+                number, taking = drawn + 1, False
+                record_id = self._uuid(number)
+                created_us = max(_clock(off, frz).now_us(self._real_us()), last_us)
+                given: Any = f"{created_us}|{off.decode()}|{frz.decode()}"
+            else:
+                out = self._run("ID_COUNTER", sandbox, field, 1 if taking else 0)
+                generation_now, number, data_prefix = int(out[0]), int(out[1] or 0), out[2]
+                drawn = number
+                if generation is not None and generation != generation_now:
+                    raise StaleGeneration(f"sandbox '{sandbox}' was reset since this operation began")
+                record_id = self._uuid(number) if taking else str(number + 1)
+                # the creation instant, read with the counter: the commit refuses it (CONFLICT, read
+                # again) if a newer record was created meanwhile, so instants still follow ``seq``
+                created_us = _clock(out[3], out[4]).now_us(self._real_us())
+                if out[5] is not None:
+                    created_us = max(created_us, int(out[5]))
+                given = created_us
             new = build(record_id, created_us)
             count = 1
             if with_ is not None:        # read in the epoch just read; the commit compares its version
@@ -282,18 +303,32 @@ class RedisStore(RedisPrimitives, SingleUpdate):
                     lambda client: client.hmget(other_key, "v", "seq", "cus", "ver", "ix")))
                 new, replacement = fn(new, other)
             # a UUID whose number was just taken: no record can hold it (the commit does not look)
-            item = self._item(sandbox, kind, record_id, "-" if taking else 0, new, data_prefix)
+            item = self._item(sandbox, kind, record_id, "-" if taking or fast is not None else 0, new, data_prefix)
             if with_ is not None and replacement is not None:
                 item += self._item(sandbox, other_kind, other_id, other.version if other is not None else 0,
                                    replacement, data_prefix)
                 count = 2
-            out = self._commit(sandbox, generation, generation_now, "" if taking else field, number, count, item,
-                               created_us)
+            out = self._commit(sandbox, generation, generation_now, "" if taking else field, drawn, count, item,
+                               given)
+            if ids == "uuid":
+                self._made[sandbox] = (data_prefix, generation_now, number, int(out[1]))
             return Record(kind, record_id, int(out[0]), int(out[1]), int(out[2]), new.value, _indexes(out[3]))
         return self._retry(attempt)
 
+    def _guess(self, sandbox: str, generation: int | None) -> tuple | None:
+        """What a create may assume without reading (see ``create``), or None: the sandbox's
+        epoch, generation and clock from this process's last touch, the number of the last UUID
+        and the newest creation instant from its last create there."""
+        made, known, clock = self._made.get(sandbox), self._epochs.get(sandbox), self._clocks.get(sandbox)
+        if made is None or known is None or clock is None or (generation is not None and generation != known[1]):
+            return None
+        data_prefix, generation_then, number, last_us = made
+        if data_prefix != f"{self.prefix}d:{sandbox}:{known[0]}:".encode() or generation_then != known[1]:
+            return None
+        return data_prefix, generation_then, number, last_us, *clock
+
     def _commit(self, sandbox: str, wanted: int | None, seen: int, field: str, drawn: Any, count: int,
-                args: list[Any], created_us: int | None = None) -> list:
+                args: list[Any], created_us: int | str | None = None) -> list:
         try:
             return self._run("COMMIT", sandbox, seen, self._real_us(), field, drawn, count,
                              "" if created_us is None else created_us, *args)

@@ -179,14 +179,24 @@ return out
 #   kind id expected_ver(0: must not exist; '-': a new record whose id the store just took from
 #   its counter, so none can exist: not read) value n_ix (ixname score-or-'')...
 # created_us: the creation instant of the records created (the caller's reading of the clock, given
-# to its build function; CONFLICT when a newer record was created since); '': the clock now.
+# to its build function; CONFLICT when a newer record was created since); '': the clock now;
+# 'created_us|off|frz': that instant, read from the clock (off, frz) the caller knows (CONFLICT if
+# the clock is no longer that).
 # The counters (``n``: seq, cus, the id field) are read in one HMGET and written in one HSET.
 # -> {seq1, cus1, ver1, ixtext1, ...}
 COMMIT = PRELUDE + r"""
-local D = need(ARGV[3])
-if type(D) == 'table' then return D end
+local meta = redis.call('HMGET', META, 'ep', 'gen', 'off', 'frz')
+if not meta[1] then return redis.error_reply('NOSANDBOX') end
+if ARGV[3] ~= '' and tonumber(ARGV[3]) ~= tonumber(meta[2]) then return redis.error_reply('STALE') end
+local D = P .. 'd:' .. NAME .. ':' .. meta[1] .. ':'
 local N = D .. 'n'
-local given = tonumber(ARGV[8])
+local given_text, clock_off, clock_frz = string.match(ARGV[8], '^([^|]*)|([^|]*)|(.*)$')
+if given_text then
+  if meta[3] ~= clock_off or (meta[4] or '') ~= clock_frz then return redis.error_reply('CONFLICT') end
+else
+  given_text = ARGV[8]
+end
+local given = tonumber(given_text)
 local pos = 9
 local items = {}
 local creates = 0
@@ -228,8 +238,7 @@ for _, item in ipairs(items) do
   if item.ver == '0' then
     local now = given
     if not now then
-      local m = redis.call('HMGET', META, 'off', 'frz')
-      now = (m[2] ~= '' and tonumber(m[2])) or (tonumber(ARGV[4]) + tonumber(m[1]))
+      now = (meta[4] ~= '' and tonumber(meta[4])) or (tonumber(ARGV[4]) + tonumber(meta[3]))
       if now < last then now = last end
     end
     seq_n = seq_n + 1

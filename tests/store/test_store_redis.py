@@ -56,6 +56,27 @@ def test_create_with_another_record_sees_a_change_by_another_process(pair):
     assert b.get("s", "item", made.id) == made and b.info("s").counts == {"item": 1, "lane": 1}
 
 
+def test_creates_alternating_between_processes_take_the_ids_in_order(pair, redis_url):
+    """A create assumes what its process's last create and touch left (the next UUID number, the
+    newest instant, the clock) and the commit checks each: another process's create or clock
+    change in between costs a retry, never a reused id, a lost number or a stale instant."""
+    from mock_server.store import MemoryStore
+
+    a, b = pair
+    memory = MemoryStore(seed=0, clock_start_us=START_US, clock_frozen=True)
+    expected = [memory.create("s", "item", lambda rid, created_us: NewRecord(0)).id for _ in range(6)]
+    made = []
+    for n, store in enumerate((a, a, b, a, a, b)):
+        store.touch("s")
+        if n == 4:                       # after a's touch (its last create was a's), b moves the clock on
+            b.update_clock("s", lambda state: ClockState(state.offset_us, START_US + 7_000_000))
+        made.append(store.create("s", "item", lambda rid, created_us: NewRecord(created_us)))
+    assert [record.id for record in made] == expected
+    assert [record.seq for record in made] == [1, 2, 3, 4, 5, 6]
+    assert made[4].created_us == made[4].value == START_US + 7_000_000      # the clock as it is now
+    assert b.info("s").counts == {"item": 6}
+
+
 def csv_rows(count: int) -> Rows:
     lines = ["phone,name"] + [f"5939{i % 50:08d},n{i}" for i in range(count)]
     return read_csv(("\n".join(lines) + "\n").encode(), CsvRules())

@@ -66,10 +66,11 @@ def test_a_get_on_redis_runs_at_most_six_commands(on_redis):
     assert (_commands(counter) - before) / 10 <= 6.5
 
 
-def test_an_upload_on_redis_runs_at_most_twenty_three_commands(on_redis):
+def test_an_upload_on_redis_runs_at_most_nineteen_commands(on_redis):
     """Issue 17's target is 15; this is the figure reached (was 44): the settle's look at an empty
     queue is one plain read, a due campaign is created already started with its bot's lane in
-    one commit, and the commit reads and writes its counters once."""
+    one commit that also takes the next UUID (guessed from the last create, checked by the commit)
+    and reads and writes its counters once."""
     (app, _), counter = on_redis
     client = app.test_client()
     campaigns = [_upload(client)]
@@ -77,7 +78,7 @@ def test_an_upload_on_redis_runs_at_most_twenty_three_commands(on_redis):
     for _ in range(5):
         campaigns.append(_upload(client))
     # at most one more command a second for recording the sandbox's use (a ZADD in a script)
-    assert (_commands(counter) - before) / 5 <= 23.5
+    assert (_commands(counter) - before) / 5 <= 19.5
     store = get_state(app).store
     stored = [store.get("default", "jelou.campaign", campaign).value for campaign in campaigns]
     assert all(campaign.started_at is not None for campaign in stored)      # started by the upload itself
