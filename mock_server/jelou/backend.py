@@ -201,7 +201,16 @@ class JelouBackend(NotificationsMixin, WebhooksMixin):
                 scheduled_at=scheduled.timestamp() if scheduled else None, all_fail=all_fail, fail_after=fail_after,
                 created_us=created_us)
 
-        return self._start_if_due(sb, self.campaigns.create(sb.name, build))
+        moment, delay = sb.now(), float(self.settings.start_delay)
+
+        def start_at_once(campaign: Campaign, lane: Lane | None) -> tuple[Campaign, Lane | None]:
+            started = _started(campaign, lane, max(moment, campaign.created_us / 1_000_000), delay)
+            return (campaign, None) if started is None else started
+
+        # due at once (the common case): created already started, with its bot's lane, in one step
+        due = scheduled is None or scheduled.timestamp() <= moment
+        created = self.campaigns.create(sb.name, build, with_=(LANES, bot["id"], start_at_once) if due else None)
+        return self._start_if_due(sb, created)
 
     # -- the sending queue ---------------------------------------------------------------
     def settle(self, sb: Sandbox) -> None:
@@ -250,12 +259,10 @@ class JelouBackend(NotificationsMixin, WebhooksMixin):
             record, lane = current
             if record is None:
                 return None, None
-            campaign = CAMPAIGNS.load(record)
-            if campaign.cancelled or campaign.started_at is not None or campaign.due_at > moment:
+            started = _started(CAMPAIGNS.load(record), None if lane is None else LANES.load(lane), moment, delay)
+            if started is None:
                 return None, None
-            started = max(campaign.due_at + delay, LANES.load(lane).end if lane is not None else float("-inf"))
-            return (CAMPAIGNS.new(dataclasses.replace(campaign, started_at=started)),
-                    LANES.new(Lane(started + campaign.total / campaign.rate)))
+            return CAMPAIGNS.new(started[0]), LANES.new(started[1])
 
         record, _ = self.store.update_many(sb.name, (CAMPAIGNS.key(campaign.id), LANES.key(campaign.bot_id)), start)
         return None if record is None else CAMPAIGNS.load(record)
@@ -307,6 +314,15 @@ class JelouBackend(NotificationsMixin, WebhooksMixin):
             company = self.companies.get(campaign.company_id, {"id": campaign.company_id})
             return campaign.to_legacy(self.timelines, now, bot, company)
         return campaign.to_current(self.timelines, now)
+
+
+def _started(campaign: Campaign, lane: Lane | None, moment: float, delay: float) -> tuple[Campaign, Lane] | None:
+    """The campaign started on its bot's lane at ``moment`` and the lane it leaves; None when it
+    is not to start (cancelled, started already, or not due by ``moment``)."""
+    if campaign.cancelled or campaign.started_at is not None or campaign.due_at > moment:
+        return None
+    started = max(campaign.due_at + delay, lane.end if lane is not None else float("-inf"))
+    return dataclasses.replace(campaign, started_at=started), Lane(started + campaign.total / campaign.rate)
 
 
 def _matches(campaign: Campaign, query: dict, now: float) -> bool:
