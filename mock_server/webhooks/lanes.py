@@ -16,8 +16,14 @@ the truth; the job carries what an attempt needs (body, subscription, lease). Ea
 written to the record at once; a retry goes back to the store, due at its time, for whichever
 process's producer claims it. Work belongs to a sandbox *generation*: after a reset (or a drop)
 of its sandbox, queued work of the old generation is dropped and its attempts under way are cut
-short. A job whose subscription was deleted meanwhile (on any process: the store says) is not
-attempted: the delivery is dead, "the subscription was deleted".
+short. A job whose subscription was deleted meanwhile (on any process: the store says; a deletion
+on another process is seen within :data:`KNOWN_FOR`) is not attempted: the delivery is dead, "the
+subscription was deleted".
+
+Outcomes are written by one *recorder* thread, every outcome waiting in one store step per
+sandbox (``Deliveries.finish_many``): a worker goes on to its next attempt at once, and with a
+shared store an attempt costs a fraction of a round trip instead of two. A job stays in flight
+(its lease kept) until its outcome is written; a stop writes every outcome before it returns.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ from .sender import Deadlines, Outcome, Sender
 from .subscriptions import Subscription
 
 log = logging.getLogger("mock_server.webhooks")
+KNOWN_FOR = 0.05                  # seconds a subscription found in the store is taken to exist
 
 
 def fraction(seed: object, salt: str, key: str) -> float:
@@ -68,6 +75,16 @@ class Job:
         value = record.value
         return cls(sandbox, generation, generation[0], record.id, value["lane"], subscription, value["body"],
                    value["eventId"], value["attempts"], value["budget"])
+
+
+@dataclass(frozen=True)
+class Finished:
+    """An attempt made, its outcome waiting for the recorder (:meth:`Lanes._record_loop`)."""
+
+    job: Job
+    entry: dict                       # the attempt, as its record's history shows it
+    status: str                       # what the record becomes: delivered, dead or retrying
+    retry_at: float | None
 
 
 @dataclass
@@ -130,13 +147,22 @@ class Lanes:
         self._finished: dict[str, int] = {}              # sandbox -> records finished since its last trim
         self._generations: dict[str, object] = {}
         self._next_start = 0.0
+        # attempts made, waiting for the recorder to write them (one store step for many)
+        self._outcomes: list[Finished] = []
+        self._outcomes_cond = threading.Condition(threading.Lock())
+        self._working = 0                                  # workers still running (the recorder outlives them)
+        # (sandbox, subscription id) -> monotonic time until which it is known to exist
+        self._known: dict[tuple[str, str], float] = {}
+        self._forgotten = 0                                # deletions seen (a check that spans one caches nothing)
 
     # -- lifecycle ----------------------------------------------------------------------------
     def threads(self) -> list[threading.Thread]:
         self._stopping.clear()
         self.deadlines.start()
-        return [threading.Thread(target=self._work, args=(lane,), name=f"webhooks-worker-{lane}", daemon=True)
-                for lane in range(self.count)]
+        self._working = self.count
+        return [*(threading.Thread(target=self._work, args=(lane,), name=f"webhooks-worker-{lane}", daemon=True)
+                  for lane in range(self.count)),
+                threading.Thread(target=self._record_loop, name="webhooks-recorder", daemon=True)]
 
     def stop(self) -> None:
         self._stopping.set()
@@ -193,11 +219,17 @@ class Lanes:
         self._turn.pop(sandbox, None)
         self._counts.pop(sandbox, None)
         self._finished.pop(sandbox, None)
+        self._forgotten += 1
+        for key in [key for key in self._known if key[0] == sandbox]:
+            self._known.pop(key, None)
 
     def unsubscribed(self, sandbox: str, subscription_ids) -> None:
         """Subscriptions were deleted: cut their attempts under way (their queued jobs are not
         attempted: each is checked against the store first)."""
         ids = set(subscription_ids)
+        self._forgotten += 1
+        for subscription_id in ids:
+            self._known.pop((sandbox, subscription_id), None)
         self.cancel("its subscription was deleted", lambda tag: tag.sandbox == sandbox and tag.subscription in ids)
 
     def cancel(self, reason: str, matches: Callable[[Attempt], bool]) -> int:
@@ -321,7 +353,10 @@ class Lanes:
                 self._busy[key] -= 1
                 if self._busy[key] <= 0:
                     del self._busy[key]
-            self._ready_cond.notify_all()
+            # A release frees one lane and one worker of a sandbox and of a receiver: at most two
+            # jobs become startable, this worker (which takes the next job at once) and one more.
+            # Waking every worker instead cost a quarter of the dispatcher's time at 8 workers.
+            self._ready_cond.notify()
 
     # -- the workers ------------------------------------------------------------------------------
     def _work(self, lane: int) -> None:
@@ -343,6 +378,9 @@ class Lanes:
                     self._release(job, receiver)
         finally:
             sender.close()
+            with self._outcomes_cond:
+                self._working -= 1
+                self._outcomes_cond.notify()
 
     def _throttle(self) -> None:
         with self._lock:              # spacing, not a moment: monotonic, immune to clock steps
@@ -361,7 +399,7 @@ class Lanes:
                 return
             self.extended(job.sandbox, [job.id], lease_end)
         attempt = job.attempts if job.duplicate else job.attempts + 1
-        gone = job.subscription is None or not self.subscribed(job.sandbox, job.subscription)
+        gone = job.subscription is None or not self._exists(job.sandbox, job.subscription)
         if not gone:
             self._throttle()               # only requests are spaced to webhooks.rate
             if self._stopping.is_set():
@@ -384,20 +422,76 @@ class Lanes:
             first = job.budget - int(self.settings.max_attempts) + 1
             retry_at = self.real() + float(self.settings.backoff) * 2 ** (attempt - first)
             status = "retrying"
-        record = self.deliveries.finish(job.sandbox, job.store_generation, job.id, self.owner, entry, status,
-                                        self.real(), retry_at)
-        if record is not None and status != "retrying":
+        with self._outcomes_cond:      # the recorder writes it (the job stays in flight until then)
+            self._outcomes.append(Finished(job, entry, status, retry_at))
+            self._outcomes_cond.notify()
+
+    # -- the recorder ---------------------------------------------------------------------------
+    def _record_loop(self) -> None:
+        """Write the attempts' outcomes to the store, all those waiting in one step per sandbox
+        (a batch forms while the previous one is written), until the workers are gone and every
+        outcome is written: a stop never loses an attempt that was made."""
+        while True:
+            with self._outcomes_cond:
+                while not self._outcomes and self._working > 0:
+                    self._outcomes_cond.wait()
+                batch, self._outcomes = self._outcomes, []
+            if not batch:
+                return
+            try:
+                self._record(batch)
+            except Exception:          # a bug: the records keep their leases, then are taken over
+                log.exception("webhook dispatcher: recording %d attempts failed", len(batch))
+                for item in batch:
+                    self._done(item.job)
+
+    def _record(self, batch: list["Finished"]) -> None:
+        groups: dict[tuple[str, int], list[Finished]] = {}
+        for item in batch:
+            groups.setdefault((item.job.sandbox, item.job.store_generation), []).append(item)
+        for (sandbox, generation), items in groups.items():
+            try:
+                records = self.deliveries.finish_many(
+                    sandbox, generation, self.owner,
+                    [(item.job.id, item.entry, item.status, item.retry_at) for item in items], self.real())
+            except StaleGeneration:    # reset meanwhile: the records went with it
+                records = [None] * len(items)
+            except Exception:          # the store is down: the records keep their leases, then are taken over
+                log.exception("webhook dispatcher: recording %d attempts of sandbox %s failed", len(items), sandbox)
+                records = [None] * len(items)
+            for item, record in zip(items, records):
+                self._recorded(item, record is not None)
+
+    def _recorded(self, item: "Finished", ours: bool) -> None:
+        """An outcome was written (``ours``: the delivery was still this process's)."""
+        job, status = item.job, item.status
+        if ours and status != "retrying":
             with self._lock:
                 self._finished[job.sandbox] = self._finished.get(job.sandbox, 0) + 1
         share = float(self.settings.duplicate_share)
-        if record is not None and status == "delivered" and share and fraction(self.seed, "duplicate", job.id) < share:
-            with self._lock:           # still in flight: after the original, in its lane
+        if ours and status == "delivered" and share and fraction(self.seed, "duplicate", job.id) < share:
+            with self._lock:           # still in flight: queued again, in its lane
                 if self.current(job):
-                    self._queue(replace(job, attempts=attempt, duplicate=True))
+                    self._queue(replace(job, attempts=item.entry["attempt"], duplicate=True))
                     return
         self._done(job)
         if status == "retrying":
             self.wake()                # the producer claims the retry when it falls due
+
+    def _exists(self, sandbox: str, subscription: Subscription) -> bool:
+        """Whether the subscription still exists: the store says, asked at most once per
+        :data:`KNOWN_FOR` seconds per subscription (not once per attempt: with a shared store that
+        was a round trip each). A deletion on this process is known at once (:meth:`unsubscribed`);
+        one on another process stops this one's attempts within that time."""
+        key, now = (sandbox, subscription.id), time.monotonic()
+        if self._known.get(key, 0.0) > now:
+            return True
+        forgotten = self._forgotten
+        if not self.subscribed(sandbox, subscription):
+            return False
+        if forgotten == self._forgotten:        # no deletion meanwhile that the answer may predate
+            self._known[key] = now + KNOWN_FOR
+        return True
 
     def _post(self, sender: Sender, sub, job: Job, attempt: int) -> tuple[Outcome, bool]:
         """Make the attempt; ``(outcome, refused)`` (refused: it can never succeed, dead at once).
