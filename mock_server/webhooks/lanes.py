@@ -82,9 +82,17 @@ class Finished:
     """An attempt made, its outcome waiting for the recorder (:meth:`Lanes._record_loop`)."""
 
     job: Job
-    entry: dict                       # the attempt, as its record's history shows it
+    attempt: int                      # its number
+    outcome: Outcome
+    ended: float                      # real time it ended (epoch seconds): stamped with the mock time then
     status: str                       # what the record becomes: delivered, dead or retrying
     retry_at: float | None
+
+
+def _entry(attempt: int, at: str, outcome: Outcome) -> dict:
+    """An attempt as its record's history shows it."""
+    return {"attempt": attempt, "at": at, "statusCode": outcome.status, "latencyMs": round(outcome.latency_ms, 1),
+            "error": outcome.error}
 
 
 @dataclass
@@ -113,18 +121,19 @@ class Lanes:
 
     :param deliveries: the store's delivery records.
     :param owner: this process's token: the records it owns carry it.
-    :param now_iso: a sandbox's mock time, formatted (stamped on each attempt).
+    :param stamps: a sandbox's mock time at given real times, formatted (stamped on each attempt).
     :param policy: why a URL may not be called (CONTRACT §13), or None.
     :param real: the real time, epoch seconds (retries and leases; shared by processes).
     :param wake: wakes the producer (a retry was scheduled, or the lanes have room again).
     :param subscribed: whether a subscription still exists (a deleted one's jobs are not attempted).
     """
 
-    def __init__(self, settings, seed, *, deliveries: Deliveries, owner: str, now_iso: Callable[[str], str],
+    def __init__(self, settings, seed, *, deliveries: Deliveries, owner: str,
+                 stamps: Callable[[str, list[float]], list[str]],
                  policy: Callable[[str], str | None], real: Callable[[], float], wake: Callable[[], None],
                  connect=None, subscribed: Callable[[str, object], bool] = lambda sandbox, sub: True) -> None:
         self.settings, self.seed, self.deliveries, self.owner = settings, seed, deliveries, owner
-        self.now_iso, self.policy, self.real, self.wake = now_iso, policy, real, wake
+        self.stamps, self.policy, self.real, self.wake = stamps, policy, real, wake
         self.subscribed = subscribed
         self.connect = connect            # connect-time host check for http.client (see Sender)
         self.count = int(settings.concurrency)
@@ -405,11 +414,11 @@ class Lanes:
             if self._stopping.is_set():
                 return                     # drain() forgets it; its lease runs out
         outcome, refused = self._post(sender, None if gone else job.subscription, job, attempt)
-        entry = {"attempt": attempt, "at": self.now_iso(job.sandbox), "statusCode": outcome.status,
-                 "latencyMs": round(outcome.latency_ms, 1), "error": outcome.error}
+        ended = self.real()
         if not self.current(job):
             return
         if job.duplicate:
+            entry = _entry(attempt, self.stamps(job.sandbox, [ended])[0], outcome)
             self.deliveries.note(job.sandbox, job.store_generation, job.id, {**entry, "duplicate": True})
             self._done(job)
             return
@@ -420,10 +429,10 @@ class Lanes:
             status = "dead"
         else:
             first = job.budget - int(self.settings.max_attempts) + 1
-            retry_at = self.real() + float(self.settings.backoff) * 2 ** (attempt - first)
+            retry_at = ended + float(self.settings.backoff) * 2 ** (attempt - first)
             status = "retrying"
         with self._outcomes_cond:      # the recorder writes it (the job stays in flight until then)
-            self._outcomes.append(Finished(job, entry, status, retry_at))
+            self._outcomes.append(Finished(job, attempt, outcome, ended, status, retry_at))
             self._outcomes_cond.notify()
 
     # -- the recorder ---------------------------------------------------------------------------
@@ -451,9 +460,11 @@ class Lanes:
             groups.setdefault((item.job.sandbox, item.job.store_generation), []).append(item)
         for (sandbox, generation), items in groups.items():
             try:
+                stamps = self.stamps(sandbox, [item.ended for item in items])     # one clock reading
                 records = self.deliveries.finish_many(
                     sandbox, generation, self.owner,
-                    [(item.job.id, item.entry, item.status, item.retry_at) for item in items], self.real())
+                    [(item.job.id, _entry(item.attempt, at, item.outcome), item.status, item.retry_at)
+                     for item, at in zip(items, stamps)], self.real())
             except StaleGeneration:    # reset meanwhile: the records went with it
                 records = [None] * len(items)
             except Exception:          # the store is down: the records keep their leases, then are taken over
@@ -472,7 +483,7 @@ class Lanes:
         if ours and status == "delivered" and share and fraction(self.seed, "duplicate", job.id) < share:
             with self._lock:           # still in flight: queued again, in its lane
                 if self.current(job):
-                    self._queue(replace(job, attempts=item.entry["attempt"], duplicate=True))
+                    self._queue(replace(job, attempts=item.attempt, duplicate=True))
                     return
         self._done(job)
         if status == "retrying":

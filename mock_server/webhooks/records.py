@@ -66,14 +66,17 @@ def _entries(value: dict[str, Any]) -> list[tuple[str, float | None]]:
     (the listings); unfinished ones by when they are due; finished ones by when they finished
     (retention drops the oldest finished first)."""
     status = value["status"]
-    entries = [ALL.entry(), BY_STATUS[status].entry(), BY_EVENT[value["event"]].entry()]
+    entries = [_ALL_ENTRY, BY_STATUS.entry(status), BY_EVENT.entry(value["event"])]
     if value["recipient"]:
-        entries.append(BY_RECIPIENT[value["recipient"]].entry())
+        entries.append(BY_RECIPIENT.entry(value["recipient"]))
     if status in UNFINISHED:
         entries.append(DUE.entry(value["dueReal"]))
     else:
-        entries.append(FINISHED_AT[status].entry(value["finishedReal"]))
+        entries.append(FINISHED_AT.entry(status, value["finishedReal"]))
     return entries
+
+
+_ALL_ENTRY = ALL.entry()
 
 
 # Readers get the whole record (its id is the delivery's); writers give the value.
