@@ -70,10 +70,11 @@ def messages():
     return {"messages": page, "total": total, "offset": offset, "limit": limit}
 
 
-def wait(state, sb, count, next_change, wait_for: int, timeout: float) -> int:
-    """Hold until ``count() >= wait_for`` or ``timeout`` real seconds pass; return the count."""
+def wait(state, sb, count, next_change, wait_for: int, timeout: float, log: str | None = None) -> int:
+    """Hold until ``count() >= wait_for`` or ``timeout`` real seconds pass; return the count.
+    ``log``: what changes the count is that store log (the journal), not the sandbox's records."""
     store = sb.store
-    version = store.version(sb.name)
+    version = store.version(sb.name) if log is None else store.read_log(sb.name, log, limit=0).last
     total = count()
     if total >= wait_for or timeout <= 0 or state.max_waiters == 0 or not state.waiters.acquire(blocking=False):
         return total
@@ -91,8 +92,11 @@ def wait(state, sb, count, next_change, wait_for: int, timeout: float) -> int:
                 upcoming = next_change(moment)
                 if upcoming is not None:       # mock time runs at real speed while not frozen
                     nap = min(nap, max(MIN_NAP, upcoming - moment + MIN_NAP))
-            store.wait(sb.name, version, nap)
-            version = store.version(sb.name)
+            if log is None:
+                store.wait(sb.name, version, nap)
+                version = store.version(sb.name)
+            else:
+                version = store.wait_log(sb.name, log, version, nap)
             sb.refresh()                       # real time passed: read the clock again
             state.settle(sb)
             total = count()
