@@ -10,7 +10,7 @@ import time
 from collections import Counter
 
 from mock_server.webhooks import lanes as lanes_module
-from webhook_helpers import advance, config, deliveries, live, send_indigitall, subscribe, wait_deliveries
+from support.webhooks import advance, config, deliveries, live, send_indigitall, subscribe, wait_deliveries
 
 CALLS = ("get", "get_value", "clock", "update", "update_many", "page", "put", "update_value")
 
