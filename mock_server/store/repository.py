@@ -41,7 +41,14 @@ class IndexFamily:
     prefix: str
 
     def __getitem__(self, key: Any) -> Index:
-        return Index(f"{self.prefix}:{key}")
+        return Index(self.name(key))
+
+    def name(self, key: Any) -> str:
+        return f"{self.prefix}:{key}"
+
+    def entry(self, key: Any, score: float | None = None) -> tuple[str, float | None]:
+        """``self[key].entry(score)`` without building the :class:`Index` (per record, it shows)."""
+        return (self.name(key), score)
 
     def holds(self, index: Index) -> bool:
         return index.name.startswith(self.prefix + ":")
