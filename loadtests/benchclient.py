@@ -11,10 +11,14 @@ Decisions
 from __future__ import annotations
 
 import http.client
+import os
+import re
+import shutil
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -36,10 +40,11 @@ class Server:
 
     def __init__(self, app: str, *, prefill_campaigns: int = 0, log: Path | None = None,
                  start_timeout: float = 600.0, store: str | None = None, flags: tuple[str, ...] = (),
-                 server: str | None = None) -> None:
+                 server: str | None = None, quiet: bool = True, extra: tuple[str, ...] = ()) -> None:
         self.app, self.port = app, free_port()
-        if app == "cli":
-            self.command = [sys.executable, "-m", "mock_server", "--port", str(self.port), "--quiet", *flags]
+        if app == "cli":      # quiet=False: the access log on, as `mock-server` with no flags (to /dev/null here)
+            self.command = [sys.executable, "-m", "mock_server", "--port", str(self.port), *(("--quiet",) if quiet else ()),
+                            *flags]
         else:
             self.command = [sys.executable, "-m", "loadtests.benchserver", "--app", app, "--port", str(self.port)]
         if store:
@@ -48,6 +53,7 @@ class Server:
             self.command += ["--server", server]
         if prefill_campaigns:
             self.command += ["--prefill-campaigns", str(prefill_campaigns)]
+        self.command += list(extra)
         self.log, self.start_timeout = log, start_timeout
         self.process: subprocess.Popen | None = None
 
@@ -71,13 +77,7 @@ class Server:
         raise RuntimeError(f"benchserver --app {self.app} did not answer within {self.start_timeout:.0f} s")
 
     def __exit__(self, *exc) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop(self.process, 10)
 
     def rss(self) -> int:
         """Resident memory of the server process, bytes."""
@@ -85,6 +85,17 @@ class Server:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) * 1024
         raise RuntimeError("no VmRSS in /proc/<pid>/status (the benchmark needs Linux)")
+
+
+def stop(process: subprocess.Popen | None, grace: float) -> None:
+    """Terminate ``process`` if it runs; kill it if it has not exited within ``grace`` seconds."""
+    if process and process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(grace)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def request(port: int, method: str, path: str, body: bytes | None = None, headers: dict | None = None,
@@ -158,3 +169,46 @@ def hammer(port: int | list[int], method: str, path: str, *, body: bytes | None 
     if problems:
         raise RuntimeError(problems[0])
     return Load(len(latencies), elapsed, latencies)
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) used so far by process ``pid`` and its reaped children."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return sum(int(value) for value in fields[11:13]) / ticks
+
+
+@dataclass
+class Rate:
+    """One load round: requests per second, and the server's CPU per request (when its pid is known)."""
+
+    rate: float
+    requests: int
+    cpu_per_request: float | None
+
+
+def wrk_available() -> bool:
+    return shutil.which("wrk") is not None
+
+
+def wrk(port: int, method: str, path: str, *, body: bytes, headers: dict, seconds: float, connections: int,
+        pid: int | None = None) -> Rate:
+    """``wrk -t1 -c<connections> -d<seconds>`` with one request shape; raise on any non-2xx answer."""
+    with tempfile.TemporaryDirectory(prefix="bench-wrk-") as folder:
+        data = Path(folder) / "body.bin"
+        data.write_bytes(body)
+        script = Path(folder) / "request.lua"
+        lines = [f'wrk.method = "{method}"', f'local f = io.open("{data}", "rb")', "wrk.body = f:read('*a')", "f:close()"]
+        lines += [f'wrk.headers["{name}"] = "{value}"' for name, value in headers.items()]
+        script.write_text("\n".join(lines) + "\n")
+        before = process_cpu(pid) if pid else None
+        done = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "-s", str(script),
+                               f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True, timeout=seconds + 60)
+        used = process_cpu(pid) - before if pid else None
+    if done.returncode != 0:
+        raise RuntimeError(f"wrk failed: {done.stderr[-500:]}")
+    if "Non-2xx" in done.stdout or "Socket errors" in done.stdout:
+        raise RuntimeError(f"{method} {path}: wrk saw errors:\n{done.stdout}")
+    count = int(re.search(r"(\d+) requests in", done.stdout)[1])
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", done.stdout)[1])
+    return Rate(rate, count, used / count if used is not None and count else None)

@@ -5,9 +5,11 @@
 reads the ``file`` part and counts its rows with ``csv.reader``: the least any server taking a
 CSV upload must do, and the baseline of figure (a).
 
-Both run under the waitress server ``mock-server`` runs in one process
-(``mock_server.httpserver.waitress_server`` with the default ``server`` settings), so the only
-difference between them is the application; ``--server granian`` serves either from one
+The mock runs under the waitress server ``mock-server`` runs in one process
+(``mock_server.httpserver.waitress_server`` with the default ``server`` settings); the bare app under
+stock waitress with 16 threads (``waitress.create_server``: the baseline does not move when the mock's
+server is tuned). ``--no-metrics`` turns the mock's metrics (``mock_server.metrics``) into no-ops, to
+measure what they cost; ``--server granian`` serves either from one
 granian worker instead (the HTTP server ``mock-server --workers N`` uses), to compare servers. ``--prefill-campaigns N`` (mock only) stores
 N one-row Jelou campaigns before serving, through the Jelou backend's own ``send_bulk`` (full
 validation and storage, without HTTP), for figure (d).
@@ -97,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--prefill-campaigns", type=int, default=0)
     parser.add_argument("--store", default="memory", help="the mock's store: memory or redis://HOST:PORT/DB")
+    parser.add_argument("--no-metrics", action="store_true", help="mock: metrics calls do nothing (their cost)")
     parser.add_argument("--server", choices=("waitress", "granian"), default="waitress",
                         help="granian: one granian worker process (no prefill), for comparing HTTP servers")
     args = parser.parse_args(argv)
@@ -110,12 +113,26 @@ def main(argv: list[str] | None = None) -> int:
         namespace = runpy.run_path(patch, run_name="loadtests_bench_patch")
         if callable(namespace.get("install")):
             namespace["install"]()
+    if args.no_metrics:
+        without_metrics()
     mock = create_app({"store": {"url": args.store}})
-    app = mock if args.app == "mock" else bare_app(mock.config["MAX_CONTENT_LENGTH"])
     if args.prefill_campaigns:
         prefill(mock, args.prefill_campaigns, threads=1 if args.store == "memory" else 8)
-    waitress_server(app, mock.extensions["mock"].settings.server, bind("127.0.0.1", args.port)).run()
+    if args.app == "bare":
+        from waitress import create_server
+
+        create_server(bare_app(mock.config["MAX_CONTENT_LENGTH"]), host="127.0.0.1", port=args.port, threads=16).run()
+        return 0
+    waitress_server(mock, mock.extensions["mock"].settings.server, bind("127.0.0.1", args.port)).run()
     return 0
+
+
+def without_metrics() -> None:
+    """Make every metrics call of the apps built afterwards a no-op (``--no-metrics``)."""
+    from mock_server.metrics import Metrics
+
+    for name in ("request", "messages_accepted", "fault_fired", "webhook_attempt", "time_store"):
+        setattr(Metrics, name, lambda self, *args, **kwargs: None)
 
 
 def granian_target():

@@ -9,7 +9,13 @@
 3. runs the dispatcher until the receiver has counted ``--events`` events (or ``--seconds``
    pass) and prints the delivery rate (receiver's count over real time; the receiver's work is
    included, it shares the machine's cores) and this process's RSS at each quarter of the run
-   (``current``) and its peak, so a flat memory profile is visible.
+   (``current``) and its peak, so a flat memory profile is visible;
+4. with ``--scaleout`` (skipped, saying so, without ``redis-server`` on PATH), the same campaign on a
+   private ``redis-server`` delivered by one, then by two mock processes (``--worker``: an app on
+   that Redis, its dispatcher only) to one receiver, in alternating rounds (``--rounds``), each
+   from a fresh Redis: the delivery rate of each (receiver's count over ``--scale-seconds`` after
+   the first events) and the two-process ratio (the issue's target: >= 1.6). The campaign is set up
+   by this process through an app whose dispatcher is never started, so only the workers deliver.
 
 The figures are printed, never asserted (CONTRACT: benchmarks print, tests assert behaviour).
 """
@@ -81,6 +87,113 @@ def start_receiver() -> tuple[subprocess.Popen, str]:
     raise SystemExit("webhook_bench: the receiver did not start")
 
 
+def bench_settings(rows: int, concurrency: int, store: str = "memory") -> dict:
+    return {"clock": {"start": "2026-01-05T10:00:00Z", "frozen": True},
+            "webhooks": {"rate": 1_000_000, "concurrency": concurrency},
+            "jelou": {"max_rows": max(rows, 1)}, "store": {"url": store}}
+
+
+def set_up(app, url: str, rows: int, advance: str, profile: str = "ideal") -> float:
+    """Subscribe the receiver, upload a ``rows`` campaign under ``profile``, advance the clock; the
+    upload's seconds."""
+    from werkzeug.datastructures import FileStorage
+    from werkzeug.test import encode_multipart
+
+    client = app.test_client()
+    answer = client.post("/_mock/webhooks", json={"provider": "jelou", "botId": "demo-bot", "url": url, "events": ["all"]})
+    assert answer.status_code == 201, answer.json
+    answer = client.put("/_mock/profile", json={"name": profile})
+    assert answer.status_code == 200, answer.json
+    started = time.monotonic()
+    data = campaign_csv(rows)
+    boundary, body = encode_multipart({"campaignName": "bench", "elementName": "welcome_message", "botId": "demo-bot",
+                                       "params": "[]", "file": FileStorage(io.BytesIO(data), filename="bench.csv")})
+    del data
+    answer = client.post("/v1/hsm/file", data=body, content_type=f"multipart/form-data; boundary={boundary}",
+                         headers={"Authorization": "Basic ZGVtby1jbGllbnQtaWQ6ZGVtby1jbGllbnQtc2VjcmV0"})
+    assert answer.status_code == 200, answer.json
+    del body
+    seconds = time.monotonic() - started
+    answer = client.post("/_mock/clock", json={"advance": advance})
+    assert answer.status_code == 200, answer.json
+    return seconds
+
+
+def worker(store: str, concurrency: int) -> int:
+    """``--worker STORE``: a mock app on the shared store, its dispatcher delivering, until stdin closes."""
+    from mock_server import create_app
+
+    app = create_app(bench_settings(0, concurrency, store))
+    dispatcher = app.extensions["mock"].webhooks
+    dispatcher.start()
+    print("ready", flush=True)
+    sys.stdin.read()
+    dispatcher.stop()
+    return 0
+
+
+def scaleout_round(binary: str, processes: int, args) -> tuple[float, float, int]:
+    """One round from a fresh Redis: ``(events/s, dispatcher CPU us per event, events)`` delivered
+    by ``processes`` worker processes over ``--scale-seconds``."""
+    from loadtests.redisserver import RedisServer
+    from mock_server import create_app
+
+    redis = RedisServer(binary).start()
+    receiver, url = start_receiver()
+    workers: list[subprocess.Popen] = []
+    try:
+        app = create_app(bench_settings(args.rows, args.concurrency, redis.url))
+        app.extensions["mock"].webhooks.start = lambda: None      # set-up only: the workers deliver
+        set_up(app, url, args.rows, args.advance)
+        for _ in range(processes):
+            workers.append(subprocess.Popen([sys.executable, "-m", "loadtests.webhook_bench", "--worker", redis.url,
+                                             "--concurrency", str(args.concurrency)],
+                                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True))
+        for process in workers:
+            assert process.stdout.readline().strip() == "ready", "webhook_bench: a worker did not start"
+        deadline = time.monotonic() + 60
+        while receiver_stats(url)["total"] == 0:          # the first events: every worker is under way
+            assert time.monotonic() < deadline, "webhook_bench: no event within 60 s"
+            time.sleep(0.05)
+        begin, first = time.monotonic(), receiver_stats(url)["total"]
+        cpu = [cpu_seconds(process.pid) for process in workers]
+        time.sleep(args.scale_seconds)
+        count = receiver_stats(url)["total"] - first
+        elapsed = time.monotonic() - begin
+        cpu_used = sum(cpu_seconds(process.pid) - before for process, before in zip(workers, cpu))
+    finally:
+        for process in workers:
+            process.stdin.close()
+        for process in workers:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        receiver.terminate()
+        receiver.wait(timeout=10)
+        redis.close()
+    return count / elapsed, cpu_used / max(count, 1) * 1e6, count
+
+
+def scaleout(args) -> None:
+    from loadtests.redisserver import find_binary
+
+    binary = find_binary()
+    if binary is None:
+        print("scale-out: skipped: no redis-server on PATH (apt-get install redis-server)")
+        return
+    rates: dict[int, list[float]] = {1: [], 2: []}
+    for _ in range(args.rounds):
+        for processes in (1, 2):
+            rate, cpu, count = scaleout_round(binary, processes, args)
+            rates[processes].append(rate)
+            print(f"scale-out on Redis: {processes} process(es): {count:,} events in {args.scale_seconds:g} s = "
+                  f"{rate:,.0f} events/s, dispatcher CPU {cpu:.0f} us per event", flush=True)
+    one, two = (sorted(rates[n])[len(rates[n]) // 2] for n in (1, 2))
+    print(f"scale-out on Redis: 2 processes / 1 process = {two / one:.2f} (median of {args.rounds} alternating "
+          f"rounds: {two:,.0f} vs {one:,.0f} events/s; target >= 1.6)")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="webhook_bench", description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000, help="recipients (default 1,000,000)")
@@ -90,35 +203,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=8, help="webhooks.concurrency (default 8)")
     parser.add_argument("--profile", default="ideal", help="the traffic profile of the campaign (default ideal)")
     parser.add_argument("--json", metavar="FILE", help="also write the figures to FILE (loadtests.profile_bench)")
+    parser.add_argument("--scaleout", action="store_true", help="also measure 1 vs 2 processes on a private Redis")
+    parser.add_argument("--only-scaleout", action="store_true", help="only the Redis scale-out measurement")
+    parser.add_argument("--scale-seconds", type=float, default=20.0, help="seconds measured per scale-out round (default 20)")
+    parser.add_argument("--rounds", type=int, default=2, help="alternating scale-out rounds (default 2)")
+    parser.add_argument("--worker", metavar="STORE", help=argparse.SUPPRESS)    # a scale-out delivery process
     args = parser.parse_args(argv)
-
-    from werkzeug.datastructures import FileStorage
-    from werkzeug.test import encode_multipart
+    if args.worker:
+        return worker(args.worker, args.concurrency)
+    if args.only_scaleout:
+        scaleout(args)
+        return 0
 
     from mock_server import create_app
 
     process, url = start_receiver()
     try:
-        app = create_app({"clock": {"start": "2026-01-05T10:00:00Z", "frozen": True},
-                          "webhooks": {"rate": 1_000_000, "concurrency": args.concurrency},
-                          "jelou": {"max_rows": max(args.rows, 1)}})
-        client = app.test_client()
-        answer = client.post("/_mock/webhooks", json={"provider": "jelou", "botId": "demo-bot", "url": url, "events": ["all"]})
-        assert answer.status_code == 201, answer.json
-        answer = client.put("/_mock/profile", json={"name": args.profile})
-        assert answer.status_code == 200, answer.json
-        started = time.monotonic()
-        data = campaign_csv(args.rows)
-        boundary, body = encode_multipart({"campaignName": "bench", "elementName": "welcome_message", "botId": "demo-bot",
-                                           "params": "[]", "file": FileStorage(io.BytesIO(data), filename="bench.csv")})
-        del data
-        answer = client.post("/v1/hsm/file", data=body, content_type=f"multipart/form-data; boundary={boundary}",
-                             headers={"Authorization": "Basic ZGVtby1jbGllbnQtaWQ6ZGVtby1jbGllbnQtc2VjcmV0"})
-        assert answer.status_code == 200, answer.json
-        del body
-        upload_seconds = time.monotonic() - started
+        app = create_app(bench_settings(args.rows, args.concurrency))
+        upload_seconds = set_up(app, url, args.rows, args.advance, args.profile)
         baseline = rss_now()
-        client.post("/_mock/clock", json={"advance": args.advance})
         print(f"campaign: {args.rows:,} recipients uploaded in {upload_seconds:.1f} s; clock advanced {args.advance}; "
               f"RSS {baseline / MB:.0f} MB before delivery", flush=True)
         dispatcher = app.extensions["mock"].webhooks
@@ -155,6 +258,8 @@ def main(argv: list[str] | None = None) -> int:
                    "cpu_us_per_event": cpu_mock / max(stats["total"], 1) * 1e6}
         with open(args.json, "w", encoding="utf-8") as handle:
             json.dump(figures, handle, indent=1)
+    if args.scaleout:
+        scaleout(args)
     return 0
 
 

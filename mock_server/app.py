@@ -15,6 +15,7 @@ from .clock import Clock
 from .delivery import Timelines
 from .profiles import Catalogue, SandboxProfiles
 from .errors import register_error_handlers
+from .metrics import Metrics
 from .providers import Backend, Provider
 from .sandbox import ENV_ERROR, ENV_NAME, MapCache, Sandbox, SandboxSelector
 from .settings import Settings, SettingsError, build_settings
@@ -30,7 +31,7 @@ def default_providers() -> tuple[Provider, ...]:
     return PROVIDERS
 
 # Control-plane paths that neither read nor change a sandbox (no settling, no touching).
-_STATELESS = ("/_mock/health", "/_mock/sandboxes")
+_STATELESS = ("/_mock/health", "/_mock/sandboxes", "/_mock/metrics")
 EXPIRY_INTERVAL = 60.0        # real seconds between two idle-sandbox sweeps
 
 
@@ -48,6 +49,7 @@ class MockState:
     _next_expiry: float = 0.0
     webhooks: Any = None                # the webhook Dispatcher (mock_server.webhooks)
     profiles: Any = None                # each sandbox's traffic profile (mock_server.profiles.SandboxProfiles)
+    metrics: Metrics = field(default_factory=Metrics)     # GET /_mock/metrics (mock_server.metrics)
     maps: MapCache = field(init=False)  # the maps every request reads, kept while their version holds
 
     def __post_init__(self) -> None:
@@ -114,7 +116,9 @@ def create_app(config: Mapping[str, Any] | None = None, *, store: Store | None =
     if store is None:
         store = _build_store(settings, time_source)
     state = MockState(settings=settings, store=store, timelines=Timelines(settings.delivery),
-                      profiles=SandboxProfiles(store, Catalogue(settings.delivery)))
+                      profiles=SandboxProfiles(store, Catalogue(settings.delivery)),
+                      metrics=Metrics(sandbox_label=settings.metrics.sandbox_label))
+    state.metrics.time_store(store)
 
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes

@@ -54,6 +54,11 @@ class Batch:
     def total(self) -> int:
         return len(self.outcomes)
 
+    @property
+    def to_send(self) -> int:
+        """The messages this batch will send: all of them, or up to a cancellation's ``sent_limit``."""
+        return self.total if self.sent_limit is None else min(self.sent_limit, self.total)
+
     def sent_by(self, now: float) -> int:
         """How many messages have been handed to the channel by ``now``."""
         sent = self.schedule.sent_by(now)

@@ -36,6 +36,7 @@ from waitress.channel import HTTPChannel
 from waitress.server import TcpWSGIServer
 from waitress.task import ThreadedTaskDispatcher
 
+from . import metrics
 from .server_errors import attach
 
 if TYPE_CHECKING:
@@ -164,10 +165,13 @@ def serve_waitress(app, server: ServerSettings, sock: socket.socket, say: Callab
     return 0
 
 
-def granian_app(config_json: str):
-    """Granian's loader in each worker process: the app for the JSON config the parent passed."""
-    from . import create_app
-    app = create_app(json.loads(config_json))
+def granian_app(target: str):
+    """Granian's loader in each worker process: the app for the JSON config the parent passed (and
+    the directory the workers' metrics go to, summed by any worker's ``/_mock/metrics``)."""
+    from . import create_app, metrics
+    given = json.loads(target)
+    metrics.use_directory(given["metrics"])
+    app = create_app(given["config"])
     app.extensions["mock"].webhooks.start()      # each worker delivers (the shared store hands out each event once)
     return app
 
@@ -200,20 +204,21 @@ def serve_granian(config: Mapping[str, Any], server: ServerSettings, say: Callab
             for idx in killed:
                 self.respawned_wrks.pop(idx, None)
 
-    instance = MockGranian(
-        json.dumps(dict(config), default=str), address=server.host, port=server.port,
-        interface=Interfaces.WSGI, workers=server.workers, blocking_threads=server.threads,
-        backpressure=server.connection_limit, log_level=LogLevels.error,
-        http1_settings=HTTP1Settings(header_read_timeout=int(server.request_read_timeout * 1000)),
-        workers_kill_timeout=max(1, int(server.shutdown_grace)),
-        respawn_failed_workers=True,     # CONTRACT §18: a worker that dies is replaced
-    )
-    instance.on_shutdown(lambda: say("mock-server: stopped"))
-    try:
-        instance.serve(target_loader=granian_app)
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
+    with metrics.multiprocess_directory() as directory:      # the workers' metric files, removed at the end
+        instance = MockGranian(
+            json.dumps({"config": dict(config), "metrics": directory}, default=str), address=server.host,
+            port=server.port, interface=Interfaces.WSGI, workers=server.workers, blocking_threads=server.threads,
+            backpressure=server.connection_limit, log_level=LogLevels.error,
+            http1_settings=HTTP1Settings(header_read_timeout=int(server.request_read_timeout * 1000)),
+            workers_kill_timeout=max(1, int(server.shutdown_grace)),
+            respawn_failed_workers=True,     # CONTRACT §18: a worker that dies is replaced
+        )
+        instance.on_shutdown(lambda: say("mock-server: stopped"))
+        try:
+            instance.serve(target_loader=granian_app)
+        except SystemExit as exc:
+            return int(exc.code or 0)
+        return 0
 
 
 def log_line(text: str) -> None:

@@ -32,6 +32,7 @@ from .paging import Source
 from .sandbox import Sandbox
 from .settings import Section, Settings
 
+MESSAGES = "mock.messages"        # request environ key: how many messages that record accepted
 CREATED = "mock.created"          # request environ key: the record a request created
 
 
@@ -140,14 +141,21 @@ def join_words(parts: Sequence[str], last: str = " and ") -> str:
     return ", ".join(parts[:-1]) + last + parts[-1]
 
 
-def hand_over_record(key: str, record_id: Any) -> None:
-    """Tell the journal which record this request created (``key``: e.g. ``campaignId``).
+def hand_over_record(key: str, record_id: Any, *, messages: int = 0) -> None:
+    """Tell the journal which record this request created (``key``: e.g. ``campaignId``), and the
+    metrics how many messages it accepted (``messages``: its recipients).
 
     Called by a provider's route or backend once the record is stored; the request journal and
     the access log read it after the answer (never from the answer's body). Kept in the request's
     WSGI environ: request-scoped even when a caller holds one app context over several requests.
     """
     request.environ[CREATED] = {key: record_id}
+    request.environ[MESSAGES] = messages
+
+
+def accepted_messages(environ: dict) -> int:
+    """The messages :func:`hand_over_record` said this request accepted (0: none)."""
+    return environ.get(MESSAGES, 0)
 
 
 def created_record() -> dict[str, Any]:

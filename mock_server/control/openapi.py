@@ -73,6 +73,11 @@ def operations(settings: dict, providers) -> dict[str, dict[str, dict]]:
             ],
             "responses": {**BAD_REQUEST},
         }},
+        "/_mock/metrics": {"get": {
+            "tags": tags, "summary": "Prometheus metrics (text exposition; summed over the processes of --workers N)",
+            "operationId": "mockMetrics",
+            "responses": {"200": {"description": "Prometheus text format 1.0.0",
+                                  "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
         "/_mock/openapi.json": {"get": {"tags": tags, "summary": "This document", "operationId": "mockOpenapi",
                                         "responses": {"200": {"description": "OpenAPI 3.1",
                                                               **_json({"type": "object"})}}}},

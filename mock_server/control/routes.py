@@ -29,6 +29,14 @@ def health():
     return {"status": "ok"}
 
 
+@bp.get("/metrics")
+def metrics():
+    """Prometheus text exposition (CONTRACT §17; ``mock_server.metrics``): summed over the processes
+    with ``--workers N``."""
+    from ..metrics import CONTENT_TYPE
+    return _state().metrics.exposition(), 200, {"Content-Type": CONTENT_TYPE}
+
+
 @bp.post("/reset")
 @answers(ResetSchema, description="Reset")
 @takes(ResetBodySchema, required=False, load=True, allow_empty=True)

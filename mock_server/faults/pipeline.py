@@ -33,7 +33,8 @@ from flask import Flask, Response, request
 
 from .. import serving
 from ..errors import owner
-from ..providers import created_record
+from ..metrics import CONTROL, UNMATCHED
+from ..providers import accepted_messages, created_record
 from ..isotime import from_timestamp, isoformat
 from ..sandbox import ENV_NAME, current
 from ..store import DEFAULT_SANDBOX
@@ -63,6 +64,7 @@ class Exchange:
     latency: float = 0.0                         # injected seconds (rule and profile)
     record: dict = field(default_factory=dict)
     created: dict = field(default_factory=dict)  # {key: id} of the record the request created
+    route: str = UNMATCHED                       # the Flask route template (metrics)
     finished: bool = False
 
 
@@ -168,6 +170,7 @@ class Instrument:
         rule = self.records.select_rule(sb, view, now, self._draw)
         exchange.rule = rule
         if rule is not None:
+            self.state.metrics.fault_fired(exchange.provider, exchange.sandbox)
             answer = self._apply_before(exchange, rule["action"])
             if answer is not None:
                 return answer
@@ -253,6 +256,8 @@ class Instrument:
 
     def after(self, response: Response) -> Response:
         exchange: Exchange | None = request.environ.get(EXCHANGE)
+        if exchange is not None and request.url_rule is not None:
+            exchange.route = request.url_rule.rule
         if exchange is None or exchange.entry is None:
             return response
         action = exchange.rule["action"] if exchange.rule else {}
@@ -296,11 +301,26 @@ class Instrument:
                 self.records.log(exchange.sandbox, entry)
             except Exception:                    # the answer stands (see the module doc)
                 self._count_lost("journal", exchange, environ)
+        self._count(exchange, environ, duration)
         if self.access_log is not None:
             try:
                 self.access_log.write(environ, exchange, duration, record)
             except Exception:                    # the answer stands
                 self._count_lost("accessLog", exchange, environ)
+
+    def _count(self, exchange: Exchange, environ, duration_ms: float) -> None:
+        """The request's metrics (``mock_server.metrics``); the answer stands whatever happens here."""
+        try:
+            provider = exchange.provider or self.provider_of(environ.get("PATH_INFO", "")) or CONTROL
+            status = "dropped" if exchange.drop in ("reset", "empty") else str(exchange.status or 0)
+            metrics = self.state.metrics
+            metrics.request(provider, exchange.route, environ.get("REQUEST_METHOD", ""), status, duration_ms / 1000.0,
+                            exchange.sandbox)
+            messages = accepted_messages(environ)
+            if messages:
+                metrics.messages_accepted(provider, messages, exchange.sandbox)
+        except Exception:
+            log.exception("could not count %s %s in the metrics", environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"))
 
     def _count_lost(self, kind: str, exchange: Exchange, environ) -> None:
         with self._lost_lock:

@@ -41,7 +41,7 @@ def send_messages_from_csv(application_id: str):
     form, upload, errors = _read_multipart()
     task = backend.send_messages_from_csv(current(), application, form, upload, errors)
     answer = _ok(backend.render(current(), task, accepted=True), 201)
-    hand_over_record("taskId", task.id)                  # the request journal's created record
+    hand_over_record("taskId", task.id, messages=task.to_send)   # the request journal's created record
     return answer
 
 

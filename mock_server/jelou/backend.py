@@ -204,7 +204,17 @@ class JelouBackend(NotificationsMixin, WebhooksMixin):
                 scheduled_at=scheduled.timestamp() if scheduled else None, all_fail=all_fail, fail_after=fail_after,
                 created_us=created_us, profile=profile_text)
 
-        return self._start_if_due(sb, self.campaigns.create(sb.name, build))
+        moment, delay = sb.now(), float(self.settings.start_delay)
+
+        def start_at_once(campaign: Campaign, lane: Lane | None) -> tuple[Campaign, Lane | None]:
+            started = _started(campaign, lane, max(moment, campaign.created_us / 1_000_000), delay)
+            return (campaign, None) if started is None else started
+
+        # due at once (the common case): created already started, with its bot's lane, in one step;
+        # under a messaging tier the start also reads and writes the bot's tier ledger (_start_on_lane)
+        due = (scheduled is None or scheduled.timestamp() <= moment) and profile.tier is None
+        created = self.campaigns.create(sb.name, build, with_=(LANES, bot["id"], start_at_once) if due else None)
+        return self._start_if_due(sb, created)
 
     # -- the sending queue ---------------------------------------------------------------
     def settle(self, sb: Sandbox) -> None:
@@ -253,14 +263,13 @@ class JelouBackend(NotificationsMixin, WebhooksMixin):
             record, lane, ledger = current
             if record is None:
                 return None, None, None
-            campaign = CAMPAIGNS.load(record)
-            if campaign.cancelled or campaign.started_at is not None or campaign.due_at > moment:
+            started = _started(CAMPAIGNS.load(record), None if lane is None else LANES.load(lane), moment, delay)
+            if started is None:
                 return None, None, None
-            started = max(campaign.due_at + delay, LANES.load(lane).end if lane is not None else float("-inf"))
-            campaign = dataclasses.replace(campaign, started_at=started)
+            campaign, new_lane = started
             tiered = self._tiered(campaign, None if ledger is None else TIERS.load(ledger))
             if tiered is None:
-                return CAMPAIGNS.new(campaign), LANES.new(Lane(started + campaign.total / campaign.rate)), None
+                return CAMPAIGNS.new(campaign), LANES.new(new_lane), None
             campaign, new_ledger = tiered
             return (CAMPAIGNS.new(campaign), LANES.new(Lane(campaign.finishes_at + 1 / campaign.rate)),
                     TIERS.new(new_ledger))
@@ -332,6 +341,15 @@ class JelouBackend(NotificationsMixin, WebhooksMixin):
             company = self.companies.get(campaign.company_id, {"id": campaign.company_id})
             return campaign.to_legacy(self.timelines, now, bot, company)
         return campaign.to_current(self.timelines, now)
+
+
+def _started(campaign: Campaign, lane: Lane | None, moment: float, delay: float) -> tuple[Campaign, Lane] | None:
+    """The campaign started on its bot's lane at ``moment`` and the lane it leaves; None when it
+    is not to start (cancelled, started already, or not due by ``moment``)."""
+    if campaign.cancelled or campaign.started_at is not None or campaign.due_at > moment:
+        return None
+    started = max(campaign.due_at + delay, lane.end if lane is not None else float("-inf"))
+    return dataclasses.replace(campaign, started_at=started), Lane(started + campaign.total / campaign.rate)
 
 
 def _matches(campaign: Campaign, query: dict, now: float) -> bool:

@@ -36,7 +36,7 @@ def send_bulk():
     client = _client()
     data, upload, errors = _read_send_body()
     campaign = backend.send_bulk(current(), client, data, upload, errors)
-    hand_over_record("campaignId", campaign.id)          # the request journal's created record
+    hand_over_record("campaignId", campaign.id, messages=campaign.to_send)   # the request journal's created record
     return {"message": [backend.settings.success_message], "status": "success"}, 200, {"X-Mock-Campaign-Id": campaign.id}
 
 

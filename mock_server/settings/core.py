@@ -262,6 +262,17 @@ class FaultsSettings(Section):
                              check=number(1, integer=True))
 
 
+def _switch(value: Any, where: str) -> None:
+    if not isinstance(value, bool):
+        raise SettingsError(f"{where} must be true or false, not {value!r}", key=where)
+
+
+@dataclass(frozen=True)
+class MetricsSettings(Section):
+    sandbox_label: bool = setting(False, "add a `sandbox` label to the `GET /_mock/metrics` series (one series per "
+                                         "sandbox: mind the cardinality)", check=_switch)
+
+
 def _form_field_bytes(value: Any, where: str) -> None:
     positive_integer(value, where)
     if value < FORM_READ_SIZE:
@@ -303,6 +314,7 @@ class CoreSettings(Section):
     inspection: InspectionSettings = section(InspectionSettings)
     sandboxes: SandboxesSettings = section(SandboxesSettings)
     webhooks: WebhooksSettings = section(WebhooksSettings)
+    metrics: MetricsSettings = section(MetricsSettings, "Prometheus metrics at `GET /_mock/metrics` (CONTRACT §17)")
 
     def validate(self, where: str) -> None:
         try:

@@ -57,6 +57,10 @@ Records (a campaign, a task, a bot's sending lane ...)
   before all of that is done. ``build`` must be quick and pure (no I/O; it may run inside the
   store's critical section, or run again with a new id if an optimistic attempt fails). Ids are
   never reused within a sandbox until it is reset; sequence ids increase in creation order.
+  ``with_=(key, fn)`` makes one more record part of the same step: ``fn(new, current)`` gets
+  what ``build`` returned and the record at ``key`` (``None`` if missing) and returns the record
+  to create (in place of ``new``) and the replacement of ``key`` (``None``: unchanged; created
+  if missing, like ``update_many``). ``fn`` follows the rules of ``build`` (pure, may run again).
 - ``get(name, kind, id)``: the current record or ``None``.
 - ``update(name, kind, id, fn)``: compare-and-set. ``fn(current)`` returns the replacement
   (:class:`NewRecord`) or ``None`` (no change); it is applied atomically with its index changes
@@ -227,6 +231,8 @@ class LogPage:
 
 
 IdStyle = Literal["uuid", "sequence"]
+# ``create``'s ``with_``: the key of another record and ``fn(new, current) -> (new, replacement)``
+With = tuple[tuple[str, str], Callable[[NewRecord, "Record | None"], tuple[NewRecord, "NewRecord | None"]]]
 
 
 class ChangeFeed(Protocol):
@@ -312,7 +318,7 @@ class Store(Protocol):
 
     # -- records -----------------------------------------------------------------------------
     def create(self, sandbox: str, kind: str, build: Callable[[str, int], NewRecord], *,
-               ids: IdStyle = "uuid", generation: int | None = None) -> Record: ...
+               ids: IdStyle = "uuid", generation: int | None = None, with_: With | None = None) -> Record: ...
     def get(self, sandbox: str, kind: str, record_id: str) -> Record | None: ...
     def update(self, sandbox: str, kind: str, record_id: str, fn: Callable[[Record], NewRecord | None], *,
                generation: int | None = None) -> Record | None: ...

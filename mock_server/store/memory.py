@@ -19,7 +19,7 @@ import time
 import uuid
 from typing import Callable, Iterator, Sequence
 
-from .base import ClockState, IdStyle, NewRecord, Page, Record, SandboxInfo, SandboxLimit, SingleUpdate
+from .base import ClockState, IdStyle, NewRecord, Page, Record, SandboxInfo, SandboxLimit, SingleUpdate, With
 from .memory_parts import Data, Feed, Feeds, Index, Sandbox, kept, opened, records, resolve
 from .memory_primitives import Primitives
 
@@ -137,7 +137,7 @@ class MemoryStore(Primitives, SingleUpdate):
 
     # -- records -----------------------------------------------------------------------------
     def create(self, sandbox: str, kind: str, build: Callable[[str, int], NewRecord], *,
-               ids: IdStyle = "uuid", generation: int | None = None) -> Record:
+               ids: IdStyle = "uuid", generation: int | None = None, with_: With | None = None) -> Record:
         box = self._get(sandbox)
         with box.lock:
             box.check(generation)
@@ -151,12 +151,26 @@ class MemoryStore(Primitives, SingleUpdate):
             if data.last_created_us is not None and now < data.last_created_us:
                 now = data.last_created_us
             new = build(record_id, now)
+            other_key, other, replacement = None, None, None
+            if with_ is not None:
+                other_key, fn = with_
+                found = data.records.get(other_key)
+                other = None if found is None else opened(found)
+                new, replacement = fn(new, other)
             if ids == "sequence":
                 data.sequences[kind] = number
             data.seq += 1
             data.last_created_us = now
             record = Record(kind, record_id, data.seq, now, 1, new.value, resolve(new.indexes, now))
             self._store(data, None, kept(record))
+            if replacement is not None and other_key is not None:
+                if other is None:
+                    data.seq += 1
+                    changed = Record(*other_key, data.seq, now, 1, replacement.value, resolve(replacement.indexes, now))
+                else:
+                    changed = Record(*other_key, other.seq, other.created_us, other.version + 1, replacement.value,
+                                     resolve(replacement.indexes, other.created_us))
+                self._store(data, other, kept(changed))
             box.bump()
             return record
 

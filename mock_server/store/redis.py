@@ -41,7 +41,7 @@ from redis.retry import Retry
 from . import codec, redis_lua
 from .redis_blobs import BlobCache
 from .base import (ClockState, IdStyle, NewRecord, Page, Record, SandboxInfo, SandboxLimit, SingleUpdate, StaleGeneration,
-                   T)
+                   T, With)
 from .redis_primitives import RedisPrimitives, StoreUnavailable, _Conflict, _NoSandbox
 
 __all__ = ["RedisStore", "StoreUnavailable"]
@@ -70,7 +70,9 @@ class RedisStore(RedisPrimitives, SingleUpdate):
                                       "RESERVE", "APPEND", "LOG_WAIT", "READ_LOG", "CLEAR_LOG", "INCR", "COUNTER", "MAP_GET",
                                       "MAP_SET", "MAP_DELETE", "MAP_ITEMS")}
         self._used: dict[str, float] = {}   # sandbox -> real time this process last recorded its use
-        self._epochs: dict[str, str] = {}   # sandbox -> its epoch at this process's last touch or info
+        self._epochs: dict[str, tuple[str, int]] = {}   # sandbox -> (epoch, generation) at this process's last touch or info
+        self._clocks: dict[str, tuple[bytes, bytes]] = {}   # sandbox -> its clock (off, frz) then
+        self._made: dict[str, tuple[bytes, int, int, int]] = {}   # sandbox -> this process's last UUID create there
         self._uuid_generator = random.Random(f"ids:{seed}")
         self._uuids: list[str] = []
         self._uuid_lock = threading.Lock()
@@ -126,7 +128,8 @@ class RedisStore(RedisPrimitives, SingleUpdate):
 
     def _learn(self, sandbox: str, meta: dict[str, bytes]) -> dict[str, bytes]:
         """Keep the sandbox's epoch (where its data is now) for ``get``."""
-        self._epochs[sandbox] = meta["ep"].decode()
+        self._epochs[sandbox] = (meta["ep"].decode(), int(meta["gen"]))
+        self._clocks[sandbox] = (meta["off"], meta.get("frz") or b"")
         return meta
 
     def _real_us(self) -> int:
@@ -195,6 +198,7 @@ class RedisStore(RedisPrimitives, SingleUpdate):
     def drop(self, sandbox: str) -> bool:
         self._used.pop(sandbox, None)
         self._epochs.pop(sandbox, None)
+        self._made.pop(sandbox, None)
         old = self._call("DROP", sandbox, "")
         if not old:
             return False
@@ -213,6 +217,7 @@ class RedisStore(RedisPrimitives, SingleUpdate):
             if old:
                 self._used.pop(name, None)
                 self._epochs.pop(name, None)
+                self._made.pop(name, None)
                 self._unlink(old)
                 dropped.append(name)
         return dropped
@@ -255,33 +260,75 @@ class RedisStore(RedisPrimitives, SingleUpdate):
 
     # -- records -----------------------------------------------------------------------------
     def create(self, sandbox: str, kind: str, build: Callable[[str, int], NewRecord], *,
-               ids: IdStyle = "uuid", generation: int | None = None) -> Record:
+               ids: IdStyle = "uuid", generation: int | None = None, with_: With | None = None) -> Record:
         field = "uuid" if ids == "uuid" else f"id:{kind}"
+
+        guess = [ids == "uuid"]
 
         def attempt() -> Record:
             # UUIDs: the number is taken at once (concurrent creates never conflict over it; one
             # lost to a failed attempt is never reused). Sequence ids: compare-and-set, so they
             # increase in creation order.
             taking = ids == "uuid"
-            out = self._run("ID_COUNTER", sandbox, field, 1 if taking else 0)
-            generation_now, number, data_prefix = int(out[0]), int(out[1] or 0), out[2]
-            if generation is not None and generation != generation_now:
-                raise StaleGeneration(f"sandbox '{sandbox}' was reset since this operation began")
-            record_id = self._uuid(number) if taking else str(number + 1)
-            # the creation instant, read with the counter: the commit refuses it (CONFLICT, read
-            # again) if a newer record was created meanwhile, so instants still follow ``seq``
-            created_us = _clock(out[3], out[4]).now_us(self._real_us())
-            if out[5] is not None:
-                created_us = max(created_us, int(out[5]))
+            fast = self._guess(sandbox, generation) if guess[0] else None
+            guess[0] = False
+            if fast is not None:
+                # what this process's last create and touch left: the next UUID's number, the
+                # newest creation instant and the clock, all compared by the commit (CONFLICT:
+                # the next attempt reads them with ID_COUNTER)
+                data_prefix, generation_now, drawn, last_us, off, frz = fast
+                number, taking = drawn + 1, False
+                record_id = self._uuid(number)
+                created_us = max(_clock(off, frz).now_us(self._real_us()), last_us)
+                given: Any = f"{created_us}|{off.decode()}|{frz.decode()}"
+            else:
+                out = self._run("ID_COUNTER", sandbox, field, 1 if taking else 0)
+                generation_now, number, data_prefix = int(out[0]), int(out[1] or 0), out[2]
+                drawn = number
+                if generation is not None and generation != generation_now:
+                    raise StaleGeneration(f"sandbox '{sandbox}' was reset since this operation began")
+                record_id = self._uuid(number) if taking else str(number + 1)
+                # the creation instant, read with the counter: the commit refuses it (CONFLICT, read
+                # again) if a newer record was created meanwhile, so instants still follow ``seq``
+                created_us = _clock(out[3], out[4]).now_us(self._real_us())
+                if out[5] is not None:
+                    created_us = max(created_us, int(out[5]))
+                given = created_us
             new = build(record_id, created_us)
-            item = self._item(sandbox, kind, record_id, 0, new, data_prefix)
-            out = self._commit(sandbox, generation, generation_now, "" if taking else field, number, 1, item,
-                               created_us)
+            count = 1
+            if with_ is not None:        # read in the epoch just read; the commit compares its version
+                (other_kind, other_id), fn = with_
+                other_key = data_prefix + f"rec:{other_kind}:{other_id}".encode()
+                other = self._record(other_kind, other_id, self.command(
+                    lambda client: client.hmget(other_key, "v", "seq", "cus", "ver", "ix")))
+                new, replacement = fn(new, other)
+            # a UUID whose number was just taken: no record can hold it (the commit does not look)
+            item = self._item(sandbox, kind, record_id, "-" if taking or fast is not None else 0, new, data_prefix)
+            if with_ is not None and replacement is not None:
+                item += self._item(sandbox, other_kind, other_id, other.version if other is not None else 0,
+                                   replacement, data_prefix)
+                count = 2
+            out = self._commit(sandbox, generation, generation_now, "" if taking else field, drawn, count, item,
+                               given)
+            if ids == "uuid":
+                self._made[sandbox] = (data_prefix, generation_now, number, int(out[1]))
             return Record(kind, record_id, int(out[0]), int(out[1]), int(out[2]), new.value, _indexes(out[3]))
         return self._retry(attempt)
 
+    def _guess(self, sandbox: str, generation: int | None) -> tuple | None:
+        """What a create may assume without reading (see ``create``), or None: the sandbox's
+        epoch, generation and clock from this process's last touch, the number of the last UUID
+        and the newest creation instant from its last create there."""
+        made, known, clock = self._made.get(sandbox), self._epochs.get(sandbox), self._clocks.get(sandbox)
+        if made is None or known is None or clock is None or (generation is not None and generation != known[1]):
+            return None
+        data_prefix, generation_then, number, last_us = made
+        if data_prefix != f"{self.prefix}d:{sandbox}:{known[0]}:".encode() or generation_then != known[1]:
+            return None
+        return data_prefix, generation_then, number, last_us, *clock
+
     def _commit(self, sandbox: str, wanted: int | None, seen: int, field: str, drawn: Any, count: int,
-                args: list[Any], created_us: int | None = None) -> list:
+                args: list[Any], created_us: int | str | None = None) -> list:
         try:
             return self._run("COMMIT", sandbox, seen, self._real_us(), field, drawn, count,
                              "" if created_us is None else created_us, *args)
@@ -290,7 +337,7 @@ class RedisStore(RedisPrimitives, SingleUpdate):
                 raise _Conflict() from None
             raise
 
-    def _item(self, sandbox: str, kind: str, record_id: str, version: int, new: NewRecord,
+    def _item(self, sandbox: str, kind: str, record_id: str, version: int | str, new: NewRecord,
               data_prefix: bytes | None = None) -> list[Any]:
         args: list[Any] = [kind, record_id, version, self._encode(new.value, sandbox, data_prefix), len(new.indexes)]
         for name, score in new.indexes:
@@ -310,8 +357,9 @@ class RedisStore(RedisPrimitives, SingleUpdate):
         last touch or info of the sandbox (a request touches first, so it reads the sandbox as it
         found it then, as if it had read at that instant); the script, which reads the epoch, when
         that finds nothing or no epoch is known yet."""
-        epoch = self._epochs.get(sandbox)
-        if epoch is not None:
+        known = self._epochs.get(sandbox)
+        if known is not None:
+            epoch = known[0]
             key = f"{self.prefix}d:{sandbox}:{epoch}:rec:{kind}:{record_id}"
             fields = self.command(lambda client: client.hmget(key, "v", "seq", "cus", "ver", "ix"))
             if fields[0] is not None:
@@ -371,6 +419,10 @@ class RedisStore(RedisPrimitives, SingleUpdate):
              offset: int = 0, limit: int | None = None, newest_first: bool = True) -> Page:
         if limit is not None and limit <= 0:
             return Page((), self._members(sandbox, index, low, high, 0, 0, newest_first)[1])
+        if limit is not None and limit <= _BATCH and offset <= 0:
+            found = self._plain_page(sandbox, index, low, high, limit, newest_first)
+            if found is not None:
+                return found
         if limit is not None and limit <= _BATCH:          # one step: members and records together
             out = self._run("PAGE", sandbox, index, "-inf" if low is None else repr(float(low)),
                             "+inf" if high is None else repr(float(high)), max(0, offset), limit,
@@ -395,6 +447,34 @@ class RedisStore(RedisPrimitives, SingleUpdate):
             else:
                 return Page(tuple(records), total)
         raise StoreUnavailable("the sandbox kept being reset while a page was read")
+
+    def _plain_page(self, sandbox: str, index: str, low, high, limit: int, newest_first: bool) -> Page | None:
+        """A first page that holds the whole range (fewer than ``limit`` members), read without
+        the ``PAGE`` script: one plain ``ZRANGEBYSCORE`` in the epoch this process learned at its
+        last touch (as ``get``), then, when it found members, their records in one ``GET``
+        script (whose generation must be the one of that epoch). An empty range costs that one
+        command (a settle's look at an empty queue). None: ask the script."""
+        known = self._epochs.get(sandbox)
+        if known is None:
+            return None
+        epoch, generation = known
+        key = f"{self.prefix}d:{sandbox}:{epoch}:ix:{index}"
+        low_text = "-inf" if low is None else repr(float(low))
+        high_text = "+inf" if high is None else repr(float(high))
+        if newest_first:
+            members = self.command(lambda client: client.zrevrangebyscore(key, high_text, low_text, start=0, num=limit))
+        else:
+            members = self.command(lambda client: client.zrangebyscore(key, low_text, high_text, start=0, num=limit))
+        if not members:
+            return Page((), 0)
+        if len(members) >= limit:
+            return None                                     # the total needs a count: the script
+        refs = [tuple(member.decode().split("|", 2)[1:]) for member in members]
+        now_generation, found = self._get_many(sandbox, refs)
+        if now_generation != generation:
+            return None
+        records = tuple(record for record in found if record is not None)
+        return Page(records, len(records))
 
     def scan(self, sandbox: str, index: str, *, low: float | None = None, high: float | None = None,
              newest_first: bool = True) -> Iterator[Record]:

@@ -56,12 +56,12 @@ local function score(s) return string.format('%.17g', s) end
 # ARGV: P NAME field take(1: add 1 first)
 # -> {gen, value of the id counter, data prefix, off, frz, creation instant of the newest record}
 ID_COUNTER = PRELUDE + r"""
-local D, gen = sandbox()
-if not D then return redis.error_reply('NOSANDBOX') end
-local clock = redis.call('HMGET', META, 'off', 'frz')
+local m = redis.call('HMGET', META, 'ep', 'gen', 'off', 'frz')
+if not m[1] then return redis.error_reply('NOSANDBOX') end
+local D = P .. 'd:' .. NAME .. ':' .. m[1] .. ':'
 local n
 if ARGV[4] == '1' then n = redis.call('HINCRBY', D .. 'n', ARGV[3], 1) else n = redis.call('HGET', D .. 'n', ARGV[3]) end
-return {gen, n, D, clock[1], clock[2], redis.call('HGET', D .. 'n', 'cus')}
+return {tonumber(m[2]), n, D, m[3], m[4], redis.call('HGET', D .. 'n', 'cus')}
 """
 
 # ARGV: P NAME -> the sandbox's data prefix (where its blobs go)
@@ -176,24 +176,30 @@ return out
 
 # Create or replace records, compare-and-set.
 # ARGV: P NAME expected_gen real_us id_field id_expected(or '') n created_us(or ''), then per record:
-#   kind id expected_ver(0: must not exist) value n_ix (ixname score-or-'')...
+#   kind id expected_ver(0: must not exist; '-': a new record whose id the store just took from
+#   its counter, so none can exist: not read) value n_ix (ixname score-or-'')...
 # created_us: the creation instant of the records created (the caller's reading of the clock, given
-# to its build function; CONFLICT when a newer record was created since); '': the clock now.
+# to its build function; CONFLICT when a newer record was created since); '': the clock now;
+# 'created_us|off|frz': that instant, read from the clock (off, frz) the caller knows (CONFLICT if
+# the clock is no longer that).
+# The counters (``n``: seq, cus, the id field) are read in one HMGET and written in one HSET.
 # -> {seq1, cus1, ver1, ixtext1, ...}
 COMMIT = PRELUDE + r"""
-local D = need(ARGV[3])
-if type(D) == 'table' then return D end
+local meta = redis.call('HMGET', META, 'ep', 'gen', 'off', 'frz')
+if not meta[1] then return redis.error_reply('NOSANDBOX') end
+if ARGV[3] ~= '' and tonumber(ARGV[3]) ~= tonumber(meta[2]) then return redis.error_reply('STALE') end
+local D = P .. 'd:' .. NAME .. ':' .. meta[1] .. ':'
 local N = D .. 'n'
-if ARGV[5] ~= '' then
-  local have = redis.call('HGET', N, ARGV[5]) or '0'
-  if have ~= ARGV[6] then return redis.error_reply('CONFLICT') end
+local given_text, clock_off, clock_frz = string.match(ARGV[8], '^([^|]*)|([^|]*)|(.*)$')
+if given_text then
+  if meta[3] ~= clock_off or (meta[4] or '') ~= clock_frz then return redis.error_reply('CONFLICT') end
+else
+  given_text = ARGV[8]
 end
-local given = tonumber(ARGV[8])
-if given and given < tonumber(redis.call('HGET', N, 'cus') or '-1e300') then
-  return redis.error_reply('CONFLICT')
-end
+local given = tonumber(given_text)
 local pos = 9
 local items = {}
+local creates = 0
 for r = 1, tonumber(ARGV[7]) do
   local item = {kind = ARGV[pos], id = ARGV[pos + 1], ver = ARGV[pos + 2], v = ARGV[pos + 3], ix = {}}
   local nix = tonumber(ARGV[pos + 4])
@@ -203,26 +209,40 @@ for r = 1, tonumber(ARGV[7]) do
     pos = pos + 2
   end
   item.key = D .. 'rec:' .. item.kind .. ':' .. item.id
-  local cur = redis.call('HMGET', item.key, 'ver', 'seq', 'cus', 'ix')
-  if (cur[1] or '0') ~= item.ver then return redis.error_reply('CONFLICT') end
-  item.cur = cur
+  if item.ver == '-' then
+    item.ver = '0'
+  else
+    local cur = redis.call('HMGET', item.key, 'ver', 'seq', 'cus', 'ix')
+    if (cur[1] or '0') ~= item.ver then return redis.error_reply('CONFLICT') end
+    item.cur = cur
+  end
+  if item.ver == '0' then creates = creates + 1 end
   items[#items + 1] = item
 end
-if ARGV[5] ~= '' then redis.call('HINCRBY', N, ARGV[5], 1) end
+local counters = {}
+local last, seq_n
+if creates > 0 or ARGV[5] ~= '' then
+  local n = redis.call('HMGET', N, 'cus', 'seq', ARGV[5] ~= '' and ARGV[5] or 'seq')
+  if ARGV[5] ~= '' then
+    if (n[3] or '0') ~= ARGV[6] then return redis.error_reply('CONFLICT') end
+    counters[#counters + 1] = ARGV[5]
+    counters[#counters + 1] = tonumber(n[3] or '0') + 1
+  end
+  last = tonumber(n[1] or '-1e300')
+  if given and given < last then return redis.error_reply('CONFLICT') end
+  seq_n = tonumber(n[2] or '0')
+end
 local out = {}
 for _, item in ipairs(items) do
   local seq, cus, ver
   if item.ver == '0' then
     local now = given
     if not now then
-      local m = redis.call('HMGET', META, 'off', 'frz')
-      now = (m[2] ~= '' and tonumber(m[2])) or (tonumber(ARGV[4]) + tonumber(m[1]))
-      local last = tonumber(redis.call('HGET', N, 'cus') or '-1e300')
+      now = (meta[4] ~= '' and tonumber(meta[4])) or (tonumber(ARGV[4]) + tonumber(meta[3]))
       if now < last then now = last end
     end
-    seq = redis.call('HINCRBY', N, 'seq', 1)
-    cus = now
-    redis.call('HSET', N, 'cus', string.format('%d', now))
+    seq_n = seq_n + 1
+    seq, cus, last = seq_n, now, now
     redis.call('HINCRBY', D .. 'count', item.kind, 1)
     ver = 1
   else
@@ -247,6 +267,13 @@ for _, item in ipairs(items) do
   out[#out + 1] = ver
   out[#out + 1] = ixtext
 end
+if creates > 0 then
+  counters[#counters + 1] = 'seq'
+  counters[#counters + 1] = seq_n
+  counters[#counters + 1] = 'cus'
+  counters[#counters + 1] = string.format('%d', last)
+end
+if #counters > 0 then redis.call('HSET', N, unpack(counters)) end
 bump()
 return out
 """

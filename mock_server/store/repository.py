@@ -41,7 +41,14 @@ class IndexFamily:
     prefix: str
 
     def __getitem__(self, key: Any) -> Index:
-        return Index(f"{self.prefix}:{key}")
+        return Index(self.name(key))
+
+    def name(self, key: Any) -> str:
+        return f"{self.prefix}:{key}"
+
+    def entry(self, key: Any, score: float | None = None) -> tuple[str, float | None]:
+        """``self[key].entry(score)`` without building the :class:`Index` (per record, it shows)."""
+        return (self.name(key), score)
 
     def holds(self, index: Index) -> bool:
         return index.name.startswith(self.prefix + ":")
@@ -77,11 +84,24 @@ class Repository(Generic[V, T]):
         self.store = store
         self.kind = kind
 
-    def create(self, sandbox: str, build: Callable[[str, int], V], *, generation: int | None = None) -> T:
-        """Store ``build(id, created_us)`` with its index entries (one atomic step: ``Store.create``)."""
+    def create(self, sandbox: str, build: Callable[[str, int], V], *, generation: int | None = None,
+               with_: tuple[RecordKind, Any, Callable[[V, Any | None], tuple[V, Any | None]]] | None = None) -> T:
+        """Store ``build(id, created_us)`` with its index entries (one atomic step: ``Store.create``).
+        ``with_=(other_kind, other_id, fn)``: ``fn(value, other)`` (``other``: as ``other_kind``
+        loads it, or None) gives the value to create and the other record's replacement (None: no
+        change), written in the same step."""
         kind = self.kind
+        joined = None
+        if with_ is not None:
+            other_kind, other_id, fn = with_
+
+            def both(new: NewRecord, other: Record | None) -> tuple[NewRecord, NewRecord | None]:
+                value, replacement = fn(new.value, None if other is None else other_kind.load(other))
+                return kind.new(value), None if replacement is None else other_kind.new(replacement)
+            joined = (other_kind.key(other_id), both)
         return kind.load(self.store.create(sandbox, kind.kind, lambda record_id, created_us:
-                                           kind.new(build(record_id, created_us)), ids=kind.ids, generation=generation))
+                                           kind.new(build(record_id, created_us)), ids=kind.ids, generation=generation,
+                                           with_=joined))
 
     def get(self, sandbox: str, record_id: Any) -> T | None:
         record = self.store.get(sandbox, self.kind.kind, str(record_id))

@@ -81,8 +81,9 @@ class Dispatcher:
         self._watched: frozenset[str] = frozenset()    # sandboxes the last round served
         self._upcoming: dict[str, float] = {}          # sandbox -> mock time of its next wanted event
         self.lanes = Lanes(self.settings, state.settings.seed, deliveries=self.deliveries, owner=self._token,
-                           now_iso=self._now_iso, policy=lambda url: self.policy(url), real=self._real,
+                           stamps=self._stamps, policy=lambda url: self.policy(url), real=self._real,
                            wake=self._wake.set, connect=connect, subscribed=self.registry.exists)
+        self.lanes.observe = getattr(getattr(state, "metrics", None), "webhook_attempt", None)   # metrics
         self.policy = policy
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -166,14 +167,16 @@ class Dispatcher:
     def _claim(self) -> str:
         return f"{self._token}:{next(self._claims)}"
 
-    def _now_iso(self, sandbox: str) -> str:
-        """The sandbox's mock time, formatted (the last formatting is kept: a frozen clock, or
-        many attempts within one microsecond, format once)."""
-        moment = self.state.sandbox(sandbox).now()
-        last = self._last_iso
-        if last[0] != moment:
-            last = self._last_iso = (moment, isoformat(from_timestamp(moment)))
-        return last[1]
+    def _stamps(self, sandbox: str, reals: list[float]) -> list[str]:
+        """The sandbox's mock time at each of these real times, formatted, from one reading of its
+        clock (the last formatting is kept: a frozen clock formats once)."""
+        out = []
+        for moment in self.state.sandbox(sandbox).clock.timestamps_at(reals):
+            last = self._last_iso
+            if last[0] != moment:
+                last = self._last_iso = (moment, isoformat(from_timestamp(moment)))
+            out.append(last[1])
+        return out
 
     # -- the producer ---------------------------------------------------------------------------
     def _produce_loop(self) -> None:

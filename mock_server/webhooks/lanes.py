@@ -16,8 +16,14 @@ the truth; the job carries what an attempt needs (body, subscription, lease). Ea
 written to the record at once; a retry goes back to the store, due at its time, for whichever
 process's producer claims it. Work belongs to a sandbox *generation*: after a reset (or a drop)
 of its sandbox, queued work of the old generation is dropped and its attempts under way are cut
-short. A job whose subscription was deleted meanwhile (on any process: the store says) is not
-attempted: the delivery is dead, "the subscription was deleted".
+short. A job whose subscription was deleted meanwhile (on any process: the store says; a deletion
+on another process is seen within :data:`KNOWN_FOR`) is not attempted: the delivery is dead, "the
+subscription was deleted".
+
+Outcomes are written by one *recorder* thread, every outcome waiting in one store step per
+sandbox (``Deliveries.finish_many``): a worker goes on to its next attempt at once, and with a
+shared store an attempt costs a fraction of a round trip instead of two. A job stays in flight
+(its lease kept) until its outcome is written; a stop writes every outcome before it returns.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ from .sender import Deadlines, Outcome, Sender
 from .subscriptions import Subscription
 
 log = logging.getLogger("mock_server.webhooks")
+KNOWN_FOR = 0.05                  # seconds a subscription found in the store is taken to exist
 
 
 def fraction(seed: object, salt: str, key: str) -> float:
@@ -61,13 +68,32 @@ class Job:
     attempts: int                     # attempts made so far
     budget: int                       # the attempt number after which a failure is final
     duplicate: bool = False
+    due_real: float | None = None     # real time it became due here: a retry's time, or when queued (metrics)
 
     @classmethod
     def of(cls, sandbox: str, generation: tuple, record, subscription: Subscription | None) -> "Job":
         """The next attempt at a delivery record (``records.py``) this process owns."""
         value = record.value
         return cls(sandbox, generation, generation[0], record.id, value["lane"], subscription, value["body"],
-                   value["eventId"], value["attempts"], value["budget"])
+                   value["eventId"], value["attempts"], value["budget"], due_real=value.get("retryAt"))
+
+
+@dataclass(frozen=True)
+class Finished:
+    """An attempt made, its outcome waiting for the recorder (:meth:`Lanes._record_loop`)."""
+
+    job: Job
+    attempt: int                      # its number
+    outcome: Outcome
+    ended: float                      # real time it ended (epoch seconds): stamped with the mock time then
+    status: str                       # what the record becomes: delivered, dead or retrying
+    retry_at: float | None
+
+
+def _entry(attempt: int, at: str, outcome: Outcome) -> dict:
+    """An attempt as its record's history shows it."""
+    return {"attempt": attempt, "at": at, "statusCode": outcome.status, "latencyMs": round(outcome.latency_ms, 1),
+            "error": outcome.error}
 
 
 @dataclass
@@ -96,18 +122,19 @@ class Lanes:
 
     :param deliveries: the store's delivery records.
     :param owner: this process's token: the records it owns carry it.
-    :param now_iso: a sandbox's mock time, formatted (stamped on each attempt).
+    :param stamps: a sandbox's mock time at given real times, formatted (stamped on each attempt).
     :param policy: why a URL may not be called (CONTRACT §13), or None.
     :param real: the real time, epoch seconds (retries and leases; shared by processes).
     :param wake: wakes the producer (a retry was scheduled, or the lanes have room again).
     :param subscribed: whether a subscription still exists (a deleted one's jobs are not attempted).
     """
 
-    def __init__(self, settings, seed, *, deliveries: Deliveries, owner: str, now_iso: Callable[[str], str],
+    def __init__(self, settings, seed, *, deliveries: Deliveries, owner: str,
+                 stamps: Callable[[str, list[float]], list[str]],
                  policy: Callable[[str], str | None], real: Callable[[], float], wake: Callable[[], None],
                  connect=None, subscribed: Callable[[str, object], bool] = lambda sandbox, sub: True) -> None:
         self.settings, self.seed, self.deliveries, self.owner = settings, seed, deliveries, owner
-        self.now_iso, self.policy, self.real, self.wake = now_iso, policy, real, wake
+        self.stamps, self.policy, self.real, self.wake = stamps, policy, real, wake
         self.subscribed = subscribed
         self.connect = connect            # connect-time host check for http.client (see Sender)
         self.count = int(settings.concurrency)
@@ -123,6 +150,7 @@ class Lanes:
         self._busy: Counter = Counter()                        # sandbox, and receiver -> workers on it
         self._counts: Counter = Counter()                      # sandbox -> jobs queued or under way
         self.deadlines = Deadlines()
+        self.observe: Callable[[str, str, float | None], None] | None = None   # (sandbox, outcome, delay): metrics
         self._stopping = threading.Event()
         self._inflight = 0
         # sandbox -> record id -> [jobs queued for it, real time its lease ends]
@@ -130,13 +158,22 @@ class Lanes:
         self._finished: dict[str, int] = {}              # sandbox -> records finished since its last trim
         self._generations: dict[str, object] = {}
         self._next_start = 0.0
+        # attempts made, waiting for the recorder to write them (one store step for many)
+        self._outcomes: list[Finished] = []
+        self._outcomes_cond = threading.Condition(threading.Lock())
+        self._working = 0                                  # workers still running (the recorder outlives them)
+        # (sandbox, subscription id) -> monotonic time until which it is known to exist
+        self._known: dict[tuple[str, str], float] = {}
+        self._forgotten = 0                                # deletions seen (a check that spans one caches nothing)
 
     # -- lifecycle ----------------------------------------------------------------------------
     def threads(self) -> list[threading.Thread]:
         self._stopping.clear()
         self.deadlines.start()
-        return [threading.Thread(target=self._work, args=(lane,), name=f"webhooks-worker-{lane}", daemon=True)
-                for lane in range(self.count)]
+        self._working = self.count
+        return [*(threading.Thread(target=self._work, args=(lane,), name=f"webhooks-worker-{lane}", daemon=True)
+                  for lane in range(self.count)),
+                threading.Thread(target=self._record_loop, name="webhooks-recorder", daemon=True)]
 
     def stop(self) -> None:
         self._stopping.set()
@@ -193,11 +230,17 @@ class Lanes:
         self._turn.pop(sandbox, None)
         self._counts.pop(sandbox, None)
         self._finished.pop(sandbox, None)
+        self._forgotten += 1
+        for key in [key for key in self._known if key[0] == sandbox]:
+            self._known.pop(key, None)
 
     def unsubscribed(self, sandbox: str, subscription_ids) -> None:
         """Subscriptions were deleted: cut their attempts under way (their queued jobs are not
         attempted: each is checked against the store first)."""
         ids = set(subscription_ids)
+        self._forgotten += 1
+        for subscription_id in ids:
+            self._known.pop((sandbox, subscription_id), None)
         self.cancel("its subscription was deleted", lambda tag: tag.sandbox == sandbox and tag.subscription in ids)
 
     def cancel(self, reason: str, matches: Callable[[Attempt], bool]) -> int:
@@ -263,6 +306,8 @@ class Lanes:
         """Queue a job for a record this process owns until ``lease_end``."""
         if job.lane >= self.count:     # a record made by a process with more lanes
             job = replace(job, lane=job.lane % self.count)
+        if job.due_real is None:
+            job = replace(job, due_real=self.real())
         with self._lock:
             if not self.current(job):
                 return
@@ -321,7 +366,10 @@ class Lanes:
                 self._busy[key] -= 1
                 if self._busy[key] <= 0:
                     del self._busy[key]
-            self._ready_cond.notify_all()
+            # A release frees one lane and one worker of a sandbox and of a receiver: at most two
+            # jobs become startable, this worker (which takes the next job at once) and one more.
+            # Waking every worker instead cost a quarter of the dispatcher's time at 8 workers.
+            self._ready_cond.notify()
 
     # -- the workers ------------------------------------------------------------------------------
     def _work(self, lane: int) -> None:
@@ -343,6 +391,13 @@ class Lanes:
                     self._release(job, receiver)
         finally:
             sender.close()
+            with self._outcomes_cond:
+                self._working -= 1
+                self._outcomes_cond.notify()
+
+    def _observe(self, job: Job, outcome: str) -> None:
+        if self.observe is not None:
+            self.observe(job.sandbox, outcome, None if job.due_real is None else self.real() - job.due_real)
 
     def _throttle(self) -> None:
         with self._lock:              # spacing, not a moment: monotonic, immune to clock steps
@@ -361,17 +416,18 @@ class Lanes:
                 return
             self.extended(job.sandbox, [job.id], lease_end)
         attempt = job.attempts if job.duplicate else job.attempts + 1
-        gone = job.subscription is None or not self.subscribed(job.sandbox, job.subscription)
+        gone = job.subscription is None or not self._exists(job.sandbox, job.subscription)
         if not gone:
             self._throttle()               # only requests are spaced to webhooks.rate
             if self._stopping.is_set():
                 return                     # drain() forgets it; its lease runs out
         outcome, refused = self._post(sender, None if gone else job.subscription, job, attempt)
-        entry = {"attempt": attempt, "at": self.now_iso(job.sandbox), "statusCode": outcome.status,
-                 "latencyMs": round(outcome.latency_ms, 1), "error": outcome.error}
+        ended = self.real()
         if not self.current(job):
             return
         if job.duplicate:
+            self._observe(job, "duplicate")
+            entry = _entry(attempt, self.stamps(job.sandbox, [ended])[0], outcome)
             self.deliveries.note(job.sandbox, job.store_generation, job.id, {**entry, "duplicate": True})
             self._done(job)
             return
@@ -382,22 +438,81 @@ class Lanes:
             status = "dead"
         else:
             first = job.budget - int(self.settings.max_attempts) + 1
-            retry_at = self.real() + float(self.settings.backoff) * 2 ** (attempt - first)
+            retry_at = ended + float(self.settings.backoff) * 2 ** (attempt - first)
             status = "retrying"
-        record = self.deliveries.finish(job.sandbox, job.store_generation, job.id, self.owner, entry, status,
-                                        self.real(), retry_at)
-        if record is not None and status != "retrying":
+        self._observe(job, status)
+        with self._outcomes_cond:      # the recorder writes it (the job stays in flight until then)
+            self._outcomes.append(Finished(job, attempt, outcome, ended, status, retry_at))
+            self._outcomes_cond.notify()
+
+    # -- the recorder ---------------------------------------------------------------------------
+    def _record_loop(self) -> None:
+        """Write the attempts' outcomes to the store, all those waiting in one step per sandbox
+        (a batch forms while the previous one is written), until the workers are gone and every
+        outcome is written: a stop never loses an attempt that was made."""
+        while True:
+            with self._outcomes_cond:
+                while not self._outcomes and self._working > 0:
+                    self._outcomes_cond.wait()
+                batch, self._outcomes = self._outcomes, []
+            if not batch:
+                return
+            try:
+                self._record(batch)
+            except Exception:          # a bug: the records keep their leases, then are taken over
+                log.exception("webhook dispatcher: recording %d attempts failed", len(batch))
+                for item in batch:
+                    self._done(item.job)
+
+    def _record(self, batch: list["Finished"]) -> None:
+        groups: dict[tuple[str, int], list[Finished]] = {}
+        for item in batch:
+            groups.setdefault((item.job.sandbox, item.job.store_generation), []).append(item)
+        for (sandbox, generation), items in groups.items():
+            try:
+                stamps = self.stamps(sandbox, [item.ended for item in items])     # one clock reading
+                records = self.deliveries.finish_many(
+                    sandbox, generation, self.owner,
+                    [(item.job.id, _entry(item.attempt, at, item.outcome), item.status, item.retry_at)
+                     for item, at in zip(items, stamps)], self.real())
+            except StaleGeneration:    # reset meanwhile: the records went with it
+                records = [None] * len(items)
+            except Exception:          # the store is down: the records keep their leases, then are taken over
+                log.exception("webhook dispatcher: recording %d attempts of sandbox %s failed", len(items), sandbox)
+                records = [None] * len(items)
+            for item, record in zip(items, records):
+                self._recorded(item, record is not None)
+
+    def _recorded(self, item: "Finished", ours: bool) -> None:
+        """An outcome was written (``ours``: the delivery was still this process's)."""
+        job, status = item.job, item.status
+        if ours and status != "retrying":
             with self._lock:
                 self._finished[job.sandbox] = self._finished.get(job.sandbox, 0) + 1
         share = float(self.settings.duplicate_share)
-        if record is not None and status == "delivered" and share and fraction(self.seed, "duplicate", job.id) < share:
-            with self._lock:           # still in flight: after the original, in its lane
+        if ours and status == "delivered" and share and fraction(self.seed, "duplicate", job.id) < share:
+            with self._lock:           # still in flight: queued again, in its lane
                 if self.current(job):
-                    self._queue(replace(job, attempts=attempt, duplicate=True))
+                    self._queue(replace(job, attempts=item.attempt, duplicate=True))
                     return
         self._done(job)
         if status == "retrying":
             self.wake()                # the producer claims the retry when it falls due
+
+    def _exists(self, sandbox: str, subscription: Subscription) -> bool:
+        """Whether the subscription still exists: the store says, asked at most once per
+        :data:`KNOWN_FOR` seconds per subscription (not once per attempt: with a shared store that
+        was a round trip each). A deletion on this process is known at once (:meth:`unsubscribed`);
+        one on another process stops this one's attempts within that time."""
+        key, now = (sandbox, subscription.id), time.monotonic()
+        if self._known.get(key, 0.0) > now:
+            return True
+        forgotten = self._forgotten
+        if not self.subscribed(sandbox, subscription):
+            return False
+        if forgotten == self._forgotten:        # no deletion meanwhile that the answer may predate
+            self._known[key] = now + KNOWN_FOR
+        return True
 
     def _post(self, sender: Sender, sub, job: Job, attempt: int) -> tuple[Outcome, bool]:
         """Make the attempt; ``(outcome, refused)`` (refused: it can never succeed, dead at once).

@@ -66,14 +66,17 @@ def _entries(value: dict[str, Any]) -> list[tuple[str, float | None]]:
     (the listings); unfinished ones by when they are due; finished ones by when they finished
     (retention drops the oldest finished first)."""
     status = value["status"]
-    entries = [ALL.entry(), BY_STATUS[status].entry(), BY_EVENT[value["event"]].entry()]
+    entries = [_ALL_ENTRY, BY_STATUS.entry(status), BY_EVENT.entry(value["event"])]
     if value["recipient"]:
-        entries.append(BY_RECIPIENT[value["recipient"]].entry())
+        entries.append(BY_RECIPIENT.entry(value["recipient"]))
     if status in UNFINISHED:
         entries.append(DUE.entry(value["dueReal"]))
     else:
-        entries.append(FINISHED_AT[status].entry(value["finishedReal"]))
+        entries.append(FINISHED_AT.entry(status, value["finishedReal"]))
     return entries
+
+
+_ALL_ENTRY = ALL.entry()
 
 
 # Readers get the whole record (its id is the delivery's); writers give the value.
@@ -147,19 +150,48 @@ class Deliveries:
         """Record an attempt and its consequence: ``delivered``, ``dead`` or ``retrying`` at
         ``retry_at``. None when the delivery is no longer ``owner``'s (its lease ran out and another
         process took it over: only the attempt is added to its history) or is gone (reset)."""
-        ours = [False]
+        return self.finish_many(sandbox, generation, owner, [(record_id, entry, status, retry_at)], now_real)[0]
 
-        def change(current: Record) -> dict[str, Any]:
-            value = current.value
-            history = [*value["history"], entry][-HISTORY:]
-            ours[0] = value["owner"] == owner and value["status"] in UNFINISHED   # the last call counts
-            if not ours[0]:
-                return {**value, "history": history}
-            due = retry_at if status == "retrying" else None
-            return {**value, "history": history, "status": status, "attempts": entry["attempt"],
-                    "owner": None, "retryAt": due, "dueReal": due, "finishedReal": None if status == "retrying" else now_real}
-        record = self.records.update(sandbox, record_id, change, generation=generation)
-        return record if record is not None and ours[0] else None
+    def finish_many(self, sandbox: str, generation: int, owner: str,
+                    outcomes: Sequence[tuple[str, dict[str, Any], str, float | None]],
+                    now_real: float) -> list[Record | None]:
+        """:meth:`finish` for many attempts ``(record id, entry, status, retry_at)`` at once: one store
+        step per :data:`BATCH` records (an id given twice starts a new step, so each attempt lands
+        on the record as the previous one left it). Per attempt, its record when it was still
+        ``owner``'s, else None."""
+        out: list[Record | None] = []
+        start = 0
+        while start < len(outcomes):
+            chunk, ids = [], set()
+            for item in outcomes[start:start + BATCH]:
+                if item[0] in ids:
+                    break
+                ids.add(item[0])
+                chunk.append(item)
+            start += len(chunk)
+            ours = [False] * len(chunk)
+
+            def change(current: tuple[Record | None, ...], chunk=chunk, ours=ours) -> list[dict[str, Any] | None]:
+                values: list[dict[str, Any] | None] = []
+                for position, ((_, entry, status, retry_at), found) in enumerate(zip(chunk, current)):
+                    if found is None:             # gone (trimmed, or reset away)
+                        ours[position] = False
+                        values.append(None)
+                        continue
+                    value = found.value
+                    history = [*value["history"], entry][-HISTORY:]
+                    ours[position] = value["owner"] == owner and value["status"] in UNFINISHED   # the last call counts
+                    if not ours[position]:
+                        values.append({**value, "history": history})
+                        continue
+                    due = retry_at if status == "retrying" else None
+                    values.append({**value, "history": history, "status": status, "attempts": entry["attempt"],
+                                   "owner": None, "retryAt": due, "dueReal": due,
+                                   "finishedReal": None if status == "retrying" else now_real})
+                return values
+            records = self.records.update_many(sandbox, [item[0] for item in chunk], change, generation=generation)
+            out.extend(record if record is not None and mine else None for record, mine in zip(records, ours))
+        return out
 
     def note(self, sandbox: str, generation: int, record_id: str, entry: dict[str, Any]) -> None:
         """Add an attempt that changes nothing else (a seeded duplicate)."""

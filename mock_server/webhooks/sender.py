@@ -193,7 +193,10 @@ class Sender:
                     token = self.deadlines.arm(connection.sock, deadline, tag)
                 else:
                     self.deadlines.watch(token, connection.sock)      # the TLS socket, once wrapped
-                connection.sock.settimeout(max(deadline - time.monotonic(), 0.001) + 1.0)   # the watchdog cuts first
+                if connection.sock.gettimeout() != self.timeout + 1.0:
+                    # a backstop only: the watchdog cuts the attempt at its deadline first. Set once
+                    # per connection (each settimeout is a system call that lets go of the GIL)
+                    connection.sock.settimeout(self.timeout + 1.0)
                 connection.request("POST", target, body=body, headers=headers)
                 response = connection.getresponse()
                 status, declared = response.status, response.length

@@ -197,9 +197,9 @@ def test_each_webhook_event_is_delivered_by_one_process(start, redis_url, tmp_pa
         events = receiver.wait_quiet(quiet=2.0, timeout=30)
     ids = Counter(event.event_id for event in events)
     assert ids and max(ids.values()) == 1, [key for key, count in ids.items() if count > 1]
-    for contact in contacts:
-        mine = [event.event for event in events if event.recipient == contact]
-        assert mine[:2] == ["sent", "delivered"], (contact, mine)
+    for contact in contacts:               # every stage of every message, once; across windows two processes
+        mine = [event.event for event in events if event.recipient == contact]     # keep no order (documented)
+        assert sorted(mine) == sorted(set(mine)) and {"sent", "delivered"} <= set(mine), (contact, mine)
     assert all(event.data["taskId"] == task for event in events)
 
 

@@ -256,6 +256,39 @@ def test_update_many_is_atomic_and_may_create(store):
     assert store.get("a", "lane", "bot-1") == out[1]
 
 
+def test_create_with_another_record_is_one_step(store):
+    """``create(..., with_=(key, fn))``: the new record and another one (created if missing, else
+    compare-and-set) in one step; ``fn`` sees what ``build`` made and the other's current state."""
+    seen = []
+
+    def take_lane(new, lane):
+        seen.append(lane)
+        end = (lane.value.size if lane is not None else 0) + 10
+        return NewRecord(Item(f"{new.value.name}-started", size=end), new.indexes), NewRecord(Item("lane", size=end))
+
+    first = store.create("a", "item", lambda rid, created_us: item(f"c-{rid}", ("all", None)),
+                         with_=(("lane", "bot-1"), take_lane))
+    assert first.value == Item(f"c-{first.id}-started", size=10) and first.indexes == (("all", START_US / 1e6),)
+    lane = store.get("a", "lane", "bot-1")
+    assert lane.value == Item("lane", size=10) and lane.version == 1 and seen == [None]
+    second = store.create("a", "item", lambda rid, created_us: item("d", ("all", None)),
+                          with_=(("lane", "bot-1"), take_lane))
+    assert second.value.size == 20 and seen[-1] == lane and second.seq > lane.seq > first.seq
+    assert store.get("a", "lane", "bot-1").version == 2 and store.get("a", "lane", "bot-1").value.size == 20
+    assert store.get("a", "item", second.id) == second
+    assert store.info("a").counts == {"item": 2, "lane": 1}
+    # fn may leave the other record alone
+    before = store.get("a", "lane", "bot-1")
+    third = store.create("a", "item", lambda rid, created_us: item("e"), with_=(("lane", "bot-1"), lambda n, c: (n, None)))
+    assert third.value == Item("e") and store.get("a", "lane", "bot-1") == before
+
+    def refuse(new, current):
+        raise LookupError("refused")
+    with pytest.raises(LookupError):
+        store.create("a", "item", lambda rid, created_us: item("f"), with_=(("lane", "bot-1"), refuse))
+    assert store.info("a").counts == {"item": 3, "lane": 1}
+
+
 def test_trim_removes_the_oldest_records_of_an_index_from_every_index(store):
     made = [new(store, "a", str(n), ("all", None), ("by-name", n), (f"tag:{n % 2}", None)) for n in range(6)]
     other = new(store, "a", "other", ("all", None), kind="thing")

@@ -38,6 +38,45 @@ def pair(redis_url):
         store.close()
 
 
+def test_create_with_another_record_sees_a_change_by_another_process(pair):
+    """``create(..., with_=...)`` reads the other record, then compare-and-sets it in the commit:
+    a change by another process in between makes ``fn`` run again on the new state."""
+    a, b = pair
+    a.update_many("s", [("lane", "bot-1")], lambda current: (NewRecord({"end": 1}),))
+    calls = []
+
+    def take_lane(new, lane):
+        calls.append(lane.value["end"])
+        if len(calls) == 1:
+            b.update("s", "lane", "bot-1", lambda record: NewRecord({"end": 50}))
+        return new, NewRecord({"end": lane.value["end"] + 1})
+
+    made = a.create("s", "item", lambda rid, created_us: NewRecord({"n": 1}), with_=(("lane", "bot-1"), take_lane))
+    assert calls == [1, 50] and b.get("s", "lane", "bot-1").value == {"end": 51}
+    assert b.get("s", "item", made.id) == made and b.info("s").counts == {"item": 1, "lane": 1}
+
+
+def test_creates_alternating_between_processes_take_the_ids_in_order(pair, redis_url):
+    """A create assumes what its process's last create and touch left (the next UUID number, the
+    newest instant, the clock) and the commit checks each: another process's create or clock
+    change in between costs a retry, never a reused id, a lost number or a stale instant."""
+    from mock_server.store import MemoryStore
+
+    a, b = pair
+    memory = MemoryStore(seed=0, clock_start_us=START_US, clock_frozen=True)
+    expected = [memory.create("s", "item", lambda rid, created_us: NewRecord(0)).id for _ in range(6)]
+    made = []
+    for n, store in enumerate((a, a, b, a, a, b)):
+        store.touch("s")
+        if n == 4:                       # after a's touch (its last create was a's), b moves the clock on
+            b.update_clock("s", lambda state: ClockState(state.offset_us, START_US + 7_000_000))
+        made.append(store.create("s", "item", lambda rid, created_us: NewRecord(created_us)))
+    assert [record.id for record in made] == expected
+    assert [record.seq for record in made] == [1, 2, 3, 4, 5, 6]
+    assert made[4].created_us == made[4].value == START_US + 7_000_000      # the clock as it is now
+    assert b.info("s").counts == {"item": 6}
+
+
 def csv_rows(count: int) -> Rows:
     lines = ["phone,name"] + [f"5939{i % 50:08d},n{i}" for i in range(count)]
     return read_csv(("\n".join(lines) + "\n").encode(), CsvRules())

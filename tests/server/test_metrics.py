@@ -1,0 +1,164 @@
+"""``GET /_mock/metrics`` (CONTRACT §17): Prometheus text, counters that move, no sandbox label by
+default, and with ``--workers N`` one scrape sums the processes (real processes on a private Redis)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.registry import CollectorRegistry
+
+from support.jelou import JELOU, order_csv, send_form
+from loadtests.redisserver import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+UPLOAD = {"provider": "jelou", "route": "/v1/hsm/file", "method": "POST", "status": "200"}
+
+
+def samples(text: str) -> list:
+    """Every sample of the exposition, parsed by prometheus_client's own parser."""
+    return [sample for family in text_string_to_metric_families(text) for sample in family.samples]
+
+
+def value(found: list, name: str, **labels) -> float:
+    """The sum of ``name``'s samples whose labels include ``labels`` (0 when none)."""
+    return sum(s.value for s in found if s.name == name and labels.items() <= s.labels.items())
+
+
+def scrape(client) -> list:
+    response = client.get("/_mock/metrics")
+    assert response.status_code == 200
+    assert response.mimetype == "text/plain"
+    return samples(response.get_data(as_text=True))
+
+
+def test_the_exposition_parses_and_every_name_is_prefixed(client):
+    found = scrape(client)
+    assert found and all(s.name.startswith("bulkmock_") for s in found)
+    names = {s.name for s in found}
+    assert {"bulkmock_webhook_delivery_delay_seconds_count", "bulkmock_store_operation_duration_seconds_count"} <= names
+
+
+def test_counters_move_with_requests(client):
+    before = scrape(client)
+    assert send_form(client, order_csv(7)).status_code == 200
+    assert send_form(client, order_csv(5)).status_code == 200
+    assert client.get("/v1/campaigns/no-such-campaign", headers=JELOU).status_code == 404
+    after = scrape(client)
+    assert value(after, "bulkmock_requests_total", **UPLOAD) - value(before, "bulkmock_requests_total", **UPLOAD) == 2
+    assert value(after, "bulkmock_request_duration_seconds_count", provider="jelou", route="/v1/hsm/file") == 2
+    assert value(after, "bulkmock_messages_accepted_total", provider="jelou") == 12
+    assert value(after, "bulkmock_requests_total", route="/v1/campaigns/<campaign_id>", status="404") == 1
+    assert value(after, "bulkmock_requests_total", provider="mock", route="/_mock/metrics", status="200") == 1
+    assert value(after, "bulkmock_store_operation_duration_seconds_count", operation="create") >= 2
+
+
+def test_fault_rules_fired_are_counted(client):
+    rule = {"match": {"provider": "jelou", "method": "POST", "path": "/v1/hsm/file"}, "action": {"status": 503}}
+    assert client.post("/_mock/faults", json=rule).status_code == 201
+    assert send_form(client).status_code == 503
+    found = scrape(client)
+    assert value(found, "bulkmock_fault_rules_fired_total", provider="jelou") == 1
+    assert value(found, "bulkmock_requests_total", provider="jelou", route="/v1/hsm/file", status="503") == 1
+    assert value(found, "bulkmock_messages_accepted_total") == 0            # a faulted send stores nothing
+
+
+def test_no_sandbox_label_by_default(client):
+    assert send_form(client, headers={**JELOU, "X-Mock-Sandbox": "team-a"}).status_code == 200
+    found = scrape(client)
+    assert value(found, "bulkmock_requests_total", **UPLOAD) == 1
+    assert not any("sandbox" in s.labels for s in found)
+
+
+@pytest.mark.parametrize("app_config", [{"metrics": {"sandbox_label": True}}])
+def test_sandbox_label_when_asked(client):
+    assert send_form(client, headers={**JELOU, "X-Mock-Sandbox": "team-a"}).status_code == 200
+    found = scrape(client)
+    assert value(found, "bulkmock_requests_total", sandbox="team-a", **UPLOAD) == 1
+    assert value(found, "bulkmock_messages_accepted_total", sandbox="team-a") == 3
+
+
+def test_sandbox_label_setting_is_checked():
+    from mock_server import create_app
+    from mock_server.settings import SettingsError
+
+    with pytest.raises(SettingsError, match="metrics.sandbox_label"):
+        create_app({"metrics": {"sandbox_label": "yes please"}})
+
+
+def _per_worker(directory: Path, route: str) -> list[float]:
+    """``bulkmock_requests_total`` for ``route`` in each worker's own metric file."""
+    counts = []
+    for path in directory.glob("counter_*.db"):
+        alone = directory.parent / f"alone-{path.stem}"
+        alone.mkdir(exist_ok=True)
+        shutil.copy(path, alone / path.name)
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry, path=str(alone))
+        counts.append(sum(s.value for metric in registry.collect() for s in metric.samples
+                          if s.name == "bulkmock_requests_total" and s.labels.get("route") == route))
+        shutil.rmtree(alone)
+    return counts
+
+
+@pytest.mark.slow
+def test_with_workers_one_scrape_sums_the_processes(redis_url, tmp_path):
+    """Two granian workers on one Redis: whichever answers the scrape, it counts both workers' requests,
+    and the temporary directory of their metric files is removed when the server stops."""
+    port, log = free_port(), tmp_path / "server.log"
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    with log.open("w") as out:
+        server = subprocess.Popen([sys.executable, "-m", "mock_server", "--port", str(port), "--quiet", "--workers", "2",
+                                   "--store", redis_url], cwd=ROOT, stdout=out, stderr=out,
+                                  env={**os.environ, "TMPDIR": str(scratch)})
+    base = f"http://127.0.0.1:{port}"
+    sent = 0
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if requests.get(f"{base}/_mock/health", timeout=2).status_code == 200:
+                    sent += 1
+                    break
+            except requests.ConnectionError:
+                pass
+            assert server.poll() is None and time.monotonic() < deadline, log.read_text()[-3000:]
+            time.sleep(0.2)
+        directory = next(scratch.glob("bulkmock-metrics-*"))
+        lock = threading.Lock()
+
+        def hit(count: int) -> None:
+            nonlocal sent
+            for _ in range(count):      # a new connection each time: the kernel spreads them over the workers
+                assert requests.get(f"{base}/_mock/health", timeout=10).status_code == 200
+                with lock:
+                    sent += 1
+
+        while True:                    # until both workers have answered some (they share one socket)
+            threads = [threading.Thread(target=hit, args=(10,)) for _ in range(4)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            shares = _per_worker(directory, "/_mock/health")
+            if len(shares) == 2 and min(shares) > 0:
+                break
+            assert time.monotonic() < deadline, f"one worker answered everything: {shares}"
+        for _ in range(6):             # several scrapes, answered by either worker: each shows the sum
+            text = requests.get(f"{base}/_mock/metrics", timeout=10).text
+            assert value(samples(text), "bulkmock_requests_total", route="/_mock/health", status="200") == sent
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert server.returncode == 0, log.read_text()[-3000:]
+    assert not list(scratch.glob("bulkmock-metrics-*")), "the metrics directory was left behind"
