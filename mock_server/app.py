@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
@@ -46,6 +47,8 @@ class MockState:
     max_waiters: int = 0
     _next_expiry: float = 0.0
     webhooks: Any = None                # the webhook Dispatcher (mock_server.webhooks)
+    # set when the server stops (SIGTERM): open long-polls answer at once with what they have
+    stopping: threading.Event = field(default_factory=threading.Event)
 
     def rng(self, *parts: object) -> random.Random:
         """A generator seeded from the settings' seed and ``parts`` (e.g. a campaign id).

@@ -2,7 +2,13 @@
 public API in a project with its own ``harness/``."""
 from __future__ import annotations
 
+import json
+import re
 import shutil
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -177,3 +183,52 @@ def test_the_ci_project_passes_against_a_mock_at_mock_base_url(pytester, monkeyp
         result.assert_outcomes(passed=2)
         result.stdout.fnmatch_lines([f"bulk-messaging-mock: the mock at {server.base_url} (from MOCK_BASE_URL)"])
         assert requests.get(f"{server.base_url}/_mock/sandboxes", timeout=10).json()["sandboxes"] == []
+
+
+# -- SIGTERM with an open long-poll ----------------------------------------------------------------------
+
+def long_poll(port: int, path: str) -> socket.socket:
+    """A long-poll sent on a raw connection (fully sent when this returns); read its answer later."""
+    conn = socket.create_connection(("127.0.0.1", port), timeout=30)
+    conn.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n".encode())
+    return conn
+
+
+def answer_of(conn: socket.socket) -> tuple[int, dict]:
+    chunks = []
+    with conn:
+        while chunk := conn.recv(65536):
+            chunks.append(chunk)
+    head, _, body = b"".join(chunks).partition(b"\r\n\r\n")
+    assert head, "the connection closed without an answer"
+    return int(head.split()[1]), json.loads(body)
+
+
+@pytest.mark.slow
+def test_sigterm_answers_open_long_polls_at_once_and_exits():
+    """``docker stop``: both long-polls (messages, journal) answer with what they have, exit 0 quickly."""
+    command = [str(Path(sys.executable).with_name("mock-server")), "--port", "0", "--seed", "1"]
+    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        first = server.stdout.readline()               # the banner's first line, once the port is bound
+        port = int(re.search(r"listening on http://127\.0\.0\.1:(\d+)", first).group(1))
+        polls = [long_poll(port, "/_mock/messages?wait_for=5&timeout=60"),
+                 long_poll(port, "/_mock/requests?wait_for=5&timeout=60")]
+        assert requests.get(f"http://127.0.0.1:{port}/_mock/health", timeout=30).status_code == 200
+        time.sleep(0.5)                                # the long-polls are read (health was served after them)
+        server.terminate()
+        stopped = time.monotonic()
+        answers = [answer_of(conn) for conn in polls]
+        server.wait(timeout=30)
+        took = time.monotonic() - stopped
+    finally:
+        if server.poll() is None:
+            server.kill()
+        err = server.stderr.read()
+        server.stdout.close()
+        server.stderr.close()
+    assert answers[0] == (200, {"messages": [], "total": 0, "offset": 0, "limit": answers[0][1]["limit"]})
+    assert answers[1][0] == 200 and answers[1][1]["total"] == 0
+    assert server.returncode == 0, err
+    assert "mock-server: SIGTERM received" in err and "mock-server: stopped" in err
+    assert took < 5, f"{took:.1f} s from SIGTERM to exit (shutdown_grace is 10 s: the long-polls held it)"

@@ -9,7 +9,9 @@ a waiter sleeps in ``store.wait`` until the sandbox changes (an upload, a clock 
 or until the next instant its answer can change by itself — computed from the send schedules
 (``next_change``) when the clock runs in real time. At most ``inspection.max_waiters`` requests
 wait at once (the server runs that many extra threads, so waiting never takes a worker the API
-needs); a long-poll beyond that answers at once with the current state.
+needs); a long-poll beyond that answers at once with the current state.  When the server stops
+(SIGTERM: ``MockState.stopping``) every waiting long-poll answers within ``STOP_CHECK`` with what
+it has, so the process exits at once instead of holding its shutdown grace (CONTRACT §16).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from .routes import _state, bp
 from .schemas import MessagesSchema
 
 MIN_NAP = 0.001          # real seconds: never wake more often than this
+STOP_CHECK = 0.25        # real seconds: the longest a waiter sleeps before looking whether the server stops
 
 
 def init_state(state) -> None:
@@ -79,7 +82,7 @@ def wait(state, sb, count, next_change, wait_for: int, timeout: float) -> int:
         return total
     try:
         deadline = time.monotonic() + timeout
-        while total < wait_for:
+        while total < wait_for and not state.stopping.is_set():
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
@@ -91,7 +94,7 @@ def wait(state, sb, count, next_change, wait_for: int, timeout: float) -> int:
                 upcoming = next_change(moment)
                 if upcoming is not None:       # mock time runs at real speed while not frozen
                     nap = min(nap, max(MIN_NAP, upcoming - moment + MIN_NAP))
-            store.wait(sb.name, version, nap)
+            _sleep(state, store, sb.name, version, nap)
             version = store.version(sb.name)
             sb.refresh()                       # real time passed: read the clock again
             state.settle(sb)
@@ -99,3 +102,13 @@ def wait(state, sb, count, next_change, wait_for: int, timeout: float) -> int:
     finally:
         state.waiters.release()
     return total
+
+
+def _sleep(state, store, sandbox: str, version: int, nap: float) -> None:
+    """``store.wait`` for ``nap`` seconds, in slices of ``STOP_CHECK`` so that a stopping server
+    (``state.stopping``) is noticed; ends early when the sandbox changes."""
+    until = time.monotonic() + nap
+    while not state.stopping.is_set():
+        left = until - time.monotonic()
+        if left <= 0 or store.wait(sandbox, version, min(left, STOP_CHECK)) > version:
+            return
