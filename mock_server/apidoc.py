@@ -79,7 +79,7 @@ def build_spec(settings: dict, rules=(), providers=None, views=None) -> dict:
 
     ``rules`` (the app's URL rules): any route no ``openapi.py`` describes still appears, marked
     ``x-undescribed`` with a generic answer, so the document always lists every endpoint served
-    (and ``tests/test_openapi.py`` names the ones to describe). ``views`` (the app's view
+    (and ``tests/ui/test_openapi.py`` names the ones to describe). ``views`` (the app's view
     functions by endpoint): the request body and answers each declares (``mock_server.wire``) join
     its operation, so a shape is written once, where the route loads or dumps it.
     """

@@ -16,7 +16,7 @@ from .clock import Clock
 from .delivery import Timelines
 from .errors import register_error_handlers
 from .providers import Backend, Provider
-from .sandbox import ENV_ERROR, ENV_NAME, Sandbox, SandboxSelector
+from .sandbox import ENV_ERROR, ENV_NAME, MapCache, Sandbox, SandboxSelector
 from .settings import Settings, SettingsError, build_settings
 from .settings.core import clock_start_us
 from .store import DEFAULT_SANDBOX, SandboxLimit, Store, StoreError, codec, open_store
@@ -47,8 +47,12 @@ class MockState:
     max_waiters: int = 0
     _next_expiry: float = 0.0
     webhooks: Any = None                # the webhook Dispatcher (mock_server.webhooks)
+    maps: MapCache = field(init=False)  # the maps every request reads, kept while their version holds
     # set when the server stops (SIGTERM): open long-polls answer at once with what they have
     stopping: threading.Event = field(default_factory=threading.Event)
+
+    def __post_init__(self) -> None:
+        self.maps = MapCache(self.store)
 
     def rng(self, *parts: object) -> random.Random:
         """A generator seeded from the settings' seed and ``parts`` (e.g. a campaign id).

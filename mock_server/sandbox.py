@@ -10,7 +10,10 @@ provider that owns the rest of the path.
 
 from __future__ import annotations
 
+import threading
+from copy import deepcopy
 from datetime import datetime
+from typing import Any
 
 from flask import g
 
@@ -31,15 +34,18 @@ class Sandbox:
     sandbox is created on first use and its use recorded), and that one answer gives the clock
     reading every ``now()`` of the request returns, and the ``generation`` the request's writes
     are pinned to; ``settled_at`` is the instant up to which the scheduled work has been applied
-    (``MockState.settle`` does it once per clock reading, not once per caller). Built directly (background work,
-    tools) it reads the store's clock at every ``now()``.
+    (``MockState.settle`` does it once per clock reading, not once per caller). ``info`` is the
+    touch's answer (its ``version`` and map versions let a process keep what it read until they
+    move: :class:`MapCache`, the Jelou settle). Built directly (background work, tools) it reads
+    the store's clock at every ``now()`` and ``info`` is None.
     """
 
-    __slots__ = ("name", "store", "clock", "generation", "settled_at")
+    __slots__ = ("name", "store", "clock", "generation", "settled_at", "info")
 
     def __init__(self, store: Store, name: str = DEFAULT_SANDBOX, info: SandboxInfo | None = None) -> None:
         self.name = name
         self.store = store
+        self.info = info
         self.clock = Clock(store, name, pinned=None if info is None else info.clock)
         self.generation: int | None = None if info is None else info.generation
         self.settled_at: float | None = None
@@ -60,7 +66,7 @@ class Sandbox:
         info = self.store.reset(self.name, rewind_clock=rewind_clock)
         if self.generation is not None:
             self.clock.pin(info.clock)
-            self.generation, self.settled_at = info.generation, None
+            self.generation, self.settled_at, self.info = info.generation, None, info
         return info
 
     def now(self) -> float:
@@ -72,6 +78,35 @@ class Sandbox:
 
     def __repr__(self) -> str:
         return f"<Sandbox {self.name}>"
+
+
+class MapCache:
+    """A process's copy of the small store maps every request reads (fault rules, webhook
+    subscriptions), read again only when the map's version in the request's touch moved
+    (``SandboxInfo.maps``; the store contract says equal ``(created_real, generation, version)``
+    mean equal content). Without a request context (``sb.info`` None) it reads the store."""
+
+    LIMIT = 4096                 # kept maps (sandboxes x maps); beyond it the copy starts afresh
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._kept: dict[tuple[str, str], tuple[tuple, list[tuple[str, Any]]]] = {}
+        self._lock = threading.Lock()
+
+    def items(self, sb: "Sandbox", name: str) -> list[tuple[str, Any]]:
+        info = sb.info
+        if info is None:
+            return self.store.items(sb.name, name)
+        stamp = (info.created_real, info.generation, info.maps.get(name, 0))
+        kept = self._kept.get((sb.name, name))
+        if kept is not None and kept[0] == stamp:
+            return deepcopy(kept[1])            # callers may change what they get
+        items = self.store.items(sb.name, name)   # read after the touch: as new as the stamp, or newer
+        with self._lock:
+            if len(self._kept) >= self.LIMIT:
+                self._kept.clear()
+            self._kept[(sb.name, name)] = (stamp, deepcopy(items))
+        return items
 
 
 class SandboxSelector:

@@ -19,11 +19,11 @@ import bulk_messaging_mock.pytest_plugin as plugin
 from harness.server import BackgroundServer
 from mock_server import create_app
 from mock_server.__main__ import build_config, parse_args
-from webhook_helpers import advance, config, send_indigitall, subscribe, wait_deliveries
+from support.webhooks import advance, config, send_indigitall, subscribe, wait_deliveries
 
 pytest_plugins = ["pytester"]
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = next(parent for parent in Path(__file__).resolve().parents if (parent / "pyproject.toml").exists())
 PROJECT = ROOT / "scripts" / "ci-project"          # the foreign project scripts/container-smoke runs
 STRICT_INI = "[pytest]\nfilterwarnings =\n    error\n"
 CLOSED = "http://127.0.0.1:9"                      # loopback "discard": nothing listens, never reached

@@ -73,10 +73,11 @@ def messages():
     return {"messages": page, "total": total, "offset": offset, "limit": limit}
 
 
-def wait(state, sb, count, next_change, wait_for: int, timeout: float) -> int:
-    """Hold until ``count() >= wait_for`` or ``timeout`` real seconds pass; return the count."""
+def wait(state, sb, count, next_change, wait_for: int, timeout: float, log: str | None = None) -> int:
+    """Hold until ``count() >= wait_for`` or ``timeout`` real seconds pass; return the count.
+    ``log``: what changes the count is that store log (the journal), not the sandbox's records."""
     store = sb.store
-    version = store.version(sb.name)
+    version = store.version(sb.name) if log is None else store.read_log(sb.name, log, limit=0).last
     total = count()
     if total >= wait_for or timeout <= 0 or state.max_waiters == 0 or not state.waiters.acquire(blocking=False):
         return total
@@ -94,8 +95,12 @@ def wait(state, sb, count, next_change, wait_for: int, timeout: float) -> int:
                 upcoming = next_change(moment)
                 if upcoming is not None:       # mock time runs at real speed while not frozen
                     nap = min(nap, max(MIN_NAP, upcoming - moment + MIN_NAP))
-            _sleep(state, store, sb.name, version, nap)
-            version = store.version(sb.name)
+            if log is None:
+                _sleep(state, lambda after, seconds: store.wait(sb.name, after, seconds), version, nap)
+                version = store.version(sb.name)
+            else:
+                version = _sleep(state, lambda after, seconds: store.wait_log(sb.name, log, after, seconds),
+                                 version, nap)
             sb.refresh()                       # real time passed: read the clock again
             state.settle(sb)
             total = count()
@@ -104,11 +109,16 @@ def wait(state, sb, count, next_change, wait_for: int, timeout: float) -> int:
     return total
 
 
-def _sleep(state, store, sandbox: str, version: int, nap: float) -> None:
-    """``store.wait`` for ``nap`` seconds, in slices of ``STOP_CHECK`` so that a stopping server
-    (``state.stopping``) is noticed; ends early when the sandbox changes."""
+def _sleep(state, wake, version: int, nap: float) -> int:
+    """``wake(version, seconds)`` (the store's wait for a change) for ``nap`` seconds, in slices of
+    ``STOP_CHECK`` so that a stopping server (``state.stopping``) is noticed; ends early on a
+    change. Returns the newest version seen."""
     until = time.monotonic() + nap
     while not state.stopping.is_set():
         left = until - time.monotonic()
-        if left <= 0 or store.wait(sandbox, version, min(left, STOP_CHECK)) > version:
-            return
+        if left <= 0:
+            break
+        newer = wake(version, min(left, STOP_CHECK))
+        if newer > version:
+            return newer
+    return version

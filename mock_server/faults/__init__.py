@@ -28,7 +28,7 @@ def init_app(app: Flask, state, providers) -> Instrument:
     instrument = Instrument(
         state,
         {provider.name: provider for provider in providers},
-        Records(state.store, settings.journal, settings.faults),
+        Records(state.store, settings.journal, settings.faults, state.maps),
         load_rate_limits(settings.rate_limits, providers),
         load_latency_profiles(settings.latency_profiles, providers),
         AccessLog(fmt) if fmt else None,

@@ -15,7 +15,7 @@ from ..isotime import isoformat, parse_datetime
 from ..queryargs import int_arg, seconds_arg, shown, whole_number
 from ..wire import answers, takes
 from .pipeline import current_sandbox
-from .records import TooManyRules
+from .records import JOURNAL, TooManyRules
 from .rules import new_rule
 from .schemas import (ClearedSchema, DeletedRuleSchema, DeletedRulesSchema, RuleListSchema, StoredRuleSchema,
                       journal_page, rule_body)
@@ -121,7 +121,8 @@ def list_requests():
         return found
 
     if wait_for:
-        wait(instrument.state, current(), lambda: len(selected()), lambda after: None, wait_for, timeout)
+        wait(instrument.state, current(), lambda: len(selected()), lambda after: None, wait_for, timeout,
+             log=JOURNAL)
     entries = selected()
     start = (page - 1) * limit
     retention = kept[0]

@@ -150,7 +150,8 @@ class Instrument:
         if exchange is None or request.path.startswith(CONTROL_PREFIX):
             return None
         exchange.sandbox = current_sandbox(request.environ)
-        now = current().now_dt()                       # the request context's one clock reading
+        sb = current()
+        now = sb.now_dt()                              # the request context's one clock reading
         exchange.provider = self.provider_of(request.path)
         exchange.entry = {
             "receivedAt": isoformat(now), "receivedAtReal": isoformat(exchange.received_real),
@@ -164,7 +165,7 @@ class Instrument:
             return None
         view = RequestView(exchange.provider, request.method, request.path,
                            self.providers[exchange.provider].credential(request))
-        rule = self.records.select_rule(exchange.sandbox, view, now, self._draw)
+        rule = self.records.select_rule(sb, view, now, self._draw)
         exchange.rule = rule
         if rule is not None:
             answer = self._apply_before(exchange, rule["action"])

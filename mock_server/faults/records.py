@@ -17,6 +17,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Callable
 
+from ..sandbox import MapCache, Sandbox
 from ..store import LogPage, Store
 from .rules import RequestView, expired, fires, matches
 
@@ -32,9 +33,11 @@ class TooManyRules(ValueError):
 class Records:
     """The faults package's view of one store; every call names the sandbox."""
 
-    def __init__(self, store: Store, journal, faults) -> None:
-        """:param journal: the ``journal`` settings; :param faults: the ``faults`` settings."""
+    def __init__(self, store: Store, journal, faults, maps: MapCache | None = None) -> None:
+        """:param journal: the ``journal`` settings; :param faults: the ``faults`` settings;
+        :param maps: the app's :class:`MapCache` (the rules are read once per change)."""
         self.store = store
+        self.maps = maps or MapCache(store)
         self.max_entries = journal.max_entries
         self.max_bytes = journal.max_bytes
         self.max_rules = faults.max_rules
@@ -63,9 +66,11 @@ class Records:
     def clear_rules(self, sandbox: str) -> int:
         return sum(self.store.delete(sandbox, RULES, rule_id) for rule_id, _ in self.store.items(sandbox, RULES))
 
-    def select_rule(self, sandbox: str, view: RequestView, now: datetime, draw: Callable[[str, int], float]) -> dict | None:
-        """The first rule (creation order) that matches and fires; counts every rule that matched."""
-        for rule_id, rule in self.store.items(sandbox, RULES):
+    def select_rule(self, sb: Sandbox, view: RequestView, now: datetime, draw: Callable[[str, int], float]) -> dict | None:
+        """The first rule (creation order) that matches and fires; counts every rule that matched.
+        The rules are read once per change of the map (``MapCache``), not once per request."""
+        sandbox = sb.name
+        for rule_id, rule in self.maps.items(sb, RULES):
             if expired(rule, now) or not matches(rule, view):
                 continue
 

@@ -3,7 +3,7 @@ parameters, error statuses). Bodies, answers and the error envelope are the sche
 ``schemas.py``, declared on the routes (``mock_server.wire``) and joined by ``mock_server.apidoc``.
 
 Paths are under the configured ``indigitall.path_prefix`` (the real path is not public);
-``tests/test_openapi.py`` checks every route is described and schemathesis checks every answer.
+``tests/ui/test_openapi.py`` checks every route is described and schemathesis checks every answer.
 """
 
 from __future__ import annotations

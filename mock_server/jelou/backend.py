@@ -29,6 +29,8 @@ from .notifications import NotificationsMixin
 from .webhooks import WebhooksMixin
 
 PHONE = re.compile(r"[1-9][0-9]{7,14}")
+QUEUE_HEAD = 32              # queued campaigns a settle reads at once: the due ones and the next to fall due
+_INF = float("inf")
 HEADER = re.compile(r"[A-Za-z0-9_]+")
 PLACEHOLDER = re.compile(r"\{\{(\d+)\}\}")
 
@@ -40,6 +42,7 @@ class JelouBackend(NotificationsMixin, WebhooksMixin):
         self.state = state
         self.settings = state.settings.jelou
         self.store = state.store
+        self._next_due: dict[str, tuple[tuple, float]] = {}   # sandbox -> ((created, generation, version), due)
         self.campaigns = Repository(state.store, CAMPAIGNS)
         self.policy = HostPolicy.from_settings(state.settings)
         self.timelines = state.timelines
@@ -206,10 +209,24 @@ class JelouBackend(NotificationsMixin, WebhooksMixin):
 
         Each start is one atomic update of the campaign and its bot's lane, so concurrent
         requests settling the same sandbox start each campaign once, in the same order.
+        A request context (``sb.info``) whose sandbox version is the one the queue was last read
+        at, with its lowest due time still ahead, needs no store operation at all.
         """
         moment = sb.now()
-        due = list(self.campaigns.scan(sb.name, QUEUE, high=moment, newest_first=False))
+        info = sb.info
+        stamp = None if info is None else (info.created_real, info.generation, info.version)
+        known = self._next_due.get(sb.name)
+        if stamp is not None and known is not None and known[0] == stamp and moment < known[1]:
+            return                     # nothing changed since the queue was read, and nothing fell due yet
+        head, total = self.campaigns.page(sb.name, QUEUE, newest_first=False, limit=QUEUE_HEAD)
+        due = [campaign for campaign in head if campaign.due_at <= moment]
+        if len(due) == len(head) and total > len(due):          # more due than the head
+            due = list(self.campaigns.scan(sb.name, QUEUE, high=moment, newest_first=False))
         if not due:
+            if stamp is not None and total == len(head):   # when the next one may start, for this version
+                if len(self._next_due) >= 4096:
+                    self._next_due.clear()
+                self._next_due[sb.name] = (stamp, min((campaign.due_at for campaign in head), default=_INF))
             return
         due.sort(key=lambda campaign: campaign.due_at)      # stable: creation order breaks ties
         delay = float(self.settings.start_delay)

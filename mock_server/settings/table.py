@@ -2,7 +2,7 @@
 
 Each row is a field of the model: its dotted key, its default (``shown`` in its metadata, else
 the default itself) and its description. ``--write README.md`` replaces the table between the
-markers; ``tests/test_core_settings.py`` fails when the README's table differs from this one.
+markers; ``tests/core/test_core_settings.py`` fails when the README's table differs from this one.
 """
 
 from __future__ import annotations

@@ -23,8 +23,9 @@ Sandboxes
 - ``touch(name)`` creates the sandbox on first use (clock at the configured start, or the real
   time, running or frozen as configured; generation 0) and records the real time of use. Two
   concurrent first touches create it once. It answers the clock, generation and version (what a
-  request context needs: ``Sandbox.enter``) but no record counts (``info`` has them); a shared
-  store may record the use at most once a second per process.
+  request context needs: ``Sandbox.enter``) and the version of each map (``maps``), but no
+  record counts (``info`` has them); a shared store may record the use at most once a second per
+  process.
 - ``reset(name, rewind_clock)`` is one atomic step: it drops every record, index entry, ledger,
   log, counter and map of the sandbox, restarts its id generators (the next ids are those of a
   fresh sandbox), bumps ``generation`` and ``version``; with ``rewind_clock`` the clock returns to
@@ -91,17 +92,28 @@ a mutable part with the value written or with the store)
   number in ``key``).
 - Maps: ``put``/``get_value``/``delete``/``items`` on small keyed maps of values (insertion order),
   ``update_value(name, map, key, fn)`` compare-and-set like ``update``: ``fn(current or None)``
-  returns the new value, or ``None`` for no change; the value now stored is returned.
+  returns the new value, or ``None`` for no change; the value now stored is returned. Each map has
+  its own version (``SandboxInfo.maps[name]``, absent: 0), which increases with every change of
+  that map: equal ``(created_real, generation, maps[name])`` mean the same content, so a process
+  may keep a map's ``items`` and read them again only when that version moved.
 
 Building a store: :func:`mock_server.store.open_store` (``"memory"``; a shared store adds its URL
 scheme there) with the keyword arguments of ``MemoryStore``: ``seed``, ``clock_start_us``,
 ``clock_frozen`` (how a new sandbox's clock starts) and ``time_source``.
 
 Change notification
-- Every change to a sandbox's records, indexes, ledgers, maps, logs, clock or generation adds 1
-  to its ``version`` (counters do not). ``wait(name, after, timeout)`` returns the version as soon
-  as it exceeds ``after``, or when ``timeout`` real seconds pass; it holds no store lock while
-  waiting and does not poll.
+- Every change to a sandbox's records, indexes, ledgers, maps, clock or generation adds 1 to its
+  ``version`` (counters and logs do not: a log has its own sequence numbers, ``read_log().last``,
+  and the request journal must not wake what waits on records; ``wait_log(name, log, after,
+  timeout)`` waits on one log: it returns its ``last`` as soon as that exceeds ``after``, or the
+  sandbox's version moved (a reset), or ``timeout`` passed). ``wait(name, after, timeout)``
+  returns the version as soon as it exceeds ``after``, or when ``timeout`` real seconds pass; it
+  holds no store lock while waiting and does not poll.
+- ``changes()`` opens a :class:`ChangeFeed` on every sandbox at once (background work that serves
+  them all): ``feed.wait(timeout)`` returns the names of the sandboxes whose version moved since
+  the feed was opened or since the previous ``wait`` returned them, as soon as there is one, or an
+  empty set after ``timeout`` real seconds; no change made while the feed is open is missed (a
+  dropped sandbox counts as changed); it does not poll. ``feed.close()`` ends it.
 """
 
 from __future__ import annotations
@@ -170,6 +182,7 @@ class SandboxInfo:
     created_real: float        # real time (epoch seconds) of creation
     used_real: float           # real time of the last touch
     counts: Mapping[str, int] = field(default_factory=dict)   # record kind -> records
+    maps: Mapping[str, int] = field(default_factory=dict)     # map name -> its version (absent: 0)
 
 
 @dataclass(frozen=True)
@@ -214,6 +227,13 @@ class LogPage:
 
 
 IdStyle = Literal["uuid", "sequence"]
+
+
+class ChangeFeed(Protocol):
+    """Changes of every sandbox of a store, as they happen (``Store.changes``)."""
+
+    def wait(self, timeout: float) -> set[str]: ...
+    def close(self) -> None: ...
 
 
 class BlobSource(Protocol):
@@ -326,3 +346,5 @@ class Store(Protocol):
     # -- change notification ---------------------------------------------------------------------
     def version(self, sandbox: str) -> int: ...
     def wait(self, sandbox: str, after: int, timeout: float) -> int: ...
+    def wait_log(self, sandbox: str, log: str, after: int, timeout: float) -> int: ...
+    def changes(self) -> ChangeFeed: ...

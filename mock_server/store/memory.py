@@ -20,7 +20,7 @@ import uuid
 from typing import Callable, Iterator, Sequence
 
 from .base import ClockState, IdStyle, NewRecord, Page, Record, SandboxInfo, SandboxLimit, SingleUpdate
-from .memory_parts import Data, Index, Sandbox, kept, opened, records, resolve
+from .memory_parts import Data, Feed, Feeds, Index, Sandbox, kept, opened, records, resolve
 from .memory_primitives import Primitives
 
 
@@ -37,6 +37,7 @@ class MemoryStore(Primitives, SingleUpdate):
         self._clock_frozen = clock_frozen
         self._lock = threading.Lock()
         self._sandboxes: dict[str, Sandbox] = {}
+        self._feeds = Feeds()
 
     # -- sandboxes ---------------------------------------------------------------------------
     def _real_us(self) -> int:
@@ -56,7 +57,7 @@ class MemoryStore(Primitives, SingleUpdate):
                 if sandbox is None:
                     if self.max_sandboxes is not None and len(self._sandboxes) >= self.max_sandboxes:
                         raise SandboxLimit(name, self.max_sandboxes)
-                    sandbox = Sandbox(name, self._initial_clock(), self.seed, self.time_source())
+                    sandbox = Sandbox(name, self._initial_clock(), self.seed, self.time_source(), self._feeds)
                     self._sandboxes[name] = sandbox
         return sandbox
 
@@ -296,6 +297,9 @@ class MemoryStore(Primitives, SingleUpdate):
                     break
                 box.changed.wait(remaining)
             return box.version
+
+    def changes(self) -> Feed:
+        return self._feeds.feed()
 
 
 __all__ = ["MemoryStore"]

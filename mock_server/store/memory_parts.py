@@ -6,6 +6,7 @@ import bisect
 import dataclasses
 import random
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Mapping
 
@@ -93,6 +94,7 @@ class Data:
     logs: dict[str, "Log"] = field(default_factory=dict)
     counters: dict[str, tuple[int, float | None]] = field(default_factory=dict)
     maps: dict[str, dict[str, Any]] = field(default_factory=dict)
+    map_versions: dict[str, int] = field(default_factory=dict)
     sequences: dict[str, int] = field(default_factory=dict)
     seq: int = 0
     increments: int = 0
@@ -103,9 +105,60 @@ class Data:
         self.uuids = random.Random(f"ids:{self.seed}")
 
 
+class Feeds:
+    """The store's open change feeds (``Store.changes``): every bump adds the sandbox's name to each."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.open: set["Feed"] = set()
+
+    def changed(self, name: str) -> None:
+        if self.open:
+            with self.lock:
+                feeds = list(self.open)
+            for feed in feeds:
+                feed.add(name)
+
+    def feed(self) -> "Feed":
+        feed = Feed(self)
+        with self.lock:
+            self.open.add(feed)
+        return feed
+
+
+class Feed:
+    """One change feed: the names changed since the last ``wait`` answered, and a condition."""
+
+    def __init__(self, feeds: Feeds) -> None:
+        self.feeds = feeds
+        self.cond = threading.Condition(threading.Lock())
+        self.names: set[str] = set()
+
+    def add(self, name: str) -> None:
+        with self.cond:
+            self.names.add(name)
+            self.cond.notify_all()
+
+    def wait(self, timeout: float) -> set[str]:
+        deadline = time.monotonic() + max(0.0, timeout)
+        with self.cond:
+            while not self.names:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self.cond.wait(remaining)
+            names, self.names = self.names, set()
+            return names
+
+    def close(self) -> None:
+        with self.feeds.lock:
+            self.feeds.open.discard(self)
+
+
 class Sandbox:
-    def __init__(self, name: str, clock: ClockState, seed: int, real: float) -> None:
+    def __init__(self, name: str, clock: ClockState, seed: int, real: float, feeds: Feeds | None = None) -> None:
         self.name = name
+        self.feeds = feeds
         self.lock = threading.Lock()
         self.changed = threading.Condition(self.lock)
         self.clock = clock
@@ -117,9 +170,13 @@ class Sandbox:
         self.seed = seed
         self.data = Data(seed)
 
-    def bump(self) -> None:
+    def bump(self, map_name: str | None = None) -> None:
         self.version += 1
+        if map_name is not None:
+            self.data.map_versions[map_name] = self.data.map_versions.get(map_name, 0) + 1
         self.changed.notify_all()
+        if self.feeds is not None:
+            self.feeds.changed(self.name)
 
     def check(self, generation: int | None) -> None:
         if generation is not None and generation != self.generation:
@@ -127,7 +184,7 @@ class Sandbox:
 
     def info(self, counts: bool = True) -> SandboxInfo:
         return SandboxInfo(self.name, self.clock, self.generation, self.version, self.created_real, self.used_real,
-                           dict(self.data.counts) if counts else {})
+                           dict(self.data.counts) if counts else {}, dict(self.data.map_versions))
 
 
 class ReadOnly(Mapping[int, int]):

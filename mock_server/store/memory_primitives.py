@@ -8,6 +8,7 @@ are copied in and out, so a caller never shares a mutable value with the store.
 
 from __future__ import annotations
 
+import time
 from copy import deepcopy
 from typing import Any, Callable, Mapping
 
@@ -68,8 +69,20 @@ class Primitives:
                 del kept.entries[:excess + over]
                 kept.dropped += excess + over
                 kept.dropped_for_bytes += over
-            box.bump()
+            box.changed.notify_all()             # wakes wait_log; no version bump (base.py)
             return kept.last
+
+    def wait_log(self, sandbox: str, log: str, after: int, timeout: float) -> int:
+        box = self._get(sandbox)
+        deadline = time.monotonic() + max(0.0, timeout)
+        with box.changed:                        # Condition.wait releases the lock while it sleeps
+            version = box.version
+            while box.data.logs.get(log, Log()).last <= after and box.version == version:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                box.changed.wait(remaining)
+            return box.data.logs.get(log, Log()).last
 
     def read_log(self, sandbox: str, log: str, *, after: int = 0, limit: int = 100) -> LogPage:
         box = self._get(sandbox)
@@ -87,7 +100,6 @@ class Primitives:
             kept = box.data.logs.get(log)
             if kept is not None:
                 box.data.logs[log] = Log(last=kept.last)
-                box.bump()
 
     # -- counters ----------------------------------------------------------------------------
     def incr(self, sandbox: str, key: str, amount: int = 1, *, ttl: float | None = None) -> int:
@@ -132,7 +144,7 @@ class Primitives:
             if new is None:
                 return deepcopy(current)
             values[key] = deepcopy(new)
-            box.bump()
+            box.bump(name)
             return new
 
     def delete(self, sandbox: str, name: str, key: str) -> bool:
@@ -142,7 +154,7 @@ class Primitives:
             if key not in values:
                 return False
             del values[key]
-            box.bump()
+            box.bump(name)
             return True
 
     def items(self, sandbox: str, name: str) -> list[tuple[str, Any]]:

@@ -67,9 +67,10 @@ class RedisStore(RedisPrimitives, SingleUpdate):
                                                  health_check_interval=30, retry=Retry(NoBackoff(), 1))
         self._scripts = {name: self.redis.register_script(getattr(redis_lua, name))
                          for name in ("TOUCH", "CLOCK", "ID_COUNTER", "DATA_PREFIX", "INFO", "RESET", "DROP", "CLOCK_SET", "GET", "COMMIT", "TRIM", "RANGE", "PAGE", "LEDGER",
-                                      "RESERVE", "APPEND", "READ_LOG", "CLEAR_LOG", "INCR", "COUNTER", "MAP_GET",
+                                      "RESERVE", "APPEND", "LOG_WAIT", "READ_LOG", "CLEAR_LOG", "INCR", "COUNTER", "MAP_GET",
                                       "MAP_SET", "MAP_DELETE", "MAP_ITEMS")}
         self._used: dict[str, float] = {}   # sandbox -> real time this process last recorded its use
+        self._epochs: dict[str, str] = {}   # sandbox -> its epoch at this process's last touch or info
         self._uuid_generator = random.Random(f"ids:{seed}")
         self._uuids: list[str] = []
         self._uuid_lock = threading.Lock()
@@ -104,19 +105,29 @@ class RedisStore(RedisPrimitives, SingleUpdate):
             self._ensure(sandbox)
             return self._call(script, sandbox, *args)
 
-    def _ensure(self, sandbox: str, *, record_use: bool = True) -> tuple[list, float]:
+    def _ensure(self, sandbox: str, *, record_use: bool = True) -> tuple[dict[str, bytes], float]:
         """Create the sandbox if needed and record its use (``record_use``: always; else only when
-        this process has not recorded it for ``USE_GRANULARITY`` seconds): the ``TOUCH`` fields and
-        the real time of the last recorded use."""
+        this process has not recorded it for ``USE_GRANULARITY`` seconds): the sandbox hash's
+        fields and the real time of the last recorded use. An existing sandbox whose use this
+        process recorded lately costs one command (``HGETALL``), not a script."""
         real = self.time_source()
         last = self._used.get(sandbox)
         record = record_use or last is None or real - last >= USE_GRANULARITY
+        if not record:
+            meta = self.command(lambda client: client.hgetall(self.prefix + "s:" + sandbox))
+            if meta:
+                return self._learn(sandbox, {key.decode(): value for key, value in meta.items()}), last
         clock = self._initial_clock()
         limit = "" if self.max_sandboxes is None else self.max_sandboxes
         out = self._call("TOUCH", sandbox, repr(real) if record else "", repr(real), clock.offset_us, _frz(clock), limit)
-        if out[5]:
-            last = self._used[sandbox] = float(out[5])
-        return out, real if last is None else last
+        if out[0]:
+            last = self._used[sandbox] = float(out[0])
+        return self._learn(sandbox, _fields(out[1:])), real if last is None else last
+
+    def _learn(self, sandbox: str, meta: dict[str, bytes]) -> dict[str, bytes]:
+        """Keep the sandbox's epoch (where its data is now) for ``get``."""
+        self._epochs[sandbox] = meta["ep"].decode()
+        return meta
 
     def _real_us(self) -> int:
         return round(self.time_source() * 1_000_000)
@@ -158,23 +169,21 @@ class RedisStore(RedisPrimitives, SingleUpdate):
 
     # -- sandboxes ---------------------------------------------------------------------------
     def touch(self, sandbox: str) -> SandboxInfo:
-        """One script, two or three commands: the use is recorded at most once a
-        ``USE_GRANULARITY`` per process (idle expiry counts in minutes); no record counts."""
-        (generation, version, offset, frozen, created, _), used = self._ensure(sandbox, record_use=False)
-        return SandboxInfo(sandbox, _clock(offset, frozen), int(generation), int(version), float(created), used, {})
+        """One command (``HGETALL`` of the sandbox hash) when this process recorded the use less
+        than ``USE_GRANULARITY`` ago, else one script of two or three (idle expiry counts in
+        minutes); no record counts."""
+        meta, used = self._ensure(sandbox, record_use=False)
+        return _info(sandbox, meta, used, {})
 
     def info(self, sandbox: str) -> SandboxInfo | None:
         try:
-            return self._info(sandbox, self._call("INFO", sandbox))
+            out = self._call("INFO", sandbox)
         except _NoSandbox:
             return None
-
-    @staticmethod
-    def _info(sandbox: str, out: list) -> SandboxInfo:
-        generation, version, offset, frozen, created, used = out[:6]
-        counts = {out[i].decode(): int(out[i + 1]) for i in range(6, len(out), 2)}
-        return SandboxInfo(sandbox, _clock(offset, frozen), int(generation), int(version), float(created),
-                           float(used), counts)
+        size = int(out[1])
+        meta = self._learn(sandbox, _fields(out[2:2 + size]))
+        counts = {out[i].decode(): int(out[i + 1]) for i in range(2 + size, len(out), 2)}
+        return _info(sandbox, meta, float(out[0]) if out[0] else float(meta["created"]), counts)
 
     def sandboxes(self) -> list[SandboxInfo]:
         try:
@@ -185,6 +194,7 @@ class RedisStore(RedisPrimitives, SingleUpdate):
 
     def drop(self, sandbox: str) -> bool:
         self._used.pop(sandbox, None)
+        self._epochs.pop(sandbox, None)
         old = self._call("DROP", sandbox, "")
         if not old:
             return False
@@ -202,6 +212,7 @@ class RedisStore(RedisPrimitives, SingleUpdate):
             old = self._call("DROP", name, repr(limit))
             if old:
                 self._used.pop(name, None)
+                self._epochs.pop(name, None)
                 self._unlink(old)
                 dropped.append(name)
         return dropped
@@ -295,6 +306,16 @@ class RedisStore(RedisPrimitives, SingleUpdate):
             return self._uuids[number - 1]
 
     def get(self, sandbox: str, kind: str, record_id: str) -> Record | None:
+        """One command (``HMGET`` of the record's hash) in the epoch this process learned at its
+        last touch or info of the sandbox (a request touches first, so it reads the sandbox as it
+        found it then, as if it had read at that instant); the script, which reads the epoch, when
+        that finds nothing or no epoch is known yet."""
+        epoch = self._epochs.get(sandbox)
+        if epoch is not None:
+            key = f"{self.prefix}d:{sandbox}:{epoch}:rec:{kind}:{record_id}"
+            fields = self.command(lambda client: client.hmget(key, "v", "seq", "cus", "ver", "ix"))
+            if fields[0] is not None:
+                return self._record(kind, record_id, fields)
         out = self._run("GET", sandbox, kind, record_id)
         return self._record(kind, record_id, out[1:6])
 
@@ -401,6 +422,17 @@ def _frz(clock: ClockState) -> str:
 
 def _clock(offset: bytes, frozen: bytes) -> ClockState:
     return ClockState(int(offset), int(frozen) if frozen else None)
+
+
+def _fields(flat: Sequence[bytes]) -> dict[str, bytes]:
+    """A hash as ``HGETALL`` answers it (field, value, ...) as a dict of text fields."""
+    return {flat[i].decode(): flat[i + 1] for i in range(0, len(flat), 2)}
+
+
+def _info(sandbox: str, meta: dict[str, bytes], used: float, counts: dict[str, int]) -> SandboxInfo:
+    maps = {field[3:]: int(value) for field, value in meta.items() if field.startswith("mv:")}
+    return SandboxInfo(sandbox, _clock(meta["off"], meta["frz"]), int(meta["gen"]), int(meta["ver"]),
+                       float(meta["created"]), used, counts, maps)
 
 
 def _indexes(text: bytes | str | None) -> tuple[tuple[str, float], ...]:

@@ -5,20 +5,24 @@ Key layout (``P`` is ``store.prefix``, default ``bulkmock:``):
 - ``P sandboxes`` hash name -> 1; ``P used`` sorted set name -> real time of the last touch;
 - ``P s:NAME`` hash, the sandbox: ``ep`` (epoch: a number from ``P epochs`` given at creation and at
   every reset, so a reset or drop is O(1) and old data never mixes with new), ``gen``, ``ver``,
-  ``off``/``frz`` (the clock), ``created``;
+  ``off``/``frz`` (the clock), ``created``, ``mv:MAP`` (each map's version), and per log ``lg:LOG``
+  (entries removed from its front since the last reset: sequence number = that + position),
+  ``lb:LOG`` (bytes kept), ``ld:LOG``/``lx:LOG`` (dropped, of which for bytes); so a touch is one
+  ``HGETALL`` and a log append reads one hash;
 - ``P d:NAME:EP:`` + ``rec:KIND:ID`` (hash: ``v`` value, ``seq``, ``cus``, ``ver``, ``ix`` index
   entries), ``n`` (hash: ``seq``, ``cus``, ``uuid``, ``id:KIND`` counters), ``count`` (hash kind ->
   records), ``ix:NAME`` (sorted set, member ``SEQ(12 digits)|KIND|ID``, so equal scores order by
-  creation), ``led:NAME`` (hash slot -> units, ``_v`` its version), ``log:NAME`` (list) +
-  ``logm:NAME`` (hash ``first``/``last``/``dropped``/``dropbytes``/``bytes``), ``cnt:KEY`` (hash ``v``, ``exp``),
+  creation), ``led:NAME`` (hash slot -> units, ``_v`` its version), ``log:NAME`` (list; its counts
+  are in ``P s:NAME``), ``cnt:KEY`` (hash ``v``, ``exp``),
   ``map:NAME`` (hash) + ``mapo:NAME`` (sorted set: insertion order);
 - ``P d:NAME:EP:blob:ID`` (+ ``:PART``): a kept blob's content (an uploaded CSV) and its parts (the
   CSV's offsets, destination index ...), immutable (``redis_blobs.py``).
 
 Errors a script returns: ``NOSANDBOX`` (create it and retry), ``TOOMANY`` (creating the sandbox
 would exceed ``max_sandboxes``, counted in ``P sandboxes`` by the same script), ``STALE`` (the generation the caller
-gave is gone), ``CONFLICT`` (a compare-and-set lost: re-read and retry). Every change bumps
-``ver`` and publishes it on ``P ver:NAME`` (the long-polls' wake-up). The scripts build key names
+gave is gone), ``CONFLICT`` (a compare-and-set lost: re-read and retry). Every change (but a log
+append or a counter) bumps ``ver`` and publishes it on ``P ver:NAME`` (the long-polls' and the
+webhook dispatcher's wake-up). The scripts build key names
 from the sandbox's epoch, so they need one Redis server (not Redis Cluster).
 """
 
@@ -37,7 +41,8 @@ local function need(expected)
   if expected ~= '' and tonumber(expected) ~= gen then return redis.error_reply('STALE') end
   return D, gen
 end
-local function bump()
+local function bump(map)
+  if map then redis.call('HINCRBY', META, 'mv:' .. map, 1) end
   local v = redis.call('HINCRBY', META, 'ver', 1)
   redis.call('PUBLISH', P .. 'ver:' .. NAME, v)
   return v
@@ -67,36 +72,41 @@ return D
 """
 
 INFO_BODY = r"""
-local D = sandbox()
-if not D then return redis.error_reply('NOSANDBOX') end
-local m = redis.call('HMGET', META, 'gen', 'ver', 'off', 'frz', 'created')
-local out = {m[1], m[2], m[3], m[4], m[5], redis.call('ZSCORE', P .. 'used', NAME) or m[5]}
-local counts = redis.call('HGETALL', D .. 'count')
+local m = redis.call('HGETALL', META)
+if #m == 0 then return redis.error_reply('NOSANDBOX') end
+local ep
+for i = 1, #m, 2 do if m[i] == 'ep' then ep = m[i + 1] end end
+local out = {redis.call('ZSCORE', P .. 'used', NAME) or false, #m}
+for i = 1, #m do out[#out + 1] = m[i] end
+local counts = redis.call('HGETALL', P .. 'd:' .. NAME .. ':' .. ep .. ':count')
 for i = 1, #counts do out[#out + 1] = counts[i] end
 return out
 """
 
-# ARGV: P NAME -> {gen, ver, off, frz, created, used, kind1, n1, ...} or NOSANDBOX
+# ARGV: P NAME -> {used (or false), n, the sandbox hash's n fields and values..., kind1, n1, ...} or NOSANDBOX
 INFO = PRELUDE + INFO_BODY
 
 # ARGV: P NAME real(or '': the use was recorded lately) created_real off frz(or '') max_sandboxes(or '')
-# -> {gen, ver, off, frz, created, used(or false)}: the sandbox, created if needed (TOOMANY when
-# max_sandboxes exist already), its use recorded (two commands for an existing sandbox whose use
-# this process recorded lately, three otherwise)
+# -> {used (or ''), the sandbox hash's fields and values...}: the sandbox, created if needed
+# (TOOMANY when max_sandboxes exist already), its use recorded (two commands for an existing
+# sandbox, three when its use is recorded; ``RedisStore.touch`` reads the hash alone, one
+# command, when this process recorded the use lately)
 TOUCH = PRELUDE + r"""
-local m = redis.call('HMGET', META, 'gen', 'ver', 'off', 'frz', 'created')
-if not m[1] then
+local m = redis.call('HGETALL', META)
+if #m == 0 then
   if ARGV[7] ~= '' and redis.call('HLEN', P .. 'sandboxes') >= tonumber(ARGV[7]) then
     return redis.error_reply('TOOMANY')
   end
   local ep = redis.call('INCR', P .. 'epochs')
   redis.call('HSET', META, 'ep', ep, 'gen', 0, 'ver', 0, 'off', ARGV[5], 'frz', ARGV[6], 'created', ARGV[4])
   redis.call('HSET', P .. 'sandboxes', NAME, 1)
-  m = {'0', '0', ARGV[5], ARGV[6], ARGV[4]}
+  m = {'ep', tostring(ep), 'gen', '0', 'ver', '0', 'off', ARGV[5], 'frz', ARGV[6], 'created', ARGV[4]}
   if ARGV[3] == '' then ARGV[3] = ARGV[4] end
 end
 if ARGV[3] ~= '' then redis.call('ZADD', P .. 'used', ARGV[3], NAME) end
-return {m[1], m[2], m[3], m[4], m[5], ARGV[3] ~= '' and ARGV[3] or false}
+local out = {ARGV[3]}
+for i = 1, #m do out[#out + 1] = m[i] end
+return out
 """
 
 # ARGV: P NAME -> {off, frz, ver} or NOSANDBOX
@@ -113,6 +123,11 @@ if not D then return redis.error_reply('NOSANDBOX') end
 local ep = redis.call('INCR', P .. 'epochs')
 redis.call('HSET', META, 'ep', ep)
 redis.call('HINCRBY', META, 'gen', 1)
+local logs = {}
+for _, f in ipairs(redis.call('HKEYS', META)) do
+  if string.find(f, '^l[gbdxw]:') then logs[#logs + 1] = f end
+end
+if #logs > 0 then redis.call('HDEL', META, unpack(logs)) end
 if ARGV[3] == '1' then redis.call('HSET', META, 'off', ARGV[4], 'frz', ARGV[5]) end
 bump()
 return D
@@ -318,16 +333,17 @@ bump()
 return 1
 """
 
-# ARGV: P NAME log value max_entries max_bytes(0: none) -> sequence number
+# ARGV: P NAME log value max_entries max_bytes(0: none) now_real -> sequence number
+# (three commands and the script's own while nothing is dropped and nobody waits on the log
+# (``LOG_WAIT``): no version bump, see the module doc)
 APPEND = PRELUDE + r"""
-local D = need('')
-if type(D) == 'table' then return D end
-local meta = D .. 'logm:' .. ARGV[3]
-local list = D .. 'log:' .. ARGV[3]
-local last = redis.call('HINCRBY', meta, 'last', 1)
-if redis.call('HEXISTS', meta, 'first') == 0 then redis.call('HSET', meta, 'first', last) end
+local L = ARGV[3]
+local m = redis.call('HMGET', META, 'ep', 'lg:' .. L, 'lb:' .. L, 'ld:' .. L, 'lx:' .. L, 'lw:' .. L)
+if not m[1] then return redis.error_reply('NOSANDBOX') end
+local list = P .. 'd:' .. NAME .. ':' .. m[1] .. ':log:' .. L
+local base, bytes = tonumber(m[2] or '0'), tonumber(m[3] or '0') + #ARGV[4]
 local length = redis.call('RPUSH', list, ARGV[4])
-local bytes = tonumber(redis.call('HINCRBY', meta, 'bytes', #ARGV[4]))
+local last = base + length
 local excess = math.max(0, length - math.max(0, tonumber(ARGV[5])))
 local max_bytes = tonumber(ARGV[6])
 local over = 0
@@ -339,43 +355,54 @@ if max_bytes > 0 then
   end
 end
 if excess + over > 0 then
-  redis.call('HINCRBY', meta, 'first', excess + over)
-  redis.call('HINCRBY', meta, 'dropped', excess + over)
-  redis.call('HINCRBY', meta, 'dropbytes', over)
-  redis.call('HSET', meta, 'bytes', math.max(0, bytes))
+  redis.call('HSET', META, 'lb:' .. L, math.max(0, bytes), 'lg:' .. L, base + excess + over,
+             'ld:' .. L, tonumber(m[4] or '0') + excess + over, 'lx:' .. L, tonumber(m[5] or '0') + over)
+else
+  redis.call('HSET', META, 'lb:' .. L, bytes)
 end
-bump()
+if m[6] and tonumber(m[6]) >= tonumber(ARGV[7]) then redis.call('PUBLISH', P .. 'log:' .. NAME .. ':' .. L, last) end
 return last
+"""
+
+# ARGV: P NAME log until_real -> the log's last sequence number (0: no sandbox); appends publish it
+# on ``P log:NAME:LOG`` until ``until_real`` (``lw:LOG``, the latest deadline of its waiters)
+LOG_WAIT = PRELUDE + r"""
+local L = ARGV[3]
+local m = redis.call('HMGET', META, 'ep', 'lg:' .. L, 'lw:' .. L)
+if not m[1] then return 0 end
+if not m[3] or tonumber(m[3]) < tonumber(ARGV[4]) then redis.call('HSET', META, 'lw:' .. L, ARGV[4]) end
+return tonumber(m[2] or '0') + redis.call('LLEN', P .. 'd:' .. NAME .. ':' .. m[1] .. ':log:' .. L)
 """
 
 # ARGV: P NAME log after limit -> {last, dropped, first, dropped for bytes, bytes, values...}
 READ_LOG = PRELUDE + r"""
-local D = sandbox()
-if not D then return {0, 0, 1, 0, 0} end
-local m = redis.call('HMGET', D .. 'logm:' .. ARGV[3], 'last', 'dropped', 'first', 'dropbytes', 'bytes')
-local last, dropped = tonumber(m[1] or '0'), tonumber(m[2] or '0')
-local first = tonumber(m[3] or tostring(last + 1))
-local out = {last, dropped, first, tonumber(m[4] or '0'), tonumber(m[5] or '0')}
+local L = ARGV[3]
+local m = redis.call('HMGET', META, 'ep', 'lg:' .. L, 'lb:' .. L, 'ld:' .. L, 'lx:' .. L)
+if not m[1] then return {0, 0, 1, 0, 0} end
+local list = P .. 'd:' .. NAME .. ':' .. m[1] .. ':log:' .. L
+local base = tonumber(m[2] or '0')
+local last = base + redis.call('LLEN', list)
+local first = base + 1
+local out = {last, tonumber(m[4] or '0'), first, tonumber(m[5] or '0'), tonumber(m[3] or '0')}
 local start = math.max(0, tonumber(ARGV[4]) + 1 - first)
 local limit = tonumber(ARGV[5])
 if limit > 0 then
-  local values = redis.call('LRANGE', D .. 'log:' .. ARGV[3], start, start + limit - 1)
+  local values = redis.call('LRANGE', list, start, start + limit - 1)
   out[3] = first + start
   for i = 1, #values do out[#out + 1] = values[i] end
 end
 return out
 """
 
-# ARGV: P NAME log
+# ARGV: P NAME log (no version bump, as for an append)
 CLEAR_LOG = PRELUDE + r"""
-local D = sandbox()
-if not D then return 0 end
-local meta = D .. 'logm:' .. ARGV[3]
-if redis.call('EXISTS', meta) == 0 then return 0 end
-local last = tonumber(redis.call('HGET', meta, 'last') or '0')
-redis.call('DEL', D .. 'log:' .. ARGV[3])
-redis.call('HSET', meta, 'first', last + 1, 'dropped', 0, 'dropbytes', 0, 'bytes', 0)
-bump()
+local L = ARGV[3]
+local m = redis.call('HMGET', META, 'ep', 'lg:' .. L)
+if not m[1] then return 0 end
+local list = P .. 'd:' .. NAME .. ':' .. m[1] .. ':log:' .. L
+local last = tonumber(m[2] or '0') + redis.call('LLEN', list)
+redis.call('DEL', list)
+redis.call('HSET', META, 'lg:' .. L, last, 'lb:' .. L, 0, 'ld:' .. L, 0, 'lx:' .. L, 0)
 return 1
 """
 
@@ -428,7 +455,7 @@ if not cur then
   local n = redis.call('HINCRBY', D .. 'n', 'map', 1)
   redis.call('ZADD', D .. 'mapo:' .. ARGV[3], n, ARGV[4])
 end
-bump()
+bump(ARGV[3])
 return 1
 """
 
@@ -438,7 +465,7 @@ local D = sandbox()
 if not D then return 0 end
 if redis.call('HDEL', D .. 'map:' .. ARGV[3], ARGV[4]) == 0 then return 0 end
 redis.call('ZREM', D .. 'mapo:' .. ARGV[3], ARGV[4])
-bump()
+bump(ARGV[3])
 return 1
 """
 

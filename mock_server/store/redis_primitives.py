@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from types import MappingProxyType
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 import redis as redis_client
 
@@ -57,7 +58,39 @@ class RedisPrimitives:
 
     # -- logs --------------------------------------------------------------------------------
     def append(self, sandbox: str, log: str, value: Any, *, max_entries: int, max_bytes: int | None = None) -> int:
-        return int(self._run("APPEND", sandbox, log, self._encode(value, sandbox), max_entries, max_bytes or 0))
+        return int(self._run("APPEND", sandbox, log, self._encode(value, sandbox), max_entries, max_bytes or 0,
+                             repr(self.time_source())))
+
+    def wait_log(self, sandbox: str, log: str, after: int, timeout: float) -> int:
+        """Subscribe to the log's channel and the sandbox's version channel, then tell appends to
+        publish until the deadline (``LOG_WAIT``: appends nobody waits for publish nothing)."""
+        deadline = time.monotonic() + max(0.0, timeout)
+        channel = f"{self.prefix}log:{sandbox}:{log}".encode()
+        with self._subscribed(channel, f"{self.prefix}ver:{sandbox}") as pubsub:
+            last = int(self._call_read("LOG_WAIT", sandbox, log, repr(self.time_source() + max(0.0, timeout))))
+            while last <= after:
+                message = _message(pubsub, deadline)
+                if message is False:
+                    break
+                if message is not None:
+                    if message["channel"] != channel:          # reset, drop: the caller looks again
+                        return int(self._call_read("LOG_WAIT", sandbox, log, "0"))
+                    last = max(last, int(message["data"]))
+            return last
+
+    @contextmanager
+    def _subscribed(self, *channels: Any) -> Iterator[Any]:
+        """A pub/sub connection subscribed to ``channels``, closed afterwards (Redis errors become
+        :class:`StoreUnavailable`)."""
+        try:
+            pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+            try:
+                pubsub.subscribe(*channels)
+                yield pubsub
+            finally:
+                pubsub.close()
+        except redis_client.RedisError as exc:
+            raise StoreUnavailable(f"Redis at {self.url} is unreachable: {exc}") from exc
 
     def read_log(self, sandbox: str, log: str, *, after: int = 0, limit: int = 100) -> LogPage:
         out = self._call_read("READ_LOG", sandbox, log, max(0, after), max(0, limit))
@@ -113,20 +146,66 @@ class RedisPrimitives:
 
     def wait(self, sandbox: str, after: int, timeout: float) -> int:
         deadline = time.monotonic() + max(0.0, timeout)
+        with self._subscribed(f"{self.prefix}ver:{sandbox}") as pubsub:
+            version = self.version(sandbox)        # read after subscribing: no change is missed
+            while version <= after:
+                message = _message(pubsub, deadline)
+                if message is False:
+                    break
+                if message is not None:
+                    version = max(version, int(message["data"]))
+            return version
+
+    def changes(self) -> "RedisChangeFeed":
+        return RedisChangeFeed(self)
+
+
+def _message(pubsub, deadline: float) -> dict | None | bool:
+    """The next published message before the ``deadline`` (``time.monotonic``), None for
+    anything else that arrived, False when the deadline passed."""
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        return False
+    message = pubsub.get_message(timeout=remaining)
+    return message if message is not None and message["type"] == "message" else None
+
+
+class RedisChangeFeed:
+    """``Store.changes`` on Redis: one pattern subscription to every sandbox's version channel
+    (``P ver:*``; messages are buffered on its connection between two ``wait`` calls). If the
+    connection is lost, redis-py subscribes again on the next ``wait``; changes published
+    meanwhile are not seen, so a caller keeps a long fallback timeout."""
+
+    def __init__(self, store) -> None:
+        self.url = store.url
+        self._channel = len(store.prefix + "ver:")
+        pattern = store.prefix.replace("\\", "\\\\")
+        for special in "*?[]":
+            pattern = pattern.replace(special, "\\" + special)
         try:
-            pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
-            try:
-                pubsub.subscribe(f"{self.prefix}ver:{sandbox}")
-                version = self.version(sandbox)        # read after subscribing: no change is missed
-                while version <= after:
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0:
-                        break
-                    message = pubsub.get_message(timeout=remaining)
-                    if message is not None and message["type"] == "message":
-                        version = max(version, int(message["data"]))
-                return version
-            finally:
-                pubsub.close()
+            self.pubsub = store.redis.pubsub(ignore_subscribe_messages=True)
+            self.pubsub.psubscribe(pattern + "ver:*")
         except redis_client.RedisError as exc:
             raise StoreUnavailable(f"Redis at {self.url} is unreachable: {exc}") from exc
+
+    def wait(self, timeout: float) -> set[str]:
+        deadline = time.monotonic() + max(0.0, timeout)
+        names: set[str] = set()
+        try:
+            while True:
+                remaining = 0.0 if names else deadline - time.monotonic()
+                message = self.pubsub.get_message(timeout=max(0.0, remaining))
+                if message is None:
+                    if names or time.monotonic() >= deadline:
+                        return names
+                    continue
+                if message["type"] == "pmessage":
+                    names.add(message["channel"][self._channel:].decode())
+        except redis_client.RedisError as exc:
+            raise StoreUnavailable(f"Redis at {self.url} is unreachable: {exc}") from exc
+
+    def close(self) -> None:
+        try:
+            self.pubsub.close()
+        except redis_client.RedisError:
+            pass

@@ -3,9 +3,15 @@
 One dispatcher per app, serving every sandbox, started explicitly (``mock-server`` starts it;
 ``start()``/``stop()``, or as a context manager) or lazily when a subscription exists; never at
 import. It runs:
-- a *producer* thread that looks at every sandbox with subscriptions every 50 ms (so a clock
-  advance, a running clock and an unfreeze are all seen within 50 ms, with no request) and when a
-  retry falls due. Per sandbox it first claims the delivery records that are due (retries,
+- a *producer* thread that makes a round over every sandbox with subscriptions when something
+  may have changed, and never polls: when the store reports a change in one of them
+  (``Store.changes``, watched by a *watcher* thread: a clock advance or unfreeze, a new record, a
+  subscription, another process's writes), when this process's lanes ask (a retry scheduled, room
+  again), and at the earliest instant it knows work falls due: the next wanted event of a running
+  clock, the next due delivery record (a retry, a redelivery, a lease that runs out), the next
+  lease renewal; at the latest every ``IDLE_ROUND`` seconds (a change notification lost with a
+  connection). Rounds are at least ``TICK`` (50 ms) apart. Per sandbox it first claims the
+  delivery records that are due (retries,
   redeliveries, work of a process whose lease ran out: ``records.py``), then claims the next
   window of mock time with a compare-and-set of the sandbox's cursor in the store (so with a
   shared store one worker derives each window), derives that window's events (at most
@@ -48,7 +54,9 @@ from .subscriptions import Registry, from_settings
 log = logging.getLogger("mock_server.webhooks")
 META = "webhooks.cursor"          # store map per sandbox: "cursor" -> {"at": mock time, "by": claim token}
 SEEN = "webhooks.seen"            # store map per sandbox: batch -> claim token of its first walk
-TICK = 0.05                       # real seconds between two rounds of the producer
+TICK = 0.05                       # real seconds at least between two rounds of the producer
+IDLE_ROUND = 30.0                 # real seconds at most between two rounds (a lost change notification)
+WATCH = 1.0                       # real seconds the watcher waits on the store before it checks for a stop
 _serials = itertools.count(1)
 
 
@@ -58,7 +66,7 @@ class Dispatcher:
         self.state = state
         self.settings = state.settings.webhooks
         self.specs = {name: provider.webhooks for name, provider in state.providers.items() if provider.webhooks}
-        self.registry = Registry(state.store, from_settings(state.settings, self.specs), self.specs)
+        self.registry = Registry(state.store, from_settings(state.settings, self.specs), self.specs, state.maps)
         self.walker = Walker(state.timelines, {name: spec.event_of for name, spec in self.specs.items()})
         self.deliveries = Deliveries(state.store, int(self.settings.max_records))
         self._real = real or state.store.time_source       # epoch seconds, shared by processes
@@ -70,6 +78,8 @@ class Dispatcher:
         self._threads: list[threading.Thread] = []
         self._last_iso: tuple[float | None, str] = (None, "")
         self._renewals: dict[str, float] = {}          # sandbox -> real time of its next lease check
+        self._watched: frozenset[str] = frozenset()    # sandboxes the last round served
+        self._upcoming: dict[str, float] = {}          # sandbox -> mock time of its next wanted event
         self.lanes = Lanes(self.settings, state.settings.seed, deliveries=self.deliveries, owner=self._token,
                            now_iso=self._now_iso, policy=lambda url: self.policy(url), real=self._real,
                            wake=self._wake.set, connect=connect, subscribed=self.registry.exists)
@@ -86,6 +96,7 @@ class Dispatcher:
                 return self
             self._stopping.clear()
             self._threads = [threading.Thread(target=self._produce_loop, name="webhooks-producer", daemon=True),
+                             threading.Thread(target=self._watch_loop, name="webhooks-watcher", daemon=True),
                              *self.lanes.threads()]
         for thread in self._threads:
             thread.start()
@@ -105,7 +116,7 @@ class Dispatcher:
 
     def ensure_started(self, sandbox: Sandbox) -> None:
         """Start when there is something to deliver to (a subscription exists)."""
-        if not self._threads and self.registry.any(sandbox.name):
+        if not self._threads and self.registry.any_in(sandbox):
             self.start()
 
     def __enter__(self) -> "Dispatcher":
@@ -167,18 +178,50 @@ class Dispatcher:
     # -- the producer ---------------------------------------------------------------------------
     def _produce_loop(self) -> None:
         while not self._stopping.is_set():
+            began = self._real()
+            self._wake.clear()                 # a wake during the round makes the next one at once
             try:
                 wait = self.step()
             except Exception:          # a bug must not kill delivery for good: log it, go on
                 log.exception("webhook dispatcher step failed")
                 wait = 20 * TICK
             self._wake.wait(wait)
-            self._wake.clear()
+            spent = self._real() - began
+            if spent < TICK:                   # a burst of changes: one round per TICK at most
+                self._stopping.wait(TICK - spent)
+
+    def _watch_loop(self) -> None:
+        """Wake the producer when the store reports a change in a sandbox it serves, or in another
+        one that has subscriptions now (created by another process)."""
+        feed = None
+        while not self._stopping.is_set():
+            try:
+                if feed is None:
+                    feed = self.state.store.changes()
+                changed = feed.wait(WATCH)
+                if changed and (changed & self._watched or any(self._may_serve(name) for name in changed - self._watched)):
+                    self._wake.set()
+            except Exception:          # the store unreachable: the producer's rounds go on, try again
+                log.debug("webhook watcher: no change feed", exc_info=True)
+                if feed is not None:
+                    feed.close()
+                    feed = None
+                self._wake.set()
+                self._stopping.wait(WATCH)
+        if feed is not None:
+            feed.close()
+
+    def _may_serve(self, name: str) -> bool:
+        """A sandbox the last round did not serve may have subscriptions now (another process
+        made one); a dropped one (no info) is not re-created by looking."""
+        info = self.state.store.info(name)
+        return info is not None and self.registry.may_have(info)
 
     def step(self) -> float:
         """One round over every sandbox: follow resets, claim due records, trim, produce.
 
-        Returns how long to sleep (50 ms: a retry is made at most that late).
+        Returns how long the producer may sleep if nothing changes: until the earliest instant it
+        knows work falls due (``IDLE_ROUND`` at most).
         """
         names = [info.name for info in self.state.store.sandboxes()]
         for name in self.lanes.sandboxes():
@@ -186,24 +229,38 @@ class Dispatcher:
                 self.lanes.forget(name)
         active = [name for name in names if self.registry.any(name)]
         lanes = self.lanes
-        for name in dict.fromkeys([*active, *(name for name in names if lanes.generation(name) is not None)]):
+        served = list(dict.fromkeys([*active, *(name for name in names if lanes.generation(name) is not None)]))
+        self._watched = frozenset(served)
+        for name in served:
             self._sync(name)                  # follows resets, also of sandboxes whose subscriptions went
             if self._stopping.is_set():
                 break
             self._claim_due(name)
         for name in lanes.finished(max(1, self.deliveries.max_records // 50)):
             self.deliveries.trim(name)
+        real = self._real()
+        wake = IDLE_ROUND
         for name in active:                   # each sandbox as far as its own room goes (Lanes.room)
             if self._stopping.is_set():
                 break
             if lanes.room(name) <= 0:
-                continue
+                continue                      # the lanes wake the producer when they have room
             sandbox = self.state.sandbox(name)
             self.state.settle(sandbox)
+            self._upcoming.pop(name, None)
             while lanes.room(name) > 0 and not self._stopping.is_set() and self._produce(sandbox):
                 pass
+            upcoming = self._upcoming.get(name)
+            if upcoming is not None:          # a running clock reaches the next wanted event
+                wake = min(wake, upcoming - sandbox.now())
+        for name in served:
+            if name in self._renewals and lanes.generation(name) is not None:
+                wake = min(wake, self._renewals[name] - real)
+            due = self.deliveries.next_due(name, real) if lanes.generation(name) is not None else None
+            if due is not None:
+                wake = min(wake, due - real)
         lanes.starved = lanes.inflight >= lanes.high_water
-        return TICK
+        return max(TICK, wake)
 
     def _claim_due(self, name: str) -> None:
         """Keep the leases of this process's queued jobs, then queue the sandbox's records that are
@@ -287,6 +344,14 @@ class Dispatcher:
             token = self._claim()
             store.update_value(name, SEEN, f"{source.provider}:{source.batch_id}",
                                lambda cur, token=token: token if cur is None else None)
+        if not events and not catch_up and end >= now:
+            # nothing to deliver up to now: the cursor stays (a write would wake every producer);
+            # the next round walks from it again, and wakes when the next wanted event is due
+            if not sandbox.clock.state()[1]:
+                upcoming = self.walker.next_at(sources, now, now + IDLE_ROUND, wanted)
+                if upcoming is not None:
+                    self._upcoming[name] = upcoming
+            return False
         claim = self._claim()
         won = store.update_value(name, META, "cursor", lambda cur: {"at": end, "by": claim} if cur == current else None)
         if won is None or won.get("by") != claim:

@@ -82,6 +82,15 @@ class Walker:
                 events.append(Event(transition.at, name, transition.index, source))
         return events, end
 
+    def next_at(self, sources: list[Source], t0: float, t1: float, wanted: Wanted, cap: int = 256) -> float | None:
+        """When the producer must next walk these sources: the instant of their first wanted
+        event in ``(t0, t1]``; past ``cap`` unwanted transitions, the last one walked (look again
+        from there); None when there is none by ``t1``."""
+        events, end = self.window(sources, t0, t1, cap, wanted)
+        if events:
+            return events[0].at
+        return end if end < t1 else None
+
     def events(self, sources: list[Source], t0: float, t1: float, wanted: Wanted) -> list[Event]:
         """Every event in ``(t0, t1]`` (no cap: for small windows)."""
         return self.window(sources, t0, t1, 1 << 62, wanted)[0]

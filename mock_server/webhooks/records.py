@@ -185,6 +185,12 @@ class Deliveries:
         return [record for record in out if record is not None and record.value["owner"] == owner
                 and record.value["dueReal"] == lease_end]
 
+    def next_due(self, sandbox: str, after_real: float) -> float | None:
+        """The real time the next unfinished record falls due after ``after_real`` (a retry, a
+        redelivery, a lease running out), or None: when the producer must look again."""
+        page, _ = self.records.page(sandbox, DUE, low=after_real, limit=1, newest_first=False)
+        return dict(page[0].indexes)[DUE.name] if page else None
+
     def trim(self, sandbox: str) -> None:
         """Keep at most ``max_records`` delivered and dead records, counting what goes."""
         for status in FINISHED:

@@ -28,6 +28,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 
 from ..fetch import check_url
 from ..providers import WebhookSpec
+from ..sandbox import MapCache, Sandbox
 
 AUTH_TYPES = ("no_auth", "basic", "bearer", "api_key")
 AUTH_FIELDS = {"no_auth": (), "basic": ("username", "password"), "bearer": ("token",), "api_key": ("key",)}
@@ -231,8 +232,10 @@ class Registry:
     at run time, kept in the sandbox's store map ``webhooks.subscriptions`` as plain data (so
     ``POST /_mock/reset`` drops them and a shared store shares them)."""
 
-    def __init__(self, store, configured: list[Subscription], specs: Mapping[str, WebhookSpec]) -> None:
+    def __init__(self, store, configured: list[Subscription], specs: Mapping[str, WebhookSpec],
+                 maps: MapCache | None = None) -> None:
         self.store = store
+        self.maps = maps or MapCache(store)
         self.configured = configured
         self.specs = specs                # provider name -> its WebhookSpec
 
@@ -248,6 +251,15 @@ class Registry:
 
     def any(self, sandbox: str) -> bool:
         return bool(self.configured) or bool(self.store.items(sandbox, BUCKET))
+
+    def may_have(self, info) -> bool:
+        """Whether a sandbox (its ``SandboxInfo``) may have subscriptions: the settings' or a map
+        that ever changed (a read that creates nothing: ``info``, not ``items``)."""
+        return bool(self.configured) or info.maps.get(BUCKET, 0) > 0
+
+    def any_in(self, sb: Sandbox) -> bool:
+        """``any`` for a request context: the map is read again only when its version moved."""
+        return bool(self.configured) or bool(self.maps.items(sb, BUCKET))
 
     def exists(self, sandbox: str, subscription: Subscription) -> bool:
         """Whether the subscription is still there (one store read; the settings' always are)."""

@@ -14,7 +14,7 @@ import requests
 
 from mock_server.webhooks.sender import Sender
 from receivers import HUGE, Misbehaving
-from webhook_helpers import advance, config, deliveries, live, send_indigitall, subscribe, wait_deliveries
+from support.webhooks import advance, config, deliveries, live, send_indigitall, subscribe, wait_deliveries
 
 MARGIN = 6.0           # seconds of slack on top of webhooks.timeout for a loaded machine
 share = 4              # workers one receiver may hold: webhooks.max_share (0.5) of webhooks.concurrency (8)

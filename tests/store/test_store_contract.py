@@ -1,0 +1,677 @@
+"""The store contract (``mock_server/store/base.py``), run against every implementation.
+
+The implementations are the fixtures of ``support/stores.py`` (add one there).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+
+import pytest
+
+from mock_server.store import ClockState, MemoryStore, NewRecord, SandboxLimit, StaleGeneration, Store, codec
+from support.stores import START_US, FakeTime, fake_time, make_store, store  # noqa: F401  (fixtures)
+
+@dataclass(frozen=True)
+class Item:
+    name: str
+    size: int = 0
+    blob: bytes = b""
+    tags: tuple = ()
+
+
+codec.register_dataclass(Item, "tests.item")
+
+
+def item(name: str, *indexes, **fields) -> NewRecord:
+    return NewRecord(Item(name, **fields), tuple(indexes))
+
+
+def new(store: Store, sandbox: str, name: str, *indexes, kind: str = "item", ids: str = "uuid"):
+    return store.create(sandbox, kind, lambda record_id, created_us: item(name, *indexes), ids=ids)
+
+
+# -- sandboxes -------------------------------------------------------------------------------------
+
+def test_the_store_satisfies_the_protocol(store):
+    assert isinstance(store, Store)
+
+
+def test_touch_creates_a_sandbox_once_with_the_configured_clock(store, fake_time):
+    info = store.touch("a")
+    assert info.name == "a" and info.generation == 0
+    assert info.clock == ClockState(offset_us=START_US - round(fake_time() * 1e6), frozen_at_us=START_US)
+    assert info.counts == {}
+    fake_time.value += 10
+    again = store.touch("a")
+    assert again.created_real == info.created_real and again.used_real == info.used_real + 10
+    assert [box.name for box in store.sandboxes()] == ["a"]
+
+
+def test_running_clock_starts_at_the_real_time_by_default(make_store, fake_time):
+    store = make_store(time_source=fake_time)
+    state = store.clock("x")
+    assert not state.frozen
+    assert state.now_us(round(fake_time() * 1e6)) == round(fake_time() * 1e6)
+
+
+def test_sandboxes_are_isolated(store):
+    one = new(store, "a", "first", ("all", None))
+    new(store, "b", "second", ("all", None))
+    assert store.get("a", "item", one.id).value.name == "first"
+    assert store.get("b", "item", one.id).value.name == "second"    # same seed, same first id
+    assert [r.value.name for r in store.scan("a", "all")] == ["first"]
+    store.update_clock("a", lambda state: ClockState(state.offset_us, START_US + 5))
+    assert store.clock("b").frozen_at_us == START_US
+    assert {box.name: box.counts for box in store.sandboxes()} == {"a": {"item": 1}, "b": {"item": 1}}
+
+
+def test_drop_removes_everything(store):
+    new(store, "a", "x", ("all", None))
+    store.put("a", "rules", "r1", {"n": 1})
+    assert store.drop("a") is True
+    assert store.drop("a") is False
+    assert [box.name for box in store.sandboxes()] == []
+    assert store.page("a", "all").total == 0
+    assert store.get_value("a", "rules", "r1") is None
+
+
+def test_max_sandboxes_bounds_creation_by_any_operation(make_store):
+    store = make_store(max_sandboxes=2)
+    store.touch("a")
+    store.put("b", "rules", "r1", {"n": 1})                    # any operation creates on first use
+    for create_c in (lambda: store.touch("c"), lambda: store.clock("c"), lambda: store.put("c", "m", "k", 1),
+                     lambda: store.reset("c")):
+        with pytest.raises(SandboxLimit) as refused:
+            create_c()
+        assert refused.value.sandbox == "c" and refused.value.limit == 2
+    assert [box.name for box in store.sandboxes()] == ["a", "b"]
+    assert store.touch("a").name == "a" and store.get_value("b", "rules", "r1") == {"n": 1}   # existing ones work
+    assert store.drop("b") is True
+    assert store.touch("c").name == "c"                         # a freed place is taken again
+    assert [box.name for box in store.sandboxes()] == ["a", "c"]
+
+
+def test_max_sandboxes_holds_under_concurrent_creation(make_store):
+    """Creation and the count are one step: racing creators (two store objects, as two processes
+    on a shared store) never exceed the bound."""
+    first = make_store(max_sandboxes=5)
+    stores = [first, make_store(max_sandboxes=5)] if not isinstance(first, MemoryStore) else [first, first]
+    outcomes: list[str] = []
+    start = threading.Barrier(20)
+
+    def create(number: int) -> None:
+        start.wait()
+        try:
+            stores[number % 2].touch(f"s{number}")
+            outcomes.append("created")
+        except SandboxLimit:
+            outcomes.append("refused")
+    threads = [threading.Thread(target=create, args=(number,)) for number in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(outcomes) == ["created"] * 5 + ["refused"] * 15
+    assert len(first.sandboxes()) == 5
+
+
+def test_expire_idle_uses_real_time(store, fake_time):
+    store.touch("old")
+    fake_time.value += 100
+    store.touch("new")
+    fake_time.value += 50
+    assert store.expire_idle(120) == ["old"]
+    assert [box.name for box in store.sandboxes()] == ["new"]
+    assert store.expire_idle(120) == []
+
+
+def test_reset_drops_everything_and_restarts_ids(store):
+    first = [new(store, "a", str(n), ("all", None)).id for n in range(3)]
+    numbered = new(store, "a", "t", kind="task", ids="sequence").id
+    store.reserve("a", "ledger", lambda view: (None, {1: 5}))
+    store.append("a", "journal", "x", max_entries=10)
+    store.put("a", "rules", "r", 1)
+    store.incr("a", "hits")
+    store.update_clock("a", lambda state: ClockState(state.offset_us, START_US + 60_000_000))
+    before = store.info("a")
+
+    info = store.reset("a")
+
+    assert info.generation == before.generation + 1 and info.version > before.version
+    assert info.counts == {} and store.page("a", "all").total == 0
+    assert store.ledger("a", "ledger") == {} and store.items("a", "rules") == []
+    assert store.read_log("a", "journal").entries == () and store.counter("a", "hits") == 0
+    assert store.clock("a").frozen_at_us == START_US + 60_000_000        # the clock keeps its time
+    assert [new(store, "a", str(n)).id for n in range(3)] == first        # a fresh sandbox's ids
+    assert new(store, "a", "t", kind="task", ids="sequence").id == numbered == "1"
+
+
+def test_reset_with_rewind_returns_the_clock_to_its_start(store):
+    store.update_clock("a", lambda state: ClockState(state.offset_us, START_US + 3_600_000_000))
+    assert store.reset("a", rewind_clock=True).clock.frozen_at_us == START_US
+
+
+def test_stale_generation_changes_nothing(store):
+    generation = store.touch("a").generation
+    store.reset("a")
+    with pytest.raises(StaleGeneration):
+        store.create("a", "item", lambda rid, created_us: item("late", ("all", None)), generation=generation)
+    with pytest.raises(StaleGeneration):
+        store.reserve("a", "ledger", lambda view: (None, {1: 1}), generation=generation)
+    assert store.page("a", "all").total == 0 and store.ledger("a", "ledger") == {}
+
+
+# -- clock -----------------------------------------------------------------------------------------
+
+def test_update_clock_is_compare_and_set_and_may_refuse(store):
+    before = store.version("a")
+    state = store.update_clock("a", lambda s: ClockState(s.offset_us, s.frozen_at_us + 1_000_000))
+    assert state.frozen_at_us == START_US + 1_000_000 and store.version("a") > before
+
+    def refuse(state):
+        raise ValueError("no")
+    with pytest.raises(ValueError):
+        store.update_clock("a", refuse)
+    assert store.clock("a") == state
+
+
+# -- records ---------------------------------------------------------------------------------------
+
+def test_create_assigns_id_seq_time_and_indexes(store):
+    record = new(store, "a", "x", ("all", None), ("by_size", 7))
+    assert uuid.UUID(record.id).version == 4
+    assert record.seq == 1 and record.version == 1 and record.created_us == START_US
+    assert record.indexes == (("all", START_US / 1e6), ("by_size", 7.0))
+    assert store.get("a", "item", record.id) == record
+    assert store.get("a", "item", "nope") is None
+    assert store.info("a").counts == {"item": 1}
+
+
+def test_ids_are_seeded_and_the_same_in_every_fresh_sandbox(make_store, fake_time):
+    one = make_store(seed=5, time_source=fake_time)
+    two = make_store(seed=5, time_source=fake_time)
+    other = make_store(seed=6, time_source=fake_time)
+    ids = [new(one, "a", "x").id for _ in range(4)]
+    assert ids == [new(two, "b", "x").id for _ in range(4)]
+    assert len(set(ids)) == 4
+    assert new(other, "a", "x").id != ids[0]
+
+
+def test_sequence_ids_count_per_kind(store):
+    assert [new(store, "a", "t", kind="task", ids="sequence").id for _ in range(3)] == ["1", "2", "3"]
+    assert new(store, "a", "j", kind="job", ids="sequence").id == "1"
+
+
+def test_build_gets_the_allocated_id(store):
+    record = store.create("a", "item", lambda rid, created_us: item(f"built-for-{rid}"))
+    assert record.value.name == f"built-for-{record.id}"
+
+
+def test_build_gets_the_creation_instant(make_store, fake_time):
+    """``build(id, created_us)``: the instant the record is stamped with, so a value can hold it
+    (no patching on read), on a running clock and when the real time steps back."""
+    store = make_store(time_source=fake_time)
+    made = [store.create("a", "item", lambda rid, created_us: item("x", size=created_us)) for _ in range(2)]
+    fake_time.value -= 5               # the real time steps back: the instant stays at the previous one
+    made.append(store.create("a", "item", lambda rid, created_us: item("y", size=created_us), ids="sequence"))
+    fake_time.value += 60
+    made.append(store.create("a", "item", lambda rid, created_us: item("z", size=created_us)))
+    for record in made:
+        assert record.value.size == record.created_us == store.get("a", "item", record.id).value.size
+    assert made[2].created_us == made[1].created_us and made[3].created_us > made[2].created_us
+
+
+def test_values_round_trip_through_the_codec(store):
+    record = store.create("a", "item", lambda rid, created_us: item("x", ("all", None), size=3, blob=b"\x00\x01", tags=("a", 1)))
+    again = codec.decode(codec.encode(store.get("a", "item", record.id)))
+    assert again == record and isinstance(again.value, Item) and again.value.tags == ("a", 1)
+
+
+def test_update_is_compare_and_set_with_index_changes(store):
+    record = new(store, "a", "x", ("all", None), ("queue", 10))
+    updated = store.update("a", "item", record.id, lambda r: NewRecord(Item("y"), (("all", None), ("done", 1))))
+    assert updated.version == 2 and updated.value == Item("y") and updated.seq == record.seq
+    assert updated.created_us == record.created_us
+    assert store.page("a", "queue").total == 0 and store.page("a", "done").total == 1
+    assert [r.value.name for r in store.scan("a", "all")] == ["y"]
+    assert store.update("a", "item", record.id, lambda r: None) == updated      # no change
+    assert store.update("a", "item", "missing", lambda r: NewRecord(Item("z"))) is None
+
+    def refuse(current):
+        raise LookupError("refused")
+    with pytest.raises(LookupError):
+        store.update("a", "item", record.id, refuse)
+    assert store.get("a", "item", record.id) == updated
+
+
+def test_update_many_is_atomic_and_may_create(store):
+    record = new(store, "a", "campaign", ("all", None))
+    out = store.update_many("a", [("item", record.id), ("lane", "bot-1")],
+                            lambda current: (NewRecord(Item("started")), NewRecord(Item("lane", size=5))))
+    assert out[0].value.name == "started" and out[1].value == Item("lane", size=5) and out[1].version == 1
+    assert store.get("a", "lane", "bot-1") == out[1]
+
+
+def test_trim_removes_the_oldest_records_of_an_index_from_every_index(store):
+    made = [new(store, "a", str(n), ("all", None), ("by-name", n), (f"tag:{n % 2}", None)) for n in range(6)]
+    other = new(store, "a", "other", ("all", None), kind="thing")
+    before = store.version("a")
+    assert store.trim("a", "by-name", 4) == 2            # "0" and "1" go, from all three indexes
+    assert store.version("a") > before
+    assert [r.value.name for r in store.scan("a", "by-name", newest_first=False)] == ["2", "3", "4", "5"]
+    assert [r.value.name for r in store.scan("a", "all", newest_first=False)] == ["2", "3", "4", "5", "other"]
+    assert store.page("a", "tag:0").total == 2 and store.page("a", "tag:1").total == 2
+    assert store.get("a", "item", made[0].id) is None and store.get("a", "item", made[2].id) == made[2]
+    assert store.info("a").counts == {"item": 4, "thing": 1}
+    quiet = store.version("a")
+    assert store.trim("a", "by-name", 4) == 0 and store.trim("a", "missing", 0) == 0
+    assert store.version("a") == quiet                    # nothing removed, no change
+    assert store.trim("a", "by-name", 0) == 4
+    assert store.page("a", "by-name").total == 0 and store.page("a", "tag:1").total == 0
+    assert store.get("a", "thing", other.id) == other
+    # a trimmed id can be created again (update_many creates missing records)
+    again = store.update_many("a", [("item", made[0].id)], lambda current: (item("back", ("by-name", 9)),))[0]
+    assert again.version == 1 and store.page("a", "by-name").total == 1
+
+
+def test_page_ranges_newest_first_with_total(store):
+    ids = []
+    for n in range(10):
+        store.update_clock("a", lambda s: ClockState(s.offset_us, START_US + n * 1_000_000))
+        ids.append(new(store, "a", str(n), ("all", None)).id)
+    low, high = START_US / 1e6 + 2, START_US / 1e6 + 7
+    page = store.page("a", "all", low=low, high=high, offset=1, limit=3)
+    assert page.total == 6
+    assert [r.value.name for r in page.records] == ["6", "5", "4"]
+    oldest = store.page("a", "all", low=low, high=high, limit=2, newest_first=False)
+    assert [r.value.name for r in oldest.records] == ["2", "3"]
+    assert store.page("a", "all", offset=9, limit=5).records[0].value.name == "0"
+    assert store.page("a", "all", offset=10).records == ()
+    assert store.page("a", "nothing").total == 0
+    assert [r.value.name for r in store.scan("a", "all", high=START_US / 1e6 + 1)] == ["1", "0"]
+
+
+def test_scored_index_orders_by_score_then_creation(store):
+    for name, score in (("c", 30), ("a", 10), ("b", 20), ("a2", 10)):
+        new(store, "a", name, ("queue", score))
+    assert [r.value.name for r in store.scan("a", "queue", newest_first=False)] == ["a", "a2", "b", "c"]
+    assert [r.value.name for r in store.scan("a", "queue", high=15, newest_first=False)] == ["a", "a2"]
+
+
+def test_scan_is_a_snapshot(store):
+    for n in range(3):
+        new(store, "a", str(n), ("all", None))
+    seen = store.scan("a", "all")
+    new(store, "a", "later", ("all", None))
+    assert [r.value.name for r in seen] == ["2", "1", "0"]
+    seen = store.scan("a", "all")
+    next(seen)
+    store.reset("a")
+    assert list(seen) == []            # a reset's records vanish
+
+
+def test_creation_time_never_goes_below_the_previous_one(make_store, fake_time):
+    store = make_store(time_source=fake_time)
+    first = new(store, "a", "x")
+    fake_time.value -= 5               # the real time steps back (NTP)
+    second = new(store, "a", "y")
+    assert second.created_us >= first.created_us and second.seq > first.seq
+
+
+# -- ledgers, logs, counters, maps -----------------------------------------------------------------
+
+def test_reserve_and_release(store):
+    result = store.reserve("a", "app-100", lambda view: (dict(view), {1: 600, 2: 100}))
+    assert result == {}
+    seen = store.reserve("a", "app-100", lambda view: (dict(view), {1: 400}))
+    assert seen == {1: 600, 2: 100}
+
+    def writes(view):
+        view[1] = 0                     # the view is read-only
+    with pytest.raises(TypeError):
+        store.reserve("a", "app-100", writes)
+    store.release("a", "app-100", {1: 1000, 2: 50, 3: 9})
+    assert store.ledger("a", "app-100") == {2: 50}
+    assert store.ledger("a", "other") == {}
+
+
+def test_log_append_read_retention_and_clear(store):
+    numbers = [store.append("a", "journal", {"n": n}, max_entries=3) for n in range(5)]
+    assert numbers == [1, 2, 3, 4, 5]
+    page = store.read_log("a", "journal")
+    assert [value["n"] for _, value in page.entries] == [2, 3, 4]
+    assert page.last == 5 and page.dropped == 2
+    assert [seq for seq, _ in store.read_log("a", "journal", after=3, limit=1).entries] == [4]
+    assert store.read_log("a", "journal", after=5).entries == ()
+    store.clear_log("a", "journal")
+    assert store.read_log("a", "journal").entries == ()
+    assert store.append("a", "journal", "next", max_entries=3) == 6
+
+
+def test_log_retention_by_encoded_bytes_keeps_the_newest(store):
+    entry = {"body": "x" * 1000}
+    size = len(codec.encode(entry))
+    for _ in range(10):
+        store.append("a", "journal", entry, max_entries=100, max_bytes=3 * size + 10)
+    page = store.read_log("a", "journal")
+    assert [seq for seq, _ in page.entries] == [8, 9, 10]
+    assert (page.dropped, page.dropped_for_bytes, page.bytes) == (7, 7, 3 * size)
+    store.append("a", "journal", {"n": 1}, max_entries=2, max_bytes=3 * size + 10)   # both bounds at once
+    page = store.read_log("a", "journal")
+    assert [seq for seq, _ in page.entries] == [10, 11]
+    assert (page.dropped, page.dropped_for_bytes, page.bytes) == (9, 7, size + len(codec.encode({"n": 1})))
+    store.append("a", "journal", {"big": "y" * 5000}, max_entries=100, max_bytes=100)   # alone over the bound: kept
+    page = store.read_log("a", "journal")
+    assert [seq for seq, _ in page.entries] == [12] and page.dropped_for_bytes == 9
+    store.clear_log("a", "journal")
+    page = store.read_log("a", "journal")
+    assert (page.dropped, page.dropped_for_bytes, page.bytes) == (0, 0, 0)
+
+
+def test_log_values_beyond_64_bits_are_kept(store):
+    value = {"x": 123456789012345678901234567890, "y": [-(2**64) - 1, 2**63], "z": (2**200,)}
+    store.append("a", "journal", value, max_entries=5)
+    assert store.read_log("a", "journal").entries[0][1] == value
+    store.put("a", "rules", "r", value)
+    assert store.get_value("a", "rules", "r") == value
+
+
+def test_counters_expire_after_their_ttl(store, fake_time):
+    assert store.incr("a", "w:1") == 1
+    assert store.incr("a", "w:1", 4) == 5
+    assert store.incr("a", "w:2", ttl=10) == 1
+    fake_time.value += 11
+    assert store.counter("a", "w:2") == 0 and store.counter("a", "w:1") == 5
+    assert store.incr("a", "w:2", ttl=10) == 1
+
+
+def test_maps_put_get_update_delete_in_order(store):
+    store.put("a", "rules", "r2", {"times": 2})
+    store.put("a", "rules", "r1", {"times": 1})
+    assert store.items("a", "rules") == [("r2", {"times": 2}), ("r1", {"times": 1})]
+    assert store.update_value("a", "rules", "r2", lambda v: {"times": v["times"] - 1}) == {"times": 1}
+    assert store.update_value("a", "rules", "r2", lambda v: None) == {"times": 1}
+    assert store.get_value("a", "rules", "r2") == {"times": 1}
+    assert store.delete("a", "rules", "r2") is True and store.delete("a", "rules", "r2") is False
+    assert store.get_value("a", "rules", "r2") is None
+
+
+def test_no_mutable_value_is_shared_with_the_store(store):
+    rule = {"match": {"path": "/v1/hsm/file"}, "times": 3}
+    store.put("a", "rules", "r", rule)
+    rule["times"] = 0                                     # the caller's object, changed afterwards
+    got = store.get_value("a", "rules", "r")
+    got["match"]["path"] = "/changed"                     # a read, changed afterwards
+    assert store.get_value("a", "rules", "r") == {"match": {"path": "/v1/hsm/file"}, "times": 3}
+    store.items("a", "rules")[0][1]["times"] = 9
+    store.update_value("a", "rules", "r", lambda value: value.update(times=1))   # in place, returns None
+    assert store.get_value("a", "rules", "r")["times"] == 3
+    entry = {"status": 200, "headers": {"a": "b"}}
+    store.append("a", "journal", entry, max_entries=5)
+    entry["headers"]["a"] = "changed"
+    store.read_log("a", "journal").entries[0][1]["headers"]["a"] = "changed again"
+    assert store.read_log("a", "journal").entries[0][1] == {"status": 200, "headers": {"a": "b"}}
+    assert store.ledger("a", "l") is not store.ledger("a", "l")
+
+
+
+def test_no_mutable_record_value_is_shared_with_the_store(store):
+    """A record's plain-data value (a webhook delivery record) is the store's own: changing the
+    caller's object after create, or a value read back (get, page, scan, what update and
+    update_many are given), changes nothing in the store and bumps no version."""
+    value = {"status": "pending", "history": [{"attempt": 1}], "meta": {"n": 1}}
+    record = store.create("a", "delivery", lambda rid, created_us: NewRecord(value, (("all", None),)))
+    value["status"] = "changed"                           # the caller's object, changed afterwards
+    value["history"].append({"attempt": 2})
+    version = store.version("a")
+    got = store.get("a", "delivery", record.id)
+    got.value["meta"]["n"] = 9                             # a read, changed afterwards
+    got.value["history"].clear()
+    store.page("a", "all").records[0].value["status"] = "paged"
+    next(store.scan("a", "all")).value["meta"]["n"] = 7
+
+    def in_place(current):
+        current.value["status"] = "in place"               # changed, but no replacement returned
+        return None
+    store.update("a", "delivery", record.id, in_place)
+    store.update_many("a", (("delivery", record.id),), lambda current: [in_place(current[0])])
+    expected = {"status": "pending", "history": [{"attempt": 1}], "meta": {"n": 1}}
+    assert store.get("a", "delivery", record.id).value == expected
+    assert store.version("a") == version
+    updated = store.update("a", "delivery", record.id, lambda current: NewRecord({**current.value, "status": "done"}))
+    updated.value["history"].append({"attempt": 3})        # the value a write returns, changed afterwards
+    assert store.get("a", "delivery", record.id).value == {**expected, "status": "done"}
+
+# -- change notification ---------------------------------------------------------------------------
+
+def test_every_change_bumps_the_version(store):
+    versions = [store.version("a")]
+    new(store, "a", "x")
+    versions.append(store.version("a"))
+    store.update_clock("a", lambda s: ClockState(s.offset_us, s.frozen_at_us + 1))
+    versions.append(store.version("a"))
+    store.reserve("a", "l", lambda view: (None, {1: 1}))
+    versions.append(store.version("a"))
+    store.put("a", "m", "k", 1)
+    versions.append(store.version("a"))
+    store.reset("a")
+    versions.append(store.version("a"))
+    assert versions == sorted(set(versions))
+
+
+def test_logs_and_counters_leave_the_version_alone(store):
+    """The request journal is a log: appending to it must not wake what waits on records."""
+    version = store.version("a")
+    store.append("a", "journal", {"n": 1}, max_entries=1)
+    store.append("a", "journal", {"n": 2}, max_entries=1)       # and a drop by retention
+    store.clear_log("a", "journal")
+    store.incr("a", "c")
+    assert store.version("a") == version
+    assert store.append("a", "journal", {"n": 3}, max_entries=5) == 3
+
+
+def test_wait_log_returns_on_an_append_or_a_reset(store):
+    store.touch("a")
+    answered: list[int] = []
+
+    def waiter(after: int):
+        answered.append(store.wait_log("a", "journal", after, timeout=10))
+
+    thread = threading.Thread(target=waiter, args=(0,))
+    thread.start()
+    time.sleep(0.05)
+    store.append("a", "other", 1, max_entries=5)                 # another log: not this one
+    store.append("a", "journal", {"n": 1}, max_entries=5)
+    thread.join(timeout=10)
+    assert not thread.is_alive() and answered == [1]
+    thread = threading.Thread(target=waiter, args=(1,))
+    thread.start()
+    time.sleep(0.05)
+    store.reset("a")                                             # the log starts again: look again
+    thread.join(timeout=10)
+    assert not thread.is_alive() and answered[1] == 0
+    began = time.monotonic()
+    assert store.wait_log("a", "journal", 0, timeout=0.2) == 0     # times out with the current last
+    assert 0.15 <= time.monotonic() - began < 5
+    assert store.wait_log("a", "nothing", -1, timeout=5) == 0      # already past: at once
+
+
+def test_each_map_has_its_own_version_answered_by_touch(store):
+    before = store.touch("a")
+    assert before.maps.get("rules", 0) == 0
+    store.put("a", "rules", "r1", {"n": 1})
+    one = store.touch("a").maps["rules"]
+    assert one > before.maps.get("rules", 0)
+    new(store, "a", "x")                                      # other changes leave the map's version
+    store.put("a", "other", "k", 1)
+    store.append("a", "journal", 1, max_entries=5)
+    assert store.touch("a").maps["rules"] == one
+    store.update_value("a", "rules", "r1", lambda value: None)   # no change
+    assert store.touch("a").maps["rules"] == one
+    store.update_value("a", "rules", "r1", lambda value: {"n": 2})
+    two = store.touch("a").maps["rules"]
+    assert two > one
+    store.delete("a", "rules", "r1")
+    assert store.touch("a").maps["rules"] > two
+    assert store.info("a").maps == store.touch("a").maps
+    reset = store.reset("a")
+    after = store.touch("a")             # same (created, generation, version) would mean same content
+    assert after.generation == reset.generation > before.generation
+
+
+def test_change_feed_names_every_changed_sandbox(store):
+    store.touch("a")
+    store.touch("b")
+    feed = store.changes()
+    try:
+        assert feed.wait(0.05) == set()
+        new(store, "a", "x")
+        store.put("b", "m", "k", 1)
+        store.put("b", "m", "k", 2)
+        seen: set[str] = set()
+        deadline = time.monotonic() + 10
+        while seen != {"a", "b"} and time.monotonic() < deadline:
+            seen |= feed.wait(1)
+        assert seen == {"a", "b"}
+        store.append("a", "journal", 1, max_entries=5)           # logs and counters do not count
+        store.incr("a", "c")
+        assert feed.wait(0.2) == set()
+        answered: list[set[str]] = []
+        waiter = threading.Thread(target=lambda: answered.append(feed.wait(10)))
+        waiter.start()
+        time.sleep(0.05)
+        store.drop("b")                                           # a drop is a change too
+        waiter.join(timeout=10)
+        assert answered == [{"b"}]
+    finally:
+        feed.close()
+
+
+def test_wait_returns_on_change_without_holding_the_store(store):
+    after = store.version("a")
+    answered = []
+
+    def waiter():
+        answered.append(store.wait("a", after, timeout=10))
+
+    thread = threading.Thread(target=waiter)
+    thread.start()
+    time.sleep(0.05)
+    began = time.monotonic()
+    new(store, "a", "x")             # would block if the waiter held the sandbox's lock
+    assert time.monotonic() - began < 1
+    thread.join(timeout=5)
+    assert not thread.is_alive() and answered and answered[0] > after
+
+
+def test_wait_times_out_with_the_current_version(store):
+    version = store.version("a")
+    began = time.monotonic()
+    assert store.wait("a", version, timeout=0.2) == version
+    assert 0.15 <= time.monotonic() - began < 2
+    assert store.wait("a", version - 1, timeout=5) == version       # already past: at once
+
+
+# -- concurrency properties (real threads) ---------------------------------------------------------
+
+def _run(threads: int, work) -> None:
+    barrier = threading.Barrier(threads)
+    errors: list[BaseException] = []
+
+    def run(slot: int) -> None:
+        try:
+            barrier.wait()
+            work(slot)
+        except BaseException as exc:   # reported below
+            errors.append(exc)
+
+    pool = [threading.Thread(target=run, args=(slot,)) for slot in range(threads)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join(timeout=60)
+    assert not errors, errors
+    assert not any(thread.is_alive() for thread in pool)
+
+
+def test_concurrent_creates_unique_ids_and_creation_order_is_time_order(make_store):
+    store = make_store()                # a running real-time clock
+    _run(8, lambda slot: [new(store, "a", f"{slot}-{n}", ("all", None)) for n in range(150)])
+    records = list(store.scan("a", "all", newest_first=False))
+    assert len(records) == 1200 and len({r.id for r in records}) == 1200
+    assert [r.seq for r in records] == sorted(r.seq for r in records)
+    assert [r.created_us for r in records] == sorted(r.created_us for r in records)
+    for record in records[::37]:        # each found by a window holding its own creation instant
+        window = store.page("a", "all", low=record.created - 0.001, high=record.created + 0.001, limit=10_000)
+        assert record.id in {r.id for r in window.records}
+    numbers = []
+    _run(8, lambda slot: numbers.extend(new(store, "a", "t", kind="task", ids="sequence").id for _ in range(50)))
+    tasks = sorted((store.get("a", "task", n) for n in numbers), key=lambda r: r.seq)
+    assert [int(r.id) for r in tasks] == list(range(1, 401))       # sequence ids in creation order
+
+
+def test_reset_never_half_keeps_a_create(make_store):
+    store = make_store()
+    stop = threading.Event()
+    acknowledged: list[tuple[int, str]] = []     # (generation seen before the create returned, id)
+
+    def writer(slot: int) -> None:
+        while not stop.is_set():
+            generation = store.touch("a").generation
+            try:
+                record = store.create("a", "item", lambda rid, created_us: item(rid, ("all", None), ("twin", None)),
+                                      generation=generation)
+            except StaleGeneration:
+                continue
+            acknowledged.append((generation, record.id))
+
+    def resetter(slot: int) -> None:
+        if slot == 0:
+            for _ in range(20):
+                time.sleep(0.005)
+                store.reset("a")
+            stop.set()
+        else:
+            writer(slot)
+
+    _run(6, resetter)
+    final = store.info("a").generation
+    kept = {r.id for r in store.scan("a", "all")}
+    assert kept == {r.id for r in store.scan("a", "twin")}         # no record with half its entries
+    for generation, record_id in acknowledged:
+        if generation == final:
+            assert record_id in kept                                  # acknowledged after the last reset
+    assert len(kept) == store.info("a").counts.get("item", 0)
+
+
+def test_ledger_never_goes_over_capacity(store):
+    capacity, slots = 100, range(5)
+
+    def plan(view):
+        for slot in slots:
+            if view.get(slot, 0) + 7 <= capacity:
+                return slot, {slot: 7}
+        return None, {}
+
+    placed = []
+    _run(8, lambda slot: placed.extend(store.reserve("a", "app", plan) for _ in range(20)))
+    ledger = store.ledger("a", "app")
+    assert all(value <= capacity for value in ledger.values())
+    assert sum(ledger.values()) == 7 * sum(1 for slot in placed if slot is not None)
+    assert sum(1 for slot in placed if slot is not None) == 5 * (capacity // 7)
+
+
+def test_concurrent_updates_lose_nothing(store):
+    record = new(store, "a", "counter")
+    _run(8, lambda slot: [store.update("a", "item", record.id,
+                                       lambda r: NewRecord(Item("counter", size=r.value.size + 1)))
+                          for _ in range(100)])
+    assert store.get("a", "item", record.id).value.size == 800
+    _run(8, lambda slot: [store.update_value("a", "m", "k", lambda v: (v or 0) + 1) for _ in range(100)])
+    assert store.get_value("a", "m", "k") == 800
+    _run(8, lambda slot: [store.incr("a", "c") for _ in range(100)])
+    assert store.counter("a", "c") == 800

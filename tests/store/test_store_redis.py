@@ -1,0 +1,210 @@
+"""What the Redis store adds to the contract (tests/store/test_store_contract.py runs that on it too):
+several store objects on one Redis act as one store, big CSVs are stored once and read lazily,
+prefixes keep mocks apart, and an unreachable Redis is a clear StoreUnavailable that recovers."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import pytest
+import redis
+
+from mock_server.csvfile import CsvRules, read_csv
+from mock_server.rows import LazyRows, Rows, register_codecs
+from mock_server.store import ClockState, NewRecord, codec, open_store
+from mock_server.store.base import Blob
+from mock_server.store.redis import RedisStore, StoreUnavailable
+
+START_US = 1_767_607_200_000_000
+
+
+@dataclass(frozen=True)
+class Upload:
+    name: str
+    rows: Rows
+
+
+register_codecs()                  # what the app does for the rows its records hold
+codec.register_dataclass(Upload, "tests.upload")
+
+
+@pytest.fixture
+def pair(redis_url):
+    """Two stores on the same Redis, as two processes would have."""
+    stores = [RedisStore(redis_url, clock_start_us=START_US, clock_frozen=True) for _ in range(2)]
+    yield stores
+    for store in stores:
+        store.close()
+
+
+def csv_rows(count: int) -> Rows:
+    lines = ["phone,name"] + [f"5939{i % 50:08d},n{i}" for i in range(count)]
+    return read_csv(("\n".join(lines) + "\n").encode(), CsvRules())
+
+
+def test_open_store_builds_a_redis_store_from_its_url(redis_url):
+    store = open_store(redis_url, prefix="other:")
+    assert isinstance(store, RedisStore) and store.prefix == "other:"
+    store.close()
+
+
+def test_two_stores_on_one_redis_are_one_store(pair):
+    a, b = pair
+    made = a.create("s", "item", lambda rid, created_us: NewRecord({"n": 1}, (("all", None),)))
+    assert b.get("s", "item", made.id) == made
+    assert b.create("s", "item", lambda rid, created_us: NewRecord({"n": 2})).seq == made.seq + 1
+    ids = {a.create("t", "item", lambda rid, created_us: NewRecord(1)).id, b.create("t", "item", lambda rid, created_us: NewRecord(2)).id}
+    assert len(ids) == 2                                  # the seeded sequence, shared
+    b.update_clock("s", lambda state: ClockState(state.offset_us, START_US + 5_000_000))
+    assert a.clock("s").frozen_at_us == START_US + 5_000_000
+    b.reset("s")
+    assert a.get("s", "item", made.id) is None and a.info("s").generation == 1
+
+
+def test_ledger_capacity_holds_across_stores_and_threads(pair):
+    capacity = 50
+
+    def plan(view):
+        if view.get(0, 0) + 3 <= capacity:
+            return True, {0: 3}
+        return False, {}
+
+    placed = []
+
+    def work(store):
+        placed.extend(store.reserve("s", "app-100", plan) for _ in range(30))
+
+    threads = [threading.Thread(target=work, args=(pair[i % 2],)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert pair[0].ledger("s", "app-100") == {0: 3 * (capacity // 3)}
+    assert placed.count(True) == capacity // 3
+
+
+def test_wait_wakes_on_a_change_made_by_another_store(pair):
+    a, b = pair
+    after = a.version("s")
+    answered = []
+    waiter = threading.Thread(target=lambda: answered.append(a.wait("s", after, timeout=10)))
+    waiter.start()
+    b.put("s", "rules", "r1", {"x": 1})
+    waiter.join(timeout=5)
+    assert answered and answered[0] > after
+
+
+def test_big_rows_are_stored_once_and_read_lazily(pair, redis_url):
+    a, b = pair
+    rows = csv_rows(2000)
+    made = a.create("s", "upload", lambda rid, created_us: NewRecord(Upload("u", rows)))
+    client = redis.Redis.from_url(redis_url)
+    record_key = next(client.scan_iter(match=b"bulkmock:d:s:*:rec:upload:*"))
+    assert len(client.hget(record_key, "v")) < 400           # a reference, not the CSV
+    blob_keys = list(client.scan_iter(match=b"bulkmock:d:s:*:blob:*"))
+    assert len(blob_keys) == 1 and client.strlen(blob_keys[0]) == len(rows._data)
+    seen = b.get("s", "upload", made.id).value.rows
+    assert isinstance(seen, LazyRows) and len(seen) == 2000 and seen.header == ["phone", "name"]
+    assert seen.record(1999) == rows.record(1999)
+    assert seen.find("593900000007") == rows.find("593900000007") == list(range(7, 2000, 50))
+    assert len(list(client.scan_iter(match=b"bulkmock:d:s:*:blob:*:d"))) == 1    # the index, shared
+    fresh = RedisStore(redis_url)
+    again = fresh.get("s", "upload", made.id).value.rows
+    assert again._load_index() is not None and again.find("593900000049") == list(range(49, 2000, 50))
+    fresh.close()
+    third = RedisStore(redis_url)           # rewriting a record that refers to the CSV never reads the CSV
+    third.update("s", "upload", made.id, lambda r: NewRecord(Upload("again", r.value.rows)))
+    assert blob_keys[0] not in third.blobs._cache
+    third.close()
+    updated = b.update("s", "upload", made.id, lambda r: NewRecord(Upload("renamed", r.value.rows)))
+    assert a.get("s", "upload", made.id).value.rows.record(0) == rows.record(0) and updated.version == 3
+    a.reset("s")
+    assert list(client.scan_iter(match=b"bulkmock:d:s:*:blob:*")) == []       # dropped with the sandbox
+
+
+def test_rows_read_by_the_streaming_reader_keep_their_offsets(pair):
+    a, b = pair
+    rows = read_csv(b'phone,note\n111,"two\nlines"\n222,x\n\n333,y\n', CsvRules())
+    made = a.create("s", "upload", lambda rid, created_us: NewRecord(Upload("u", rows)))
+    seen = b.get("s", "upload", made.id).value.rows
+    assert [seen.record(i) for i in range(3)] == [rows.record(i) for i in range(3)]
+    assert [seen.line(i) for i in range(3)] == [2, 4, 6]
+
+
+class Text(Blob):
+    """A blob type of the tests' own: the store knows it only through ``store.base.Blob``."""
+
+    __slots__ = ("content", "source", "size")
+
+    def __init__(self, content: bytes | None, source=None, size: int | None = None) -> None:
+        self.content, self.source = content, source
+        self.size = len(content) if size is None else size
+
+    def text(self) -> bytes:
+        return self.content if self.source is None else self.source.get("")
+
+    def blob_parts(self):
+        return {"": self.content, "upper": self.content.upper()}
+
+    def blob_ref(self):
+        return self.size
+
+    @classmethod
+    def from_blob(cls, source, ref):
+        return cls(None, source, ref)
+
+    @property
+    def blob_source(self):
+        return self.source
+
+
+codec.register_blob(Text, "tests.text")
+
+
+@dataclass(frozen=True)
+class Note:
+    title: str
+    text: Text
+
+
+codec.register_dataclass(Note, "tests.note")
+
+
+def test_any_blob_type_is_kept_once_and_read_through_its_source(pair, redis_url):
+    a, b = pair
+    content = b"x" * 5000
+    made = a.create("s", "note", lambda rid, created_us: NewRecord(Note("n", Text(content))))
+    client = redis.Redis.from_url(redis_url)
+    record_key = next(client.scan_iter(match=b"bulkmock:d:s:*:rec:note:*"))
+    assert len(client.hget(record_key, "v")) < 200                   # a reference, not the content
+    blob = next(key for key in client.scan_iter(match=b"bulkmock:d:s:*:blob:*") if not key.endswith(b":upper"))
+    assert client.get(blob) == content and client.get(blob + b":upper") == content.upper()
+    seen = b.get("s", "note", made.id).value.text
+    assert isinstance(seen, Text) and seen.blob_source.name == blob and seen.text() == content
+    assert seen.blob_source.get("upper") == content.upper()
+    again = b.update("s", "note", made.id, lambda r: NewRecord(Note("renamed", r.value.text)))
+    assert again.version == 2 and len(list(client.scan_iter(match=b"bulkmock:d:s:*:blob:*"))) == 2   # not written again
+    assert a.get("s", "note", made.id).value.text.text() == content
+
+
+def test_prefixes_keep_two_mocks_apart(redis_url):
+    one, two = RedisStore(redis_url, prefix="one:"), RedisStore(redis_url, prefix="two:")
+    one.put("s", "m", "k", 1)
+    assert two.get_value("s", "m", "k") is None and [box.name for box in two.sandboxes()] == []
+    one.close()
+    two.close()
+
+
+def test_unreachable_redis_is_store_unavailable_then_recovers(redis_server, redis_url):
+    store = RedisStore(redis_url, socket_timeout=1)
+    store.put("s", "m", "k", 1)
+    redis_server.stop()
+    with pytest.raises(StoreUnavailable, match="unreachable"):
+        store.get_value("s", "m", "k")
+    with pytest.raises(StoreUnavailable):
+        store.create("s", "item", lambda rid, created_us: NewRecord(1))
+    redis_server.start()
+    store.put("s", "m", "k", 2)                              # the same object reconnects
+    assert store.get_value("s", "m", "k") == 2
+    store.close()

@@ -1,0 +1,1 @@
+"""Helpers the tests import (not tests themselves): one module per area."""
