@@ -43,14 +43,14 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
-# The README's examples as a transcript (tests/transcript.py): check them, or rewrite the answers.
+# The examples of README.md and docs/*.md as transcripts (tests/transcript.py): check them, or rewrite the answers.
 readme-check: $(STAMP)
 	$(BIN)/python tests/transcript.py
 
 readme: $(STAMP)
 	$(BIN)/python tests/transcript.py --update
 
-# Build the container image and run it (docker, or podman; see README "Container image").
+# Build the container image and run it (docker, or podman; see docs/server.md "Container image").
 smoke:
 	scripts/container-smoke
 

@@ -1,6 +1,9 @@
 """``mock-harness fixtures``: write, check or verify the committed fixtures (``harness.manifest``).
 
 - ``mock-harness fixtures [--out fixtures]`` writes every file and ``manifest.json``;
+- ``--check`` and ``--verify`` without ``--out`` read ``./fixtures`` when the working directory has
+  one, else the committed ``fixtures/`` of the clone this harness runs from, so they work from
+  any directory (a project of your own, a scratch directory);
 - ``--check`` regenerates into a temporary directory and compares bytes with ``--out``: it lists
   every file that differs, is missing or is not generated any more, and exits 1 if there is one;
 - ``--verify`` sends every manifest entry in ``--out`` to a running server (``--base-url``) and
@@ -26,7 +29,9 @@ def add_parser(subparsers):
         "fixtures", help="write, --check or --verify the committed sample files and their manifest",
         description="Write one small file per valid and invalid kind per provider, plus manifest.json "
                     "stating the request to send and the exact answer the mock must give.")
-    p.add_argument("--out", default="fixtures", metavar="DIR", help="fixtures directory (default ./fixtures)")
+    p.add_argument("--out", metavar="DIR",
+                   help="fixtures directory (default ./fixtures; --check and --verify fall back on the "
+                        "clone's committed fixtures/ when there is no ./fixtures)")
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--check", action="store_true",
                       help="regenerate in a temporary directory; fail if any byte differs from DIR")
@@ -36,6 +41,22 @@ def add_parser(subparsers):
     add_server_options(p)
     p.set_defaults(run=run)
     return p
+
+
+def committed() -> Path:
+    """The committed ``fixtures/`` of the clone this harness runs from (next to the ``harness`` package)."""
+    return Path(__file__).resolve().parent.parent / "fixtures"
+
+
+def directory(out: str | None, *, reading: bool) -> Path:
+    """``--out``, or its default: ``./fixtures``; to read (``--check``, ``--verify``) from a directory
+    without one, the clone's committed fixtures (`--check` from anywhere checks the same files)."""
+    if out is not None:
+        return Path(out)
+    here = Path("fixtures")
+    if reading and not here.is_dir() and committed().is_dir():
+        return committed()
+    return here
 
 
 def _files(root: Path) -> set[str]:
@@ -94,7 +115,7 @@ def verify(args, out: Path) -> int:
 
 
 def run(args) -> int:
-    out = Path(args.out)
+    out = directory(args.out, reading=args.check or args.verify)
     if args.check:
         return check(out)
     if args.verify:

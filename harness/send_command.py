@@ -220,6 +220,7 @@ def _unreachable(args, exc: requests.RequestException) -> int:
 
 def _clock_hint(base_url: str) -> None:
     """Against the mock, warn when its clock is frozen (nothing would ever finish)."""
+    sys.stdout.flush()  # the answer printed so far comes first, also in one log or pipe
     try:
         with MockControl(base_url, timeout=5) as control:
             frozen = control.clock.state().get("frozen")

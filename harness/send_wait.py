@@ -51,6 +51,7 @@ def _counts(counts: dict) -> str:
 
 def _follow(label: str, wait, read) -> tuple[dict | None, str | None]:
     """Run ``wait(on_poll)`` with a progress display; return (final, timeout message)."""
+    sys.stdout.flush()  # what was printed so far comes before the progress, also in one log or pipe
     progress = Progress(label)
     try:
         return wait(lambda item: progress.update(*read(item))), None

@@ -3,8 +3,10 @@
 ``WebhookReceiver`` accepts the mock's webhook POSTs on a local port, answers them (2xx by
 default; ``fail_next(n)`` answers the next ``n`` with an error, ``delay`` answers slowly) and keeps
 what arrived. With ``secret`` it checks ``X-Jelou-Signature`` / ``X-Mock-Signature`` (HMAC-SHA256
-of the exact body) and marks each event. With ``keep=False`` it only counts (constant memory: the
-mode for load runs). ``GET /_stats`` answers the counters as JSON, so a Locust run or a shell can
+of the exact body) and marks each event: a signature that does not match counts in ``badSignatures``,
+an event without one (Jelou's legacy subscription API has no signing secret, so its events are
+never signed) in ``unsigned``. With ``keep=False`` it only counts (constant memory: the
+mode for load runs). ``GET /_stats`` answers the counters as JSON (one line), so a Locust run or a shell can
 watch a receiver running in another process.
 
 It speaks just enough HTTP/1.1 for webhooks: requests with a ``Content-Length`` body, kept-alive
@@ -81,7 +83,8 @@ class WebhookReceiver:
         self._failures: list[int] = []
         self.counts: Counter[str] = Counter()
         self.total = 0
-        self.bad_signatures = 0
+        self.bad_signatures = 0                              # signed, but not with ``secret``
+        self.unsigned = 0                                    # no signature header while ``secret`` is set
         self._ids: set[str] = set()
         self.duplicates = 0
         self._started_at: float | None = None
@@ -214,7 +217,7 @@ class WebhookReceiver:
     def stats(self) -> dict[str, Any]:
         elapsed = time.monotonic() - self._started_at if self._started_at else 0.0
         return {"total": self.total, "byEvent": dict(self.counts), "duplicates": self.duplicates,
-                "badSignatures": self.bad_signatures, "seconds": round(elapsed, 3)}
+                "badSignatures": self.bad_signatures, "unsigned": self.unsigned, "seconds": round(elapsed, 3)}
 
     # -- HTTP ---------------------------------------------------------------------------------------
     def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -248,7 +251,7 @@ class WebhookReceiver:
                 body = await reader.readexactly(int(headers.get("content-length") or 0))
                 closing = headers.get("connection", "").lower() == "close"
                 if method == "GET" and path == "/_stats":
-                    await self._answer(writer, 200, json.dumps(self.stats()).encode(), close=closing)
+                    await self._answer(writer, 200, json.dumps(self.stats()).encode() + b"\n", close=closing)
                 else:
                     status = self._record(path, headers, body)
                     if self.delay:
@@ -290,7 +293,9 @@ class WebhookReceiver:
         item = ReceivedEvent(path, headers, body if self.keep else b"", status, time.monotonic(), signature_ok, data)
         with self._changed:
             self.total += 1
-            if self.secret is not None and signature_ok is not True:
+            if self.secret is not None and signature is None:
+                self.unsigned += 1
+            elif signature_ok is False:
                 self.bad_signatures += 1
             if 200 <= status < 300:
                 event_id = headers.get("x-mock-event-id", "")

@@ -4,7 +4,8 @@ Each event prints one line (``event  recipient  attempt  event id  signature``);
 prints the whole body instead, ``--quiet`` prints nothing per event (load runs: read the counters
 at ``GET /_stats`` or when the command stops). ``--fail-first N`` answers the first N requests
 with ``--fail-status`` (to watch the mock retry). Stops on Ctrl-C, or after ``--count`` events or
-``--seconds``; prints the counters (JSON) on stderr when it stops.
+``--seconds``; prints the counters (JSON) on stderr when it stops. With ``--secret`` it exits 1
+when a signature did not match (unsigned events are counted apart: they are not bad signatures).
 """
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ def add_parser(subparsers):
     listen = sub.add_parser("listen", help="receive webhooks on a local port and print them")
     listen.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
     listen.add_argument("--port", type=int, default=8099, help="port (default 8099; 0: any free port, printed)")
-    listen.add_argument("--secret", help="signing secret: verify X-Jelou-Signature / X-Mock-Signature")
+    listen.add_argument("--secret", help="signing secret: verify X-Jelou-Signature / X-Mock-Signature (an event "
+                        "without one, such as those of a Jelou legacy subscription, is counted as unsigned)")
     listen.add_argument("--status", type=int, default=204, help="status to answer (default 204)")
     listen.add_argument("--fail-first", type=int, default=0, metavar="N", help="answer the first N with --fail-status")
     listen.add_argument("--fail-status", type=int, default=500, help="status for --fail-first (default 500)")
@@ -36,8 +38,8 @@ def add_parser(subparsers):
     return p
 
 
-def _line(item: ReceivedEvent) -> str:
-    signature = {None: "-", True: "signature ok", False: "SIGNATURE MISMATCH"}[item.signature_ok]
+def _line(item: ReceivedEvent, checking: bool) -> str:
+    signature = {None: "unsigned" if checking else "-", True: "signature ok", False: "SIGNATURE MISMATCH"}[item.signature_ok]
     return f"{item.status} {item.event or '?':<17} {item.recipient or '?':<16} attempt {item.attempt}  {item.event_id}  {signature}"
 
 
@@ -47,7 +49,7 @@ def run(args) -> int:
 
     def on_event(item: ReceivedEvent) -> None:
         if not args.quiet:
-            text = json.dumps(item.data, ensure_ascii=False) if args.json else _line(item)
+            text = json.dumps(item.data, ensure_ascii=False) if args.json else _line(item, bool(args.secret))
             with lock:
                 print(text, flush=True)
         if args.count and receiver.total >= args.count:

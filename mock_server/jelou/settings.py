@@ -39,4 +39,4 @@ class JelouSettings(Section):
                                           shown="the demo tenant")
 
     table_notes = (("bots[].notification_urls", "none",
-                    "per bot `[{url, events, auth, signing_secret}]` (see Delivery-status webhooks)"),)
+                    "per bot `[{url, events, auth, signing_secret}]` (see [webhooks](webhooks.md))"),)

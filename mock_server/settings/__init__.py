@@ -10,7 +10,7 @@ rejected with their path, so a typo never silently does nothing.
 
 Read them typed: ``state.settings.jelou.file_url_timeout``, ``state.settings.webhooks.timeout``;
 ``settings.as_dict()`` is the plain form. Every behaviour the providers do not document is a
-setting; the README's table is generated from the model (``python -m mock_server.settings --table``).
+setting; the table in ``docs/settings.md`` is generated from the model (``python -m mock_server.settings --table``).
 """
 
 from __future__ import annotations

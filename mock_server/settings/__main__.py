@@ -1,4 +1,4 @@
-"""``python -m mock_server.settings --table`` / ``--write README.md``: the README's settings table."""
+"""``python -m mock_server.settings --table`` / ``--write docs/settings.md``: the settings table of ``docs/settings.md``."""
 
 import sys
 

@@ -114,7 +114,7 @@ def _store_prefix(value: Any, where: str) -> None:
 class StoreSettings(Section):
     url: str = setting("memory", "where state lives (`--store`): `memory` (this process), or `redis://HOST:PORT/DB` "
                                  "(also `rediss://`, `unix:///PATH?db=N`) shared by every process using it (see "
-                                 "\"Scale-out on Redis\")", check=_store_url, flag="store")
+                                 "[scale-out](scale-out.md))", check=_store_url, flag="store")
     prefix: str = setting("bulkmock:", "the shared store's key prefix", check=_store_prefix)
 
 
@@ -266,11 +266,11 @@ class CoreSettings(Section):
                                                  "64 KiB", shown="16 MB", check=_form_field_bytes)
     clock: ClockSettings = section(ClockSettings)
     server: ServerSettings = section(ServerSettings, "the HTTP server; `mock-server` flags override it")
-    net: NetSettings = section(NetSettings, "hosts fileUrl downloads and webhooks may reach (CONTRACT §13)")
+    net: NetSettings = section(NetSettings, "hosts fileUrl downloads and webhooks may reach (the host policy)")
     store: StoreSettings = section(StoreSettings)
     delivery: DeliverySettings = section(DeliverySettings)
     rate_limits: tuple = setting([], "`[{provider, per: credential\\|bot\\|application, limit, window}]`, see "
-                                     "[testing failures](#testing-failures)", shown="none")
+                                     "[failure testing](failure-testing.md)", shown="none")
     latency_profiles: tuple = setting([], "`[{provider, method, path, base, per_1000_rows}]` (all optional), real "
                                           "time added per request", shown="none")
     journal: JournalSettings = section(JournalSettings)

@@ -10,7 +10,7 @@ Why frozen dataclasses rather than marshmallow schemas loading into them: every 
 be declared twice (a schema field and a dataclass field), the very duplication issue 17 removes;
 the checks must keep their exact, already-documented messages (marshmallow would need one custom
 validator per field anyway); and a dataclass is what the code reads (``settings.jelou.max_rows``,
-typed, no ``load`` step in between). Field metadata carries the description the README's table
+typed, no ``load`` step in between). Field metadata carries the description the settings table (docs/settings.md)
 is generated from (``mock_server.settings.table``).
 """
 
@@ -51,8 +51,8 @@ class SettingsError(ValueError):
 
 def setting(default: Any, doc: str, *, check: Check | None = None, shown: str | None = None,
             flag: str | None = None, factory: Callable[[], Any] | None = None) -> Any:
-    """A settings field: its default (or a ``factory`` making it), its description (the README row),
-    an optional ``check``, ``shown`` (the default as the README writes it) and ``flag``
+    """A settings field: its default (or a ``factory`` making it), its description (the row of the settings table),
+    an optional ``check``, ``shown`` (the default as the table writes it) and ``flag``
     (``mock-server --<flag>``)."""
     metadata = {"doc": doc, "check": check, "shown": shown, "flag": flag}
     if factory is not None:
@@ -90,7 +90,7 @@ def thaw(value: Any) -> Any:
 class Section:
     """Base of every settings section (subclasses are ``@dataclass(frozen=True)``)."""
 
-    # extra README rows for keys inside list entries: (key, default shown, description)
+    # extra table rows for keys inside list entries: (key, default shown, description)
     table_notes: ClassVar[tuple[tuple[str, str, str], ...]] = ()
 
     def validate(self, where: str) -> None:
@@ -159,7 +159,7 @@ def walk(kind: type[Section], path: str = ""):
             yield where, spec
 
 
-# -- checks (each message names the key, as the README and the tests quote them) -------------------
+# -- checks (each message names the key, as the docs and the tests quote them) -------------------
 
 def _is_number(value: Any, integer: bool = False) -> bool:
     return not isinstance(value, bool) and isinstance(value, (int,) if integer else (int, float))

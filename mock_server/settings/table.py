@@ -1,8 +1,9 @@
-"""The README's settings table, generated from the model (``python -m mock_server.settings --table``).
+"""The settings table of ``docs/settings.md``, generated from the model (``python -m mock_server.settings --table``).
 
 Each row is a field of the model: its dotted key, its default (``shown`` in its metadata, else
-the default itself) and its description. ``--write README.md`` replaces the table between the
-markers; ``tests/core/test_core_settings.py`` fails when the README's table differs from this one.
+the default itself) and its description. ``--write docs/settings.md`` (the default page) replaces
+the table between the markers; ``tests/core/test_core_settings.py`` fails when the page's table
+differs from this one.
 """
 
 from __future__ import annotations
@@ -16,12 +17,13 @@ from typing import Any, Iterator
 from .core import model_for
 from .model import Section
 
-BEGIN = "<!-- settings table: generated from the model by `python -m mock_server.settings --write README.md` -->"
+PAGE = "docs/settings.md"
+BEGIN = "<!-- settings table: generated from the model by `python -m mock_server.settings --write docs/settings.md` -->"
 END = "<!-- end of the generated settings table -->"
 
 
 def shown(spec: dataclasses.Field) -> str:
-    """A field's default as the README writes it."""
+    """A field's default as the table writes it."""
     if spec.metadata.get("shown"):
         return spec.metadata["shown"]
     value: Any = spec.default if spec.default is not dataclasses.MISSING else spec.default_factory()
@@ -59,20 +61,20 @@ def table(providers=None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def with_table(readme: str, generated: str) -> str:
-    """``readme`` with the text between the markers replaced by ``generated``."""
-    head, begin, rest = readme.partition(BEGIN + "\n")
+def with_table(page: str, generated: str) -> str:
+    """``page`` with the text between the markers replaced by ``generated``."""
+    head, begin, rest = page.partition(BEGIN + "\n")
     old, end, tail = rest.partition(END)
     if not begin or not end:
-        raise ValueError(f"the README has no settings table markers ({BEGIN} ... {END})")
+        raise ValueError(f"the page has no settings table markers ({BEGIN} ... {END})")
     return head + begin + generated + end + tail
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mock_server.settings",
-                                     description="Print or write the README's settings table.")
+                                     description=f"Print or write the settings table of {PAGE}.")
     parser.add_argument("--table", action="store_true", help="print the table (Markdown)")
-    parser.add_argument("--write", metavar="README", help="replace the table between the markers in this file")
+    parser.add_argument("--write", metavar="PAGE", help=f"replace the table between the markers in this file ({PAGE})")
     args = parser.parse_args(argv)
     if args.write:
         path = Path(args.write)

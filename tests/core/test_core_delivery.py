@@ -193,7 +193,7 @@ def test_sent_by_matches_send_time_with_epoch_start(rate):
 
 T0 = 1000.0
 
-# code -> [(seconds after sending, stage)] written out from the README's table
+# code -> [(seconds after sending, stage)] written out from the reserved-recipients table (docs/demo-tenant.md)
 EXPECTED_STEPS = {
     ORDINARY: [(0, SENT), (1, CHANNEL), (2, USER)],
     ORDINARY_READ: [(0, SENT), (1, CHANNEL), (2, USER), (30, READ)],

@@ -257,18 +257,18 @@ def test_load_top_level_non_mapping_rejected(tmp_path, name, text):
     assert str(info.value) == f"config file {path} must hold a mapping at the top level"
 
 
-# --------------------------------------------------------------------------- the README's table, the demo tenant
+# --------------------------------------------------------------------------- the settings page's table, the demo tenant
 
 
-def test_readme_settings_table_is_generated_from_the_model():
+def test_the_settings_page_table_is_generated_from_the_model():
     from pathlib import Path
 
-    from mock_server.settings.table import BEGIN, END, table, with_table
+    from mock_server.settings.table import BEGIN, END, PAGE, table, with_table
 
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-    assert BEGIN in readme and END in readme
-    assert with_table(readme, table()) == readme, \
-        "README.md's settings table is stale: run `python -m mock_server.settings --write README.md`"
+    page = (Path(__file__).resolve().parents[2] / PAGE).read_text(encoding="utf-8")
+    assert BEGIN in page and END in page
+    assert with_table(page, table()) == page, \
+        f"{PAGE}'s settings table is stale: run `python -m mock_server.settings --write {PAGE}`"
     rows = table().splitlines()
     assert "| `jelou.file_url_timeout` | 10 s | " in "\n".join(rows)
     keys = {path for path, _ in walk(type(defaults()))}

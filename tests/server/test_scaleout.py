@@ -1,7 +1,7 @@
 """Several ``mock-server`` processes on one Redis act as one mock (CONTRACT §12), end to end.
 
 Each test starts real processes (``python -m mock_server --store redis://...``) on free ports and a
-private ``redis-server`` (``tests/realredis.py``): no part of this is mocked.
+private ``redis-server`` (``tests/support/realredis.py``): no part of this is mocked.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """``mock-server --workers N``: a worker that dies is replaced and the others keep serving (CONTRACT §18).
 
 Real processes: ``python -m mock_server --workers 2`` (granian) on a private ``redis-server``
-(``tests/realredis.py``); workers are found as the server's child processes in ``/proc``.
+(``tests/support/realredis.py``); workers are found as the server's child processes in ``/proc``.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The harness's fault and journal helpers, and the README's retrying-client example run as a user would."""
+"""The harness's fault and journal helpers, and the retrying-client example of docs/failure-testing.md run as a user would."""
 
 from __future__ import annotations
 
@@ -12,12 +12,12 @@ from harness.control import ControlError, MockControl
 from harness.server import BackgroundServer
 
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+PAGE = Path(__file__).resolve().parents[2] / "docs" / "failure-testing.md"
 STRICT_INI = "[pytest]\nfilterwarnings =\n    error\n"
 
 
 def readme_example() -> str:
-    section = README.read_text(encoding="utf-8").split("### A retrying client, end to end", 1)[1]
+    section = PAGE.read_text(encoding="utf-8").split("## A retrying client, end to end", 1)[1]
     return re.search(r"```python\n(.*?)```", section, re.S).group(1)
 
 

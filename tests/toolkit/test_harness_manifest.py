@@ -114,6 +114,19 @@ def test_check_lists_every_difference(tmp_path, capsys):
     assert main(["fixtures", "--check", "--out", str(tmp_path / "nowhere")]) == 2
 
 
+def test_check_and_verify_work_from_any_directory(live, tmp_path, monkeypatch, capsys):
+    """Issue 22 item 8: `fixtures --check` / `--verify` without --out worked only from the repository's
+    root (elsewhere: "fixtures is not a directory"); they read the clone's committed fixtures."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["fixtures", "--check"]) == 0
+    assert f"fixtures in {ROOT} are up to date" in capsys.readouterr().out
+    assert main(["fixtures", "--verify", "--base-url", live[0].base_url, "--only", "jelou-valid"]) == 0
+    assert "ok   jelou-valid: 200" in capsys.readouterr().out
+    (tmp_path / "fixtures").mkdir()  # a ./fixtures of the project's own is the one checked
+    assert main(["fixtures", "--check"]) == 1
+    assert "fixtures in fixtures are out of date" in capsys.readouterr().err
+
+
 def test_writing_twice_gives_the_same_bytes(tmp_path, capsys):
     assert main(["fixtures", "--out", str(tmp_path / "a")]) == 0
     assert f"({len(ENTRIES)} manifest entries)" in capsys.readouterr().out

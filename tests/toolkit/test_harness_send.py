@@ -1,8 +1,11 @@
 """``mock-harness send``: outcome printing, exit codes, --wait, and usage errors."""
 from __future__ import annotations
 
+import os
 import re
 import socket
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -101,6 +104,19 @@ def test_wait_follows_a_jelou_campaign_to_the_end(fast, capsys):
     assert re.search(rf"^campaign {UUID} COMPLETED: 7 messages, \d+ delivered, [12] failed$", out, re.M)
     assert re.search(r"^by status so far: .*FAILED [12]", out, re.M)
     assert "campaign " in err and "delivered or failed" in err     # progress lines (stderr is not a terminal)
+
+
+def test_wait_prints_in_order_into_one_pipe(fast):
+    """Issue 22 item 8: with stdout and stderr in one pipe (a CI log, `2>&1`), the answer and the campaign
+    id came after the progress lines (stdout was flushed only at exit)."""
+    completed = subprocess.run([sys.executable, "-m", "harness.cli", *send(fast, "jelou", str(J / "valid.csv")),
+                                "--wait", "--interval", "0.02", "--timeout", "30"],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=60,
+                               env={k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"})  # as in CI
+    lines = completed.stdout.splitlines()
+    assert completed.returncode == 0, completed.stdout
+    assert lines[0].startswith("200 OK") and lines[1].startswith("campaign: "), lines
+    assert re.fullmatch(r"campaign [0-9a-f]{8}: \w+, \d+/\d+ delivered or failed", lines[2]), lines
 
 
 def test_wait_follows_an_indigitall_task_to_the_end(fast, capsys):

@@ -47,6 +47,53 @@ def test_listen_prints_events_and_flags_a_bad_signature():
     assert process.returncode == 1
 
 
+def test_listen_counts_unsigned_events_apart_from_bad_signatures():
+    """Issue 22 item 8: with --secret, every event of a Jelou legacy subscription (documented without a
+    signing secret, so never signed) was counted as a bad signature and made the listener exit 1."""
+    process = subprocess.Popen([sys.executable, "-m", "harness.cli", "webhooks", "listen", "--port", "0",
+                                "--secret", "s3", "--count", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        url = process.stderr.readline().split()[2]
+        body = json.dumps({"event": "read", "notification": {"destination": "593900000001"}}).encode()
+        answer = requests.post(f"{url}/hook", data=body, timeout=5, headers={
+            "Content-Type": "application/json", "X-Mock-Event-Id": "e-1", "X-Mock-Attempt": "1"})
+        assert answer.status_code == 204
+        out, err = process.communicate(timeout=10)
+    finally:
+        process.kill()
+    assert out.splitlines()[0].endswith("  unsigned")
+    stats = json.loads(err.strip().splitlines()[-1])
+    assert (stats["badSignatures"], stats["unsigned"]) == (0, 1)
+    assert process.returncode == 0
+
+
+def test_legacy_subscription_events_are_unsigned_and_control_ones_verify(mock_server, mock_clock):
+    """The mock side of the same finding: the legacy API's events carry no signature (as documented), the
+    control plane's with a signing secret carry one that verifies; neither is a bad signature."""
+    mock_clock.freeze()
+    with WebhookReceiver(secret="whsec-1") as receiver:
+        legacy = requests.post(f"{mock_server.base_url}/v1/bots/demo-bot/events/webhook", timeout=5,
+                               auth=mock_server.jelou_credentials,
+                               json={"webhooks": [{"url": f"{receiver.url}/legacy", "events": ["delivered_user"]}]})
+        signed = requests.post(f"{mock_server.base_url}/_mock/webhooks", timeout=5, json={
+            "provider": "jelou", "botId": "demo-bot", "url": f"{receiver.url}/signed", "events": ["delivered_user"],
+            "signing_secret": "whsec-1"})
+        assert (legacy.status_code, signed.status_code) == (200, 201), legacy.text + signed.text
+        mock_server.jelou.send_file(b"phone_number\n593900000001\n", campaign_name="sig",
+                                    element_name="welcome_message", bot_id="demo-bot", params=[])
+        mock_clock.advance("PT1M")
+        events = receiver.wait_for(lambda seen: len(seen) >= 2, timeout=30)
+    assert sorted((e.path, e.signature_ok) for e in events) == [("/legacy", None), ("/signed", True)]
+    assert (receiver.stats()["badSignatures"], receiver.stats()["unsigned"]) == (0, 1)
+
+
+def test_stats_answer_ends_with_a_line_break():
+    """Issue 22 item 8: `curl -s .../_stats` glued the counters onto whatever the terminal printed next."""
+    with WebhookReceiver() as receiver:
+        answer = requests.get(f"{receiver.url}/_stats", timeout=5)
+    assert answer.content.endswith(b"}\n") and answer.json()["total"] == 0
+
+
 def test_listen_on_a_busy_port_is_a_clear_error():
     with WebhookReceiver() as receiver:
         result = subprocess.run([sys.executable, "-m", "harness.cli", "webhooks", "listen", "--port", str(receiver.port)],
