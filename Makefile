@@ -8,19 +8,33 @@ SEED ?= 0
 CONFIG ?=
 PYTEST_ARGS ?=
 
+# One stamp per set of extras: `make run` installs the server's runtime only (no extras),
+# `make load` adds Locust and Faker ([load]), `make test` everything the tests use ([dev]).
 STAMP := $(VENV)/.installed
+RUN_STAMP := $(VENV)/.installed-run
+LOAD_STAMP := $(VENV)/.installed-load
 
-.PHONY: run test test-fast install clean readme readme-check smoke
+.PHONY: run test test-fast install clean readme readme-check smoke dist
 
-$(STAMP): pyproject.toml
+$(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(RUN_STAMP): pyproject.toml setup.py | $(VENV)/bin/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(LOAD_STAMP): pyproject.toml setup.py | $(VENV)/bin/python
+	$(BIN)/python -m pip install --quiet -e '.[load]'
+	touch $@ $(RUN_STAMP)
+
+$(STAMP): pyproject.toml setup.py | $(VENV)/bin/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	touch $@ $(LOAD_STAMP) $(RUN_STAMP)
 
 install: $(STAMP)
 
-run: $(STAMP)
+run: $(RUN_STAMP)
 	$(BIN)/mock-server --host $(HOST) --port $(PORT) --seed $(SEED) $(if $(CONFIG),--config $(CONFIG))
 
 test: $(STAMP)
@@ -40,8 +54,13 @@ readme: $(STAMP)
 smoke:
 	scripts/container-smoke
 
+# The wheel and the sdist in dist/ (the `build` package; docs/install.md says how to install them).
+DIST ?= dist
+dist: $(STAMP)
+	$(BIN)/python -m build --outdir $(DIST) .
+
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache
 
 # Load tests and benchmark (loadtests/README.md). Results go to $(RESULTS)/ (gitignored).
 USERS ?= 20
@@ -55,19 +74,19 @@ PROFILE ?=
 
 .PHONY: load load-distributed bench bench-webhooks bench-profiles
 
-load: $(STAMP)
+load: $(LOAD_STAMP)
 	$(BIN)/python -m loadtests.run --users $(USERS) --spawn-rate $(SPAWN_RATE) --duration $(DURATION) --results $(RESULTS) $(if $(PROFILE),--profile $(PROFILE)) $(LOAD_ARGS)
 
-load-distributed: $(STAMP)
+load-distributed: $(LOAD_STAMP)
 	$(BIN)/python -m loadtests.run --users $(USERS) --spawn-rate $(SPAWN_RATE) --duration $(DURATION) --results $(RESULTS) --workers $(WORKERS) $(if $(PROFILE),--profile $(PROFILE))
 
-bench: $(STAMP)
+bench: $(LOAD_STAMP)
 	$(BIN)/python -m loadtests.bench $(BENCH_ARGS)
 
 # Webhook delivery rate and memory: a 1,000,000-recipient campaign advanced by a day (loadtests/webhook_bench.py).
-bench-webhooks: $(STAMP)
+bench-webhooks: $(LOAD_STAMP)
 	$(BIN)/python -m loadtests.webhook_bench $(BENCH_ARGS)
 
 # A 1,000,000-recipient campaign under a traffic profile against ideal: memory and webhook figures (docs/profiles.md).
-bench-profiles: $(STAMP)
+bench-profiles: $(LOAD_STAMP)
 	$(BIN)/python -m loadtests.profile_bench $(BENCH_ARGS)

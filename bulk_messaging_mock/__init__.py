@@ -1,22 +1,28 @@
-"""Collision-proof access to this project's ``mock_server`` and ``harness`` packages.
+"""The public API of the bulk-messaging mock, safe in any project::
 
-The distribution installs three top-level packages with common names (``mock_server``,
-``harness``, ``loadtests``) and this uniquely named one.  A project that installs it may have a
-top-level package of the same name (its own ``harness/`` of test helpers, say); whichever comes
-first on ``sys.path`` wins the name, and the other cannot be imported by it.  The pytest plugin
-(``bulk_messaging_mock.pytest_plugin``, entry point ``bulk_messaging_mock``) therefore never
-imports ``harness`` or ``mock_server`` by name.  It asks :func:`package`, which:
+    from bulk_messaging_mock import JelouClient, IndigitallClient, MockControl
 
-- returns the top-level package when the name resolves to ours (this repository, or any project
-  without a package of that name), so the plugin and ``from harness.client import ...`` in the
-  project's tests share one copy of every class;
-- otherwise loads our package from the directory beside this one under the private name
-  ``bulk_messaging_mock.<name>`` (``bulk_messaging_mock.harness.client.JelouClient``...), leaving
-  the project's package untouched.
+works whatever top-level packages the project has (its own ``harness/``, ``mock_server/`` or
+``loadtests/``).  The names, loaded on first use (registering the pytest plugin costs nothing):
 
-Both packages are loaded the same way (both top-level or both private), because ``harness``
-reaches ``mock_server`` as its sibling (``harness.sibling``).  Nothing is imported until a
-fixture needs it, so registering the plugin costs nothing.
+- clients: ``JelouClient``, ``IndigitallClient``, ``MockControl`` and their errors
+  (``ProviderError``, ``ValidationError``, ``AuthenticationError``, ...), from ``harness.client``;
+- ``WebhookReceiver`` (a local receiver for the mock's webhooks), ``BackgroundServer`` (the mock
+  served from a thread of this process) and ``create_app`` (the Flask app).
+
+Where the code lives.  The wheel installs one top-level name, this package, with the server and
+the harness inside it (``bulk_messaging_mock.mock_server``, ``bulk_messaging_mock.harness``; see
+``setup.py``).  In this repository they are the top-level ``mock_server/`` and ``harness/``;
+:func:`package` then:
+
+- returns the top-level package when the name resolves to ours (this repository's own tests), so
+  the plugin and ``from harness.client import ...`` in those tests share one copy of every class;
+- otherwise loads ours under the name ``bulk_messaging_mock.<name>``, as the wheel installs it
+  (a checkout used from another project: editable install, or on ``PYTHONPATH``), leaving the
+  project's same-named package untouched.
+
+Both packages are loaded the same way (both top-level or both inside), because ``harness``
+reaches ``mock_server`` as its sibling (``harness.sibling``).
 """
 from __future__ import annotations
 
@@ -26,8 +32,30 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-ROOT = Path(__file__).resolve().parent.parent
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
 PACKAGES = ("mock_server", "harness")  # mock_server first: harness imports it when it loads
+INSTALLED_INSIDE = (HERE / "harness").is_dir()  # the wheel's layout (not this repository's)
+
+CLIENT_NAMES = (
+    "JelouClient", "IndigitallClient", "MockControl", "SendResult", "ClockControl", "Answer",
+    "ProviderError", "AuthenticationError", "BadRequestError", "ConflictError", "ControlError", "ForbiddenError",
+    "NotFoundError", "PayloadTooLargeError", "ServerError", "ValidationError",
+)
+PUBLIC = {**{name: "harness.client" for name in CLIENT_NAMES}, "WebhookReceiver": "harness.webhooks",
+          "BackgroundServer": "harness.server", "create_app": "mock_server"}
+__all__ = sorted(PUBLIC)
+
+
+def __getattr__(name: str):
+    where = PUBLIC.get(name)
+    if where is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(module(where), name)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(PUBLIC))
 
 
 def _is_ours(name: str) -> bool:
@@ -41,23 +69,27 @@ def _is_ours(name: str) -> bool:
 
 
 def top_level_is_ours() -> bool:
-    """Whether ``import mock_server`` and ``import harness`` both reach this project's packages."""
-    return all(_is_ours(name) for name in PACKAGES)
+    """Whether ``import mock_server`` and ``import harness`` both reach this repository's packages."""
+    return not INSTALLED_INSIDE and all(_is_ours(name) for name in PACKAGES)
 
 
-def _load_private(name: str) -> ModuleType:
+def _load_inside(name: str) -> ModuleType:
+    """``bulk_messaging_mock.<name>``: installed there (the wheel), else loaded from the checkout."""
     full = f"{__name__}.{name}"
-    if full not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            full, ROOT / name / "__init__.py", submodule_search_locations=[str(ROOT / name)])
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[full] = module
-        try:
-            spec.loader.exec_module(module)
-        except BaseException:
-            del sys.modules[full]
-            raise
-    return sys.modules[full]
+    if full in sys.modules:
+        return sys.modules[full]
+    if INSTALLED_INSIDE:
+        return importlib.import_module(full)
+    spec = importlib.util.spec_from_file_location(
+        full, ROOT / name / "__init__.py", submodule_search_locations=[str(ROOT / name)])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[full] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[full]
+        raise
+    return module
 
 
 def package(name: str) -> ModuleType:
@@ -67,7 +99,7 @@ def package(name: str) -> ModuleType:
     if top_level_is_ours():
         return importlib.import_module(name)
     for each in PACKAGES[:PACKAGES.index(name) + 1]:
-        _load_private(each)
+        _load_inside(each)
     return sys.modules[f"{__name__}.{name}"]
 
 

@@ -43,8 +43,9 @@ Fixtures
 - ``mock_journal`` (function): the sandbox's request journal, emptied before the test:
   ``entries(**filters)``, ``assert_attempts(n, method=..., path=...)`` (waits for them),
   ``assert_honoured_retry_after(entries)``.
-- ``webhook_receiver`` (function): a :class:`harness.webhooks.WebhookReceiver` on a free local
-  port, stopped after the test. Subscribe its ``url`` (``POST /_mock/webhooks``, or Jelou's
+- ``webhook_receiver`` (function): a :class:`harness.webhooks.WebhookReceiver` on a free port of
+  ``MOCK_WEBHOOK_BIND`` (default 127.0.0.1), its ``url`` naming ``MOCK_WEBHOOK_HOST`` (default the
+  bind address), stopped after the test. Subscribe its ``url`` (``POST /_mock/webhooks``, or Jelou's
   ``POST /v1/bots/{botId}/events/webhook``), then ``webhook_receiver.wait_for(n)`` /
   ``wait_for(predicate)`` (``wait_quiet()``: until nothing more arrives) and inspect ``events`` (``event``, ``event_id``, ``attempt``,
   ``recipient``, ``data``, ``signature_ok``). ``fail_next(n)`` makes it answer errors; set
@@ -54,9 +55,12 @@ Fixtures
 - ``mock_server_config`` (session): the mock's settings; ``--mock-config FILE`` (YAML/JSON), or
   override the fixture in your ``conftest.py``.  Default: the demo tenant, real-time clock.
 
-Options: ``--mock-url URL`` uses a running mock instead of starting one (give ``--mock-config``
-too if it does not use the demo tenant); ``--mock-shared-sandbox`` makes every test use the
-``default`` sandbox (the behaviour before sandboxes: state is shared, reset it yourself).
+Options: ``--mock-url URL`` (or the environment variable ``MOCK_BASE_URL``; the flag wins) uses a
+running mock instead of starting one (give ``--mock-config`` too if it does not use the demo
+tenant); pytest's header says which server the session uses and why.  ``--mock-shared-sandbox``
+makes every test use the ``default`` sandbox (the behaviour before sandboxes: state is shared,
+reset it yourself).  ``MOCK_WEBHOOK_BIND`` / ``MOCK_WEBHOOK_HOST``: where ``webhook_receiver``
+listens and the host its URL names (a mock in a container reaching the runner; docs/ci.md).
 
 A test module in another project (the whole file)::
 
@@ -77,6 +81,8 @@ A test module in another project (the whole file)::
 from __future__ import annotations
 
 import hashlib
+import ipaddress
+import os
 import re
 import secrets
 
@@ -93,6 +99,50 @@ def pytest_addoption(parser):
                     help="use the mock running at this URL (shared by parallel workers or CI jobs) instead of starting one")
     group.addoption("--mock-shared-sandbox", action="store_true",
                     help="run every test in the 'default' sandbox instead of one sandbox per test")
+
+
+BASE_URL_VARIABLE = "MOCK_BASE_URL"
+WEBHOOK_BIND_VARIABLE, WEBHOOK_HOST_VARIABLE = "MOCK_WEBHOOK_BIND", "MOCK_WEBHOOK_HOST"
+
+
+def chosen_server(config, environ=None) -> tuple[str | None, str]:
+    """``(url, why)``: the running mock to use (``--mock-url``, else ``MOCK_BASE_URL``) or None
+    (start one in this process), and the reason, as pytest's header says it."""
+    environ = os.environ if environ is None else environ
+    flag = config.getoption("--mock-url")
+    if flag:
+        ignored = f"; {BASE_URL_VARIABLE} ignored" if environ.get(BASE_URL_VARIABLE, "").strip() else ""
+        return flag.strip(), f"--mock-url{ignored}"
+    variable = environ.get(BASE_URL_VARIABLE, "").strip()
+    if variable:
+        return variable, BASE_URL_VARIABLE
+    return None, f"neither --mock-url nor {BASE_URL_VARIABLE} is set"
+
+
+def pytest_report_header(config):
+    url, why = chosen_server(config)
+    if url is None:
+        return f"bulk-messaging-mock: an in-process mock started by the plugin ({why})"
+    return f"bulk-messaging-mock: the mock at {url} (from {why})"
+
+
+def webhook_address(environ=None) -> tuple[str, str]:
+    """``(bind, host)`` of the ``webhook_receiver`` fixture: ``MOCK_WEBHOOK_BIND`` (default
+    127.0.0.1) and ``MOCK_WEBHOOK_HOST`` (default: the bind address), the host its URL names."""
+    environ = os.environ if environ is None else environ
+    bind = environ.get(WEBHOOK_BIND_VARIABLE, "").strip() or "127.0.0.1"
+    host = environ.get(WEBHOOK_HOST_VARIABLE, "").strip()
+    if not host:
+        try:
+            unspecified = ipaddress.ip_address(bind).is_unspecified
+        except ValueError:
+            unspecified = False
+        if unspecified:
+            raise pytest.UsageError(
+                f"{WEBHOOK_BIND_VARIABLE}={bind} listens on every address; set {WEBHOOK_HOST_VARIABLE} to the "
+                "host name or address the mock reaches this machine by (the receiver's URL names it)")
+        host = bind
+    return bind, host
 
 
 @pytest.fixture(scope="session")
@@ -140,8 +190,9 @@ class LiveMock:
 
 @pytest.fixture(scope="session")
 def mock_service(request, mock_server_config):
-    """The mock server for the session: started here, or the one ``--mock-url`` names."""
-    url = request.config.getoption("--mock-url")
+    """The mock server for the session: the one ``--mock-url`` (else ``MOCK_BASE_URL``) names, or
+    one started here."""
+    url, _ = chosen_server(request.config)
     if url:
         yield MockService(url, module("mock_server.settings").build_settings(mock_server_config))
         return
@@ -227,6 +278,8 @@ def mock_journal(mock_server):
 
 @pytest.fixture
 def webhook_receiver():
-    """A local webhook receiver collecting the events the mock delivers."""
-    with module("harness.webhooks").WebhookReceiver() as receiver:
+    """A webhook receiver collecting the events the mock delivers: it listens on ``MOCK_WEBHOOK_BIND``
+    (default 127.0.0.1) and its ``url`` names ``MOCK_WEBHOOK_HOST`` (default: the bind address)."""
+    bind, host = webhook_address()
+    with module("harness.webhooks").WebhookReceiver(bind, advertise=host) as receiver:
         yield receiver

@@ -15,7 +15,7 @@ import sys
 from . import csv_command, fixtures_command, profile_command, send_command, webhooks_command
 from .conformance import command as conformance_command
 from .errors import CommandError, MissingExtraError
-from mock_server.version import package_version
+from .sibling import mock_server_module
 
 COMMANDS = [
     csv_command.add_parser,  # mock-harness csv ...
@@ -30,7 +30,7 @@ COMMANDS = [
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mock-harness", description="Test harness for the bulk-messaging mock.")
-    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {mock_server_module('version').package_version()}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for add in COMMANDS:
         add(subparsers)

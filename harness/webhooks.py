@@ -72,8 +72,11 @@ def verify(secret: str, body: bytes, header: str | None) -> bool:
 
 class WebhookReceiver:
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, secret: str | None = None, status: int = 204,
-                 delay: float = 0.0, keep: bool = True, on_event: Callable[[ReceivedEvent], None] | None = None) -> None:
-        self.host, self.port = host, port
+                 delay: float = 0.0, keep: bool = True, on_event: Callable[[ReceivedEvent], None] | None = None,
+                 advertise: str | None = None) -> None:
+        """Listen on ``host`` (``port`` 0: a free one); ``url`` names ``advertise`` (default ``host``):
+        the name a mock elsewhere (a container) reaches this receiver by."""
+        self.host, self.port, self.advertise = host, port, advertise or host
         self.secret, self.status, self.delay, self.keep, self.on_event = secret, status, delay, keep, on_event
         self._events: list[ReceivedEvent] = []
         self._changed = threading.Condition()
@@ -156,7 +159,8 @@ class WebhookReceiver:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        host = f"[{self.advertise}]" if ":" in self.advertise else self.advertise     # an IPv6 literal
+        return f"http://{host}:{self.port}"
 
     # -- behaviour ----------------------------------------------------------------------------------
     def fail_next(self, count: int, status: int = 500) -> None:

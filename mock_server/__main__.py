@@ -32,9 +32,13 @@ def _flag_type(path: str, spec: Field) -> Callable[[str], Any]:
     """The flag's parser: text to the setting's type, then the model's own check of that setting."""
     flag = "--" + spec.metadata["flag"]
 
+    listed = _listed(spec)
+
     def parse(text: str) -> Any:
         value: Any = text
-        if isinstance(spec.default, int):
+        if listed:                              # --net-allow a,b: a list setting, comma-separated
+            value = [item.strip() for item in text.split(",") if item.strip()]
+        elif isinstance(spec.default, int):
             try:
                 value = int(text)
             except ValueError:
@@ -47,7 +51,15 @@ def _flag_type(path: str, spec: Field) -> Callable[[str], Any]:
     return parse
 
 
+def _listed(spec: Field) -> bool:
+    """A list setting (``net.allow``): its flag takes comma-separated items."""
+    return spec.default is dataclasses.MISSING and isinstance(spec.default_factory(), tuple)
+
+
 def _flag_help(path: str, spec: Field) -> str:
+    if _listed(spec):
+        shown = spec.metadata.get("shown") or ", ".join(spec.default_factory()) or "none"
+        return f"{spec.metadata['doc']}, comma-separated (setting {path}; default {shown})".replace("`", "")
     shown = spec.metadata.get("shown") or spec.default
     return f"{spec.metadata['doc']} (setting {path}; default {shown})".replace("`", "")
 
@@ -58,7 +70,8 @@ def parse_args(argv: list[str] | None = None, environ: Mapping[str, str] | None 
     parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     parser.add_argument("--config", help="settings file, YAML or JSON (tenants, templates, applications, behaviour)")
     for path, spec in model_flags():            # overrides of settings: parsed here, checked by the model
-        parser.add_argument("--" + spec.metadata["flag"], type=_flag_type(path, spec), help=_flag_help(path, spec))
+        parser.add_argument("--" + spec.metadata["flag"], type=_flag_type(path, spec), help=_flag_help(path, spec),
+                            metavar="HOST[,HOST...]" if _listed(spec) else None)
     parser.add_argument("--quiet", action="store_true", help="print neither the banner nor the access log")
     parser.add_argument("--log-format", choices=("text", "json"),
                         help="access log: one line per request on stdout, as text (default) or JSON")

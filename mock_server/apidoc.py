@@ -25,6 +25,7 @@ from .control import openapi as control_doc
 from .faults import openapi as faults_doc
 from .providers import join_words
 from .settings import registered
+from .openapi_common import add_shared, add_webhooks, webhook_schemas
 from .openapi_parts import json_content
 from .webhooks import openapi as webhooks_doc
 from .version import package_version
@@ -112,7 +113,12 @@ def build_spec(settings: dict, rules=(), providers=None, views=None) -> dict:
             described.setdefault(path, set()).update(operations)
     for path, methods in _undescribed(rules, described).items():
         spec.path(path=path, operations={method: _generic(path) for method in methods})
-    return spec.to_dict()
+    for name, schema in webhook_schemas(providers).items():
+        spec.components.schema(name, schema=schema)
+    document = spec.to_dict()
+    add_shared(document)            # X-Mock-Sandbox on every operation; its 405/429/503 answers
+    add_webhooks(document, providers)
+    return document
 
 
 def _shape(path: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
@@ -51,6 +52,8 @@ class MockState:
     profiles: Any = None                # each sandbox's traffic profile (mock_server.profiles.SandboxProfiles)
     metrics: Metrics = field(default_factory=Metrics)     # GET /_mock/metrics (mock_server.metrics)
     maps: MapCache = field(init=False)  # the maps every request reads, kept while their version holds
+    # set when the server stops (SIGTERM): open long-polls answer at once with what they have
+    stopping: threading.Event = field(default_factory=threading.Event)
 
     def __post_init__(self) -> None:
         self.maps = MapCache(self.store)

@@ -17,8 +17,8 @@ A worker that dies is replaced while the others keep serving (CONTRACT §18): on
 (``kill -9``, the OOM killer) every time; one that exits by itself again within 5.5 s of being
 replaced is a crash loop (it cannot start), and the server stops with exit status 1.
 
-SIGTERM (and Ctrl-C): print a shutdown line, stop accepting, let in-flight requests finish (at
-most ``server.shutdown_grace`` seconds), exit 0.
+SIGTERM (and Ctrl-C): print a shutdown line, stop accepting, answer open long-polls at once (with
+what they have), let in-flight requests finish (at most ``server.shutdown_grace`` seconds), exit 0.
 """
 
 from __future__ import annotations
@@ -153,6 +153,7 @@ def serve_waitress(app, server: ServerSettings, sock: socket.socket, say: Callab
         say(f"mock-server: {stopping[0]} received, finishing in-flight requests "
             f"(at most {server.shutdown_grace:g} s) and stopping")
         instance.stop_accepting()
+        app.extensions["mock"].stopping.set()         # long-polls answer now rather than at their timeout
         grace_ends = time.monotonic() + float(server.shutdown_grace)
         while instance.busy() and time.monotonic() < grace_ends:
             instance.asyncore.loop(timeout=0.1, map=instance._map, use_poll=True, count=1)

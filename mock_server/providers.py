@@ -189,3 +189,4 @@ class WebhookSpec:
     configured: Callable[[Settings], Iterable[tuple[str, int, Any, str]]] = lambda settings: ()
     configured_where: str = "the settings"        # where those live, for "change the config file" answers
     owner_value: Callable[[str], Any] = str       # the stored owner (text) as listings show it
+    event_schema: Any = None                      # marshmallow schema of an event's body (OpenAPI ``webhooks``)

@@ -9,7 +9,9 @@ a waiter sleeps in ``store.wait`` until the sandbox changes (an upload, a clock 
 or until the next instant its answer can change by itself — computed from the send schedules
 (``next_change``) when the clock runs in real time. At most ``inspection.max_waiters`` requests
 wait at once (the server runs that many extra threads, so waiting never takes a worker the API
-needs); a long-poll beyond that answers at once with the current state.
+needs); a long-poll beyond that answers at once with the current state.  When the server stops
+(SIGTERM: ``MockState.stopping``) every waiting long-poll answers within ``STOP_CHECK`` with what
+it has, so the process exits at once instead of holding its shutdown grace (CONTRACT §16).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from .routes import _state, bp
 from .schemas import MessagesSchema
 
 MIN_NAP = 0.001          # real seconds: never wake more often than this
+STOP_CHECK = 0.25        # real seconds: the longest a waiter sleeps before looking whether the server stops
 
 
 def init_state(state) -> None:
@@ -80,7 +83,7 @@ def wait(state, sb, count, next_change, wait_for: int, timeout: float, log: str 
         return total
     try:
         deadline = time.monotonic() + timeout
-        while total < wait_for:
+        while total < wait_for and not state.stopping.is_set():
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
@@ -93,13 +96,29 @@ def wait(state, sb, count, next_change, wait_for: int, timeout: float, log: str 
                 if upcoming is not None:       # mock time runs at real speed while not frozen
                     nap = min(nap, max(MIN_NAP, upcoming - moment + MIN_NAP))
             if log is None:
-                store.wait(sb.name, version, nap)
+                _sleep(state, lambda after, seconds: store.wait(sb.name, after, seconds), version, nap)
                 version = store.version(sb.name)
             else:
-                version = store.wait_log(sb.name, log, version, nap)
+                version = _sleep(state, lambda after, seconds: store.wait_log(sb.name, log, after, seconds),
+                                 version, nap)
             sb.refresh()                       # real time passed: read the clock again
             state.settle(sb)
             total = count()
     finally:
         state.waiters.release()
     return total
+
+
+def _sleep(state, wake, version: int, nap: float) -> int:
+    """``wake(version, seconds)`` (the store's wait for a change) for ``nap`` seconds, in slices of
+    ``STOP_CHECK`` so that a stopping server (``state.stopping``) is noticed; ends early on a
+    change. Returns the newest version seen."""
+    until = time.monotonic() + nap
+    while not state.stopping.is_set():
+        left = until - time.monotonic()
+        if left <= 0:
+            break
+        newer = wake(version, min(left, STOP_CHECK))
+        if newer > version:
+            return newer
+    return version

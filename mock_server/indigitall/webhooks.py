@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from marshmallow import fields
+from marshmallow import Schema, fields, validate
 
 from .. import delivery
+from ..control.schemas import MessageSchema
 from ..isotime import from_timestamp, isoformat
 from ..providers import WebhookSpec
 from ..sandbox import Sandbox
@@ -18,6 +19,17 @@ EVENTS = ("sent", "delivered", "read", "failed")
 # delivery stage -> event name ("sent" is the send itself; the channel stage has no event of its
 # own, and a reply shows as "read")
 EVENT_OF = {delivery.SENT: "sent", delivery.USER: "delivered", delivery.READ: "read", delivery.FAILED: "failed"}
+
+
+
+class WebhookEventSchema(Schema):
+    """The body of a delivery-status webhook (``render`` below), for the OpenAPI ``webhooks``."""
+
+    event = fields.String(required=True, validate=validate.OneOf(EVENTS))
+    timestamp = fields.String(required=True, metadata={"description": "mock time of the transition (ISO 8601, UTC)"})
+    applicationId = fields.Integer(required=True)
+    taskId = fields.Integer(required=True)
+    message = fields.Nested(MessageSchema, required=True, metadata={"description": "the message as /_mock/messages shows it"})
 
 
 class WebhooksMixin:
@@ -57,4 +69,5 @@ def _application_problem(settings: Mapping[str, Any], owner: str) -> str | None:
 SPEC = WebhookSpec(
     events=EVENTS, event_of=EVENT_OF, signature_header="X-Mock-Signature",
     owner_key="applicationId", owner_field=lambda: fields.Integer(strict=True), owner_problem=_application_problem,
-    recipient=lambda body: (body.get("message") or {}).get("recipient"), owner_value=int)
+    recipient=lambda body: (body.get("message") or {}).get("recipient"), owner_value=int,
+    event_schema=WebhookEventSchema)

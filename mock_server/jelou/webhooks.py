@@ -70,6 +70,17 @@ class WebhooksSchema(Schema):
 WEBHOOKS = WebhooksSchema()
 
 
+class WebhookEventSchema(Schema):
+    """The body of a delivery-status webhook (``render`` below), for the OpenAPI ``webhooks``."""
+
+    event = fields.String(required=True, validate=validate.OneOf(EVENTS))
+    timestamp = fields.String(required=True, metadata={"description": "mock time of the transition (ISO 8601, UTC)"})
+    botId = fields.String(required=True)
+    campaignId = fields.String(required=True)
+    notification = fields.Nested(schemas.NotificationSchema, required=True,
+                                 metadata={"description": "the notification right after the transition"})
+
+
 class WebhooksMixin:
     """Mixed into :class:`JelouBackend`; uses its ``bot_for`` and ``state``."""
 
@@ -132,4 +143,5 @@ SPEC = WebhookSpec(
     events=EVENTS, event_of=EVENT_OF, signature_header="X-Jelou-Signature",
     owner_key="botId", owner_field=lambda: fields.String(validate=validate.Length(min=1)), owner_problem=_bot_problem,
     recipient=lambda body: body["notification"].get("destination"),
-    configured=_notification_urls, configured_where="jelou.bots[].notification_urls")
+    configured=_notification_urls, configured_where="jelou.bots[].notification_urls",
+    event_schema=WebhookEventSchema)

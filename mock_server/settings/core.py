@@ -85,12 +85,17 @@ class ServerSettings(Section):
 def _net_allow(value: Any, where: str) -> None:
     if not isinstance(value, (list, tuple)):
         raise SettingsError(f"{where} must be a list of host names, globs and CIDR networks", key=where)
+    try:
+        HostPolicy.build(value, True)               # each entry parses (`--net-allow 10.0.0.0/33` is a usage error)
+    except PolicyError as exc:
+        raise SettingsError(str(exc), key=where) from None
 
 
 @dataclass(frozen=True)
 class NetSettings(Section):
     allow: tuple[str, ...] = setting([], "host names, globs and CIDR networks `fileUrl` (and webhooks) may reach when "
-                                         "the server listens on a non-loopback address", check=_net_allow)
+                                         "the server listens on a non-loopback address", check=_net_allow,
+                                     flag="net-allow")
 
 
 def _store_url(value: Any, where: str) -> None:

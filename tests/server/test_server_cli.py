@@ -267,7 +267,7 @@ def test_flags_are_the_models_settings_checked_by_the_model(capsys):
     from mock_server.__main__ import model_flags
 
     assert {path for path, _ in model_flags()} == {"seed", "server.host", "server.port", "server.threads",
-                                                   "server.workers", "store.url"}
+                                                   "server.workers", "store.url", "net.allow"}
     with pytest.raises(SystemExit):
         parse_args(["--port", "70000"])
     assert "--port must be between 0 and 65535, not 70000" in capsys.readouterr().err

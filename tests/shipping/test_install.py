@@ -1,7 +1,7 @@
-"""``pip install`` of this project into a fresh venv, used by a project that has its own ``harness/``.
+"""``make dist`` and ``pip install`` of the wheel into a fresh venv, used by a project that has its own ``harness/``.
 
-The fresh venv gets this project with ``--no-deps`` (built from a copy of the source, as
-``pip install .`` builds it) and, through a ``.pth`` file, only the distributions the core
+The fresh venv gets this project's wheel with ``--no-deps`` (``make dist`` in a copy of the source:
+sdist, then the wheel built from it) and, through a ``.pth`` file, only the distributions the core
 requirements pull in (plus the user's own pytest), linked from this venv: so the test needs no
 package index for them, and anything the slim install forgot (Faker, Locust, tqdm...) is missing
 there for real.  ``pip check`` proves the linked set satisfies the core requirements.
@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import sys
+import zipfile
 from importlib import metadata
 from pathlib import Path
 
@@ -20,7 +21,7 @@ import pytest
 from packaging.requirements import Requirement
 
 ROOT = Path(__file__).resolve().parents[2]
-SOURCES = ("pyproject.toml", "README.md", "bulk_messaging_mock", "mock_server", "harness", "loadtests")
+SOURCES = ("pyproject.toml", "setup.py", "Makefile", "README.md", "bulk_messaging_mock", "mock_server", "harness")
 HEAVY = ("faker", "locust", "gevent", "zmq", "tqdm", "hypothesis")
 
 
@@ -61,7 +62,7 @@ import requests
 import harness
 import loadtests
 import mock_server as users_mock_server_package
-from bulk_messaging_mock import module
+from bulk_messaging_mock import IndigitallClient, JelouClient, MockControl, ValidationError
 
 
 def test_the_plugin_next_to_my_own_packages(mock_server, mock_clock):
@@ -75,16 +76,16 @@ def test_the_plugin_next_to_my_own_packages(mock_server, mock_clock):
     mock_clock.advance("PT1M")
     sent = mock_server.control.messages(campaign=answer.headers["X-Mock-Campaign-Id"])
     assert [m["recipient"] for m in sent["messages"]] == ["593987654321"]
-    clients = module("harness.client")
-    assert type(mock_server.jelou) is clients.JelouClient
-    with __import__("pytest").raises(clients.ValidationError):
+    assert type(mock_server.jelou) is JelouClient and type(mock_server.control) is MockControl
+    assert type(mock_server.indigitall) is IndigitallClient
+    with __import__("pytest").raises(ValidationError):
         mock_server.jelou.send_file(b"phone_number\\n+1\\n", campaign_name="t", element_name="welcome_message",
                                     bot_id="demo-bot", params=[])
 '''
 
 # The installed package's UI pages (generic and each provider's), its asset and the API docs page.
 PAGES = """
-from mock_server import create_app
+from bulk_messaging_mock import create_app
 app = create_app()
 client = app.test_client()
 for path in ("/_mock/ui/", "/_mock/ui/jelou", "/_mock/ui/indigitall", "/_mock/ui/requests",
@@ -113,8 +114,16 @@ def test_slim_install_serves_and_the_plugin_works_in_a_project_with_its_own_harn
     link_distributions(requirement_closure(core + ["pytest", "pip"]), deps)
     (site / "linked-deps.pth").write_text(f"{deps}\n")
 
-    install = run([str(python), "-m", "pip", "install", "--quiet", "--no-deps", str(source)], tmp_path)
+    dist = run(["make", "-C", str(source), "dist", f"VENV={sys.prefix}", "STAMP="], tmp_path)
+    assert dist.returncode == 0, dist.stdout[-2000:] + dist.stderr[-2000:]
+    [wheel] = (source / "dist").glob("bulk_messaging_mock-*.whl")
+    assert len(list((source / "dist").glob("bulk_messaging_mock-*.tar.gz"))) == 1
+    with zipfile.ZipFile(wheel) as archive:   # one top-level name: nothing to clash with a project's own
+        tops = {name.split("/")[0] for name in archive.namelist()}
+    assert tops == {"bulk_messaging_mock", wheel.name.split("-py3")[0] + ".dist-info"}
+    install = run([str(python), "-m", "pip", "install", "--quiet", "--no-deps", str(wheel)], tmp_path)
     assert install.returncode == 0, install.stdout + install.stderr
+    assert not [name for name in ("harness", "mock_server", "loadtests") if (site / name).exists()]
     check = run([str(python), "-m", "pip", "check"], tmp_path)
     assert check.returncode == 0, check.stdout + check.stderr      # the core requirements are all there
     found = run([str(python), "-c", "import importlib.util as u, sys; "
@@ -147,3 +156,20 @@ def test_slim_install_serves_and_the_plugin_works_in_a_project_with_its_own_harn
     assert "needs the [harness] extra: pip install 'bulk-messaging-mock[harness]'" in generate.stderr
     server = run([str(venv_bin / "mock-server"), "--help"], tmp_path, env=env)
     assert server.returncode == 0 and "MOCK_<FLAG>" in server.stdout
+
+
+def test_make_run_installs_the_runtime_only_and_test_and_load_add_their_extras(tmp_path):
+    """``make run`` on a fresh clone: the core requirements only, at most 35 packages with pip itself."""
+    venv = tmp_path / "fresh-venv"                           # never created: `make -n` only prints
+    def commands(target: str) -> list[str]:
+        printed = run(["make", "-n", "-C", str(ROOT), target, f"VENV={venv}"], tmp_path)
+        assert printed.returncode == 0, printed.stderr
+        return [line for line in printed.stdout.splitlines() if "pip install" in line and "--upgrade pip" not in line]
+
+    assert commands("run") == [f"{venv}/bin/python -m pip install --quiet -e ."]
+    assert commands("load") == [f"{venv}/bin/python -m pip install --quiet -e '.[load]'"]
+    assert commands("test") == [f"{venv}/bin/python -m pip install --quiet -e '.[dev]'"]
+    core = [r for r in metadata.requires("bulk-messaging-mock") if "extra ==" not in r]
+    installed = requirement_closure(core + ["pip", "setuptools"]) | {"bulk-messaging-mock"}
+    assert len(installed) <= 35, sorted(installed)
+    assert not installed & {"faker", "locust", "pytest", "hypothesis", "playwright", "schemathesis", "build"}

@@ -71,7 +71,7 @@ def test_dockerignore_keeps_the_context_to_the_package_sources():
     lines = [line for line in (ROOT / ".dockerignore").read_text().splitlines() if line and not line.startswith("#")]
     assert lines[0] == "*"
     kept = {line[1:].rstrip("/") for line in lines if line.startswith("!")}
-    assert kept == {"pyproject.toml", "README.md", "bulk_messaging_mock", "mock_server", "harness", "loadtests"}
+    assert kept == {"pyproject.toml", "setup.py", "README.md", "bulk_messaging_mock", "mock_server", "harness"}
 
 
 def test_compose_services():

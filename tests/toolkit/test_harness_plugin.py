@@ -14,9 +14,10 @@ from mock_server.store import valid_sandbox_name
 STRICT_INI = "[pytest]\nfilterwarnings =\n    error\n"
 
 CLIENTS_MODULE = '''
-from harness.client import ValidationError
-from harness.presets import INDIGITALL_TEXT_LAYOUT, SEED_TEXT_CSV
+from bulk_messaging_mock import ValidationError, module
 import pytest
+
+INDIGITALL_TEXT_LAYOUT, SEED_TEXT_CSV = module("harness.presets").INDIGITALL_TEXT_LAYOUT, module("harness.presets").SEED_TEXT_CSV
 
 CSV = b"phone_number,order_id,amount,date\\n593987654321,A1,$5,May 1\\n99901000001,A2,$6,May 2\\n"
 PARAMS = [{"param": 1, "column": "order_id"}, {"param": 2, "column": "amount"}, {"param": 3, "column": "date"}]

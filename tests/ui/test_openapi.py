@@ -47,7 +47,8 @@ def test_a_route_nobody_described_is_still_listed():
     item = spec["paths"]["/_mock/extra/{number}"]
     assert set(item) == {"get", "delete"}
     assert item["get"]["x-undescribed"] is True
-    assert item["get"]["parameters"] == [{"in": "path", "name": "number", "required": True, "schema": {"type": "string"}}]
+    assert item["get"]["parameters"] == [{"in": "path", "name": "number", "required": True, "schema": {"type": "string"}},
+                                         {"$ref": "#/components/parameters/XMockSandbox"}]
     assert "x-undescribed" not in spec["paths"]["/_mock/clock"]["get"]
 
 
@@ -70,14 +71,14 @@ def test_auth_schemes_and_both_jelou_bodies(client):
 def test_every_error_status_names_its_envelope(client):
     spec = spec_of(client)
     responses = spec["paths"]["/v1/hsm/file"]["post"]["responses"]
-    assert set(responses) == {"200", "400", "401", "403", "404", "413", "422"}
+    assert set(responses) == {"200", "400", "401", "403", "404", "405", "413", "422", "429", "503"}
     envelope = lambda status: responses[status]["content"]["application/json"]["schema"]["$ref"]  # noqa: E731
     assert envelope("422") == "#/components/schemas/JelouValidationFailed"
     assert envelope("401") == "#/components/schemas/JelouFailed"
     assert "WWW-Authenticate" in responses["401"]["headers"]
     assert "X-Mock-Campaign-Id" in responses["200"]["headers"]
     cancel = spec["paths"]["/v2/chat/application/{applicationId}/task/{taskId}"]["delete"]["responses"]
-    assert set(cancel) == {"200", "401", "403", "404", "409"}
+    assert set(cancel) == {"200", "400", "401", "403", "404", "405", "409", "429", "503"}
     assert cancel["409"]["content"]["application/json"]["schema"]["$ref"] == "#/components/schemas/IndigitallError"
     clock = spec["paths"]["/_mock/clock"]["post"]["responses"]
     assert clock["400"]["content"]["application/json"]["schema"]["$ref"] == "#/components/schemas/ControlError"
