@@ -14,11 +14,10 @@ from pathlib import Path
 
 import requests
 
-from mock_server.settings.model import SettingsError, load_file
-
 from .cli_common import add_server_options, connection_hint
 from .control import ControlError, MockControl
 from .errors import CommandError
+from .sibling import mock_server_module
 
 
 def add_parser(subparsers):
@@ -40,9 +39,10 @@ def read_profile(text: str) -> str | dict:
     path = Path(text)
     if path.suffix.lower() not in (".json", ".yaml", ".yml") and not path.exists():
         return text
+    model = mock_server_module("settings.model")
     try:
-        data = load_file(path)
-    except SettingsError as exc:
+        data = model.load_file(path)
+    except model.SettingsError as exc:
         raise CommandError(str(exc)) from None
     if "profile" in data and set(data) <= {"name", "profile", "available"}:
         return data["profile"]

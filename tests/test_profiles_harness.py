@@ -80,3 +80,19 @@ def test_the_next_test_is_on_the_default(mock_server):
     assert mock_server.control.profile()["name"] == "ideal"
 ''')
     pytester.runpytest("-p", "no:cacheprovider", "-p", "no:randomly").assert_outcomes(passed=2)
+
+
+def test_the_installed_console_script_sets_a_profile_from_a_file(server, tmp_path):
+    """The wheel's ``mock-harness`` (``bulk_messaging_mock.harness``) reaches the server's code as
+    its sibling package; a top-level ``mock_server`` import there is a ModuleNotFoundError."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(sys.executable).parent / "mock-harness"
+    profile = tmp_path / "p.json"
+    profile.write_text('{"shares": {"read": 0.25}}', encoding="utf-8")
+    done = subprocess.run([str(script), "profile", "set", str(profile), "--base-url", server.base_url,
+                           "--sandbox", "script"], capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["profile"]["shares"]["read"] == 0.25
