@@ -70,14 +70,15 @@ WORKERS ?= 2
 RESULTS ?= results
 BENCH_ARGS ?=
 LOAD_ARGS ?=
+PROFILE ?=
 
-.PHONY: load load-distributed bench bench-webhooks
+.PHONY: load load-distributed bench bench-webhooks bench-profiles
 
 load: $(LOAD_STAMP)
-	$(BIN)/python -m loadtests.run --users $(USERS) --spawn-rate $(SPAWN_RATE) --duration $(DURATION) --results $(RESULTS) $(LOAD_ARGS)
+	$(BIN)/python -m loadtests.run --users $(USERS) --spawn-rate $(SPAWN_RATE) --duration $(DURATION) --results $(RESULTS) $(if $(PROFILE),--profile $(PROFILE)) $(LOAD_ARGS)
 
 load-distributed: $(LOAD_STAMP)
-	$(BIN)/python -m loadtests.run --users $(USERS) --spawn-rate $(SPAWN_RATE) --duration $(DURATION) --results $(RESULTS) --workers $(WORKERS)
+	$(BIN)/python -m loadtests.run --users $(USERS) --spawn-rate $(SPAWN_RATE) --duration $(DURATION) --results $(RESULTS) --workers $(WORKERS) $(if $(PROFILE),--profile $(PROFILE))
 
 bench: $(LOAD_STAMP)
 	$(BIN)/python -m loadtests.bench $(BENCH_ARGS)
@@ -85,3 +86,7 @@ bench: $(LOAD_STAMP)
 # Webhook delivery rate and memory: a 1,000,000-recipient campaign advanced by a day (loadtests/webhook_bench.py).
 bench-webhooks: $(LOAD_STAMP)
 	$(BIN)/python -m loadtests.webhook_bench $(BENCH_ARGS)
+
+# A 1,000,000-recipient campaign under a traffic profile against ideal: memory and webhook figures (docs/profiles.md).
+bench-profiles: $(LOAD_STAMP)
+	$(BIN)/python -m loadtests.profile_bench $(BENCH_ARGS)

@@ -36,6 +36,8 @@ Fixtures
   with the test's fresh sandbox, so **a test that asks for it starts from an empty mock** (no
   campaigns, tasks or messages) on a clock at the configured start; with
   ``--mock-shared-sandbox`` nothing is reset for you: add ``mock_reset``.
+- ``mock_profile`` (function): set the sandbox's traffic profile for the test: ``mock_profile("realistic")``
+  or ``mock_profile({"failures": [{"code": 131026, "share": 0.1}]})`` (returns the resolved profile).
 - ``mock_faults`` (function): the sandbox's fault rules (``add``, ``list``, ``get``, ``delete``,
   ``clear``), none before and after the test. ``mock_faults.add({"status": 503}, match={"path": "/v1/hsm/file"}, times=2)``.
 - ``mock_journal`` (function): the sandbox's request journal, emptied before the test:
@@ -241,6 +243,20 @@ def mock_reset(mock_server):
 def mock_clock(mock_server):
     """The sandbox's clock, through the control plane."""
     return mock_server.control.clock
+
+
+@pytest.fixture
+def mock_profile(mock_server):
+    """Set the traffic profile of this test's sandbox: ``mock_profile("realistic")`` or
+    ``mock_profile({"shares": {"read": 0.6}})``; returns the resolved profile. The sandbox's
+    profile before the test is restored after it (a test's own sandbox is dropped anyway)."""
+    control = mock_server.control
+    before = control.profile()
+    yield control.set_profile
+    try:
+        control.set_profile(before["profile"] if before["name"] == "custom" else before["name"])
+    except Exception:                   # the server went away: nothing to restore
+        pass
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import argparse
 import os
 import sys
 
-from . import csv_command, fixtures_command, send_command, webhooks_command
+from . import csv_command, fixtures_command, profile_command, send_command, webhooks_command
 from .conformance import command as conformance_command
 from .errors import CommandError, MissingExtraError
 from .sibling import mock_server_module
@@ -23,6 +23,7 @@ COMMANDS = [
     send_command.add_parser,  # mock-harness send {jelou,indigitall} ...
     webhooks_command.add_parser,  # mock-harness webhooks listen ...
     conformance_command.add_parser,  # mock-harness conformance --target URL | --against-saved FILE
+    profile_command.add_parser,  # mock-harness profile show | set NAME|FILE
 ]
 
 

@@ -101,3 +101,18 @@ class MockControl:
         params = {key: value for key, value in params.items() if value is not None}
         extra = (timeout or 10.0) + 5.0 if wait_for else 0.0
         return self._call("GET", "/_mock/messages", params=params, timeout=self.timeout + extra)
+
+    # -- traffic profiles (CONTRACT §14) --------------------------------------------------------
+    def profile(self) -> dict:
+        """The sandbox's traffic profile: ``{"name", "profile": {...every field resolved...}, "available"}``."""
+        return self._call("GET", "/_mock/profile")
+
+    def set_profile(self, profile: str | dict) -> dict:
+        """Use a known profile by name (``"realistic"``) or an inline one (a dict: named ``custom``)."""
+        body = {"name": profile} if isinstance(profile, str) else {"profile": profile}
+        return self._call("PUT", "/_mock/profile", json=body)
+
+    def curve(self, campaign: str, *, step: str | None = None) -> dict:
+        """How many of a campaign's (task's) messages stand in each status over mock time."""
+        params = {"campaign": campaign, **({"step": step} if step else {})}
+        return self._call("GET", "/_mock/messages/curve", params=params)

@@ -11,6 +11,10 @@ output goes to ``worker-<i>.log``. (3) ``check.run`` against the same server. (4
 With ``--webhooks``, a webhook receiver (``mock-harness webhooks listen --quiet``, its own process)
 is subscribed to every Jelou and indigitall event before Locust starts; at the end the receiver's
 counters and the mock's delivery records are printed and written to ``webhooks.json``.
+With ``--profile NAME|FILE`` (``make load PROFILE=realistic``) the mock's default sandbox uses that
+traffic profile (``mock-harness profile set``); every run ends with the status curve
+(``GET /_mock/messages/curve``) of its largest campaign and largest task, printed and written to
+``curve.json``.
 
 Exit status: 0 only if Locust had no unexpected failure (deliberately invalid requests that got
 their documented 4xx are successes) and the check found nothing lost; 2 if the run could not start.
@@ -37,7 +41,8 @@ from .webhook_bench import receiver_stats, start_receiver
 HERE = Path(__file__).resolve().parent
 LOCUSTFILE = HERE / "locustfile.py"
 PRODUCED = ("report.html", "stats_stats.csv", "stats_failures.csv", "stats_exceptions.csv",
-            "stats_stats_history.csv", "ledger.json", "check.json", "server.log", "webhooks.json")
+            "stats_stats_history.csv", "ledger.json", "check.json", "server.log", "webhooks.json", "curve.json")
+CURVE_ROWS = 8            # points of each curve printed (curve.json has them all)
 
 
 def free_port() -> int:
@@ -184,6 +189,51 @@ def report_webhooks(url: str, hook_url: str, results: Path) -> None:
                                            encoding="utf-8")
 
 
+def set_profile(url: str, profile: str) -> None:
+    """Put the default sandbox on ``profile`` (a name, or a JSON/YAML file)."""
+    from harness.errors import CommandError
+    from harness.profile_command import read_profile
+
+    try:
+        body = read_profile(profile)
+    except CommandError as exc:
+        raise RuntimeError(f"--profile: {exc}") from None
+    answer = requests.put(f"{url}/_mock/profile", json={"name": body} if isinstance(body, str) else {"profile": body},
+                          timeout=10)
+    if answer.status_code != 200:
+        raise RuntimeError(f"the mock refused --profile {profile}: {answer.text}")
+    resolved = answer.json()
+    print(f"[load] traffic profile: {resolved['name']} {json.dumps(resolved['profile'], separators=(',', ':'))}",
+          flush=True)
+
+
+def report_curves(url: str, entries: list, results: Path) -> None:
+    """The status curve of the largest campaign and the largest task: a few rows printed, all in curve.json."""
+    curves = {}
+    for provider in ("jelou", "indigitall"):
+        mine = [entry for entry in entries if entry.provider == provider and entry.status != "canceled"]
+        if not mine:
+            continue
+        largest = max(mine, key=lambda entry: entry.rows)
+        answer = requests.get(f"{url}/_mock/messages/curve", params={"campaign": largest.id}, timeout=30)
+        if answer.status_code != 200:
+            print(f"[load] curve of {provider} {largest.id}: {answer.status_code} {answer.text}", flush=True)
+            continue
+        shape = curves[provider] = answer.json()
+        points = shape["points"]
+        statuses = [name for name in points[0]["counts"] if any(point["counts"][name] for point in points)]
+        last = len(points) - 1            # geometric spacing: most change happens early
+        picks = sorted({0, *(round(last ** (k / (CURVE_ROWS - 2))) for k in range(CURVE_ROWS - 1))} if last else {0})
+        print(f"[load] curve of {provider} {largest.id} ({shape['total']} messages, a point every {shape['step']}):",
+              flush=True)
+        print("  " + "at".ljust(24) + "".join(name.rjust(18) for name in statuses), flush=True)
+        for k in picks:
+            counts = points[k]["counts"]
+            print("  " + points[k]["at"].ljust(24) + "".join(str(counts[name]).rjust(18) for name in statuses),
+                  flush=True)
+    (results / "curve.json").write_text(json.dumps(curves, indent=1), encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m loadtests.run", description=__doc__.split("\n\n")[0])
     parser.add_argument("--users", type=int, default=20, help="peak number of simulated users (default 20)")
@@ -196,6 +246,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="a fault rule (JSON text, or @file.json) active during the run; repeatable. Its 429/5xx "
                              "answers are counted as '[injected N]' successes; the rules are removed before the check")
     parser.add_argument("--webhooks", action="store_true", help="also receive every webhook event and report the counts")
+    parser.add_argument("--profile", metavar="NAME|FILE", help="traffic profile of the mock during the run "
+                                                               "(realistic, degraded, ideal, or a JSON/YAML file)")
     args = parser.parse_args(argv)
     try:
         seconds(args.duration)
@@ -211,6 +263,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         server, url = start_server(results, args.config)
         add_faults(url, args.fault)
+        if args.profile:
+            set_profile(url, args.profile)
         if args.webhooks:
             receiver, hook_url = start_receiver()
             subscribe_all(url, hook_url)
@@ -230,6 +284,7 @@ def main(argv: list[str] | None = None) -> int:
                             progress=lambda text: print(text, flush=True))
         print(summary.render(), flush=True)
         (results / "check.json").write_text(json.dumps({**asdict(summary), "ok": summary.ok}, indent=1), encoding="utf-8")
+        report_curves(url, ledger.load(results / "ledger.json"), results)
         if receiver is not None:
             report_webhooks(url, hook_url, results)
     except RuntimeError as exc:

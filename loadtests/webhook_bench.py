@@ -93,14 +93,17 @@ def bench_settings(rows: int, concurrency: int, store: str = "memory") -> dict:
             "jelou": {"max_rows": max(rows, 1)}, "store": {"url": store}}
 
 
-def set_up(app, url: str, rows: int, advance: str) -> float:
-    """Subscribe the receiver, upload a ``rows`` campaign, advance the clock; the upload's seconds."""
+def set_up(app, url: str, rows: int, advance: str, profile: str = "ideal") -> float:
+    """Subscribe the receiver, upload a ``rows`` campaign under ``profile``, advance the clock; the
+    upload's seconds."""
     from werkzeug.datastructures import FileStorage
     from werkzeug.test import encode_multipart
 
     client = app.test_client()
     answer = client.post("/_mock/webhooks", json={"provider": "jelou", "botId": "demo-bot", "url": url, "events": ["all"]})
     assert answer.status_code == 201, answer.json
+    answer = client.put("/_mock/profile", json={"name": profile})
+    assert answer.status_code == 200, answer.json
     started = time.monotonic()
     data = campaign_csv(rows)
     boundary, body = encode_multipart({"campaignName": "bench", "elementName": "welcome_message", "botId": "demo-bot",
@@ -198,6 +201,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=300.0, help="stop after this many seconds (default 300)")
     parser.add_argument("--advance", default="P1D", help="how far to move the clock (default P1D)")
     parser.add_argument("--concurrency", type=int, default=8, help="webhooks.concurrency (default 8)")
+    parser.add_argument("--profile", default="ideal", help="the traffic profile of the campaign (default ideal)")
+    parser.add_argument("--json", metavar="FILE", help="also write the figures to FILE (loadtests.profile_bench)")
     parser.add_argument("--scaleout", action="store_true", help="also measure 1 vs 2 processes on a private Redis")
     parser.add_argument("--only-scaleout", action="store_true", help="only the Redis scale-out measurement")
     parser.add_argument("--scale-seconds", type=float, default=20.0, help="seconds measured per scale-out round (default 20)")
@@ -215,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     process, url = start_receiver()
     try:
         app = create_app(bench_settings(args.rows, args.concurrency))
-        upload_seconds = set_up(app, url, args.rows, args.advance)
+        upload_seconds = set_up(app, url, args.rows, args.advance, args.profile)
         baseline = rss_now()
         print(f"campaign: {args.rows:,} recipients uploaded in {upload_seconds:.1f} s; clock advanced {args.advance}; "
               f"RSS {baseline / MB:.0f} MB before delivery", flush=True)
@@ -246,6 +251,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"by event: {json.dumps(stats['byEvent'])}; records kept: {json.dumps(records)}")
     print("RSS during delivery: " + ", ".join(f"{n:,} events {r / MB:.0f} MB" for n, r in samples)
           + f"; peak {rss_peak() / MB:.0f} MB (baseline after upload {baseline / MB:.0f} MB)")
+    if args.json:
+        figures = {"profile": args.profile, "rows": args.rows, "events": stats["total"], "seconds": elapsed,
+                   "events_per_second": rate, "rss_after_upload": baseline, "rss_peak": rss_peak(),
+                   "rss_during": [r for _, r in samples], "by_event": stats["byEvent"],
+                   "cpu_us_per_event": cpu_mock / max(stats["total"], 1) * 1e6}
+        with open(args.json, "w", encoding="utf-8") as handle:
+            json.dump(figures, handle, indent=1)
     if args.scaleout:
         scaleout(args)
     return 0

@@ -14,6 +14,7 @@ from . import apidoc, browsers, control, faults, rows, ui, webhooks
 from . import indigitall, jelou
 from .clock import Clock
 from .delivery import Timelines
+from .profiles import Catalogue, SandboxProfiles
 from .errors import register_error_handlers
 from .metrics import Metrics
 from .providers import Backend, Provider
@@ -48,6 +49,7 @@ class MockState:
     max_waiters: int = 0
     _next_expiry: float = 0.0
     webhooks: Any = None                # the webhook Dispatcher (mock_server.webhooks)
+    profiles: Any = None                # each sandbox's traffic profile (mock_server.profiles.SandboxProfiles)
     metrics: Metrics = field(default_factory=Metrics)     # GET /_mock/metrics (mock_server.metrics)
     maps: MapCache = field(init=False)  # the maps every request reads, kept while their version holds
     # set when the server stops (SIGTERM): open long-polls answer at once with what they have
@@ -117,6 +119,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, store: Store | None =
     if store is None:
         store = _build_store(settings, time_source)
     state = MockState(settings=settings, store=store, timelines=Timelines(settings.delivery),
+                      profiles=SandboxProfiles(store, Catalogue(settings.delivery)),
                       metrics=Metrics(sandbox_label=settings.metrics.sandbox_label))
     state.metrics.time_store(store)
 

@@ -27,9 +27,20 @@ class Batch:
 
     outcomes: bytes
     sent_limit: int | None = None
+    profile: str | None = None        # the traffic profile it was accepted with (None: ideal)
 
     def build_schedule(self) -> Schedule:
         return EMPTY
+
+    def fates(self, timelines: Timelines) -> Timelines:
+        """The table this batch's outcome bytes index: the app's (``ideal``) or its profile's."""
+        return timelines.for_profile(self.profile)
+
+    def error(self, index: int, timelines: Timelines, reason: str | None = None) -> dict:
+        """A failed message's error object: a readable ``message`` (``reason``, else the profile's
+        title) and the WhatsApp error ``code`` (CONTRACT §14)."""
+        code, title = self.fates(timelines).error_of(self.outcomes[index])
+        return {"message": reason if reason is not None else title, "code": code}
 
     @property
     def schedule(self) -> Schedule:
@@ -58,7 +69,7 @@ class Batch:
 
     def stage_counts(self, timelines: Timelines, now: float) -> dict[str, int]:
         """Generic stage -> messages in it (``queued`` and, after a cancellation, ``canceled``)."""
-        return timelines.count(self.outcomes, self.schedule, now, self.sent_limit)
+        return self.fates(timelines).count(self.outcomes, self.schedule, now, self.sent_limit)
 
     def stage_of(self, index: int, timelines: Timelines, now: float) -> tuple[str, dict[str, float]]:
         """Message ``index``'s generic stage at ``now`` and when it reached each stage so far."""
@@ -66,7 +77,7 @@ class Batch:
             return delivery.CANCELED, {delivery.CANCELED: self.canceled_time()}
         if not self.schedule.segments:
             return delivery.QUEUED, {}
-        return timelines.stage(self.outcomes[index], self.schedule.send_time(index), now)
+        return self.fates(timelines).stage(self.outcomes[index], self.schedule.send_time(index), now)
 
     def canceled_time(self) -> float | None:
         """When unsent messages became canceled (subclasses with cancellation override)."""
@@ -79,7 +90,7 @@ class Batch:
         if not schedule.segments or limit == 0:
             return None
         best: float | None = None
-        for offset, codes in timelines.groups():
+        for offset, codes in self.fates(timelines).groups():
             start = min(schedule.sent_by(after - offset), limit)
             while start < limit:
                 first = min((found for code in codes if (found := self.outcomes.find(code, start, limit)) >= 0),

@@ -35,6 +35,9 @@ RESERVED: dict[str, tuple[int, str, str]] = {
     "06": (SLOW, "slow delivery", "reaches the user only after delivery.slow_user_after seconds; never read"),
     "07": (FAIL_LATE, "fails after channel", "reaches the channel, then fails (user unreachable)"),
 }
+# WhatsApp error codes of delivery's failing codes (research: 131026 "Message undeliverable"; 100
+# "Invalid parameter" for a row that cannot be sent at all).
+RESERVED_ERRORS = {FAIL_SEND: 131026, FAIL_LATE: 131026, INVALID: 100}
 FAILURE_REASONS = {
     FAIL_SEND: "Invalid recipient: the number is not a WhatsApp user (reserved 99901)",
     FAIL_LATE: "Undeliverable: the user's phone could not be reached (reserved 99907)",
@@ -143,6 +146,40 @@ class Timelines:
             INVALID: ((0.0, FAILED),),
         }
         self._groups: list[tuple[float, tuple[int, ...]]] | None = None
+        self.delivery = delivery
+        self.titles: dict[int, tuple[int, str]] = {}      # profile failure codes -> (error code, title)
+        self._profiles: dict[str, Timelines] = {}
+
+    def for_profile(self, text: str | None) -> "Timelines":
+        """The table of a batch accepted under the profile ``text`` (None: this one, ``ideal``);
+        built once per profile and kept (a few profiles per app)."""
+        if text is None:
+            return self
+        found = self._profiles.get(text)
+        if found is None:
+            from .fates import FateTable           # it builds on this module
+            from .profiles import Profile
+            if len(self._profiles) >= 64:
+                self._profiles.clear()
+            found = self._profiles[text] = FateTable(Profile.from_json(text), self.delivery)
+        return found
+
+    def error_of(self, code: int) -> tuple[int | None, str | None]:
+        """A failed message's ``(error code, title)``; the title is None for delivery's own codes
+        (reserved recipients, invalid rows), whose providers word their own reasons."""
+        if code in self.titles:
+            return self.titles[code]
+        return RESERVED_ERRORS.get(code), None
+
+    @property
+    def failing(self) -> tuple[int, ...]:
+        """The codes whose messages end ``failed``."""
+        return tuple(code for code, steps in self.steps.items() if steps[-1][1] == FAILED)
+
+    @property
+    def latest(self) -> float:
+        """The longest time from a send to a message's last change."""
+        return max((offset for offset, _ in self.groups()), default=0.0)
 
     def stage(self, code: int, sent_at: float | None, now: float) -> tuple[str, dict[str, float]]:
         """The stage at ``now`` and the moment each stage so far was reached."""
@@ -172,6 +209,40 @@ class Timelines:
 
     def final_stage(self, code: int) -> str:
         return self.steps[code][-1][1]
+
+    def series(self, outcomes: bytes, schedule: Schedule, moments: list[float],
+               sent_limit: int | None = None) -> list[dict[str, int]]:
+        """:meth:`count` at each of ``moments`` (ascending), for a chart: each distinct offset's
+        send boundaries once per moment, and per code one pass over its bytes (prefix counts at
+        the boundaries), so 2,000 points over a million messages cost a few passes, not 2,000."""
+        total = len(outcomes)
+        limit = total if sent_limit is None else sent_limit
+        offsets = sorted({offset for steps in self.steps.values() for offset, _ in steps})
+        bounds = {offset: [min(schedule.sent_by(moment - offset), limit) for moment in moments]
+                  for offset in offsets}
+        out: list[dict[str, int]] = []
+        for position, _ in enumerate(moments):
+            sent_now = min(schedule.sent_by(moments[position]), limit)
+            counts = {QUEUED: limit - sent_now}
+            if sent_limit is not None:
+                counts[CANCELED] = total - limit
+            out.append(counts)
+        present = [code for code in self.steps if outcomes.find(code, 0, limit) >= 0]
+        for code in present:
+            steps = self.steps[code]
+            marks = sorted({index for offset, _ in steps for index in bounds[offset]})
+            prefix, running, previous = {}, 0, 0
+            for index in marks:
+                running += outcomes.count(code, previous, index)
+                prefix[index], previous = running, index
+            for position, (offset, stage) in enumerate(steps):
+                highs = bounds[offset]
+                lows = bounds[steps[position + 1][0]] if position + 1 < len(steps) else None
+                for point, counts in enumerate(out):
+                    found = prefix[highs[point]] - (prefix[lows[point]] if lows is not None else 0)
+                    if found:
+                        counts[stage] = counts.get(stage, 0) + found
+        return out
 
     def count(self, outcomes: bytearray, schedule: Schedule, now: float, sent_limit: int | None = None) -> dict[str, int]:
         """How many messages are in each stage at ``now``.

@@ -192,3 +192,17 @@ def add_months_capped(moment: datetime, months: int) -> datetime:
         return add_months(moment, months)
     except (OverflowError, ValueError):
         return _LAST
+
+
+def format_seconds(seconds: float) -> str:
+    """``seconds`` as an ISO 8601 duration (``PT1S``, ``PT10M``, ``PT1H30M``, ``P2D``, ``PT0.5S``)."""
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    date = f"P{int(days)}D" if days else "P"
+    parts = [f"{int(hours)}H" if hours else "", f"{int(minutes)}M" if minutes else "",
+             f"{round(secs, 6):g}S" if secs else ""]
+    time = "".join(parts)
+    if not time and days:
+        return date
+    return f"{date}T{time or '0S'}"

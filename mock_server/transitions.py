@@ -39,7 +39,7 @@ def transitions(batch: Batch, timelines: Timelines, t0: float, t1: float) -> Ite
     if not schedule.segments or limit == 0 or t1 <= t0:
         return iter(())
     streams = []
-    for code, steps in timelines.steps.items():
+    for code, steps in batch.fates(timelines).steps.items():
         for step, (offset, stage) in enumerate(steps):
             low = min(schedule.sent_by(t0 - offset), limit)
             high = min(schedule.sent_by(t1 - offset), limit)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import messages, routes, sandboxes  # noqa: F401  (messages and sandboxes add routes to routes.bp)
+from . import curve, messages, profile, routes, sandboxes  # noqa: F401  (they add routes to routes.bp)
 
 
 def init_app(app: Flask, state) -> None:

@@ -41,6 +41,23 @@ def operations(settings: dict, providers) -> dict[str, dict[str, dict]]:
             "post": {"tags": tags, "summary": "Set, advance or freeze the clock", "operationId": "mockSetClock",
                      "responses": {**BAD_REQUEST}},
         },
+        "/_mock/profile": {
+            "get": {"tags": tags, "summary": "The sandbox's traffic profile (every field resolved)",
+                    "operationId": "mockGetProfile"},
+            "put": {"tags": tags, "summary": "Set the sandbox's traffic profile: a known name or an inline profile",
+                    "operationId": "mockSetProfile", "responses": {**BAD_REQUEST}},
+        },
+        "/_mock/messages/curve": {"get": {
+            "tags": tags, "summary": "One campaign's or task's statuses over mock time", "operationId": "mockCurve",
+            "parameters": [
+                query("campaign", {"type": "string"}, records),
+                query("task", {"type": "string"}, "alias of campaign"),
+                query("provider", {"type": "string", "enum": names}, "only this provider"),
+                query("step", {"type": "string"}, "ISO 8601 duration between points (default: the smallest nice "
+                                                  "step giving at most 2,000 points)"),
+            ],
+            "responses": {**BAD_REQUEST, "404": control_error("No such campaign or task")},
+        }},
         "/_mock/messages": {"get": {
             "tags": tags, "summary": "Messages the mock has sent", "operationId": "mockMessages",
             "parameters": [

@@ -155,3 +155,49 @@ class MessagesSchema(Schema):
     offset = fields.Integer(required=True)
     limit = fields.Integer(required=True)
 
+
+
+# -- traffic profiles (CONTRACT §14) -----------------------------------------------------------
+class ProfileChangeSchema(Schema):
+    """``{"name": "realistic"}`` or ``{"profile": {...}}`` (inline: its name is then ``custom``)."""
+
+    class Meta:
+        unknown = RAISE
+
+    error_messages = {"type": 'send a JSON object: {"name": "realistic"} or {"profile": {...}}'}
+    unknown_message = 'unknown profile field(s): {names}; send "name" (a known profile) or "profile" (inline)'
+
+    name = fields.String(metadata={"description": "a known profile: ideal, realistic, degraded or one of the "
+                                                  "delivery.profiles settings"})
+    profile = fields.Dict(metadata={"description": "an inline profile (every key optional; missing ones take the "
+                                                   "ideal values)"})
+
+    @pre_load
+    def one_of_them(self, data, **kwargs):
+        if isinstance(data, dict) and data.keys() <= {"name", "profile"} and len(data) != 1:
+            raise ValidationError('give exactly one of "name" (a known profile) and "profile" (an inline one)')
+        return data
+
+
+class ProfileSchema(Schema):
+    """The sandbox's profile, every field resolved."""
+
+    name = fields.String(required=True)
+    profile = fields.Dict(required=True)
+    available = fields.List(fields.String(), required=True,
+                            metadata={"description": "the names PUT accepts"})
+
+
+class CurvePointSchema(Schema):
+    at = Instant(required=True)
+    counts = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+
+
+class CurveSchema(Schema):
+    """A batch's statuses over mock time: every point's counts add up to the batch's size."""
+
+    provider = fields.String(required=True)
+    campaign = fields.String(required=True)
+    total = fields.Integer(required=True)
+    step = fields.String(required=True)
+    points = fields.List(fields.Nested(CurvePointSchema), required=True)

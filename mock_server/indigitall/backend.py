@@ -17,13 +17,15 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from ..auth import find_match, parse_scheme, same
 from ..clock import range_problem, to_us
 from ..csvfile import CsvRejected, CsvRules, read_csv
-from ..delivery import build_outcomes
+from ..fates import build_outcomes
+from ..tiers import apply_tier, failing_at_send, place
 from ..isotime import add_duration, add_months_capped, isoformat
 from ..sandbox import Sandbox
 from ..store import StaleGeneration
@@ -33,12 +35,14 @@ from .errors import (ApplicationNotFound, ForbiddenApplication, IndigitallError,
                      Unauthorized, ValidationFailed)
 from .layout import Layout, structure_problems
 from .slicing import Plan, SlicingSettings, plan_slots
-from .tasks import BY_APPLICATION, TASKS, Task, ledger_name
+from .tasks import BY_APPLICATION, TASKS, Task, build_schedule, ledger_name
 from .inspection import InspectionMixin
 from .validation import Checker, scan
 from .webhooks import WebhooksMixin
 
 APPLICATION_ID = re.compile(r"[0-9]{1,18}")
+BUSY = "indigitall.busy"            # per application: the intervals its profile-shaped tasks send in
+TIER_LEDGERS = "indigitall.tier"    # per application: recipient -> latest send (mock_server.tiers)
 TASK_ID = re.compile(r"[0-9]{1,18}")
 
 
@@ -180,20 +184,26 @@ class IndigitallBackend(InspectionMixin, WebhooksMixin):
         """
         app_id = int(application["id"])
         slicing, enabled, activation = self.slicing[app_id]
-        rate = float(application.get("sending_rate") or self.settings.sending_rate)
+        profile_text, profile = self.state.profiles.for_batch(sb)
+        rate = profile.mps or float(application.get("sending_rate") or self.settings.sending_rate)
         total = len(rows)
-        read_share = float(self.state.settings.delivery.read_share)
         layout_text = json.dumps(layout.tree, ensure_ascii=False)
         sliced = enabled and total > activation
 
+        shaped: dict[str, Any] = {}       # under a profile: the placed segments, the tier ledger after
+
         def build_for(plan: Plan | None):
             def build(task_id: str, created_us: int) -> Task:
-                outcomes = build_outcomes(total, self.state.rng("indigitall", int(task_id)), read_share, {}, rows.invalid)
+                outcomes = build_outcomes(total, self.state.rng("indigitall", int(task_id)), self.timelines, {},
+                                          rows.invalid, profile_text)
                 found.apply(outcomes)
-                return Task(id=int(task_id), application_id=app_id, layout_text=layout_text, rows=rows,
+                task = Task(id=int(task_id), application_id=app_id, layout_text=layout_text, rows=rows,
                             outcomes=bytes(outcomes), condition=condition, plan=plan, slicing=slicing,
                             start_us=to_us(start), rate=rate, sent_limit=0 if plan is not None and plan.canceled else None,
-                            created_us=created_us)
+                            created_us=created_us, profile=profile_text)
+                if profile_text is None:
+                    return task
+                return self._tiered(replace(task, segments=shaped["segments"]), layout, shaped["tier"], shaped)
             return build
 
         for attempt in range(8):
@@ -204,11 +214,48 @@ class IndigitallBackend(InspectionMixin, WebhooksMixin):
                     plan = self.store.reserve(sb.name, ledger_name(app_id),
                                               lambda used: _plan(used, start, total, slicing, condition),
                                               generation=generation)
-                return self.tasks.create(sb.name, build_for(plan), generation=generation)
+                if profile_text is not None:
+                    shaped["segments"] = self._place(sb, app_id, plan, slicing, start, total, rate)
+                    shaped["tier"] = self.store.get_value(sb.name, TIER_LEDGERS, str(app_id)) if profile.tier else None
+                task = self.tasks.create(sb.name, build_for(plan), generation=generation)
+                if "ledger" in shaped:
+                    self.store.put(sb.name, TIER_LEDGERS, str(app_id), shaped["ledger"])
+                return task
             except StaleGeneration:
                 continue
         raise IndigitallError("The sandbox was reset again and again while this task was being stored; "
                               "send it again.", status=503, error_code="SANDBOX_BUSY")
+
+    def _place(self, sb: Sandbox, app_id: int, plan: Plan | None, slicing, start: datetime, total: int,
+               rate: float) -> tuple[tuple[int, int, float], ...] | None:
+        """Under a profile (CONTRACT §14): the task's sends placed after the application's other
+        sends, so one throughput is shared by every task of the application."""
+        if plan is not None and plan.canceled:
+            return None
+        wanted = build_schedule(plan, slicing, start.timestamp(), total, rate).segments
+        placed: list = []
+
+        def take(busy):
+            busy, found = place(busy or [], wanted, sb.now())
+            placed[:] = found
+            return busy
+        self.store.update_value(sb.name, BUSY, str(app_id), take)
+        return tuple((s.first, s.count, s.start) for s in placed)
+
+    def _tiered(self, task: Task, layout: Layout, ledger: dict | None, shaped: dict[str, Any]) -> Task:
+        """The task with its application's messaging tier applied (``shaped["ledger"]``: the
+        application's ledger after it, written once the task is stored)."""
+        fates = task.fates(self.timelines)
+        tier = fates.profile.tier
+        if tier is None or not task.schedule.segments:
+            return task
+        outcomes = bytearray(task.outcomes)
+        header = task.rows.header
+        recipients = (layout.render(dict(zip(header, cells))).get("contactCode") or "" for cells in task.rows.iter_rows())
+        shaped["ledger"], held = apply_tier(tier, ledger, recipients, task.schedule, outcomes, failing_at_send(fates),
+                                            task.rate)
+        segments = task.segments if held is None else tuple((s.first, s.count, s.start) for s in held)
+        return replace(task, outcomes=bytes(outcomes), segments=segments)
 
     # -- tasks -------------------------------------------------------------------------------
     def list_tasks(self, sb: Sandbox, application: dict, query: dict) -> tuple[list[Task], int]:

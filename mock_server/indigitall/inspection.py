@@ -12,12 +12,17 @@ from typing import Iterator
 
 from ..paging import Source
 from ..sandbox import Sandbox
-from .tasks import ALL, MESSAGE_STATUSES, Task
+from .tasks import ALL, MESSAGE_STATUSES, STATUS_NAMES, Task
 
 UNSENT = ("queued", "canceled")          # statuses of messages that were never sent: not inspected
 
 
 class InspectionMixin:
+    def curve_source(self, sb: Sandbox, batch_id: str):
+        """``(task, generic stage -> status, every status)`` for ``/_mock/messages/curve``."""
+        task = self.get(sb, batch_id)
+        return None if task is None else (task, STATUS_NAMES, MESSAGE_STATUSES)
+
     def inspected_batches(self, sb: Sandbox, campaign_id: str | None) -> list[Task]:
         """Every task whose messages ``/_mock/messages`` may show, oldest first."""
         if campaign_id is not None:

@@ -94,6 +94,8 @@ class Task(Batch):
     canceled_reason: str | None = None
     canceled_at: float | None = None
     sent_limit: int | None = None  # messages sent before a DELETE; the rest are canceled
+    profile: str | None = None     # the traffic profile it was accepted with (None: ideal)
+    segments: tuple[tuple[int, int, float], ...] | None = None   # (first, count, start): placed by the profile
 
     @property
     def start(self) -> datetime:
@@ -110,6 +112,8 @@ class Task(Batch):
     def build_schedule(self) -> Schedule:
         if self.plan is not None and self.plan.canceled:
             return Schedule([])
+        if self.segments is not None:
+            return Schedule([Segment(first, count, start, self.rate) for first, count, start in self.segments])
         return build_schedule(self.plan, self.slicing, self.start_us / 1_000_000, self.total, self.rate)
 
     # -- state -----------------------------------------------------------------------------
@@ -184,7 +188,7 @@ class Task(Batch):
         stamps["canceledAt"] = _iso(reached.get(delivery.CANCELED))
         error = None
         if stage == delivery.FAILED:
-            error = {"message": self.failure_reason(index, cells, checker)}
+            error = self.error(index, timelines, self.failure_reason(index, cells, checker))
         content = layout.render(record)
         return {
             "provider": "indigitall",

@@ -11,12 +11,13 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from flask import Blueprint
+from flask import Blueprint, url_for
 
 from ..isotime import from_timestamp, isoformat
 from ..ui import NotFound, clock, here, missing, page_arg, render_page, rows_arg, summary
 from .slicing import slot_bounds
-from .tasks import ALL, MESSAGE_STATUSES, ledger_name
+from ..curves import page_chart
+from .tasks import ALL, MESSAGE_STATUSES, STATUS_NAMES, ledger_name
 
 bp = Blueprint("indigitall_ui", __name__, url_prefix="/_mock/ui", template_folder="templates")
 
@@ -106,9 +107,18 @@ def task_page(task_id: str):
         found = task(*here(), task_id)
         ledger = slot_ledger(*here(), task_id)
         messages = task_messages(*here(), task_id, page=page_arg())
+        curve = status_chart(*here(), task_id)
     except NotFound:
         return missing(f"indigitall task {task_id}")
-    return render_page("indigitall/task.html", task=found, ledger=ledger, chart=chart(ledger), messages=messages)
+    return render_page("indigitall/task.html", task=found, ledger=ledger, chart=chart(ledger), messages=messages,
+                       curve=curve)
+
+
+def status_chart(state, sb, task_id: str) -> dict[str, Any]:
+    """The task's statuses over mock time (``GET /_mock/messages/curve``), as the page's SVG."""
+    found = _find_task(state, sb, task_id)
+    return {**page_chart(found, state.timelines, STATUS_NAMES, MESSAGE_STATUSES),
+            "url": url_for("control.messages_curve", task=found.id)}
 
 
 # -- polling (cheap JSON) --------------------------------------------------------------------------

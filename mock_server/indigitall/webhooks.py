@@ -46,7 +46,8 @@ class WebhooksMixin:
                 continue
             schedule = task.schedule
             limit = task.total if task.sent_limit is None else min(task.sent_limit, task.total)
-            if not schedule.segments or limit == 0 or schedule.last_send + latest < after:
+            if not schedule.segments or limit == 0 or \
+                    schedule.last_send + max(latest, task.fates(timelines).latest) < after:
                 continue
             layout, checker = self.compiled(task)
 

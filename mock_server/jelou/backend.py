@@ -15,7 +15,8 @@ from typing import Any
 
 from ..auth import find_match, parse_basic, same
 from ..csvfile import CsvRejected, CsvRules, read_csv
-from ..delivery import RESERVED_PREFIX, build_outcomes
+from ..delivery import RESERVED_PREFIX
+from ..fates import build_outcomes
 from ..fetch import FetchError, check_url, fetch
 from ..netpolicy import HostPolicy, redact_url
 from . import schemas
@@ -23,7 +24,8 @@ from ..clock import to_us
 from ..sandbox import Sandbox
 from ..store import Record
 from ..store.repository import Repository
-from .campaigns import ALL, BY_BOT, CAMPAIGNS, LANES, QUEUE, Campaign, Lane
+from ..tiers import apply_tier, failing_at_send
+from .campaigns import ALL, BY_BOT, CAMPAIGNS, LANES, QUEUE, TIERS, Campaign, Lane
 from .errors import BotNotFound, ForbiddenBot, JelouError, NotFound, Unauthorized, ValidationFailed, message
 from .notifications import NotificationsMixin
 from .webhooks import WebhooksMixin
@@ -183,13 +185,14 @@ class JelouBackend(NotificationsMixin, WebhooksMixin):
         order = {item["param"]: index for item, index in zip(fields["params"], param_indexes)}
         params = tuple(sorted((item["param"], item["column"]) for item in fields["params"]))
         reserved = rows.first_cells_starting(RESERVED_PREFIX)
-        read_share = float(self.state.settings.delivery.read_share)
+        profile_text, profile = self.state.profiles.for_batch(sb)
+        fates = self.timelines.for_profile(profile_text)
         kind = template.get("type", fields["type"]) if fields["type"] == "text" else fields["type"]
 
         def build(campaign_id: str, created_us: int) -> Campaign:
-            outcomes = bytes(build_outcomes(len(rows), self.state.rng("jelou", campaign_id), read_share,
-                                            reserved, rows.invalid))
-            all_fail, fail_after = Campaign.failing_profile(outcomes, self.timelines)
+            outcomes = bytes(build_outcomes(len(rows), self.state.rng("jelou", campaign_id), self.timelines, reserved,
+                                            rows.invalid, profile_text))
+            all_fail, fail_after = Campaign.failing_profile(outcomes, fates)
             return Campaign(
                 id=campaign_id, name=fields["campaignName"], element_name=fields["elementName"], bot_id=bot["id"],
                 company_id=client["company_id"], template_text=template.get("text", ""), type=kind,
@@ -197,9 +200,9 @@ class JelouBackend(NotificationsMixin, WebhooksMixin):
                 media_url=fields.get("mediaUrl"), button_payloads=_json_text(fields.get("buttonPayloads")),
                 actions=_json_text(fields.get("actions")), file_name=name.split("?", 1)[0].rsplit("/", 1)[-1],
                 storage_url=file_url, rows=rows, outcomes=outcomes,
-                rate=float(bot.get("sending_rate") or self.settings.sending_rate),
+                rate=profile.mps or float(bot.get("sending_rate") or self.settings.sending_rate),
                 scheduled_at=scheduled.timestamp() if scheduled else None, all_fail=all_fail, fail_after=fail_after,
-                created_us=created_us)
+                created_us=created_us, profile=profile_text)
 
         moment, delay = sb.now(), float(self.settings.start_delay)
 
@@ -207,8 +210,9 @@ class JelouBackend(NotificationsMixin, WebhooksMixin):
             started = _started(campaign, lane, max(moment, campaign.created_us / 1_000_000), delay)
             return (campaign, None) if started is None else started
 
-        # due at once (the common case): created already started, with its bot's lane, in one step
-        due = scheduled is None or scheduled.timestamp() <= moment
+        # due at once (the common case): created already started, with its bot's lane, in one step;
+        # under a messaging tier the start also reads and writes the bot's tier ledger (_start_on_lane)
+        due = (scheduled is None or scheduled.timestamp() <= moment) and profile.tier is None
         created = self.campaigns.create(sb.name, build, with_=(LANES, bot["id"], start_at_once) if due else None)
         return self._start_if_due(sb, created)
 
@@ -256,16 +260,39 @@ class JelouBackend(NotificationsMixin, WebhooksMixin):
     def _start_on_lane(self, sb: Sandbox, campaign: Campaign, moment: float, delay: float) -> Campaign | None:
         """Start the campaign (if still due) and take its bot's lane: one atomic update of both."""
         def start(current: tuple[Record | None, ...]):
-            record, lane = current
+            record, lane, ledger = current
             if record is None:
-                return None, None
+                return None, None, None
             started = _started(CAMPAIGNS.load(record), None if lane is None else LANES.load(lane), moment, delay)
             if started is None:
-                return None, None
-            return CAMPAIGNS.new(started[0]), LANES.new(started[1])
+                return None, None, None
+            campaign, new_lane = started
+            tiered = self._tiered(campaign, None if ledger is None else TIERS.load(ledger))
+            if tiered is None:
+                return CAMPAIGNS.new(campaign), LANES.new(new_lane), None
+            campaign, new_ledger = tiered
+            return (CAMPAIGNS.new(campaign), LANES.new(Lane(campaign.finishes_at + 1 / campaign.rate)),
+                    TIERS.new(new_ledger))
 
-        record, _ = self.store.update_many(sb.name, (CAMPAIGNS.key(campaign.id), LANES.key(campaign.bot_id)), start)
+        keys = (CAMPAIGNS.key(campaign.id), LANES.key(campaign.bot_id), TIERS.key(campaign.bot_id))
+        record, _, _ = self.store.update_many(sb.name, keys, start)
         return None if record is None else CAMPAIGNS.load(record)
+
+    def _tiered(self, campaign: Campaign, ledger: dict | None) -> tuple[Campaign, dict] | None:
+        """The campaign with its bot's messaging tier applied (CONTRACT §14), and the bot's new
+        tier ledger; None when its profile has no tier."""
+        fates = campaign.fates(self.timelines)
+        tier = getattr(fates, "profile", None) and fates.profile.tier
+        if not tier or campaign.total == 0:
+            return None
+        outcomes = bytearray(campaign.outcomes)
+        recipients = (cells[0] if cells else "" for cells in campaign.rows.iter_rows())
+        new_ledger, segments = apply_tier(tier, ledger, recipients, campaign.schedule, outcomes,
+                                          failing_at_send(fates), campaign.rate)
+        all_fail, fail_after = Campaign.failing_profile(bytes(outcomes), fates)
+        held = None if segments is None else tuple((s.first, s.count, s.start) for s in segments)
+        return dataclasses.replace(campaign, outcomes=bytes(outcomes), segments=held, all_fail=all_fail,
+                                   fail_after=fail_after), new_ledger
 
     # -- campaigns -------------------------------------------------------------------------
     def list_campaigns(self, sb: Sandbox, client: dict, query: dict) -> tuple[list[Campaign], int]:

@@ -31,7 +31,6 @@ STATUS_NAMES = {
 }
 MESSAGE_STATUSES = ("CREATED", "DELIVERED_CHANNEL", "DELIVERED_USER", "READ", "REPLY", "FAILED")
 DELIVERED = ("DELIVERED_USER", "READ", "REPLY")
-FAILING = (delivery.FAIL_SEND, delivery.FAIL_LATE, delivery.INVALID)
 
 # Store indexes (record kinds: CAMPAIGNS and LANES, below the classes).
 ALL = Index("jelou.all")               # every campaign, by creation
@@ -74,13 +73,16 @@ class Campaign(Batch):
     cancelled: bool = False
     all_fail: bool = False
     fail_after: float = 0.0                  # all-failing campaigns: seconds after the last send until it has failed too
+    profile: str | None = None               # the traffic profile it was accepted with (None: ideal)
+    segments: tuple[tuple[int, int, float], ...] | None = None   # (first, count, start): sends held by a tier
 
     @staticmethod
     def failing_profile(outcomes: bytes, timelines: Timelines) -> tuple[bool, float]:
         """``(all_fail, fail_after)``: whether every message fails, and how long after the last
         send the last failure can land."""
-        all_fail = sum(outcomes.count(code) for code in FAILING) == len(outcomes)
-        after = max((timelines.steps[code][-1][0] for code in FAILING if code in outcomes), default=0.0)
+        failing = timelines.failing
+        all_fail = sum(outcomes.count(code) for code in failing) == len(outcomes)
+        after = max((timelines.steps[code][-1][0] for code in failing if code in outcomes), default=0.0)
         return all_fail, after if all_fail else 0.0
 
     @property
@@ -100,11 +102,18 @@ class Campaign(Batch):
     def build_schedule(self) -> Schedule:
         if self.started_at is None or self.cancelled:
             return Schedule([])
+        if self.segments is not None:
+            return Schedule([Segment(first, count, start, self.rate) for first, count, start in self.segments])
         return Schedule([Segment(0, self.total, self.started_at, self.rate)])
 
     @property
     def finishes_at(self) -> float | None:
-        return None if self.started_at is None else self.started_at + (self.total - 1) / self.rate
+        if self.started_at is None:
+            return None
+        if self.segments is not None:
+            first, count, start = self.segments[-1]
+            return start + (count - 1) / self.rate
+        return self.started_at + (self.total - 1) / self.rate
 
     def status(self, now: float) -> str:
         if self.cancelled:
@@ -156,7 +165,7 @@ class Campaign(Batch):
         error = None
         if stage == delivery.FAILED:
             reason = self.rows.invalid.get(index) if code == delivery.INVALID else delivery.FAILURE_REASONS.get(code)
-            error = {"message": reason}
+            error = self.error(index, timelines, reason)
         cells = self.rows.row(index)
         return {
             "status": STATUS_NAMES[stage],
@@ -248,3 +257,4 @@ def _entries(campaign: Campaign) -> list[tuple[str, float | None]]:
 
 CAMPAIGNS: RecordKind[Campaign, Campaign] = RecordKind("jelou.campaign", (ALL, QUEUE, BY_BOT), _entries)
 LANES: RecordKind[Lane, Lane] = RecordKind("jelou.lane")        # one per bot (id: the bot's): when it is free again
+TIERS: RecordKind[dict, dict] = RecordKind("jelou.tier")        # one per bot: recipient -> latest send (tiers.py)

@@ -15,7 +15,7 @@ from typing import Any, Iterator
 from ..isotime import from_timestamp, isoformat
 from ..paging import Source, paginate
 from ..sandbox import Sandbox
-from .campaigns import BY_BOT, MESSAGE_STATUSES, Campaign
+from .campaigns import BY_BOT, MESSAGE_STATUSES, STATUS_NAMES, Campaign
 from .errors import NotFound
 
 TEMPLATE_PARAM = re.compile(r"\{\{(\d+)\}\}")
@@ -152,6 +152,11 @@ class NotificationsMixin:
             return iter(())
         return self._sources(self._inspected(sb, campaign_id, now), wanted, None, now, self._inspection_item,
                              sent_only=True)
+
+    def curve_source(self, sb: Sandbox, batch_id: str):
+        """``(campaign, generic stage -> status, every status)`` for ``/_mock/messages/curve``."""
+        campaign = self.get(sb, batch_id)
+        return None if campaign is None else (campaign, STATUS_NAMES, MESSAGE_STATUSES)
 
     def inspected_batches(self, sb: Sandbox, campaign_id: str | None) -> list[Campaign]:
         """Every campaign whose messages ``/_mock/messages`` may show (for the next-change instant)."""

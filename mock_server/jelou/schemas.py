@@ -299,6 +299,7 @@ class PaginationSchema(Schema):
 
 class ErrorMessageSchema(Schema):
     message = fields.String(allow_none=True)
+    code = fields.Integer(allow_none=True, metadata={"description": "the WhatsApp error code (131026, 131049, ...)"})
 
 
 class NotificationSchema(Schema):

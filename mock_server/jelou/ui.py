@@ -13,12 +13,13 @@ import math
 import re
 from typing import Any
 
-from flask import Blueprint, request
+from flask import Blueprint, request, url_for
 
 from ..delivery import RESERVED_PREFIX
 from ..isotime import from_timestamp, isoformat
 from ..ui import NotFound, clock, here, missing, page_arg, render_page, rows_arg, summary
-from .campaigns import MESSAGE_STATUSES
+from ..curves import page_chart
+from .campaigns import MESSAGE_STATUSES, STATUS_NAMES
 
 bp = Blueprint("jelou_ui", __name__, url_prefix="/_mock/ui", template_folder="templates")
 
@@ -115,9 +116,17 @@ def campaign_page(campaign_id: str):
     try:
         found = campaign(*here(), campaign_id)
         page = recipients(*here(), campaign_id, phone=request.args.get("phone", ""), page=page_arg())
+        curve = status_chart(*here(), campaign_id)
     except NotFound:
         return missing(f"Jelou campaign {campaign_id}")
-    return render_page("jelou/campaign.html", campaign=found, recipients=page)
+    return render_page("jelou/campaign.html", campaign=found, recipients=page, curve=curve)
+
+
+def status_chart(state, sb, campaign_id: str) -> dict[str, Any]:
+    """The campaign's statuses over mock time (``GET /_mock/messages/curve``), as the page's SVG."""
+    found = _find_campaign(state, sb, campaign_id)
+    return {**page_chart(found, state.timelines, STATUS_NAMES, MESSAGE_STATUSES),
+            "url": url_for("control.messages_curve", campaign=found.id)}
 
 
 # -- polling (cheap JSON) --------------------------------------------------------------------------

@@ -115,7 +115,7 @@ class WebhooksMixin:
             campaign = CAMPAIGNS.load(record)
             if campaign.started_at is None or campaign.cancelled or ("jelou", str(campaign.bot_id)) not in owners:
                 continue
-            if campaign.finishes_at + latest < after:
+            if campaign.finishes_at + max(latest, campaign.fates(self.timelines).latest) < after:
                 continue
 
             def render(index: int, moment: float, event: str, campaign=campaign) -> dict[str, Any]:

@@ -118,6 +118,21 @@ class StoreSettings(Section):
     prefix: str = setting("bulkmock:", "the shared store's key prefix", check=_store_prefix)
 
 
+def _profile_name(value: Any, where: str) -> None:
+    if not isinstance(value, str) or not value:
+        raise SettingsError(f"{where} must be a profile name such as 'ideal' or 'realistic'", key=where)
+
+
+def _profile_map(value: Any, where: str) -> None:
+    from ..profiles import CUSTOM, IDEAL
+    if not isinstance(value, dict):
+        raise SettingsError(f"{where} must be a mapping of profile names to profiles", key=where)
+    for name in value:
+        if not isinstance(name, str) or not name or name in (IDEAL, CUSTOM):
+            raise SettingsError(f"{where}: {name!r} cannot be a profile name (ideal is the delivery.* settings; "
+                                "custom is a profile given inline)", key=where)
+
+
 @dataclass(frozen=True)
 class DeliverySettings(Section):
     read_share: float = setting(0.5, "share of ordinary recipients that read (seeded, in steps of 1/256)",
@@ -128,8 +143,21 @@ class DeliverySettings(Section):
     read_after: float = setting(30.0, "when a reading recipient reads it; at least `user_after`", shown="30 s")
     reply_after: float = setting(60.0, "when a replying recipient answers; at least `read_after`", shown="60 s")
     slow_user_after: float = setting(600.0, "when a `99906…` recipient is reached", shown="600 s")
+    profile: str = setting("ideal", "the traffic profile of new sandboxes (`ideal`, `realistic`, `degraded` or one of "
+                                    "`delivery.profiles`; see docs/profiles.md)", check=_profile_name)
+    profiles: dict = setting({}, "`{NAME: profile}`: traffic profiles to add or override (every key optional, "
+                                 "missing ones take the `ideal` values; see docs/profiles.md)", shown="none",
+                             check=_profile_map)
 
     def validate(self, where: str) -> None:
+        from ..profiles import Catalogue, ProfileError
+        try:
+            catalogue = Catalogue(self)
+        except ProfileError as exc:
+            raise SettingsError(str(exc), key=exc.field) from None
+        if self.profile not in catalogue.profiles:
+            raise SettingsError(f"delivery.profile {self.profile!r} is not a profile (known: "
+                                f"{', '.join(catalogue.names())})", key="delivery.profile")
         if not 0 <= self.channel_after <= self.user_after <= self.read_after <= self.reply_after:
             raise SettingsError("delivery.channel_after <= delivery.user_after <= delivery.read_after <= "
                                 "delivery.reply_after (all >= 0) is required")
