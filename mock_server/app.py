@@ -119,8 +119,8 @@ def create_app(config: Mapping[str, Any] | None = None, *, store: Store | None =
     if store is None:
         store = _build_store(settings, time_source)
     state = MockState(settings=settings, store=store, timelines=Timelines(settings.delivery),
-                      profiles=SandboxProfiles(store, Catalogue(settings.delivery)),
                       metrics=Metrics(sandbox_label=settings.metrics.sandbox_label))
+    state.profiles = SandboxProfiles(store, Catalogue(settings.delivery), state.maps)
     state.metrics.time_store(store)
 
     app = Flask(__name__)

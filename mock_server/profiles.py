@@ -320,13 +320,19 @@ class SandboxProfiles:
 
     MAP, KEY = "profile", "current"
 
-    def __init__(self, store, catalogue: Catalogue) -> None:
+    def __init__(self, store, catalogue: Catalogue, maps=None) -> None:
+        """:param maps: the app's ``sandbox.MapCache``: the profile is read again only when its map
+        changed (a send reads it; without the cache that is a store round trip per send)."""
         self.store = store
         self.catalogue = catalogue
+        self.maps = maps
 
     def of(self, sb) -> tuple[str, Profile]:
         """The sandbox's profile: ``(name, profile)``."""
-        found = self.store.get_value(sb.name, self.MAP, self.KEY)
+        if self.maps is not None:
+            found = dict(self.maps.items(sb, self.MAP)).get(self.KEY)
+        else:
+            found = self.store.get_value(sb.name, self.MAP, self.KEY)
         if found is None:
             name = self.catalogue.default
             return name, self.catalogue.profiles[name]
