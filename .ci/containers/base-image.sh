@@ -17,7 +17,11 @@ podman image exists "$from" && { echo "$from"; exit 0; }
 command -v debootstrap >/dev/null || apt-get install -y -q debootstrap >/dev/null
 r=$(mktemp -d)
 chmod 755 "$r"  # mktemp makes it 0700: as the image's "/" it would lock every non-root user out
-debootstrap --variant=minbase --include=python3,python3-venv,python3-pip,ca-certificates,curl bookworm "$r" http://deb.debian.org/debian >/dev/null
+# the Debian mirror this machine's apt already uses (never a host name written here)
+mirror=$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
+[ -n "$mirror" ] || mirror=$(awk '$1=="deb"{for(i=2;i<=NF;i++) if($i ~ /^https?:/){print $i; exit}}' /etc/apt/sources.list 2>/dev/null || true)
+[ -n "$mirror" ] || { echo "no Debian mirror in /etc/apt (sources.list.d/debian.sources or sources.list)"; exit 1; }
+debootstrap --variant=minbase --include=python3,python3-venv,python3-pip,ca-certificates,curl bookworm "$r" "$mirror" >/dev/null
 [ -f /etc/apt/sources.list.d/debian.sources ] && cp /etc/apt/sources.list.d/debian.sources "$r/etc/apt/sources.list.d/" && rm -f "$r/etc/apt/sources.list"
 # official python images put python at /usr/local/bin/python
 ln -sf /usr/bin/python3 "$r/usr/local/bin/python"; ln -sf /usr/bin/pip3 "$r/usr/local/bin/pip" 2>/dev/null || true

@@ -123,6 +123,7 @@ Change notification
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Literal, Mapping, Protocol, Sequence, TypeVar, runtime_checkable
 
@@ -259,7 +260,7 @@ class BlobSource(Protocol):
     def remember(self, part: str, value: Any) -> None: ...
 
 
-class Blob:
+class Blob(ABC):
     """A big immutable value that a shared store keeps once, apart from the records holding it.
 
     A domain type (``mock_server.rows.Rows``) opts in by subclassing and registering itself
@@ -273,15 +274,15 @@ class Blob:
 
     __slots__ = ()
 
-    def blob_parts(self) -> Mapping[str, bytes]:
-        raise NotImplementedError
+    @abstractmethod
+    def blob_parts(self) -> Mapping[str, bytes]: ...
 
-    def blob_ref(self) -> Any:
-        raise NotImplementedError
+    @abstractmethod
+    def blob_ref(self) -> Any: ...
 
     @classmethod
-    def from_blob(cls, source: BlobSource, ref: Any) -> "Blob":
-        raise NotImplementedError
+    @abstractmethod
+    def from_blob(cls, source: BlobSource, ref: Any) -> "Blob": ...
 
     @property
     def blob_source(self) -> BlobSource | None:

@@ -18,6 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from support.jelou import JELOU, ORDER_PARAMS, campaign, order_csv
+from support.realredis import missing_binary
 from harness.server import ServingThread
 from mock_server.fetch import FetchError, fetch
 from mock_server.netpolicy import HostPolicy
@@ -414,8 +415,9 @@ def test_an_ipv6_literal_url_with_a_port_is_fetched():
 
     try:
         server = _IPv6Server(("::1", 0), Handler)
-    except OSError as exc:          # a machine without IPv6 loopback
-        pytest.skip(f"cannot listen on [::1]: {exc.strerror}")
+    except OSError as exc:          # a machine without IPv6 loopback (CI=true: a failure, not a skip)
+        missing_binary(f"cannot listen on [::1] ({exc.strerror}): enable IPv6 on the loopback interface "
+                       "(sysctl -w net.ipv6.conf.lo.disable_ipv6=0)")
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
