@@ -5,13 +5,15 @@ Key layout (``P`` is ``store.prefix``, default ``bulkmock:``):
 - ``P sandboxes`` hash name -> 1; ``P used`` sorted set name -> real time of the last touch;
 - ``P s:NAME`` hash, the sandbox: ``ep`` (epoch: a number from ``P epochs`` given at creation and at
   every reset, so a reset or drop is O(1) and old data never mixes with new), ``gen``, ``ver``,
-  ``off``/``frz`` (the clock), ``created``, ``mv:MAP`` (each map's version), and per log ``lg:LOG``
+  ``off``/``frz`` (the clock), ``created``, ``mv:MAP`` (each map's version), per log ``lg:LOG``
   (entries removed from its front since the last reset: sequence number = that + position),
-  ``lb:LOG`` (bytes kept), ``ld:LOG``/``lx:LOG`` (dropped, of which for bytes); so a touch is one
-  ``HGETALL`` and a log append reads one hash;
+  ``lb:LOG`` (bytes kept), ``ld:LOG``/``lx:LOG`` (dropped, of which for bytes), and the current
+  epoch's counters ``n:seq``, ``n:cus`` (the newest creation instant), ``n:uuid``, ``n:id:KIND``,
+  ``n:map`` and record counts ``c:KIND``; so a touch is one ``HGETALL``, a log append reads one
+  hash, and a commit reads and writes its counters, counts and version with the sandbox's epoch
+  in one ``HMGET`` and one ``HSET`` (a reset deletes the ``l?:``, ``n:`` and ``c:`` fields);
 - ``P d:NAME:EP:`` + ``rec:KIND:ID`` (hash: ``v`` value, ``seq``, ``cus``, ``ver``, ``ix`` index
-  entries), ``n`` (hash: ``seq``, ``cus``, ``uuid``, ``id:KIND`` counters), ``count`` (hash kind ->
-  records), ``ix:NAME`` (sorted set, member ``SEQ(12 digits)|KIND|ID``, so equal scores order by
+  entries), ``ix:NAME`` (sorted set, member ``SEQ(12 digits)|KIND|ID``, so equal scores order by
   creation), ``led:NAME`` (hash slot -> units, ``_v`` its version), ``log:NAME`` (list; its counts
   are in ``P s:NAME``), ``cnt:KEY`` (hash ``v``, ``exp``),
   ``map:NAME`` (hash) + ``mapo:NAME`` (sorted set: insertion order);
@@ -56,12 +58,12 @@ local function score(s) return string.format('%.17g', s) end
 # ARGV: P NAME field take(1: add 1 first)
 # -> {gen, value of the id counter, data prefix, off, frz, creation instant of the newest record}
 ID_COUNTER = PRELUDE + r"""
-local m = redis.call('HMGET', META, 'ep', 'gen', 'off', 'frz')
+local m = redis.call('HMGET', META, 'ep', 'gen', 'off', 'frz', 'n:' .. ARGV[3], 'n:cus')
 if not m[1] then return redis.error_reply('NOSANDBOX') end
 local D = P .. 'd:' .. NAME .. ':' .. m[1] .. ':'
-local n
-if ARGV[4] == '1' then n = redis.call('HINCRBY', D .. 'n', ARGV[3], 1) else n = redis.call('HGET', D .. 'n', ARGV[3]) end
-return {tonumber(m[2]), n, D, m[3], m[4], redis.call('HGET', D .. 'n', 'cus')}
+local n = m[5]
+if ARGV[4] == '1' then n = redis.call('HINCRBY', META, 'n:' .. ARGV[3], 1) end
+return {tonumber(m[2]), n, D, m[3], m[4], m[6]}
 """
 
 # ARGV: P NAME -> the sandbox's data prefix (where its blobs go)
@@ -74,11 +76,18 @@ return D
 INFO_BODY = r"""
 local m = redis.call('HGETALL', META)
 if #m == 0 then return redis.error_reply('NOSANDBOX') end
-local ep
-for i = 1, #m, 2 do if m[i] == 'ep' then ep = m[i + 1] end end
-local out = {redis.call('ZSCORE', P .. 'used', NAME) or false, #m}
-for i = 1, #m do out[#out + 1] = m[i] end
-local counts = redis.call('HGETALL', P .. 'd:' .. NAME .. ':' .. ep .. ':count')
+local out = {redis.call('ZSCORE', P .. 'used', NAME) or false, 0}
+local counts = {}
+for i = 1, #m, 2 do
+  if string.sub(m[i], 1, 2) == 'c:' then
+    counts[#counts + 1] = string.sub(m[i], 3)
+    counts[#counts + 1] = m[i + 1]
+  else
+    out[#out + 1] = m[i]
+    out[#out + 1] = m[i + 1]
+  end
+end
+out[2] = #out - 2
 for i = 1, #counts do out[#out + 1] = counts[i] end
 return out
 """
@@ -125,7 +134,7 @@ redis.call('HSET', META, 'ep', ep)
 redis.call('HINCRBY', META, 'gen', 1)
 local logs = {}
 for _, f in ipairs(redis.call('HKEYS', META)) do
-  if string.find(f, '^l[gbdxw]:') then logs[#logs + 1] = f end
+  if string.find(f, '^l[gbdxw]:') or string.find(f, '^[nc]:') then logs[#logs + 1] = f end
 end
 if #logs > 0 then redis.call('HDEL', META, unpack(logs)) end
 if ARGV[3] == '1' then redis.call('HSET', META, 'off', ARGV[4], 'frz', ARGV[5]) end
@@ -182,24 +191,14 @@ return out
 # to its build function; CONFLICT when a newer record was created since); '': the clock now;
 # 'created_us|off|frz': that instant, read from the clock (off, frz) the caller knows (CONFLICT if
 # the clock is no longer that).
-# The counters (``n``: seq, cus, the id field) are read in one HMGET and written in one HSET.
+# The sandbox's epoch, clock, version, counters and the counts of the kinds created are read in
+# one HMGET and written in one HSET of the sandbox hash.
 # -> {seq1, cus1, ver1, ixtext1, ...}
 COMMIT = PRELUDE + r"""
-local meta = redis.call('HMGET', META, 'ep', 'gen', 'off', 'frz')
-if not meta[1] then return redis.error_reply('NOSANDBOX') end
-if ARGV[3] ~= '' and tonumber(ARGV[3]) ~= tonumber(meta[2]) then return redis.error_reply('STALE') end
-local D = P .. 'd:' .. NAME .. ':' .. meta[1] .. ':'
-local N = D .. 'n'
-local given_text, clock_off, clock_frz = string.match(ARGV[8], '^([^|]*)|([^|]*)|(.*)$')
-if given_text then
-  if meta[3] ~= clock_off or (meta[4] or '') ~= clock_frz then return redis.error_reply('CONFLICT') end
-else
-  given_text = ARGV[8]
-end
-local given = tonumber(given_text)
+local fields = {'ep', 'gen', 'off', 'frz', 'ver', 'n:cus', 'n:seq', 'n:' .. (ARGV[5] ~= '' and ARGV[5] or 'seq')}
+local counted = {}
 local pos = 9
 local items = {}
-local creates = 0
 for r = 1, tonumber(ARGV[7]) do
   local item = {kind = ARGV[pos], id = ARGV[pos + 1], ver = ARGV[pos + 2], v = ARGV[pos + 3], ix = {}}
   local nix = tonumber(ARGV[pos + 4])
@@ -208,6 +207,25 @@ for r = 1, tonumber(ARGV[7]) do
     item.ix[k] = {ARGV[pos], ARGV[pos + 1]}
     pos = pos + 2
   end
+  if (item.ver == '-' or item.ver == '0') and not counted[item.kind] then
+    fields[#fields + 1] = 'c:' .. item.kind
+    counted[item.kind] = #fields
+  end
+  items[#items + 1] = item
+end
+local meta = redis.call('HMGET', META, unpack(fields))
+if not meta[1] then return redis.error_reply('NOSANDBOX') end
+if ARGV[3] ~= '' and tonumber(ARGV[3]) ~= tonumber(meta[2]) then return redis.error_reply('STALE') end
+local D = P .. 'd:' .. NAME .. ':' .. meta[1] .. ':'
+local given_text, clock_off, clock_frz = string.match(ARGV[8], '^([^|]*)|([^|]*)|(.*)$')
+if given_text then
+  if meta[3] ~= clock_off or (meta[4] or '') ~= clock_frz then return redis.error_reply('CONFLICT') end
+else
+  given_text = ARGV[8]
+end
+local given = tonumber(given_text)
+local creates = 0
+for _, item in ipairs(items) do
   item.key = D .. 'rec:' .. item.kind .. ':' .. item.id
   if item.ver == '-' then
     item.ver = '0'
@@ -217,21 +235,17 @@ for r = 1, tonumber(ARGV[7]) do
     item.cur = cur
   end
   if item.ver == '0' then creates = creates + 1 end
-  items[#items + 1] = item
 end
-local counters = {}
-local last, seq_n
-if creates > 0 or ARGV[5] ~= '' then
-  local n = redis.call('HMGET', N, 'cus', 'seq', ARGV[5] ~= '' and ARGV[5] or 'seq')
-  if ARGV[5] ~= '' then
-    if (n[3] or '0') ~= ARGV[6] then return redis.error_reply('CONFLICT') end
-    counters[#counters + 1] = ARGV[5]
-    counters[#counters + 1] = tonumber(n[3] or '0') + 1
-  end
-  last = tonumber(n[1] or '-1e300')
-  if given and given < last then return redis.error_reply('CONFLICT') end
-  seq_n = tonumber(n[2] or '0')
+local changed = {}
+if ARGV[5] ~= '' then
+  if (meta[8] or '0') ~= ARGV[6] then return redis.error_reply('CONFLICT') end
+  changed[#changed + 1] = 'n:' .. ARGV[5]
+  changed[#changed + 1] = tonumber(meta[8] or '0') + 1
 end
+local last = tonumber(meta[6] or '-1e300')
+if (creates > 0 or ARGV[5] ~= '') and given and given < last then return redis.error_reply('CONFLICT') end
+local seq_n = tonumber(meta[7] or '0')
+local counts = {}
 local out = {}
 for _, item in ipairs(items) do
   local seq, cus, ver
@@ -243,7 +257,7 @@ for _, item in ipairs(items) do
     end
     seq_n = seq_n + 1
     seq, cus, last = seq_n, now, now
-    redis.call('HINCRBY', D .. 'count', item.kind, 1)
+    counts[item.kind] = (counts[item.kind] or tonumber(meta[counted[item.kind]] or '0')) + 1
     ver = 1
   else
     seq, cus, ver = tonumber(item.cur[2]), tonumber(item.cur[3]), tonumber(item.ver) + 1
@@ -268,13 +282,20 @@ for _, item in ipairs(items) do
   out[#out + 1] = ixtext
 end
 if creates > 0 then
-  counters[#counters + 1] = 'seq'
-  counters[#counters + 1] = seq_n
-  counters[#counters + 1] = 'cus'
-  counters[#counters + 1] = string.format('%d', last)
+  changed[#changed + 1] = 'n:seq'
+  changed[#changed + 1] = seq_n
+  changed[#changed + 1] = 'n:cus'
+  changed[#changed + 1] = string.format('%d', last)
+  for kind, count in pairs(counts) do
+    changed[#changed + 1] = 'c:' .. kind
+    changed[#changed + 1] = count
+  end
 end
-if #counters > 0 then redis.call('HSET', N, unpack(counters)) end
-bump()
+local v = tonumber(meta[5] or '0') + 1
+changed[#changed + 1] = 'ver'
+changed[#changed + 1] = v
+redis.call('HSET', META, unpack(changed))
+redis.call('PUBLISH', P .. 'ver:' .. NAME, v)
 return out
 """
 
@@ -295,7 +316,7 @@ for _, m in ipairs(members) do
   end
   redis.call('ZREM', key, m)
   redis.call('DEL', rec)
-  if redis.call('HINCRBY', D .. 'count', kind, -1) <= 0 then redis.call('HDEL', D .. 'count', kind) end
+  if redis.call('HINCRBY', META, 'c:' .. kind, -1) <= 0 then redis.call('HDEL', META, 'c:' .. kind) end
 end
 bump()
 return #members
@@ -479,7 +500,7 @@ local cur = redis.call('HGET', key, ARGV[4])
 if (ARGV[5] == '1') ~= (cur ~= false) or (cur and cur ~= ARGV[6]) then return redis.error_reply('CONFLICT') end
 redis.call('HSET', key, ARGV[4], ARGV[7])
 if not cur then
-  local n = redis.call('HINCRBY', D .. 'n', 'map', 1)
+  local n = redis.call('HINCRBY', META, 'n:map', 1)
   redis.call('ZADD', D .. 'mapo:' .. ARGV[3], n, ARGV[4])
 end
 bump(ARGV[3])
