@@ -18,8 +18,10 @@ dataclass) is written once as an immutable blob (``P blob:ID``) and the record k
 reading the record gives the blob's type over a source that fetches the bytes on first use and
 keeps them in a bounded per-store cache. So listing or updating a million-recipient campaign moves a few hundred bytes.
 
-Change notification: every change publishes the sandbox's new version on ``P ver:NAME``; ``wait``
-subscribes, re-reads the version, and sleeps on the subscription (no polling).
+Change notification: every change publishes the sandbox's new version on ``P ver:NAME`` (a commit
+of records only while someone listens: ``redis_lua.py``); ``wait`` subscribes, says until when it
+listens while it re-reads the version, and sleeps on the subscription (no polling); a change feed
+says until when it listens to every sandbox, and says it again before that passes.
 
 Redis unreachable: operations raise :class:`StoreUnavailable` (a ``StoreError``); the app answers
 503 in the provider's envelope and the next request tries again (redis-py reconnects).
@@ -66,7 +68,7 @@ class RedisStore(RedisPrimitives, SingleUpdate):
         self.redis = redis_client.Redis.from_url(url, socket_timeout=socket_timeout, socket_connect_timeout=socket_timeout,
                                                  health_check_interval=30, retry=Retry(NoBackoff(), 1))
         self._scripts = {name: self.redis.register_script(getattr(redis_lua, name))
-                         for name in ("TOUCH", "CLOCK", "ID_COUNTER", "DATA_PREFIX", "INFO", "RESET", "DROP", "CLOCK_SET", "GET", "COMMIT", "TRIM", "RANGE", "PAGE", "LEDGER",
+                         for name in ("TOUCH", "WAIT", "LISTEN", "CLOCK", "ID_COUNTER", "DATA_PREFIX", "INFO", "RESET", "DROP", "CLOCK_SET", "GET", "COMMIT", "TRIM", "RANGE", "PAGE", "LEDGER",
                                       "RESERVE", "APPEND", "LOG_WAIT", "READ_LOG", "CLEAR_LOG", "INCR", "COUNTER", "MAP_GET",
                                       "MAP_SET", "MAP_DELETE", "MAP_ITEMS")}
         self._used: dict[str, float] = {}   # sandbox -> real time this process last recorded its use

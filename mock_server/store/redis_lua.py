@@ -3,13 +3,15 @@
 Key layout (``P`` is ``store.prefix``, default ``bulkmock:``):
 
 - ``P sandboxes`` hash name -> 1; ``P used`` sorted set name -> real time of the last touch;
+  ``P vf`` the real time until which a change feed (``changes()``, on any process) listens;
 - ``P s:NAME`` hash, the sandbox: ``ep`` (epoch: a number from ``P epochs`` given at creation and at
   every reset, so a reset or drop is O(1) and old data never mixes with new), ``gen``, ``ver``,
   ``off``/``frz`` (the clock), ``created``, ``mv:MAP`` (each map's version), per log ``lg:LOG``
   (entries removed from its front since the last reset: sequence number = that + position),
   ``lb:LOG`` (bytes kept), ``ld:LOG``/``lx:LOG`` (dropped, of which for bytes), and the current
   epoch's counters ``n:seq``, ``n:cus`` (the newest creation instant), ``n:uuid``, ``n:id:KIND``,
-  ``n:map`` and record counts ``c:KIND``; so a touch is one ``HGETALL``, a log append reads one
+  ``n:map`` and record counts ``c:KIND``, and until when someone listens to its version channel:
+  ``vf`` (a copy of ``P vf``) and ``vw`` (the latest deadline of a ``wait`` or ``wait_log``); so a touch is one ``HGETALL``, a log append reads one
   hash, and a commit reads and writes its counters, counts and version with the sandbox's epoch
   in one ``HMGET`` and one ``HSET`` (a reset deletes the ``l?:``, ``n:`` and ``c:`` fields);
 - ``P d:NAME:EP:`` + ``rec:KIND:ID`` (hash: ``v`` value, ``seq``, ``cus``, ``ver``, ``ix`` index
@@ -24,7 +26,10 @@ Errors a script returns: ``NOSANDBOX`` (create it and retry), ``TOOMANY`` (creat
 would exceed ``max_sandboxes``, counted in ``P sandboxes`` by the same script), ``STALE`` (the generation the caller
 gave is gone), ``CONFLICT`` (a compare-and-set lost: re-read and retry). Every change (but a log
 append or a counter) bumps ``ver`` and publishes it on ``P ver:NAME`` (the long-polls' and the
-webhook dispatcher's wake-up). The scripts build key names
+webhook dispatcher's wake-up); a commit of records (``COMMIT``, the hot path) publishes only while
+someone listens (``vf``/``vw`` not past: a change feed keeps ``vf`` ahead of the real time in every
+sandbox, a new sandbox copies it from ``P vf``; a waiter raises ``vw`` to its deadline before it
+reads what it waits on). The scripts build key names
 from the sandbox's epoch, so they need one Redis server (not Redis Cluster).
 """
 
@@ -107,15 +112,32 @@ if #m == 0 then
     return redis.error_reply('TOOMANY')
   end
   local ep = redis.call('INCR', P .. 'epochs')
-  redis.call('HSET', META, 'ep', ep, 'gen', 0, 'ver', 0, 'off', ARGV[5], 'frz', ARGV[6], 'created', ARGV[4])
+  local vf = redis.call('GET', P .. 'vf') or '0'
+  redis.call('HSET', META, 'ep', ep, 'gen', 0, 'ver', 0, 'off', ARGV[5], 'frz', ARGV[6], 'created', ARGV[4], 'vf', vf)
   redis.call('HSET', P .. 'sandboxes', NAME, 1)
-  m = {'ep', tostring(ep), 'gen', '0', 'ver', '0', 'off', ARGV[5], 'frz', ARGV[6], 'created', ARGV[4]}
+  m = {'ep', tostring(ep), 'gen', '0', 'ver', '0', 'off', ARGV[5], 'frz', ARGV[6], 'created', ARGV[4], 'vf', vf}
   if ARGV[3] == '' then ARGV[3] = ARGV[4] end
 end
 if ARGV[3] ~= '' then redis.call('ZADD', P .. 'used', ARGV[3], NAME) end
 local out = {ARGV[3]}
 for i = 1, #m do out[#out + 1] = m[i] end
 return out
+"""
+
+# ARGV: P NAME until_real -> the sandbox's version (NOSANDBOX); commits publish it until ``until_real``
+WAIT = PRELUDE + r"""
+local m = redis.call('HMGET', META, 'ver', 'vw')
+if not m[1] then return redis.error_reply('NOSANDBOX') end
+if not m[2] or tonumber(m[2]) < tonumber(ARGV[3]) then redis.call('HSET', META, 'vw', ARGV[3]) end
+return tonumber(m[1])
+"""
+
+# ARGV: P '' until_real -> 1: the change feeds listen until ``until_real`` (or later), in every sandbox
+LISTEN = PRELUDE + r"""
+local top = score(math.max(tonumber(redis.call('GET', P .. 'vf') or '0'), tonumber(ARGV[3])))
+redis.call('SET', P .. 'vf', top)
+for _, name in ipairs(redis.call('HKEYS', P .. 'sandboxes')) do redis.call('HSET', P .. 's:' .. name, 'vf', top) end
+return 1
 """
 
 # ARGV: P NAME -> {off, frz, ver} or NOSANDBOX
@@ -192,10 +214,12 @@ return out
 # 'created_us|off|frz': that instant, read from the clock (off, frz) the caller knows (CONFLICT if
 # the clock is no longer that).
 # The sandbox's epoch, clock, version, counters and the counts of the kinds created are read in
-# one HMGET and written in one HSET of the sandbox hash.
+# one HMGET and written in one HSET of the sandbox hash; the new version is published only while
+# someone listens (``vf``, ``vw``: real seconds, compared with real_us).
 # -> {seq1, cus1, ver1, ixtext1, ...}
 COMMIT = PRELUDE + r"""
-local fields = {'ep', 'gen', 'off', 'frz', 'ver', 'n:cus', 'n:seq', 'n:' .. (ARGV[5] ~= '' and ARGV[5] or 'seq')}
+local fields = {'ep', 'gen', 'off', 'frz', 'ver', 'n:cus', 'n:seq', 'n:' .. (ARGV[5] ~= '' and ARGV[5] or 'seq'),
+                'vf', 'vw'}
 local counted = {}
 local pos = 9
 local items = {}
@@ -295,7 +319,10 @@ local v = tonumber(meta[5] or '0') + 1
 changed[#changed + 1] = 'ver'
 changed[#changed + 1] = v
 redis.call('HSET', META, unpack(changed))
-redis.call('PUBLISH', P .. 'ver:' .. NAME, v)
+local real = tonumber(ARGV[4]) / 1000000
+if tonumber(meta[9] or '0') >= real or tonumber(meta[10] or '0') >= real then
+  redis.call('PUBLISH', P .. 'ver:' .. NAME, v)
+end
 return out
 """
 
@@ -413,12 +440,16 @@ return last
 """
 
 # ARGV: P NAME log until_real -> the log's last sequence number (0: no sandbox); appends publish it
-# on ``P log:NAME:LOG`` until ``until_real`` (``lw:LOG``, the latest deadline of its waiters)
+# on ``P log:NAME:LOG`` until ``until_real`` (``lw:LOG``, the latest deadline of its waiters), and
+# commits the sandbox's version (``vw``: a reset or any other change ends the wait too)
 LOG_WAIT = PRELUDE + r"""
 local L = ARGV[3]
-local m = redis.call('HMGET', META, 'ep', 'lg:' .. L, 'lw:' .. L)
+local m = redis.call('HMGET', META, 'ep', 'lg:' .. L, 'lw:' .. L, 'vw')
 if not m[1] then return 0 end
-if not m[3] or tonumber(m[3]) < tonumber(ARGV[4]) then redis.call('HSET', META, 'lw:' .. L, ARGV[4]) end
+local raise = {}
+if not m[3] or tonumber(m[3]) < tonumber(ARGV[4]) then raise = {'lw:' .. L, ARGV[4]} end
+if not m[4] or tonumber(m[4]) < tonumber(ARGV[4]) then raise[#raise + 1] = 'vw'; raise[#raise + 1] = ARGV[4] end
+if #raise > 0 then redis.call('HSET', META, unpack(raise)) end
 return tonumber(m[2] or '0') + redis.call('LLEN', P .. 'd:' .. NAME .. ':' .. m[1] .. ':log:' .. L)
 """
 

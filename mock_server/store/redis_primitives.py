@@ -12,6 +12,8 @@ import redis as redis_client
 
 from .base import LogPage, StaleGeneration, StoreUnavailable, T
 
+FEED_LISTENS = 60.0     # real seconds a change feed says it listens for; it says so again halfway
+
 
 class _Conflict(Exception):
     pass
@@ -147,7 +149,8 @@ class RedisPrimitives:
     def wait(self, sandbox: str, after: int, timeout: float) -> int:
         deadline = time.monotonic() + max(0.0, timeout)
         with self._subscribed(f"{self.prefix}ver:{sandbox}") as pubsub:
-            version = self.version(sandbox)        # read after subscribing: no change is missed
+            # read after subscribing, and commits publish from then on: no change is missed
+            version = int(self._run("WAIT", sandbox, repr(self.time_source() + max(0.0, timeout))))
             while version <= after:
                 message = _message(pubsub, deadline)
                 if message is False:
@@ -172,12 +175,16 @@ def _message(pubsub, deadline: float) -> dict | None | bool:
 
 class RedisChangeFeed:
     """``Store.changes`` on Redis: one pattern subscription to every sandbox's version channel
-    (``P ver:*``; messages are buffered on its connection between two ``wait`` calls). If the
-    connection is lost, redis-py subscribes again on the next ``wait``; changes published
-    meanwhile are not seen, so a caller keeps a long fallback timeout."""
+    (``P ver:*``; messages are buffered on its connection between two ``wait`` calls), then the
+    ``LISTEN`` script, which tells the commits of every sandbox to publish for ``FEED_LISTENS``
+    real seconds; ``wait`` says it again halfway. If the connection is lost, redis-py subscribes
+    again on the next ``wait``; changes published meanwhile are not seen, so a caller keeps a
+    long fallback timeout."""
 
     def __init__(self, store) -> None:
         self.url = store.url
+        self._store = store
+        self._renew_at = 0.0
         self._channel = len(store.prefix + "ver:")
         pattern = store.prefix.replace("\\", "\\\\")
         for special in "*?[]":
@@ -187,14 +194,27 @@ class RedisChangeFeed:
             self.pubsub.psubscribe(pattern + "ver:*")
         except redis_client.RedisError as exc:
             raise StoreUnavailable(f"Redis at {self.url} is unreachable: {exc}") from exc
+        try:
+            self._listen()
+        except StoreUnavailable:
+            self.close()
+            raise
+
+    def _listen(self) -> None:
+        """Tell the commits of every sandbox to publish (after subscribing: none is missed)."""
+        now = self._store.time_source()
+        if now >= self._renew_at:
+            self._store._call("LISTEN", "", repr(now + FEED_LISTENS))
+            self._renew_at = now + FEED_LISTENS / 2
 
     def wait(self, timeout: float) -> set[str]:
         deadline = time.monotonic() + max(0.0, timeout)
         names: set[str] = set()
         try:
             while True:
+                self._listen()
                 remaining = 0.0 if names else deadline - time.monotonic()
-                message = self.pubsub.get_message(timeout=max(0.0, remaining))
+                message = self.pubsub.get_message(timeout=min(max(0.0, remaining), FEED_LISTENS / 4))
                 if message is None:
                     if names or time.monotonic() >= deadline:
                         return names

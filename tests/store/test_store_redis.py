@@ -247,3 +247,61 @@ def test_unreachable_redis_is_store_unavailable_then_recovers(redis_server, redi
     store.put("s", "m", "k", 2)                              # the same object reconnects
     assert store.get_value("s", "m", "k") == 2
     store.close()
+
+
+def _published(client: redis.Redis) -> int:
+    return client.info("commandstats").get("cmdstat_publish", {}).get("calls", 0)
+
+
+def test_a_commit_publishes_its_version_only_while_someone_listens(redis_url):
+    """A commit of records (an upload's) publishes the new version only while a change feed or a
+    waiter listens (``vf``, ``vw`` in the sandbox hash), and every listener still hears it: a
+    feed hears sandboxes created after it opened, and keeps listening past ``FEED_LISTENS``."""
+    from mock_server.store.redis_primitives import FEED_LISTENS
+
+    now = [1_800_000_000.0]
+    a, b = (RedisStore(redis_url, clock_start_us=START_US, clock_frozen=True, time_source=lambda: now[0])
+            for _ in range(2))
+    counter = redis.Redis.from_url(redis_url)
+    item = lambda rid, created_us: NewRecord({"n": 1})     # noqa: E731
+    try:
+        a.create("s", "item", item)
+        before = _published(counter)
+        a.create("s", "item", item)
+        assert _published(counter) == before                 # nobody listens: no PUBLISH
+
+        after = a.version("s")                               # a waiter on another process
+        answered: list[int] = []
+        waiter = threading.Thread(target=lambda: answered.append(b.wait("s", after, timeout=20)))
+        waiter.start()
+        for _ in range(100):                                 # a commit (not a map change) wakes it
+            a.create("s", "item", item)
+            waiter.join(timeout=0.2)
+            if not waiter.is_alive():
+                break
+        assert answered and answered[0] > after
+
+        feed = b.changes()
+        try:
+            a.create("s", "item", item)
+            a.create("t", "item", item)                      # created after the feed opened
+            seen: set[str] = set()
+            for _ in range(50):
+                seen |= feed.wait(0.2)
+                if seen == {"s", "t"}:
+                    break
+            assert seen == {"s", "t"}
+            now[0] += 10 * FEED_LISTENS                      # the feed says it listens again
+            feed.wait(0.01)
+            a.create("t", "item", item)
+            assert "t" in feed.wait(5)
+        finally:
+            feed.close()
+        now[0] += 10 * FEED_LISTENS                          # nobody listens any more
+        before = _published(counter)
+        a.create("s", "item", item)
+        assert _published(counter) == before
+    finally:
+        for store in (a, b):
+            store.close()
+        counter.close()

@@ -66,19 +66,23 @@ def test_a_get_on_redis_runs_at_most_six_commands(on_redis):
     assert (_commands(counter) - before) / 10 <= 6.5
 
 
-def test_an_upload_on_redis_runs_at_most_nineteen_commands(on_redis):
-    """Issue 17's target is 15; this is the figure reached (was 44): the settle's look at an empty
-    queue is one plain read, a due campaign is created already started with its bot's lane in
-    one commit that also takes the next UUID (guessed from the last create, checked by the commit)
-    and reads and writes its counters once."""
+def test_an_upload_on_redis_runs_at_most_fifteen_commands(on_redis):
+    """Issue 17's target (was 44, then 19): the settle's look at an empty queue is one plain read;
+    a due campaign is created already started with its bot's lane in one commit that also takes
+    the next UUID (guessed from the last create, checked by the commit), reads its epoch, clock,
+    version, counters and counts in one HMGET and writes them in one HSET, and publishes the new
+    version only while someone listens (nobody here)."""
     (app, _), counter = on_redis
     client = app.test_client()
     campaigns = [_upload(client)]
-    before = _commands(counter)
-    for _ in range(5):
+    counts = []
+    for _ in range(7):
+        before = _commands(counter)
         campaigns.append(_upload(client))
-    # at most one more command a second for recording the sandbox's use (a ZADD in a script)
-    assert (_commands(counter) - before) / 5 <= 19.5
+        counts.append(_commands(counter) - before)
+    # the sandbox's use is recorded at most once a second per process (a script instead of
+    # HGETALL: two more commands), so an upload now and then costs 17
+    assert sorted(counts)[3] <= 15 and max(counts) <= 17, counts
     store = get_state(app).store
     stored = [store.get("default", "jelou.campaign", campaign).value for campaign in campaigns]
     assert all(campaign.started_at is not None for campaign in stored)      # started by the upload itself
