@@ -40,6 +40,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from typing import Callable
 
 from ..fetch import check_url
@@ -195,14 +196,21 @@ class Dispatcher:
 
     def _watch_loop(self) -> None:
         """Wake the producer when the store reports a change in a sandbox it serves, or in another
-        one that has subscriptions now (created by another process)."""
+        one that has subscriptions now (created by another process). A sandbox it does not serve
+        is looked at (``info``: a store round trip) once per ``WATCH`` at most, however often it
+        changes: uploads to a sandbox without subscriptions cost no look each."""
         feed = None
+        looked: dict[str, float] = {}      # a sandbox not served -> when it was last looked at
+        pending: set[str] = set()          # not served, changed since it was looked at
         while not self._stopping.is_set():
             try:
                 if feed is None:
                     feed = self.state.store.changes()
                 changed = feed.wait(WATCH)
-                if changed and (changed & self._watched or any(self._may_serve(name) for name in changed - self._watched)):
+                if changed & self._watched:
+                    self._wake.set()
+                pending |= changed - self._watched
+                if pending and self._look(pending, looked):
                     self._wake.set()
             except Exception:          # the store unreachable: the producer's rounds go on, try again
                 log.debug("webhook watcher: no change feed", exc_info=True)
@@ -213,6 +221,17 @@ class Dispatcher:
                 self._stopping.wait(WATCH)
         if feed is not None:
             feed.close()
+
+    def _look(self, pending: set[str], looked: dict[str, float]) -> bool:
+        """Whether one of the pending sandboxes whose last look is ``WATCH`` old may be served now
+        (those are looked at and leave ``pending``; the others wait for their turn)."""
+        now = time.monotonic()
+        if len(looked) > 4096:
+            looked.clear()
+        due = [name for name in pending if now - looked.get(name, now - WATCH) >= WATCH]
+        pending.difference_update(due)
+        looked.update(dict.fromkeys(due, now))
+        return any([self._may_serve(name) for name in due])
 
     def _may_serve(self, name: str) -> bool:
         """A sandbox the last round did not serve may have subscriptions now (another process

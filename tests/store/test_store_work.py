@@ -127,6 +127,26 @@ def test_an_idle_process_with_a_subscription_sends_no_commands(on_redis):
     assert _commands(counter) - before <= 15        # was ~1,300 a second: a round every 50 ms
 
 
+def test_uploads_to_a_sandbox_without_subscriptions_cost_the_watcher_no_look_each(on_redis):
+    """``mock-server`` runs the webhook dispatcher, whose watcher hears every upload's change: a
+    sandbox it does not serve is looked at (``info``: a script with a ``ZSCORE``) once a second
+    at most, not once per change (was about 0.9 per upload and process under load)."""
+    (app, _), counter = on_redis
+    client = app.test_client()
+    subscribed = client.post("/sandboxes/hooks/_mock/webhooks", json={
+        "provider": "indigitall", "applicationId": 100, "url": "http://127.0.0.1:9/idle", "events": ["sent"]})
+    assert subscribed.status_code == 201, subscribed.get_data(as_text=True)
+    _upload(client)
+    time.sleep(1.5)                                 # the rounds the subscription itself causes
+    looks = lambda: counter.info("commandstats").get("cmdstat_zscore", {}).get("calls", 0)   # noqa: E731
+    before, began = looks(), time.monotonic()
+    for _ in range(20):
+        _upload(client)
+    time.sleep(0.3)                                 # the watcher hears the last ones
+    elapsed = time.monotonic() - began
+    assert looks() - before <= 2 + elapsed, (looks() - before, elapsed)
+
+
 def test_a_journal_long_poll_wakes_on_a_request_to_another_process(on_redis):
     (app_a, app_b), _ = on_redis
     a = app_a.test_client()
