@@ -51,6 +51,8 @@ __all__ = ["RedisStore", "StoreUnavailable"]
 DEFAULT_PREFIX = "bulkmock:"
 USE_GRANULARITY = 1.0     # real seconds between two recordings of a sandbox's use by one process
 _BATCH = 200
+_WITH_LOCKS = 64          # creates that update the same other record take turns within a process
+_NO_RECORD_US = -(1 << 62)
 
 
 class RedisStore(RedisPrimitives, SingleUpdate):
@@ -74,7 +76,9 @@ class RedisStore(RedisPrimitives, SingleUpdate):
         self._used: dict[str, float] = {}   # sandbox -> real time this process last recorded its use
         self._epochs: dict[str, tuple[str, int]] = {}   # sandbox -> (epoch, generation) at this process's last touch or info
         self._clocks: dict[str, tuple[bytes, bytes]] = {}   # sandbox -> its clock (off, frz) then
-        self._made: dict[str, tuple[bytes, int, int, int]] = {}   # sandbox -> this process's last UUID create there
+        # sandbox -> the newest UUID create this process knows of there (its own, or the counters a touch read)
+        self._made: dict[str, tuple[bytes, int, int, int]] = {}
+        self._with_locks = [threading.RLock() for _ in range(_WITH_LOCKS)]
         self._uuid_generator = random.Random(f"ids:{seed}")
         self._uuids: list[str] = []
         self._uuid_lock = threading.Lock()
@@ -129,9 +133,17 @@ class RedisStore(RedisPrimitives, SingleUpdate):
         return self._learn(sandbox, _fields(out[1:])), real if last is None else last
 
     def _learn(self, sandbox: str, meta: dict[str, bytes]) -> dict[str, bytes]:
-        """Keep the sandbox's epoch (where its data is now) for ``get``."""
-        self._epochs[sandbox] = (meta["ep"].decode(), int(meta["gen"]))
+        """Keep the sandbox's epoch (where its data is now) for ``get``, its clock, and its UUID
+        counter and newest creation instant for the next create's guess (``_guess``)."""
+        epoch, generation = meta["ep"].decode(), int(meta["gen"])
+        self._epochs[sandbox] = (epoch, generation)
         self._clocks[sandbox] = (meta["off"], meta.get("frz") or b"")
+        data_prefix = f"{self.prefix}d:{sandbox}:{epoch}:".encode()
+        number = int(meta.get("n:uuid") or 0)
+        made = self._made.get(sandbox)
+        if made is None or made[0] != data_prefix or made[1] != generation or made[2] < number:
+            newest = meta.get("n:cus")
+            self._made[sandbox] = (data_prefix, generation, number, int(newest) if newest else _NO_RECORD_US)
         return meta
 
     def _real_us(self) -> int:
@@ -263,21 +275,41 @@ class RedisStore(RedisPrimitives, SingleUpdate):
     # -- records -----------------------------------------------------------------------------
     def create(self, sandbox: str, kind: str, build: Callable[[str, int], NewRecord], *,
                ids: IdStyle = "uuid", generation: int | None = None, with_: With | None = None) -> Record:
+        if with_ is None:
+            return self._create(sandbox, kind, build, ids, generation, None)
+        # creates that compare-and-set the same other record (a bot's lane) take turns here, so
+        # this process's threads never make each other's commits fail
+        (other_kind, other_id), _ = with_
+        with self._with_locks[hash((sandbox, other_kind, other_id)) % _WITH_LOCKS]:
+            return self._create(sandbox, kind, build, ids, generation, with_)
+
+    def _create(self, sandbox: str, kind: str, build: Callable[[str, int], NewRecord], ids: IdStyle,
+                generation: int | None, with_: With | None) -> Record:
         field = "uuid" if ids == "uuid" else f"id:{kind}"
 
         guess = [ids == "uuid"]
+        answered: list[Any] = [None]     # UUIDs: what the commit that failed read (the next guess)
 
         def attempt() -> Record:
             # UUIDs: the number is taken at once (concurrent creates never conflict over it; one
             # lost to a failed attempt is never reused). Sequence ids: compare-and-set, so they
             # increase in creation order.
             taking = ids == "uuid"
-            fast = self._guess(sandbox, generation) if guess[0] else None
+            fast, others = None, None
+            if answered[0] is not None:
+                epoch, generation_then, counter, newest, off, frz, *others = answered[0]
+                answered[0] = None
+                if generation is not None and generation != int(generation_then):
+                    raise StaleGeneration(f"sandbox '{sandbox}' was reset since this operation began")
+                fast = (f"{self.prefix}d:{sandbox}:{epoch.decode()}:".encode(), int(generation_then), int(counter),
+                        int(newest) if newest else _NO_RECORD_US, off, frz)
+            elif guess[0]:
+                fast = self._guess(sandbox, generation)
             guess[0] = False
             if fast is not None:
-                # what this process's last create and touch left: the next UUID's number, the
-                # newest creation instant and the clock, all compared by the commit (CONFLICT:
-                # the next attempt reads them with ID_COUNTER)
+                # what this process's last create and touch left, or the commit that failed read:
+                # the next UUID's number, the newest creation instant and the clock, all compared
+                # by the commit (CONFLICT: it answers them as they are, for the next attempt)
                 data_prefix, generation_now, drawn, last_us, off, frz = fast
                 number, taking = drawn + 1, False
                 record_id = self._uuid(number)
@@ -301,7 +333,7 @@ class RedisStore(RedisPrimitives, SingleUpdate):
             if with_ is not None:        # read in the epoch just read; the commit compares its version
                 (other_kind, other_id), fn = with_
                 other_key = data_prefix + f"rec:{other_kind}:{other_id}".encode()
-                other = self._record(other_kind, other_id, self.command(
+                other = self._record(other_kind, other_id, others or self.command(
                     lambda client: client.hmget(other_key, "v", "seq", "cus", "ver", "ix")))
                 new, replacement = fn(new, other)
             # a UUID whose number was just taken: no record can hold it (the commit does not look)
@@ -310,17 +342,25 @@ class RedisStore(RedisPrimitives, SingleUpdate):
                 item += self._item(sandbox, other_kind, other_id, other.version if other is not None else 0,
                                    replacement, data_prefix)
                 count = 2
-            out = self._commit(sandbox, generation, generation_now, "" if taking else field, drawn, count, item,
-                               given)
+            try:
+                out = self._commit(sandbox, generation, generation_now, "" if taking else field, drawn, count,
+                                   item, given)
+            except _Conflict as conflict:
+                if ids == "uuid":
+                    answered[0] = conflict.state
+                raise
             if ids == "uuid":
-                self._made[sandbox] = (data_prefix, generation_now, number, int(out[1]))
+                made = self._made.get(sandbox)
+                if made is None or made[0] != data_prefix or made[2] < number:
+                    self._made[sandbox] = (data_prefix, generation_now, number, int(out[1]))
             return Record(kind, record_id, int(out[0]), int(out[1]), int(out[2]), new.value, _indexes(out[3]))
         return self._retry(attempt)
 
     def _guess(self, sandbox: str, generation: int | None) -> tuple | None:
         """What a create may assume without reading (see ``create``), or None: the sandbox's
         epoch, generation and clock from this process's last touch, the number of the last UUID
-        and the newest creation instant from its last create there."""
+        and the newest creation instant from its last create there or its last touch, whichever
+        is newer."""
         made, known, clock = self._made.get(sandbox), self._epochs.get(sandbox), self._clocks.get(sandbox)
         if made is None or known is None or clock is None or (generation is not None and generation != known[1]):
             return None
@@ -332,12 +372,15 @@ class RedisStore(RedisPrimitives, SingleUpdate):
     def _commit(self, sandbox: str, wanted: int | None, seen: int, field: str, drawn: Any, count: int,
                 args: list[Any], created_us: int | str | None = None) -> list:
         try:
-            return self._run("COMMIT", sandbox, seen, self._real_us(), field, drawn, count,
-                             "" if created_us is None else created_us, *args)
+            out = self._run("COMMIT", sandbox, seen, self._real_us(), field, drawn, count,
+                            "" if created_us is None else created_us, *args)
         except StaleGeneration:
             if wanted is None:         # a reset since the read: the caller did not pin a generation
                 raise _Conflict() from None
             raise
+        if out and out[0] == b"CONFLICT":
+            raise _Conflict(out[1:])
+        return out
 
     def _item(self, sandbox: str, kind: str, record_id: str, version: int | str, new: NewRecord,
               data_prefix: bytes | None = None) -> list[Any]:

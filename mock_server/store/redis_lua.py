@@ -216,7 +216,9 @@ return out
 # The sandbox's epoch, clock, version, counters and the counts of the kinds created are read in
 # one HMGET and written in one HSET of the sandbox hash; the new version is published only while
 # someone listens (``vf``, ``vw``: real seconds, compared with real_us).
-# -> {seq1, cus1, ver1, ixtext1, ...}
+# -> {seq1, cus1, ver1, ixtext1, ...}, or when a comparison fails, what was read instead (so the
+# caller's next attempt needs no read): {'CONFLICT', ep, gen, id counter, newest creation instant
+# (or ''), off, frz, then v seq cus ver ix of each record compared}
 COMMIT = PRELUDE + r"""
 local fields = {'ep', 'gen', 'off', 'frz', 'ver', 'n:cus', 'n:seq', 'n:' .. (ARGV[5] ~= '' and ARGV[5] or 'seq'),
                 'vf', 'vw'}
@@ -242,8 +244,9 @@ if not meta[1] then return redis.error_reply('NOSANDBOX') end
 if ARGV[3] ~= '' and tonumber(ARGV[3]) ~= tonumber(meta[2]) then return redis.error_reply('STALE') end
 local D = P .. 'd:' .. NAME .. ':' .. meta[1] .. ':'
 local given_text, clock_off, clock_frz = string.match(ARGV[8], '^([^|]*)|([^|]*)|(.*)$')
+local conflict = false
 if given_text then
-  if meta[3] ~= clock_off or (meta[4] or '') ~= clock_frz then return redis.error_reply('CONFLICT') end
+  conflict = meta[3] ~= clock_off or (meta[4] or '') ~= clock_frz
 else
   given_text = ARGV[8]
 end
@@ -254,20 +257,26 @@ for _, item in ipairs(items) do
   if item.ver == '-' then
     item.ver = '0'
   else
-    local cur = redis.call('HMGET', item.key, 'ver', 'seq', 'cus', 'ix')
-    if (cur[1] or '0') ~= item.ver then return redis.error_reply('CONFLICT') end
-    item.cur = cur
+    item.cur = redis.call('HMGET', item.key, 'v', 'seq', 'cus', 'ver', 'ix')
+    if (item.cur[4] or '0') ~= item.ver then conflict = true end
   end
   if item.ver == '0' then creates = creates + 1 end
 end
+local last = tonumber(meta[6] or '-1e300')
+if ARGV[5] ~= '' and (meta[8] or '0') ~= ARGV[6] then conflict = true end
+if (creates > 0 or ARGV[5] ~= '') and given and given < last then conflict = true end
+if conflict then
+  local read = {'CONFLICT', meta[1], tonumber(meta[2]), meta[8] or '0', meta[6] or '', meta[3], meta[4] or ''}
+  for _, item in ipairs(items) do
+    if item.cur then for j = 1, 5 do read[#read + 1] = item.cur[j] end end
+  end
+  return read
+end
 local changed = {}
 if ARGV[5] ~= '' then
-  if (meta[8] or '0') ~= ARGV[6] then return redis.error_reply('CONFLICT') end
   changed[#changed + 1] = 'n:' .. ARGV[5]
   changed[#changed + 1] = tonumber(meta[8] or '0') + 1
 end
-local last = tonumber(meta[6] or '-1e300')
-if (creates > 0 or ARGV[5] ~= '') and given and given < last then return redis.error_reply('CONFLICT') end
 local seq_n = tonumber(meta[7] or '0')
 local counts = {}
 local out = {}
@@ -285,7 +294,7 @@ for _, item in ipairs(items) do
     ver = 1
   else
     seq, cus, ver = tonumber(item.cur[2]), tonumber(item.cur[3]), tonumber(item.ver) + 1
-    local old = cjson.decode(item.cur[4])
+    local old = cjson.decode(item.cur[5])
     local m = member(seq, item.kind, item.id)
     for _, e in ipairs(old) do redis.call('ZREM', D .. 'ix:' .. e[1], m) end
   end

@@ -16,7 +16,11 @@ FEED_LISTENS = 60.0     # real seconds a change feed says it listens for; it say
 
 
 class _Conflict(Exception):
-    pass
+    """A compare-and-set lost; ``state``: what the script read instead, when it says (``COMMIT``)."""
+
+    def __init__(self, state: list | None = None) -> None:
+        super().__init__()
+        self.state = state
 
 
 class _NoSandbox(Exception):
