@@ -305,3 +305,67 @@ def test_a_commit_publishes_its_version_only_while_someone_listens(redis_url):
         for store in (a, b):
             store.close()
         counter.close()
+
+
+def test_a_create_that_loses_to_another_process_retries_on_what_its_commit_read(pair, redis_url):
+    """A create guesses the next UUID and compare-and-sets the other record (a bot's lane); when
+    another process created meanwhile, the commit that loses answers what it read, so the next
+    attempt is the winning commit, with no read in between (was: ID_COUNTER, the record, the
+    commit), and the ids are those one memory store gives."""
+    from mock_server.store import MemoryStore
+
+    a, b = pair
+    item = lambda rid, created_us: NewRecord({"n": 1})          # noqa: E731
+
+    def lane(new, current):
+        return new, NewRecord({"end": (current.value["end"] if current is not None else 0) + 1})
+
+    memory = MemoryStore(seed=0, clock_start_us=START_US, clock_frozen=True)
+    expected = [memory.create("s", "item", item, with_=(("lane", "bot-1"), lane)).id for _ in range(3)]
+    made = [a.create("s", "item", item, with_=(("lane", "bot-1"), lane)),
+            b.create("s", "item", item, with_=(("lane", "bot-1"), lane))]   # a's guess is stale now
+    counter = redis.Redis.from_url(redis_url)
+    scripts = lambda: counter.info("commandstats")["cmdstat_evalsha"]["calls"]   # noqa: E731
+    before = scripts()
+    made.append(a.create("s", "item", item, with_=(("lane", "bot-1"), lane)))
+    assert scripts() - before == 2                   # the commit that lost, then the one that won
+    counter.close()
+    assert [record.id for record in made] == expected and [record.seq for record in made] == [1, 3, 4]
+    assert b.get("s", "lane", "bot-1").value == {"end": 3}
+
+
+def test_creates_of_one_process_on_the_same_other_record_take_turns(pair, redis_url):
+    """Two threads of one process creating with the same bot's lane: the second one builds only
+    after the first committed, so neither commit loses (was: both read the lane, one lost)."""
+    a, _ = pair
+    second_built = threading.Event()
+    builds: list[str] = []
+
+    def first(rid, created_us):
+        builds.append("first")
+        second_built.wait(1)            # without turns the second thread builds meanwhile
+        return NewRecord({"n": 1})
+
+    def second(rid, created_us):
+        builds.append("second")
+        second_built.set()
+        return NewRecord({"n": 2})
+
+    def lane(new, current):
+        return new, NewRecord({"end": (current.value["end"] if current is not None else 0) + 1})
+
+    a.create("s", "item", lambda rid, created_us: NewRecord({"n": 0}), with_=(("lane", "bot-1"), lane))
+    counter = redis.Redis.from_url(redis_url)
+    commits = lambda: counter.info("commandstats")["cmdstat_evalsha"]["calls"]   # noqa: E731
+    before = commits()
+    threads = [threading.Thread(target=a.create, args=("s", "item", build), kwargs={"with_": (("lane", "bot-1"), lane)})
+               for build in (first, second)]
+    threads[0].start()
+    while not builds:
+        second_built.wait(0.01)
+    threads[1].start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert commits() - before == 2 and builds == ["first", "second"]
+    counter.close()
+    assert a.get("s", "lane", "bot-1").value == {"end": 3}
