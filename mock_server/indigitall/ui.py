@@ -21,7 +21,7 @@ from .tasks import ALL, MESSAGE_STATUSES, STATUS_NAMES, ledger_name
 
 bp = Blueprint("indigitall_ui", __name__, url_prefix="/_mock/ui", template_folder="templates")
 
-CHART_WIDTH, CHART_HEIGHT, CHART_LEFT, CHART_BOTTOM = 1120, 220, 52, 28
+CHART_WIDTH, CHART_HEIGHT, CHART_LEFT, CHART_BOTTOM = 1120, 224, 52, 34
 
 
 # -- reads -----------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ providers (``Provider.ui_*``); their pages use :func:`render_page`, :func:`here`
 from __future__ import annotations
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from markupsafe import Markup, escape
 
 from ..queryargs import int_arg, int_list_arg
 from ..sandbox import PREFIX, current, select
@@ -34,6 +35,13 @@ def page_arg(name: str = "page") -> int:
 def rows_arg() -> list[int]:
     """``rows=1,2,3``: the row numbers a page shows (at most 100), for their live statuses."""
     return int_list_arg("rows", 1)
+
+
+@bp.app_template_filter("breakable")
+def breakable(text) -> Markup:
+    """``text`` escaped, with a ``<wbr>`` after each underscore: a badge such as DELIVERED_CHANNEL
+    wraps there in a narrow cell (``.grid .badge`` in ui.css) instead of overlapping the next one."""
+    return Markup("_<wbr>").join(escape(str(text)).split("_"))
 
 
 def render_page(template: str, status: int = 200, **context):

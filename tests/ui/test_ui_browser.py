@@ -24,33 +24,18 @@ from harness.indigitall_client import IndigitallClient
 from harness.jelou_client import JelouClient
 from harness.presets import INDIGITALL_TEXT_LAYOUT
 from harness.server import BackgroundServer
+from support.browser import CHROMIUM, launched_browser, need_chromium
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 VIEWPORT = {"width": 1280, "height": 800}
 ORDER_PARAMS = [{"param": 1, "column": "order_id"}, {"param": 2, "column": "amount"}, {"param": 3, "column": "delivery"}]
 
 
-def _need_chromium() -> None:
-    if os.path.exists(CHROMIUM):
-        return
-    message = f"{CHROMIUM} is missing: apt-get install chromium"
-    if os.environ.get("CI") == "true":
-        pytest.fail(message)
-    pytest.skip(message)
-
-
 @pytest.fixture(scope="module")
 def browser():
-    _need_chromium()
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with launched_browser() as launched:
         yield launched
-        launched.close()
 
 
 @pytest.fixture
@@ -299,7 +284,7 @@ def test_the_api_docs_render_offline(page, server, shots):
 
 
 def test_chromium_is_the_debian_one():
-    _need_chromium()
+    need_chromium()
     assert shutil.which("chromium") == CHROMIUM
 
 
