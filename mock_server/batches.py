@@ -12,6 +12,8 @@ reached it, when the next change happens, and which changes happened in a time w
 from __future__ import annotations
 
 
+from itertools import islice
+
 from . import delivery
 from .delivery import Schedule, Timelines
 
@@ -78,6 +80,15 @@ class Batch:
         if not self.schedule.segments:
             return delivery.QUEUED, {}
         return self.fates(timelines).stage(self.outcomes[index], self.schedule.send_time(index), now)
+
+    def in_status(self, status: str, count: int, timelines: Timelines, now: float, skip: int, limit: int) -> list[int]:
+        """Indexes of the messages whose status (the subclass's ``status_of``: its provider's name)
+        is ``status``, the ``skip``-th to the ``skip + limit``-th in file order. ``count``: how many
+        are in it (from the cheap counts). Walks the rows lazily and stops once the page is full or
+        all ``count`` were found: it costs the rows up to the last one shown (a byte and the
+        schedule each), never a list of every row."""
+        matching = (index for index in range(self.total) if self.status_of(index, timelines, now) == status)
+        return list(islice(matching, skip, min(skip + limit, count)))
 
     def canceled_time(self) -> float | None:
         """When unsent messages became canceled (subclasses with cancellation override)."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from flask import Blueprint, url_for
+from flask import Blueprint, request, url_for
 
 from ..isotime import from_timestamp, isoformat
 from ..ui import NotFound, clock, here, missing, page_arg, render_page, rows_arg, summary
@@ -46,16 +46,26 @@ def task(state, sb, task_id: str) -> dict[str, Any]:
     return _backend(state).render(sb, _find_task(state, sb, task_id))
 
 
-def task_messages(state, sb, task_id: str, *, page: int = 1, size: int = 25) -> dict[str, Any]:
-    """One page of a task's messages (every row, sent or not) with the rendered layout."""
+def task_messages(state, sb, task_id: str, *, status: str = "", page: int = 1, size: int = 25) -> dict[str, Any]:
+    """One page of a task's messages (every row, sent or not) with the rendered layout; only those
+    in ``status`` when given (``ValueError`` names the argument for an unknown one). Cost: the rows
+    shown; with a status, a lazy walk in file order that stops when the page is full
+    (``Batch.in_status``), the total from the counts."""
     found = _find_task(state, sb, task_id)
+    status = status.strip().lower()
+    if status and status not in MESSAGE_STATUSES:
+        raise ValueError(f"status must be one of {', '.join(MESSAGE_STATUSES)}, not “{status}”")
     layout, checker = _backend(state).compiled(found)
     now = sb.now()
     start = (page - 1) * size
-    items = [{**found.message(index, state.timelines, now, layout, checker), "row": index + 1}
-             for index in range(start, min(start + size, found.total))]
-    return {"items": items, "total": found.total, "page": page, "size": size,
-            "pages": max(1, math.ceil(found.total / size))}
+    if status:
+        total = found.message_counts(state.timelines, now)[status]
+        chosen = found.in_status(status, total, state.timelines, now, start, size)
+    else:
+        total, chosen = found.total, range(start, min(start + size, found.total))
+    items = [{**found.message(index, state.timelines, now, layout, checker), "row": index + 1} for index in chosen]
+    return {"items": items, "total": total, "page": page, "size": size, "pages": max(1, math.ceil(total / size)),
+            "status": status, "statuses": MESSAGE_STATUSES}
 
 
 def message_statuses(state, sb, task_id: str, rows: list[int]) -> dict[str, str]:
@@ -103,15 +113,20 @@ def tasks_page():
 
 @bp.get("/indigitall/<task_id>")
 def task_page(task_id: str):
+    error = None
     try:
         found = task(*here(), task_id)
         ledger = slot_ledger(*here(), task_id)
-        messages = task_messages(*here(), task_id, page=page_arg())
+        try:
+            messages = task_messages(*here(), task_id, status=request.args.get("status", ""), page=page_arg())
+        except ValueError as exc:
+            error = str(exc)
+            messages = task_messages(*here(), task_id, page=page_arg())
         curve = status_chart(*here(), task_id)
     except NotFound:
         return missing(f"indigitall task {task_id}")
-    return render_page("indigitall/task.html", task=found, ledger=ledger, chart=chart(ledger), messages=messages,
-                       curve=curve)
+    return render_page("indigitall/task.html", 400 if error else 200, task=found, ledger=ledger, chart=chart(ledger),
+                       messages=messages, curve=curve, error=error)
 
 
 def status_chart(state, sb, task_id: str) -> dict[str, Any]:

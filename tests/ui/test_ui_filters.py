@@ -1,0 +1,119 @@
+"""The UI's filters and actions without a browser (issue 22 item 10): a recipients' status filter on
+a campaign and a task page, the search across records, the reset and "set the clock to" forms,
+each webhook attempt's request and answer, and the journal's filters."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from support.jelou import advance, send_form
+from support.indigitall import contacts, create
+
+from mock_server.indigitall.tasks import Task
+from mock_server.jelou.campaigns import Campaign
+
+# Two failures (99901 at send, 99907 after the channel) among 60 ordinary numbers, and one that stays at the channel.
+PHONES = [f"5939{index:08d}" for index in range(60)]
+PHONES[3], PHONES[41], PHONES[50] = "99901000003", "99907000041", "99902000050"
+
+
+def campaign_id(client, phones=PHONES, **fields) -> str:
+    lines = ["phone_number,order_id,amount,delivery"] + [f"{p},A{i},${i},Dec {i}" for i, p in enumerate(phones)]
+    response = send_form(client, ("\n".join(lines) + "\n").encode(), **fields)
+    assert response.status_code == 200, response.json
+    return response.headers["X-Mock-Campaign-Id"]
+
+
+def rows_shown(html: str) -> list[int]:
+    return [int(row) for row in re.findall(r'<tr id="r(\d+)">', html)]
+
+
+def counting(monkeypatch, cls) -> list[int]:
+    """Count the calls of ``cls.status_of`` (one per row a filter reads)."""
+    calls: list[int] = []
+    original = cls.status_of
+
+    def status_of(self, index, timelines, now):
+        calls.append(index)
+        return original(self, index, timelines, now)
+    monkeypatch.setattr(cls, "status_of", status_of)
+    return calls
+
+
+# -- the recipients' status filter ------------------------------------------------------------------
+def test_a_campaigns_recipients_filtered_by_status(client):
+    found = campaign_id(client)
+    advance(client, "PT2M")
+    page = client.get(f"/_mock/ui/jelou/{found}?status=FAILED")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert rows_shown(html) == [4, 42]
+    assert "2 recipients FAILED" in html and "page 1 of 1" in html
+    assert '<option selected>FAILED</option>' in html
+    assert rows_shown(client.get(f"/_mock/ui/jelou/{found}?status=delivered_channel").get_data(as_text=True)) == [51]
+    both = client.get(f"/_mock/ui/jelou/{found}?status=FAILED&phone=99907").get_data(as_text=True)
+    assert rows_shown(both) == [42]
+
+
+def test_a_status_filter_pages_like_the_full_list(client):
+    phones = [f"5939{index:08d}" for index in range(60)]
+    found = campaign_id(client, phones)
+    advance(client, "PT2M")
+    statuses = {}
+    for row in range(1, 61):
+        statuses[row] = client.get(f"/_mock/ui/api/jelou/{found}?rows={row}").json["rows"][str(row)]
+    read = [row for row, status in statuses.items() if status == "READ"]
+    assert 25 < len(read) < 60                                          # a seeded share is read
+    first = client.get(f"/_mock/ui/jelou/{found}?status=READ").get_data(as_text=True)
+    second = client.get(f"/_mock/ui/jelou/{found}?status=READ&page=2").get_data(as_text=True)
+    assert rows_shown(first) + rows_shown(second) == read[:50]
+    assert f"{len(read)} recipients READ" in first and "page 1 of 2" in first
+    assert 'href="?phone=&amp;status=READ&amp;page=2"' in first                 # the pager keeps the filter
+
+
+def test_a_status_filter_stops_walking_when_the_page_is_full(client, monkeypatch):
+    """The rows are read lazily: the first page of FAILED in a 3,000-row file whose failures come
+    first reads the rows up to its last one, never the whole file (nor a list of its rows)."""
+    phones = [f"99901{index:06d}" for index in range(30)] + [f"5939{index:08d}" for index in range(2970)]
+    found = campaign_id(client, phones)
+    advance(client, "PT2M")
+    calls = counting(monkeypatch, Campaign)
+    html = client.get(f"/_mock/ui/jelou/{found}?status=FAILED").get_data(as_text=True)
+    assert rows_shown(html) == list(range(1, 26)) and "30 recipients FAILED" in html
+    assert max(calls) < 30 and len(calls) < 100, len(calls)
+    calls.clear()
+    html = client.get(f"/_mock/ui/jelou/{found}?status=FAILED&page=2").get_data(as_text=True)
+    assert rows_shown(html) == list(range(26, 31))
+    assert max(calls) < 30, max(calls)                          # all 30 found: no walk to the end
+
+
+def test_an_unknown_status_is_a_400_naming_the_argument(client):
+    found = campaign_id(client)
+    response = client.get(f"/_mock/ui/jelou/{found}?status=LOST")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400 and response.mimetype == "text/html"
+    assert 'role="alert"' in html and "status must be one of CREATED, DELIVERED_CHANNEL" in html and "not “LOST”" in html
+    task = create(client, contacts(3), application=200)
+    response = client.get(f"/_mock/ui/indigitall/{task['taskId']}?status=lost")
+    assert response.status_code == 400 and "status must be one of queued, sent" in response.get_data(as_text=True)
+
+
+def test_a_tasks_messages_filtered_by_status(client, monkeypatch):
+    codes = ["99901000001", "34600000001", "99902000002", "34600000002", "99901000003"]
+    body = "contactCode,channelType,name\n" + "".join(f"{code},cloud_api,N{i}\n" for i, code in enumerate(codes))
+    task = create(client, body.encode(), application=200)
+    advance(client, "PT1M")
+    calls = counting(monkeypatch, Task)
+    html = client.get(f"/_mock/ui/indigitall/{task['taskId']}?status=failed").get_data(as_text=True)
+    assert re.findall(r"<code>(\d+)</code></td>", html) == ["99901000001", "99901000003"]
+    assert "2 failed rows" in html and '<option selected>failed</option>' in html
+    assert len(calls) <= len(codes) + 25                        # the walk, and the page's own rows
+    sent = client.get(f"/_mock/ui/indigitall/{task['taskId']}?status=sent").get_data(as_text=True)
+    assert re.findall(r"<code>(\d+)</code></td>", sent) == ["99902000002"]
+
+
+def test_a_campaign_not_started_counts_its_recipients_as_created(client):
+    found = campaign_id(client, scheduledAt="2026-01-06T10:00:00Z")
+    html = client.get(f"/_mock/ui/jelou/{found}?status=CREATED").get_data(as_text=True)
+    assert "60 recipients CREATED" in html and rows_shown(html) == list(range(1, 26))
