@@ -7,9 +7,13 @@ providers (``Provider.ui_*``); their pages use :func:`render_page`, :func:`here`
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from markupsafe import Markup, escape
 
+from ..errors import ControlError
+from ..faults.control import entry_filter
 from ..queryargs import int_arg, int_list_arg
 from ..sandbox import PREFIX, current, select
 from ..store import DEFAULT_SANDBOX
@@ -121,22 +125,43 @@ def webhooks_page():
                    owner_keys=owner_keys, ways=ways)
 
 
+JOURNAL_FILTERS = ("provider", "method", "path", "status")
+
+
 @bp.get("/requests")
 def requests_page():
-    """The journal, newest first; a provider's record argument (``Provider.ui_record``, e.g.
-    ``?campaign=ID``) keeps the requests that created that record."""
+    """The journal, newest first. Filters (the form): provider, method, path (a part of it, or a
+    glob with ``*``) and status (503, 5xx or dropped), those of ``/_mock/requests``; a provider's
+    record argument (``Provider.ui_record``, e.g. ``?campaign=ID``) keeps the requests that
+    created that record."""
     if _instrument() is None:
         return missing("request journal (the faults package is not in this build)")
     state, sb = here()
     links = _record_links(state)
     record = {key: request.args[link.arg] for key, link in links if request.args.get(link.arg)}
-    journal = instruments.journal(_instrument(), sb, page=page_arg(), record=record)
+    chosen = {name: request.args.get(name, "").strip() for name in JOURNAL_FILTERS}
+    error, wanted = None, None
+    try:
+        wanted = entry_filter({**chosen, "path": _path_pattern(chosen["path"])})
+    except ControlError as exc:
+        error = exc.message
+    journal = instruments.journal(_instrument(), sb, page=page_arg(), record=record, wanted=wanted)
     for entry in journal["items"]:
         entry["link"] = next((_link(link, entry[key], link.label_with_id) for key, link in links if entry.get(key)),
                              None)
-    shown = next(({**_link(link, record[key]), "id": record[key], "noun": link.noun,
-                   "query": f"{link.arg}={record[key]}&"} for key, link in links if key in record), None)
-    return _render("requests.html", journal=journal, record=shown, example=_example(state))
+    shown = next(({**_link(link, record[key]), "id": record[key], "noun": link.noun, "arg": link.arg}
+                  for key, link in links if key in record), None)
+    kept = {name: value for name, value in chosen.items() if value}
+    if shown:
+        kept[shown["arg"]] = shown["id"]
+    return _render("requests.html", 400 if error else 200, journal=journal, record=shown, example=_example(state),
+                   filters=chosen, filtered=bool(kept), query=urlencode(kept) + "&" if kept else "", error=error,
+                   providers=[(provider.name, provider.title) for provider in state.providers.values()])
+
+
+def _path_pattern(text: str) -> str:
+    """The path filter as ``/_mock/requests`` takes it: a part of the path (``hsm``), or a glob."""
+    return text if not text or "*" in text else f"*{text}*"
 
 
 def _record_links(state):

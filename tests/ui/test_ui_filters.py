@@ -117,3 +117,47 @@ def test_a_campaign_not_started_counts_its_recipients_as_created(client):
     found = campaign_id(client, scheduledAt="2026-01-06T10:00:00Z")
     html = client.get(f"/_mock/ui/jelou/{found}?status=CREATED").get_data(as_text=True)
     assert "60 recipients CREATED" in html and rows_shown(html) == list(range(1, 26))
+
+
+# -- the journal's filters ----------------------------------------------------------------------------
+def journal_rows(html: str) -> list[str]:
+    """(method path status) of each journal row shown."""
+    rows = re.findall(r'<tr id="req-\d+">.*?<code>(\w+)</code>.*?<summary><code>([^<]+)</code>.*?'
+                      r'<span class="badge [^"]+">(\w+)</span>', html, re.S)
+    return [" ".join(row) for row in rows]
+
+
+def test_the_journal_page_filters_by_provider_method_path_and_status(client):
+    campaign_id(client)
+    client.get("/v1/campaigns/nope", headers={"Authorization": "Basic eDp5"})          # 401
+    create(client, contacts(2), application=200)
+    client.get("/v2/chat/application/200/task/999", headers={"Authorization": "ServerKey demo-server-key"})   # 404
+    every = journal_rows(client.get("/_mock/ui/requests").get_data(as_text=True))
+    assert len(every) == 4
+    jelou = client.get("/_mock/ui/requests?provider=jelou").get_data(as_text=True)
+    assert journal_rows(jelou) == ["GET /v1/campaigns/nope 401", "POST /v1/hsm/file 200"]
+    assert "2 matching" in jelou and '<option value="jelou" selected>' in jelou and "data-poll" not in jelou
+    assert journal_rows(client.get("/_mock/ui/requests?method=post").get_data(as_text=True)) == [
+        "POST /v2/chat/application/200/message/csv 201", "POST /v1/hsm/file 200"]
+    assert journal_rows(client.get("/_mock/ui/requests?path=hsm").get_data(as_text=True)) == ["POST /v1/hsm/file 200"]
+    assert journal_rows(client.get("/_mock/ui/requests?path=/v2/*/task/*").get_data(as_text=True)) == [
+        "GET /v2/chat/application/200/task/999 404"]
+    errors = client.get("/_mock/ui/requests?status=4xx&provider=indigitall").get_data(as_text=True)
+    assert journal_rows(errors) == ["GET /v2/chat/application/200/task/999 404"]
+    assert "No request matches these filters." in client.get("/_mock/ui/requests?status=503").get_data(as_text=True)
+
+
+def test_a_bad_journal_filter_is_a_400_page_naming_it(client):
+    response = client.get("/_mock/ui/requests?status=teapot")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400 and response.mimetype == "text/html"
+    assert 'role="alert"' in html and "&#39;status&#39; must be a status such as 503" in html
+
+
+def test_the_journal_pager_keeps_the_filters(client):
+    for _ in range(55):
+        client.get("/v1/campaigns/nope", headers={"Authorization": "Basic eDp5"})
+    html = client.get("/_mock/ui/requests?provider=jelou&status=401").get_data(as_text=True)
+    assert "55 matching" in html and 'href="?provider=jelou&amp;status=401&amp;page=2"' in html
+    second = client.get("/_mock/ui/requests?provider=jelou&status=401&page=2").get_data(as_text=True)
+    assert len(journal_rows(second)) == 5
