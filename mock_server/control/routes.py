@@ -61,19 +61,25 @@ def get_clock():
 @takes(ClockChangeSchema, load=True)
 def set_clock(body: dict):
     """Set (``now``), move (``advance``, ISO 8601 duration) and/or freeze (``frozen``) the clock."""
-    state = _state()
     sb = current()
-    clock = sb.clock
     try:
-        if "frozen" in body:
-            clock.freeze(body["frozen"])
-        if "now" in body:
-            clock.set(body["now"])
-        if "advance" in body:
-            clock.advance(body["advance"])
+        change_clock(_state(), sb, body)
     except ValueError as exc:            # ClockError included
         raise ControlError(str(exc)) from None
+    now, frozen = sb.clock.state()
+    return {"now": isoformat(now), "frozen": frozen}
+
+
+def change_clock(state, sb, body: dict) -> None:
+    """Apply a loaded ``ClockChangeSchema`` body to the sandbox's clock (freeze, then set or
+    advance), settle what fell due and wake the webhook dispatcher; ``ValueError`` (``ClockError``)
+    says why a change is refused. ``POST /_mock/clock`` and the UI's clock forms both call it."""
+    clock = sb.clock
+    if "frozen" in body:
+        clock.freeze(body["frozen"])
+    if "now" in body:
+        clock.set(body["now"])
+    if "advance" in body:
+        clock.advance(body["advance"])
     state.settle(sb)
     state.webhooks.wake()               # deliver what fell due now, not at the dispatcher's next tick
-    now, frozen = clock.state()
-    return {"now": isoformat(now), "frozen": frozen}

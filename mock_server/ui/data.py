@@ -10,7 +10,11 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from ..isotime import isoformat, parse_duration
+from marshmallow import ValidationError
+
+from ..control.routes import change_clock as change_control_clock
+from ..control.schemas import ClockChangeSchema
+from ..isotime import isoformat
 from ..store import DEFAULT_SANDBOX
 
 
@@ -29,17 +33,35 @@ def clock(state, sb) -> dict[str, Any]:
     return {"now": isoformat(now), "frozen": frozen}
 
 
-def change_clock(state, sb, *, advance: str | None = None, frozen: bool | None = None) -> dict[str, Any]:
-    """Freeze/unfreeze and/or advance by an ISO 8601 duration; ``ValueError`` says what is wrong."""
-    if frozen is not None:
-        sb.clock.freeze(frozen)
-    if advance:
-        duration = parse_duration(advance.strip())          # ValueError (ClockError is one too)
-        if duration.is_zero:
-            raise ValueError("advance by a positive duration such as PT1H")
-        sb.clock.advance(duration)
-    state.settle(sb)
+def change_clock(state, sb, *, to: str | None = None, advance: str | None = None,
+                 frozen: bool | None = None) -> dict[str, Any]:
+    """The clock forms: freeze/unfreeze, advance by an ISO 8601 duration, or set the clock ``to``
+    an ISO 8601 instant (or, given a duration there, advance by it). Checked by the schema of
+    ``POST /_mock/clock`` and applied by its code; ``ValueError`` says what is wrong."""
+    body: dict[str, Any] = {} if frozen is None else {"frozen": frozen}
+    to = (to or "").strip()
+    if to:
+        body["advance" if to[:1] in "Pp" else "now"] = to
+    if advance and advance.strip():
+        body["advance"] = advance.strip()
+    if not body:
+        raise ValueError("give an instant to set the clock to (e.g. 2026-01-05T12:00:00Z) or a duration to advance by (e.g. PT1H)")
+    try:
+        loaded = ClockChangeSchema().load(body)
+    except ValidationError as exc:
+        raise ValueError(_first_message(exc.messages)) from None
+    change_control_clock(state, sb, loaded)
     return clock(state, sb)
+
+
+def _first_message(messages) -> str:
+    """A marshmallow error as one sentence naming the field (``to`` for ``now``)."""
+    if isinstance(messages, dict):
+        field, found = next(iter(messages.items()))
+        text = _first_message(found)
+        names = {"now": "the instant to set the clock to", "advance": "the duration"}
+        return text if field == "_schema" or field not in names else f"{names[field]}: {text}"
+    return _first_message(messages[0]) if isinstance(messages, list) and messages else str(messages)
 
 
 # -- overview ------------------------------------------------------------------------------------

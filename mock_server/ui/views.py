@@ -89,16 +89,18 @@ def _overview(status: int, **context):
 
 @bp.post("/clock")
 def change_clock():
-    """The clock form: ``advance`` (ISO 8601 duration) and/or ``frozen`` (``true``/``false``)."""
+    """The clock forms: ``advance`` (ISO 8601 duration), ``to`` (an ISO 8601 instant, or a
+    duration) and/or ``frozen`` (``true``/``false``); a bad value is a 400 page saying why."""
     frozen = request.form.get("frozen")
     back = request.form.get("back") or ""
     if not back.startswith(url_for("ui.overview")) or back == url_for("ui.change_clock"):
         back = url_for("ui.overview")
     try:
-        data.change_clock(*here(), advance=request.form.get("advance") or None,
+        data.change_clock(*here(), to=request.form.get("to"), advance=request.form.get("advance"),
                           frozen=None if frozen is None else frozen == "true")
     except ValueError as exc:
-        return _overview(400, error=str(exc), advance=request.form.get("advance", ""), back=back)
+        return _overview(400, error=str(exc), advance=request.form.get("advance", ""), to=request.form.get("to", ""),
+                         back=back)
     return redirect(back, code=303)
 
 

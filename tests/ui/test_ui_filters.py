@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from support.jelou import advance, send_form
+from support.jelou import JELOU, advance, send_form
 from support.indigitall import contacts, create
 
 from mock_server.indigitall.tasks import Task
@@ -161,3 +161,34 @@ def test_the_journal_pager_keeps_the_filters(client):
     assert "55 matching" in html and 'href="?provider=jelou&amp;status=401&amp;page=2"' in html
     second = client.get("/_mock/ui/requests?provider=jelou&status=401&page=2").get_data(as_text=True)
     assert len(journal_rows(second)) == 5
+
+
+# -- "set the clock to" ------------------------------------------------------------------------------
+def test_set_the_clock_to_an_instant_or_by_a_duration(client):
+    found = campaign_id(client)
+    response = client.post("/_mock/ui/clock", data={"to": "2026-01-05T12:30:00+01:00", "back": f"/_mock/ui/jelou/{found}"})
+    assert response.status_code == 303 and response.headers["Location"] == f"/_mock/ui/jelou/{found}"
+    assert client.get("/_mock/clock").json == {"now": "2026-01-05T11:30:00.000Z", "frozen": True}
+    assert client.get(f"/v1/campaigns/{found}", headers=JELOU).json["data"]["status"] == "COMPLETED"  # settled
+    assert client.post("/_mock/ui/clock", data={"to": "PT30M"}).status_code == 303        # a duration advances
+    assert client.get("/_mock/clock").json["now"] == "2026-01-05T12:00:00.000Z"
+    page = client.get("/_mock/ui/").get_data(as_text=True)
+    assert 'id="clock-to" name="to"' in page and "Set the clock to" in page
+
+
+@pytest.mark.parametrize("value, says", [
+    ("2026-01-05T09:00:00Z", "backwards"),                 # before now
+    ("yesterday", "the instant to set the clock to"),
+    ("2026-13-45T99:00:00Z", "the instant to set the clock to"),
+    ("P-1D", "the duration"),
+    ("99999-01-01T00:00:00Z", "the instant to set the clock to"),
+    ("", "give an instant to set the clock to"),
+])
+def test_a_bad_instant_is_explained_and_changes_nothing(client, value, says):
+    before = client.get("/_mock/clock").json
+    response = client.post("/_mock/ui/clock", data={"to": value})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400 and response.mimetype == "text/html"
+    assert 'role="alert"' in html and says in html, html[html.find('role="alert"'):][:300]
+    assert f'value="{value}"' in html                          # what was typed stays in the field
+    assert client.get("/_mock/clock").json == before
