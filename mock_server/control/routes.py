@@ -45,8 +45,13 @@ def reset(body: dict):
     its records; keep tenants and settings. ``{"clock": true}`` also returns its clock to the
     configured start (the one way a clock goes backwards)."""
     sb = current()
-    sb.reset(rewind_clock=body.get("clock", False))
+    reset_sandbox(sb, rewind_clock=body.get("clock", False))
     return {"status": "ok", "sandbox": sb.name, "now": isoformat(sb.clock.now())}
+
+
+def reset_sandbox(sb, *, rewind_clock: bool = False) -> None:
+    """``POST /_mock/reset`` on the request's sandbox (the UI's reset form calls it too)."""
+    sb.reset(rewind_clock=rewind_clock)
 
 
 @bp.get("/clock")

@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from markupsafe import Markup, escape
 
+from ..control.routes import reset_sandbox
 from ..errors import ControlError
 from ..faults.control import entry_filter
 from ..queryargs import int_arg, int_list_arg
@@ -78,7 +79,7 @@ def _example(state) -> dict[str, str] | None:
 # -- pages ---------------------------------------------------------------------------------------
 @bp.get("/")
 def overview():
-    return _overview(200, error=request.args.get("error"))
+    return _overview(200, error=request.args.get("error"), reset_done=request.args.get("done") == "reset")
 
 
 def _overview(status: int, **context):
@@ -102,6 +103,22 @@ def change_clock():
         return _overview(400, error=str(exc), advance=request.form.get("advance", ""), to=request.form.get("to", ""),
                          back=back)
     return redirect(back, code=303)
+
+
+@bp.route("/reset", methods=["GET", "POST"])
+def reset():
+    """Reset the sandbox, in two steps: GET asks for confirmation; POST (the confirmation form,
+    ``confirm`` = the sandbox's name; ``clock=true`` also rewinds the clock) does what
+    ``POST /_mock/reset`` does. The Origin check of ``browsers.py`` applies: a page on another
+    origin cannot post it."""
+    state, sb = here()
+    if request.method == "GET":
+        return _render("reset.html", counts=data.overview(state, sb)["totals"])
+    if request.form.get("confirm") != sb.name:
+        return _render("reset.html", 400, counts=data.overview(state, sb)["totals"],
+                       error=f"confirm the reset of sandbox {sb.name!r}: the form's confirm field must name it")
+    reset_sandbox(sb, rewind_clock=request.form.get("clock") == "true")
+    return redirect(url_for("ui.overview", done="reset"), code=303)
 
 
 @bp.get("/sandbox")

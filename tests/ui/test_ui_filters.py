@@ -192,3 +192,58 @@ def test_a_bad_instant_is_explained_and_changes_nothing(client, value, says):
     assert 'role="alert"' in html and says in html, html[html.find('role="alert"'):][:300]
     assert f'value="{value}"' in html                          # what was typed stays in the field
     assert client.get("/_mock/clock").json == before
+
+
+# -- the reset button ----------------------------------------------------------------------------------
+OWN = {"Origin": "http://localhost", "Sec-Fetch-Site": "same-origin"}          # the test client's own origin
+
+
+def test_reset_asks_first_then_resets_the_sandbox(client):
+    found = campaign_id(client)
+    advance(client, "PT1H")
+    overview = client.get("/_mock/ui/").get_data(as_text=True)
+    assert 'href="/_mock/ui/reset"' in overview
+    ask = client.get("/_mock/ui/reset")
+    html = ask.get_data(as_text=True)
+    assert ask.status_code == 200 and "1 campaigns" in html and 'name="confirm" value="default"' in html
+    assert client.get(f"/v1/campaigns/{found}", headers=JELOU).status_code == 200       # nothing happened yet
+    done = client.post("/_mock/ui/reset", data={"confirm": "default"}, headers=OWN)
+    assert done.status_code == 303 and done.headers["Location"] == "/_mock/ui/?done=reset"
+    assert client.get(f"/v1/campaigns/{found}", headers=JELOU).status_code == 404
+    assert client.get("/_mock/clock").json["now"] == "2026-01-05T11:00:00.000Z"         # the clock stays
+    assert "was reset" in client.get("/_mock/ui/?done=reset").get_data(as_text=True)
+    client.post("/_mock/ui/reset", data={"confirm": "default", "clock": "true"}, headers=OWN)
+    assert client.get("/_mock/clock").json["now"] == "2026-01-05T10:00:00.000Z"         # rewound
+
+
+def test_reset_without_the_confirmation_changes_nothing(client):
+    found = campaign_id(client)
+    for form in ({}, {"confirm": "other"}):
+        response = client.post("/_mock/ui/reset", data=form, headers=OWN)
+        assert response.status_code == 400 and "confirm the reset of sandbox" in response.get_data(as_text=True)
+    assert client.get(f"/v1/campaigns/{found}", headers=JELOU).status_code == 200
+
+
+def test_reset_of_another_sandbox_from_its_own_ui(client):
+    lines = "phone_number,order_id,amount,delivery\n593900000001,A,$1,Dec\n".encode()
+    response = send_form(client, lines, headers={**JELOU, "X-Mock-Sandbox": "ci-7"})
+    kept = campaign_id(client)
+    done = client.post("/sandboxes/ci-7/_mock/ui/reset", data={"confirm": "ci-7"}, headers=OWN)
+    assert done.status_code == 303 and done.headers["Location"] == "/sandboxes/ci-7/_mock/ui/?done=reset"
+    gone = client.get(f"/v1/campaigns/{response.headers['X-Mock-Campaign-Id']}", headers={**JELOU, "X-Mock-Sandbox": "ci-7"})
+    assert gone.status_code == 404
+    assert client.get(f"/v1/campaigns/{kept}", headers=JELOU).status_code == 200       # default untouched
+
+
+@pytest.mark.parametrize("headers", [
+    {"Origin": "http://evil.example"},
+    {"Origin": "http://localhost:3000", "Sec-Fetch-Site": "same-site"},
+    {"Origin": "null"},
+    {"Sec-Fetch-Site": "cross-site"},
+])
+def test_a_page_on_another_origin_cannot_reset(client, headers):
+    found = campaign_id(client)
+    response = client.post("/_mock/ui/reset", data={"confirm": "default"}, headers=headers)
+    assert response.status_code == 403
+    assert "another origin" in response.json["error"]["message"]
+    assert client.get(f"/v1/campaigns/{found}", headers=JELOU).status_code == 200
