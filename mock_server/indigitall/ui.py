@@ -105,6 +105,28 @@ def overview(state, sb) -> dict[str, Any]:
     return summary(tasks(state, sb), "messages", MESSAGE_STATUSES)
 
 
+def search(state, sb, text: str, limit: int) -> list[dict[str, Any]]:
+    """The UI search's indigitall part (``Provider.ui_search``): tasks whose id is ``text``, or
+    whose file has a contact code containing it in its first column (3 or more characters), newest
+    first, at most ``limit``. Cost: one pass over the sandbox's tasks (as the list page) and, for a
+    contact, a search in C over each file that stops at its first hit; the walk stops at ``limit``."""
+    code = text.strip()
+    contact = code if len(code) >= 3 and not any(ch in code for ch in ',"') else ""
+    now = sb.now()
+    hits: list[dict[str, Any]] = []
+    for found in _backend(state).tasks.scan(sb.name, ALL, newest_first=True):
+        why = ("id" if code == str(found.id) else
+               "a contact code" if contact and found.rows.find_in_first_cells(contact, 1) else None)
+        if why is None:
+            continue
+        hits.append({"title": f"Task {found.id}", "url": url_for("indigitall_ui.task_page", task_id=found.id),
+                     "status": found.status(now),
+                     "detail": f"application {found.application_id} · {found.total} rows · matched by {why}"})
+        if len(hits) >= limit:
+            break
+    return hits
+
+
 # -- pages -----------------------------------------------------------------------------------------
 @bp.get("/indigitall")
 def tasks_page():

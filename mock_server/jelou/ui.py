@@ -127,6 +127,35 @@ def overview(state, sb) -> dict[str, Any]:
     return summary(campaigns(state, sb), "counts", MESSAGE_STATUSES)
 
 
+def search(state, sb, text: str, limit: int) -> list[dict[str, Any]]:
+    """The UI search's Jelou part (``Provider.ui_search``): campaigns whose id or name contains
+    ``text`` (any case), or with a recipient whose number contains its digits (a number of 3 or
+    more digits), newest first, at most ``limit``. Cost: one pass over the sandbox's campaigns (as
+    the list page) and, for a number, a search in C over each file that stops at its first hit;
+    the walk stops at ``limit`` hits."""
+    wanted = text.lower()
+    number = _number(text)
+    now = sb.now()
+    hits: list[dict[str, Any]] = []
+    for found in _backend(state).scan(sb, newest_first=True):
+        why = ("id" if wanted in found.id.lower() else "name" if wanted in found.name.lower() else
+               "a recipient's number" if number and found.rows.find_in_first_cells(number, 1) else None)
+        if why is None:
+            continue
+        args = {"phone": number} if why.endswith("number") else {}
+        hits.append({"title": found.name, "url": url_for("jelou_ui.campaign_page", campaign_id=found.id, **args),
+                     "status": found.status(now), "detail": f"{found.id} · {found.total} recipients · matched by {why}"})
+        if len(hits) >= limit:
+            break
+    return hits
+
+
+def _number(text: str) -> str:
+    """The digits of a phone number typed as one (``+593 99-123``), or "" for other text."""
+    digits = "".join(ch for ch in text if ch.isdigit())
+    return digits if len(digits) >= 3 and all(ch.isdigit() or ch in "+-() " for ch in text) else ""
+
+
 # -- pages -----------------------------------------------------------------------------------------
 @bp.get("/jelou")
 def campaigns_page():

@@ -80,6 +80,25 @@ def overview(state, sb) -> dict[str, Any]:
     return {"sandbox": sb.name, "clock": clock(state, sb), **parts, "totals": totals}
 
 
+SEARCH_LIMIT = 50          # hits listed per provider (the search says when there are more)
+
+
+def search(state, sb, text: str) -> dict[str, Any]:
+    """The home page's search: each provider's records matching ``text`` (``Provider.ui_search``:
+    an id, a name or a recipient's number), at most ``SEARCH_LIMIT`` each; ``ValueError`` for a
+    query that is empty or longer than 100 characters."""
+    text = text.strip()
+    if not text or len(text) > 100:
+        raise ValueError("search for 1 to 100 characters: a campaign or task id, a name or a recipient's number")
+    groups = []
+    for provider in state.providers.values():
+        hits = provider.ui_search(state, sb, text, SEARCH_LIMIT + 1)
+        groups.append({"provider": provider.name, "title": provider.title, "hits": hits[:SEARCH_LIMIT],
+                       "more": len(hits) > SEARCH_LIMIT})
+    return {"text": text, "groups": groups, "total": sum(len(group["hits"]) for group in groups),
+            "limit": SEARCH_LIMIT}
+
+
 def summary(rows: list[dict[str, Any]], counts: str, statuses: Iterable[str]) -> dict[str, Any]:
     """A provider's overview part from its listing's rows: the rows by ``status``, and their
     message counts (each row's ``counts`` field) summed per status."""

@@ -105,6 +105,16 @@ def change_clock():
     return redirect(back, code=303)
 
 
+@bp.get("/search")
+def search():
+    """The home page's search box: matching records of the sandbox, per provider (``data.search``)."""
+    try:
+        found = data.search(*here(), request.args.get("q", ""))
+    except ValueError as exc:
+        return _overview(400, error=str(exc), q=request.args.get("q", ""))
+    return _render("search.html", found=found, q=found["text"])
+
+
 @bp.route("/reset", methods=["GET", "POST"])
 def reset():
     """Reset the sandbox, in two steps: GET asks for confirmation; POST (the confirmation form,

@@ -247,3 +247,50 @@ def test_a_page_on_another_origin_cannot_reset(client, headers):
     assert response.status_code == 403
     assert "another origin" in response.json["error"]["message"]
     assert client.get(f"/v1/campaigns/{found}", headers=JELOU).status_code == 200
+
+
+# -- the search across campaigns and tasks --------------------------------------------------------------
+def hits(html: str) -> list[str]:
+    return re.findall(r'<li><a href="[^"]+">([^<]+)</a>', html)
+
+
+def test_search_finds_campaigns_and_tasks_by_id_name_or_number(client):
+    first = campaign_id(client, campaignName="Spring Sale")
+    second = campaign_id(client, [f"5938{index:08d}" for index in range(5)], campaignName="winter-news")
+    task = create(client, contacts(4, first=77), application=200)          # contacts 34600000077 ..
+    by_name = client.get("/_mock/ui/search?q=SALE").get_data(as_text=True)
+    assert hits(by_name) == ["Spring Sale"] and "matched by name" in by_name
+    by_id = client.get(f"/_mock/ui/search?q={second[:8]}").get_data(as_text=True)
+    assert hits(by_id) == ["winter-news"]
+    by_number = client.get("/_mock/ui/search?q=%2B593-9000000").get_data(as_text=True)
+    assert hits(by_number) == ["Spring Sale"]
+    assert f'href="/_mock/ui/jelou/{first}?phone=5939000000"' in by_number          # opens the recipient search
+    both = client.get("/_mock/ui/search?q=593").get_data(as_text=True)
+    assert hits(both) == ["winter-news", "Spring Sale"]                           # newest first
+    by_task = client.get(f"/_mock/ui/search?q={task['taskId']}").get_data(as_text=True)
+    assert f"Task {task['taskId']}" in hits(by_task)
+    by_contact = client.get("/_mock/ui/search?q=34600000078").get_data(as_text=True)
+    assert hits(by_contact) == [f"Task {task['taskId']}"] and "matched by a contact code" in by_contact
+    none = client.get("/_mock/ui/search?q=nothing-like-this").get_data(as_text=True)
+    assert "0 matches" in none and "Nothing in Jelou matches." in none
+
+
+def test_search_is_per_sandbox_and_lists_at_most_its_limit(client, monkeypatch):
+    from mock_server.ui import data
+    monkeypatch.setattr(data, "SEARCH_LIMIT", 3)
+    for index in range(5):
+        campaign_id(client, campaignName=f"promo-{index}")
+    html = client.get("/_mock/ui/search?q=promo").get_data(as_text=True)
+    assert hits(html) == ["promo-4", "promo-3", "promo-2"] and "3 or more: refine the search" in html
+    assert hits(client.get("/sandboxes/other/_mock/ui/search?q=promo").get_data(as_text=True)) == []
+
+
+@pytest.mark.parametrize("query", ["", "   ", "x" * 101])
+def test_an_empty_or_huge_search_is_a_400_saying_so(client, query):
+    response = client.get("/_mock/ui/search", query_string={"q": query})
+    assert response.status_code == 400 and "search for 1 to 100 characters" in response.get_data(as_text=True)
+
+
+def test_the_search_box_is_on_the_home_page(client):
+    html = client.get("/_mock/ui/").get_data(as_text=True)
+    assert 'action="/_mock/ui/search"' in html and 'name="q"' in html
