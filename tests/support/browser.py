@@ -44,7 +44,8 @@ def launched_browser():
 TEXT_ELEMENTS = ("main h1", "main h2", "main .badge", ".timeline li > span", ".timeline li > time", "td > code",
                  "td > a", "td > .sub", "th", "td.num", ".facts dt", ".facts dd", ".top nav a", ".status label",
                  ".status select", ".status button", ".clock", "main label", "main button", "main input",
-                 "main select", "main .pager a", "svg text", ".legend span", ".hits li > *", ".attempt > *")
+                 "main select", "main .pager a", "svg text", ".legend span", ".hits li > *", ".attempt summary > *", "details > h3", "main form a",
+                 "p.error", "p.done")
 
 _MEASURE = """(selectors) => {
   const shown = (node) => {
