@@ -16,7 +16,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, vali
 
 from ..isotime import parse_datetime, parse_duration
 from ..queryargs import MAX_SAFE, QueryInteger
-from ..wire import Instant
+from ..wire import Instant, multipart_form
 from .errors import ValidationFailed
 from .layout import Layout, LayoutError
 from .slicing import CONDITIONS, DEFAULT_CONDITION
@@ -81,10 +81,11 @@ class SendSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    layout = LayoutField(required=True, error_messages=required("layout"))
-    scheduledAt = IsoDateTime()
-    scheduleAt = IsoDateTime()
-    delay = IsoDuration()
+    layout = LayoutField(required=True, error_messages=required("layout"),
+                         metadata={"description": "JSON object text with {{column}} variables"})
+    scheduledAt = IsoDateTime(metadata={"description": "ISO 8601 date-time, after now, at most 3 months ahead"})
+    scheduleAt = IsoDateTime(metadata={"description": "alias of scheduledAt"})
+    delay = IsoDuration(metadata={"description": "ISO 8601 duration such as PT15M (not with scheduledAt)"})
     slicingCondition = fields.String(load_default=DEFAULT_CONDITION, validate=validate.OneOf(
         CONDITIONS, error=f"slicingCondition should be equal to one of: {', '.join(CONDITIONS)}"))
 
@@ -105,6 +106,11 @@ class SendSchema(Schema):
         scheduled = next((name for name in ("scheduledAt", "scheduleAt") if name in given), None)
         if scheduled and "delay" in given:
             raise ValidationError(f"delay can not be used in conjunction with {scheduled}", "delay")
+
+
+CsvMessageFormSchema = multipart_form(
+    SendSchema, name="CsvMessageFormSchema",
+    file=fields.Raw(required=True, metadata={"type": "string", "format": "binary", "description": "the CSV"}))
 
 
 class TaskListSchema(Schema):
@@ -137,17 +143,6 @@ class IndigitallErrorSchema(Schema):
 
 
 # -- request and success bodies ----------------------------------------------------------------
-class CsvMessageFormSchema(Schema):
-    """``POST .../message/csv`` (``multipart/form-data``)."""
-
-    layout = fields.String(required=True, metadata={"description": "JSON object text with {{column}} variables"})
-    file = fields.Raw(required=True, metadata={"type": "string", "format": "binary", "description": "the CSV"})
-    scheduledAt = fields.String(metadata={"description": "ISO 8601 date-time, after now, at most 3 months ahead"})
-    scheduleAt = fields.String(metadata={"description": "alias of scheduledAt"})
-    delay = fields.String(metadata={"description": "ISO 8601 duration such as PT15M (not with scheduledAt)"})
-    slicingCondition = fields.String(validate=validate.OneOf(CONDITIONS))
-
-
 class SlotSchema(Schema):
     start = Instant(required=True)
     end = Instant(required=True)

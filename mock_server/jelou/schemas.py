@@ -13,7 +13,7 @@ from .. import bodies
 from ..clock import range_problem
 from ..isotime import parse_date_or_datetime, parse_datetime
 from ..queryargs import MAX_SAFE, QueryInteger
-from ..wire import Instant
+from ..wire import Instant, multipart_form
 from .campaigns import MESSAGE_STATUSES
 from .errors import ValidationFailed, message
 
@@ -227,19 +227,12 @@ class SentSchema(Schema):
     status = fields.String(required=True, validate=validate.OneOf(["success"]))
 
 
-class HsmFileFormSchema(Schema):
-    """``POST /v1/hsm/file`` as ``multipart/form-data``: the CSV in ``file``, structured fields as JSON text."""
-
-    campaignName = fields.String(required=True)
-    elementName = fields.String(required=True)
-    botId = fields.String(required=True)
-    params = fields.String(required=True, metadata={"description": 'JSON array, e.g. [{"param": 1, "column": "name"}]'})
-    type = fields.String(validate=validate.OneOf(TYPES))
-    mediaUrl = fields.String()
-    buttonPayloads = fields.String(metadata={"description": 'JSON array of {"flowId", "action"} (at most 3)'})
-    actions = fields.String(metadata={"description": "JSON object"})
-    scheduledAt = fields.String(metadata={"description": "ISO 8601 date-time; naive is UTC"})
-    file = fields.Raw(required=True, metadata={"type": "string", "format": "binary", "description": "the CSV (.csv)"})
+HsmFileFormSchema = multipart_form(
+    SendSchema, name="HsmFileFormSchema", exclude=("fileUrl", "date"),
+    file=fields.Raw(required=True, metadata={"type": "string", "format": "binary", "description": "the CSV (.csv)"}),
+    described={"params": 'JSON array, e.g. [{"param": 1, "column": "name"}]',
+               "buttonPayloads": 'JSON array of {"flowId", "action"} (at most 3)',
+               "actions": "JSON object", "scheduledAt": "ISO 8601 date-time; naive is UTC"})
 
 
 class CampaignSchema(Schema):
