@@ -1,6 +1,6 @@
 """indigitall wire shapes as marshmallow schemas, each declared once (the bodies the routes load,
-the answers they dump through ``mock_server.wire``, the error envelope; the OpenAPI document shows
-these), and the bridge from marshmallow's errors to the envelope.
+the answers they dump through ``mock_server.wire``; the OpenAPI document shows these; the error
+envelope is declared with the errors, in ``errors.py``), and the bridge from marshmallow's errors to the envelope.
 
 Messages follow the wording the real API was seen to use for schema errors (research §5.2:
 ``request/query must have required property 'limit'``, ``... should be equal to one of: ...``).
@@ -127,21 +127,7 @@ class TaskListSchema(Schema):
                         error_messages={"invalid": f"querystring/page must be integer (digits 0-9, between 1 and {MAX_SAFE})"})
 
 
-# == answers (dumped by the routes, mock_server.wire) and the error envelope =========================
-# -- error envelope ----------------------------------------------------------------------------
-class IndigitallErrorSchema(Schema):
-    """``{"statusCode", "message", "errorCode"}`` (+ ``errors``/``totalErrors`` when detailed), every status."""
-
-    statusCode = fields.Integer(required=True)
-    message = fields.String(required=True)
-    errorCode = fields.String(required=True, metadata={"examples": [
-        "INVALID_ACCESS_TOKEN", "FORBIDDEN_APPLICATION", "APPLICATION_NOT_FOUND", "TASK_NOT_FOUND", "VALIDATION_ERROR",
-        "INVALID_CSV", "MISSING_VARIABLES", "INVALID_ROWS", "TASK_NOT_CANCELABLE", "PAYLOAD_TOO_LARGE"]})
-    errors = fields.List(fields.Dict(), metadata={
-        "description": "at most 100 details, each naming its field (and line/column/value/reason for rows)"})
-    totalErrors = fields.Integer()
-
-
+# == answers (dumped by the routes, mock_server.wire; the error envelope is in errors.py) ===========
 # -- request and success bodies ----------------------------------------------------------------
 class SlotSchema(Schema):
     start = Instant(required=True)

@@ -124,3 +124,31 @@ def test_a_multipart_form_is_derived_from_the_schema_that_loads_its_parts():
     # the providers' forms: every loading field but the excluded ones, plus the file
     assert set(CsvMessageFormSchema._declared_fields) == set(SendSchema._declared_fields) | {"file"}
     assert set(HsmFileFormSchema._declared_fields) == set(JelouSend._declared_fields) - {"fileUrl", "date"} | {"file"}
+
+
+def test_error_envelopes_are_written_by_their_schemas():
+    """Every error answer goes through its envelope's schema (declared beside the error): in tests a
+    body the schema would change fails loudly; an error class writing its own body must declare one."""
+    import pytest
+
+    from mock_server.errors import ControlErrorSchema, ProviderError
+    from mock_server.indigitall.errors import IndigitallError, IndigitallErrorSchema
+    from mock_server.jelou.errors import JelouError, JelouFailedSchema, JelouValidationFailedSchema, ValidationFailed
+
+    assert (JelouError.schema, ValidationFailed.schema) == (JelouFailedSchema, JelouValidationFailedSchema)
+    assert (IndigitallError.schema, ProviderError.schema) == (IndigitallErrorSchema, ControlErrorSchema)
+
+    class Drifted(JelouError):
+        def body(self) -> dict:
+            return {**super().body(), "undeclared": 1}
+
+    app = create_app()
+    with app.test_request_context("/v1/hsm/file"):
+        assert JelouError("bad", 400).response().get_json() == {"message": ["bad"], "status": "failed"}
+        with pytest.raises(AssertionError, match="the answer's schema changed it"):
+            Drifted("bad").response()
+
+    with pytest.raises(TypeError, match="declare its envelope as `schema`"):
+        class NoSchema(ProviderError):
+            def body(self) -> dict:
+                return {"whatever": self.message}
