@@ -12,7 +12,6 @@ import contextlib
 import http.server
 import os
 import shutil
-import threading
 import time
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from harness.jelou_client import JelouClient
 from harness.presets import INDIGITALL_TEXT_LAYOUT
 from harness.server import BackgroundServer
 from support.browser import CHROMIUM, launched_browser, need_chromium
+from support.httpstub import serving
 
 pytestmark = pytest.mark.slow
 
@@ -317,15 +317,8 @@ def foreign_site(html: str):
         def log_message(self, *args) -> None:
             pass
 
-    site = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
-    thread = threading.Thread(target=site.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield site.server_address[1]
-    finally:
-        site.shutdown()
-        site.server_close()
-        thread.join(timeout=10)
+    with serving(Page) as port:
+        yield port
 
 
 @pytest.mark.parametrize("site_host", ["localhost", "127.0.0.1"])        # cross-site, and same-site (another port)

@@ -9,10 +9,10 @@ import hashlib
 import hmac
 import http.server
 import json
-import threading
 import time
 
 import pytest
+from support.httpstub import serving
 from support.jelou import send_form
 
 from mock_server.webhooks.sender import EXCERPT, body_excerpt
@@ -44,15 +44,8 @@ def refusing_receiver():
         def log_message(self, *args) -> None:
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", bodies
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+    with serving(Handler) as port:
+        yield f"http://127.0.0.1:{port}", bodies
 
 
 def wait_for_dead(client, count: int) -> dict:
