@@ -370,3 +370,60 @@ def test_a_page_on_another_origin_cannot_create_sandboxes(browser, server, site_
     assert sorted(url.split("/sandboxes/")[1].split("/")[0] for url in done) == sorted((*FILLED, "page-existing"))
     names = {item["name"] for item in requests.get(server.base_url + "/_mock/sandboxes", timeout=10).json()["sandboxes"]}
     assert names.isdisjoint(FILLED) and "page-existing" in names, names
+
+
+# -- the home page's search, "set the clock to" and reset, by keyboard and mouse ----------------------
+def test_search_set_the_clock_and_reset_from_the_home_page(page, server, shots):
+    sent = jelou(server).send_file(order_csv(3), campaign_name="find-me-later", element_name="order_confirmation",
+                                   bot_id="demo-bot", params=ORDER_PARAMS, filename="recipients.csv")
+    page.goto(server.base_url + "/_mock/ui/")
+    page.get_by_label("Find a campaign or task").fill("FIND-ME")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    page.get_by_role("link", name="find-me-later").click()
+    assert page.url.endswith(f"/_mock/ui/jelou/{sent.campaign_id}")
+
+    page.goto(server.base_url + "/_mock/ui/")
+    page.get_by_label("Set the clock to").fill("2026-01-05T09:00:00Z")         # backwards: explained
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert "never goes backwards" in page.get_by_role("alert").inner_text()
+    page.get_by_label("Set the clock to").fill("2026-01-05T12:00:00Z")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Set", exact=True).click()
+    assert page.locator("#clock-now").inner_text() == "2026-01-05T12:00:00.000Z"
+
+    page.get_by_role("link", name="Reset sandbox default…").click()
+    assert "1 campaigns" in page.locator("#main").inner_text()
+    assert jelou(server).get_campaign(sent.campaign_id)["name"] == "find-me-later"          # asked, not done
+    page.get_by_label("also return the clock to its configured start").check()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Yes, reset sandbox default").click()        # the browser's own Origin
+    assert "was reset" in page.get_by_role("status").inner_text()
+    assert page.locator("#clock-now").inner_text() == "2026-01-05T10:00:00.000Z"
+    assert requests.get(f"{server.base_url}/v1/campaigns/{sent.campaign_id}", auth=("demo-client-id", "demo-client-secret"),
+                        timeout=10).status_code == 404
+    screenshot(page, shots, "reset-done")
+
+
+FOREIGN_RESET = """<!doctype html><html><head><title>innocent</title></head><body>
+<form id="f" method="post" action="MOCK/_mock/ui/reset"><input name="confirm" value="default"></form>
+<script>document.getElementById("f").submit();</script></body></html>"""
+
+
+@pytest.mark.parametrize("site_host", ["localhost", "127.0.0.1"])        # cross-site, and same-site (another port)
+def test_a_page_on_another_origin_cannot_press_reset(browser, server, site_host):
+    sent = jelou(server).send_file(order_csv(2), campaign_name="stays", element_name="order_confirmation",
+                                   bot_id="demo-bot", params=ORDER_PARAMS, filename="recipients.csv")
+    context = browser.new_context()
+    page = context.new_page()
+    answers: dict[str, int] = {}
+    page.on("response", lambda response: answers.__setitem__(response.url, response.status)
+            if response.url.startswith(server.base_url) else None)
+    with foreign_site(FOREIGN_RESET.replace("MOCK", server.base_url)) as port:
+        page.goto(f"http://{site_host}:{port}/")
+        page.wait_for_url(server.base_url + "/_mock/ui/reset", timeout=15_000)
+        page.wait_for_load_state()
+    context.close()
+    assert answers == {server.base_url + "/_mock/ui/reset": 403}
+    assert jelou(server).get_campaign(sent.campaign_id)["name"] == "stays"
