@@ -60,7 +60,7 @@ def task_messages(state, sb, task_id: str, *, status: str = "", page: int = 1, s
     start = (page - 1) * size
     if status:
         total = found.message_counts(state.timelines, now)[status]
-        chosen = found.in_status(status, total, state.timelines, now, start, size)
+        chosen = found.in_status(status, STATUS_NAMES, total, state.timelines, now, start, size)
     else:
         total, chosen = found.total, range(start, min(start + size, found.total))
     items = [{**found.message(index, state.timelines, now, layout, checker), "row": index + 1} for index in chosen]

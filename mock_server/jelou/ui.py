@@ -71,8 +71,9 @@ def recipients(state, sb, campaign_id: str, *, phone: str = "", status: str = ""
     ``status`` (a Jelou status; ``ValueError`` names the argument for another word).
 
     Cost: a page without filters renders its rows; a status filter walks the rows lazily in file
-    order and stops when the page is full (``Batch.in_status``: the rows up to the last one shown;
-    the total comes from the counts); a phone search scans the file in C, at most ``MAX_MATCHES``."""
+    order and stops when the page is full (``Batch.in_status``: the rows up to the last one shown,
+    only those whose outcome can reach that status for a status past sending; the total comes from
+    the counts); a phone search scans the file in C, at most ``MAX_MATCHES``."""
     found = _find_campaign(state, sb, campaign_id)
     now = sb.now()
     phone = "".join(ch for ch in phone if ch.isdigit())
@@ -90,7 +91,7 @@ def recipients(state, sb, campaign_id: str, *, phone: str = "", status: str = ""
         total, chosen = len(matches), matches[start:start + size]
     elif status:
         total = _status_counts(state, found, now)[status]
-        chosen = found.in_status(status, total, state.timelines, now, start, size)
+        chosen = found.in_status(status, STATUS_NAMES, total, state.timelines, now, start, size)
     else:
         total, chosen = found.total, range(start, min(start + size, found.total))
     text = found.template_text

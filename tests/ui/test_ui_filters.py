@@ -294,3 +294,18 @@ def test_an_empty_or_huge_search_is_a_400_saying_so(client, query):
 def test_the_search_box_is_on_the_home_page(client):
     html = client.get("/_mock/ui/").get_data(as_text=True)
     assert 'action="/_mock/ui/search"' in html and 'name="q"' in html
+
+
+def test_a_rare_status_reads_only_the_rows_that_can_reach_it(client, monkeypatch):
+    """FAILED at the end of a 3,000-row file: the rows whose outcome can fail are found in C, and
+    only those are read (not the 2,990 before them)."""
+    phones = [f"5939{index:08d}" for index in range(2990)] + [f"99901{index:06d}" for index in range(10)]
+    found = campaign_id(client, phones)
+    advance(client, "PT2M")
+    calls = counting(monkeypatch, Campaign)
+    html = client.get(f"/_mock/ui/jelou/{found}?status=FAILED").get_data(as_text=True)
+    assert rows_shown(html) == list(range(2991, 3001)) and "10 recipients FAILED" in html
+    assert sorted(set(calls)) == list(range(2990, 3000)), len(calls)
+    calls.clear()
+    html = client.get(f"/_mock/ui/jelou/{found}?status=REPLY").get_data(as_text=True)
+    assert "0 recipients REPLY" in html and calls == []                # no outcome replies: nothing to read
