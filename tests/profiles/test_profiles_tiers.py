@@ -150,3 +150,17 @@ def test_a_canceled_task_gives_back_the_tier_places_of_the_recipients_it_never_m
     fourth = send_indigitall(client, phones(5, first=200))
     client.post("/_mock/clock", json={"advance": "PT1M"})
     assert [_failed(item) for item in messages(client, str(fourth))] == [None] * 5
+
+
+def test_an_indigitall_queueing_tier_holds_sends_and_they_keep_the_application_busy(shared_app):
+    client = shared_app.test_client()
+    _profile(client, {}, throughput={"mps": 1}, tier={"unique_recipients_24h": 2, "overflow": "queue"})
+    numbers = phones(3)
+    first = send_indigitall(client, numbers)
+    # a task sent half a second before the held send is placed after it (one send at a time)
+    client.post("/_mock/clock", json={"advance": "PT86399.5S"})
+    second = send_indigitall(client, [numbers[2]])      # in the window: the tier lets it through at once
+    client.post("/_mock/clock", json={"advance": "PT1M"})
+    assert _sends(client, first) == pytest.approx([T0, T0 + 1, T0 + 86400], abs=1e-3)   # the third waits a day
+    assert all(item["status"] != "failed" for item in messages(client, str(first)))
+    assert _sends(client, second) == pytest.approx([T0 + 86401], abs=1e-3)
