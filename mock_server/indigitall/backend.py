@@ -10,7 +10,9 @@ Decisions the contract leaves open (each documented where it is implemented):
 - every row is a message placed in the slots, including rows kept as failed by
   ``invalid_rows: skip`` and rows naming an unknown template: they fail when their turn comes;
 - tasks of one application sharing a slot send in parallel, each at the application's rate;
-- a canceled task gives back the ledger capacity of its unsent messages, slot by slot.
+- a canceled task gives back the ledger capacity of its unsent messages, slot by slot, and under a
+  profile its application's busy time after its last send and the tier places of recipients it
+  never messaged (``mock_server.tiers``).
 """
 
 from __future__ import annotations
