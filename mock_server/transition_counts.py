@@ -9,10 +9,12 @@ its batch is accepted, then each status its stages map to (consecutive stages wi
 as indigitall's ``read`` for read and reply, count once); unsent messages of a canceled task enter
 ``canceled``.
 
-Cost per scrape: one pass over the records of every sandbox's batches (a store ``scan``); a batch
-whose last transition is behind its sandbox's clock is final and its counts are kept (per process,
-keyed by the sandbox's creation and generation), the others are counted from their outcome bytes
-(per outcome code one ``bytes.count`` pass, C speed, never a Python loop over messages).
+Cost per scrape: one ``sandboxes()`` listing; then per sandbox whose version moved since its last
+scrape, or that has a batch still changing, one pass over its batch records (a store ``scan``). A
+batch whose last transition is behind its sandbox's clock is final and its counts are kept (per
+process, keyed by the sandbox's creation and generation); the others are counted from their
+outcome bytes (per outcome code one ``bytes.count`` pass, C speed, never a Python loop over
+messages). A sandbox whose batches are all final is not read again until its version moves.
 
 The counts only grow while the clocks move forward and batches are added; a sandbox reset, drop or
 expiry, or a clock set back, lowers them: Prometheus reads a lower value as a counter reset. The
@@ -22,7 +24,6 @@ it alone (it is not summed over the processes).
 
 from __future__ import annotations
 
-import threading
 from collections import defaultdict
 from typing import Any, Iterable, Iterator, Mapping
 
@@ -68,39 +69,62 @@ class TransitionCounts:
     def __init__(self, state, *, sandbox_label: bool = False) -> None:
         self.state = state
         self.sandbox_label = sandbox_label
-        self._final: dict[tuple, dict[str, int]] = {}
-        self._lock = threading.Lock()
+        self._final: dict[tuple, tuple[float, dict[str, int]]] = {}     # batch -> (last transition, counts)
+        self._settled: dict[str, tuple[tuple, dict[str, dict[str, int]]]] = {}   # sandbox -> (stamp, counts)
 
     def __call__(self) -> Iterator[tuple[tuple[str, ...], int]]:
         totals: dict[tuple[str, ...], int] = defaultdict(int)
-        store = self.state.store
-        for info in store.sandboxes():
-            sb = Sandbox(store, info.name, info)         # its clock as listed: one reading per sandbox
-            now = sb.now()
+        for info in self.state.store.sandboxes():
             extra = (info.name,) if self.sandbox_label else ()
-            for provider, backend in self.state.backends.items():
-                source = getattr(backend, "transition_batches", None)
-                if source is None:
-                    continue
-                batches, names = source(sb)
-                stamp = (provider, info.name, info.created_real, info.generation)
-                for status, number in self._counts(stamp, batches, names, now).items():
+            for provider, counts in self._sandbox(info).items():
+                for status, number in counts.items():
                     totals[(provider, status) + extra] += number
         return iter(totals.items())
 
-    def _counts(self, stamp: tuple, batches: Iterable[Batch], names: Mapping[str, str], now: float) -> dict[str, int]:
+    def _sandbox(self, info) -> dict[str, dict[str, int]]:
+        """Per provider, the sandbox's counts. A sandbox whose batches were all final when its
+        version was ``info.version`` is not read again until that version moves."""
+        stamp = (info.created_real, info.generation, info.version)
+        kept = self._settled.get(info.name)
+        if kept is not None and kept[0] == stamp:
+            return kept[1]
+        sb = Sandbox(self.state.store, info.name, info)     # its clock as listed: one reading per sandbox
+        now, settled, out = sb.now(), True, {}
+        for provider, backend in self.state.backends.items():
+            source = getattr(backend, "transition_batches", None)
+            if source is not None:
+                batches, names = source(sb)
+                out[provider], final = self._counts(stamp[:2] + (provider, info.name), batches, names, now)
+                settled = settled and final
+        if settled:
+            _keep(self._settled, info.name, (stamp, out))
+        return out
+
+    def _counts(self, stamp: tuple, batches: Iterable[Batch], names: Mapping[str, str],
+                now: float) -> tuple[dict[str, int], bool]:
+        """The batches' counts summed, and whether every one of them is final."""
         timelines = self.state.timelines
         out: dict[str, int] = defaultdict(int)
+        settled = True
         for batch in batches:
             key = stamp + (getattr(batch, "id", None),)
-            counts: Any = self._final.get(key)
-            if counts is None:
+            kept = self._final.get(key)
+            if kept is not None and now >= kept[0]:     # (a clock set back: counted again)
+                counts = kept[1]
+            else:
                 counts = entered(batch, timelines, names, now)
-                if batch.schedule.segments and now >= span(batch, timelines)[1]:
-                    with self._lock:
-                        if len(self._final) >= KEEP:
-                            self._final.clear()
-                        self._final[key] = dict(counts)
+                end = span(batch, timelines)[1] if batch.schedule.segments else None
+                if end is not None and now >= end:
+                    _keep(self._final, key, (end, dict(counts)))
+                else:
+                    settled = False
             for status, number in counts.items():
                 out[status] += number
-        return out
+        return out, settled
+
+
+def _keep(cache: dict, key: Any, value: Any) -> None:
+    """``cache[key] = value``, the cache emptied first when it holds ``KEEP`` entries."""
+    if len(cache) >= KEEP:
+        cache.clear()
+    cache[key] = value

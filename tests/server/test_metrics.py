@@ -128,6 +128,9 @@ def test_message_transitions_count_the_statuses_messages_entered_by_the_clock(cl
     assert transitions(scrape(client), "jelou") == {**AT_1_H, "CREATED": 22}
     assert client.post("/_mock/reset", headers={"X-Mock-Sandbox": "other"}).status_code == 200
     assert transitions(scrape(client), "jelou") == AT_1_H
+    # a sandbox whose batches were all final is read again once it changes
+    assert send_form(client, order_csv(phones=FATES)).status_code == 200
+    assert transitions(scrape(client), "jelou") == {**AT_1_H, "CREATED": 22}
 
 
 def test_message_transitions_of_indigitall_tasks_agree_with_their_counts_and_never_go_down(client):
