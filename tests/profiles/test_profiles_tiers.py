@@ -88,8 +88,8 @@ def test_concurrent_sends_to_one_owner_never_pass_its_tier(shared_app, send):
     for round_ in range(4):
         headers = {"X-Mock-Sandbox": f"tier-{round_}"}
         _profile(client, headers, tier={"unique_recipients_24h": 5, "overflow": "fail"})
-        batches = _concurrently(shared_app, 8, lambda each, index: send(each, phones(3, first=100 * index),
-                                                                        headers=headers))
+        batches = _concurrently(shared_app, 8, lambda each, index, headers=headers: send(
+            each, phones(3, first=100 * index), headers=headers))
         assert _admitted(client, batches, headers) == 5, f"round {round_}"
 
 
