@@ -321,20 +321,27 @@ def foreign_site(html: str):
         yield port
 
 
-@pytest.mark.parametrize("site_host", ["localhost", "127.0.0.1"])        # cross-site, and same-site (another port)
-def test_a_page_on_another_origin_cannot_change_the_mock(browser, server, site_host):
-    control = MockControl(server.base_url)
-    before = requests.get(server.base_url + "/_mock/clock", timeout=10).json()
+def open_foreign_page(browser, server, html: str, site_host: str, posted: str) -> dict[str, int]:
+    """Open ``html`` (``MOCK`` standing for the mock's address) served by another origin, wait
+    until its form was posted to ``posted`` on the mock; the mock's answers by URL."""
     context = browser.new_context()
     page = context.new_page()
     answers: dict[str, int] = {}
     page.on("response", lambda response: answers.__setitem__(response.url, response.status)
             if response.url.startswith(server.base_url) else None)
-    with foreign_site(FOREIGN_PAGE.replace("MOCK", server.base_url)) as port:
+    with foreign_site(html.replace("MOCK", server.base_url)) as port:
         page.goto(f"http://{site_host}:{port}/")
-        page.wait_for_url(server.base_url + "/_mock/faults", timeout=15_000)     # the form was posted
+        page.wait_for_url(server.base_url + posted, timeout=15_000)         # the form was posted
         page.wait_for_load_state()
     context.close()
+    return answers
+
+
+@pytest.mark.parametrize("site_host", ["localhost", "127.0.0.1"])        # cross-site, and same-site (another port)
+def test_a_page_on_another_origin_cannot_change_the_mock(browser, server, site_host):
+    control = MockControl(server.base_url)
+    before = requests.get(server.base_url + "/_mock/clock", timeout=10).json()
+    answers = open_foreign_page(browser, server, FOREIGN_PAGE, site_host, "/_mock/faults")
     assert answers == {server.base_url + "/_mock/clock": 403, server.base_url + "/_mock/faults": 403}
     assert requests.get(server.base_url + "/_mock/clock", timeout=10).json() == before
     assert requests.get(server.base_url + "/_mock/faults", timeout=10).json()["total"] == 0
@@ -415,15 +422,6 @@ FOREIGN_RESET = """<!doctype html><html><head><title>innocent</title></head><bod
 def test_a_page_on_another_origin_cannot_press_reset(browser, server, site_host):
     sent = jelou(server).send_file(order_csv(2), campaign_name="stays", element_name="order_confirmation",
                                    bot_id="demo-bot", params=ORDER_PARAMS, filename="recipients.csv")
-    context = browser.new_context()
-    page = context.new_page()
-    answers: dict[str, int] = {}
-    page.on("response", lambda response: answers.__setitem__(response.url, response.status)
-            if response.url.startswith(server.base_url) else None)
-    with foreign_site(FOREIGN_RESET.replace("MOCK", server.base_url)) as port:
-        page.goto(f"http://{site_host}:{port}/")
-        page.wait_for_url(server.base_url + "/_mock/ui/reset", timeout=15_000)
-        page.wait_for_load_state()
-    context.close()
+    answers = open_foreign_page(browser, server, FOREIGN_RESET, site_host, "/_mock/ui/reset")
     assert answers == {server.base_url + "/_mock/ui/reset": 403}
     assert jelou(server).get_campaign(sent.campaign_id)["name"] == "stays"
