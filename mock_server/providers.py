@@ -52,6 +52,10 @@ class Backend(Protocol):
         """The first instant after ``after`` (mock epoch seconds) at which that answer can change
         by itself (a send, a delivery, a campaign start), or None if it cannot."""
 
+    def transition_batches(self, sb: Sandbox) -> tuple[Iterable[Any], Mapping[str, str]]:
+        """(Optional.) Every batch of the sandbox and the provider's status of each generic stage,
+        for ``bulkmock_message_transitions_total`` (``mock_server.transition_counts``)."""
+
     def webhook_sources(self, sb: Sandbox, owners: Mapping[tuple[str, str], Any], after: float,
                         latest: float) -> list:
         """(Providers with webhooks.) Its batches of an owner in ``owners`` (keys ``(provider,
@@ -93,7 +97,8 @@ class Provider(ABC):
     # under /_mock/ui/...), its nav links (label, endpoint; a page marks its link current with
     # ``{% set active = endpoint %}``), its overview card (a template given ``overview``, whose
     # ``overview[name]`` is ``ui_overview``), links to its records' pages, a request to try (empty
-    # pages' hints, the fault form's example) and its ways to subscribe a webhook (whose, what)
+    # pages' hints, the fault form's example) and its ways to subscribe a webhook (whose, what);
+    # the method ``ui_search`` finds its records for the search box of the UI's home
     ui_blueprint: Blueprint | None = None
     ui_nav: tuple[tuple[str, str], ...] = ()
     ui_overview_template: str | None = None
@@ -114,6 +119,12 @@ class Provider(ABC):
         (its records by status; the overview's ``totals`` counts them under its record kind's plural)
         and ``messages`` (its messages by status)."""
         return {}
+
+    def ui_search(self, state, sb: Sandbox, text: str, limit: int) -> list[dict[str, Any]]:
+        """Its records of the sandbox matching ``text`` (an id, a name, a recipient's number) for the
+        UI's search, newest first, at most ``limit``: each ``{"title", "url", "status", "detail"}``.
+        It bounds its own work (stop at ``limit``; a number is looked for in C over each file)."""
+        return []
 
     def url_prefix(self, settings: Settings) -> str:
         """Where the blueprint is mounted ("" for the root)."""
