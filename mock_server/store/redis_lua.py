@@ -8,12 +8,13 @@ Key layout (``P`` is ``store.prefix``, default ``bulkmock:``):
   every reset, so a reset or drop is O(1) and old data never mixes with new), ``gen``, ``ver``,
   ``off``/``frz`` (the clock), ``created``, ``mv:MAP`` (each map's version), per log ``lg:LOG``
   (entries removed from its front since the last reset: sequence number = that + position),
-  ``lb:LOG`` (bytes kept), ``ld:LOG``/``lx:LOG`` (dropped, of which for bytes), and the current
+  ``lb:LOG`` (bytes kept), ``ld:LOG``/``lx:LOG`` (dropped, of which for bytes), the current
   epoch's counters ``n:seq``, ``n:cus`` (the newest creation instant), ``n:uuid``, ``n:id:KIND``,
   ``n:map`` and record counts ``c:KIND``, and until when someone listens to its version channel:
-  ``vf`` (a copy of ``P vf``) and ``vw`` (the latest deadline of a ``wait`` or ``wait_log``); so a touch is one ``HGETALL``, a log append reads one
-  hash, and a commit reads and writes its counters, counts and version with the sandbox's epoch
-  in one ``HMGET`` and one ``HSET`` (a reset deletes the ``l?:``, ``n:`` and ``c:`` fields);
+  ``vf`` (a copy of ``P vf``) and ``vw`` (the latest deadline of a ``wait`` or ``wait_log``); so a
+  touch is one ``HGETALL``, a log append reads one hash, and a commit reads and writes its
+  counters, counts and version with the sandbox's epoch in one ``HMGET`` and one ``HSET`` (a reset
+  deletes the ``l?:``, ``n:`` and ``c:`` fields);
 - ``P d:NAME:EP:`` + ``rec:KIND:ID`` (hash: ``v`` value, ``seq``, ``cus``, ``ver``, ``ix`` index
   entries), ``ix:NAME`` (sorted set, member ``SEQ(12 digits)|KIND|ID``, so equal scores order by
   creation), ``led:NAME`` (hash slot -> units, ``_v`` its version), ``log:NAME`` (list; its counts
