@@ -78,8 +78,12 @@ def apply_tier(tier, ledger: dict[str, float] | None, recipients: Iterable[str],
             _expire(order, last, moment)
             admitted = recipient in last or len(last) < limit
             if not admitted and queue:
-                moment = free.after(order[0][0] + WINDOW)    # once the oldest recipient left the window
-                _expire(order, last, moment)
+                while len(last) >= limit and order:          # until the window has room: each turn one
+                    sent, who = order.popleft()              # send leaves it (a stale entry frees nothing)
+                    moment = free.after(max(moment, sent + WINDOW))
+                    if last.get(who) == sent:
+                        del last[who]
+                    _expire(order, last, moment)
                 admitted = True
             if admitted:
                 last[recipient] = reached[recipient] = moment

@@ -164,6 +164,13 @@ def _send_instants(client, batches) -> list[float]:
     return sorted(instant(item["timestamps"]["sentAt"]) for item in items)
 
 
+def _busiest_day(client, batches) -> int:
+    """The most distinct recipients sent to in any rolling 24 hours (t - 1 day, t] across ``batches``."""
+    sends = sorted((instant(item["timestamps"]["sentAt"]), item["recipient"])
+                   for batch in batches for item in messages(client, str(batch)))
+    return max(len({who for moment, who in sends if end - 86400 < moment <= end}) for end, _ in sends)
+
+
 def _busiest_second(sends: list[float]) -> int:
     """The most sends in any 1-second window [t, t + 1) (timestamps are to the millisecond)."""
     return max(sum(1 for other in sends if start <= other < start + 1 - 2e-3) for start in sends)
@@ -183,3 +190,4 @@ def test_held_sends_share_the_owners_throughput_with_its_other_batches(shared_ap
     assert len(sends) == 11
     assert max(sends) > T0 + 86400                        # some sends really were held for a day
     assert _busiest_second(sends) <= 2, [round(moment - T0, 3) for moment in sends]
+    assert _busiest_day(client, [first, second]) <= 3, [round(moment - T0, 3) for moment in sends]
