@@ -75,10 +75,16 @@ _SAFE_PATTERN = re.compile(r"(?:\[(?:[A-Za-z0-9_](?:-[A-Za-z0-9_])?)+\]|[A-Za-z0
 _CELL = rb'(?:"[^"\r\n]{0,%d}+"|[^,"\r\n]{0,%d}+)'
 
 
+# The same without a length bound, for a file too short to hold a cell over the limit (a bounded
+# repeat costs about an eighth more per byte in ``re``).
+_ANY_CELL = rb'(?:"[^"\r\n]*+"|[^,"\r\n]*+)'
+
+
 @functools.lru_cache(maxsize=64)
-def _body_regex(width: int, first: str | None, max_bytes: int) -> re.Pattern:
-    """Records of exactly ``width`` cells, one per line, the first cell matching ``first``."""
-    cell = _CELL % (max_bytes, max_bytes)
+def _body_regex(width: int, first: str | None, max_bytes: int | None) -> re.Pattern:
+    """Records of exactly ``width`` cells, one per line, the first cell matching ``first``; cells
+    of at most ``max_bytes`` bytes (None: any length)."""
+    cell = _CELL % (max_bytes, max_bytes) if max_bytes is not None else _ANY_CELL
     head = b"(?:" + first.encode("ascii") + b")" if first is not None else cell
     record = (b"(?=[^\r\n])" if width == 1 else b"") + head      # a blank line is no record
     if width > 1:
@@ -97,11 +103,13 @@ def _read_fast(data: bytes, rules: CsvRules) -> Rows | None:
     if not head or b"\r" in head or b'"' in head or end + 1 >= len(data):
         return None
     try:
-        data.decode("utf-8")
+        if not data.isascii():
+            data.decode("utf-8")
         header = _read_header(csv.reader([head.decode("utf-8")]), rules, [start, 1, True])
     except (UnicodeDecodeError, CsvRejected, csv.Error):
         return None
-    regex = _body_regex(len(header), pattern.pattern if pattern is not None else None, rules.max_cell_chars)
+    bound = rules.max_cell_chars if len(data) - end > rules.max_cell_chars else None
+    regex = _body_regex(len(header), pattern.pattern if pattern is not None else None, bound)
     if regex.fullmatch(data, end + 1) is None:
         return None
     count = data.count(b"\n", end + 1) + (0 if data.endswith(b"\n") else 1)
