@@ -72,23 +72,20 @@ class CsvRules:
 _SAFE_PATTERN = re.compile(r"(?:\[(?:[A-Za-z0-9_](?:-[A-Za-z0-9_])?)+\]|[A-Za-z0-9_]|\\d|\{\d+(?:,\d*)?\}|[?*+])*")
 # Quoted without line breaks or escaped quotes, or unquoted without quotes; at most %d bytes (so
 # at most that many characters) inside. A file with "" escapes goes to the streaming reader.
-_CELL = rb'(?:"[^"\r\n]{0,%d}+"|[^,"\r\n]{0,%d}+)'
-
-
-# The same without a length bound, for a file too short to hold a cell over the limit (a bounded
-# repeat costs about an eighth more per byte in ``re``).
-_ANY_CELL = rb'(?:"[^"\r\n]*+"|[^,"\r\n]*+)'
+# The classes are spelt as the bytes they allow, not as [^...]: ``re`` then tests each byte against
+# its bitmap without a negation step, a fifth fewer instructions for the whole match (callgrind).
+_QUOTED_BYTE = rb'[\x00-\x09\x0b\x0c\x0e-\x21\x23-\xff]'            # [^"\r\n]
+_UNQUOTED_BYTE = rb'[\x00-\x09\x0b\x0c\x0e-\x21\x23-\x2b\x2d-\xff]'  # [^,"\r\n]
+_CELL = b'(?:"' + _QUOTED_BYTE + b'{0,%d}+"|' + _UNQUOTED_BYTE + b'{0,%d}+)'
 
 
 @functools.lru_cache(maxsize=64)
-def _body_regex(width: int, first: str | None, max_bytes: int | None) -> re.Pattern:
-    """Records of exactly ``width`` cells, one per line, the first cell matching ``first``; cells
-    of at most ``max_bytes`` bytes (None: any length)."""
-    cell = _CELL % (max_bytes, max_bytes) if max_bytes is not None else _ANY_CELL
+def _body_regex(width: int, first: str | None, max_bytes: int) -> re.Pattern:
+    """Records of exactly ``width`` cells, one per line, the first cell matching ``first``."""
+    cell = _CELL % (max_bytes, max_bytes)
     head = b"(?:" + first.encode("ascii") + b")" if first is not None else cell
     record = (b"(?=[^\r\n])" if width == 1 else b"") + head      # a blank line is no record
-    if width > 1:
-        record += b"(?:," + cell + b"){%d}+" % (width - 1)
+    record += (b"," + cell) * (width - 1) if width <= 8 else b"(?:," + cell + b"){%d}+" % (width - 1)
     return re.compile(b"(?:" + record + rb"\r?\n)*+(?:" + record + b")?")
 
 
@@ -108,8 +105,7 @@ def _read_fast(data: bytes, rules: CsvRules) -> Rows | None:
         header = _read_header(csv.reader([head.decode("utf-8")]), rules, [start, 1, True])
     except (UnicodeDecodeError, CsvRejected, csv.Error):
         return None
-    bound = rules.max_cell_chars if len(data) - end > rules.max_cell_chars else None
-    regex = _body_regex(len(header), pattern.pattern if pattern is not None else None, bound)
+    regex = _body_regex(len(header), pattern.pattern if pattern is not None else None, rules.max_cell_chars)
     if regex.fullmatch(data, end + 1) is None:
         return None
     count = data.count(b"\n", end + 1) + (0 if data.endswith(b"\n") else 1)
