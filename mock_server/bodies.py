@@ -3,9 +3,11 @@
 Each function raises :class:`BodyError` with a sentence saying what is wrong; the caller renders it
 in its own envelope (a 400 everywhere).
 
-Multipart bodies are read by ``python-multipart``'s streaming parser in one pass over the body,
-instead of Werkzeug's form parser (which spools files over 500 KiB to a temporary file and reads
-them back): a file part's bytes are cut out of the body once. A part with a ``filename`` parameter
+Multipart bodies are read in one pass over the body, instead of Werkzeug's form parser (which
+spools files over 500 KiB to a temporary file and reads them back): a file part's bytes are cut out
+of the body once. A body in the plain shape client libraries write is cut at its delimiters with
+``bytes.find`` (:func:`_read_plain`); anything else goes to ``python-multipart``'s streaming parser,
+which reads the plain shape into the same parts. A part with a ``filename`` parameter
 is a file (even an empty name), any other a text field (UTF-8, undecodable bytes replaced, at most
 ``max_form_field_bytes``); the total stays bounded by ``MAX_CONTENT_LENGTH``. One legal form
 python-multipart does not read, a part with no body at all (its headers directly followed by the
