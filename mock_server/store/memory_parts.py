@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator, Mapping
 
 from . import codec
-from .base import ClockState, Record, SandboxInfo, StaleGeneration
+from .base import ClockState, Lease, Record, SandboxInfo, StaleGeneration
 
 _INF = float("inf")
 
@@ -93,6 +93,7 @@ class Data:
     ledgers: dict[str, dict[int, int]] = field(default_factory=dict)
     logs: dict[str, "Log"] = field(default_factory=dict)
     counters: dict[str, tuple[int, float | None]] = field(default_factory=dict)
+    leases: dict[str, Lease] = field(default_factory=dict)
     maps: dict[str, dict[str, Any]] = field(default_factory=dict)
     map_versions: dict[str, int] = field(default_factory=dict)
     sequences: dict[str, int] = field(default_factory=dict)
