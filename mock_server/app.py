@@ -21,6 +21,7 @@ from .providers import Backend, Provider
 from .sandbox import ENV_ERROR, ENV_NAME, MapCache, Sandbox, SandboxSelector
 from .settings import Settings, SettingsError, build_settings
 from .settings.core import clock_start_us
+from .transition_counts import TransitionCounts
 from .store import DEFAULT_SANDBOX, SandboxLimit, Store, StoreError, codec, open_store
 
 # The registered providers: a new provider is its package plus one entry here.
@@ -122,6 +123,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, store: Store | None =
                       metrics=Metrics(sandbox_label=settings.metrics.sandbox_label))
     state.profiles = SandboxProfiles(store, Catalogue(settings.delivery), state.maps)
     state.metrics.time_store(store)
+    state.metrics.derive(TransitionCounts(state, sandbox_label=settings.metrics.sandbox_label))
 
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes

@@ -14,6 +14,7 @@ import logging
 from typing import Callable
 
 from flask import Flask, Response, jsonify, request
+from marshmallow import Schema, fields
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from .store import SandboxLimit
@@ -22,15 +23,35 @@ from .store.base import StoreUnavailable
 log = logging.getLogger("mock_server")
 
 
+class ControlErrorDetailSchema(Schema):
+    status = fields.Integer(required=True)
+    message = fields.String(required=True)
+
+
+class ControlErrorSchema(Schema):
+    """``{"error": {"status", "message"}}``: every control-plane error."""
+
+    error = fields.Nested(ControlErrorDetailSchema, required=True)
+
+
 class ProviderError(Exception):
     """An answer in an error envelope.
 
     The base renders the control plane's envelope ``{"error": {"status", "message"}}``; each
-    provider's subclass overrides ``body()`` with its own. ``headers`` adds response headers.
+    provider's subclass overrides ``body()`` with its own values and ``schema`` with the envelope's
+    declaration, which writes the answer (as :func:`mock_server.wire.answers` does for success
+    answers: in tests a body the schema would change fails loudly) and documents it.
+    ``headers`` adds response headers.
     """
 
     status = 400
     headers: dict[str, str] = {}
+    schema: type[Schema] = ControlErrorSchema
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        if "body" in cls.__dict__ and "schema" not in cls.__dict__ and cls.schema is ControlErrorSchema:
+            raise TypeError(f"{cls.__name__} writes its own body(): declare its envelope as `schema` too")
 
     def __init__(self, message: str, status: int | None = None) -> None:
         super().__init__(message)
@@ -42,7 +63,8 @@ class ProviderError(Exception):
         return {"error": {"status": self.status, "message": self.message}}
 
     def response(self) -> Response:
-        resp = jsonify(self.body())
+        from .wire import dump        # wire raises ControlError: imported here, not at module level
+        resp = jsonify(dump(self.schema, self.body()))
         resp.status_code = self.status
         for name, value in self.headers.items():
             resp.headers[name] = value

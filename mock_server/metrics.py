@@ -16,14 +16,15 @@ apps in one process never mix their counts). Names are prefixed ``bulkmock_``:
 - ``bulkmock_store_operation_duration_seconds{operation}`` (histogram): every store call the app
   makes (``create``, ``get``, ``append`` ...).
 
-Message transitions per status are not counted: the mock stores no per-message state, a message's
-stages are read off its batch's schedule on demand (``mock_server.transitions``), so there is no
-moment at which a transition "happens" that could increment a counter without scanning schedules.
+- ``bulkmock_message_transitions_total{provider,status}``: messages that have entered each status by
+  their sandbox's clock, derived from the store at scrape time (:meth:`Metrics.derive`,
+  ``mock_server.transition_counts``): no per-message state exists whose changes could be counted.
 
 No ``sandbox`` label unless ``metrics.sandbox_label`` is true (it multiplies the series by the
 sandboxes, which tests create by the thousand). Several processes (``mock-server --workers N``):
 prometheus_client's multiprocess mode, in a temporary directory the server creates and removes
 (:func:`multiprocess_directory`, :func:`use_directory`); any worker's scrape sums all of them.
+A derived metric reads the shared store: the process answering the scrape gives it alone.
 """
 
 from __future__ import annotations
@@ -34,9 +35,10 @@ import os
 import shutil
 import tempfile
 import time
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest, values
+from prometheus_client.core import CounterMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 
 DIRECTORY_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"      # what prometheus_client's multiprocess mode reads
@@ -78,6 +80,14 @@ class Metrics:
                          buckets=STORE_BUCKETS)
         self._store_timers = {name: self.store.labels(name) for name in STORE_OPERATIONS}
         self._children: dict[tuple, tuple] = {}        # label values -> (counter, histogram): labels() is slow
+        self.derived = CollectorRegistry(auto_describe=False)    # computed at scrape time, never summed
+
+    def derive(self, source: Callable[[], Iterable[tuple[tuple[str, ...], float]]]) -> None:
+        """``bulkmock_message_transitions_total``: ``source()`` gives each series' label values
+        (``provider``, ``status``, and ``sandbox`` with the sandbox label) and its count, at scrape."""
+        labels = ("provider", "status") + (("sandbox",) if self.sandbox_label else ())
+        self.derived.register(_Derived("bulkmock_message_transitions", "Messages that entered each status, by "
+                                       "their sandbox's clock (derived from the store at scrape)", labels, source))
 
     def _sandbox(self, sandbox: str) -> tuple[str, ...]:
         return (sandbox,) if self.sandbox_label else ()
@@ -120,8 +130,22 @@ class Metrics:
         if multiprocess_mode():
             registry = CollectorRegistry()
             MultiProcessCollector(registry)
-            return generate_latest(registry)
-        return generate_latest(self.registry)
+            return generate_latest(registry) + generate_latest(self.derived)
+        return generate_latest(self.registry) + generate_latest(self.derived)
+
+
+class _Derived:
+    """A counter whose values a function computes at each scrape (a prometheus_client collector)."""
+
+    def __init__(self, name: str, documentation: str, labels: tuple[str, ...],
+                 source: Callable[[], Iterable[tuple[tuple[str, ...], float]]]) -> None:
+        self.name, self.documentation, self.labels, self.source = name, documentation, labels, source
+
+    def collect(self):
+        family = CounterMetricFamily(self.name, self.documentation, labels=self.labels)
+        for values_, count in sorted(self.source()):
+            family.add_metric(values_, count)
+        yield family
 
 
 def _metric(registry: CollectorRegistry, kind: type, name: str, documentation: str, labels: tuple[str, ...],

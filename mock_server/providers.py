@@ -52,6 +52,10 @@ class Backend(Protocol):
         """The first instant after ``after`` (mock epoch seconds) at which that answer can change
         by itself (a send, a delivery, a campaign start), or None if it cannot."""
 
+    def transition_batches(self, sb: Sandbox) -> tuple[Iterable[Any], Mapping[str, str]]:
+        """(Optional.) Every batch of the sandbox and the provider's status of each generic stage,
+        for ``bulkmock_message_transitions_total`` (``mock_server.transition_counts``)."""
+
     def webhook_sources(self, sb: Sandbox, owners: Mapping[tuple[str, str], Any], after: float,
                         latest: float) -> list:
         """(Providers with webhooks.) Its batches of an owner in ``owners`` (keys ``(provider,

@@ -28,7 +28,7 @@ from functools import wraps
 from typing import Any, Iterable
 
 from flask import Response, current_app, request
-from marshmallow import Schema, ValidationError, fields
+from marshmallow import Schema, ValidationError, fields, validate
 
 from . import bodies
 from .errors import ControlError
@@ -149,6 +149,28 @@ def takes(schema, media_types: Iterable[str] = JSON, *, required: bool = True, l
         wire_of(wrapper).bodies.insert(0, (schema, tuple(media_types), required))
         return wrapper
     return decorate
+
+
+def multipart_form(schema: type[Schema], *, file: fields.Field, name: str, exclude: Iterable[str] = (),
+                   described: dict[str, str] | None = None) -> type[Schema]:
+    """The ``multipart/form-data`` shape of a body declared once by ``schema``, for the API docs.
+
+    Each of ``schema``'s fields (but ``exclude``) becomes a text part with the same name, required
+    flag, choices (``OneOf``) and description (``described`` overrides it: a part carrying JSON text
+    says so); ``file`` is the file part. The route loads the text parts with ``schema`` itself, so
+    the two cannot drift: a field added to ``schema`` appears in the form.
+    """
+    described = described or {}
+    parts: dict[str, fields.Field] = {}
+    for key, declared in schema._declared_fields.items():
+        if key in exclude:
+            continue
+        description = described.get(key, declared.metadata.get("description"))
+        choices = [rule for rule in declared.validators if isinstance(rule, validate.OneOf)]
+        parts[key] = fields.String(required=declared.required, validate=choices,
+                                   metadata={"description": description} if description else {})
+    parts["file"] = file
+    return Schema.from_dict(parts, name=name)
 
 
 def load_json(schema, *, allow_empty: bool = False) -> dict:

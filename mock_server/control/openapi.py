@@ -6,17 +6,17 @@ Bodies and answers are declared once, on the routes, with the schemas of ``schem
 
 from __future__ import annotations
 
+from ..errors import ControlError
 from ..openapi_parts import json_content as _json, query
 from ..queryargs import MAX_SAFE
-from .schemas import ControlErrorSchema
 
 NAME = "control"
-BAD_REQUEST = {"400": {"description": "Invalid parameter or body", **_json(ControlErrorSchema)}}
+BAD_REQUEST = {"400": {"description": "Invalid parameter or body", **_json(ControlError.schema)}}
 
 
 def control_error(description: str) -> dict:
     """A response in the control plane's error envelope."""
-    return {"description": description, **_json(ControlErrorSchema)}
+    return {"description": description, **_json(ControlError.schema)}
 
 
 def operations(settings: dict, providers) -> dict[str, dict[str, dict]]:

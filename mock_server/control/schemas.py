@@ -1,5 +1,6 @@
-"""The control plane's wire shapes (``/_mock``): its error envelope, the bodies it loads and the
-answers it dumps (``mock_server.wire``), each declared once; the OpenAPI document shows these."""
+"""The control plane's wire shapes (``/_mock``): the bodies it loads and the answers it
+dumps (``mock_server.wire``), each declared once; the OpenAPI document shows these. Its error
+envelope is :class:`mock_server.errors.ControlErrorSchema`."""
 
 from __future__ import annotations
 
@@ -40,18 +41,6 @@ class DurationText(fields.String):
             return parse_duration(value)
         except ValueError as exc:
             raise ValidationError(str(exc)) from None
-
-
-# -- the error envelope ------------------------------------------------------------------------
-class ControlErrorDetailSchema(Schema):
-    status = fields.Integer(required=True)
-    message = fields.String(required=True)
-
-
-class ControlErrorSchema(Schema):
-    """``{"error": {"status", "message"}}``: every control-plane error."""
-
-    error = fields.Nested(ControlErrorDetailSchema, required=True)
 
 
 # -- request bodies ----------------------------------------------------------------------------

@@ -10,7 +10,9 @@ Decisions the contract leaves open (each documented where it is implemented):
 - every row is a message placed in the slots, including rows kept as failed by
   ``invalid_rows: skip`` and rows naming an unknown template: they fail when their turn comes;
 - tasks of one application sharing a slot send in parallel, each at the application's rate;
-- a canceled task gives back the ledger capacity of its unsent messages, slot by slot.
+- a canceled task gives back the ledger capacity of its unsent messages, slot by slot, and under a
+  profile its application's busy time after its last send and the tier places of recipients it
+  never messaged (``mock_server.tiers``).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from ..auth import find_match, parse_scheme, same
 from ..clock import range_problem, to_us
 from ..csvfile import CsvRejected, CsvRules, read_csv
 from ..fates import build_outcomes
-from ..tiers import apply_tier, failing_at_send, place
+from ..tiers import apply_tier, failing_at_send, give_back, latest, occupy, place, record, sent_part, sent_recipients
 from ..isotime import add_duration, add_months_capped, isoformat
 from ..sandbox import Sandbox
 from ..store import StaleGeneration
@@ -35,14 +37,12 @@ from .errors import (ApplicationNotFound, ForbiddenApplication, IndigitallError,
                      Unauthorized, ValidationFailed)
 from .layout import Layout, structure_problems
 from .slicing import Plan, SlicingSettings, plan_slots
-from .tasks import BY_APPLICATION, TASKS, Task, build_schedule, ledger_name
+from .tasks import BY_APPLICATION, SHAPING, TASKS, Task, ledger_name
 from .inspection import InspectionMixin
 from .validation import Checker, scan
 from .webhooks import WebhooksMixin
 
 APPLICATION_ID = re.compile(r"[0-9]{1,18}")
-BUSY = "indigitall.busy"            # per application: the intervals its profile-shaped tasks send in
-TIER_LEDGERS = "indigitall.tier"    # per application: recipient -> latest send (mock_server.tiers)
 TASK_ID = re.compile(r"[0-9]{1,18}")
 
 
@@ -180,7 +180,8 @@ class IndigitallBackend(InspectionMixin, WebhooksMixin):
         """Reserve slot capacity (sliced tasks), then store the task; both in one sandbox generation.
 
         A reset between the two steps makes the second refuse (``StaleGeneration``); both are then
-        done again in the reset sandbox, so an accepted task is never half-kept.
+        done again in the reset sandbox, so an accepted task is never half-kept. Under a profile
+        the task is stored with its application's shaping record in the same step (``_shape``).
         """
         app_id = int(application["id"])
         slicing, enabled, activation = self.slicing[app_id]
@@ -189,22 +190,21 @@ class IndigitallBackend(InspectionMixin, WebhooksMixin):
         total = len(rows)
         layout_text = json.dumps(layout.tree, ensure_ascii=False)
         sliced = enabled and total > activation
-
-        shaped: dict[str, Any] = {}       # under a profile: the placed segments, the tier ledger after
+        now = sb.now()
 
         def build_for(plan: Plan | None):
             def build(task_id: str, created_us: int) -> Task:
                 outcomes = build_outcomes(total, self.state.rng("indigitall", int(task_id)), self.timelines, {},
                                           rows.invalid, profile_text)
                 found.apply(outcomes)
-                task = Task(id=int(task_id), application_id=app_id, layout_text=layout_text, rows=rows,
+                return Task(id=int(task_id), application_id=app_id, layout_text=layout_text, rows=rows,
                             outcomes=bytes(outcomes), condition=condition, plan=plan, slicing=slicing,
                             start_us=to_us(start), rate=rate, sent_limit=0 if plan is not None and plan.canceled else None,
                             created_us=created_us, profile=profile_text)
-                if profile_text is None:
-                    return task
-                return self._tiered(replace(task, segments=shaped["segments"]), layout, shaped["tier"], shaped)
             return build
+
+        def shape(task: Task, shaping: dict | None) -> tuple[Task, dict | None]:
+            return self._shape(task, layout, shaping or {}, now)
 
         for attempt in range(8):
             generation = sb.generation if attempt == 0 and sb.generation is not None else self.store.touch(sb.name).generation
@@ -214,48 +214,50 @@ class IndigitallBackend(InspectionMixin, WebhooksMixin):
                     plan = self.store.reserve(sb.name, ledger_name(app_id),
                                               lambda used: _plan(used, start, total, slicing, condition),
                                               generation=generation)
-                if profile_text is not None:
-                    shaped["segments"] = self._place(sb, app_id, plan, slicing, start, total, rate)
-                    shaped["tier"] = self.store.get_value(sb.name, TIER_LEDGERS, str(app_id)) if profile.tier else None
-                task = self.tasks.create(sb.name, build_for(plan), generation=generation)
-                if "ledger" in shaped:
-                    self.store.put(sb.name, TIER_LEDGERS, str(app_id), shaped["ledger"])
-                return task
+                shaped = None if profile_text is None else (SHAPING, app_id, shape)
+                return self.tasks.create(sb.name, build_for(plan), generation=generation, with_=shaped)
             except StaleGeneration:
                 continue
         raise IndigitallError("The sandbox was reset again and again while this task was being stored; "
                               "send it again.", status=503, error_code="SANDBOX_BUSY")
 
-    def _place(self, sb: Sandbox, app_id: int, plan: Plan | None, slicing, start: datetime, total: int,
-               rate: float) -> tuple[tuple[int, int, float], ...] | None:
-        """Under a profile (CONTRACT §14): the task's sends placed after the application's other
-        sends, so one throughput is shared by every task of the application."""
-        if plan is not None and plan.canceled:
-            return None
-        wanted = build_schedule(plan, slicing, start.timestamp(), total, rate).segments
-        placed: list = []
-
-        def take(busy):
-            busy, found = place(busy or [], wanted, sb.now())
-            placed[:] = found
-            return busy
-        self.store.update_value(sb.name, BUSY, str(app_id), take)
-        return tuple((s.first, s.count, s.start) for s in placed)
-
-    def _tiered(self, task: Task, layout: Layout, ledger: dict | None, shaped: dict[str, Any]) -> Task:
-        """The task with its application's messaging tier applied (``shaped["ledger"]``: the
-        application's ledger after it, written once the task is stored)."""
+    def _shape(self, task: Task, layout: Layout, shaping: dict, now: float) -> tuple[Task, dict | None]:
+        """Under a profile (CONTRACT §14), in the step that stores the task: its sends placed after
+        the application's other sends (one throughput shared by every task of the application),
+        then its application's messaging tier applied; the application's new shaping record."""
+        if task.canceled:
+            return task, None
+        owner, busy, ledger = str(task.id), shaping.get("busy", ()), shaping.get("tier", {})
+        placed = place(busy, task.schedule.segments, now)
+        task = replace(task, segments=tuple((s.first, s.count, s.start) for s in placed))
         fates = task.fates(self.timelines)
-        tier = fates.profile.tier
-        if tier is None or not task.schedule.segments:
-            return task
-        outcomes = bytearray(task.outcomes)
+        if fates.profile.tier is not None and task.schedule.segments:
+            outcomes = bytearray(task.outcomes)
+            admission = apply_tier(fates.profile.tier, latest(ledger), self._recipients(task, layout), task.schedule,
+                                   outcomes, failing_at_send(fates), task.rate)
+            ledger = record(ledger, owner, admission)
+            held = task.segments if admission.segments is None else tuple(
+                (s.first, s.count, s.start) for s in admission.segments)
+            task = replace(task, outcomes=bytes(outcomes), segments=held)
+        return task, {"busy": occupy(busy, owner, task.schedule.segments, now), "tier": ledger}
+
+    def _given_back(self, task: Task, shaping: dict, now: float) -> dict:
+        """The application's shaping record once canceled ``task`` gives back its unsent part: its
+        busy intervals after its last send, and the recipients it never messaged (docs/profiles.md)."""
+        owner, ledger = str(task.id), shaping.get("tier", {})
+        limit = task.to_send
+        if any(owner in sends for sends in ledger.values()):
+            layout, _ = self.compiled(task)
+            kept = sent_recipients(self._recipients(task, layout), task.schedule, task.outcomes,
+                                   failing_at_send(task.fates(self.timelines)), limit)
+            ledger = give_back(ledger, owner, kept)
+        return {"busy": occupy(shaping.get("busy", ()), owner, sent_part(task.schedule, limit), now), "tier": ledger}
+
+    @staticmethod
+    def _recipients(task: Task, layout: Layout):
+        """Each row's rendered ``contactCode``, in row order (what a tier counts)."""
         header = task.rows.header
-        recipients = (layout.render(dict(zip(header, cells))).get("contactCode") or "" for cells in task.rows.iter_rows())
-        shaped["ledger"], held = apply_tier(tier, ledger, recipients, task.schedule, outcomes, failing_at_send(fates),
-                                            task.rate)
-        segments = task.segments if held is None else tuple((s.first, s.count, s.start) for s in held)
-        return replace(task, outcomes=bytes(outcomes), segments=segments)
+        return (layout.render(dict(zip(header, cells))).get("contactCode") or "" for cells in task.rows.iter_rows())
 
     # -- tasks -------------------------------------------------------------------------------
     def list_tasks(self, sb: Sandbox, application: dict, query: dict) -> tuple[list[Task], int]:
@@ -264,21 +266,32 @@ class IndigitallBackend(InspectionMixin, WebhooksMixin):
         return self.tasks.page(sb.name, BY_APPLICATION[int(application["id"])], offset=(page - 1) * limit, limit=limit)
 
     def cancel_task(self, sb: Sandbox, application: dict, task_id: str) -> Task:
-        """Cancel a scheduled or processing task (409 otherwise); give back its unsent capacity."""
+        """Cancel a scheduled or processing task (409 otherwise); give back its unsent capacity:
+        slot ledger, and under a profile its busy intervals and tier, in the cancellation's step."""
         task = self.task_for(sb, application, task_id)
         generation = sb.generation if sb.generation is not None else self.store.touch(sb.name).generation
+        now = sb.now_dt()
 
-        def cancel(current: Task) -> Task:
-            now = sb.now_dt()
-            status = current.status(now.timestamp())
+        def cancel(current: tuple) -> tuple:
+            found, shaping = current
+            if found is None:
+                return None, None
+            task = TASKS.load(found)
+            status = task.status(now.timestamp())
             if status not in ("scheduled", "processing"):
-                raise TaskNotCancelable(current.id, status)
-            return current.with_cancellation(now.timestamp(), f"CANCELED_BY_REQUEST: canceled with DELETE at {isoformat(now)}")
+                raise TaskNotCancelable(task.id, status)
+            canceled = task.with_cancellation(now.timestamp(),
+                                              f"CANCELED_BY_REQUEST: canceled with DELETE at {isoformat(now)}")
+            if shaping is None or canceled.profile is None:
+                return TASKS.new(canceled), None
+            return TASKS.new(canceled), SHAPING.new(self._given_back(canceled, SHAPING.load(shaping), now.timestamp()))
 
         try:
-            canceled = self.tasks.update(sb.name, task.id, cancel, generation=generation)
-            if canceled is None:
+            found, _ = self.store.update_many(sb.name, (TASKS.key(task.id), SHAPING.key(task.application_id)), cancel,
+                                              generation=generation)
+            if found is None:
                 raise TaskNotFound(task_id, int(application["id"]))
+            canceled = TASKS.load(found)
             unsent = {allocation.slot: allocation.count for allocation in canceled.unsent_allocations()}
             if unsent:
                 self.store.release(sb.name, ledger_name(canceled.application_id), unsent, generation=generation)

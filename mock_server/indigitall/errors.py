@@ -17,6 +17,8 @@ so a client that only logs ``message`` still learns what to fix.
 
 from __future__ import annotations
 
+from marshmallow import Schema, fields
+
 from ..csvfile import MAX_LISTED, CsvIssue
 from ..errors import ProviderError
 
@@ -38,11 +40,25 @@ HTTP_CODES = {
 }
 
 
+class IndigitallErrorSchema(Schema):
+    """``{"statusCode", "message", "errorCode"}`` (+ ``errors``/``totalErrors`` when detailed), every status."""
+
+    statusCode = fields.Integer(required=True)
+    message = fields.String(required=True)
+    errorCode = fields.String(required=True, metadata={"examples": [
+        "INVALID_ACCESS_TOKEN", "FORBIDDEN_APPLICATION", "APPLICATION_NOT_FOUND", "TASK_NOT_FOUND", "VALIDATION_ERROR",
+        "INVALID_CSV", "MISSING_VARIABLES", "INVALID_ROWS", "TASK_NOT_CANCELABLE", "PAYLOAD_TOO_LARGE"]})
+    errors = fields.List(fields.Dict(), metadata={
+        "description": "at most 100 details, each naming its field (and line/column/value/reason for rows)"})
+    totalErrors = fields.Integer()
+
+
 class IndigitallError(ProviderError):
     """``{"statusCode", "message", "errorCode"}`` (+ ``errors``/``totalErrors`` when detailed)."""
 
     status = 400
     error_code = "BAD_REQUEST"
+    schema = IndigitallErrorSchema
 
     def __init__(self, message: str, *, status: int | None = None, error_code: str | None = None,
                  errors: list[dict] | None = None, total: int | None = None) -> None:

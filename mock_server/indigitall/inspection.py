@@ -23,6 +23,11 @@ class InspectionMixin:
         task = self.get(sb, batch_id)
         return None if task is None else (task, STATUS_NAMES, MESSAGE_STATUSES)
 
+    def transition_batches(self, sb: Sandbox):
+        """Every task and the status of each generic stage, for ``bulkmock_message_transitions_total``
+        (``mock_server.transition_counts``)."""
+        return self.tasks.scan(sb.name, ALL, newest_first=False), STATUS_NAMES
+
     def inspected_batches(self, sb: Sandbox, campaign_id: str | None) -> list[Task]:
         """Every task whose messages ``/_mock/messages`` may show, oldest first."""
         if campaign_id is not None:

@@ -9,7 +9,8 @@ Paths are under the configured ``indigitall.path_prefix`` (the real path is not 
 from __future__ import annotations
 
 from ..openapi_parts import json_content as _json
-from .schemas import IndigitallErrorSchema, TaskListSchema
+from .errors import IndigitallError
+from .schemas import TaskListSchema
 
 NAME = "indigitall"
 SECURITY = [{"indigitallServerKey": []}]
@@ -25,7 +26,7 @@ def _errors(*statuses: int) -> dict:
         403: "The key has no access to the application", 404: "Unknown application, task or route",
         409: "The task is finished or already canceled", 413: "Body larger than max_request_bytes",
     }
-    return {str(status): {"description": described[status], **_json(IndigitallErrorSchema)} for status in statuses}
+    return {str(status): {"description": described[status], **_json(IndigitallError.schema)} for status in statuses}
 
 
 def operations(settings: dict) -> dict[str, dict[str, dict]]:

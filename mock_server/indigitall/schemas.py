@@ -1,6 +1,6 @@
 """indigitall wire shapes as marshmallow schemas, each declared once (the bodies the routes load,
-the answers they dump through ``mock_server.wire``, the error envelope; the OpenAPI document shows
-these), and the bridge from marshmallow's errors to the envelope.
+the answers they dump through ``mock_server.wire``; the OpenAPI document shows these; the error
+envelope is declared with the errors, in ``errors.py``), and the bridge from marshmallow's errors to the envelope.
 
 Messages follow the wording the real API was seen to use for schema errors (research §5.2:
 ``request/query must have required property 'limit'``, ``... should be equal to one of: ...``).
@@ -16,7 +16,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, vali
 
 from ..isotime import parse_datetime, parse_duration
 from ..queryargs import MAX_SAFE, QueryInteger
-from ..wire import Instant
+from ..wire import Instant, multipart_form
 from .errors import ValidationFailed
 from .layout import Layout, LayoutError
 from .slicing import CONDITIONS, DEFAULT_CONDITION
@@ -81,10 +81,11 @@ class SendSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    layout = LayoutField(required=True, error_messages=required("layout"))
-    scheduledAt = IsoDateTime()
-    scheduleAt = IsoDateTime()
-    delay = IsoDuration()
+    layout = LayoutField(required=True, error_messages=required("layout"),
+                         metadata={"description": "JSON object text with {{column}} variables"})
+    scheduledAt = IsoDateTime(metadata={"description": "ISO 8601 date-time, after now, at most 3 months ahead"})
+    scheduleAt = IsoDateTime(metadata={"description": "alias of scheduledAt"})
+    delay = IsoDuration(metadata={"description": "ISO 8601 duration such as PT15M (not with scheduledAt)"})
     slicingCondition = fields.String(load_default=DEFAULT_CONDITION, validate=validate.OneOf(
         CONDITIONS, error=f"slicingCondition should be equal to one of: {', '.join(CONDITIONS)}"))
 
@@ -107,6 +108,11 @@ class SendSchema(Schema):
             raise ValidationError(f"delay can not be used in conjunction with {scheduled}", "delay")
 
 
+CsvMessageFormSchema = multipart_form(
+    SendSchema, name="CsvMessageFormSchema",
+    file=fields.Raw(required=True, metadata={"type": "string", "format": "binary", "description": "the CSV"}))
+
+
 class TaskListSchema(Schema):
     """``GET .../task?limit&page``: ``limit`` 1..100 (default 10), ``page`` from 1 (default 1)."""
 
@@ -121,33 +127,8 @@ class TaskListSchema(Schema):
                         error_messages={"invalid": f"querystring/page must be integer (digits 0-9, between 1 and {MAX_SAFE})"})
 
 
-# == answers (dumped by the routes, mock_server.wire) and the error envelope =========================
-# -- error envelope ----------------------------------------------------------------------------
-class IndigitallErrorSchema(Schema):
-    """``{"statusCode", "message", "errorCode"}`` (+ ``errors``/``totalErrors`` when detailed), every status."""
-
-    statusCode = fields.Integer(required=True)
-    message = fields.String(required=True)
-    errorCode = fields.String(required=True, metadata={"examples": [
-        "INVALID_ACCESS_TOKEN", "FORBIDDEN_APPLICATION", "APPLICATION_NOT_FOUND", "TASK_NOT_FOUND", "VALIDATION_ERROR",
-        "INVALID_CSV", "MISSING_VARIABLES", "INVALID_ROWS", "TASK_NOT_CANCELABLE", "PAYLOAD_TOO_LARGE"]})
-    errors = fields.List(fields.Dict(), metadata={
-        "description": "at most 100 details, each naming its field (and line/column/value/reason for rows)"})
-    totalErrors = fields.Integer()
-
-
+# == answers (dumped by the routes, mock_server.wire; the error envelope is in errors.py) ===========
 # -- request and success bodies ----------------------------------------------------------------
-class CsvMessageFormSchema(Schema):
-    """``POST .../message/csv`` (``multipart/form-data``)."""
-
-    layout = fields.String(required=True, metadata={"description": "JSON object text with {{column}} variables"})
-    file = fields.Raw(required=True, metadata={"type": "string", "format": "binary", "description": "the CSV"})
-    scheduledAt = fields.String(metadata={"description": "ISO 8601 date-time, after now, at most 3 months ahead"})
-    scheduleAt = fields.String(metadata={"description": "alias of scheduledAt"})
-    delay = fields.String(metadata={"description": "ISO 8601 duration such as PT15M (not with scheduledAt)"})
-    slicingCondition = fields.String(validate=validate.OneOf(CONDITIONS))
-
-
 class SlotSchema(Schema):
     start = Instant(required=True)
     end = Instant(required=True)

@@ -240,3 +240,5 @@ def _iso(moment: float | None) -> str | None:
 TASKS: RecordKind[Task, Task] = RecordKind(
     "indigitall.task", (ALL, BY_APPLICATION), lambda task: (ALL.entry(), BY_APPLICATION[task.application_id].entry()),
     ids="sequence")
+SHAPING: RecordKind[dict, dict] = RecordKind("indigitall.shaping")   # one per application (id: its id): under a
+# profile, its busy intervals [start, end, task id] and tier ledger {recipient: {task id: latest send}} (tiers.py)

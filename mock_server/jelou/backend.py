@@ -287,12 +287,12 @@ class JelouBackend(NotificationsMixin, WebhooksMixin):
             return None
         outcomes = bytearray(campaign.outcomes)
         recipients = (cells[0] if cells else "" for cells in campaign.rows.iter_rows())
-        new_ledger, segments = apply_tier(tier, ledger, recipients, campaign.schedule, outcomes,
-                                          failing_at_send(fates), campaign.rate)
+        admission = apply_tier(tier, ledger, recipients, campaign.schedule, outcomes, failing_at_send(fates),
+                               campaign.rate)
         all_fail, fail_after = Campaign.failing_profile(bytes(outcomes), fates)
-        held = None if segments is None else tuple((s.first, s.count, s.start) for s in segments)
+        held = None if admission.segments is None else tuple((s.first, s.count, s.start) for s in admission.segments)
         return dataclasses.replace(campaign, outcomes=bytes(outcomes), segments=held, all_fail=all_fail,
-                                   fail_after=fail_after), new_ledger
+                                   fail_after=fail_after), admission.ledger
 
     # -- campaigns -------------------------------------------------------------------------
     def list_campaigns(self, sb: Sandbox, client: dict, query: dict) -> tuple[list[Campaign], int]:

@@ -10,8 +10,61 @@
 
 from __future__ import annotations
 
+from marshmallow import Schema, fields, validate
+
 from ..csvfile import CsvIssue
 from ..errors import ProviderError
+from ..wire import KeysAsGiven
+
+
+# -- the envelopes as declared (they write every error answer and document it) -----------------
+class ErrorCodeSchema(Schema):
+    code = fields.String(required=True, metadata={"examples": ["bot_not_found", "forbidden_bot"]})
+
+
+class JelouFailedSchema(Schema):
+    """``{"message": [text], "status": "failed"}`` (+ ``error.code`` for bot errors): 400, 401, 403, 404, 405, 413."""
+
+    message = fields.List(fields.String(), required=True)
+    status = fields.String(required=True, validate=validate.OneOf(["failed"]))
+    error = fields.Nested(ErrorCodeSchema)
+
+
+class LocalizedSchema(KeysAsGiven):
+    en = fields.String(required=True)
+    es = fields.String(required=True)
+
+
+class ValidationEntrySchema(LocalizedSchema):
+    """One problem; CSV problems also name the 1-based line, the column, the value and the reason."""
+
+    line = fields.Integer(allow_none=True)
+    column = fields.String(allow_none=True)
+    value = fields.String(allow_none=True)
+    reason = fields.String()
+
+
+class ValidatorErrorSchema(Schema):
+    code = fields.String(required=True, validate=validate.OneOf(["E0422"]))
+    key = fields.String(required=True, validate=validate.OneOf(["VALIDATOR_ERROR"]))
+    description = fields.String(required=True)
+    developerMessages = fields.Nested(LocalizedSchema, required=True)
+    clientMessages = fields.Nested(LocalizedSchema, required=True)
+
+
+class JelouValidationFailedSchema(Schema):
+    """422 E0422 VALIDATOR_ERROR: ``validationError`` maps each bad field to its problems."""
+
+    message = fields.List(fields.String(), required=True)
+    statusMessage = fields.String(required=True, validate=validate.OneOf(["failed"]))
+    status = fields.Integer(required=True, validate=validate.OneOf([0]))
+    error = fields.Nested(ValidatorErrorSchema, required=True)
+    validationError = fields.Dict(keys=fields.String(), values=fields.List(fields.Nested(ValidationEntrySchema)),
+                                  required=True)
+    validationErrorCount = fields.Dict(keys=fields.String(), values=fields.Integer(),
+                                       metadata={"description": "total problems per field, when more than are listed"})
+
+
 
 
 class JelouError(ProviderError):
@@ -19,6 +72,7 @@ class JelouError(ProviderError):
 
     status = 400
     code: str | None = None
+    schema = JelouFailedSchema
 
     def body(self) -> dict:
         body: dict = {"message": [self.message], "status": "failed"}
@@ -90,6 +144,7 @@ class ValidationFailed(JelouError):
     """422 E0422 VALIDATOR_ERROR with entries per field."""
 
     status = 422
+    schema = JelouValidationFailedSchema
 
     def __init__(self, fields: dict[str, list[dict]], totals: dict[str, int] | None = None) -> None:
         super().__init__("The values entered are not correct.")

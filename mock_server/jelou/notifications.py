@@ -158,6 +158,11 @@ class NotificationsMixin:
         campaign = self.get(sb, batch_id)
         return None if campaign is None else (campaign, STATUS_NAMES, MESSAGE_STATUSES)
 
+    def transition_batches(self, sb: Sandbox):
+        """Every campaign (canceled ones too) and the status of each generic stage, for
+        ``bulkmock_message_transitions_total`` (``mock_server.transition_counts``)."""
+        return self.scan(sb, newest_first=False), STATUS_NAMES
+
     def inspected_batches(self, sb: Sandbox, campaign_id: str | None) -> list[Campaign]:
         """Every campaign whose messages ``/_mock/messages`` may show (for the next-change instant)."""
         if campaign_id is not None:

@@ -8,7 +8,8 @@ matches.
 from __future__ import annotations
 
 from ..openapi_parts import json_content as _json
-from .schemas import CampaignListSchema, JelouFailedSchema, JelouValidationFailedSchema, NotificationListSchema
+from .errors import JelouError, ValidationFailed
+from .schemas import CampaignListSchema, NotificationListSchema
 
 NAME = "jelou"
 SECURITY = [{"jelouBasic": []}]
@@ -26,7 +27,7 @@ def _errors(*statuses: int) -> dict:
     }
     out = {}
     for status in statuses:
-        schema = JelouValidationFailedSchema if status == 422 else JelouFailedSchema
+        schema = ValidationFailed.schema if status == 422 else JelouError.schema
         out[str(status)] = {"description": described[status], **_json(schema)}
         if status == 401:
             out[str(status)]["headers"] = {"WWW-Authenticate": {"schema": {"type": "string"},

@@ -1,6 +1,6 @@
 """Jelou wire shapes as marshmallow schemas, each declared once: the bodies the routes load, the
-answers they dump (``mock_server.wire``) and the error envelopes, as the OpenAPI document shows
-them; and the bridge from marshmallow's errors to E0422 entries."""
+answers they dump (``mock_server.wire``), as the OpenAPI document shows them (the error
+envelopes are declared with the errors, in ``errors.py``); and the bridge from marshmallow's errors to E0422 entries."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from .. import bodies
 from ..clock import range_problem
 from ..isotime import parse_date_or_datetime, parse_datetime
 from ..queryargs import MAX_SAFE, QueryInteger
-from ..wire import Instant
+from ..wire import Instant, multipart_form
 from .campaigns import MESSAGE_STATUSES
 from .errors import ValidationFailed, message
 
@@ -172,74 +172,19 @@ class CampaignUpdateSchema(Schema):
             raise ValidationError("Send status=CANCELLED to cancel, or scheduledAt to reschedule.", "status")
 
 
-# == answers (dumped by the routes, mock_server.wire) and error envelopes ==========================
-# -- error envelopes ---------------------------------------------------------------------------
-class ErrorCodeSchema(Schema):
-    code = fields.String(required=True, metadata={"examples": ["bot_not_found", "forbidden_bot"]})
-
-
-class JelouFailedSchema(Schema):
-    """``{"message": [text], "status": "failed"}`` (+ ``error.code`` for bot errors): 400, 401, 403, 404, 405, 413."""
-
-    message = fields.List(fields.String(), required=True)
-    status = fields.String(required=True, validate=validate.OneOf(["failed"]))
-    error = fields.Nested(ErrorCodeSchema)
-
-
-class LocalizedSchema(Schema):
-    en = fields.String(required=True)
-    es = fields.String(required=True)
-
-
-class ValidationEntrySchema(LocalizedSchema):
-    """One problem; CSV problems also name the 1-based line, the column, the value and the reason."""
-
-    line = fields.Integer(allow_none=True)
-    column = fields.String(allow_none=True)
-    value = fields.String(allow_none=True)
-    reason = fields.String()
-
-
-class ValidatorErrorSchema(Schema):
-    key = fields.String(required=True, validate=validate.OneOf(["VALIDATOR_ERROR"]))
-    code = fields.String(required=True, validate=validate.OneOf(["E0422"]))
-    description = fields.String(required=True)
-    developerMessages = fields.Nested(LocalizedSchema, required=True)
-    clientMessages = fields.Nested(LocalizedSchema, required=True)
-
-
-class JelouValidationFailedSchema(Schema):
-    """422 E0422 VALIDATOR_ERROR: ``validationError`` maps each bad field to its problems."""
-
-    message = fields.List(fields.String(), required=True)
-    statusMessage = fields.String(required=True, validate=validate.OneOf(["failed"]))
-    status = fields.Integer(required=True, validate=validate.OneOf([0]))
-    error = fields.Nested(ValidatorErrorSchema, required=True)
-    validationError = fields.Dict(keys=fields.String(), values=fields.List(fields.Nested(ValidationEntrySchema)),
-                                  required=True)
-    validationErrorCount = fields.Dict(keys=fields.String(), values=fields.Integer(),
-                                       metadata={"description": "total problems per field, when more than are listed"})
-
-
+# == answers (dumped by the routes, mock_server.wire; the error envelopes are in errors.py) =========
 # -- success bodies ----------------------------------------------------------------------------
 class SentSchema(Schema):
     message = fields.List(fields.String(), required=True)
     status = fields.String(required=True, validate=validate.OneOf(["success"]))
 
 
-class HsmFileFormSchema(Schema):
-    """``POST /v1/hsm/file`` as ``multipart/form-data``: the CSV in ``file``, structured fields as JSON text."""
-
-    campaignName = fields.String(required=True)
-    elementName = fields.String(required=True)
-    botId = fields.String(required=True)
-    params = fields.String(required=True, metadata={"description": 'JSON array, e.g. [{"param": 1, "column": "name"}]'})
-    type = fields.String(validate=validate.OneOf(TYPES))
-    mediaUrl = fields.String()
-    buttonPayloads = fields.String(metadata={"description": 'JSON array of {"flowId", "action"} (at most 3)'})
-    actions = fields.String(metadata={"description": "JSON object"})
-    scheduledAt = fields.String(metadata={"description": "ISO 8601 date-time; naive is UTC"})
-    file = fields.Raw(required=True, metadata={"type": "string", "format": "binary", "description": "the CSV (.csv)"})
+HsmFileFormSchema = multipart_form(
+    SendSchema, name="HsmFileFormSchema", exclude=("fileUrl", "date"),
+    file=fields.Raw(required=True, metadata={"type": "string", "format": "binary", "description": "the CSV (.csv)"}),
+    described={"params": 'JSON array, e.g. [{"param": 1, "column": "name"}]',
+               "buttonPayloads": 'JSON array of {"flowId", "action"} (at most 3)',
+               "actions": "JSON object", "scheduledAt": "ISO 8601 date-time; naive is UTC"})
 
 
 class CampaignSchema(Schema):

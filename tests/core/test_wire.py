@@ -95,3 +95,60 @@ def test_control_body_errors_name_the_field(client):
         assert answer.status_code == 400, (path, body)
         assert answer.json["error"]["message"].startswith(message), (path, body, answer.json)
     assert client.get("/_mock/clock").json["now"] == "2026-01-05T10:00:00.000Z"
+
+
+def test_a_multipart_form_is_derived_from_the_schema_that_loads_its_parts():
+    """The form shape in the docs comes from the loading schema: a field added there is a part here,
+    with its required flag, its choices and its description; ``exclude`` and ``described`` apply."""
+    from marshmallow import Schema, fields, validate
+
+    from mock_server.indigitall.schemas import CsvMessageFormSchema, SendSchema
+    from mock_server.jelou.schemas import HsmFileFormSchema, SendSchema as JelouSend
+    from mock_server.wire import multipart_form
+
+    class Body(Schema):
+        name = fields.String(required=True, metadata={"description": "who"})
+        kind = fields.String(validate=validate.OneOf(["a", "b"]))
+        items = fields.List(fields.Integer())
+        internal = fields.String()
+
+    form = multipart_form(Body, name="BodyFormSchema", exclude=("internal",), described={"items": "JSON array"},
+                          file=fields.Raw(required=True))
+    parts = form._declared_fields
+    assert list(parts) == ["name", "kind", "items", "file"]
+    assert parts["name"].required and parts["file"].required and not parts["kind"].required
+    assert parts["name"].metadata == {"description": "who"}
+    assert parts["items"].metadata == {"description": "JSON array"} and isinstance(parts["items"], fields.String)
+    assert [rule.choices for rule in parts["kind"].validators] == [["a", "b"]]
+    assert form.__name__ == "BodyFormSchema"
+    # the providers' forms: every loading field but the excluded ones, plus the file
+    assert set(CsvMessageFormSchema._declared_fields) == set(SendSchema._declared_fields) | {"file"}
+    assert set(HsmFileFormSchema._declared_fields) == set(JelouSend._declared_fields) - {"fileUrl", "date"} | {"file"}
+
+
+def test_error_envelopes_are_written_by_their_schemas():
+    """Every error answer goes through its envelope's schema (declared beside the error): in tests a
+    body the schema would change fails loudly; an error class writing its own body must declare one."""
+    import pytest
+
+    from mock_server.errors import ControlErrorSchema, ProviderError
+    from mock_server.indigitall.errors import IndigitallError, IndigitallErrorSchema
+    from mock_server.jelou.errors import JelouError, JelouFailedSchema, JelouValidationFailedSchema, ValidationFailed
+
+    assert (JelouError.schema, ValidationFailed.schema) == (JelouFailedSchema, JelouValidationFailedSchema)
+    assert (IndigitallError.schema, ProviderError.schema) == (IndigitallErrorSchema, ControlErrorSchema)
+
+    class Drifted(JelouError):
+        def body(self) -> dict:
+            return {**super().body(), "undeclared": 1}
+
+    app = create_app()
+    with app.test_request_context("/v1/hsm/file"):
+        assert JelouError("bad", 400).response().get_json() == {"message": ["bad"], "status": "failed"}
+        with pytest.raises(AssertionError, match="the answer's schema changed it"):
+            Drifted("bad").response()
+
+    with pytest.raises(TypeError, match="declare its envelope as `schema`"):
+        class NoSchema(ProviderError):
+            def body(self) -> dict:
+                return {"whatever": self.message}

@@ -3,6 +3,7 @@ default, and with ``--workers N`` one scrape sums the processes (real processes 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -17,7 +18,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import CollectorRegistry
 
-from support.jelou import JELOU, order_csv, send_form
+from support.jelou import JELOU, ORDER_PARAMS, order_csv, send_form
 from loadtests.redisserver import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -95,6 +96,74 @@ def test_sandbox_label_setting_is_checked():
         create_app({"metrics": {"sandbox_label": "yes please"}})
 
 
+# one of each fate that reserved recipients pick (README): 2 fail at send, 2 reach the channel only,
+# 2 are never read, 2 read, 2 reply, 1 fails after the channel
+FATES = [f"999{code}{n:06d}" for code in ("01", "02", "03", "04", "05") for n in (1, 2)] + ["99907000001"]
+AT_2_5_S = {"CREATED": 11, "FAILED": 2, "DELIVERED_CHANNEL": 9}
+AT_1_H = {"CREATED": 11, "FAILED": 3, "DELIVERED_CHANNEL": 9, "DELIVERED_USER": 6, "READ": 4, "REPLY": 2}
+
+
+def transitions(found: list, provider: str, **labels) -> dict[str, float]:
+    """``bulkmock_message_transitions_total`` of ``provider`` by status (zeros left out)."""
+    out: dict[str, float] = {}
+    for s in found:
+        if s.name == "bulkmock_message_transitions_total" and s.labels["provider"] == provider \
+                and labels.items() <= s.labels.items() and s.value:
+            out[s.labels["status"]] = out.get(s.labels["status"], 0) + s.value
+    return out
+
+
+def test_message_transitions_count_the_statuses_messages_entered_by_the_clock(client):
+    assert transitions(scrape(client), "jelou") == {}
+    assert send_form(client, order_csv(phones=FATES)).status_code == 200     # sends from T0 + 1 s at 100/s
+    assert transitions(scrape(client), "jelou") == {"CREATED": 11}
+    client.post("/_mock/clock", json={"advance": "PT2.5S"})
+    assert transitions(scrape(client), "jelou") == AT_2_5_S
+    client.post("/_mock/clock", json={"advance": "PT1H"})
+    assert transitions(scrape(client), "jelou") == AT_1_H
+    assert transitions(scrape(client), "jelou") == AT_1_H                   # final: kept, the same
+    # another sandbox adds its own; a reset takes its part away (Prometheus: a counter reset)
+    other = {**JELOU, "X-Mock-Sandbox": "other"}
+    assert send_form(client, order_csv(phones=FATES), headers=other).status_code == 200
+    assert transitions(scrape(client), "jelou") == {**AT_1_H, "CREATED": 22}
+    assert client.post("/_mock/reset", headers={"X-Mock-Sandbox": "other"}).status_code == 200
+    assert transitions(scrape(client), "jelou") == AT_1_H
+    # a sandbox whose batches were all final is read again once it changes
+    assert send_form(client, order_csv(phones=FATES)).status_code == 200
+    assert transitions(scrape(client), "jelou") == {**AT_1_H, "CREATED": 22}
+
+
+def test_message_transitions_of_indigitall_tasks_agree_with_their_counts_and_never_go_down(client):
+    from support.profiles import phones, send_indigitall
+
+    task = send_indigitall(client, phones(300))                 # 100 per second from T0
+    key = {"Authorization": "ServerKey demo-server-key"}
+    seen: list[dict] = []
+    for advance in ("PT0.5S", "PT1S", "PT20S", "PT1M"):
+        client.post("/_mock/clock", json={"advance": advance})
+        seen.append(transitions(scrape(client), "indigitall"))
+    assert client.delete(f"/v2/chat/application/200/task/{task}", headers=key).status_code == 409   # finished
+    counts = client.get(f"/v2/chat/application/200/task/{task}", headers=key).json["data"]["messages"]
+    assert seen[-1] == {"queued": 300, "sent": 300, "delivered": 300, "read": counts["read"]} and counts["read"]
+    for earlier, later in zip(seen, seen[1:]):
+        assert all(later.get(status, 0) >= number for status, number in earlier.items())
+    assert seen[0] == {"queued": 300, "sent": 51}                # sent at T0, T0 + 0.01 s ... T0 + 0.5 s
+    # a canceled task: its unsent messages enter canceled
+    second = send_indigitall(client, phones(300, first=1000))
+    client.post("/_mock/clock", json={"advance": "PT1S"})
+    assert client.delete(f"/v2/chat/application/200/task/{second}", headers=key).status_code == 200
+    client.post("/_mock/clock", json={"advance": "PT1H"})
+    found = transitions(scrape(client), "indigitall")
+    assert found["queued"] == 600 and found["canceled"] == 199 and found["sent"] == 401
+
+
+@pytest.mark.parametrize("app_config", [{"metrics": {"sandbox_label": True}}])
+def test_message_transitions_by_sandbox_when_asked(client):
+    assert send_form(client, order_csv(phones=FATES), headers={**JELOU, "X-Mock-Sandbox": "team-a"}).status_code == 200
+    client.post("/_mock/clock", json={"advance": "PT1H"}, headers={"X-Mock-Sandbox": "team-a"})
+    assert transitions(scrape(client), "jelou", sandbox="team-a") == AT_1_H
+
+
 def _per_worker(directory: Path, route: str) -> list[float]:
     """``bulkmock_requests_total`` for ``route`` in each worker's own metric file."""
     counts = []
@@ -157,6 +226,15 @@ def test_with_workers_one_scrape_sums_the_processes(redis_url, tmp_path):
         for _ in range(6):             # several scrapes, answered by either worker: each shows the sum
             text = requests.get(f"{base}/_mock/metrics", timeout=10).text
             assert value(samples(text), "bulkmock_requests_total", route="/_mock/health", status="200") == sent
+        # derived from the shared store: each scrape gives one process's view, never the sum
+        form = {"campaignName": "w", "elementName": "order_confirmation", "botId": "demo-bot",
+                "params": json.dumps(ORDER_PARAMS)}
+        assert requests.post(f"{base}/v1/hsm/file", headers=JELOU, data=form, timeout=30,
+                             files={"file": ("r.csv", order_csv(phones=FATES))}).status_code == 200
+        assert requests.post(f"{base}/_mock/clock", json={"advance": "PT1H"}, timeout=10).status_code == 200
+        for _ in range(6):
+            text = requests.get(f"{base}/_mock/metrics", timeout=10).text
+            assert transitions(samples(text), "jelou") == AT_1_H
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -734,6 +734,44 @@ def test_ledger_never_goes_over_capacity(store):
     assert sum(1 for slot in placed if slot is not None) == 5 * (capacity // 7)
 
 
+def test_concurrent_creates_with_another_record_never_pass_its_cap(store):
+    """``create(..., with_=...)`` admits against the other record atomically (a messaging tier):
+    of 160 concurrent creates, exactly ``cap`` are admitted, with either id style; ``update_many``
+    giving units back meanwhile loses none."""
+    cap = 50
+
+    def admit(new_record, current):
+        used = current.value.size if current is not None else 0
+        admitted = used < cap
+        return (NewRecord(Item(new_record.value.name, size=int(admitted)), new_record.indexes),
+                NewRecord(Item("cap", size=used + admitted)))
+
+    def creates(slot: int) -> None:
+        for _ in range(20):
+            store.create("a", "item", lambda rid, created_us: item(f"{slot}", ("all", None)),
+                         ids="sequence" if slot % 2 else "uuid", with_=(("cap", "app"), admit))
+    _run(8, creates)
+    admitted = [record for record in store.scan("a", "all") if record.value.size]
+    assert len(admitted) == cap and store.get("a", "cap", "app").value.size == cap
+
+    def give_back(current):
+        mine, cap_record = current
+        return NewRecord(Item(mine.value.name, size=0)), NewRecord(Item("cap", size=cap_record.value.size - 1))
+
+    def both(slot: int) -> None:
+        if slot % 2:
+            creates(slot)
+        else:
+            for record in admitted[slot * 6:slot * 6 + 6]:
+                store.update_many("a", ((record.kind, record.id), ("cap", "app")), give_back)
+    _run(8, both)
+    admitted = [record for record in store.scan("a", "all") if record.value.size]
+    assert len(admitted) == store.get("a", "cap", "app").value.size <= cap     # the record counts every holder
+    _run(8, creates)                                                              # and has room again
+    admitted = [record for record in store.scan("a", "all") if record.value.size]
+    assert len(admitted) == cap and store.get("a", "cap", "app").value.size == cap
+
+
 def test_concurrent_updates_lose_nothing(store):
     record = new(store, "a", "counter")
     _run(8, lambda slot: [store.update("a", "item", record.id,

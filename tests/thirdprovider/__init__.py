@@ -15,7 +15,7 @@ from types import SimpleNamespace
 from typing import Any, Iterator
 
 from flask import Blueprint, Request, current_app, request
-from marshmallow import fields, validate
+from marshmallow import Schema, fields, validate
 
 from mock_server import delivery
 from mock_server.batches import Batch
@@ -36,7 +36,14 @@ bp = Blueprint(NAME, __name__)
 ui_bp = Blueprint("thirdprovider_ui", __name__, url_prefix="/_mock/ui/thirdprovider", template_folder="templates")
 
 
+class TpErrorSchema(Schema):
+    tp_error = fields.String(required=True)
+    code = fields.Integer(required=True)
+
+
 class TpError(ProviderError):
+    schema = TpErrorSchema
+
     def body(self) -> dict:
         return {"tp_error": self.message, "code": self.status}
 
