@@ -297,8 +297,8 @@ class Dispatcher:
         except StaleGeneration:
             return
         subscriptions = {sub.id: sub for sub in self.registry.all(name)} if taken else {}
-        for record in taken:
-            lanes.put(Job.of(name, generation, record, subscriptions.get(record.value["subscription"])), now + lease)
+        lanes.put_many([Job.of(name, generation, record, subscriptions.get(record.value["subscription"]), now)
+                        for record in taken], now + lease)
 
     def _sync(self, sandbox: str) -> None:
         """Follow a reset of the sandbox: drop what was queued for its old records, and start its
@@ -401,7 +401,8 @@ class Dispatcher:
         if generation is None:
             return
         lanes, attempts = self.lanes.count, int(self.settings.max_attempts)
-        lease_end = self._real() + float(self.settings.lease)
+        now_real = self._real()
+        lease_end = now_real + float(self.settings.lease)
         items, subscriptions = [], {}
         for event in events:
             targets = [sub for sub in owners[(event.source.provider, event.source.owner)] if sub.wants(event.name, event.at)]
@@ -420,5 +421,5 @@ class Dispatcher:
             created = self.deliveries.create(sandbox, generation[0], items)
         except StaleGeneration:
             return
-        for record in created:
-            self.lanes.put(Job.of(sandbox, generation, record, subscriptions[record.id]), lease_end)
+        self.lanes.put_many([Job.of(sandbox, generation, record, subscriptions[record.id], now_real) for record in created],
+                            lease_end)

@@ -73,11 +73,15 @@ class Job:
     due_real: float | None = None     # real time it became due here: a retry's time, or when queued (metrics)
 
     @classmethod
-    def of(cls, sandbox: str, generation: tuple, record, subscription: Subscription | None) -> "Job":
-        """The next attempt at a delivery record (``records.py``) this process owns."""
+    def of(cls, sandbox: str, generation: tuple, record, subscription: Subscription | None,
+           due_real: float | None = None) -> "Job":
+        """The next attempt at a delivery record (``records.py``) this process owns; ``due_real``:
+        when it became due here (default: its retry time, or when it is queued)."""
         value = record.value
+        retry_at = value["retryAt"]
         return cls(sandbox, generation, generation[0], record.id, value["lane"], subscription, value["body"],
-                   value["eventId"], value["attempts"], value["budget"], due_real=value.get("retryAt"))
+                   value["eventId"], value["attempts"], value["budget"],
+                   due_real=retry_at if retry_at is not None else due_real)
 
 
 @dataclass(frozen=True)
@@ -306,25 +310,37 @@ class Lanes:
 
     def put(self, job: Job, lease_end: float) -> None:
         """Queue a job for a record this process owns until ``lease_end``."""
-        if job.lane >= self.count:     # a record made by a process with more lanes
-            job = replace(job, lane=job.lane % self.count)
-        if job.due_real is None:
-            job = replace(job, due_real=self.real())
-        with self._lock:
-            if not self.current(job):
-                return
-            self._inflight += 1
-            self._counts[job.sandbox] += 1
-            entry = self._queued.setdefault(job.sandbox, {}).setdefault(job.id, [0, lease_end])
-            entry[0] += 1
-            entry[1] = max(entry[1], lease_end)
-            self._queue(job)
+        self.put_many([job], lease_end)
 
-    def _queue(self, job: Job) -> None:
+    def put_many(self, jobs: list[Job], lease_end: float) -> None:
+        """:meth:`put` for a window's jobs at once (one lock, a few wakes: not one each)."""
+        now = None
+        for position, job in enumerate(jobs):
+            if job.lane >= self.count or job.due_real is None:   # a record made by a process with more lanes
+                now = self.real() if now is None else now
+                jobs[position] = replace(job, lane=job.lane % self.count,
+                                         due_real=now if job.due_real is None else job.due_real)
+        with self._lock:
+            queued = 0
+            for job in jobs:
+                if not self.current(job):
+                    continue
+                self._inflight += 1
+                self._counts[job.sandbox] += 1
+                entry = self._queued.setdefault(job.sandbox, {}).setdefault(job.id, [0, lease_end])
+                entry[0] += 1
+                entry[1] = max(entry[1], lease_end)
+                self._queue(job, wake=False)
+                queued += 1
+            if queued:
+                self._ready_cond.notify(min(queued, self.count))
+
+    def _queue(self, job: Job, wake: bool = True) -> None:
         """(Under the lock) the job waits behind the earlier ones of its sandbox's lane."""
         self._ready.setdefault(job.sandbox, OrderedDict()).setdefault(job.lane, deque()).append(job)
         self._turn.setdefault(job.sandbox)
-        self._ready_cond.notify()
+        if wake:
+            self._ready_cond.notify()
 
     def _take(self, done: tuple[Job, str] | None = None) -> tuple[Job, str] | None:
         """The next job to attempt (and its receiver), waiting for one; None when stopping.
