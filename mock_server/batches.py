@@ -12,6 +12,9 @@ reached it, when the next change happens, and which changes happened in a time w
 from __future__ import annotations
 
 
+from itertools import islice
+from typing import Iterable, Iterator, Mapping
+
 from . import delivery
 from .delivery import Schedule, Timelines
 
@@ -79,6 +82,23 @@ class Batch:
             return delivery.QUEUED, {}
         return self.fates(timelines).stage(self.outcomes[index], self.schedule.send_time(index), now)
 
+    def in_status(self, status: str, names: Mapping[str, str], count: int, timelines: Timelines, now: float,
+                  skip: int, limit: int) -> list[int]:
+        """Indexes of the messages whose status (the subclass's ``status_of``; ``names``: its
+        provider's generic stage -> status) is ``status``, the ``skip``-th to the ``skip + limit``-th
+        in file order. ``count``: how many are in it (from the cheap counts).
+
+        Never a list of every row: the rows are walked lazily and the walk stops once the page is
+        full or all ``count`` were found. A status only sent messages reach (not queued, not
+        canceled) is looked for among the sent rows whose outcome code can reach it, found in C
+        (``bytes.translate``/``find``), so a rare status costs its candidates, not the file."""
+        stages = {stage for stage, name in names.items() if name == status}
+        rows: Iterable[int] = range(self.total)
+        if not stages & {delivery.QUEUED, delivery.CANCELED}:
+            rows = _positions(self.outcomes, self.fates(timelines).codes_reaching(stages), self.sent_by(now))
+        matching = (index for index in rows if self.status_of(index, timelines, now) == status)
+        return list(islice(matching, skip, min(skip + limit, count)))
+
     def canceled_time(self) -> float | None:
         """When unsent messages became canceled (subclasses with cancellation override)."""
         return None
@@ -103,3 +123,17 @@ class Batch:
                     break
                 start = first + 1               # float rounding at the boundary: look further
         return best
+
+
+def _positions(outcomes: bytes, codes: bytes, upper: int) -> Iterator[int]:
+    """The indexes below ``upper`` whose outcome byte is one of ``codes``, in order (found in C)."""
+    if not codes or upper <= 0:
+        return
+    table = bytearray(256)
+    for code in codes:
+        table[code] = 1
+    marks = bytes(outcomes[:upper]).translate(bytes(table))
+    position = marks.find(1)
+    while position >= 0:
+        yield position
+        position = marks.find(1, position + 1)

@@ -176,6 +176,10 @@ class Timelines:
         """The codes whose messages end ``failed``."""
         return tuple(code for code, steps in self.steps.items() if steps[-1][1] == FAILED)
 
+    def codes_reaching(self, stages) -> bytes:
+        """The outcome codes whose messages pass through one of ``stages`` once sent."""
+        return bytes(code for code, steps in self.steps.items() if any(stage in stages for _, stage in steps))
+
     @property
     def latest(self) -> float:
         """The longest time from a send to a message's last change."""

@@ -97,7 +97,8 @@ class Provider(ABC):
     # under /_mock/ui/...), its nav links (label, endpoint; a page marks its link current with
     # ``{% set active = endpoint %}``), its overview card (a template given ``overview``, whose
     # ``overview[name]`` is ``ui_overview``), links to its records' pages, a request to try (empty
-    # pages' hints, the fault form's example) and its ways to subscribe a webhook (whose, what)
+    # pages' hints, the fault form's example) and its ways to subscribe a webhook (whose, what);
+    # the method ``ui_search`` finds its records for the search box of the UI's home
     ui_blueprint: Blueprint | None = None
     ui_nav: tuple[tuple[str, str], ...] = ()
     ui_overview_template: str | None = None
@@ -118,6 +119,12 @@ class Provider(ABC):
         (its records by status; the overview's ``totals`` counts them under its record kind's plural)
         and ``messages`` (its messages by status)."""
         return {}
+
+    def ui_search(self, state, sb: Sandbox, text: str, limit: int) -> list[dict[str, Any]]:
+        """Its records of the sandbox matching ``text`` (an id, a name, a recipient's number) for the
+        UI's search, newest first, at most ``limit``: each ``{"title", "url", "status", "detail"}``.
+        It bounds its own work (stop at ``limit``; a number is looked for in C over each file)."""
+        return []
 
     def url_prefix(self, settings: Settings) -> str:
         """Where the blueprint is mounted ("" for the root)."""

@@ -7,7 +7,7 @@ ledger* (each admitted recipient with its latest send, at most the tier's size o
 recipient already in the window passes, a new one passes while the window has room, any other
 fails at send with the tier's code (``overflow: fail``: its outcome byte becomes
 ``fates.TIER_FAIL``) or waits until the window lets it through (``overflow: queue``: sending
-pauses, and goes on at the batch's rate after). The ledger is kept in the store, so batches of one
+pauses, and goes on at the batch's rate after, each held send also after the owner's other sends). The ledger is kept in the store, so batches of one
 owner share it in the order they are placed. Rows that fail at send anyway (reserved ``99901``,
 invalid rows, a profile's send failures) reach nobody and do not count.
 
@@ -46,13 +46,16 @@ class Admission(NamedTuple):
 
 
 def apply_tier(tier, ledger: dict[str, float] | None, recipients: Iterable[str], schedule: Schedule,
-               outcomes: bytearray, failing_at_send: frozenset[int], rate: float) -> Admission:
+               outcomes: bytearray, failing_at_send: frozenset[int], rate: float,
+               busy: Iterable[list] = ()) -> Admission:
     """Walk the rows in send order against ``ledger`` (recipient -> latest send); ``fail`` marks
-    refused rows in ``outcomes``, ``queue`` moves their sends later."""
+    refused rows in ``outcomes``, ``queue`` moves their sends later, each to the first moment the
+    owner's other sends (``busy``: their intervals, as :func:`place` reads them) leave free."""
     last: dict[str, float] = dict(ledger or {})
     order = deque(sorted((moment, recipient) for recipient, moment in last.items()))
     limit, queue = tier.unique_recipients_24h, tier.overflow == "queue"
     step = 1.0 / rate
+    free = _Gaps(busy, step)
     segments: list[list] = []                  # [first, count, start] (queue)
     reached: dict[str, float] = {}
     moved = False
@@ -67,16 +70,20 @@ def apply_tier(tier, ledger: dict[str, float] | None, recipients: Iterable[str],
         segment = bounds[position][1]
         original = segment.start + (index - segment.first) / segment.rate
         moment = original
-        if queue and previous is not None:
-            moment = max(moment, previous + step)
+        if queue and previous is not None and previous + step > moment:
+            moment = free.after(previous + step)     # after the batch's held sends, and others' sends
         if outcomes[index] in failing_at_send:
             admitted = True                      # reaches nobody: not counted, never held
         else:
             _expire(order, last, moment)
             admitted = recipient in last or len(last) < limit
             if not admitted and queue:
-                moment = order[0][0] + WINDOW    # the oldest recipient leaves the window then
-                _expire(order, last, moment)
+                while len(last) >= limit and order:          # until the window has room: each turn one
+                    sent, who = order.popleft()              # send leaves it (a stale entry frees nothing)
+                    moment = free.after(max(moment, sent + WINDOW))
+                    if last.get(who) == sent:
+                        del last[who]
+                    _expire(order, last, moment)
                 admitted = True
             if admitted:
                 last[recipient] = reached[recipient] = moment
@@ -94,6 +101,29 @@ def apply_tier(tier, ledger: dict[str, float] | None, recipients: Iterable[str],
     _expire(order, last, horizon)
     held = [Segment(first, count, start, rate) for first, count, start in segments] if moved else None
     return Admission(last, held, reached, horizon)
+
+
+class _Gaps:
+    """The owner's other sends (busy intervals) met in time order: :meth:`after` answers the first
+    moment at or after a send's that one send (``step`` long) fits in without overlapping them."""
+
+    def __init__(self, busy: Iterable[list], step: float) -> None:
+        self.intervals = sorted((interval[0], interval[1]) for interval in busy)
+        self.step, self.position = step, 0
+
+    def after(self, moment: float) -> float:
+        """Moments asked must not decrease (a batch's sends are walked in send order)."""
+        intervals, position = self.intervals, self.position
+        while position < len(intervals):
+            low, high = intervals[position]
+            if high <= moment + 1e-6:                        # over before the send: never again in the way
+                position += 1
+            elif low < moment + self.step - 1e-6:            # overlaps the send: wait for its end
+                moment, position = high, position + 1
+            else:                                            # starts after the send (and so do the rest)
+                break
+        self.position = position
+        return moment
 
 
 def _expire(order: deque, last: dict[str, float], moment: float) -> None:

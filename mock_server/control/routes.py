@@ -45,8 +45,13 @@ def reset(body: dict):
     its records; keep tenants and settings. ``{"clock": true}`` also returns its clock to the
     configured start (the one way a clock goes backwards)."""
     sb = current()
-    sb.reset(rewind_clock=body.get("clock", False))
+    reset_sandbox(sb, rewind_clock=body.get("clock", False))
     return {"status": "ok", "sandbox": sb.name, "now": isoformat(sb.clock.now())}
+
+
+def reset_sandbox(sb, *, rewind_clock: bool = False) -> None:
+    """``POST /_mock/reset`` on the request's sandbox (the UI's reset form calls it too)."""
+    sb.reset(rewind_clock=rewind_clock)
 
 
 @bp.get("/clock")
@@ -61,19 +66,25 @@ def get_clock():
 @takes(ClockChangeSchema, load=True)
 def set_clock(body: dict):
     """Set (``now``), move (``advance``, ISO 8601 duration) and/or freeze (``frozen``) the clock."""
-    state = _state()
     sb = current()
-    clock = sb.clock
     try:
-        if "frozen" in body:
-            clock.freeze(body["frozen"])
-        if "now" in body:
-            clock.set(body["now"])
-        if "advance" in body:
-            clock.advance(body["advance"])
+        change_clock(_state(), sb, body)
     except ValueError as exc:            # ClockError included
         raise ControlError(str(exc)) from None
+    now, frozen = sb.clock.state()
+    return {"now": isoformat(now), "frozen": frozen}
+
+
+def change_clock(state, sb, body: dict) -> None:
+    """Apply a loaded ``ClockChangeSchema`` body to the sandbox's clock (freeze, then set or
+    advance), settle what fell due and wake the webhook dispatcher; ``ValueError`` (``ClockError``)
+    says why a change is refused. ``POST /_mock/clock`` and the UI's clock forms both call it."""
+    clock = sb.clock
+    if "frozen" in body:
+        clock.freeze(body["frozen"])
+    if "now" in body:
+        clock.set(body["now"])
+    if "advance" in body:
+        clock.advance(body["advance"])
     state.settle(sb)
     state.webhooks.wake()               # deliver what fell due now, not at the dispatcher's next tick
-    now, frozen = clock.state()
-    return {"now": isoformat(now), "frozen": frozen}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 from datetime import datetime
+from typing import Callable
 
 from flask import Blueprint, current_app, request
 
@@ -84,13 +85,7 @@ def list_requests():
     """The journal, oldest first: filters, ``limit``/``page``, and ``wait_for``/``timeout`` long-poll."""
     instrument = _instrument()
     sandbox = _sandbox()
-    args = request.args
-    provider = args.get("provider") or None
-    method = (args.get("method") or "").upper() or None
-    path = args.get("path") or None
-    status = _status_arg(args.get("status"))
-    fault = args.get("fault") or None
-    since = _since_arg(args.get("since"))
+    wanted = entry_filter(request.args)
     limits = instrument.state.settings.inspection
     limit = int_arg("limit", limits.default_limit, 1, limits.max_limit)
     page = int_arg("page", 1, 1)
@@ -101,24 +96,9 @@ def list_requests():
     kept = []                                    # the last page read: its drop counts
 
     def selected() -> list[dict]:
-        found = []
         entries, page = instrument.records.journal_page(sandbox)
         kept[:] = [page]
-        for entry in entries:
-            if provider and entry["provider"] != provider:
-                continue
-            if method and entry["method"] != method:
-                continue
-            if path and not (entry["path"] == path or fnmatch.fnmatchcase(entry["path"], path)):
-                continue
-            if status and not status(entry["response"].get("status")):
-                continue
-            if fault and entry["fault"] != fault:
-                continue
-            if since and entry["receivedAt"] < since:
-                continue
-            found.append(entry)
-        return found
+        return [entry for entry in entries if wanted(entry)]
 
     if wait_for:
         wait(instrument.state, current(), lambda: len(selected()), lambda after: None, wait_for, timeout,
@@ -138,6 +118,28 @@ def list_requests():
 def clear_requests():
     _instrument().records.clear_journal(_sandbox())
     return {"status": "ok"}
+
+
+def entry_filter(args) -> Callable[[dict], bool]:
+    """The journal filters of ``/_mock/requests`` (and of the UI's journal page) as one predicate on
+    an entry: ``provider``, ``method``, ``path`` (exact or a glob: ``*`` any characters),
+    ``status`` (503, 5xx or dropped), ``fault`` (a rule id) and ``since`` (ISO date-time, mock
+    time); a ``ControlError`` names a malformed one."""
+    provider = args.get("provider") or None
+    method = (args.get("method") or "").upper() or None
+    path = args.get("path") or None
+    status = _status_arg(args.get("status"))
+    fault = args.get("fault") or None
+    since = _since_arg(args.get("since"))
+
+    def wanted(entry: dict) -> bool:
+        return ((not provider or entry["provider"] == provider)
+                and (not method or entry["method"] == method)
+                and (not path or entry["path"] == path or fnmatch.fnmatchcase(entry["path"], path))
+                and (not status or status(entry["response"].get("status")))
+                and (not fault or entry["fault"] == fault)
+                and (not since or entry["receivedAt"] >= since))
+    return wanted
 
 
 def _status_arg(raw: str | None):

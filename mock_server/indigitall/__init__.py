@@ -53,6 +53,9 @@ class Indigitall(Provider):
     def ui_overview(self, state, sb):
         return ui.overview(state, sb)
 
+    def ui_search(self, state, sb, text, limit):
+        return ui.search(state, sb, text, limit)
+
     def banner_lines(self, config):
         section = config.indigitall
         lines = [f"indigitall (Authorization: ServerKey <key>), path prefix {section.path_prefix}:"]

@@ -224,7 +224,8 @@ class IndigitallBackend(InspectionMixin, WebhooksMixin):
     def _shape(self, task: Task, layout: Layout, shaping: dict, now: float) -> tuple[Task, dict | None]:
         """Under a profile (CONTRACT §14), in the step that stores the task: its sends placed after
         the application's other sends (one throughput shared by every task of the application),
-        then its application's messaging tier applied; the application's new shaping record."""
+        then its application's messaging tier applied (held sends placed after the others' too);
+        the application's new shaping record."""
         if task.canceled:
             return task, None
         owner, busy, ledger = str(task.id), shaping.get("busy", ()), shaping.get("tier", {})
@@ -234,7 +235,7 @@ class IndigitallBackend(InspectionMixin, WebhooksMixin):
         if fates.profile.tier is not None and task.schedule.segments:
             outcomes = bytearray(task.outcomes)
             admission = apply_tier(fates.profile.tier, latest(ledger), self._recipients(task, layout), task.schedule,
-                                   outcomes, failing_at_send(fates), task.rate)
+                                   outcomes, failing_at_send(fates), task.rate, busy)
             ledger = record(ledger, owner, admission)
             held = task.segments if admission.segments is None else tuple(
                 (s.first, s.count, s.start) for s in admission.segments)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from flask import Blueprint, url_for
+from flask import Blueprint, request, url_for
 
 from ..isotime import from_timestamp, isoformat
 from ..ui import NotFound, clock, here, missing, page_arg, render_page, rows_arg, summary
@@ -21,7 +21,7 @@ from .tasks import ALL, MESSAGE_STATUSES, STATUS_NAMES, ledger_name
 
 bp = Blueprint("indigitall_ui", __name__, url_prefix="/_mock/ui", template_folder="templates")
 
-CHART_WIDTH, CHART_HEIGHT, CHART_LEFT, CHART_BOTTOM = 1120, 220, 52, 28
+CHART_WIDTH, CHART_HEIGHT, CHART_LEFT, CHART_BOTTOM = 1120, 224, 52, 34
 
 
 # -- reads -----------------------------------------------------------------------------------------
@@ -46,16 +46,26 @@ def task(state, sb, task_id: str) -> dict[str, Any]:
     return _backend(state).render(sb, _find_task(state, sb, task_id))
 
 
-def task_messages(state, sb, task_id: str, *, page: int = 1, size: int = 25) -> dict[str, Any]:
-    """One page of a task's messages (every row, sent or not) with the rendered layout."""
+def task_messages(state, sb, task_id: str, *, status: str = "", page: int = 1, size: int = 25) -> dict[str, Any]:
+    """One page of a task's messages (every row, sent or not) with the rendered layout; only those
+    in ``status`` when given (``ValueError`` names the argument for an unknown one). Cost: the rows
+    shown; with a status, a lazy walk in file order that stops when the page is full
+    (``Batch.in_status``), the total from the counts."""
     found = _find_task(state, sb, task_id)
+    status = status.strip().lower()
+    if status and status not in MESSAGE_STATUSES:
+        raise ValueError(f"status must be one of {', '.join(MESSAGE_STATUSES)}, not “{status}”")
     layout, checker = _backend(state).compiled(found)
     now = sb.now()
     start = (page - 1) * size
-    items = [{**found.message(index, state.timelines, now, layout, checker), "row": index + 1}
-             for index in range(start, min(start + size, found.total))]
-    return {"items": items, "total": found.total, "page": page, "size": size,
-            "pages": max(1, math.ceil(found.total / size))}
+    if status:
+        total = found.message_counts(state.timelines, now)[status]
+        chosen = found.in_status(status, STATUS_NAMES, total, state.timelines, now, start, size)
+    else:
+        total, chosen = found.total, range(start, min(start + size, found.total))
+    items = [{**found.message(index, state.timelines, now, layout, checker), "row": index + 1} for index in chosen]
+    return {"items": items, "total": total, "page": page, "size": size, "pages": max(1, math.ceil(total / size)),
+            "status": status, "statuses": MESSAGE_STATUSES}
 
 
 def message_statuses(state, sb, task_id: str, rows: list[int]) -> dict[str, str]:
@@ -95,6 +105,28 @@ def overview(state, sb) -> dict[str, Any]:
     return summary(tasks(state, sb), "messages", MESSAGE_STATUSES)
 
 
+def search(state, sb, text: str, limit: int) -> list[dict[str, Any]]:
+    """The UI search's indigitall part (``Provider.ui_search``): tasks whose id is ``text``, or
+    whose file has a contact code containing it in its first column (3 or more characters), newest
+    first, at most ``limit``. Cost: one pass over the sandbox's tasks (as the list page) and, for a
+    contact, a search in C over each file that stops at its first hit; the walk stops at ``limit``."""
+    code = text.strip()
+    contact = code if len(code) >= 3 and not any(ch in code for ch in ',"') else ""
+    now = sb.now()
+    hits: list[dict[str, Any]] = []
+    for found in _backend(state).tasks.scan(sb.name, ALL, newest_first=True):
+        why = ("id" if code == str(found.id) else
+               "a contact code" if contact and found.rows.find_in_first_cells(contact, 1) else None)
+        if why is None:
+            continue
+        hits.append({"title": f"Task {found.id}", "url": url_for("indigitall_ui.task_page", task_id=found.id),
+                     "status": found.status(now),
+                     "detail": f"application {found.application_id} · {found.total} rows · matched by {why}"})
+        if len(hits) >= limit:
+            break
+    return hits
+
+
 # -- pages -----------------------------------------------------------------------------------------
 @bp.get("/indigitall")
 def tasks_page():
@@ -103,15 +135,20 @@ def tasks_page():
 
 @bp.get("/indigitall/<task_id>")
 def task_page(task_id: str):
+    error = None
     try:
         found = task(*here(), task_id)
         ledger = slot_ledger(*here(), task_id)
-        messages = task_messages(*here(), task_id, page=page_arg())
+        try:
+            messages = task_messages(*here(), task_id, status=request.args.get("status", ""), page=page_arg())
+        except ValueError as exc:
+            error = str(exc)
+            messages = task_messages(*here(), task_id, page=page_arg())
         curve = status_chart(*here(), task_id)
     except NotFound:
         return missing(f"indigitall task {task_id}")
-    return render_page("indigitall/task.html", task=found, ledger=ledger, chart=chart(ledger), messages=messages,
-                       curve=curve)
+    return render_page("indigitall/task.html", 400 if error else 200, task=found, ledger=ledger, chart=chart(ledger),
+                       messages=messages, curve=curve, error=error)
 
 
 def status_chart(state, sb, task_id: str) -> dict[str, Any]:

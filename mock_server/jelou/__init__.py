@@ -49,6 +49,9 @@ class Jelou(Provider):
     def ui_overview(self, state, sb):
         return ui.overview(state, sb)
 
+    def ui_search(self, state, sb, text, limit):
+        return ui.search(state, sb, text, limit)
+
     def banner_lines(self, config):
         section = config.jelou
         lines = ["Jelou (Authorization: Basic base64(clientId:clientSecret)):"]

@@ -35,12 +35,12 @@ def _backend(state):
 
 
 def _campaign_row(state, campaign, now: float) -> dict[str, Any]:
-    counts = campaign.message_counts(state.timelines, now)
+    counts = _status_counts(state, campaign, now)
     sent = campaign.sent_count(now)
     return {"id": campaign.id, "name": campaign.name, "elementName": campaign.element_name,
             "botId": campaign.bot_id, "status": campaign.status(now), "total": campaign.total, "sent": sent,
             "progress": round(100.0 * sent / campaign.total, 1) if campaign.total else 100.0,
-            "counts": {name: counts.get(name, 0) for name in MESSAGE_STATUSES},
+            "counts": counts,
             "createdAt": isoformat(campaign.created_at), "fileName": campaign.file_name}
 
 
@@ -65,18 +65,35 @@ def campaign(state, sb, campaign_id: str) -> dict[str, Any]:
     return row
 
 
-def recipients(state, sb, campaign_id: str, *, phone: str = "", page: int = 1, size: int = 25) -> dict[str, Any]:
-    """One page of a campaign's recipients (optionally those whose phone contains ``phone``)."""
+def recipients(state, sb, campaign_id: str, *, phone: str = "", status: str = "", page: int = 1,
+               size: int = 25) -> dict[str, Any]:
+    """One page of a campaign's recipients: those whose phone contains ``phone``, and/or in
+    ``status`` (a Jelou status; ``ValueError`` names the argument for another word).
+
+    Cost: a page without filters renders its rows; a status filter walks the rows lazily in file
+    order and stops when the page is full (``Batch.in_status``: the rows up to the last one shown,
+    only those whose outcome can reach that status for a status past sending; the total comes from
+    the counts); a phone search scans the file in C, at most ``MAX_MATCHES``."""
     found = _find_campaign(state, sb, campaign_id)
     now = sb.now()
     phone = "".join(ch for ch in phone if ch.isdigit())
+    status = status.strip().upper()
+    if status and status not in MESSAGE_STATUSES:
+        raise ValueError(f"status must be one of {', '.join(MESSAGE_STATUSES)}, not “{status}”")
     start = (page - 1) * size
+    capped = False
     if phone:
         matches = found.rows.find_in_first_cells(phone, MAX_MATCHES + 1)
-        total, chosen = min(len(matches), MAX_MATCHES), matches[start:min(start + size, MAX_MATCHES)]
         capped = len(matches) > MAX_MATCHES
+        matches = matches[:MAX_MATCHES]
+        if status:              # at most MAX_MATCHES statuses to read
+            matches = [index for index in matches if found.status_of(index, state.timelines, now) == status]
+        total, chosen = len(matches), matches[start:start + size]
+    elif status:
+        total = _status_counts(state, found, now)[status]
+        chosen = found.in_status(status, STATUS_NAMES, total, state.timelines, now, start, size)
     else:
-        total, chosen, capped = found.total, range(start, min(start + size, found.total)), False
+        total, chosen = found.total, range(start, min(start + size, found.total))
     text = found.template_text
     items = []
     for index in chosen:
@@ -90,7 +107,13 @@ def recipients(state, sb, campaign_id: str, *, phone: str = "", page: int = 1, s
             "text": PLACEHOLDER.sub(lambda m: params.get(m.group(1), m.group(0)), text),
         })
     return {"items": items, "total": total, "page": page, "size": size, "pages": max(1, math.ceil(total / size)),
-            "phone": phone, "capped": capped}
+            "phone": phone, "status": status, "statuses": MESSAGE_STATUSES, "capped": capped}
+
+
+def _status_counts(state, campaign, now: float) -> dict[str, int]:
+    """Jelou status -> messages in it (before the start, every message is ``CREATED``)."""
+    counts = campaign.message_counts(state.timelines, now) or {"CREATED": campaign.total}
+    return {name: counts.get(name, 0) for name in MESSAGE_STATUSES}
 
 
 def recipient_statuses(state, sb, campaign_id: str, rows: list[int]) -> dict[str, str]:
@@ -105,6 +128,35 @@ def overview(state, sb) -> dict[str, Any]:
     return summary(campaigns(state, sb), "counts", MESSAGE_STATUSES)
 
 
+def search(state, sb, text: str, limit: int) -> list[dict[str, Any]]:
+    """The UI search's Jelou part (``Provider.ui_search``): campaigns whose id or name contains
+    ``text`` (any case), or with a recipient whose number contains its digits (a number of 3 or
+    more digits), newest first, at most ``limit``. Cost: one pass over the sandbox's campaigns (as
+    the list page) and, for a number, a search in C over each file that stops at its first hit;
+    the walk stops at ``limit`` hits."""
+    wanted = text.lower()
+    number = _number(text)
+    now = sb.now()
+    hits: list[dict[str, Any]] = []
+    for found in _backend(state).scan(sb, newest_first=True):
+        why = ("id" if wanted in found.id.lower() else "name" if wanted in found.name.lower() else
+               "a recipient's number" if number and found.rows.find_in_first_cells(number, 1) else None)
+        if why is None:
+            continue
+        args = {"phone": number} if why.endswith("number") else {}
+        hits.append({"title": found.name, "url": url_for("jelou_ui.campaign_page", campaign_id=found.id, **args),
+                     "status": found.status(now), "detail": f"{found.id} · {found.total} recipients · matched by {why}"})
+        if len(hits) >= limit:
+            break
+    return hits
+
+
+def _number(text: str) -> str:
+    """The digits of a phone number typed as one (``+593 99-123``), or "" for other text."""
+    digits = "".join(ch for ch in text if ch.isdigit())
+    return digits if len(digits) >= 3 and all(ch.isdigit() or ch in "+-() " for ch in text) else ""
+
+
 # -- pages -----------------------------------------------------------------------------------------
 @bp.get("/jelou")
 def campaigns_page():
@@ -113,13 +165,19 @@ def campaigns_page():
 
 @bp.get("/jelou/<campaign_id>")
 def campaign_page(campaign_id: str):
+    error, status = None, request.args.get("status", "")
     try:
         found = campaign(*here(), campaign_id)
-        page = recipients(*here(), campaign_id, phone=request.args.get("phone", ""), page=page_arg())
+        try:
+            page = recipients(*here(), campaign_id, phone=request.args.get("phone", ""), status=status, page=page_arg())
+        except ValueError as exc:
+            error = str(exc)
+            page = recipients(*here(), campaign_id, phone=request.args.get("phone", ""), page=page_arg())
         curve = status_chart(*here(), campaign_id)
     except NotFound:
         return missing(f"Jelou campaign {campaign_id}")
-    return render_page("jelou/campaign.html", campaign=found, recipients=page, curve=curve)
+    return render_page("jelou/campaign.html", 400 if error else 200, campaign=found, recipients=page, curve=curve,
+                       error=error)
 
 
 def status_chart(state, sb, campaign_id: str) -> dict[str, Any]:

@@ -10,7 +10,11 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from ..isotime import isoformat, parse_duration
+from marshmallow import ValidationError
+
+from ..control.routes import change_clock as change_control_clock
+from ..control.schemas import ClockChangeSchema
+from ..isotime import isoformat
 from ..store import DEFAULT_SANDBOX
 
 
@@ -29,17 +33,35 @@ def clock(state, sb) -> dict[str, Any]:
     return {"now": isoformat(now), "frozen": frozen}
 
 
-def change_clock(state, sb, *, advance: str | None = None, frozen: bool | None = None) -> dict[str, Any]:
-    """Freeze/unfreeze and/or advance by an ISO 8601 duration; ``ValueError`` says what is wrong."""
-    if frozen is not None:
-        sb.clock.freeze(frozen)
-    if advance:
-        duration = parse_duration(advance.strip())          # ValueError (ClockError is one too)
-        if duration.is_zero:
-            raise ValueError("advance by a positive duration such as PT1H")
-        sb.clock.advance(duration)
-    state.settle(sb)
+def change_clock(state, sb, *, to: str | None = None, advance: str | None = None,
+                 frozen: bool | None = None) -> dict[str, Any]:
+    """The clock forms: freeze/unfreeze, advance by an ISO 8601 duration, or set the clock ``to``
+    an ISO 8601 instant (or, given a duration there, advance by it). Checked by the schema of
+    ``POST /_mock/clock`` and applied by its code; ``ValueError`` says what is wrong."""
+    body: dict[str, Any] = {} if frozen is None else {"frozen": frozen}
+    to = (to or "").strip()
+    if to:
+        body["advance" if to[:1] in "Pp" else "now"] = to
+    if advance and advance.strip():
+        body["advance"] = advance.strip()
+    if not body:
+        raise ValueError("give an instant to set the clock to (e.g. 2026-01-05T12:00:00Z) or a duration to advance by (e.g. PT1H)")
+    try:
+        loaded = ClockChangeSchema().load(body)
+    except ValidationError as exc:
+        raise ValueError(_first_message(exc.messages)) from None
+    change_control_clock(state, sb, loaded)
     return clock(state, sb)
+
+
+def _first_message(messages) -> str:
+    """A marshmallow error as one sentence naming the field (``to`` for ``now``)."""
+    if isinstance(messages, dict):
+        field, found = next(iter(messages.items()))
+        text = _first_message(found)
+        names = {"now": "the instant to set the clock to", "advance": "the duration"}
+        return text if field == "_schema" or field not in names else f"{names[field]}: {text}"
+    return _first_message(messages[0]) if isinstance(messages, list) and messages else str(messages)
 
 
 # -- overview ------------------------------------------------------------------------------------
@@ -56,6 +78,25 @@ def overview(state, sb) -> dict[str, Any]:
             if plural is not None:
                 totals[plural] = sum(part["records"].values())
     return {"sandbox": sb.name, "clock": clock(state, sb), **parts, "totals": totals}
+
+
+SEARCH_LIMIT = 50          # hits listed per provider (the search says when there are more)
+
+
+def search(state, sb, text: str) -> dict[str, Any]:
+    """The home page's search: each provider's records matching ``text`` (``Provider.ui_search``:
+    an id, a name or a recipient's number), at most ``SEARCH_LIMIT`` each; ``ValueError`` for a
+    query that is empty or longer than 100 characters."""
+    text = text.strip()
+    if not text or len(text) > 100:
+        raise ValueError("search for 1 to 100 characters: a campaign or task id, a name or a recipient's number")
+    groups = []
+    for provider in state.providers.values():
+        hits = provider.ui_search(state, sb, text, SEARCH_LIMIT + 1)
+        groups.append({"provider": provider.name, "title": provider.title, "hits": hits[:SEARCH_LIMIT],
+                       "more": len(hits) > SEARCH_LIMIT})
+    return {"text": text, "groups": groups, "total": sum(len(group["hits"]) for group in groups),
+            "limit": SEARCH_LIMIT}
 
 
 def summary(rows: list[dict[str, Any]], counts: str, statuses: Iterable[str]) -> dict[str, Any]:

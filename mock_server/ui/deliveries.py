@@ -8,11 +8,12 @@ when the page is loaded.
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
 from ..isotime import from_timestamp, isoformat
-from ..webhooks.records import STATUSES, public
+from ..webhooks.records import STATUSES, public, sent_headers, sent_payload
 
 
 def counts(state, sb) -> dict[str, int]:
@@ -26,7 +27,19 @@ def webhooks(state, sb, *, status: str | None = None, page: int = 1, size: int =
     status = status if status in STATUSES else None
     chosen, total = records.select(sb.name, status=status, offset=(page - 1) * size, limit=size, newest_first=True)
     now_real = dispatcher.real_now()
-    items = [public(record, now_real, lambda moment: isoformat(from_timestamp(moment))) for record in chosen]
+    subscriptions = {sub.id: sub for sub in dispatcher.registry.all(sb.name)}
+    items = [{**public(record, now_real, lambda moment: isoformat(from_timestamp(moment))),
+              **_requests(record.value, subscriptions.get(record.value["subscription"]))} for record in chosen]
     return {"subscriptions": [dispatcher.registry.public(sub) for sub in dispatcher.registry.all(sb.name)], "items": items,
             "total": total, "counts": records.counts(sb.name), "dropped": records.dropped(sb.name), "status": status,
             "page": page, "size": size, "pages": max(1, math.ceil(total / size))}
+
+
+def _requests(value: dict[str, Any], subscription) -> dict[str, Any]:
+    """A delivery's payload (pretty JSON) and each attempt's request headers, re-derived from the
+    record and its subscription (``records.sent_headers``: nothing is stored per attempt)."""
+    headers = {}
+    for entry in value["history"]:
+        sent = sent_headers(value, subscription, entry["attempt"])
+        headers[entry["attempt"]] = None if sent is None else "\n".join(f"{name}: {text}" for name, text in sent.items())
+    return {"payload": json.dumps(sent_payload(value), indent=2, ensure_ascii=False), "sentHeaders": headers}

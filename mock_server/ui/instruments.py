@@ -9,20 +9,23 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from typing import Any, Callable
 
 from ..faults.rules import new_rule
 
 
-def journal(instrument, sb, *, page: int = 1, size: int = 50, record: dict[str, str] | None = None) -> dict[str, Any]:
+def journal(instrument, sb, *, page: int = 1, size: int = 50, record: dict[str, str] | None = None,
+            wanted: Callable[[dict], bool] | None = None) -> dict[str, Any]:
     """One page of the sandbox's journal, newest first, and how many entries were dropped.
 
-    ``record`` (e.g. ``{"campaignId": "..."}``) keeps only the entries that created that record.
+    ``record`` (e.g. ``{"campaignId": "..."}``) keeps only the entries that created that record;
+    ``wanted``, the filters of ``/_mock/requests`` (``faults.control.entry_filter``), the others.
     Cost: one pass over the kept entries (bounded by ``journal.max_entries``).
     """
     entries, dropped = instrument.records.journal(sb.name)
     entries = [entry for entry in reversed(entries)
-               if not record or all(str(entry.get(key)) == value for key, value in record.items())]
+               if (not record or all(str(entry.get(key)) == value for key, value in record.items()))
+               and (wanted is None or wanted(entry))]
     start = (page - 1) * size
     items = [{**entry, "pretty": {key: json.dumps(entry.get(key), indent=2, ensure_ascii=False)
                                   for key in ("query", "headers", "body", "response")}}

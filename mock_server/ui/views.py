@@ -7,8 +7,14 @@ providers (``Provider.ui_*``); their pages use :func:`render_page`, :func:`here`
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from urllib.parse import urlencode
 
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from markupsafe import Markup, escape
+
+from ..control.routes import reset_sandbox
+from ..errors import ControlError
+from ..faults.control import entry_filter
 from ..queryargs import int_arg, int_list_arg
 from ..sandbox import PREFIX, current, select
 from ..store import DEFAULT_SANDBOX
@@ -34,6 +40,13 @@ def page_arg(name: str = "page") -> int:
 def rows_arg() -> list[int]:
     """``rows=1,2,3``: the row numbers a page shows (at most 100), for their live statuses."""
     return int_list_arg("rows", 1)
+
+
+@bp.app_template_filter("breakable")
+def breakable(text) -> Markup:
+    """``text`` escaped, with a ``<wbr>`` after each underscore: a badge such as DELIVERED_CHANNEL
+    wraps there in a narrow cell (``.grid .badge`` in ui.css) instead of overlapping the next one."""
+    return Markup("_<wbr>").join(escape(str(text)).split("_"))
 
 
 def render_page(template: str, status: int = 200, **context):
@@ -66,7 +79,7 @@ def _example(state) -> dict[str, str] | None:
 # -- pages ---------------------------------------------------------------------------------------
 @bp.get("/")
 def overview():
-    return _overview(200, error=request.args.get("error"))
+    return _overview(200, error=request.args.get("error"), reset_done=request.args.get("done") == "reset")
 
 
 def _overview(status: int, **context):
@@ -77,17 +90,45 @@ def _overview(status: int, **context):
 
 @bp.post("/clock")
 def change_clock():
-    """The clock form: ``advance`` (ISO 8601 duration) and/or ``frozen`` (``true``/``false``)."""
+    """The clock forms: ``advance`` (ISO 8601 duration), ``to`` (an ISO 8601 instant, or a
+    duration) and/or ``frozen`` (``true``/``false``); a bad value is a 400 page saying why."""
     frozen = request.form.get("frozen")
     back = request.form.get("back") or ""
     if not back.startswith(url_for("ui.overview")) or back == url_for("ui.change_clock"):
         back = url_for("ui.overview")
     try:
-        data.change_clock(*here(), advance=request.form.get("advance") or None,
+        data.change_clock(*here(), to=request.form.get("to"), advance=request.form.get("advance"),
                           frozen=None if frozen is None else frozen == "true")
     except ValueError as exc:
-        return _overview(400, error=str(exc), advance=request.form.get("advance", ""), back=back)
+        return _overview(400, error=str(exc), advance=request.form.get("advance", ""), to=request.form.get("to", ""),
+                         back=back)
     return redirect(back, code=303)
+
+
+@bp.get("/search")
+def search():
+    """The home page's search box: matching records of the sandbox, per provider (``data.search``)."""
+    try:
+        found = data.search(*here(), request.args.get("q", ""))
+    except ValueError as exc:
+        return _overview(400, error=str(exc), q=request.args.get("q", ""))
+    return _render("search.html", found=found, q=found["text"])
+
+
+@bp.route("/reset", methods=["GET", "POST"])
+def reset():
+    """Reset the sandbox, in two steps: GET asks for confirmation; POST (the confirmation form,
+    ``confirm`` = the sandbox's name; ``clock=true`` also rewinds the clock) does what
+    ``POST /_mock/reset`` does. The Origin check of ``browsers.py`` applies: a page on another
+    origin cannot post it."""
+    state, sb = here()
+    if request.method == "GET":
+        return _render("reset.html", counts=data.overview(state, sb)["totals"])
+    if request.form.get("confirm") != sb.name:
+        return _render("reset.html", 400, counts=data.overview(state, sb)["totals"],
+                       error=f"confirm the reset of sandbox {sb.name!r}: the form's confirm field must name it")
+    reset_sandbox(sb, rewind_clock=request.form.get("clock") == "true")
+    return redirect(url_for("ui.overview", done="reset"), code=303)
 
 
 @bp.get("/sandbox")
@@ -113,22 +154,43 @@ def webhooks_page():
                    owner_keys=owner_keys, ways=ways)
 
 
+JOURNAL_FILTERS = ("provider", "method", "path", "status")
+
+
 @bp.get("/requests")
 def requests_page():
-    """The journal, newest first; a provider's record argument (``Provider.ui_record``, e.g.
-    ``?campaign=ID``) keeps the requests that created that record."""
+    """The journal, newest first. Filters (the form): provider, method, path (a part of it, or a
+    glob with ``*``) and status (503, 5xx or dropped), those of ``/_mock/requests``; a provider's
+    record argument (``Provider.ui_record``, e.g. ``?campaign=ID``) keeps the requests that
+    created that record."""
     if _instrument() is None:
         return missing("request journal (the faults package is not in this build)")
     state, sb = here()
     links = _record_links(state)
     record = {key: request.args[link.arg] for key, link in links if request.args.get(link.arg)}
-    journal = instruments.journal(_instrument(), sb, page=page_arg(), record=record)
+    chosen = {name: request.args.get(name, "").strip() for name in JOURNAL_FILTERS}
+    error, wanted = None, None
+    try:
+        wanted = entry_filter({**chosen, "path": _path_pattern(chosen["path"])})
+    except ControlError as exc:
+        error = exc.message
+    journal = instruments.journal(_instrument(), sb, page=page_arg(), record=record, wanted=wanted)
     for entry in journal["items"]:
         entry["link"] = next((_link(link, entry[key], link.label_with_id) for key, link in links if entry.get(key)),
                              None)
-    shown = next(({**_link(link, record[key]), "id": record[key], "noun": link.noun,
-                   "query": f"{link.arg}={record[key]}&"} for key, link in links if key in record), None)
-    return _render("requests.html", journal=journal, record=shown, example=_example(state))
+    shown = next(({**_link(link, record[key]), "id": record[key], "noun": link.noun, "arg": link.arg}
+                  for key, link in links if key in record), None)
+    kept = {name: value for name, value in chosen.items() if value}
+    if shown:
+        kept[shown["arg"]] = shown["id"]
+    return _render("requests.html", 400 if error else 200, journal=journal, record=shown, example=_example(state),
+                   filters=chosen, filtered=bool(kept), query=urlencode(kept) + "&" if kept else "", error=error,
+                   providers=[(provider.name, provider.title) for provider in state.providers.values()])
+
+
+def _path_pattern(text: str) -> str:
+    """The path filter as ``/_mock/requests`` takes it: a part of the path (``hsm``), or a glob."""
+    return text if not text or "*" in text else f"*{text}*"
 
 
 def _record_links(state):

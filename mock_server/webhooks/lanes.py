@@ -98,8 +98,11 @@ class Finished:
 
 def _entry(attempt: int, at: str, outcome: Outcome) -> dict:
     """An attempt as its record's history shows it."""
-    return {"attempt": attempt, "at": at, "statusCode": outcome.status, "latencyMs": round(outcome.latency_ms, 1),
-            "error": outcome.error}
+    entry = {"attempt": attempt, "at": at, "statusCode": outcome.status, "latencyMs": round(outcome.latency_ms, 1),
+             "error": outcome.error}
+    if outcome.excerpt is not None:          # at most EXCERPT characters per attempt (sender.py)
+        entry["response"] = outcome.excerpt
+    return entry
 
 
 @dataclass

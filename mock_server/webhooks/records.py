@@ -29,12 +29,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from ..store import codec
 from ..store.base import Record
 from ..store.repository import Index, IndexFamily, RecordKind, Repository
-from .subscriptions import Subscription, shown_url
+from .subscriptions import Subscription, mask, shown_url
 
 STATUSES = ("pending", "retrying", "delivered", "dead")
 UNFINISHED = ("pending", "retrying")
@@ -134,6 +135,29 @@ def signed_headers(subscription: Subscription, body: bytes, event_id: str, attem
     if subscription.signing_secret is not None:
         digest = hmac.new(subscription.signing_secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
         headers[subscription.signature_header] = f"sha256={digest}"
+    return headers
+
+
+def sent_payload(value: dict[str, Any]) -> Any:
+    """The body a delivery sends (the record keeps its event's body once), as JSON when it is."""
+    try:
+        return json.loads(value["body"])
+    except (ValueError, UnicodeDecodeError):
+        return value["body"].decode("utf-8", errors="replace")
+
+
+def sent_headers(value: dict[str, Any], subscription: Subscription | None, attempt: int) -> dict[str, str] | None:
+    """The headers attempt number ``attempt`` of a delivery was sent with, re-derived rather than
+    stored (nothing is kept per attempt but its outcome): :func:`signed_headers` for that attempt,
+    the signature included (an HMAC of the body, not a secret), the subscription's credentials
+    masked. None when the subscription was deleted since (its secret is gone with it)."""
+    if subscription is None:
+        return None
+    body = value["body"]
+    headers = {**signed_headers(subscription, body, value["eventId"], attempt), "Content-Length": str(len(body))}
+    for name, secret in subscription.auth_headers().items():
+        scheme, _, rest = secret.partition(" ")
+        headers[name] = f"{scheme} {mask(rest)}" if rest else mask(secret)
     return headers
 
 

@@ -29,6 +29,7 @@ from typing import Callable
 from urllib.parse import urlsplit
 
 BODY_LIMIT = 64 * 1024            # bytes of an answer's body read at most; the rest is dropped unread
+EXCERPT = 200                     # characters of an answer's body kept with its attempt (the UI shows them)
 
 
 class FinalResponse(http.client.HTTPResponse):
@@ -71,6 +72,7 @@ class Outcome:
     status: int | None              # HTTP status, None when no answer came
     error: str | None               # why it failed (None on a 2xx)
     latency_ms: float
+    excerpt: str | None = None      # the start of the answer's body (at most EXCERPT characters), None if empty
 
     @property
     def ok(self) -> bool:
@@ -222,7 +224,8 @@ class Sender:
                 connection.request("POST", target, body=body, headers=headers)
                 response = connection.getresponse()
                 status, declared = response.status, response.length
-                read = len(response.read(BODY_LIMIT))
+                answer = response.read(BODY_LIMIT)
+                read, excerpt = len(answer), body_excerpt(answer)
                 cut = self.deadlines.disarm(token)
                 token = None
                 # the body ended by its own framing (a cut socket reads as an early end of it)
@@ -236,11 +239,11 @@ class Sender:
                 if cut or not complete or response.will_close or status < 200:
                     self._drop(key)                     # never read the rest of a longer body
                 if 200 <= status < 300:
-                    return Outcome(status, None, elapsed())
+                    return Outcome(status, None, elapsed(), excerpt)
                 error = f"HTTP {status} {response.reason}".strip()
                 if 300 <= status < 400:
                     error += " (redirects are not followed: the webhook URL must answer 2xx itself)"
-                return Outcome(status, error, elapsed())
+                return Outcome(status, error, elapsed(), excerpt)
             except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as exc:
                 cut = token is not None and self.deadlines.disarm(token)
                 self._drop(key)
@@ -297,6 +300,16 @@ class Sender:
             self._drop(key)
         if self._own_deadlines:
             self.deadlines.stop()
+
+
+def body_excerpt(answer: bytes) -> str | None:
+    """The start of an answer's body as text (at most :data:`EXCERPT` characters, control
+    characters but newlines and tabs shown as U+FFFD), or None for an empty body."""
+    if not answer:
+        return None
+    decoded = answer[:EXCERPT * 4].decode("utf-8", errors="replace")
+    text = "".join(ch if ch >= " " or ch in "\n\t" else "\ufffd" for ch in decoded[:EXCERPT])
+    return text + ("…" if len(decoded) > EXCERPT or len(answer) > EXCERPT * 4 else "")
 
 
 def _describe(exc: Exception) -> str:

@@ -155,3 +155,39 @@ def test_an_indigitall_queueing_tier_holds_sends_and_they_keep_the_application_b
     assert _sends(client, first) == pytest.approx([T0, T0 + 1, T0 + 86400], abs=1e-3)   # the third waits a day
     assert all(item["status"] != "failed" for item in messages(client, str(first)))
     assert _sends(client, second) == pytest.approx([T0 + 86401], abs=1e-3)
+
+
+def _send_instants(client, batches) -> list[float]:
+    """Every message's send instant across ``batches`` (each must have been sent), in order."""
+    items = [item for batch in batches for item in messages(client, str(batch))]
+    assert all(item["timestamps"].get("sentAt") for item in items), [item["status"] for item in items]
+    return sorted(instant(item["timestamps"]["sentAt"]) for item in items)
+
+
+def _busiest_day(client, batches) -> int:
+    """The most distinct recipients sent to in any rolling 24 hours (t - 1 day, t] across ``batches``."""
+    sends = sorted((instant(item["timestamps"]["sentAt"]), item["recipient"])
+                   for batch in batches for item in messages(client, str(batch)))
+    return max(len({who for moment, who in sends if end - 86400 < moment <= end}) for end, _ in sends)
+
+
+def _busiest_second(sends: list[float]) -> int:
+    """The most sends in any 1-second window [t, t + 1) (timestamps are to the millisecond)."""
+    return max(sum(1 for other in sends if start <= other < start + 1 - 2e-3) for start in sends)
+
+
+@pytest.mark.parametrize("send", [send_indigitall, send_jelou], ids=["indigitall-application", "jelou-bot"])
+def test_held_sends_share_the_owners_throughput_with_its_other_batches(shared_app, send):
+    """Two batches under a queueing tier of 3 at 2 mps: the sends each one holds for a day are
+    placed against the owner's other sends too (on main, the second task's held sends overlapped
+    the first's: 4 sends in one second of an application at 2 mps)."""
+    client = shared_app.test_client()
+    _profile(client, {}, throughput={"mps": 2}, tier={"unique_recipients_24h": 3, "overflow": "queue"})
+    first = send(client, phones(6))
+    second = send(client, phones(5, first=100))
+    client.post("/_mock/clock", json={"advance": "P5D"})     # a Jelou campaign waits for its bot's lane
+    sends = _send_instants(client, [first, second])
+    assert len(sends) == 11
+    assert max(sends) > T0 + 86400                        # some sends really were held for a day
+    assert _busiest_second(sends) <= 2, [round(moment - T0, 3) for moment in sends]
+    assert _busiest_day(client, [first, second]) <= 3, [round(moment - T0, 3) for moment in sends]

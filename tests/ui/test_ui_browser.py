@@ -12,7 +12,6 @@ import contextlib
 import http.server
 import os
 import shutil
-import threading
 import time
 from pathlib import Path
 
@@ -24,33 +23,19 @@ from harness.indigitall_client import IndigitallClient
 from harness.jelou_client import JelouClient
 from harness.presets import INDIGITALL_TEXT_LAYOUT
 from harness.server import BackgroundServer
+from support.browser import CHROMIUM, launched_browser, need_chromium
+from support.httpstub import serving
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 VIEWPORT = {"width": 1280, "height": 800}
 ORDER_PARAMS = [{"param": 1, "column": "order_id"}, {"param": 2, "column": "amount"}, {"param": 3, "column": "delivery"}]
 
 
-def _need_chromium() -> None:
-    if os.path.exists(CHROMIUM):
-        return
-    message = f"{CHROMIUM} is missing: apt-get install chromium"
-    if os.environ.get("CI") == "true":
-        pytest.fail(message)
-    pytest.skip(message)
-
-
 @pytest.fixture(scope="module")
 def browser():
-    _need_chromium()
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with launched_browser() as launched:
         yield launched
-        launched.close()
 
 
 @pytest.fixture
@@ -299,7 +284,7 @@ def test_the_api_docs_render_offline(page, server, shots):
 
 
 def test_chromium_is_the_debian_one():
-    _need_chromium()
+    need_chromium()
     assert shutil.which("chromium") == CHROMIUM
 
 
@@ -332,31 +317,31 @@ def foreign_site(html: str):
         def log_message(self, *args) -> None:
             pass
 
-    site = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
-    thread = threading.Thread(target=site.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield site.server_address[1]
-    finally:
-        site.shutdown()
-        site.server_close()
-        thread.join(timeout=10)
+    with serving(Page) as port:
+        yield port
+
+
+def open_foreign_page(browser, server, html: str, site_host: str, posted: str) -> dict[str, int]:
+    """Open ``html`` (``MOCK`` standing for the mock's address) served by another origin, wait
+    until its form was posted to ``posted`` on the mock; the mock's answers by URL."""
+    context = browser.new_context()
+    page = context.new_page()
+    answers: dict[str, int] = {}
+    page.on("response", lambda response: answers.__setitem__(response.url, response.status)
+            if response.url.startswith(server.base_url) else None)
+    with foreign_site(html.replace("MOCK", server.base_url)) as port:
+        page.goto(f"http://{site_host}:{port}/")
+        page.wait_for_url(server.base_url + posted, timeout=15_000)         # the form was posted
+        page.wait_for_load_state()
+    context.close()
+    return answers
 
 
 @pytest.mark.parametrize("site_host", ["localhost", "127.0.0.1"])        # cross-site, and same-site (another port)
 def test_a_page_on_another_origin_cannot_change_the_mock(browser, server, site_host):
     control = MockControl(server.base_url)
     before = requests.get(server.base_url + "/_mock/clock", timeout=10).json()
-    context = browser.new_context()
-    page = context.new_page()
-    answers: dict[str, int] = {}
-    page.on("response", lambda response: answers.__setitem__(response.url, response.status)
-            if response.url.startswith(server.base_url) else None)
-    with foreign_site(FOREIGN_PAGE.replace("MOCK", server.base_url)) as port:
-        page.goto(f"http://{site_host}:{port}/")
-        page.wait_for_url(server.base_url + "/_mock/faults", timeout=15_000)     # the form was posted
-        page.wait_for_load_state()
-    context.close()
+    answers = open_foreign_page(browser, server, FOREIGN_PAGE, site_host, "/_mock/faults")
     assert answers == {server.base_url + "/_mock/clock": 403, server.base_url + "/_mock/faults": 403}
     assert requests.get(server.base_url + "/_mock/clock", timeout=10).json() == before
     assert requests.get(server.base_url + "/_mock/faults", timeout=10).json()["total"] == 0
@@ -392,3 +377,51 @@ def test_a_page_on_another_origin_cannot_create_sandboxes(browser, server, site_
     assert sorted(url.split("/sandboxes/")[1].split("/")[0] for url in done) == sorted((*FILLED, "page-existing"))
     names = {item["name"] for item in requests.get(server.base_url + "/_mock/sandboxes", timeout=10).json()["sandboxes"]}
     assert names.isdisjoint(FILLED) and "page-existing" in names, names
+
+
+# -- the home page's search, "set the clock to" and reset, by keyboard and mouse ----------------------
+def test_search_set_the_clock_and_reset_from_the_home_page(page, server, shots):
+    sent = jelou(server).send_file(order_csv(3), campaign_name="find-me-later", element_name="order_confirmation",
+                                   bot_id="demo-bot", params=ORDER_PARAMS, filename="recipients.csv")
+    page.goto(server.base_url + "/_mock/ui/")
+    page.get_by_label("Find a campaign or task").fill("FIND-ME")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    page.get_by_role("link", name="find-me-later").click()
+    assert page.url.endswith(f"/_mock/ui/jelou/{sent.campaign_id}")
+
+    page.goto(server.base_url + "/_mock/ui/")
+    page.get_by_label("Set the clock to").fill("2026-01-05T09:00:00Z")         # backwards: explained
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert "never goes backwards" in page.get_by_role("alert").inner_text()
+    page.get_by_label("Set the clock to").fill("2026-01-05T12:00:00Z")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Set", exact=True).click()
+    assert page.locator("#clock-now").inner_text() == "2026-01-05T12:00:00.000Z"
+
+    page.get_by_role("link", name="Reset sandbox default…").click()
+    assert "1 campaigns" in page.locator("#main").inner_text()
+    assert jelou(server).get_campaign(sent.campaign_id)["name"] == "find-me-later"          # asked, not done
+    page.get_by_label("also return the clock to its configured start").check()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Yes, reset sandbox default").click()        # the browser's own Origin
+    assert "was reset" in page.get_by_role("status").inner_text()
+    assert page.locator("#clock-now").inner_text() == "2026-01-05T10:00:00.000Z"
+    assert requests.get(f"{server.base_url}/v1/campaigns/{sent.campaign_id}", auth=("demo-client-id", "demo-client-secret"),
+                        timeout=10).status_code == 404
+    screenshot(page, shots, "reset-done")
+
+
+FOREIGN_RESET = """<!doctype html><html><head><title>innocent</title></head><body>
+<form id="f" method="post" action="MOCK/_mock/ui/reset"><input name="confirm" value="default"></form>
+<script>document.getElementById("f").submit();</script></body></html>"""
+
+
+@pytest.mark.parametrize("site_host", ["localhost", "127.0.0.1"])        # cross-site, and same-site (another port)
+def test_a_page_on_another_origin_cannot_press_reset(browser, server, site_host):
+    sent = jelou(server).send_file(order_csv(2), campaign_name="stays", element_name="order_confirmation",
+                                   bot_id="demo-bot", params=ORDER_PARAMS, filename="recipients.csv")
+    answers = open_foreign_page(browser, server, FOREIGN_RESET, site_host, "/_mock/ui/reset")
+    assert answers == {server.base_url + "/_mock/ui/reset": 403}
+    assert jelou(server).get_campaign(sent.campaign_id)["name"] == "stays"
