@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Callable
 
-from .base import (DEFAULT_SANDBOX, SANDBOX_NAME, Blob, BlobSource, ClockState, LogPage, NewRecord, Page, Record, SandboxInfo,
+from .base import (DEFAULT_SANDBOX, SANDBOX_NAME, Blob, BlobSource, ClockState, Lease, LogPage, NewRecord, Page, Record, SandboxInfo,
                    SandboxLimit, StaleGeneration, Store, StoreError, StoreUnavailable, valid_sandbox_name)
 from .memory import MemoryStore
 
@@ -27,6 +27,6 @@ def open_store(spec: str = "memory", *, seed: int = 0, clock_start_us: int | Non
     raise StoreError(f"unknown store '{spec}': use 'memory' or 'redis://HOST:PORT/DB'")
 
 
-__all__ = ["DEFAULT_SANDBOX", "SANDBOX_NAME", "Blob", "BlobSource", "ClockState", "LogPage", "NewRecord", "Page", "Record", "SandboxInfo",
+__all__ = ["DEFAULT_SANDBOX", "SANDBOX_NAME", "Blob", "BlobSource", "ClockState", "Lease", "LogPage", "NewRecord", "Page", "Record", "SandboxInfo",
            "SandboxLimit", "StaleGeneration", "Store", "StoreError", "StoreUnavailable", "valid_sandbox_name", "MemoryStore",
            "open_store"]

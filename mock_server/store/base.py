@@ -94,6 +94,11 @@ a mutable part with the value written or with the store)
 - Counters: ``incr(name, key, amount, ttl)`` adds atomically and returns the new value; the
   counter disappears ``ttl`` real seconds after it was created (a window key: put the window's
   number in ``key``).
+- Leases: ``lease(name, key, owner, seconds)`` is one atomic step: ``owner`` takes the lease
+  ``key`` for ``seconds`` real seconds (from the store's time source) when nobody holds it, its
+  holder's time ran out, or ``owner`` holds it already (a renewal; ``seconds=0`` lets it go); it
+  returns the :class:`Lease` as it is after the step (``holder == owner``: taken). Like counters,
+  leases do not move ``version`` (taking and letting go wakes nothing); a reset drops them.
 - Maps: ``put``/``get_value``/``delete``/``items`` on small keyed maps of values (insertion order),
   ``update_value(name, map, key, fn)`` compare-and-set like ``update``: ``fn(current or None)``
   returns the new value, or ``None`` for no change; the value now stored is returned. Each map has
@@ -231,6 +236,17 @@ class LogPage:
     bytes: int = 0             # encoded bytes of the entries kept
 
 
+@dataclass(frozen=True)
+class Lease:
+    """Who holds a lease (``Store.lease``) and until when (real time, epoch seconds)."""
+
+    holder: str
+    until: float
+
+    def held_by(self, owner: str, now: float) -> bool:
+        return self.holder == owner and self.until > now
+
+
 IdStyle = Literal["uuid", "sequence"]
 # ``create``'s ``with_``: the key of another record and ``fn(new, current) -> (new, replacement)``
 With = tuple[tuple[str, str], Callable[[NewRecord, "Record | None"], tuple[NewRecord, "NewRecord | None"]]]
@@ -344,6 +360,7 @@ class Store(Protocol):
     def clear_log(self, sandbox: str, log: str) -> None: ...
     def incr(self, sandbox: str, key: str, amount: int = 1, *, ttl: float | None = None) -> int: ...
     def counter(self, sandbox: str, key: str) -> int: ...
+    def lease(self, sandbox: str, key: str, owner: str, seconds: float) -> Lease: ...
     def put(self, sandbox: str, name: str, key: str, value: Any) -> None: ...
     def get_value(self, sandbox: str, name: str, key: str) -> Any | None: ...
     def update_value(self, sandbox: str, name: str, key: str, fn: Callable[[Any | None], Any | None]) -> Any | None: ...

@@ -13,7 +13,7 @@ from copy import deepcopy
 from typing import Any, Callable, Mapping
 
 from . import codec
-from .base import LogPage, T
+from .base import Lease, LogPage, T
 from .memory_parts import Log, ReadOnly
 
 
@@ -125,6 +125,17 @@ class Primitives:
         with box.lock:
             value, expires = box.data.counters.get(key, (0, None))
             return 0 if expires is not None and expires <= self.time_source() else value
+
+    # -- leases ------------------------------------------------------------------------------
+    def lease(self, sandbox: str, key: str, owner: str, seconds: float) -> Lease:
+        box = self._get(sandbox)
+        now = self.time_source()
+        with box.lock:
+            leases = box.data.leases
+            current = leases.get(key)
+            if current is None or current.holder == owner or current.until <= now:
+                current = leases[key] = Lease(owner, now + max(0.0, float(seconds)))
+            return current
 
     # -- maps --------------------------------------------------------------------------------
     def put(self, sandbox: str, name: str, key: str, value: Any) -> None:

@@ -71,7 +71,7 @@ class RedisStore(RedisPrimitives, SingleUpdate):
                                                  health_check_interval=30, retry=Retry(NoBackoff(), 1))
         self._scripts = {name: self.redis.register_script(getattr(redis_lua, name))
                          for name in ("TOUCH", "WAIT", "LISTEN", "CLOCK", "ID_COUNTER", "DATA_PREFIX", "INFO", "RESET", "DROP", "CLOCK_SET", "GET", "COMMIT", "TRIM", "RANGE", "PAGE", "LEDGER",
-                                      "RESERVE", "APPEND", "LOG_WAIT", "READ_LOG", "CLEAR_LOG", "INCR", "COUNTER", "MAP_GET",
+                                      "RESERVE", "APPEND", "LOG_WAIT", "READ_LOG", "CLEAR_LOG", "INCR", "COUNTER", "LEASE", "MAP_GET",
                                       "MAP_SET", "MAP_DELETE", "MAP_ITEMS")}
         self._used: dict[str, float] = {}   # sandbox -> real time this process last recorded its use
         self._epochs: dict[str, tuple[str, int]] = {}   # sandbox -> (epoch, generation) at this process's last touch or info

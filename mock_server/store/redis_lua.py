@@ -18,7 +18,7 @@ Key layout (``P`` is ``store.prefix``, default ``bulkmock:``):
 - ``P d:NAME:EP:`` + ``rec:KIND:ID`` (hash: ``v`` value, ``seq``, ``cus``, ``ver``, ``ix`` index
   entries), ``ix:NAME`` (sorted set, member ``SEQ(12 digits)|KIND|ID``, so equal scores order by
   creation), ``led:NAME`` (hash slot -> units, ``_v`` its version), ``log:NAME`` (list; its counts
-  are in ``P s:NAME``), ``cnt:KEY`` (hash ``v``, ``exp``),
+  are in ``P s:NAME``), ``cnt:KEY`` (hash ``v``, ``exp``), ``lse:KEY`` (hash ``by``, ``until``),
   ``map:NAME`` (hash) + ``mapo:NAME`` (sorted set: insertion order);
 - ``P d:NAME:EP:blob:ID`` (+ ``:PART``): a kept blob's content (an uploaded CSV) and its parts (the
   CSV's offsets, destination index ...), immutable (``redis_blobs.py``).
@@ -26,11 +26,11 @@ Key layout (``P`` is ``store.prefix``, default ``bulkmock:``):
 Errors a script returns: ``NOSANDBOX`` (create it and retry), ``TOOMANY`` (creating the sandbox
 would exceed ``max_sandboxes``, counted in ``P sandboxes`` by the same script), ``STALE`` (the generation the caller
 gave is gone), ``CONFLICT`` (a compare-and-set lost: re-read and retry). Every change (but a log
-append or a counter) bumps ``ver`` and publishes it on ``P ver:NAME`` (the long-polls' and the
-webhook dispatcher's wake-up); a commit of records (``COMMIT``, the hot path) publishes only while
-someone listens (``vf``/``vw`` not past: a change feed keeps ``vf`` ahead of the real time in every
-sandbox, a new sandbox copies it from ``P vf``; a waiter raises ``vw`` to its deadline before it
-reads what it waits on). The scripts build key names
+append, a counter or a lease) bumps ``ver`` and publishes it on ``P ver:NAME`` (the long-polls' and
+the webhook dispatcher's wake-up); a commit of records (``COMMIT``, the hot path) publishes only
+while someone listens (``vf``/``vw`` not past: a change feed keeps ``vf`` ahead of the real time in
+every sandbox, a new sandbox copies it from ``P vf``; a waiter raises ``vw`` to its deadline before
+it reads what it waits on). The scripts build key names
 from the sandbox's epoch, so they need one Redis server (not Redis Cluster).
 """
 
@@ -513,6 +513,21 @@ if exp and exp ~= '' then
   redis.call('PEXPIRE', key, math.floor((tonumber(ARGV[6]) * 2 + 3600) * 1000))
 end
 return value
+"""
+
+# ARGV: P NAME key owner now seconds -> {holder, until}: taken when free, run out or the owner's
+LEASE = PRELUDE + r"""
+local D = need('')
+if type(D) == 'table' then return D end
+local key = D .. 'lse:' .. ARGV[3]
+local m = redis.call('HMGET', key, 'by', 'until')
+local now = tonumber(ARGV[5])
+if m[1] and m[1] ~= ARGV[4] and tonumber(m[2]) > now then return {m[1], m[2]} end
+local seconds = tonumber(ARGV[6])
+local ends = score(now + seconds)
+redis.call('HSET', key, 'by', ARGV[4], 'until', ends)
+redis.call('PEXPIRE', key, math.floor((seconds * 2 + 3600) * 1000))
+return {ARGV[4], ends}
 """
 
 # ARGV: P NAME key now -> value

@@ -10,7 +10,7 @@ from typing import Any, Callable, Iterator, Mapping
 
 import redis as redis_client
 
-from .base import LogPage, StaleGeneration, StoreUnavailable, T
+from .base import Lease, LogPage, StaleGeneration, StoreUnavailable, T
 
 FEED_LISTENS = 60.0     # real seconds a change feed says it listens for; it says so again halfway
 
@@ -119,6 +119,11 @@ class RedisPrimitives:
 
     def counter(self, sandbox: str, key: str) -> int:
         return int(self._call_read("COUNTER", sandbox, key, repr(self.time_source())))
+
+    # -- leases ------------------------------------------------------------------------------
+    def lease(self, sandbox: str, key: str, owner: str, seconds: float) -> Lease:
+        holder, until = self._run("LEASE", sandbox, key, owner, repr(self.time_source()), repr(max(0.0, float(seconds))))
+        return Lease(holder.decode(), float(until))
 
     # -- maps --------------------------------------------------------------------------------
     def put(self, sandbox: str, name: str, key: str, value: Any) -> None:

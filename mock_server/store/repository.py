@@ -63,6 +63,7 @@ class RecordKind(Generic[V, T]):
     entries: Callable[[V], Iterable[tuple[str, float | None]]] = lambda value: ()
     load: Callable[[Record], T] = lambda record: record.value      # type: ignore[assignment,return-value]
     ids: IdStyle = "uuid"
+    keep: Callable[[V], Any] = lambda value: value                  # the value as it is stored (an immutable form)
 
     def key(self, record_id: Any) -> tuple[str, str]:
         """The store's key of a record of this kind (for ``store.update_many`` across kinds)."""
@@ -70,7 +71,7 @@ class RecordKind(Generic[V, T]):
 
     def new(self, value: V) -> NewRecord:
         """The value with the index entries it declares."""
-        return NewRecord(value, tuple(self.entries(value)))
+        return NewRecord(self.keep(value), tuple(self.entries(value)))
 
     def declares(self, index: Index) -> bool:
         return any(index == declared if isinstance(declared, Index) else declared.holds(index)

@@ -12,10 +12,14 @@ import. It runs:
   lease renewal; at the latest every ``IDLE_ROUND`` seconds (a change notification lost with a
   connection). Rounds are at least ``TICK`` (50 ms) apart. Per sandbox it first claims the
   delivery records that are due (retries,
-  redeliveries, work of a process whose lease ran out: ``records.py``), then claims the next
-  window of mock time with a compare-and-set of the sandbox's cursor in the store (so with a
-  shared store one worker derives each window), derives that window's events (at most
-  ``webhooks.window_events``), records them in the store and hands them to the lanes. It stops
+  redeliveries, work of a process whose lease ran out: ``records.py``), then takes the lease on
+  the sandbox's cursor (``Store.lease``, for ``webhooks.lease`` seconds) *before* it derives the
+  next window of mock time, so with a shared store the processes derive disjoint windows (one
+  at a time, each delivering its own): it derives the window's events (at most
+  ``webhooks.window_events``), records them in the store, hands them to the lanes, moves the
+  cursor and lets the lease go. A process that dies holding it holds up the others for at most
+  the lease: then another takes the lease and derives the same window again (the records it made
+  are created once, ``records.py``). It stops
   while ``4 x window_events`` deliveries are in flight, so memory stays flat however many events
   fall due at once;
 - ``webhooks.concurrency`` *workers*, one lane each (``lanes.py``). All the events of one
@@ -54,6 +58,7 @@ from .subscriptions import Registry, from_settings
 
 log = logging.getLogger("mock_server.webhooks")
 META = "webhooks.cursor"          # store map per sandbox: "cursor" -> {"at": mock time, "by": claim token}
+CURSOR_LEASE = "webhooks.cursor"  # store lease per sandbox: the process deriving its next window
 SEEN = "webhooks.seen"            # store map per sandbox: batch -> claim token of its first walk
 TICK = 0.05                       # real seconds at least between two rounds of the producer
 IDLE_ROUND = 30.0                 # real seconds at most between two rounds (a lost change notification)
@@ -81,6 +86,7 @@ class Dispatcher:
         self._renewals: dict[str, float] = {}          # sandbox -> real time of its next lease check
         self._watched: frozenset[str] = frozenset()    # sandboxes the last round served
         self._upcoming: dict[str, float] = {}          # sandbox -> mock time of its next wanted event
+        self._held: dict[str, float] = {}              # sandbox -> real time another process's cursor lease ends
         self.lanes = Lanes(self.settings, state.settings.seed, deliveries=self.deliveries, owner=self._token,
                            stamps=self._stamps, policy=lambda url: self.policy(url), real=self._real,
                            wake=self._wake.set, connect=connect, subscribed=self.registry.exists)
@@ -198,7 +204,12 @@ class Dispatcher:
         """Wake the producer when the store reports a change in a sandbox it serves, or in another
         one that has subscriptions now (created by another process). A sandbox it does not serve
         is looked at (``info``: a store round trip) once per ``WATCH`` at most, however often it
-        changes: uploads to a sandbox without subscriptions cost no look each."""
+        changes: uploads to a sandbox without subscriptions cost no look each.
+
+        After a change it looks again only a ``TICK`` later (the changes of the meantime wait in the
+        feed, and the producer runs at most once a ``TICK`` anyway): under a stream of uploads it
+        wakes 20 times a second, not once per write, each wake a thread switch the request that
+        wrote pays for."""
         feed = None
         looked: dict[str, float] = {}      # a sandbox not served -> when it was last looked at
         pending: set[str] = set()          # not served, changed since it was looked at
@@ -212,6 +223,8 @@ class Dispatcher:
                 pending |= changed - self._watched
                 if pending and self._look(pending, looked):
                     self._wake.set()
+                if changed:
+                    self._stopping.wait(TICK)
             except Exception:          # the store unreachable: the producer's rounds go on, try again
                 log.debug("webhook watcher: no change feed", exc_info=True)
                 if feed is not None:
@@ -270,11 +283,15 @@ class Dispatcher:
             sandbox = self.state.sandbox(name)
             self.state.settle(sandbox)
             self._upcoming.pop(name, None)
+            self._held.pop(name, None)
             while lanes.room(name) > 0 and not self._stopping.is_set() and self._produce(sandbox):
                 pass
             upcoming = self._upcoming.get(name)
             if upcoming is not None:          # a running clock reaches the next wanted event
                 wake = min(wake, upcoming - sandbox.now())
+            held = self._held.get(name)
+            if held is not None:              # the holder's cursor move wakes this one; if it died, its lease's end
+                wake = min(wake, held - real)
         for name in served:
             if name in self._renewals and lanes.generation(name) is not None:
                 wake = min(wake, self._renewals[name] - real)
@@ -306,8 +323,8 @@ class Dispatcher:
         except StaleGeneration:
             return
         subscriptions = {sub.id: sub for sub in self.registry.all(name)} if taken else {}
-        for record in taken:
-            lanes.put(Job.of(name, generation, record, subscriptions.get(record.value["subscription"])), now + lease)
+        lanes.put_many([Job.of(name, generation, record, subscriptions.get(record.value["subscription"]), now)
+                        for record in taken], now + lease)
 
     def _sync(self, sandbox: str) -> None:
         """Follow a reset of the sandbox: drop what was queued for its old records, and start its
@@ -322,18 +339,38 @@ class Dispatcher:
                                       lambda cur: {"at": now - 1e-6, "by": self._claim()} if cur is None else None)
 
     def _produce(self, sandbox: Sandbox) -> bool:
-        """Derive, record and queue the sandbox's next window of events, then move its cursor (a
-        compare-and-set); True while there is more to derive.
+        """Take the lease on the sandbox's cursor, then derive, record and queue its next window of
+        events, move the cursor and let the lease go; True while there is more to derive.
 
-        Two workers may derive the same window: the records are created once (the first to land
-        owns them all), and one moves the cursor. A batch the dispatcher has not seen before may
-        already have events at or before the cursor (created at the very instant of the last
-        window's end, e.g. a task sending at once under a frozen clock): its first walk also
-        covers those (a "catch-up" window), recorded with the window's own.
+        With the lease held, no other process derives the window (it waits for the cursor to move,
+        or for the lease to run out if this process dies); the cursor still moves by
+        compare-and-set, and the records are created once whoever derives them, so a window
+        derived again after a crash or a lease that ran out adds nothing twice.
         """
         store, name = self.state.store, sandbox.name
         now = sandbox.now()
         current = store.get_value(name, META, "cursor")
+        if current is None or current["at"] >= now:
+            return False
+        lease = store.lease(name, CURSOR_LEASE, self._token, float(self.settings.lease))
+        if lease.holder != self._token:
+            self._held[name] = lease.until
+            return False
+        try:
+            return self._derive(sandbox, now)
+        finally:
+            store.lease(name, CURSOR_LEASE, self._token, 0)
+
+    def _derive(self, sandbox: Sandbox, now: float) -> bool:
+        """(Holding the cursor's lease) :meth:`_produce`'s window.
+
+        A batch the dispatcher has not seen before may already have events at or before the cursor
+        (created at the very instant of the last window's end, e.g. a task sending at once under a
+        frozen clock): its first walk also covers those (a "catch-up" window), recorded with the
+        window's own.
+        """
+        store, name = self.state.store, sandbox.name
+        current = store.get_value(name, META, "cursor")      # as the last holder left it
         if current is None or current["at"] >= now:
             return False
         cursor = current["at"]
@@ -390,7 +427,8 @@ class Dispatcher:
         if generation is None:
             return
         lanes, attempts = self.lanes.count, int(self.settings.max_attempts)
-        lease_end = self._real() + float(self.settings.lease)
+        now_real = self._real()
+        lease_end = now_real + float(self.settings.lease)
         items, subscriptions = [], {}
         for event in events:
             targets = [sub for sub in owners[(event.source.provider, event.source.owner)] if sub.wants(event.name, event.at)]
@@ -409,5 +447,5 @@ class Dispatcher:
             created = self.deliveries.create(sandbox, generation[0], items)
         except StaleGeneration:
             return
-        for record in created:
-            self.lanes.put(Job.of(sandbox, generation, record, subscriptions[record.id]), lease_end)
+        self.lanes.put_many([Job.of(sandbox, generation, record, subscriptions[record.id], now_real) for record in created],
+                            lease_end)

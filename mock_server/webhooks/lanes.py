@@ -45,6 +45,8 @@ from .subscriptions import Subscription
 
 log = logging.getLogger("mock_server.webhooks")
 KNOWN_FOR = 0.05                  # seconds a subscription found in the store is taken to exist
+GATHER = 0.01                     # seconds the recorder lets a small batch of outcomes grow before writing it
+GATHER_COUNT = 64                 # outcomes that make a batch big enough at once
 
 
 def fraction(seed: object, salt: str, key: str) -> float:
@@ -71,11 +73,15 @@ class Job:
     due_real: float | None = None     # real time it became due here: a retry's time, or when queued (metrics)
 
     @classmethod
-    def of(cls, sandbox: str, generation: tuple, record, subscription: Subscription | None) -> "Job":
-        """The next attempt at a delivery record (``records.py``) this process owns."""
+    def of(cls, sandbox: str, generation: tuple, record, subscription: Subscription | None,
+           due_real: float | None = None) -> "Job":
+        """The next attempt at a delivery record (``records.py``) this process owns; ``due_real``:
+        when it became due here (default: its retry time, or when it is queued)."""
         value = record.value
+        retry_at = value["retryAt"]
         return cls(sandbox, generation, generation[0], record.id, value["lane"], subscription, value["body"],
-                   value["eventId"], value["attempts"], value["budget"], due_real=value.get("retryAt"))
+                   value["eventId"], value["attempts"], value["budget"],
+                   due_real=retry_at if retry_at is not None else due_real)
 
 
 @dataclass(frozen=True)
@@ -307,91 +313,124 @@ class Lanes:
 
     def put(self, job: Job, lease_end: float) -> None:
         """Queue a job for a record this process owns until ``lease_end``."""
-        if job.lane >= self.count:     # a record made by a process with more lanes
-            job = replace(job, lane=job.lane % self.count)
-        if job.due_real is None:
-            job = replace(job, due_real=self.real())
-        with self._lock:
-            if not self.current(job):
-                return
-            self._inflight += 1
-            self._counts[job.sandbox] += 1
-            entry = self._queued.setdefault(job.sandbox, {}).setdefault(job.id, [0, lease_end])
-            entry[0] += 1
-            entry[1] = max(entry[1], lease_end)
-            self._queue(job)
+        self.put_many([job], lease_end)
 
-    def _queue(self, job: Job) -> None:
+    def put_many(self, jobs: list[Job], lease_end: float) -> None:
+        """:meth:`put` for a window's jobs at once (one lock, a few wakes: not one each)."""
+        now = None
+        for position, job in enumerate(jobs):
+            if job.lane >= self.count or job.due_real is None:   # a record made by a process with more lanes
+                now = self.real() if now is None else now
+                jobs[position] = replace(job, lane=job.lane % self.count,
+                                         due_real=now if job.due_real is None else job.due_real)
+        with self._lock:
+            queued = 0
+            for job in jobs:
+                if not self.current(job):
+                    continue
+                self._inflight += 1
+                self._counts[job.sandbox] += 1
+                entry = self._queued.setdefault(job.sandbox, {}).setdefault(job.id, [0, lease_end])
+                entry[0] += 1
+                entry[1] = max(entry[1], lease_end)
+                self._queue(job, wake=False)
+                queued += 1
+            if queued:
+                self._ready_cond.notify(min(queued, self.count))
+
+    def _queue(self, job: Job, wake: bool = True) -> None:
         """(Under the lock) the job waits behind the earlier ones of its sandbox's lane."""
         self._ready.setdefault(job.sandbox, OrderedDict()).setdefault(job.lane, deque()).append(job)
         self._turn.setdefault(job.sandbox)
-        self._ready_cond.notify()
+        if wake:
+            self._ready_cond.notify()
 
-    def _take(self) -> tuple[Job, str] | None:
+    def _take(self, done: tuple[Job, str] | None = None) -> tuple[Job, str] | None:
         """The next job to attempt (and its receiver), waiting for one; None when stopping.
+        ``done``: the attempt this worker just ended (its lane, sandbox and receiver are free again).
 
         Sandboxes take turns; within one, its lanes do. A lane with an attempt under way, a
         sandbox or a receiver that has :attr:`share` workers already, waits."""
         with self._ready_cond:
+            if done is not None:
+                self._release(*done)
             while not self._stopping.is_set():
-                for sandbox in self._turn:
-                    if self._busy[sandbox] >= self.share:
-                        continue
-                    lanes = self._ready[sandbox]
-                    for lane, jobs in lanes.items():
-                        if (sandbox, lane) in self._running:
-                            continue
-                        receiver = receiver_of(jobs[0])
-                        if receiver and self._busy[receiver] >= self.share:
-                            continue
-                        job = jobs.popleft()
-                        if jobs:
-                            lanes.move_to_end(lane)
-                        else:
-                            del lanes[lane]
-                        if lanes:
-                            self._turn.move_to_end(sandbox)
-                        else:
-                            del self._turn[sandbox], self._ready[sandbox]
-                        self._running.add((sandbox, lane))
-                        self._busy[sandbox] += 1
-                        if receiver:
-                            self._busy[receiver] += 1
-                        return job, receiver
+                found = self._startable(take=True)
+                if found is not None:
+                    # An ended attempt frees one lane and one worker of a sandbox and of a receiver:
+                    # this worker takes the next job, and another one is woken only if one more job
+                    # can start now (waking one each time, to find nothing, cost a tenth of the
+                    # dispatcher's time with one busy receiver: the workers beyond its share).
+                    if done is not None and self._startable(take=False) is not None:
+                        self._ready_cond.notify()
+                    return found
                 self._ready_cond.wait()
         return None
 
+    def _startable(self, take: bool) -> tuple[Job, str] | None:
+        """(Under the lock) the first job that may start now, taken off its queue if ``take``."""
+        for sandbox in self._turn:
+            if self._busy[sandbox] >= self.share:
+                continue
+            lanes = self._ready[sandbox]
+            for lane, jobs in lanes.items():
+                if (sandbox, lane) in self._running:
+                    continue
+                receiver = receiver_of(jobs[0])
+                if receiver and self._busy[receiver] >= self.share:
+                    continue
+                if not take:
+                    return jobs[0], receiver
+                job = jobs.popleft()
+                if jobs:
+                    lanes.move_to_end(lane)
+                else:
+                    del lanes[lane]
+                if lanes:
+                    self._turn.move_to_end(sandbox)
+                else:
+                    del self._turn[sandbox], self._ready[sandbox]
+                self._running.add((sandbox, lane))
+                self._busy[sandbox] += 1
+                if receiver:
+                    self._busy[receiver] += 1
+                return job, receiver
+        return None
+
     def _release(self, job: Job, receiver: str) -> None:
-        """The attempt is over: its lane, sandbox and receiver may have a worker again."""
-        with self._ready_cond:
-            self._running.discard((job.sandbox, job.lane))
-            for key in (job.sandbox, receiver) if receiver else (job.sandbox,):
-                self._busy[key] -= 1
-                if self._busy[key] <= 0:
-                    del self._busy[key]
-            # A release frees one lane and one worker of a sandbox and of a receiver: at most two
-            # jobs become startable, this worker (which takes the next job at once) and one more.
-            # Waking every worker instead cost a quarter of the dispatcher's time at 8 workers.
-            self._ready_cond.notify()
+        """(Under the lock) the attempt is over: its lane, sandbox and receiver may have a worker again."""
+        self._running.discard((job.sandbox, job.lane))
+        for key in (job.sandbox, receiver) if receiver else (job.sandbox,):
+            self._busy[key] -= 1
+            if self._busy[key] <= 0:
+                del self._busy[key]
 
     # -- the workers ------------------------------------------------------------------------------
     def _work(self, lane: int) -> None:
         sender = Sender(float(self.settings.timeout), self.connect, self.deadlines)
+        done = None                    # the attempt just made: _take frees its lane, sandbox and receiver
         try:
-            while (taken := self._take()) is not None:
-                job, receiver = taken
+            while True:
+                ended, done = done, None
+                done = self._take(ended)
+                if done is None:
+                    break
+                job = done[0]
+                if not self.current(job):
+                    continue
                 try:
-                    if not self.current(job):
-                        continue
-                    try:
-                        self._attempt(sender, job)
-                    except StaleGeneration:    # reset meanwhile: the record went with it
-                        self._done(job)
-                    except Exception:          # the store is down, or a bug: the record keeps its lease,
-                        log.exception("webhook delivery %s failed unexpectedly", job.id)   # then is taken over
-                        self._done(job)
-                finally:
-                    self._release(job, receiver)
+                    self._attempt(sender, job)
+                except StaleGeneration:    # reset meanwhile: the record went with it
+                    self._done(job)
+                except Exception:          # the store is down, or a bug: the record keeps its lease,
+                    log.exception("webhook delivery %s failed unexpectedly", job.id)   # then is taken over
+                    self._done(job)
+        except BaseException:
+            if done is not None:
+                with self._ready_cond:
+                    self._release(*done)
+                    self._ready_cond.notify()
+            raise
         finally:
             sender.close()
             with self._outcomes_cond:
@@ -446,17 +485,20 @@ class Lanes:
         self._observe(job, status)
         with self._outcomes_cond:      # the recorder writes it (the job stays in flight until then)
             self._outcomes.append(Finished(job, attempt, outcome, ended, status, retry_at))
-            self._outcomes_cond.notify()
+            if len(self._outcomes) in (1, GATHER_COUNT):     # not once per attempt: each wake costs the GIL
+                self._outcomes_cond.notify()
 
     # -- the recorder ---------------------------------------------------------------------------
     def _record_loop(self) -> None:
         """Write the attempts' outcomes to the store, all those waiting in one step per sandbox
-        (a batch forms while the previous one is written), until the workers are gone and every
+        (a batch forms while the previous one is written, or for :data:`GATHER` seconds), until the workers are gone and every
         outcome is written: a stop never loses an attempt that was made."""
         while True:
             with self._outcomes_cond:
                 while not self._outcomes and self._working > 0:
                     self._outcomes_cond.wait()
+                if 0 < len(self._outcomes) < GATHER_COUNT and self._working > 0:
+                    self._outcomes_cond.wait(GATHER)      # a few more join (a store step per outcome cost more)
                 batch, self._outcomes = self._outcomes, []
             if not batch:
                 return

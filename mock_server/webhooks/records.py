@@ -30,8 +30,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
+from ..store import codec
 from ..store.base import Record
 from ..store.repository import Index, IndexFamily, RecordKind, Repository
 from .subscriptions import Subscription, mask, shown_url
@@ -49,17 +50,59 @@ HISTORY = 50                      # attempts kept per record
 BATCH = 500                       # records per store step when many change at once (redelivery)
 
 
+class Frozen(Mapping[str, Any]):
+    """An immutable mapping: a delivery record's value, and each attempt of its history. The
+    in-memory store keeps it as it is (a mutable dict it had to encode at every write and decode
+    at every read: a fifth of the store's time per delivery) and its readers share it safely; a
+    shared store encodes it (registered with the codec by :class:`Deliveries`)."""
+
+    __slots__ = ("_items",)
+
+    def __init__(self, items: Mapping[str, Any] | Sequence[tuple[str, Any]] = ()) -> None:
+        self._items = dict(items)
+
+    def __getitem__(self, key: str) -> Any:
+        return self._items[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __repr__(self) -> str:
+        return f"Frozen({self._items!r})"
+
+    def updated(self, **changes: Any) -> "Frozen":
+        """A copy with these fields changed (``{**frozen, ...}`` reads field by field, in Python)."""
+        new = Frozen.__new__(Frozen)
+        new._items = {**self._items, **changes}
+        return new
+
+    def attempted(self, entry: Mapping[str, Any], **changes: Any) -> "Frozen":
+        """A copy with one more attempt in its history (the last :data:`HISTORY` kept), and ``changes``."""
+        return self.updated(history=(*self._items["history"], Frozen(entry))[-HISTORY:], **changes)
+
+
+def freeze(value: Mapping[str, Any]) -> Frozen:
+    """A record's value as it is stored: immutable, its history a tuple of immutable attempts."""
+    if type(value) is Frozen:
+        return value
+    history = tuple(entry if type(entry) is Frozen else Frozen(entry) for entry in value["history"])
+    return Frozen({**value, "history": history})
+
+
 def delivery_id(event_id: str, subscription_id: str) -> str:
     return f"{event_id}@{subscription_id}"
 
 
 def new_value(*, event_id: str, event: str, subscription: Subscription, recipient: str | None, due_at: float,
-              body: bytes, lane: int, budget: int, owner: str, lease_end: float) -> dict[str, Any]:
+              body: bytes, lane: int, budget: int, owner: str, lease_end: float) -> Frozen:
     """A fresh ``pending`` record owned by ``owner`` until ``lease_end``."""
-    return {"eventId": event_id, "event": event, "subscription": subscription.id, "provider": subscription.provider,
-            "url": shown_url(subscription.url), "recipient": recipient, "dueAt": due_at, "body": body, "lane": lane,
-            "status": "pending", "attempts": 0, "budget": budget, "history": [], "retryAt": None,
-            "owner": owner, "dueReal": lease_end, "finishedReal": None}
+    return Frozen({"eventId": event_id, "event": event, "subscription": subscription.id, "provider": subscription.provider,
+                   "url": shown_url(subscription.url), "recipient": recipient, "dueAt": due_at, "body": body, "lane": lane,
+                   "status": "pending", "attempts": 0, "budget": budget, "history": (), "retryAt": None,
+                   "owner": owner, "dueReal": lease_end, "finishedReal": None})
 
 
 def _entries(value: dict[str, Any]) -> list[tuple[str, float | None]]:
@@ -82,7 +125,8 @@ _ALL_ENTRY = ALL.entry()
 
 # Readers get the whole record (its id is the delivery's); writers give the value.
 DELIVERIES: RecordKind[dict[str, Any], Record] = RecordKind(
-    "webhook.delivery", (ALL, BY_STATUS, BY_EVENT, BY_RECIPIENT, DUE, FINISHED_AT), _entries, load=lambda record: record)
+    "webhook.delivery", (ALL, BY_STATUS, BY_EVENT, BY_RECIPIENT, DUE, FINISHED_AT), _entries, load=lambda record: record,
+    keep=freeze)
 
 
 def signed_headers(subscription: Subscription, body: bytes, event_id: str, attempt: int) -> dict[str, str]:
@@ -126,19 +170,20 @@ def public(record: Record, now_real: float, iso) -> dict[str, Any]:
     return {"id": record.id, "eventId": value["eventId"], "event": value["event"], "status": value["status"],
             "subscription": value["subscription"], "provider": value["provider"], "url": value["url"],
             "recipient": value["recipient"], "dueAt": iso(value["dueAt"]), "attempts": value["attempts"],
-            "history": list(value["history"]), "nextRetryInSeconds": retry_in}
+            "history": [dict(entry) for entry in value["history"]], "nextRetryInSeconds": retry_in}
 
 
 class Deliveries:
     """The delivery records of every sandbox, as store operations (see the module docstring)."""
 
     def __init__(self, store, max_records: int) -> None:
+        codec.register(Frozen, "webhooks.frozen", dict, Frozen)      # the same again changes nothing
         self.store = store
         self.records = Repository(store, DELIVERIES)
         self.max_records = max_records
 
     # -- the dispatcher's side ------------------------------------------------------------------
-    def create(self, sandbox: str, generation: int, items: Sequence[tuple[str, dict[str, Any]]]) -> list[Record]:
+    def create(self, sandbox: str, generation: int, items: Sequence[tuple[str, Frozen]]) -> list[Record]:
         """Create the records that do not exist yet, in one step; those created (now owned by their
         ``owner``). Raises ``StaleGeneration`` after a reset."""
         if not items:
@@ -147,7 +192,7 @@ class Deliveries:
         ids = list(prepared)
         made: set[str] = set()
 
-        def build(current: tuple[Record | None, ...]) -> list[dict[str, Any] | None]:
+        def build(current: tuple[Record | None, ...]) -> list[Frozen | None]:
             made.clear()              # the store may call again after a conflict: the last call counts
             made.update(record_id for record_id, found in zip(ids, current) if found is None)
             return [prepared[record_id] if found is None else None for record_id, found in zip(ids, current)]
@@ -160,8 +205,8 @@ class Deliveries:
         own (the others were taken over after their lease ran out, finished, or reset away)."""
         mine: set[str] = set()
         for start in range(0, len(record_ids), BATCH):
-            def extend(current: tuple[Record | None, ...]) -> list[dict[str, Any] | None]:
-                return [{**found.value, "dueReal": lease_end}
+            def extend(current: tuple[Record | None, ...]) -> list[Frozen | None]:
+                return [found.value.updated(dueReal=lease_end)
                         if found is not None and found.value["owner"] == owner and found.value["status"] in UNFINISHED
                         else None for found in current]
             out = self.records.update_many(sandbox, record_ids[start:start + BATCH], extend, generation=generation)
@@ -195,23 +240,22 @@ class Deliveries:
             start += len(chunk)
             ours = [False] * len(chunk)
 
-            def change(current: tuple[Record | None, ...], chunk=chunk, ours=ours) -> list[dict[str, Any] | None]:
-                values: list[dict[str, Any] | None] = []
+            def change(current: tuple[Record | None, ...], chunk=chunk, ours=ours) -> list[Frozen | None]:
+                values: list[Frozen | None] = []
                 for position, ((_, entry, status, retry_at), found) in enumerate(zip(chunk, current)):
                     if found is None:             # gone (trimmed, or reset away)
                         ours[position] = False
                         values.append(None)
                         continue
                     value = found.value
-                    history = [*value["history"], entry][-HISTORY:]
                     ours[position] = value["owner"] == owner and value["status"] in UNFINISHED   # the last call counts
                     if not ours[position]:
-                        values.append({**value, "history": history})
+                        values.append(value.attempted(entry))
                         continue
                     due = retry_at if status == "retrying" else None
-                    values.append({**value, "history": history, "status": status, "attempts": entry["attempt"],
-                                   "owner": None, "retryAt": due, "dueReal": due,
-                                   "finishedReal": None if status == "retrying" else now_real})
+                    values.append(value.attempted(entry, status=status, attempts=entry["attempt"], owner=None,
+                                                  retryAt=due, dueReal=due,
+                                                  finishedReal=None if status == "retrying" else now_real))
                 return values
             records = self.records.update_many(sandbox, [item[0] for item in chunk], change, generation=generation)
             out.extend(record if record is not None and mine else None for record, mine in zip(records, ours))
@@ -220,7 +264,7 @@ class Deliveries:
     def note(self, sandbox: str, generation: int, record_id: str, entry: dict[str, Any]) -> None:
         """Add an attempt that changes nothing else (a seeded duplicate)."""
         self.records.update(sandbox, record_id,
-                            lambda current: {**current.value, "history": [*current.value["history"], entry][-HISTORY:]},
+                            lambda current: current.value.attempted(entry),
                             generation=generation)
 
     def claim_due(self, sandbox: str, generation: int, owner: str, now_real: float, lease_end: float, limit: int,
@@ -233,8 +277,8 @@ class Deliveries:
         if not due:
             return []
 
-        def claim(current: tuple[Record | None, ...]) -> list[dict[str, Any] | None]:
-            return [{**found.value, "owner": owner, "dueReal": lease_end}
+        def claim(current: tuple[Record | None, ...]) -> list[Frozen | None]:
+            return [found.value.updated(owner=owner, dueReal=lease_end)
                     if found is not None and found.value["status"] in UNFINISHED and found.value["dueReal"] <= now_real
                     else None for found in current]
         out = self.records.update_many(sandbox, due, claim, generation=generation)
@@ -269,10 +313,10 @@ class Deliveries:
         else:
             ids = [record.id for record in self.records.scan(sandbox, BY_STATUS[status], newest_first=False)]
 
-        def again(current: tuple[Record | None, ...]) -> list[dict[str, Any] | None]:
+        def again(current: tuple[Record | None, ...]) -> list[Frozen | None]:
             return [None if found is None or found.value["status"] not in FINISHED else
-                    {**found.value, "status": "pending", "owner": None, "retryAt": None, "dueReal": now_real,
-                     "finishedReal": None, "budget": found.value["attempts"] + max_attempts}
+                    found.value.updated(status="pending", owner=None, retryAt=None, dueReal=now_real, finishedReal=None,
+                                        budget=found.value["attempts"] + max_attempts)
                     for found in current]
         count = 0
         for start in range(0, len(ids), BATCH):

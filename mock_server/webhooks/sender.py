@@ -45,6 +45,28 @@ class FinalResponse(http.client.HTTPResponse):
             http.client.parse_headers(self.fp)      # the interim answer's headers; a slow one is cut by the deadline
 
 
+class _OneSend:
+    """The request's head and body in one ``send`` (``http.client`` sends them apart: a system
+    call more per request, and a small segment the receiver must wait for)."""
+
+    def _send_output(self, message_body=None, encode_chunked=False):
+        if type(message_body) is bytes:
+            self._buffer.extend((b"", message_body))
+            message = b"\r\n".join(self._buffer)
+            del self._buffer[:]
+            self.send(message)
+            return
+        super()._send_output(message_body, encode_chunked)
+
+
+class Connection(_OneSend, http.client.HTTPConnection):
+    pass
+
+
+class TLSConnection(_OneSend, http.client.HTTPSConnection):
+    pass
+
+
 @dataclass(frozen=True)
 class Outcome:
     status: int | None              # HTTP status, None when no answer came
@@ -251,7 +273,7 @@ class Sender:
 
     def _connection(self, key, https: bool) -> http.client.HTTPConnection:
         if key not in self._connections:
-            kind = http.client.HTTPSConnection if https else http.client.HTTPConnection
+            kind = TLSConnection if https else Connection
             connection = kind(key[1], key[2], timeout=self.timeout)
             connection.response_class = FinalResponse
             connection._create_connection = self._create_connection

@@ -15,7 +15,8 @@ from mock_server.csvfile import BOM, CsvRejected, CsvRules, Rows, _read_fast
 PHONE = re.compile(r"[1-9][0-9]{7,14}")
 RULES = [CsvRules(header_pattern=re.compile(r"[A-Za-z0-9_]+"), first_column_pattern=PHONE), CsvRules(),
          CsvRules(max_rows=3), CsvRules(invalid_rows="skip", first_column_pattern=PHONE),
-         CsvRules(first_column_pattern=re.compile(r"[0-9]*"))]
+         CsvRules(first_column_pattern=re.compile(r"[0-9]*")),
+         CsvRules(max_cell_chars=3, first_column_pattern=PHONE), CsvRules(max_cell_chars=2)]   # cells bounded in the regex
 
 
 def slow(data: bytes, rules: CsvRules) -> Rows:

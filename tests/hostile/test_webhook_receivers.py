@@ -132,3 +132,33 @@ def test_deleting_the_subscription_cuts_its_attempts_and_drops_what_is_queued():
         assert errors == (["cancelled while under way: its subscription was deleted"] * share
                           + ["the subscription was deleted"] * (10 - share)), errors
         assert silent.requests == share                               # the queued ones were never sent
+
+
+def test_a_request_goes_out_in_one_send_head_and_body_together(webhook_receiver):
+    """``http.client`` sent the head and the body apart: a system call more per attempt, and a
+    small segment the receiver waited for; each request is now one ``sendall``."""
+    sends: list[bytes] = []
+
+    class Counted:
+        def __init__(self, sock):
+            self._sock = sock
+
+        def sendall(self, data, *args):
+            sends.append(bytes(data))
+            return self._sock.sendall(data, *args)
+
+        def __getattr__(self, name):
+            return getattr(self._sock, name)
+
+    import socket
+    sender = Sender(timeout=10.0, connect=lambda address, timeout=None, source=None:
+                    Counted(socket.create_connection(address, timeout, source)))
+    try:
+        outcomes = [sender.post(webhook_receiver.url, b'{"n": %d}' % n, {"Content-Type": "application/json"})
+                    for n in range(3)]
+    finally:
+        sender.close()
+    assert all(outcome.ok for outcome in outcomes), outcomes
+    assert len(sends) == 3 and all(data.startswith(b"POST ") and data.endswith(b'{"n": %d}' % n)
+                                   for n, data in enumerate(sends)), sends
+    assert [event.body for event in webhook_receiver.events] == [b'{"n": 0}', b'{"n": 1}', b'{"n": 2}']

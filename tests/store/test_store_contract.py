@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from mock_server.store import ClockState, MemoryStore, NewRecord, SandboxLimit, StaleGeneration, Store, codec
+from mock_server.store import ClockState, Lease, MemoryStore, NewRecord, SandboxLimit, StaleGeneration, Store, codec
 from support.stores import START_US, FakeTime, fake_time, make_store, store  # noqa: F401  (fixtures)
 
 @dataclass(frozen=True)
@@ -420,6 +420,42 @@ def test_counters_expire_after_their_ttl(store, fake_time):
     fake_time.value += 11
     assert store.counter("a", "w:2") == 0 and store.counter("a", "w:1") == 5
     assert store.incr("a", "w:2", ttl=10) == 1
+
+
+def test_a_lease_is_held_by_one_owner_until_it_runs_out_or_is_let_go(store, fake_time):
+    start = fake_time.value
+    assert store.lease("a", "cursor", "A", 30) == Lease("A", start + 30)
+    version = store.version("a")
+    assert store.lease("a", "cursor", "B", 30) == Lease("A", start + 30)      # A's: B waits
+    fake_time.value += 10
+    assert store.lease("a", "cursor", "A", 30) == Lease("A", start + 40)      # renewed by its holder
+    assert store.lease("a", "other", "B", 30).holder == "B"                   # another key: another lease
+    fake_time.value += 30.5                                                   # A died: its time ran out
+    assert store.lease("a", "cursor", "B", 30) == Lease("B", fake_time.value + 30)
+    assert store.lease("a", "cursor", "A", 30).holder == "B"                  # A came back: B's now
+    assert store.lease("a", "cursor", "B", 0) == Lease("B", fake_time.value)  # let go: free at once
+    assert store.lease("a", "cursor", "A", 30).holder == "A"
+    assert store.version("a") == version                                     # leases wake nothing
+    store.reset("a")
+    assert store.lease("a", "cursor", "B", 30).holder == "B"                  # a reset drops them
+
+
+def test_owners_racing_for_a_lease_one_takes_it(make_store):
+    store = make_store()
+    store.touch("a")
+    for key in ("k1", "k2", "k3"):
+        gate, taken = threading.Barrier(4), []
+
+        def race(owner: str) -> None:
+            gate.wait()
+            if store.lease("a", key, owner, 60).holder == owner:
+                taken.append(owner)
+        threads = [threading.Thread(target=race, args=(f"o{n}",)) for n in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(taken) == 1 and store.lease("a", key, "late", 60).holder == taken[0]
 
 
 def test_maps_put_get_update_delete_in_order(store):

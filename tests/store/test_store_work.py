@@ -180,3 +180,23 @@ def test_a_dropped_sandbox_stays_dropped_while_the_dispatcher_watches():
         assert "ci-42" not in [entry["name"] for entry in client.get("/_mock/sandboxes").json["sandboxes"]]
     finally:
         get_state(app).webhooks.stop()
+
+
+def test_a_burst_of_writes_wakes_a_memory_change_feed_once():
+    """Each write woke the feed's waiter (the webhook watcher) again, though it had not answered
+    yet: 8 % of the webhook pump's time. A feed's waiter is woken when the first change arrives."""
+    store = MemoryStore(seed=0)
+    feed = store.changes()
+    wakes = []
+    notify_all = feed.cond.notify_all
+
+    def counted() -> None:
+        wakes.append(1)
+        notify_all()
+    feed.cond.notify_all = counted
+    for n in range(50):
+        store.put("a" if n % 2 else "b", "m", f"k{n}", n)
+    assert feed.wait(1.0) == {"a", "b"} and len(wakes) == 1
+    store.put("a", "m", "k", 1)
+    assert feed.wait(1.0) == {"a"} and len(wakes) == 2
+    feed.close()
