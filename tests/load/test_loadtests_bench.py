@@ -30,7 +30,8 @@ def test_bench_runs_end_to_end_with_tiny_sizes(tmp_path):
     assert keys[:2] == ["a", "a"] and keys[keys.index("b"):] == ["b", "b", "c", "d", "d", "e", "e", "f", "r", "r", "r", "r"]
     assert {figure["what"] for figure in figures if figure["key"] == "a"} >= {
         "1,000-row upload, req/s: mock-server default (1 process) / Flask + csv.reader on waitress",
-        "metrics overhead on the upload (CPU per request, with / without - 1)"}
+        "metrics overhead on the upload over HTTP (CPU per request, with / without - 1)",
+        "metrics overhead on the upload, in-process (CPU per upload, with / without - 1)"}
     assert all(isinstance(figure["value"], (int, float)) for figure in figures)
     lines = [line for line in done.stdout.splitlines() if line.startswith("(")]
     assert [line[:3] for line in lines[:len(figures)]] == [f"({figure['key']})" for figure in figures]
