@@ -128,8 +128,10 @@ class Primitives:
 
     # -- leases ------------------------------------------------------------------------------
     def lease(self, sandbox: str, key: str, owner: str, seconds: float) -> Lease:
-        box = self._get(sandbox)
         now = self.time_source()
+        if seconds <= 0 and sandbox not in self._sandboxes:      # letting go never re-creates a dropped sandbox
+            return Lease(owner, now)
+        box = self._get(sandbox)
         with box.lock:
             leases = box.data.leases
             current = leases.get(key)

@@ -122,7 +122,13 @@ class RedisPrimitives:
 
     # -- leases ------------------------------------------------------------------------------
     def lease(self, sandbox: str, key: str, owner: str, seconds: float) -> Lease:
-        holder, until = self._run("LEASE", sandbox, key, owner, repr(self.time_source()), repr(max(0.0, float(seconds))))
+        now, seconds = self.time_source(), max(0.0, float(seconds))
+        try:
+            holder, until = self._call("LEASE", sandbox, key, owner, repr(now), repr(seconds))
+        except _NoSandbox:
+            if seconds == 0:                 # letting go never re-creates a dropped sandbox
+                return Lease(owner, now)
+            holder, until = self._run("LEASE", sandbox, key, owner, repr(now), repr(seconds))
         return Lease(holder.decode(), float(until))
 
     # -- maps --------------------------------------------------------------------------------

@@ -514,6 +514,10 @@ class Lanes:
         for item in batch:
             groups.setdefault((item.job.sandbox, item.job.store_generation), []).append(item)
         for (sandbox, generation), items in groups.items():
+            if not self._still_there(sandbox, items[0].job):     # dropped or reset meanwhile: the
+                for item in items:                               # records went with it (and reading
+                    self._recorded(item, False)                  # its clock would create it again)
+                continue
             try:
                 stamps = self.stamps(sandbox, [item.ended for item in items])     # one clock reading
                 records = self.deliveries.finish_many(
@@ -527,6 +531,12 @@ class Lanes:
                 records = [None] * len(items)
             for item, record in zip(items, records):
                 self._recorded(item, record is not None)
+
+    def _still_there(self, sandbox: str, job: Job) -> bool:
+        """Whether the job's sandbox still exists as the job knew it (a read that creates nothing:
+        the producer only learns of a drop on its next round, and the recorder may come first)."""
+        info = self.deliveries.store.info(sandbox)
+        return info is not None and (info.generation, info.created_real) == job.generation
 
     def _recorded(self, item: "Finished", ours: bool) -> None:
         """An outcome was written (``ours``: the delivery was still this process's)."""
