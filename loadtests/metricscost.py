@@ -2,13 +2,14 @@
 
 Figure (a) also measures it over HTTP (two waitress servers, with and without metrics, CPU per
 request), but on this kind of machine one 8-second round moves by 5-10 %, more than the target:
-the HTTP figure cannot tell 1 % from 5 %. Here the same 1,000-row upload goes through two apps built
-in this process (the whole WSGI stack: the faults pipeline, Flask, the Jelou backend, the store) in
-alternating blocks (the garbage collector held off within a block: a collection's cost follows the
-heap the stored campaigns grow, not the metrics), with its metrics on and off (off: its metrics calls do nothing and its store's
-operations are not timed; one app, so the same store and data on both sides); each block's cost is this thread's CPU time (``time.thread_time``:
-other processes' load does not count), and the figure is the median over the blocks of
-(with / without - 1). ``python -m loadtests.metricscost`` prints it alone.
+the HTTP figure cannot tell 1 % from 5 %. Here the same 1,000-row upload goes through one app built
+in this process (the whole WSGI stack: the faults pipeline, Flask, the Jelou backend, the store), in
+alternating blocks with its metrics on and off (off: its metrics calls do nothing and its store's
+operations are not timed; one app, so the same store and data on both sides). The garbage collector
+is held off within a block (a collection's cost follows the heap the stored campaigns grow, not the
+metrics). Each block's cost is this thread's CPU time (``time.thread_time``: other processes' load
+does not count), and the figure is the median over the blocks of (with / without - 1).
+``python -m loadtests.metricscost`` prints it alone.
 """
 
 from __future__ import annotations
@@ -83,7 +84,7 @@ def measure(body: bytes, headers: dict, *, blocks: int = 15, block: int = 30) ->
 def figure(bench):
     """The metrics figure of ``make bench``."""
     body, headers = bench.upload(bench.jelou_csv(1000))
-    bench.say("(a) metrics overhead in-process: alternating blocks of uploads through two apps ...")
+    bench.say("(a) metrics overhead in-process: one app, its metrics on and off in alternating blocks of uploads ...")
     overhead, with_cpu, without_cpu = measure(body, headers)
     return bench.Figure("a", "metrics overhead on the upload, in-process (CPU per upload, with / without - 1)",
                         overhead, f"{overhead * 100:+.1f}%", "<= 3%", overhead <= 0.03,

@@ -98,9 +98,10 @@ a mutable part with the value written or with the store)
   ``key`` for ``seconds`` real seconds (from the store's time source) when nobody holds it, its
   holder's time ran out, or ``owner`` holds it already (a renewal; ``seconds=0`` lets it go); it
   returns the :class:`Lease` as it is after the step (``holder == owner``: taken). Like counters,
-  leases do not move ``version`` (taking and letting go wakes nothing); a reset drops them. Letting
-  go of a lease in a sandbox that no longer exists does nothing (it never creates the sandbox again:
-  background work finishing after a drop leaves it dropped).
+  leases do not move ``version`` (taking and letting go wakes nothing); a reset drops them. A lease
+  never creates its sandbox: in one that does not exist, taking one answers ``Lease("", now)``
+  (nobody holds it, not taken) and letting go does nothing, so background work finishing after a
+  drop leaves the sandbox dropped.
 - Maps: ``put``/``get_value``/``delete``/``items`` on small keyed maps of values (insertion order),
   ``update_value(name, map, key, fn)`` compare-and-set like ``update``: ``fn(current or None)``
   returns the new value, or ``None`` for no change; the value now stored is returned. Each map has

@@ -129,9 +129,10 @@ class Primitives:
     # -- leases ------------------------------------------------------------------------------
     def lease(self, sandbox: str, key: str, owner: str, seconds: float) -> Lease:
         now = self.time_source()
-        if seconds <= 0 and sandbox not in self._sandboxes:      # letting go never re-creates a dropped sandbox
-            return Lease(owner, now)
-        box = self._get(sandbox)
+        with self._lock:
+            box = self._sandboxes.get(sandbox)
+        if box is None:                # a lease never creates a sandbox: a dropped one stays dropped
+            return Lease(owner if seconds <= 0 else "", now)
         with box.lock:
             leases = box.data.leases
             current = leases.get(key)

@@ -125,10 +125,8 @@ class RedisPrimitives:
         now, seconds = self.time_source(), max(0.0, float(seconds))
         try:
             holder, until = self._call("LEASE", sandbox, key, owner, repr(now), repr(seconds))
-        except _NoSandbox:
-            if seconds == 0:                 # letting go never re-creates a dropped sandbox
-                return Lease(owner, now)
-            holder, until = self._run("LEASE", sandbox, key, owner, repr(now), repr(seconds))
+        except _NoSandbox:             # a lease never creates a sandbox: a dropped one stays dropped
+            return Lease(owner if seconds == 0 else "", now)
         return Lease(holder.decode(), float(until))
 
     # -- maps --------------------------------------------------------------------------------

@@ -174,11 +174,13 @@ class Dispatcher:
     def _claim(self) -> str:
         return f"{self._token}:{next(self._claims)}"
 
-    def _stamps(self, sandbox: str, reals: list[float]) -> list[str]:
+    def _stamps(self, sandbox: str, reals: list[float], info=None) -> list[str]:
         """The sandbox's mock time at each of these real times, formatted, from one reading of its
-        clock (the last formatting is kept: a frozen clock formats once)."""
+        clock (``info``: the clock as already read; the last formatting is kept: a frozen clock
+        formats once)."""
         out = []
-        for moment in self.state.sandbox(sandbox).clock.timestamps_at(reals):
+        source = self.state.sandbox(sandbox) if info is None else Sandbox(self.state.store, sandbox, info)
+        for moment in source.clock.timestamps_at(reals):
             last = self._last_iso
             if last[0] != moment:
                 last = self._last_iso = (moment, isoformat(from_timestamp(moment)))

@@ -514,12 +514,13 @@ class Lanes:
         for item in batch:
             groups.setdefault((item.job.sandbox, item.job.store_generation), []).append(item)
         for (sandbox, generation), items in groups.items():
-            if not self._still_there(sandbox, items[0].job):     # dropped or reset meanwhile: the
-                for item in items:                               # records went with it (and reading
-                    self._recorded(item, False)                  # its clock would create it again)
-                continue
             try:
-                stamps = self.stamps(sandbox, [item.ended for item in items])     # one clock reading
+                info = self._still_there(sandbox, items[0].job)
+                if info is None:       # dropped or reset meanwhile: the records went with it (and
+                    for item in items:                  # reading its clock would create it again)
+                        self._recorded(item, False)
+                    continue
+                stamps = self.stamps(sandbox, [item.ended for item in items], info)   # its clock as just read
                 records = self.deliveries.finish_many(
                     sandbox, generation, self.owner,
                     [(item.job.id, _entry(item.attempt, at, item.outcome), item.status, item.retry_at)
@@ -532,11 +533,12 @@ class Lanes:
             for item, record in zip(items, records):
                 self._recorded(item, record is not None)
 
-    def _still_there(self, sandbox: str, job: Job) -> bool:
-        """Whether the job's sandbox still exists as the job knew it (a read that creates nothing:
-        the producer only learns of a drop on its next round, and the recorder may come first)."""
+    def _still_there(self, sandbox: str, job: Job):
+        """The job's sandbox (its :class:`SandboxInfo`) if it still exists as the job knew it, else
+        None (a read that creates nothing: the producer only learns of a drop on its next round,
+        and the recorder may come first)."""
         info = self.deliveries.store.info(sandbox)
-        return info is not None and (info.generation, info.created_real) == job.generation
+        return info if info is not None and (info.generation, info.created_real) == job.generation else None
 
     def _recorded(self, item: "Finished", ours: bool) -> None:
         """An outcome was written (``ours``: the delivery was still this process's)."""

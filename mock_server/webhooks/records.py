@@ -146,6 +146,9 @@ def sent_payload(value: dict[str, Any]) -> Any:
         return value["body"].decode("utf-8", errors="replace")
 
 
+AUTH_SCHEMES = frozenset({"basic", "bearer", "token", "serverkey", "apikey"})
+
+
 def sent_headers(value: dict[str, Any], subscription: Subscription | None, attempt: int) -> dict[str, str] | None:
     """The headers attempt number ``attempt`` of a delivery was sent with, re-derived rather than
     stored (nothing is kept per attempt but its outcome): :func:`signed_headers` for that attempt,
@@ -156,8 +159,8 @@ def sent_headers(value: dict[str, Any], subscription: Subscription | None, attem
     body = value["body"]
     headers = {**signed_headers(subscription, body, value["eventId"], attempt), "Content-Length": str(len(body))}
     for name, secret in subscription.auth_headers().items():
-        scheme, _, rest = secret.partition(" ")
-        headers[name] = f"{scheme} {mask(rest)}" if rest else mask(secret)
+        scheme, _, rest = secret.partition(" ")      # a known scheme stays readable, nothing else does
+        headers[name] = f"{scheme} {mask(rest)}" if rest and scheme.lower() in AUTH_SCHEMES else mask(secret)
     return headers
 
 

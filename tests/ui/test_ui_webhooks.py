@@ -99,3 +99,17 @@ def test_a_body_excerpt_is_short_and_printable():
     assert long == "a" * EXCERPT + "…"
     assert body_excerpt(b"bad\x00\x1b[31mred\nline") == "bad\ufffd\ufffd[31mred\nline"
     assert body_excerpt("é".encode() * 300) == "é" * EXCERPT + "…"
+
+
+def test_an_api_key_with_a_space_is_masked_whole():
+    """Only a known scheme (Basic, Bearer, ...) stays readable: an API key such as "team secret" is
+    not a scheme and its first word is a part of the secret."""
+    from mock_server.webhooks.records import sent_headers
+    from mock_server.webhooks.subscriptions import Subscription
+
+    subscription = Subscription(id="wh_1", provider="jelou", owner="demo-bot", url="http://127.0.0.1:9/hook",
+                                events=frozenset({"delivered_channel"}), source="control",
+                                auth={"type": "api_key", "key": "team secret-value-123456"})
+    value = {"body": b"{}", "eventId": "ev_1"}
+    headers = sent_headers(value, subscription, 1)
+    assert headers["X-API-Key"] == "****56" and "team" not in headers["X-API-Key"]
