@@ -127,8 +127,14 @@ def test_wait_follows_an_indigitall_task_to_the_end(fast, capsys):
 
 
 def test_wait_with_the_clock_moved_through_the_control_plane(frozen, capsys):
+    def move_once_sent(control) -> None:
+        """Advance the clock once the task exists (a fixed delay raced a slow upload on a loaded
+        machine: the clock moved first and the task waited on a frozen clock)."""
+        control.messages(wait_for=5, timeout=10, limit=1)        # the mock's long-poll: until the 5 exist
+        control.clock.advance("PT5M")
+
     with MockControl(frozen.base_url) as control:
-        mover = threading.Timer(0.2, control.clock.advance, args=("PT5M",))
+        mover = threading.Thread(target=move_once_sent, args=(control,))
         mover.start()
         try:
             code = main(send(frozen, "indigitall", str(I / "valid.csv"), "--wait", "--interval", "0.02", "--timeout", "10"))
