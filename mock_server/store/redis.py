@@ -155,12 +155,15 @@ class RedisStore(RedisPrimitives, SingleUpdate):
         return ClockState(offset_us=start - real, frozen_at_us=start if self._clock_frozen else None)
 
     def _retry(self, attempt: Callable[[], T]) -> T:
-        for tries in range(10_000):
+        """Run ``attempt`` again while its commit loses to another writer. No backoff sleep (no sleep
+        may run in a request): each commit is one atomic script, so every round has a winner, a
+        losing commit answers what it read (the next attempt reads nothing) and the round trip to
+        Redis paces the retries."""
+        for _ in range(10_000):
             try:
                 return attempt()
             except _Conflict:
-                if tries > 8:
-                    time.sleep(min(0.01, 0.0005 * tries))
+                continue
         raise StoreUnavailable("too many conflicting writers on one record")
 
     def _encode(self, value: Any, sandbox: str | None = None, data_prefix: bytes | None = None) -> bytes:

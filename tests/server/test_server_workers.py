@@ -19,8 +19,17 @@ import requests
 
 from loadtests.redisserver import free_port
 
+from support.realredis import missing_binary
+
 ROOT = Path(__file__).resolve().parents[2]
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs Linux /proc")]
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(autouse=True)
+def linux_proc():
+    """The workers are watched through /proc: skipped (locally) or failed (CI=true) without it."""
+    if not Path("/proc/self/task").is_dir():
+        missing_binary("Linux /proc (these tests read the workers' state there; run them on Linux)")
 
 
 def alive(pid: int) -> bool:
