@@ -346,7 +346,7 @@ class RedisStore(RedisPrimitives, SingleUpdate):
                                    replacement, data_prefix)
                 count = 2
             try:
-                out = self._commit(sandbox, generation, generation_now, "" if taking else field, drawn, count,
+                out = self._commit(sandbox, generation, generation_now, field, "" if taking else drawn, count,
                                    item, given)
             except _Conflict as conflict:
                 if ids == "uuid":

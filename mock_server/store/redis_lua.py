@@ -207,7 +207,8 @@ return out
 """
 
 # Create or replace records, compare-and-set.
-# ARGV: P NAME expected_gen real_us id_field id_expected(or '') n created_us(or ''), then per record:
+# ARGV: P NAME expected_gen real_us id_field(or '') id_expected(or '': the id was taken already, not
+# compared nor counted) n created_us(or ''), then per record:
 #   kind id expected_ver(0: must not exist; '-': a new record whose id the store just took from
 #   its counter, so none can exist: not read) value n_ix (ixname score-or-'')...
 # created_us: the creation instant of the records created (the caller's reading of the clock, given
@@ -264,8 +265,9 @@ for _, item in ipairs(items) do
   if item.ver == '0' then creates = creates + 1 end
 end
 local last = tonumber(meta[6] or '-1e300')
-if ARGV[5] ~= '' and (meta[8] or '0') ~= ARGV[6] then conflict = true end
-if (creates > 0 or ARGV[5] ~= '') and given and given < last then conflict = true end
+local counting = ARGV[5] ~= '' and ARGV[6] ~= ''
+if counting and (meta[8] or '0') ~= ARGV[6] then conflict = true end
+if (creates > 0 or counting) and given and given < last then conflict = true end
 if conflict then
   local read = {'CONFLICT', meta[1], tonumber(meta[2]), meta[8] or '0', meta[6] or '', meta[3], meta[4] or ''}
   for _, item in ipairs(items) do
@@ -274,7 +276,7 @@ if conflict then
   return read
 end
 local changed = {}
-if ARGV[5] ~= '' then
+if counting then
   changed[#changed + 1] = 'n:' .. ARGV[5]
   changed[#changed + 1] = tonumber(meta[8] or '0') + 1
 end

@@ -369,3 +369,34 @@ def test_creates_of_one_process_on_the_same_other_record_take_turns(pair, redis_
     assert commits() - before == 2 and builds == ["first", "second"]
     counter.close()
     assert a.get("s", "lane", "bot-1").value == {"end": 3}
+
+
+def test_a_taken_uuid_create_that_loses_answers_the_uuid_counter(pair, redis_url):
+    """A create that took its UUID number first (a process that knew nothing of the sandbox) and
+    lost its commit to another process retries on what the commit read: the UUID counter, not
+    the record sequence (was: ``n:seq``, so the retry guessed a wrong number and lost once more)."""
+    from mock_server.store import MemoryStore
+
+    a, b = pair
+    fresh = RedisStore(redis_url, clock_start_us=START_US, clock_frozen=True)    # a third process
+    item = lambda rid, created_us: NewRecord({"n": 1})          # noqa: E731
+    try:
+        b.update_many("s", [("lane", f"bot-{n}") for n in range(1, 4)],
+                      lambda current: tuple(NewRecord({"end": 1}) for _ in current))   # seq 1-3
+        first = b.create("s", "item", item)                              # UUID 1, seq 4
+        calls = []
+
+        def take_lane(new, lane):
+            calls.append(lane.value["end"])
+            if len(calls) == 1:
+                a.update("s", "lane", "bot-1", lambda record: NewRecord({"end": 50}))
+            return new, NewRecord({"end": lane.value["end"] + 1})
+
+        made = fresh.create("s", "item", item, with_=(("lane", "bot-1"), take_lane))
+        assert calls == [1, 50]                  # one lost commit, then the winning one
+        memory = MemoryStore(seed=0, clock_start_us=START_US, clock_frozen=True)
+        expected = [memory.create("s", "item", item).id for _ in range(3)]
+        assert [first.id, made.id] == [expected[0], expected[2]]          # UUID 2 was lost to the failed commit
+        assert b.get("s", "lane", "bot-1").value == {"end": 51}
+    finally:
+        fresh.close()
