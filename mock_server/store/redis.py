@@ -34,6 +34,7 @@ import random
 import threading
 import time
 import uuid
+from contextlib import contextmanager
 from typing import Any, Callable, Iterator, Sequence
 
 import redis as redis_client
@@ -51,7 +52,6 @@ __all__ = ["RedisStore", "StoreUnavailable"]
 DEFAULT_PREFIX = "bulkmock:"
 USE_GRANULARITY = 1.0     # real seconds between two recordings of a sandbox's use by one process
 _BATCH = 200
-_WITH_LOCKS = 64          # creates that update the same other record take turns within a process
 _NO_RECORD_US = -(1 << 62)
 
 
@@ -78,7 +78,7 @@ class RedisStore(RedisPrimitives, SingleUpdate):
         self._clocks: dict[str, tuple[bytes, bytes]] = {}   # sandbox -> its clock (off, frz) then
         # sandbox -> the newest UUID create this process knows of there (its own, or the counters a touch read)
         self._made: dict[str, tuple[bytes, int, int, int]] = {}
-        self._with_locks = [threading.RLock() for _ in range(_WITH_LOCKS)]
+        self._turns = Turns()      # creates that update the same other record take turns within a process
         self._uuid_generator = random.Random(f"ids:{seed}")
         self._uuids: list[str] = []
         self._uuid_lock = threading.Lock()
@@ -283,7 +283,7 @@ class RedisStore(RedisPrimitives, SingleUpdate):
         # creates that compare-and-set the same other record (a bot's lane) take turns here, so
         # this process's threads never make each other's commits fail
         (other_kind, other_id), _ = with_
-        with self._with_locks[hash((sandbox, other_kind, other_id)) % _WITH_LOCKS]:
+        with self._turns.turn((sandbox, other_kind, other_id)):
             return self._create(sandbox, kind, build, ids, generation, with_)
 
     def _create(self, sandbox: str, kind: str, build: Callable[[str, int], NewRecord], ids: IdStyle,
@@ -543,6 +543,40 @@ class RedisStore(RedisPrimitives, SingleUpdate):
 
 
 # -- helpers ---------------------------------------------------------------------------------------
+
+class Turns:
+    """Threads of one process that compare-and-set the same other record (a bot's lane) take
+    turns, so they never make each other's commits lose. One lock per key, only while a thread
+    uses or waits for it (unrelated keys never wait for each other); a thread holds at most one
+    turn: a create nested in another one's ``build`` or ``fn`` runs without a turn (optimistic, as
+    across processes), so no two threads can wait for each other in a cycle."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._keys: dict[Any, list] = {}          # key -> [its lock, threads using or waiting for it]
+        self._mine = threading.local()
+
+    @contextmanager
+    def turn(self, key: Any) -> Iterator[None]:
+        if getattr(self._mine, "holding", False):
+            yield
+            return
+        with self._lock:
+            entry = self._keys.setdefault(key, [threading.Lock(), 0])
+            entry[1] += 1
+        try:
+            with entry[0]:
+                self._mine.holding = True
+                try:
+                    yield
+                finally:
+                    self._mine.holding = False
+        finally:
+            with self._lock:
+                entry[1] -= 1
+                if not entry[1]:
+                    del self._keys[key]
+
 
 def _frz(clock: ClockState) -> str:
     return "" if clock.frozen_at_us is None else str(clock.frozen_at_us)

@@ -400,3 +400,69 @@ def test_a_taken_uuid_create_that_loses_answers_the_uuid_counter(pair, redis_url
         assert b.get("s", "lane", "bot-1").value == {"end": 51}
     finally:
         fresh.close()
+
+
+def _lane_key_on_the_same_stripe(sandbox: str, key: str, same: bool) -> str:
+    """A bot id whose lane hashed to the same (or another) of the 64 lock stripes as ``key``'s
+    (the base's ``hash((sandbox, kind, id)) % 64``)."""
+    stripe = hash((sandbox, "lane", key)) % 64
+    return next(f"bot-{n}" for n in range(2, 100_000) if (hash((sandbox, "lane", f"bot-{n}")) % 64 == stripe) == same)
+
+
+def _lane(new, current):
+    return new, NewRecord({"end": (current.value["end"] if current is not None else 0) + 1})
+
+
+def test_creates_on_unrelated_lanes_do_not_take_turns(pair):
+    """Two threads creating with different bots' lanes never wait for each other (was: 64 lock
+    stripes, so two unrelated bots on one stripe waited for the other's whole create)."""
+    a, _ = pair
+    other = _lane_key_on_the_same_stripe("s", "bot-1", same=True)
+    release = threading.Event()
+    started = threading.Event()
+
+    def slow(rid, created_us):
+        started.set()
+        release.wait(30)
+        return NewRecord({"n": 1})
+
+    first = threading.Thread(target=a.create, args=("s", "item", slow), kwargs={"with_": (("lane", "bot-1"), _lane)})
+    first.start()
+    try:
+        assert started.wait(30)
+        done = []
+        second = threading.Thread(target=lambda: done.append(a.create(
+            "s", "item", lambda rid, created_us: NewRecord({"n": 2}), with_=(("lane", other), _lane))))
+        second.start()
+        second.join(timeout=15)
+        assert done, "a create on another bot's lane waited for the first create"
+    finally:
+        release.set()
+        first.join(timeout=30)
+    assert a.get("s", "lane", "bot-1").value == {"end": 1} and a.get("s", "lane", other).value == {"end": 1}
+
+
+def test_nested_creates_on_two_lanes_in_opposite_orders_do_not_deadlock(pair):
+    """A create whose ``build`` creates with another lane, in two threads in opposite orders
+    (was: each thread held its stripe's lock and waited for the other's)."""
+    a, _ = pair
+    other = _lane_key_on_the_same_stripe("s", "bot-1", same=False)
+    both_inside = threading.Barrier(2, timeout=30)
+    made: list[str] = []
+
+    def outer(first: str, second: str) -> None:
+        def build(rid, created_us):
+            both_inside.wait()                   # each thread holds its outer lane's turn now
+            made.append(a.create("s", "item", lambda rid, created_us: NewRecord({"inner": first}),
+                                 with_=(("lane", second), _lane)).id)
+            return NewRecord({"outer": first})
+        made.append(a.create("s", "item", build, with_=(("lane", first), _lane)).id)
+
+    threads = [threading.Thread(target=outer, args=pair_, daemon=True) for pair_ in (("bot-1", other), (other, "bot-1"))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not any(thread.is_alive() for thread in threads), "the nested creates deadlocked"
+    assert len(set(made)) == 4
+    assert a.get("s", "lane", "bot-1").value == {"end": 2} and a.get("s", "lane", other).value == {"end": 2}
