@@ -126,6 +126,10 @@ Change notification
   the feed was opened or since the previous ``wait`` returned them, as soon as there is one, or an
   empty set after ``timeout`` real seconds; no change made while the feed is open is missed (a
   dropped sandbox counts as changed); it does not poll. ``feed.close()`` ends it.
+  ``feed.watch(names)`` (None: every sandbox; ``changes(watch=names)`` opens it so) limits the commits of records
+  (``create``, ``update``, ``update_many``) it reports to those sandboxes: every other change of
+  any sandbox is reported still. Once it returns, no commit in a sandbox newly watched is missed
+  (a shared store tells its writers to publish only where someone watches).
 """
 
 from __future__ import annotations
@@ -133,7 +137,7 @@ from __future__ import annotations
 import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Literal, Mapping, Protocol, Sequence, TypeVar, runtime_checkable
+from typing import Any, Callable, Iterable, Iterator, Literal, Mapping, Protocol, Sequence, TypeVar, runtime_checkable
 
 SANDBOX_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 DEFAULT_SANDBOX = "default"
@@ -259,6 +263,7 @@ class ChangeFeed(Protocol):
     """Changes of every sandbox of a store, as they happen (``Store.changes``)."""
 
     def wait(self, timeout: float) -> set[str]: ...
+    def watch(self, names: Iterable[str] | None) -> None: ...
     def close(self) -> None: ...
 
 
@@ -374,4 +379,4 @@ class Store(Protocol):
     def version(self, sandbox: str) -> int: ...
     def wait(self, sandbox: str, after: int, timeout: float) -> int: ...
     def wait_log(self, sandbox: str, log: str, after: int, timeout: float) -> int: ...
-    def changes(self) -> ChangeFeed: ...
+    def changes(self, watch: Iterable[str] | None = None) -> ChangeFeed: ...

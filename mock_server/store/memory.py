@@ -17,7 +17,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from typing import Callable, Iterator, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 from .base import ClockState, IdStyle, NewRecord, Page, Record, SandboxInfo, SandboxLimit, SingleUpdate, With
 from .memory_parts import Data, Feed, Feeds, Index, Sandbox, kept, opened, records, resolve
@@ -171,7 +171,7 @@ class MemoryStore(Primitives, SingleUpdate):
                     changed = Record(*other_key, other.seq, other.created_us, other.version + 1, replacement.value,
                                      resolve(replacement.indexes, other.created_us))
                 self._store(data, other, kept(changed))
-            box.bump()
+            box.bump(records=True)
             return record
 
     def get(self, sandbox: str, kind: str, record_id: str) -> Record | None:
@@ -209,7 +209,7 @@ class MemoryStore(Primitives, SingleUpdate):
                 self._store(data, old, kept(record))
                 out.append(record)
             if changed:
-                box.bump()
+                box.bump(records=True)
             return tuple(out)
 
     @staticmethod
@@ -312,8 +312,8 @@ class MemoryStore(Primitives, SingleUpdate):
                 box.changed.wait(remaining)
             return box.version
 
-    def changes(self) -> Feed:
-        return self._feeds.feed()
+    def changes(self, watch: Iterable[str] | None = None) -> Feed:
+        return self._feeds.feed(watch)
 
 
 __all__ = ["MemoryStore"]

@@ -78,6 +78,7 @@ class RedisStore(RedisPrimitives, SingleUpdate):
         self._clocks: dict[str, tuple[bytes, bytes]] = {}   # sandbox -> its clock (off, frz) then
         # sandbox -> the newest UUID create this process knows of there (its own, or the counters a touch read)
         self._made: dict[str, tuple[bytes, int, int, int]] = {}
+        self._others: dict[bytes, list] = {}     # record key -> its fields as this process last wrote or read them
         self._turns = Turns()      # creates that update the same other record take turns within a process
         self._uuid_generator = random.Random(f"ids:{seed}")
         self._uuids: list[str] = []
@@ -336,28 +337,42 @@ class RedisStore(RedisPrimitives, SingleUpdate):
             if with_ is not None:        # read in the epoch just read; the commit compares its version
                 (other_kind, other_id), fn = with_
                 other_key = data_prefix + f"rec:{other_kind}:{other_id}".encode()
-                other = self._record(other_kind, other_id, others or self.command(
-                    lambda client: client.hmget(other_key, "v", "seq", "cus", "ver", "ix")))
+                if not others:                # what this process's last commit of it wrote, or a read
+                    others = self._others.get(other_key) or self.command(
+                        lambda client: client.hmget(other_key, "v", "seq", "cus", "ver", "ix"))
+                other = self._record(other_kind, other_id, others)
                 new, replacement = fn(new, other)
             # a UUID whose number was just taken: no record can hold it (the commit does not look)
             item = self._item(sandbox, kind, record_id, "-" if taking or fast is not None else 0, new, data_prefix)
             if with_ is not None and replacement is not None:
-                item += self._item(sandbox, other_kind, other_id, other.version if other is not None else 0,
-                                   replacement, data_prefix)
-                count = 2
+                second = self._item(sandbox, other_kind, other_id, other.version if other is not None else 0,
+                                    replacement, data_prefix)
+                item, replaced, count = item + second, second[3], 2
             try:
                 out = self._commit(sandbox, generation, generation_now, field, "" if taking else drawn, count,
                                    item, given)
             except _Conflict as conflict:
                 if ids == "uuid":
                     answered[0] = conflict.state
+                if with_ is not None:
+                    self._others.pop(other_key, None)
                 raise
+            if with_ is not None:         # the other record as it is now, for this process's next create
+                self._remember_other(other_key, others if replacement is None else [replaced, *out[4:8]])
             if ids == "uuid":
                 made = self._made.get(sandbox)
                 if made is None or made[0] != data_prefix or made[2] < number:
                     self._made[sandbox] = (data_prefix, generation_now, number, int(out[1]))
             return Record(kind, record_id, int(out[0]), int(out[1]), int(out[2]), new.value, _indexes(out[3]))
         return self._retry(attempt)
+
+    def _remember_other(self, key: bytes, fields: list) -> None:
+        """Keep a record a create just read or wrote as its other record (a bot's lane): the next
+        create with it assumes it unchanged, and its commit compares the version (on ``CONFLICT``
+        it answers the record as it is)."""
+        if len(self._others) >= 4096:
+            self._others.clear()
+        self._others[key] = fields
 
     def _guess(self, sandbox: str, generation: int | None) -> tuple | None:
         """What a create may assume without reading (see ``create``), or None: the sandbox's

@@ -27,10 +27,11 @@ Errors a script returns: ``NOSANDBOX`` (create it and retry), ``TOOMANY`` (creat
 would exceed ``max_sandboxes``, counted in ``P sandboxes`` by the same script), ``STALE`` (the generation the caller
 gave is gone), ``CONFLICT`` (a compare-and-set lost: re-read and retry). Every change (but a log
 append, a counter or a lease) bumps ``ver`` and publishes it on ``P ver:NAME`` (the long-polls' and
-the webhook dispatcher's wake-up); a commit of records (``COMMIT``, the hot path) publishes only
-while someone listens (``vf``/``vw`` not past: a change feed keeps ``vf`` ahead of the real time in
-every sandbox, a new sandbox copies it from ``P vf``; a waiter raises ``vw`` to its deadline before
-it reads what it waits on). The scripts build key names
+the webhook dispatcher's wake-up); a commit of records (``COMMIT``, the hot path) publishes it
+followed by ``r`` (a feed not watching the sandbox's records skips it), and only while someone
+listens (``vf``/``vw`` not past: a change feed keeps ``vf`` ahead of the real time in the sandboxes
+it watches, or in every sandbox, and then a new sandbox copies it from ``P vf``; a waiter raises
+``vw`` to its deadline before it reads what it waits on). The scripts build key names
 from the sandbox's epoch, so they need one Redis server (not Redis Cluster).
 """
 
@@ -133,11 +134,21 @@ if not m[2] or tonumber(m[2]) < tonumber(ARGV[3]) then redis.call('HSET', META, 
 return tonumber(m[1])
 """
 
-# ARGV: P '' until_real -> 1: the change feeds listen until ``until_real`` (or later), in every sandbox
+# ARGV: P '' until_real all(1/0) name... -> 1: the change feeds listen to commits until ``until_real``
+# (or later) in every sandbox, new ones included (all = 1), or in the existing sandboxes named
 LISTEN = PRELUDE + r"""
-local top = score(math.max(tonumber(redis.call('GET', P .. 'vf') or '0'), tonumber(ARGV[3])))
-redis.call('SET', P .. 'vf', top)
-for _, name in ipairs(redis.call('HKEYS', P .. 'sandboxes')) do redis.call('HSET', P .. 's:' .. name, 'vf', top) end
+local until_real = tonumber(ARGV[3])
+if ARGV[4] == '1' then
+  local top = score(math.max(tonumber(redis.call('GET', P .. 'vf') or '0'), until_real))
+  redis.call('SET', P .. 'vf', top)
+  for _, name in ipairs(redis.call('HKEYS', P .. 'sandboxes')) do redis.call('HSET', P .. 's:' .. name, 'vf', top) end
+  return 1
+end
+for i = 5, #ARGV do
+  local key = P .. 's:' .. ARGV[i]
+  local m = redis.call('HMGET', key, 'ep', 'vf')
+  if m[1] and tonumber(m[2] or '0') < until_real then redis.call('HSET', key, 'vf', score(until_real)) end
+end
 return 1
 """
 
@@ -333,7 +344,7 @@ changed[#changed + 1] = v
 redis.call('HSET', META, unpack(changed))
 local real = tonumber(ARGV[4]) / 1000000
 if tonumber(meta[9] or '0') >= real or tonumber(meta[10] or '0') >= real then
-  redis.call('PUBLISH', P .. 'ver:' .. NAME, v)
+  redis.call('PUBLISH', P .. 'ver:' .. NAME, v .. 'r')
 end
 return out
 """

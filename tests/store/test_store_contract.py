@@ -632,6 +632,33 @@ def test_change_feed_names_every_changed_sandbox(store):
         feed.close()
 
 
+def test_a_change_feed_reports_commits_only_of_the_sandboxes_it_watches(store):
+    """``watch`` limits the commits of records a feed reports (a shared store then publishes the
+    uploads to a sandbox nobody serves to nobody); every other change is reported still."""
+    store.touch("a")
+    store.touch("b")
+    for opened_watching in (True, False):
+        feed = store.changes(watch={"a"}) if opened_watching else store.changes()
+        try:
+            if not opened_watching:
+                feed.watch({"a"})
+            made = new(store, "b", "x")                               # commits where nobody watches
+            store.update("b", "item", made.id, lambda record: item("x2"))
+            assert feed.wait(0.3) == set()
+            new(store, "a", "y")
+            store.put("b", "m", "k", 1)                               # any other change, any sandbox
+            seen: set[str] = set()
+            deadline = time.monotonic() + 10
+            while seen != {"a", "b"} and time.monotonic() < deadline:
+                seen |= feed.wait(1)
+            assert seen == {"a", "b"}
+            feed.watch(None)                                          # every sandbox again
+            new(store, "b", "z")
+            assert feed.wait(10) == {"b"}
+        finally:
+            feed.close()
+
+
 def test_wait_returns_on_change_without_holding_the_store(store):
     after = store.version("a")
     answered = []
