@@ -23,9 +23,10 @@ Sandboxes
 - ``touch(name)`` creates the sandbox on first use (clock at the configured start, or the real
   time, running or frozen as configured; generation 0) and records the real time of use. Two
   concurrent first touches create it once. It answers the clock, generation and version (what a
-  request context needs: ``Sandbox.enter``) and the version of each map (``maps``), but no
-  record counts (``info`` has them); a shared store may record the use at most once a second per
-  process.
+  request context needs: ``Sandbox.enter``), the version of each map (``maps``) and the entries
+  of each non-empty index (``indexes``: a request sees whether a queue is empty without reading
+  it), but no record counts (``info`` has them); a shared store may record the use at most once a
+  second per process.
 - ``reset(name, rewind_clock)`` is one atomic step: it drops every record, index entry, ledger,
   log, counter and map of the sandbox, restarts its id generators (the next ids are those of a
   fresh sandbox), bumps ``generation`` and ``version``; with ``rewind_clock`` the clock returns to
@@ -200,6 +201,7 @@ class SandboxInfo:
     used_real: float           # real time of the last touch
     counts: Mapping[str, int] = field(default_factory=dict)   # record kind -> records
     maps: Mapping[str, int] = field(default_factory=dict)     # map name -> its version (absent: 0)
+    indexes: Mapping[str, int] = field(default_factory=dict)  # index name -> its entries (absent: 0)
 
 
 @dataclass(frozen=True)

@@ -196,7 +196,8 @@ class Sandbox:
 
     def info(self, counts: bool = True) -> SandboxInfo:
         return SandboxInfo(self.name, self.clock, self.generation, self.version, self.created_real, self.used_real,
-                           dict(self.data.counts) if counts else {}, dict(self.data.map_versions))
+                           dict(self.data.counts) if counts else {}, dict(self.data.map_versions),
+                           {name: len(index.keys) for name, index in self.data.indexes.items() if index.keys})
 
 
 class ReadOnly(Mapping[int, int]):

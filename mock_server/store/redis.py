@@ -293,5 +293,6 @@ def _fields(flat: Sequence[bytes]) -> dict[str, bytes]:
 
 def _info(sandbox: str, meta: dict[str, bytes], used: float, counts: dict[str, int]) -> SandboxInfo:
     maps = {field[3:]: int(value) for field, value in meta.items() if field.startswith("mv:")}
+    sizes = {field[2:]: int(value) for field, value in meta.items() if field.startswith("x:") and int(value) > 0}
     return SandboxInfo(sandbox, _clock(meta["off"], meta["frz"]), int(meta["gen"]), int(meta["ver"]),
-                       float(meta["created"]), used, counts, maps)
+                       float(meta["created"]), used, counts, maps, sizes)

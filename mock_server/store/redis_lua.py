@@ -14,11 +14,12 @@ Key layout (``P`` is ``store.prefix``, default ``bulkmock:``):
   (entries removed from its front since the last reset: sequence number = that + position),
   ``lb:LOG`` (bytes kept), ``ld:LOG``/``lx:LOG`` (dropped, of which for bytes), the current
   epoch's counters ``n:seq``, ``n:cus`` (the newest creation instant), ``n:uuid``, ``n:id:KIND``,
-  ``n:map`` and record counts ``c:KIND``, and until when someone listens to its version channel:
+  ``n:map``, record counts ``c:KIND`` and index sizes ``x:INDEX``, and until when someone listens
+  to its version channel:
   ``vf`` (a copy of ``P vf``) and ``vw`` (the latest deadline of a ``wait`` or ``wait_log``); so a
   touch is one ``HGETALL``, a log append reads one hash, and a commit reads and writes its
   counters, counts and version with the sandbox's epoch in one ``HMGET`` and one ``HSET`` (a reset
-  deletes the ``l?:``, ``n:`` and ``c:`` fields);
+  deletes the ``l?:``, ``n:``, ``c:`` and ``x:`` fields);
 - ``P d:NAME:EP:`` + ``rec:KIND:ID`` (hash: ``v`` value, ``seq``, ``cus``, ``ver``, ``ix`` index
   entries), ``ix:NAME`` (sorted set, member ``SEQ(12 digits)|KIND|ID``, so equal scores order by
   creation), ``led:NAME`` (hash slot -> units, ``_v`` its version), ``log:NAME`` (list; its counts
@@ -172,7 +173,7 @@ redis.call('HSET', META, 'ep', ep)
 redis.call('HINCRBY', META, 'gen', 1)
 local logs = {}
 for _, f in ipairs(redis.call('HKEYS', META)) do
-  if string.find(f, '^l[gbdxw]:') or string.find(f, '^[nc]:') then logs[#logs + 1] = f end
+  if string.find(f, '^l[gbdxw]:') or string.find(f, '^[ncx]:') then logs[#logs + 1] = f end
 end
 if #logs > 0 then redis.call('HDEL', META, unpack(logs)) end
 if ARGV[3] == '1' then redis.call('HSET', META, 'off', ARGV[4], 'frz', ARGV[5]) end

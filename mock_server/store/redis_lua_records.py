@@ -90,6 +90,8 @@ if counting then
   changed[#changed + 1] = tonumber(meta[8] or '0') + 1
 end
 local seq_n = tonumber(meta[7] or '0')
+local sizes = {}
+local function sized(name, delta) sizes[name] = (sizes[name] or 0) + delta end
 local counts = {}
 local out = {}
 for _, item in ipairs(items) do
@@ -108,14 +110,14 @@ for _, item in ipairs(items) do
     seq, cus, ver = tonumber(item.cur[2]), tonumber(item.cur[3]), tonumber(item.ver) + 1
     local old = cjson.decode(item.cur[5])
     local m = member(seq, item.kind, item.id)
-    for _, e in ipairs(old) do redis.call('ZREM', D .. 'ix:' .. e[1], m) end
+    for _, e in ipairs(old) do sized(e[1], -redis.call('ZREM', D .. 'ix:' .. e[1], m)) end
   end
   local m = member(seq, item.kind, item.id)
   local resolved = {}
   for k, e in ipairs(item.ix) do
     local s = e[2]
     if s == '' then s = score(cus / 1000000) end
-    redis.call('ZADD', D .. 'ix:' .. e[1], s, m)
+    sized(e[1], redis.call('ZADD', D .. 'ix:' .. e[1], s, m))
     resolved[k] = {e[1], s}
   end
   local ixtext = cjson.encode(resolved)
@@ -140,6 +142,9 @@ local v = tonumber(meta[5] or '0') + 1
 changed[#changed + 1] = 'ver'
 changed[#changed + 1] = v
 redis.call('HSET', META, unpack(changed))
+for name, delta in pairs(sizes) do
+  if delta ~= 0 then redis.call('HINCRBY', META, 'x:' .. name, delta) end
+end
 local real = tonumber(ARGV[4]) / 1000000
 if tonumber(meta[9] or '0') >= real or tonumber(meta[10] or '0') >= real then
   redis.call('PUBLISH', P .. 'ver:' .. NAME, v .. 'r')
@@ -160,9 +165,11 @@ for _, m in ipairs(members) do
   local rec = D .. 'rec:' .. kind .. ':' .. id
   local ix = redis.call('HGET', rec, 'ix')
   if ix then
-    for _, e in ipairs(cjson.decode(ix)) do redis.call('ZREM', D .. 'ix:' .. e[1], m) end
+    for _, e in ipairs(cjson.decode(ix)) do
+      if redis.call('ZREM', D .. 'ix:' .. e[1], m) == 1 then redis.call('HINCRBY', META, 'x:' .. e[1], -1) end
+    end
   end
-  redis.call('ZREM', key, m)
+  if redis.call('ZREM', key, m) == 1 then redis.call('HINCRBY', META, 'x:' .. ARGV[3], -1) end
   redis.call('DEL', rec)
   if redis.call('HINCRBY', META, 'c:' .. kind, -1) <= 0 then redis.call('HDEL', META, 'c:' .. kind) end
 end

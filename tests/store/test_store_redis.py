@@ -506,3 +506,26 @@ def test_a_thread_keeps_its_own_connection(pair, monkeypatch):
     other.start()
     other.join(timeout=30)
     assert taken == [1]
+
+
+def test_an_upload_on_redis_is_three_round_trips(redis_url):
+    """Sequential uploads to one process on Redis: the touch (the sandbox's hash, which tells that
+    no campaign waits to start, so the settle reads nothing), the commit (which assumes the UUID
+    counter and the bot's lane this process last saw) and the journal entry (was five: the
+    sending queue and the lane were read too)."""
+    from loadtests import bench
+    from loadtests.redismodel import counting
+    from mock_server import create_app
+
+    app = create_app({"store": {"url": redis_url}})
+    client = app.test_client()
+    body, headers = bench.upload(bench.jelou_csv(20))
+    try:
+        for _ in range(3):
+            assert client.post("/v1/hsm/file", data=body, headers=headers).status_code == 200
+        with counting() as counts:
+            answer = client.post("/v1/hsm/file", data=body, headers=headers)
+        assert answer.status_code == 200 and answer.json["status"] == "success"
+        assert counts["round trips"] == 3
+    finally:
+        app.extensions["mock"].webhooks.stop()
