@@ -14,6 +14,7 @@ under one lock: the producer queues, the workers take and release, the recorder 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import threading
@@ -62,10 +63,14 @@ class Job:
 
 def receiver_of(job: Job) -> str:
     """The receiver a job is for (``scheme://host:port``), or "" when no request will be made."""
-    if job.subscription is None:
-        return ""
+    return "" if job.subscription is None else _receiver(job.subscription.url)
+
+
+@functools.lru_cache(maxsize=4096)
+def _receiver(url: str) -> str:
+    """(Cached: asked for every queued job the workers look at, a URL parse each.)"""
     try:
-        parts = urlsplit(job.subscription.url)
+        parts = urlsplit(url)
         return f"{parts.scheme.lower()}://{(parts.hostname or '').lower()}:{parts.port}"
     except ValueError:
         return ""

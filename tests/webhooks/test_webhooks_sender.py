@@ -11,7 +11,8 @@ import time
 
 import pytest
 
-from mock_server.webhooks.sender import BODY_LIMIT, BlockingSender, Reader
+from mock_server.webhooks.answers import BODY_LIMIT, Reader
+from mock_server.webhooks.sender import BlockingSender
 
 HEADERS = {"Content-Type": "application/json"}
 
