@@ -97,3 +97,28 @@ def test_the_loop_is_woken_per_window_not_per_job_or_attempt(webhook_receiver):
     assert sorted(event.recipient for event in webhook_receiver.events) == contacts        # each once
     assert wakes["worker"] == 0, wakes                          # the loop never wakes itself through the pipe
     assert wakes["producer"] <= len(contacts) // 10, wakes      # a window's jobs are queued with one wake
+
+
+def test_the_host_policy_is_asked_once_per_url_not_per_attempt(webhook_receiver):
+    """Its verdict is a pure function of the URL (a host name's addresses are checked at connect
+    time), so it is kept per URL until the policy is replaced (each check parsed the URL and its
+    address: a few per cent of the dispatcher's time)."""
+    contacts = [f"346000000{n:02d}" for n in range(20)]
+    with live(config({})) as server:
+        base, dispatcher = server.base_url, server.app.extensions["mock"].webhooks
+        asked, policy = [], dispatcher.policy
+
+        def counted(url: str):
+            asked.append(url)
+            return policy(url)
+        dispatcher.policy = counted
+        subscribe(base, provider="indigitall", applicationId=200, url=webhook_receiver.url, events=["sent"])
+        send_indigitall(base, contacts)
+        advance(base, "PT1M")
+        assert wait_deliveries(base, "delivered", len(contacts), timeout=30)["total"] == len(contacts)
+        dispatcher.policy = lambda url: "refused from now on"
+        send_indigitall(base, ["34600000099"])
+        advance(base, "PT1M")
+        dead = wait_deliveries(base, "dead", 1, timeout=30)["deliveries"][0]
+    assert asked == [webhook_receiver.url], asked
+    assert dead["history"][0]["error"] == "refused by the host policy: refused from now on", dead
