@@ -51,6 +51,8 @@ class Reader:
                 if end < 0:
                     if len(buffer) > HEAD_LIMIT:
                         raise ProtocolError(f"its head is longer than {HEAD_LIMIT:,} bytes")
+                    if b"\n\n" in buffer:
+                        raise ProtocolError("its head's lines end in LF alone, not CRLF")
                     return False
                 head = bytes(buffer[:end])
                 del buffer[:end + 4]

@@ -22,10 +22,11 @@ import. It runs:
   are created once, ``records.py``). It stops
   while ``4 x window_events`` deliveries are in flight, so memory stays flat however many events
   fall due at once;
-- ``webhooks.concurrency`` *workers*, one lane each (``lanes.py``). All the events of one
-  message go to the same lane, so a message's events arrive in order (a retried event arrives
-  after the later events of its message, as with real providers). Starts are spaced to
-  ``webhooks.rate`` per second.
+- ``webhooks.concurrency`` attempts at most at once, on one event loop thread (``lanes.py``,
+  ``sender.py``), and a *recorder* thread that writes their outcomes (``recorder.py``). Jobs
+  queue per lane (``queues.py``): all the events of one message go to the same lane, so a
+  message's events arrive in order (a retried event arrives after the later events of its
+  message, as with real providers). Starts are spaced to ``webhooks.rate`` per second.
 
 Delivery records live in the store (``records.py``), so every process sees every attempt, and a
 retry is made by whichever process claims it when it falls due. Retries use real time (1 s, 2 s,

@@ -239,7 +239,7 @@ class Sender:
                     return self._late(attempt, link, elapsed())
                 return Outcome(None, _describe(exc), elapsed())
             reader = link.reader
-            if reader.complete and reader.keep and not link.lost:
+            if reader.complete and reader.keep and not reader.buffer and not link.lost:   # nothing unasked-for
                 link.waiter = link.reader = None
                 self._idle.setdefault(key, []).append(link)
             else:

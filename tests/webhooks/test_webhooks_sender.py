@@ -136,6 +136,16 @@ def test_a_close_racing_the_next_request_reopens_the_connection_once():
     assert len(receiver.requests) == 3 and receiver.connections == 2
 
 
+def test_bytes_after_a_complete_answer_retire_its_connection():
+    """An answer followed by bytes nobody asked for (a second answer): they are never read as the
+    next request's answer, the connection is not reused."""
+    doubled = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\nHTTP/1.1 500 Stale\r\nContent-Length: 0\r\n\r\n"
+    with Scripted([doubled, b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n"]) as receiver:
+        outcomes = _post(receiver, 2)
+    assert [outcome.status for outcome in outcomes] == [200, 201], outcomes
+    assert receiver.connections == 2
+
+
 def test_a_dripping_receiver_is_cut_at_the_deadline_of_the_whole_attempt():
     def drip(conn: socket.socket) -> None:
         conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n")
@@ -164,6 +174,7 @@ def test_a_body_longer_than_the_limit_is_read_to_the_limit_and_its_connection_dr
     (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "a chunk size is not hexadecimal"),
     (b"ICY 200 OK\r\n\r\n", "its status line is"),
     (b"HTTP/1.1 200 OK\r\nno colon here\r\n\r\n", "a header line is"),
+    (b"HTTP/1.1 200 OK\nContent-Length: 0\n\n", "its head's lines end in LF alone"),
 ])
 def test_an_answer_that_is_not_http_1_1_is_a_failed_attempt_naming_why(answer, error):
     with Scripted([answer]) as receiver:
