@@ -26,6 +26,15 @@ Sandboxes
   request context needs: ``Sandbox.enter``) and the version of each map (``maps``), but no
   record counts (``info`` has them); a shared store may record the use at most once a second per
   process.
+- Only ``touch``, ``reset`` and a write that changes something create a sandbox. A read (``info``,
+  ``get``, ``page``, ``scan``, ``clock``, ``version``, ``wait``, ``ledger``, logs, counters, maps)
+  and a write that changes nothing (an ``update`` whose ``fn`` answers None, a ``trim`` with
+  nothing to trim, a lease) in a sandbox that does not exist answer what a fresh one holds (None,
+  empty, 0, its initial clock) and leave it absent: background work or a metrics scrape reading a
+  sandbox dropped meanwhile never brings it back. A write pinned to a generation other than 0 in
+  a sandbox that does not exist raises :class:`StaleGeneration`. (The Redis store still creates
+  the sandbox on ``get``, ``clock``, ``version``, ``wait``, ``ledger``, ``trim`` and writes that
+  change nothing: ``tests/store/test_store_contract.py`` marks those as expected failures.)
 - ``reset(name, rewind_clock)`` is one atomic step: it drops every record, index entry, ledger,
   log, counter and map of the sandbox, restarts its id generators (the next ids are those of a
   fresh sandbox), bumps ``generation`` and ``version``; with ``rewind_clock`` the clock returns to

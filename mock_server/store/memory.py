@@ -19,7 +19,8 @@ import time
 import uuid
 from typing import Callable, Iterator, Sequence
 
-from .base import ClockState, IdStyle, NewRecord, Page, Record, SandboxInfo, SandboxLimit, SingleUpdate, With
+from .base import (ClockState, IdStyle, NewRecord, Page, Record, SandboxInfo, SandboxLimit, SingleUpdate, StaleGeneration,
+                   With)
 from .memory_parts import Data, Feed, Feeds, Index, Sandbox, kept, opened, records, resolve
 from .memory_primitives import Primitives
 
@@ -36,6 +37,7 @@ class MemoryStore(Primitives, SingleUpdate):
         self._clock_start_us = clock_start_us
         self._clock_frozen = clock_frozen
         self._lock = threading.Lock()
+        self._born = threading.Condition(self._lock)     # notified when a sandbox is created
         self._sandboxes: dict[str, Sandbox] = {}
         self._feeds = Feeds()
 
@@ -49,7 +51,8 @@ class MemoryStore(Primitives, SingleUpdate):
         return ClockState(offset_us=start - real, frozen_at_us=start if self._clock_frozen else None)
 
     def _get(self, name: str) -> Sandbox:
-        """The sandbox, created on first use (every operation touches it)."""
+        """The sandbox, created on first use (by a touch, a reset or a write; a read never creates
+        one: it asks :meth:`_find`)."""
         sandbox = self._sandboxes.get(name)
         if sandbox is None:
             with self._lock:
@@ -59,7 +62,32 @@ class MemoryStore(Primitives, SingleUpdate):
                         raise SandboxLimit(name, self.max_sandboxes)
                     sandbox = Sandbox(name, self._initial_clock(), self.seed, self.time_source(), self._feeds)
                     self._sandboxes[name] = sandbox
+                    self._born.notify_all()
         return sandbox
+
+    def _find(self, name: str) -> Sandbox | None:
+        """The sandbox, or None when it does not exist (what a read asks: it never creates one)."""
+        return self._sandboxes.get(name)
+
+    def _for_write(self, name: str, generation: int | None) -> Sandbox | None:
+        """The existing sandbox a write pinned to ``generation`` goes to, or None when it does not
+        exist (the write then creates it only if it changes something). A write pinned to a
+        generation a fresh sandbox cannot have raises :class:`StaleGeneration` and creates nothing."""
+        box = self._sandboxes.get(name)
+        if box is None and generation:
+            raise StaleGeneration(f"sandbox '{name}' is gone (expected generation {generation})")
+        return box
+
+    def _arrival(self, name: str, deadline: float) -> Sandbox | None:
+        """The sandbox, waiting until ``deadline`` (``time.monotonic``) for it to be created if it
+        does not exist (a wait never creates it); None if it still does not."""
+        with self._born:
+            while (box := self._sandboxes.get(name)) is None:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return None
+                self._born.wait(remaining)
+            return box
 
     def touch(self, sandbox: str) -> SandboxInfo:
         box = self._get(sandbox)
@@ -124,7 +152,8 @@ class MemoryStore(Primitives, SingleUpdate):
 
     # -- clock -------------------------------------------------------------------------------
     def clock(self, sandbox: str) -> ClockState:
-        return self._get(sandbox).clock
+        box = self._find(sandbox)
+        return self._initial_clock() if box is None else box.clock
 
     def update_clock(self, sandbox: str, fn: Callable[[ClockState], ClockState]) -> ClockState:
         box = self._get(sandbox)
@@ -138,7 +167,7 @@ class MemoryStore(Primitives, SingleUpdate):
     # -- records -----------------------------------------------------------------------------
     def create(self, sandbox: str, kind: str, build: Callable[[str, int], NewRecord], *,
                ids: IdStyle = "uuid", generation: int | None = None, with_: With | None = None) -> Record:
-        box = self._get(sandbox)
+        box = self._for_write(sandbox, generation) or self._get(sandbox)
         with box.lock:
             box.check(generation)
             data = box.data
@@ -175,21 +204,25 @@ class MemoryStore(Primitives, SingleUpdate):
             return record
 
     def get(self, sandbox: str, kind: str, record_id: str) -> Record | None:
-        record = self._get(sandbox).data.records.get((kind, record_id))
+        box = self._find(sandbox)
+        record = None if box is None else box.data.records.get((kind, record_id))
         return None if record is None else opened(record)
 
     def update_many(self, sandbox: str, keys: Sequence[tuple[str, str]],
                     fn: Callable[[tuple[Record | None, ...]], Sequence[NewRecord | None]], *,
                     generation: int | None = None) -> tuple[Record | None, ...]:
-        box = self._get(sandbox)
+        box = self._for_write(sandbox, generation)
+        if box is None:               # nothing there: created only if ``fn`` writes something
+            current = (None,) * len(keys)
+            if all(new is None for new in _replacements(fn, current, keys)):
+                return current
+            box = self._get(sandbox)
         with box.lock:
             box.check(generation)
             data = box.data
             current = tuple(None if found is None else opened(found)
                             for found in (data.records.get(key) for key in keys))
-            replacements = tuple(fn(current))
-            if len(replacements) != len(keys):
-                raise ValueError("update_many: give one replacement (or None) per key")
+            replacements = _replacements(fn, current, keys)
             out, changed = [], False
             for (kind, record_id), old, new in zip(keys, current, replacements):
                 if new is None:
@@ -233,7 +266,9 @@ class MemoryStore(Primitives, SingleUpdate):
         data.records[ref] = record
 
     def trim(self, sandbox: str, index: str, keep: int) -> int:
-        box = self._get(sandbox)
+        box = self._find(sandbox)
+        if box is None:
+            return 0
         with box.lock:
             data = box.data
             found = data.indexes.get(index)
@@ -265,7 +300,9 @@ class MemoryStore(Primitives, SingleUpdate):
 
     def page(self, sandbox: str, index: str, *, low: float | None = None, high: float | None = None,
              offset: int = 0, limit: int | None = None, newest_first: bool = True) -> Page:
-        box = self._get(sandbox)
+        box = self._find(sandbox)
+        if box is None:
+            return Page((), 0)
         with box.lock:
             data = box.data
             found = data.indexes.get(index)
@@ -284,7 +321,9 @@ class MemoryStore(Primitives, SingleUpdate):
 
     def scan(self, sandbox: str, index: str, *, low: float | None = None, high: float | None = None,
              newest_first: bool = True) -> Iterator[Record]:
-        box = self._get(sandbox)
+        box = self._find(sandbox)
+        if box is None:
+            return iter(())
         with box.lock:
             data = box.data
             found = data.indexes.get(index)
@@ -299,11 +338,14 @@ class MemoryStore(Primitives, SingleUpdate):
 
     # -- change notification ---------------------------------------------------------------------
     def version(self, sandbox: str) -> int:
-        return self._get(sandbox).version
+        box = self._find(sandbox)
+        return 0 if box is None else box.version
 
     def wait(self, sandbox: str, after: int, timeout: float) -> int:
-        box = self._get(sandbox)
         deadline = time.monotonic() + max(0.0, timeout)
+        box = self._arrival(sandbox, deadline)
+        if box is None:
+            return 0
         with box.changed:             # Condition.wait releases the lock while it sleeps
             while box.version <= after:
                 remaining = deadline - time.monotonic()
@@ -314,6 +356,14 @@ class MemoryStore(Primitives, SingleUpdate):
 
     def changes(self) -> Feed:
         return self._feeds.feed()
+
+
+def _replacements(fn: Callable[[tuple[Record | None, ...]], Sequence[NewRecord | None]],
+                  current: tuple[Record | None, ...], keys: Sequence[tuple[str, str]]) -> tuple[NewRecord | None, ...]:
+    replacements = tuple(fn(current))
+    if len(replacements) != len(keys):
+        raise ValueError("update_many: give one replacement (or None) per key")
+    return replacements
 
 
 __all__ = ["MemoryStore"]
