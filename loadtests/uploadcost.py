@@ -1,0 +1,143 @@
+"""What one 1,000-row upload costs the app, in-process: CPU time and callgrind instructions.
+
+The upload (figure (a)'s: ``POST /v1/hsm/file``, 42 KB multipart) goes through the app's whole WSGI
+stack, called directly as a server would (the fault pipeline's middleware, the sandbox selector,
+Flask and its hooks, the Jelou backend, the memory store, the access log, here writing to
+``/dev/null``), with no HTTP server and no webhook thread. Two figures that the machine's load
+does not move:
+
+- ``--cpu`` (default): this thread's CPU time per upload (``time.thread_time``), the median of
+  ``--blocks`` blocks of ``--block`` uploads, the garbage collector held off within a block;
+- ``--callgrind``: instructions per upload, counted by ``valgrind --tool=callgrind`` (on PATH):
+  two runs of this script (``--uploads`` 5 and 25 after the same warm-up), the difference over
+  20, so start-up and imports cancel out.
+
+``python -m loadtests.uploadcost [--cpu] [--callgrind]`` prints them; ``PYTHONPATH`` pointing at
+another tree measures that tree's ``mock_server`` (a base commit) with this script.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import io
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+RUNS = (5, 25)
+
+
+def build():
+    """``(app, environ factory)`` for the 1,000-row upload; the app logs to /dev/null."""
+    from werkzeug.test import EnvironBuilder
+
+    from mock_server import create_app
+
+    from .bench import jelou_csv, upload
+
+    body, headers = upload(jelou_csv(1000))
+    app = create_app({"store": {"url": "memory"}, "access_log": "text"})
+    template = EnvironBuilder(path="/v1/hsm/file", method="POST", headers={**headers, "Host": "localhost"},
+                              data=body).get_environ()
+    template.pop("wsgi.input")
+
+    def environ() -> dict:
+        return {**template, "wsgi.input": io.BytesIO(body)}
+
+    return app, environ
+
+
+def post(app, environ) -> None:
+    statuses: list[str] = []
+    result = app(environ(), lambda status, headers, exc_info=None: statuses.append(status))
+    try:
+        for _ in result:
+            pass
+    finally:
+        getattr(result, "close", lambda: None)()
+    if not statuses or not statuses[0].startswith("200"):
+        raise RuntimeError(f"upload answered {statuses}")
+
+
+def uploads(count: int) -> None:
+    """Warm up (10 uploads), then ``count`` more (the run callgrind counts)."""
+    app, environ = build()
+    for _ in range(10 + count):
+        post(app, environ)
+    stop_access_log(app)
+
+
+def stop_access_log(app) -> None:
+    log = app.extensions["mock.faults"].access_log
+    close = getattr(log, "close", None)
+    if close is not None:
+        close()
+
+
+def cpu(blocks: int, block: int) -> float:
+    """Median CPU seconds per upload over ``blocks`` blocks (this thread)."""
+    app, environ = build()
+    for _ in range(20):
+        post(app, environ)
+    spent = []
+    for _ in range(blocks):
+        gc.collect()
+        gc.disable()
+        try:
+            started = time.thread_time()
+            for _ in range(block):
+                post(app, environ)
+            spent.append((time.thread_time() - started) / block)
+        finally:
+            gc.enable()
+    stop_access_log(app)
+    return statistics.median(spent)
+
+
+def callgrind() -> float:
+    """Instructions per upload (see the module doc)."""
+    if shutil.which("valgrind") is None:
+        raise SystemExit("valgrind is not on PATH")
+    totals = []
+    with tempfile.TemporaryDirectory() as folder:
+        for count in RUNS:
+            out = os.path.join(folder, f"callgrind.{count}")
+            subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
+                            sys.executable, "-m", "loadtests.uploadcost", "--uploads", str(count)],
+                           check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            with open(out, encoding="utf-8") as handle:
+                totals.append(int(re.search(r"^(?:summary|totals): (\d+)", handle.read(), re.M)[1]))
+    return (totals[1] - totals[0]) / (RUNS[1] - RUNS[0])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m loadtests.uploadcost", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--cpu", action="store_true", help="CPU time per upload (the default figure)")
+    parser.add_argument("--callgrind", action="store_true", help="instructions per upload (slow: about 2 minutes)")
+    parser.add_argument("--blocks", type=int, default=15, help="--cpu: blocks (default 15)")
+    parser.add_argument("--block", type=int, default=30, help="--cpu: uploads per block (default 30)")
+    parser.add_argument("--uploads", type=int, help=argparse.SUPPRESS)       # one run under callgrind
+    args = parser.parse_args(argv)
+    if args.uploads is not None:
+        sys.stdout = open(os.devnull, "w")                                      # the access log's stream
+        uploads(args.uploads)
+        return 0
+    if args.callgrind:
+        print(f"instructions per 1,000-row upload (callgrind, in-process): {callgrind() / 1e6:.2f} M", flush=True)
+    if args.cpu or not args.callgrind:
+        sys.stdout, shown = open(os.devnull, "w"), sys.stdout
+        median = cpu(args.blocks, args.block)
+        sys.stdout = shown
+        print(f"CPU per 1,000-row upload (in-process, this thread, median of {args.blocks} blocks of {args.block}): "
+              f"{median * 1e6:.0f} us")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
