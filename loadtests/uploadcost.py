@@ -9,7 +9,8 @@ webhook thread. Two figures that the machine's load does not move:
 - ``--cpu`` (default): this thread's CPU time per upload (``time.thread_time``), the median of
   ``--blocks`` blocks of ``--block`` uploads, the garbage collector held off within a block;
 - ``--callgrind``: instructions per upload, counted by ``valgrind --tool=callgrind`` (on PATH):
-  two runs of this script (``--uploads`` 5 and 25 after the same warm-up, ``PYTHONHASHSEED=0``),
+  two runs of this script (``--uploads`` 5 and 25 after the same warm-up, ``PYTHONHASHSEED=0``,
+  the garbage collector off),
   the difference over 20, so start-up and imports cancel out; in all threads, and on the request's
   thread alone (the access log's writer thread is the other one).
 
@@ -76,7 +77,9 @@ def post(app, environ) -> None:
 def uploads(count: int) -> None:
     """Warm up (10 uploads), then ``count`` more (the run callgrind counts)."""
     app, environ = build()
-    for _ in range(10 + count):
+    gc.collect()
+    gc.disable()                            # a collection's cost follows the heap, and when it falls moves
+    for _ in range(10 + count):             # with the ids' hashes: not the upload's own work
         post(app, environ)
     stop_access_log(app)
 
