@@ -16,58 +16,17 @@ connections; a chunked body is answered 411.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import json
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass, field
 from typing import Any, Callable
 
-SIGNATURE_HEADERS = ("x-jelou-signature", "x-mock-signature")
+from .webhook_events import SIGNATURE_HEADERS, ReceivedEvent, verify  # noqa: F401 (re-exported)
+
 REASONS = {200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 400: "Bad Request", 404: "Not Found",
            411: "Length Required", 429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway",
            503: "Service Unavailable"}
-
-
-@dataclass
-class ReceivedEvent:
-    path: str
-    headers: dict[str, str]            # lower-case names
-    body: bytes
-    status: int                        # what the receiver answered
-    received_at: float                 # time.monotonic() when it arrived
-    signature_ok: bool | None = None   # None: no secret given, or no signature header
-    data: Any = field(default=None)
-
-    @property
-    def event(self) -> str | None:
-        return self.data.get("event") if isinstance(self.data, dict) else None
-
-    @property
-    def event_id(self) -> str | None:
-        return self.headers.get("x-mock-event-id")
-
-    @property
-    def attempt(self) -> int:
-        return int(self.headers.get("x-mock-attempt", "0"))
-
-    @property
-    def recipient(self) -> str | None:
-        if not isinstance(self.data, dict):
-            return None
-        if "notification" in self.data:
-            return self.data["notification"].get("destination")
-        return (self.data.get("message") or {}).get("recipient")
-
-
-def verify(secret: str, body: bytes, header: str | None) -> bool:
-    """Whether ``header`` is ``sha256=<hex HMAC-SHA256 of body>`` under ``secret``."""
-    if not header or not header.startswith("sha256="):
-        return False
-    expected = hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, header[len("sha256="):])
 
 
 class WebhookReceiver:

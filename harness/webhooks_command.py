@@ -14,7 +14,8 @@ import sys
 import threading
 
 from .errors import CommandError
-from .webhooks import ReceivedEvent, WebhookReceiver
+from .webhook_events import ReceivedEvent
+from .webhooks import WebhookReceiver
 
 
 def add_parser(subparsers):

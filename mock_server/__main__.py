@@ -18,8 +18,10 @@ from typing import Any, Callable, Mapping
 from .netpolicy import HostPolicy
 from .httpserver import ListenError, bind, log_line, serve_granian, serve_waitress
 from .providers import join_words
+from .sandbox import Sandbox
 from .settings import Settings, SettingsError, load_file, registered
 from .settings.model import check_value, walk
+from .store import DEFAULT_SANDBOX
 from .version import package_version
 
 
@@ -138,7 +140,8 @@ def build_config(args: argparse.Namespace) -> dict[str, Any]:
 def banner(app, base_url: str) -> str:
     state = app.extensions["mock"]
     settings = state.settings
-    lines = [f"Bulk-messaging mock listening on {base_url}  (seed {settings.seed}, clock {state.clock.now().isoformat()})", "", "Routes:"]
+    now = Sandbox.enter(state.store, DEFAULT_SANDBOX).now_dt()    # the default sandbox's first use starts its clock
+    lines = [f"Bulk-messaging mock listening on {base_url}  (seed {settings.seed}, clock {now.isoformat()})", "", "Routes:"]
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
         if rule.endpoint == "static":
             continue

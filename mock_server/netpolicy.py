@@ -23,7 +23,7 @@ networks in CIDR form (``10.1.0.0/16``, ``fd00::/8``, ``127.0.0.1/32``).
   (``mock_server.fetch`` connects to the very address it checked: no DNS-rebinding gap).
 
 Other outgoing connections (webhooks) use the same check at connect time through
-``mock_server.fetch.policy_connector(policy, timeout)`` on their ``http.client`` connections.
+``mock_server.netconnect.policy_connector(policy, timeout)`` on their ``http.client`` connections.
 """
 
 from __future__ import annotations

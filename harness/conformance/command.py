@@ -27,8 +27,9 @@ from ..cli_common import DEMO, base_url
 from ..errors import CommandError
 from ..server import BackgroundServer
 from . import report
-from .runner import (SANDBOX, FileUrls, LiveTarget, SavedTarget, Side, file_url_reason, load_saved, mock_config,
-                     plan, run_live, run_saved, saved_document, setup_from_saved)
+from .runner import FileUrls, LiveTarget, file_url_reason, plan, run_live, run_saved
+from .saved import SavedTarget, load_saved, saved_document, setup_from_saved
+from .sides import SANDBOX, Side, mock_config
 from .safety import Guard, Pacer, Redactor, consent
 from .scenario import PROVIDERS, Setup, scenario
 

@@ -10,7 +10,8 @@ from typing import Any, TextIO
 
 from jinja2 import Environment
 
-from .runner import Outcome, Planned
+from .runner import Planned
+from .sides import Outcome
 from .safety import Redactor
 
 RESULTS = ("same", "differs", "skipped", "error")

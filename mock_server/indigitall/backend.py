@@ -12,14 +12,13 @@ Decisions the contract leaves open (each documented where it is implemented):
 - tasks of one application sharing a slot send in parallel, each at the application's rate;
 - a canceled task gives back the ledger capacity of its unsent messages, slot by slot, and under a
   profile its application's busy time after its last send and the tier places of recipients it
-  never messaged (``mock_server.tiers``).
+  never messaged (``shaping.py``, ``mock_server.tiers``).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -28,7 +27,6 @@ from ..bodies import FilePart
 from ..clock import range_problem, to_us
 from ..csvfile import CsvRejected, CsvRules, read_csv
 from ..fates import build_outcomes
-from ..tiers import apply_tier, failing_at_send, give_back, latest, occupy, place, record, sent_part, sent_recipients
 from ..isotime import add_duration, add_months_capped, isoformat
 from ..sandbox import Sandbox
 from ..store import StaleGeneration
@@ -37,9 +35,10 @@ from . import schemas
 from .errors import (ApplicationNotFound, ForbiddenApplication, IndigitallError, TaskNotCancelable, TaskNotFound,
                      Unauthorized, ValidationFailed)
 from .layout import Layout, structure_problems
-from .slicing import Plan, SlicingSettings, plan_slots
+from .slicing import Plan, reservation, slicing_settings
 from .tasks import BY_APPLICATION, SHAPING, TASKS, Task, ledger_name
 from .inspection import InspectionMixin
+from .shaping import ShapingMixin
 from .validation import Checker, scan
 from .webhooks import WebhooksMixin
 
@@ -47,7 +46,7 @@ APPLICATION_ID = re.compile(r"[0-9]{1,18}")
 TASK_ID = re.compile(r"[0-9]{1,18}")
 
 
-class IndigitallBackend(InspectionMixin, WebhooksMixin):
+class IndigitallBackend(ShapingMixin, InspectionMixin, WebhooksMixin):
     """indigitall's rules, a service over the store: every call names the sandbox it works in."""
 
     def __init__(self, state) -> None:
@@ -213,7 +212,7 @@ class IndigitallBackend(InspectionMixin, WebhooksMixin):
                 plan = None
                 if sliced:
                     plan = self.store.reserve(sb.name, ledger_name(app_id),
-                                              lambda used: _plan(used, start, total, slicing, condition),
+                                              lambda used: reservation(used, start, total, slicing, condition),
                                               generation=generation)
                 shaped = None if profile_text is None else (SHAPING, app_id, shape)
                 return self.tasks.create(sb.name, build_for(plan), generation=generation, with_=shaped)
@@ -221,45 +220,6 @@ class IndigitallBackend(InspectionMixin, WebhooksMixin):
                 continue
         raise IndigitallError("The sandbox was reset again and again while this task was being stored; "
                               "send it again.", status=503, error_code="SANDBOX_BUSY")
-
-    def _shape(self, task: Task, layout: Layout, shaping: dict, now: float) -> tuple[Task, dict | None]:
-        """Under a profile (CONTRACT §14), in the step that stores the task: its sends placed after
-        the application's other sends (one throughput shared by every task of the application),
-        then its application's messaging tier applied (held sends placed after the others' too);
-        the application's new shaping record."""
-        if task.canceled:
-            return task, None
-        owner, busy, ledger = str(task.id), shaping.get("busy", ()), shaping.get("tier", {})
-        placed = place(busy, task.schedule.segments, now)
-        task = replace(task, segments=tuple((s.first, s.count, s.start) for s in placed))
-        fates = task.fates(self.timelines)
-        if fates.profile.tier is not None and task.schedule.segments:
-            outcomes = bytearray(task.outcomes)
-            admission = apply_tier(fates.profile.tier, latest(ledger), self._recipients(task, layout), task.schedule,
-                                   outcomes, failing_at_send(fates), task.rate, busy)
-            ledger = record(ledger, owner, admission)
-            held = task.segments if admission.segments is None else tuple(
-                (s.first, s.count, s.start) for s in admission.segments)
-            task = replace(task, outcomes=bytes(outcomes), segments=held)
-        return task, {"busy": occupy(busy, owner, task.schedule.segments, now), "tier": ledger}
-
-    def _given_back(self, task: Task, shaping: dict, now: float) -> dict:
-        """The application's shaping record once canceled ``task`` gives back its unsent part: its
-        busy intervals after its last send, and the recipients it never messaged (docs/profiles.md)."""
-        owner, ledger = str(task.id), shaping.get("tier", {})
-        limit = task.to_send
-        if any(owner in sends for sends in ledger.values()):
-            layout, _ = self.compiled(task)
-            kept = sent_recipients(self._recipients(task, layout), task.schedule, task.outcomes,
-                                   failing_at_send(task.fates(self.timelines)), limit)
-            ledger = give_back(ledger, owner, kept)
-        return {"busy": occupy(shaping.get("busy", ()), owner, sent_part(task.schedule, limit), now), "tier": ledger}
-
-    @staticmethod
-    def _recipients(task: Task, layout: Layout):
-        """Each row's rendered ``contactCode``, in row order (what a tier counts)."""
-        header = task.rows.header
-        return (layout.render(dict(zip(header, cells))).get("contactCode") or "" for cells in task.rows.iter_rows())
 
     # -- tasks -------------------------------------------------------------------------------
     def list_tasks(self, sb: Sandbox, application: dict, query: dict) -> tuple[list[Task], int]:
@@ -317,18 +277,3 @@ class IndigitallBackend(InspectionMixin, WebhooksMixin):
 
     def settle(self, sb: Sandbox) -> None:
         """Nothing to do: every task's state is computed from the clock when it is read."""
-
-def _plan(used, start: datetime, total: int, slicing: SlicingSettings, condition: str) -> tuple[Plan, dict[int, int]]:
-    plan = plan_slots(used, start, total, slicing, condition)
-    return plan, {allocation.slot: allocation.count for allocation in plan.allocations}
-
-
-def slicing_settings(app: dict) -> tuple[SlicingSettings, bool, int]:
-    """``(numbers, enabled, activation_rows)``; slicing applies when rows > ``activation_rows``
-    (per-application ``slicing.activation_rows``, default: one slot's ``capacity``). The values
-    were checked by ``settings.check``."""
-    section = app.get("slicing") or {}
-    numbers = SlicingSettings(slot_seconds=int(section.get("slot_seconds", 3600)),
-                              capacity=int(section.get("capacity", 1000)),
-                              window_seconds=int(section.get("window_seconds", 48 * 3600)))
-    return numbers, bool(section.get("enabled", False)), int(section.get("activation_rows", numbers.capacity))

@@ -254,3 +254,21 @@ def slot_schedule(allocations: Iterable[Allocation], settings: SlicingSettings) 
         begin, end = slot_bounds(a.slot, settings)
         out.append({"start": _iso(begin), "end": _iso(end), "count": a.count})
     return out
+
+
+def reservation(used, start: datetime, total: int, slicing: SlicingSettings,
+                condition: str) -> tuple[Plan, dict[int, int]]:
+    """A ledger reservation's plan (``Store.reserve``): the task's plan and the units it adds per slot."""
+    plan = plan_slots(used, start, total, slicing, condition)
+    return plan, {allocation.slot: allocation.count for allocation in plan.allocations}
+
+
+def slicing_settings(app: dict) -> tuple[SlicingSettings, bool, int]:
+    """``(numbers, enabled, activation_rows)``; slicing applies when rows > ``activation_rows``
+    (per-application ``slicing.activation_rows``, default: one slot's ``capacity``). The values
+    were checked by ``settings.check``."""
+    section = app.get("slicing") or {}
+    numbers = SlicingSettings(slot_seconds=int(section.get("slot_seconds", 3600)),
+                              capacity=int(section.get("capacity", 1000)),
+                              window_seconds=int(section.get("window_seconds", 48 * 3600)))
+    return numbers, bool(section.get("enabled", False)), int(section.get("activation_rows", numbers.capacity))

@@ -3,7 +3,8 @@
 Deviations from the real service, on purpose: the success body adds nothing to the documented
 ``{"message", "status"}`` — the campaign id travels in the ``X-Mock-Campaign-Id`` header;
 ``params`` must number the template's placeholders exactly 1..n; ``date`` is read as an alias of
-``scheduledAt`` (the old dashboard's field). Listing notifications, see ``notifications.py``.
+``scheduledAt`` (the old dashboard's field). Listing notifications, see ``notifications.py``; the
+sending queue (when a campaign starts), ``queue.py``.
 """
 
 from __future__ import annotations
@@ -23,22 +24,19 @@ from ..netpolicy import HostPolicy, redact_url
 from . import schemas
 from ..clock import to_us
 from ..sandbox import Sandbox
-from ..store import Record
 from ..store.repository import Repository
-from ..tiers import apply_tier, failing_at_send
-from .campaigns import ALL, BY_BOT, CAMPAIGNS, LANES, QUEUE, TIERS, Campaign, Lane
+from .campaigns import ALL, BY_BOT, CAMPAIGNS, LANES, Campaign, Lane
 from .errors import BotNotFound, ForbiddenBot, JelouError, NotFound, Unauthorized, ValidationFailed, message
 from .notifications import NotificationsMixin
+from .queue import QueueMixin, started_on_lane
 from .webhooks import WebhooksMixin
 
 PHONE = re.compile(r"[1-9][0-9]{7,14}")
-QUEUE_HEAD = 32              # queued campaigns a settle reads at once: the due ones and the next to fall due
-_INF = float("inf")
 HEADER = re.compile(r"[A-Za-z0-9_]+")
 PLACEHOLDER = re.compile(r"\{\{(\d+)\}\}")
 
 
-class JelouBackend(NotificationsMixin, WebhooksMixin):
+class JelouBackend(QueueMixin, NotificationsMixin, WebhooksMixin):
     """Jelou's rules, a service over the store: every call names the sandbox it works in."""
 
     def __init__(self, state) -> None:
@@ -211,7 +209,7 @@ class JelouBackend(NotificationsMixin, WebhooksMixin):
         moment, delay = sb.now(), float(self.settings.start_delay)
 
         def start_at_once(campaign: Campaign, lane: Lane | None) -> tuple[Campaign, Lane | None]:
-            started = _started(campaign, lane, max(moment, campaign.created_us / 1_000_000), delay)
+            started = started_on_lane(campaign, lane, max(moment, campaign.created_us / 1_000_000), delay)
             return (campaign, None) if started is None else started
 
         # due at once (the common case): created already started, with its bot's lane, in one step;
@@ -221,84 +219,6 @@ class JelouBackend(NotificationsMixin, WebhooksMixin):
         return self._start_if_due(sb, created)
 
     # -- the sending queue ---------------------------------------------------------------
-    def settle(self, sb: Sandbox) -> None:
-        """Start every campaign whose time has come, in order of due time, one bot at a time.
-
-        Each start is one atomic update of the campaign and its bot's lane, so concurrent
-        requests settling the same sandbox start each campaign once, in the same order.
-        A request context (``sb.info``) whose sandbox version is the one the queue was last read
-        at, with its lowest due time still ahead, needs no store operation at all.
-        """
-        moment = sb.now()
-        info = sb.info
-        stamp = None if info is None else (info.created_real, info.generation, info.version)
-        known = self._next_due.get(sb.name)
-        if stamp is not None and known is not None and known[0] == stamp and moment < known[1]:
-            return                     # nothing changed since the queue was read, and nothing fell due yet
-        head, total = self.campaigns.page(sb.name, QUEUE, newest_first=False, limit=QUEUE_HEAD)
-        due = [campaign for campaign in head if campaign.due_at <= moment]
-        if len(due) == len(head) and total > len(due):          # more due than the head
-            due = list(self.campaigns.scan(sb.name, QUEUE, high=moment, newest_first=False))
-        if not due:
-            if stamp is not None and total == len(head):   # when the next one may start, for this version
-                if len(self._next_due) >= 4096:
-                    self._next_due.clear()
-                self._next_due[sb.name] = (stamp, min((campaign.due_at for campaign in head), default=_INF))
-            return
-        due.sort(key=lambda campaign: campaign.due_at)      # stable: creation order breaks ties
-        delay = float(self.settings.start_delay)
-        for campaign in due:
-            self._start_on_lane(sb, campaign, moment, delay)
-
-    def _start_if_due(self, sb: Sandbox, campaign: Campaign) -> Campaign:
-        """Start the campaign a request just stored or rescheduled if it is due by the request's
-        instant: what ``settle`` would do, for this one campaign (every campaign due earlier was
-        started when the request began, by the same instant). The store stamps a new record with
-        its own reading of the clock, which a running clock puts after the request's."""
-        moment = max(sb.now(), campaign.created_us / 1_000_000)
-        if campaign.cancelled or campaign.started_at is not None or campaign.due_at > moment:
-            return campaign
-        started = self._start_on_lane(sb, campaign, moment, float(self.settings.start_delay))
-        return campaign if started is None else started
-
-    def _start_on_lane(self, sb: Sandbox, campaign: Campaign, moment: float, delay: float) -> Campaign | None:
-        """Start the campaign (if still due) and take its bot's lane: one atomic update of both."""
-        def start(current: tuple[Record | None, ...]):
-            record, lane, ledger = current
-            if record is None:
-                return None, None, None
-            started = _started(CAMPAIGNS.load(record), None if lane is None else LANES.load(lane), moment, delay)
-            if started is None:
-                return None, None, None
-            campaign, new_lane = started
-            tiered = self._tiered(campaign, None if ledger is None else TIERS.load(ledger))
-            if tiered is None:
-                return CAMPAIGNS.new(campaign), LANES.new(new_lane), None
-            campaign, new_ledger = tiered
-            return (CAMPAIGNS.new(campaign), LANES.new(Lane(campaign.finishes_at + 1 / campaign.rate)),
-                    TIERS.new(new_ledger))
-
-        keys = (CAMPAIGNS.key(campaign.id), LANES.key(campaign.bot_id), TIERS.key(campaign.bot_id))
-        record, _, _ = self.store.update_many(sb.name, keys, start)
-        return None if record is None else CAMPAIGNS.load(record)
-
-    def _tiered(self, campaign: Campaign, ledger: dict | None) -> tuple[Campaign, dict] | None:
-        """The campaign with its bot's messaging tier applied (CONTRACT §14), and the bot's new
-        tier ledger; None when its profile has no tier."""
-        fates = campaign.fates(self.timelines)
-        tier = getattr(fates, "profile", None) and fates.profile.tier
-        if not tier or campaign.total == 0:
-            return None
-        outcomes = bytearray(campaign.outcomes)
-        recipients = (cells[0] if cells else "" for cells in campaign.rows.iter_rows())
-        admission = apply_tier(tier, ledger, recipients, campaign.schedule, outcomes, failing_at_send(fates),
-                               campaign.rate)
-        all_fail, fail_after = Campaign.failing_profile(bytes(outcomes), fates)
-        held = None if admission.segments is None else tuple((s.first, s.count, s.start) for s in admission.segments)
-        return dataclasses.replace(campaign, outcomes=bytes(outcomes), segments=held, all_fail=all_fail,
-                                   fail_after=fail_after), admission.ledger
-
-    # -- campaigns -------------------------------------------------------------------------
     def list_campaigns(self, sb: Sandbox, client: dict, query: dict) -> tuple[list[Campaign], int]:
         """Campaigns of a bot created in [startAt, endAt], newest first, one page."""
         bot = self.bot_for(client, query["botId"])
@@ -347,22 +267,12 @@ class JelouBackend(NotificationsMixin, WebhooksMixin):
         return campaign.to_current(self.timelines, now)
 
 
-def _started(campaign: Campaign, lane: Lane | None, moment: float, delay: float) -> tuple[Campaign, Lane] | None:
-    """The campaign started on its bot's lane at ``moment`` and the lane it leaves; None when it
-    is not to start (cancelled, started already, or not due by ``moment``)."""
-    if campaign.cancelled or campaign.started_at is not None or campaign.due_at > moment:
-        return None
-    started = max(campaign.due_at + delay, lane.end if lane is not None else float("-inf"))
-    return dataclasses.replace(campaign, started_at=started), Lane(started + campaign.total / campaign.rate)
-
-
 def _matches(campaign: Campaign, query: dict, now: float) -> bool:
     if "elementName" in query and campaign.element_name != query["elementName"]:
         return False
     if "status" in query and campaign.status(now) != query["status"]:
         return False
     return not ("name" in query and query["name"].lower() not in campaign.name.lower())
-
 
 
 def _json_text(value: Any) -> str | None:

@@ -1,6 +1,6 @@
 """Jelou's operations for the OpenAPI document: what is not a schema (summaries, ids, parameters,
-error statuses). Bodies, answers and error envelopes are the schemas of ``schemas.py``: the routes
-declare the ones they load and dump (``mock_server.wire``), ``mock_server.apidoc`` joins them here.
+error statuses). Bodies, answers and error envelopes are the schemas of ``schemas.py`` and
+``answers.py``: the routes declare the ones they load and dump (``mock_server.wire``), ``mock_server.apidoc`` joins them here.
 ``tests/ui/test_openapi.py`` checks that every route is described and schemathesis that every answer
 matches.
 """

@@ -8,9 +8,9 @@ from .. import bodies
 from ..providers import hand_over_record
 from ..sandbox import current
 from ..wire import answers, takes
-from . import schemas
-from .schemas import (CampaignUpdateSchema, HsmFileFormSchema, NotificationPageSchema, NotificationSchema, SendSchema,
-                      SentSchema, WebhooksGetSchema, WebhooksSetSchema)
+from . import answers as shapes, schemas
+from .answers import NotificationPageSchema, NotificationSchema, SentSchema, WebhooksGetSchema, WebhooksSetSchema
+from .schemas import CampaignUpdateSchema, HsmFileFormSchema, SendSchema
 from .webhooks import WebhooksSchema
 from .errors import JelouError, message
 
@@ -61,7 +61,7 @@ def set_webhooks(bot_id: str):
 
 
 @bp.get("/v1/campaigns")
-@answers(schemas.campaign_list, description="One page, newest first")
+@answers(shapes.campaign_list, description="One page, newest first")
 def list_campaigns():
     backend = _backend()
     client = _client()
@@ -78,14 +78,14 @@ def list_campaigns():
 
 
 @bp.get("/v1/campaigns/<campaign_id>")
-@answers(schemas.campaign_one, description="The campaign")
+@answers(shapes.campaign_one, description="The campaign")
 def get_campaign(campaign_id: str):
     backend = _backend()
     return {"data": backend.render(current(), backend.campaign_for(current(), _client(), campaign_id))}
 
 
 @bp.put("/v1/campaigns/<campaign_id>")
-@answers(schemas.campaign_updated, description="Updated")
+@answers(shapes.campaign_updated, description="Updated")
 @takes(CampaignUpdateSchema, ("application/json", "multipart/form-data", "application/x-www-form-urlencoded"))
 def update_campaign(campaign_id: str):
     """Cancel or reschedule; the dashboard sends a multipart form, API clients JSON."""

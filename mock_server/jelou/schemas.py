@@ -1,6 +1,7 @@
-"""Jelou wire shapes as marshmallow schemas, each declared once: the bodies the routes load, the
-answers they dump (``mock_server.wire``), as the OpenAPI document shows them (the error
-envelopes are declared with the errors, in ``errors.py``); and the bridge from marshmallow's errors to E0422 entries."""
+"""Jelou's request bodies as marshmallow schemas, each declared once: the bodies and query
+arguments the routes load, as the OpenAPI document shows them, and the bridge from marshmallow's
+errors to E0422 entries. The answers are in ``answers.py`` (re-exported here), the error envelopes
+with the errors, in ``errors.py``."""
 
 from __future__ import annotations
 
@@ -13,13 +14,16 @@ from .. import bodies
 from ..clock import range_problem
 from ..isotime import parse_date_or_datetime, parse_datetime
 from ..queryargs import MAX_SAFE, QueryInteger
-from ..wire import Instant, multipart_form
-from .campaigns import MESSAGE_STATUSES
+from ..wire import multipart_form
+from .answers import (CAMPAIGN_STATUSES, NULLABLE_TEXT, CampaignSchema, ErrorMessageSchema,  # noqa: F401 (re-exported)
+                      LegacyCampaignSchema, NamedSchema, NotificationMetadataSchema, NotificationPageSchema,
+                      NotificationSchema, PaginationSchema, SentSchema, WebhookEntryAnswerSchema, WebhooksAnswerSchema,
+                      WebhooksGetSchema, WebhooksSetSchema, campaign_list, campaign_one, campaign_schemas,
+                      campaign_updated)
 from .errors import ValidationFailed, message
 
 MEDIA_TYPES = ("image", "document", "video")
 TYPES = ("text", *MEDIA_TYPES)
-CAMPAIGN_STATUSES = ("SCHEDULED", "PENDING", "IN_PROGRESS", "COMPLETED", "CANCELLED", "FAILED")
 JSON_FIELDS = ("params", "buttonPayloads", "actions", "dynamicUrlParameter")
 MAX_PAGE_SIZE = 50
 MAX_FLOW_ID = 2**53 - 1
@@ -31,7 +35,6 @@ PAGE_RANGE = [validate.Range(min=1), validate.Range(max=MAX_SAFE)]
 PAGE_INVALID = f"Not a valid integer; use digits 0-9, from 1 to {MAX_SAFE}."
 LIMIT_INVALID = f"Not a valid integer; use digits 0-9, from 1 to {MAX_PAGE_SIZE}."
 
-NULLABLE_TEXT = {"required": True, "allow_none": True}
 REQUIRED = {"required": "Missing data for required field."}
 TEXT = {**REQUIRED, "invalid": "Not a valid string.", "null": "Field may not be null."}
 
@@ -172,13 +175,7 @@ class CampaignUpdateSchema(Schema):
             raise ValidationError("Send status=CANCELLED to cancel, or scheduledAt to reschedule.", "status")
 
 
-# == answers (dumped by the routes, mock_server.wire; the error envelopes are in errors.py) =========
-# -- success bodies ----------------------------------------------------------------------------
-class SentSchema(Schema):
-    message = fields.List(fields.String(), required=True)
-    status = fields.String(required=True, validate=validate.OneOf(["success"]))
-
-
+# the multipart form of POST /v1/hsm/file: the send body's fields with the CSV instead of fileUrl
 HsmFileFormSchema = multipart_form(
     SendSchema, name="HsmFileFormSchema", exclude=("fileUrl", "date"),
     file=fields.Raw(required=True, metadata={"type": "string", "format": "binary", "description": "the CSV (.csv)"}),
@@ -187,166 +184,6 @@ HsmFileFormSchema = multipart_form(
                "actions": "JSON object", "scheduledAt": "ISO 8601 date-time; naive is UTC"})
 
 
-class CampaignSchema(Schema):
-    """A campaign in the current documented shape (``campaigns_shape: current``)."""
-
-    id = fields.String(required=True)
-    name = fields.String(required=True)
-    elementName = fields.String(required=True)
-    botId = fields.String(required=True)
-    status = fields.String(required=True, validate=validate.OneOf(CAMPAIGN_STATUSES))
-    totalMessages = fields.Integer(required=True)
-    deliveredMessages = fields.Integer(required=True)
-    failedMessages = fields.Integer(required=True)
-    createdAt = Instant(required=True)
-    completedAt = Instant(**NULLABLE_TEXT)
-    scheduledAt = Instant(**NULLABLE_TEXT)
-    startedAt = Instant(**NULLABLE_TEXT)
-    updatedAt = Instant(required=True)
-    type = fields.String(required=True)
-    fileName = fields.String(required=True)
-
-
-class NamedSchema(Schema):
-    id = fields.Raw(required=True)
-    name = fields.String(required=True)
-
-
-class LegacyCampaignSchema(Schema):
-    """A campaign in the older (GitBook) shape (``campaigns_shape: legacy``)."""
-
-    _id = fields.String(required=True)
-    name = fields.String(required=True)
-    fileName = fields.String(required=True)
-    status = fields.String(required=True, validate=validate.OneOf(CAMPAIGN_STATUSES))
-    botId = fields.String(required=True)
-    companyId = fields.Raw(required=True)
-    bot = fields.Nested(NamedSchema, required=True)
-    company = fields.Nested(NamedSchema, required=True)
-    rowCount = fields.Integer(required=True)
-    storageUrl = fields.String(**NULLABLE_TEXT)
-    metadata = fields.Dict(required=True)
-    totalMessages = fields.Integer(required=True)
-    deliveredMessages = fields.Integer(required=True)
-    failedMessages = fields.Integer(required=True)
-    scheduledAt = Instant(**NULLABLE_TEXT)
-    createdAt = Instant(required=True)
-    updatedAt = Instant(required=True)
-
-
-class PaginationSchema(Schema):
-    limit = fields.Integer(required=True)
-    page = fields.Integer(required=True)
-    total = fields.Integer(required=True)
-    offset = fields.Integer(required=True)
-    totalPages = fields.Integer(required=True)
-
-
-class ErrorMessageSchema(Schema):
-    message = fields.String(allow_none=True)
-    code = fields.Integer(allow_none=True, metadata={"description": "the WhatsApp error code (131026, 131049, ...)"})
-
-
-class NotificationSchema(Schema):
-    id = fields.String(required=True)
-    internalId = fields.String(required=True)
-    destination = fields.String(required=True)
-    sentStatus = fields.String(required=True, validate=validate.OneOf(MESSAGE_STATUSES))
-    wasRead = fields.Boolean(required=True)
-    origin = fields.String(required=True, validate=validate.OneOf(["BULK"]))
-    campaignId = fields.String(required=True)
-    elementName = fields.String(required=True)
-    botId = fields.String(required=True)
-    createdAt = Instant(required=True)
-    sentDate = Instant(**NULLABLE_TEXT)
-    deliveryChannelAt = Instant(**NULLABLE_TEXT)
-    deliveryUserAt = Instant(**NULLABLE_TEXT)
-    readAt = Instant(**NULLABLE_TEXT)
-    replyAt = Instant(**NULLABLE_TEXT)
-    failedAt = Instant(**NULLABLE_TEXT)
-    error = fields.Nested(ErrorMessageSchema, **NULLABLE_TEXT)
-
-
-class NotificationMetadataSchema(Schema):
-    CREATED = fields.Integer(required=True)
-    DELIVERED_CHANNEL = fields.Integer(required=True)
-    DELIVERED_USER = fields.Integer(required=True)
-    READ = fields.Integer(required=True)
-    REPLY = fields.Integer(required=True)
-    FAILED = fields.Integer(required=True)
-    total = fields.Integer(required=True)
-
-
-class NotificationPageSchema(Schema):
-    pagination = fields.Nested(PaginationSchema, required=True)
-    results = fields.List(fields.Nested(NotificationSchema), required=True)
-    _metadata = fields.Nested(NotificationMetadataSchema, required=True)
-
-
-class WebhookEntryAnswerSchema(Schema):
-    url = fields.String(required=True)
-    events = fields.List(fields.String(), required=True)
-
-
-class WebhooksAnswerSchema(Schema):
-    """``{"message", "statusMessage": "success", "status": 1, "data"}`` of the webhook API."""
-
-    message = fields.List(fields.String(), required=True)
-    statusMessage = fields.String(required=True)
-    status = fields.Integer(required=True)
-
-
-class WebhooksSetSchema(WebhooksAnswerSchema):
-    data = fields.List(fields.Nested(WebhookEntryAnswerSchema), required=True)
-
-
-class WebhooksGetSchema(WebhooksAnswerSchema):
-    data = fields.Dict(keys=fields.String(), values=fields.String(allow_none=True), required=True,
-                       metadata={"description": "event -> URL (null when nobody subscribed)"})
-
-
-def campaign_schemas(shape: str):
-    """The item, list, one-campaign and update bodies for the configured ``campaigns_shape``."""
-    item = LegacyCampaignSchema if shape == "legacy" else CampaignSchema
-
-    class CampaignListData(Schema):
-        results = fields.List(fields.Nested(item), required=True)
-        pagination = fields.Nested(PaginationSchema, required=True)
-
-    if shape == "legacy":
-        class CampaignList(Schema):
-            pagination = fields.Nested(PaginationSchema, required=True)
-            _metadata = fields.Dict(required=True)
-            results = fields.List(fields.Nested(item), required=True)
-    else:
-        class CampaignList(SentSchema):
-            data = fields.Nested(CampaignListData, required=True)
-
-    class CampaignOne(Schema):
-        data = fields.Nested(item, required=True)
-
-    class CampaignUpdated(SentSchema):
-        data = fields.Nested(item, required=True)
-
-    return CampaignList, CampaignOne, CampaignUpdated
-
-
-def campaign_list(settings, providers) -> type[Schema]:
-    """``GET /v1/campaigns`` in the configured ``jelou.campaigns_shape``."""
-    return campaign_schemas(settings.jelou.campaigns_shape)[0]
-
-
-def campaign_one(settings, providers) -> type[Schema]:
-    """``GET /v1/campaigns/{campaignId}`` in the configured shape."""
-    return campaign_schemas(settings.jelou.campaigns_shape)[1]
-
-
-def campaign_updated(settings, providers) -> type[Schema]:
-    """``PUT /v1/campaigns/{campaignId}`` in the configured shape."""
-    return campaign_schemas(settings.jelou.campaigns_shape)[2]
-
-
-# One instance of each, built at import: building a schema deep-copies all its fields (about 70 us
 # for SendSchema), and loading does not change the instance, so threads can share them.
 SEND = SendSchema()
 CAMPAIGN_LIST = CampaignListSchema()

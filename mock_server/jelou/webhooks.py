@@ -21,6 +21,7 @@ from ..sandbox import Sandbox
 from ..webhooks.events import Source
 from ..webhooks.subscriptions import shown_url, url_problem
 from . import schemas
+from .answers import NotificationSchema
 from .campaigns import ALL, CAMPAIGNS
 from .errors import JelouError
 
@@ -77,7 +78,7 @@ class WebhookEventSchema(Schema):
     timestamp = fields.String(required=True, metadata={"description": "mock time of the transition (ISO 8601, UTC)"})
     botId = fields.String(required=True)
     campaignId = fields.String(required=True)
-    notification = fields.Nested(schemas.NotificationSchema, required=True,
+    notification = fields.Nested(NotificationSchema, required=True,
                                  metadata={"description": "the notification right after the transition"})
 
 

@@ -8,23 +8,24 @@ nothing in the store. Each sandbox has its own lock and condition;
 the lock guards only quick steps (an insert, a compare-and-set, a bisect), and ``wait`` sleeps
 on the condition, which releases the lock. A reset replaces the sandbox's collections with new
 ones instead of clearing them, so a ``scan`` already under way keeps its consistent snapshot.
-Ledgers, logs, counters and maps are in ``memory_primitives``; the building blocks in
-``memory_parts``.
+Records are in ``memory_records``, ledgers, logs, counters and maps in ``memory_primitives``; the
+building blocks in ``memory_parts``. A read never creates a sandbox (``_find``), nor does a write
+that changes nothing; a touch, a reset or a write that changes something does (``_get``).
 """
 
 from __future__ import annotations
 
 import threading
 import time
-import uuid
-from typing import Callable, Iterator, Sequence
+from typing import Callable
 
-from .base import ClockState, IdStyle, NewRecord, Page, Record, SandboxInfo, SandboxLimit, SingleUpdate, With
-from .memory_parts import Data, Feed, Feeds, Index, Sandbox, kept, opened, records, resolve
+from .base import ClockState, SandboxInfo, SandboxLimit, SingleUpdate, StaleGeneration
+from .memory_parts import Data, Feed, Feeds, Sandbox
 from .memory_primitives import Primitives
+from .memory_records import Records
 
 
-class MemoryStore(Primitives, SingleUpdate):
+class MemoryStore(Records, Primitives, SingleUpdate):
     """The default store. ``clock_start_us``/``clock_frozen``: how a new sandbox's clock starts;
     ``max_sandboxes``: how many may exist at once (None: no bound)."""
 
@@ -36,6 +37,7 @@ class MemoryStore(Primitives, SingleUpdate):
         self._clock_start_us = clock_start_us
         self._clock_frozen = clock_frozen
         self._lock = threading.Lock()
+        self._born = threading.Condition(self._lock)     # notified when a sandbox is created
         self._sandboxes: dict[str, Sandbox] = {}
         self._feeds = Feeds()
 
@@ -49,7 +51,8 @@ class MemoryStore(Primitives, SingleUpdate):
         return ClockState(offset_us=start - real, frozen_at_us=start if self._clock_frozen else None)
 
     def _get(self, name: str) -> Sandbox:
-        """The sandbox, created on first use (every operation touches it)."""
+        """The sandbox, created on first use (by a touch, a reset or a write; a read never creates
+        one: it asks :meth:`_find`)."""
         sandbox = self._sandboxes.get(name)
         if sandbox is None:
             with self._lock:
@@ -59,7 +62,32 @@ class MemoryStore(Primitives, SingleUpdate):
                         raise SandboxLimit(name, self.max_sandboxes)
                     sandbox = Sandbox(name, self._initial_clock(), self.seed, self.time_source(), self._feeds)
                     self._sandboxes[name] = sandbox
+                    self._born.notify_all()
         return sandbox
+
+    def _find(self, name: str) -> Sandbox | None:
+        """The sandbox, or None when it does not exist (what a read asks: it never creates one)."""
+        return self._sandboxes.get(name)
+
+    def _for_write(self, name: str, generation: int | None) -> Sandbox | None:
+        """The existing sandbox a write pinned to ``generation`` goes to, or None when it does not
+        exist (the write then creates it only if it changes something). A write pinned to a
+        generation a fresh sandbox cannot have raises :class:`StaleGeneration` and creates nothing."""
+        box = self._sandboxes.get(name)
+        if box is None and generation:
+            raise StaleGeneration(f"sandbox '{name}' is gone (expected generation {generation})")
+        return box
+
+    def _arrival(self, name: str, deadline: float) -> Sandbox | None:
+        """The sandbox, waiting until ``deadline`` (``time.monotonic``) for it to be created if it
+        does not exist (a wait never creates it); None if it still does not."""
+        with self._born:
+            while (box := self._sandboxes.get(name)) is None:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return None
+                self._born.wait(remaining)
+            return box
 
     def touch(self, sandbox: str) -> SandboxInfo:
         box = self._get(sandbox)
@@ -124,7 +152,8 @@ class MemoryStore(Primitives, SingleUpdate):
 
     # -- clock -------------------------------------------------------------------------------
     def clock(self, sandbox: str) -> ClockState:
-        return self._get(sandbox).clock
+        box = self._find(sandbox)
+        return self._initial_clock() if box is None else box.clock
 
     def update_clock(self, sandbox: str, fn: Callable[[ClockState], ClockState]) -> ClockState:
         box = self._get(sandbox)
@@ -135,175 +164,16 @@ class MemoryStore(Primitives, SingleUpdate):
                 box.bump()
             return new
 
-    # -- records -----------------------------------------------------------------------------
-    def create(self, sandbox: str, kind: str, build: Callable[[str, int], NewRecord], *,
-               ids: IdStyle = "uuid", generation: int | None = None, with_: With | None = None) -> Record:
-        box = self._get(sandbox)
-        with box.lock:
-            box.check(generation)
-            data = box.data
-            if ids == "sequence":
-                number = data.sequences.get(kind, 0) + 1
-                record_id = str(number)
-            else:
-                record_id = str(uuid.UUID(int=data.uuids.getrandbits(128), version=4))
-            now = box.clock.now_us(self._real_us())
-            if data.last_created_us is not None and now < data.last_created_us:
-                now = data.last_created_us
-            new = build(record_id, now)
-            other_key, other, replacement = None, None, None
-            if with_ is not None:
-                other_key, fn = with_
-                found = data.records.get(other_key)
-                other = None if found is None else opened(found)
-                new, replacement = fn(new, other)
-            if ids == "sequence":
-                data.sequences[kind] = number
-            data.seq += 1
-            data.last_created_us = now
-            record = Record(kind, record_id, data.seq, now, 1, new.value, resolve(new.indexes, now))
-            self._store(data, None, kept(record))
-            if replacement is not None and other_key is not None:
-                if other is None:
-                    data.seq += 1
-                    changed = Record(*other_key, data.seq, now, 1, replacement.value, resolve(replacement.indexes, now))
-                else:
-                    changed = Record(*other_key, other.seq, other.created_us, other.version + 1, replacement.value,
-                                     resolve(replacement.indexes, other.created_us))
-                self._store(data, other, kept(changed))
-            box.bump()
-            return record
-
-    def get(self, sandbox: str, kind: str, record_id: str) -> Record | None:
-        record = self._get(sandbox).data.records.get((kind, record_id))
-        return None if record is None else opened(record)
-
-    def update_many(self, sandbox: str, keys: Sequence[tuple[str, str]],
-                    fn: Callable[[tuple[Record | None, ...]], Sequence[NewRecord | None]], *,
-                    generation: int | None = None) -> tuple[Record | None, ...]:
-        box = self._get(sandbox)
-        with box.lock:
-            box.check(generation)
-            data = box.data
-            current = tuple(None if found is None else opened(found)
-                            for found in (data.records.get(key) for key in keys))
-            replacements = tuple(fn(current))
-            if len(replacements) != len(keys):
-                raise ValueError("update_many: give one replacement (or None) per key")
-            out, changed = [], False
-            for (kind, record_id), old, new in zip(keys, current, replacements):
-                if new is None:
-                    out.append(old)
-                    continue
-                changed = True
-                if old is None:
-                    now = box.clock.now_us(self._real_us())
-                    if data.last_created_us is not None and now < data.last_created_us:
-                        now = data.last_created_us
-                    data.seq += 1
-                    data.last_created_us = now
-                    record = Record(kind, record_id, data.seq, now, 1, new.value, resolve(new.indexes, now))
-                else:
-                    record = Record(kind, record_id, old.seq, old.created_us, old.version + 1, new.value,
-                                    resolve(new.indexes, old.created_us))
-                self._store(data, old, kept(record))
-                out.append(record)
-            if changed:
-                box.bump()
-            return tuple(out)
-
-    @staticmethod
-    def _store(data: Data, old: Record | None, record: Record) -> None:
-        ref = (record.kind, record.id)
-        before = set(old.indexes) if old is not None else set()
-        after = set(record.indexes)
-        for name, score in before - after:
-            index = data.indexes[name]
-            index.remove((score, record.seq), ref)
-            if not index.keys:            # per-recipient indexes come and go: never keep empty ones
-                del data.indexes[name]
-        for name, score in record.indexes:
-            if (name, score) not in before:
-                index = data.indexes.get(name)
-                if index is None:
-                    index = data.indexes[name] = Index()
-                index.add((score, record.seq), ref)
-        if old is None:
-            data.counts[record.kind] = data.counts.get(record.kind, 0) + 1
-        data.records[ref] = record
-
-    def trim(self, sandbox: str, index: str, keep: int) -> int:
-        box = self._get(sandbox)
-        with box.lock:
-            data = box.data
-            found = data.indexes.get(index)
-            cut = 0 if found is None else len(found.refs) - max(0, keep)
-            if cut <= 0:
-                return 0
-            doomed = found.refs[:cut]
-            del found.keys[:cut], found.refs[:cut]
-            elsewhere: dict[str, list] = {}
-            for ref in doomed:
-                record = data.records.pop(ref)
-                for name, score in record.indexes:
-                    if name != index:
-                        elsewhere.setdefault(name, []).append(((score, record.seq), ref))
-                left = data.counts[record.kind] - 1
-                if left:
-                    data.counts[record.kind] = left
-                else:
-                    del data.counts[record.kind]
-            for name, entries in elsewhere.items():
-                other = data.indexes[name]
-                other.remove_many(entries)
-                if not other.keys:
-                    del data.indexes[name]
-            if not found.keys:
-                del data.indexes[index]
-            box.bump()
-            return cut
-
-    def page(self, sandbox: str, index: str, *, low: float | None = None, high: float | None = None,
-             offset: int = 0, limit: int | None = None, newest_first: bool = True) -> Page:
-        box = self._get(sandbox)
-        with box.lock:
-            data = box.data
-            found = data.indexes.get(index)
-            if found is None:
-                return Page((), 0)
-            start, end = found.bounds(low, high)
-            total = end - start
-            count = total - offset if limit is None else min(limit, total - offset)
-            if count <= 0:
-                return Page((), total)
-            if newest_first:
-                refs = found.refs[end - offset - count:end - offset][::-1]
-            else:
-                refs = found.refs[start + offset:start + offset + count]
-            return Page(tuple(opened(data.records[ref]) for ref in refs), total)
-
-    def scan(self, sandbox: str, index: str, *, low: float | None = None, high: float | None = None,
-             newest_first: bool = True) -> Iterator[Record]:
-        box = self._get(sandbox)
-        with box.lock:
-            data = box.data
-            found = data.indexes.get(index)
-            if found is None:
-                return iter(())
-            start, end = found.bounds(low, high)
-            refs = found.refs[start:end]      # a list of references: cheap, and immune to later inserts
-            generation = box.generation
-        if newest_first:
-            refs.reverse()
-        return records(box, generation, data, refs)
-
     # -- change notification ---------------------------------------------------------------------
     def version(self, sandbox: str) -> int:
-        return self._get(sandbox).version
+        box = self._find(sandbox)
+        return 0 if box is None else box.version
 
     def wait(self, sandbox: str, after: int, timeout: float) -> int:
-        box = self._get(sandbox)
         deadline = time.monotonic() + max(0.0, timeout)
+        box = self._arrival(sandbox, deadline)
+        if box is None:
+            return 0
         with box.changed:             # Condition.wait releases the lock while it sleeps
             while box.version <= after:
                 remaining = deadline - time.monotonic()

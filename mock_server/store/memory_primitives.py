@@ -1,7 +1,8 @@
 """The in-memory store's generic primitives: slot ledgers, logs, counters and maps.
 
 Mixed into :class:`~mock_server.store.memory.MemoryStore`, which provides ``_get(name)`` (the
-sandbox, created on first use) and ``time_source``. Guarantees: see ``base.py``. Log values are
+sandbox, created on first use: what a write asks), ``_find(name)`` (the sandbox or None: what a
+read asks, so a read never creates one), ``_for_write`` and ``_arrival`` and ``time_source``. Guarantees: see ``base.py``. Log values are
 kept encoded (``codec``, as the Redis store keeps them: compact, and sized the same way), map values
 are copied in and out, so a caller never shares a mutable value with the store.
 """
@@ -20,13 +21,20 @@ from .memory_parts import Log, ReadOnly
 class Primitives:
     # -- slot ledgers --------------------------------------------------------------------------
     def ledger(self, sandbox: str, name: str) -> dict[int, int]:
-        box = self._get(sandbox)
+        box = self._find(sandbox)
+        if box is None:
+            return {}
         with box.lock:
             return dict(box.data.ledgers.get(name, {}))
 
     def reserve(self, sandbox: str, name: str, plan: Callable[[Mapping[int, int]], tuple[T, Mapping[int, int]]], *,
                 generation: int | None = None) -> T:
-        box = self._get(sandbox)
+        box = self._for_write(sandbox, generation)
+        if box is None:                          # nothing there: created only if the plan reserves
+            result, deltas = plan(ReadOnly({}))
+            if not any(deltas.values()):
+                return result
+            box = self._get(sandbox)
         with box.lock:
             box.check(generation)
             ledger = box.data.ledgers.setdefault(name, {})
@@ -73,8 +81,10 @@ class Primitives:
             return kept.last
 
     def wait_log(self, sandbox: str, log: str, after: int, timeout: float) -> int:
-        box = self._get(sandbox)
         deadline = time.monotonic() + max(0.0, timeout)
+        box = self._arrival(sandbox, deadline)
+        if box is None:
+            return 0
         with box.changed:                        # Condition.wait releases the lock while it sleeps
             version = box.version
             while box.data.logs.get(log, Log()).last <= after and box.version == version:
@@ -85,7 +95,9 @@ class Primitives:
             return box.data.logs.get(log, Log()).last
 
     def read_log(self, sandbox: str, log: str, *, after: int = 0, limit: int = 100) -> LogPage:
-        box = self._get(sandbox)
+        box = self._find(sandbox)
+        if box is None:
+            return LogPage((), 0, 0)
         with box.lock:
             kept = box.data.logs.get(log) or Log()
             first = kept.entries[0][0] if kept.entries else kept.last + 1
@@ -95,7 +107,9 @@ class Primitives:
         return LogPage(tuple((seq, codec.decode(data)) for seq, data in chosen), last, dropped, for_bytes, size)
 
     def clear_log(self, sandbox: str, log: str) -> None:
-        box = self._get(sandbox)
+        box = self._find(sandbox)
+        if box is None:
+            return
         with box.lock:
             kept = box.data.logs.get(log)
             if kept is not None:
@@ -121,7 +135,9 @@ class Primitives:
             return value
 
     def counter(self, sandbox: str, key: str) -> int:
-        box = self._get(sandbox)
+        box = self._find(sandbox)
+        if box is None:
+            return 0
         with box.lock:
             value, expires = box.data.counters.get(key, (0, None))
             return 0 if expires is not None and expires <= self.time_source() else value
@@ -145,12 +161,18 @@ class Primitives:
         self.update_value(sandbox, name, key, lambda _: value)
 
     def get_value(self, sandbox: str, name: str, key: str) -> Any | None:
-        box = self._get(sandbox)
+        box = self._find(sandbox)
+        if box is None:
+            return None
         with box.lock:
             return deepcopy(box.data.maps.get(name, {}).get(key))
 
     def update_value(self, sandbox: str, name: str, key: str, fn: Callable[[Any | None], Any | None]) -> Any | None:
-        box = self._get(sandbox)
+        box = self._find(sandbox)
+        if box is None:                          # nothing there: created only if ``fn`` writes
+            if fn(None) is None:
+                return None
+            box = self._get(sandbox)
         with box.lock:
             values = box.data.maps.setdefault(name, {})
             current = values.get(key)
@@ -162,7 +184,9 @@ class Primitives:
             return new
 
     def delete(self, sandbox: str, name: str, key: str) -> bool:
-        box = self._get(sandbox)
+        box = self._find(sandbox)
+        if box is None:
+            return False
         with box.lock:
             values = box.data.maps.get(name, {})
             if key not in values:
@@ -172,6 +196,8 @@ class Primitives:
             return True
 
     def items(self, sandbox: str, name: str) -> list[tuple[str, Any]]:
-        box = self._get(sandbox)
+        box = self._find(sandbox)
+        if box is None:
+            return []
         with box.lock:
             return deepcopy(list(box.data.maps.get(name, {}).items()))

@@ -94,6 +94,7 @@ def test_clock_start_and_frozen_settings_honoured():
 def test_clock_start_running_with_time_source():
     wall = Wall(1_000_000_000.0)
     app = create_app({"clock": {"start": "2026-01-05T05:00:00-05:00"}}, time_source=wall)
+    get_state(app).store.touch("default")         # its first use starts its clock (reading it creates nothing)
     clock = get_state(app).clock
     assert clock.frozen is False
     assert clock.now() == START_DT

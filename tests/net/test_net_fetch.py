@@ -194,12 +194,12 @@ def watchdogs(monkeypatch):
     import mock_server.fetch as fetch_module
     created = []
 
-    class Recorded(fetch_module._Watchdog):
+    class Recorded(fetch_module.Watchdog):
         def __enter__(self):
             created.append(self)
             return super().__enter__()
 
-    monkeypatch.setattr(fetch_module, "_Watchdog", Recorded)
+    monkeypatch.setattr(fetch_module, "Watchdog", Recorded)
     return created
 
 
@@ -385,13 +385,13 @@ def test_every_redirect_hop_is_checked(public_client, hostile, path, shown):
 
 def test_policy_is_applied_to_resolved_addresses_at_connect_time(hostile):
     """A name that is not listed is judged by the addresses it resolves to, at connect time."""
-    from mock_server.fetch import _connector, _Watchdog
+    from mock_server.netconnect import Watchdog, connector
     refused = HostPolicy.build([], open_=False)
-    with _Watchdog(2) as dog, pytest.raises(FetchError, match=r"refused by the host policy: localhost \((127\.0\.0\.1|::1)\) is a loopback"):
-        _connector(refused, dog)(("localhost", hostile.port))
+    with Watchdog(2) as dog, pytest.raises(FetchError, match=r"refused by the host policy: localhost \((127\.0\.0\.1|::1)\) is a loopback"):
+        connector(refused, dog)(("localhost", hostile.port))
     allowed = HostPolicy.build(["127.0.0.0/8", "::1/128"], open_=False)
-    with _Watchdog(2) as dog:
-        sock = _connector(allowed, dog)(("localhost", hostile.port))
+    with Watchdog(2) as dog:
+        sock = connector(allowed, dog)(("localhost", hostile.port))
         assert sock.getpeername()[0] == "127.0.0.1"
         sock.close()
     assert fetch(f"http://localhost:{hostile.port}/list.csv", timeout=2, max_bytes=10_000, policy=allowed) == CSV

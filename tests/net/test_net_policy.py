@@ -144,13 +144,13 @@ def test_connect_time_checks_use_the_same_decision(monkeypatch, address):
     """A name resolving to an embedded loopback form is refused before any socket exists."""
     import socket
 
-    from mock_server import fetch as fetch_module
+    from mock_server import netconnect as fetch_module
 
     def no_socket(*args, **kwargs):
         raise AssertionError("a socket was created for a refused address")
 
     resolved = [(socket.AF_INET6, socket.SOCK_STREAM, 6, "", (address, 80, 0, 0))]
-    monkeypatch.setattr(fetch_module, "_resolve", lambda host, port, dog: resolved)
+    monkeypatch.setattr(fetch_module, "resolve", lambda host, port, dog: resolved)
     monkeypatch.setattr(fetch_module.socket, "socket", no_socket)
     connect = fetch_module.policy_connector(STRICT, 2)
     shown = re.escape(str(ipaddress.ip_address(address)))

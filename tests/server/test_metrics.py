@@ -157,6 +157,24 @@ def test_message_transitions_of_indigitall_tasks_agree_with_their_counts_and_nev
     assert found["queued"] == 600 and found["canceled"] == 199 and found["sent"] == 401
 
 
+def test_a_sandbox_dropped_during_a_scrape_stays_dropped(client, monkeypatch):
+    """The scrape lists the sandboxes, then reads each one's batches: one dropped in between is read
+    as empty and is not created again by the reading."""
+    assert send_form(client, order_csv(phones=FATES), headers={**JELOU, "X-Mock-Sandbox": "gone"}).status_code == 200
+    store = client.application.extensions["mock"].store
+    listing = store.sandboxes
+
+    def listed_then_dropped():
+        found = listing()
+        assert store.drop("gone") is True
+        return found
+    monkeypatch.setattr(store, "sandboxes", listed_then_dropped)
+    assert transitions(scrape(client), "jelou") == {}
+    monkeypatch.setattr(store, "sandboxes", listing)
+    assert "gone" not in [info.name for info in store.sandboxes()]
+    assert transitions(scrape(client), "jelou") == {}
+
+
 @pytest.mark.parametrize("app_config", [{"metrics": {"sandbox_label": True}}])
 def test_message_transitions_by_sandbox_when_asked(client):
     assert send_form(client, order_csv(phones=FATES), headers={**JELOU, "X-Mock-Sandbox": "team-a"}).status_code == 200

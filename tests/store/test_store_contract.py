@@ -82,9 +82,9 @@ def test_drop_removes_everything(store):
 def test_max_sandboxes_bounds_creation_by_any_operation(make_store):
     store = make_store(max_sandboxes=2)
     store.touch("a")
-    store.put("b", "rules", "r1", {"n": 1})                    # any operation creates on first use
-    for create_c in (lambda: store.touch("c"), lambda: store.clock("c"), lambda: store.put("c", "m", "k", 1),
-                     lambda: store.reset("c")):
+    store.put("b", "rules", "r1", {"n": 1})                    # any write creates on first use
+    for create_c in (lambda: store.touch("c"), lambda: store.update_clock("c", lambda clock: ClockState(5)),
+                     lambda: store.put("c", "m", "k", 1), lambda: store.reset("c")):
         with pytest.raises(SandboxLimit) as refused:
             create_c()
         assert refused.value.sandbox == "c" and refused.value.limit == 2
@@ -93,6 +93,87 @@ def test_max_sandboxes_bounds_creation_by_any_operation(make_store):
     assert store.drop("b") is True
     assert store.touch("c").name == "c"                         # a freed place is taken again
     assert [box.name for box in store.sandboxes()] == ["a", "c"]
+
+
+# Every read, and every write that changes nothing, in a sandbox that does not exist: what it
+# answers there (a fresh sandbox's empty state), and whether the Redis store still creates it.
+REDIS_CREATES = "RedisStore still creates the sandbox here (redis.py: _run on NOSANDBOX); not aligned yet"
+READS = {
+    "info": (lambda s: s.info("gone"), None, False),
+    "get": (lambda s: s.get("gone", "item", "1"), None, True),
+    "page": (lambda s: s.page("gone", "all"), ((), 0), False),
+    "page_deep": (lambda s: s.page("gone", "all", offset=5, limit=500), ((), 0), False),
+    "scan": (lambda s: list(s.scan("gone", "all")), [], False),
+    "ledger": (lambda s: s.ledger("gone", "app"), {}, True),
+    "read_log": (lambda s: s.read_log("gone", "journal").entries, (), False),
+    "clear_log": (lambda s: s.clear_log("gone", "journal"), None, False),
+    "wait_log": (lambda s: s.wait_log("gone", "journal", 0, 0.05), 0, False),
+    "counter": (lambda s: s.counter("gone", "k"), 0, False),
+    "get_value": (lambda s: s.get_value("gone", "rules", "r1"), None, False),
+    "items": (lambda s: s.items("gone", "rules"), [], False),
+    "delete": (lambda s: s.delete("gone", "rules", "r1"), False, False),
+    "update_value_none": (lambda s: s.update_value("gone", "rules", "r1", lambda current: None), None, False),
+    "lease": (lambda s: s.lease("gone", "cursor", "A", 0).holder, "A", False),
+    "clock": (lambda s: s.clock("gone"), ClockState(START_US - 1_700_000_000_000_000, START_US), True),
+    "version": (lambda s: s.version("gone"), 0, True),
+    "wait": (lambda s: s.wait("gone", 0, 0.05), 0, True),
+    "trim": (lambda s: s.trim("gone", "all", 0), 0, True),
+    "update_many_none": (lambda s: s.update_many("gone", [("item", "1")], lambda current: [None]), (None,), True),
+    "update": (lambda s: s.update("gone", "item", "1", lambda current: item("y")), None, True),
+    "release_nothing": (lambda s: s.release("gone", "app", {}), None, True),
+}
+
+
+@pytest.mark.parametrize("read", sorted(READS))
+def test_a_read_never_creates_a_sandbox(store, read, request):
+    """A read (or a write that changes nothing) in a dropped sandbox answers a fresh sandbox's
+    empty state and leaves it dropped, as one that never existed (a scrape listing sandboxes, then
+    reading each, must not bring back one dropped in between)."""
+    op, empty, redis_creates = READS[read]
+    if redis_creates:
+        _redis_creates(request)
+    new(store, "gone", "x", ("all", None))
+    store.put("gone", "rules", "r1", {"n": 1})
+    store.append("gone", "journal", {"n": 1}, max_entries=10)
+    store.reserve("gone", "app", lambda view: (None, {1: 2}))
+    assert store.drop("gone") is True
+    answer = op(store)
+    assert (tuple(answer.records), answer.total) == empty if read.startswith("page") else answer == empty
+    assert [info.name for info in store.sandboxes()] == []
+    assert store.info("gone") is None
+
+
+def _redis_creates(request) -> None:
+    """Expect this test to fail on the Redis store (strictly: it fails once Redis is aligned)."""
+    if "redis" in request.node.callspec.id:
+        request.applymarker(pytest.mark.xfail(reason=REDIS_CREATES, strict=True))
+
+
+def test_a_write_pinned_to_a_dropped_sandbox_creates_nothing(store, request):
+    """A write given the generation of a sandbox that was reset, then dropped, is stale: it raises
+    and does not bring the sandbox back."""
+    _redis_creates(request)
+    store.touch("gone")
+    generation = store.reset("gone").generation
+    store.drop("gone")
+    for write in (lambda: store.update_many("gone", [("item", "1")], lambda current: [item("y")], generation=generation),
+                  lambda: store.create("gone", "item", lambda record_id, created_us: item("y"), generation=generation),
+                  lambda: store.reserve("gone", "app", lambda view: (None, {1: 1}), generation=generation)):
+        with pytest.raises(StaleGeneration):
+            write()
+    assert [info.name for info in store.sandboxes()] == []
+
+
+def test_a_scrape_never_brings_back_a_sandbox_dropped_while_it_reads(store):
+    """The metrics scrape's pattern: list the sandboxes, then read each (its clock as listed, its
+    batches by a scan); one dropped between the listing and its reads stays dropped."""
+    for name in ("a", "b", "c"):
+        new(store, name, "x", ("all", None))
+    listed = store.sandboxes()
+    store.drop("b")
+    seen = {info.name: [record.value.name for record in store.scan(info.name, "all")] for info in listed}
+    assert seen == {"a": ["x"], "b": [], "c": ["x"]}
+    assert [info.name for info in store.sandboxes()] == ["a", "c"]
 
 
 def test_max_sandboxes_holds_under_concurrent_creation(make_store):

@@ -1,0 +1,197 @@
+"""The in-memory store's records (a mixin of :class:`~mock_server.store.memory.MemoryStore`):
+create, get, update, trim, page and scan over a sandbox's ``Data`` (``memory_parts``), under the
+sandbox's lock. Guarantees: see ``base.py``. A read never creates a sandbox (``_find``); a write
+that changes nothing creates none either.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Callable, Iterator, Sequence
+
+from .base import IdStyle, NewRecord, Page, Record, With
+from .memory_parts import Data, Index, kept, opened, records, resolve
+
+
+class Records:
+    """Records, indexes and their reads; uses ``MemoryStore``'s ``_get``, ``_find``, ``_for_write`` and
+    ``_real_us``."""
+
+    def create(self, sandbox: str, kind: str, build: Callable[[str, int], NewRecord], *,
+               ids: IdStyle = "uuid", generation: int | None = None, with_: With | None = None) -> Record:
+        box = self._for_write(sandbox, generation) or self._get(sandbox)
+        with box.lock:
+            box.check(generation)
+            data = box.data
+            if ids == "sequence":
+                number = data.sequences.get(kind, 0) + 1
+                record_id = str(number)
+            else:
+                record_id = str(uuid.UUID(int=data.uuids.getrandbits(128), version=4))
+            now = box.clock.now_us(self._real_us())
+            if data.last_created_us is not None and now < data.last_created_us:
+                now = data.last_created_us
+            new = build(record_id, now)
+            other_key, other, replacement = None, None, None
+            if with_ is not None:
+                other_key, fn = with_
+                found = data.records.get(other_key)
+                other = None if found is None else opened(found)
+                new, replacement = fn(new, other)
+            if ids == "sequence":
+                data.sequences[kind] = number
+            data.seq += 1
+            data.last_created_us = now
+            record = Record(kind, record_id, data.seq, now, 1, new.value, resolve(new.indexes, now))
+            self._store(data, None, kept(record))
+            if replacement is not None and other_key is not None:
+                if other is None:
+                    data.seq += 1
+                    changed = Record(*other_key, data.seq, now, 1, replacement.value, resolve(replacement.indexes, now))
+                else:
+                    changed = Record(*other_key, other.seq, other.created_us, other.version + 1, replacement.value,
+                                     resolve(replacement.indexes, other.created_us))
+                self._store(data, other, kept(changed))
+            box.bump()
+            return record
+
+    def get(self, sandbox: str, kind: str, record_id: str) -> Record | None:
+        box = self._find(sandbox)
+        record = None if box is None else box.data.records.get((kind, record_id))
+        return None if record is None else opened(record)
+
+    def update_many(self, sandbox: str, keys: Sequence[tuple[str, str]],
+                    fn: Callable[[tuple[Record | None, ...]], Sequence[NewRecord | None]], *,
+                    generation: int | None = None) -> tuple[Record | None, ...]:
+        box = self._for_write(sandbox, generation)
+        if box is None:               # nothing there: created only if ``fn`` writes something
+            current = (None,) * len(keys)
+            if all(new is None for new in _replacements(fn, current, keys)):
+                return current
+            box = self._get(sandbox)
+        with box.lock:
+            box.check(generation)
+            data = box.data
+            current = tuple(None if found is None else opened(found)
+                            for found in (data.records.get(key) for key in keys))
+            replacements = _replacements(fn, current, keys)
+            out, changed = [], False
+            for (kind, record_id), old, new in zip(keys, current, replacements):
+                if new is None:
+                    out.append(old)
+                    continue
+                changed = True
+                if old is None:
+                    now = box.clock.now_us(self._real_us())
+                    if data.last_created_us is not None and now < data.last_created_us:
+                        now = data.last_created_us
+                    data.seq += 1
+                    data.last_created_us = now
+                    record = Record(kind, record_id, data.seq, now, 1, new.value, resolve(new.indexes, now))
+                else:
+                    record = Record(kind, record_id, old.seq, old.created_us, old.version + 1, new.value,
+                                    resolve(new.indexes, old.created_us))
+                self._store(data, old, kept(record))
+                out.append(record)
+            if changed:
+                box.bump()
+            return tuple(out)
+
+    @staticmethod
+    def _store(data: Data, old: Record | None, record: Record) -> None:
+        ref = (record.kind, record.id)
+        before = set(old.indexes) if old is not None else set()
+        after = set(record.indexes)
+        for name, score in before - after:
+            index = data.indexes[name]
+            index.remove((score, record.seq), ref)
+            if not index.keys:            # per-recipient indexes come and go: never keep empty ones
+                del data.indexes[name]
+        for name, score in record.indexes:
+            if (name, score) not in before:
+                index = data.indexes.get(name)
+                if index is None:
+                    index = data.indexes[name] = Index()
+                index.add((score, record.seq), ref)
+        if old is None:
+            data.counts[record.kind] = data.counts.get(record.kind, 0) + 1
+        data.records[ref] = record
+
+    def trim(self, sandbox: str, index: str, keep: int) -> int:
+        box = self._find(sandbox)
+        if box is None:
+            return 0
+        with box.lock:
+            data = box.data
+            found = data.indexes.get(index)
+            cut = 0 if found is None else len(found.refs) - max(0, keep)
+            if cut <= 0:
+                return 0
+            doomed = found.refs[:cut]
+            del found.keys[:cut], found.refs[:cut]
+            elsewhere: dict[str, list] = {}
+            for ref in doomed:
+                record = data.records.pop(ref)
+                for name, score in record.indexes:
+                    if name != index:
+                        elsewhere.setdefault(name, []).append(((score, record.seq), ref))
+                left = data.counts[record.kind] - 1
+                if left:
+                    data.counts[record.kind] = left
+                else:
+                    del data.counts[record.kind]
+            for name, entries in elsewhere.items():
+                other = data.indexes[name]
+                other.remove_many(entries)
+                if not other.keys:
+                    del data.indexes[name]
+            if not found.keys:
+                del data.indexes[index]
+            box.bump()
+            return cut
+
+    def page(self, sandbox: str, index: str, *, low: float | None = None, high: float | None = None,
+             offset: int = 0, limit: int | None = None, newest_first: bool = True) -> Page:
+        box = self._find(sandbox)
+        if box is None:
+            return Page((), 0)
+        with box.lock:
+            data = box.data
+            found = data.indexes.get(index)
+            if found is None:
+                return Page((), 0)
+            start, end = found.bounds(low, high)
+            total = end - start
+            count = total - offset if limit is None else min(limit, total - offset)
+            if count <= 0:
+                return Page((), total)
+            if newest_first:
+                refs = found.refs[end - offset - count:end - offset][::-1]
+            else:
+                refs = found.refs[start + offset:start + offset + count]
+            return Page(tuple(opened(data.records[ref]) for ref in refs), total)
+
+    def scan(self, sandbox: str, index: str, *, low: float | None = None, high: float | None = None,
+             newest_first: bool = True) -> Iterator[Record]:
+        box = self._find(sandbox)
+        if box is None:
+            return iter(())
+        with box.lock:
+            data = box.data
+            found = data.indexes.get(index)
+            if found is None:
+                return iter(())
+            start, end = found.bounds(low, high)
+            refs = found.refs[start:end]      # a list of references: cheap, and immune to later inserts
+            generation = box.generation
+        if newest_first:
+            refs.reverse()
+        return records(box, generation, data, refs)
+
+
+def _replacements(fn: Callable[[tuple[Record | None, ...]], Sequence[NewRecord | None]],
+                  current: tuple[Record | None, ...], keys: Sequence[tuple[str, str]]) -> tuple[NewRecord | None, ...]:
+    replacements = tuple(fn(current))
+    if len(replacements) != len(keys):
+        raise ValueError("update_many: give one replacement (or None) per key")
+    return replacements
