@@ -6,7 +6,8 @@ thread count (access log on, to /dev/null, as ``make run``), then runs ``wrk -t1
 turn, round after round, so every server sees the same minutes of the machine's load. It prints, per
 server, the median req/s and CPU per upload (``/proc``), and the ratio to the bare app. The
 server adds ``inspection.max_waiters`` (16) threads for long-polls to ``--threads``; they wait on
-waitress's queue like the others. Figures are printed, never asserted.
+waitress's queue like the others. ``--switch`` adds the default server run with other GIL switch
+intervals (``sys.setswitchinterval``). Figures are printed, never asserted.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from .benchclient import Server, hammer, wrk, wrk_available
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m loadtests.threadsbench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--threads", default="16,8,4,2", help="thread counts to compare (default 16,8,4,2)")
+    parser.add_argument("--switch", default="", help="also the default server with these GIL switch intervals, "
+                                                     "seconds (e.g. 0.001,0.02; Python's default is 0.005)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=8)
     parser.add_argument("--connections", type=int, default=8)
@@ -32,13 +35,19 @@ def main(argv: list[str] | None = None) -> int:
     from . import bench
 
     body, headers = bench.upload(bench.jelou_csv(1000))
-    counts = [int(value) for value in args.threads.split(",")]
+    counts = [int(value) for value in args.threads.split(",") if value]
+    switches = [float(value) for value in args.switch.split(",") if value]
     results: dict[str, list] = {}
     with contextlib.ExitStack() as stack:
         servers = {"bare": stack.enter_context(Server("bare"))}
         for count in counts:
             servers[f"mock --threads {count}"] = stack.enter_context(
                 Server("cli", quiet=False, flags=("--threads", str(count))))
+        for interval in switches:
+            server = Server("cli", quiet=False)
+            server.command[1:3] = ["-c", f"import sys; sys.setswitchinterval({interval}); "
+                                         "from mock_server.__main__ import main; sys.exit(main(sys.argv[1:]))"]
+            servers[f"mock, switch {interval * 1000:g} ms"] = stack.enter_context(server)
         for server in servers.values():
             hammer([server.port], "POST", "/v1/hsm/file", body=body, headers=headers, count=50, concurrency=8)
         for number in range(1, args.rounds + 1):
