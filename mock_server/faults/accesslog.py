@@ -93,7 +93,6 @@ class AccessLog:
                 full = len(self._pending) >= self.max_pending
                 if not full:
                     self._pending.append((exchange.sandbox, line))
-                    self._dropping = False
                     if len(self._pending) == 1:
                         self._wake.notify()          # at most once per batch: the writer gathers the rest
                 else:
@@ -131,6 +130,7 @@ class AccessLog:
                 if not self._closing:
                     self._wake.wait(self.interval)          # let a batch gather; close() ends it early
                 batch, self._pending = self._pending, []
+                self._dropping = False                      # a next overflow warns again
                 done = self._closing and not batch
             if done:
                 return
