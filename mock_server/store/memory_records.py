@@ -75,18 +75,19 @@ class Records:
             current = tuple(None if found is None else opened(found)
                             for found in (data.records.get(key) for key in keys))
             replacements = _replacements(fn, current, keys)
-            out, changed = [], False
+            out, changed, now = [], False, None
             for (kind, record_id), old, new in zip(keys, current, replacements):
                 if new is None:
                     out.append(old)
                     continue
                 changed = True
                 if old is None:
-                    now = box.clock.now_us(self._real_us())
-                    if data.last_created_us is not None and now < data.last_created_us:
-                        now = data.last_created_us
+                    if now is None:           # the records one step creates share its instant
+                        now = box.clock.now_us(self._real_us())
+                        if data.last_created_us is not None and now < data.last_created_us:
+                            now = data.last_created_us
+                        data.last_created_us = now
                     data.seq += 1
-                    data.last_created_us = now
                     record = Record(kind, record_id, data.seq, now, 1, new.value, resolve(new.indexes, now))
                 else:
                     record = Record(kind, record_id, old.seq, old.created_us, old.version + 1, new.value,
@@ -99,22 +100,25 @@ class Records:
 
     @staticmethod
     def _store(data: Data, old: Record | None, record: Record) -> None:
-        ref = (record.kind, record.id)
-        before = set(old.indexes) if old is not None else set()
-        after = set(record.indexes)
-        for name, score in before - after:
-            index = data.indexes[name]
-            index.remove((score, record.seq), ref)
-            if not index.keys:            # per-recipient indexes come and go: never keep empty ones
-                del data.indexes[name]
-        for name, score in record.indexes:
-            if (name, score) not in before:
-                index = data.indexes.get(name)
-                if index is None:
-                    index = data.indexes[name] = Index()
-                index.add((score, record.seq), ref)
+        ref, seq, indexes = (record.kind, record.id), record.seq, data.indexes
         if old is None:
+            added = record.indexes
             data.counts[record.kind] = data.counts.get(record.kind, 0) + 1
+        elif old.indexes == record.indexes:
+            added = ()
+        else:
+            before, after = set(old.indexes), set(record.indexes)
+            for name, score in before - after:
+                index = indexes[name]
+                index.remove((score, seq), ref)
+                if not index.keys:            # per-recipient indexes come and go: never keep empty ones
+                    del indexes[name]
+            added = [entry for entry in record.indexes if entry not in before]
+        for name, score in added:
+            index = indexes.get(name)
+            if index is None:
+                index = indexes[name] = Index()
+            index.add((score, seq), ref)
         data.records[ref] = record
 
     def trim(self, sandbox: str, index: str, keep: int) -> int:

@@ -14,7 +14,7 @@ from .routes import bp
 def init_app(app: Flask, state) -> Dispatcher:
     """Build the app's dispatcher (not started) and mount ``/_mock/webhooks``."""
     policy = HostPolicy.from_settings(state.settings)           # CONTRACT §13, as for fileUrl
-    # listening on loopback only the policy allows everything: keep http.client's own connect
+    # listening on loopback only the policy allows everything: the sender's loop connects itself
     connect = None if policy.open else policy_connector(policy, float(state.settings.webhooks.timeout))
     try:
         dispatcher = Dispatcher(state, policy=lambda url: check_url(url) or policy.check(url), connect=connect)

@@ -22,10 +22,11 @@ import. It runs:
   are created once, ``records.py``). It stops
   while ``4 x window_events`` deliveries are in flight, so memory stays flat however many events
   fall due at once;
-- ``webhooks.concurrency`` *workers*, one lane each (``lanes.py``). All the events of one
-  message go to the same lane, so a message's events arrive in order (a retried event arrives
-  after the later events of its message, as with real providers). Starts are spaced to
-  ``webhooks.rate`` per second.
+- ``webhooks.concurrency`` attempts at most at once, on one event loop thread (``lanes.py``,
+  ``sender.py``), and a *recorder* thread that writes their outcomes (``recorder.py``). Jobs
+  queue per lane (``queues.py``): all the events of one message go to the same lane, so a
+  message's events arrive in order (a retried event arrives after the later events of its
+  message, as with real providers). Starts are spaced to ``webhooks.rate`` per second.
 
 Delivery records live in the store (``records.py``), so every process sees every attempt, and a
 retry is made by whichever process claims it when it falls due. Retries use real time (1 s, 2 s,
@@ -88,10 +89,30 @@ class Dispatcher:
         self._upcoming: dict[str, float] = {}          # sandbox -> mock time of its next wanted event
         self._held: dict[str, float] = {}              # sandbox -> real time another process's cursor lease ends
         self.lanes = Lanes(self.settings, state.settings.seed, deliveries=self.deliveries, owner=self._token,
-                           stamps=self._stamps, policy=lambda url: self.policy(url), real=self._real,
+                           stamps=self._stamps, policy=self._verdict, real=self._real,
                            wake=self._wake.set, connect=connect, subscribed=self.registry.exists)
         self.lanes.observe = getattr(getattr(state, "metrics", None), "webhook_attempt", None)   # metrics
         self.policy = policy
+
+    # -- the host policy --------------------------------------------------------------------------
+    @property
+    def policy(self) -> Callable[[str], str | None]:
+        """Why a URL may not be called (CONTRACT §13), or None: a pure function of the URL (literal
+        forms only; a host name's addresses are checked at connect time), so its verdicts are kept
+        per URL until the policy is replaced."""
+        return self._policy
+
+    @policy.setter
+    def policy(self, policy: Callable[[str], str | None]) -> None:
+        self._policy, self._verdicts = policy, {}
+
+    def _verdict(self, url: str) -> str | None:
+        verdicts = self._verdicts
+        if url not in verdicts:
+            if len(verdicts) > 4096:
+                verdicts.clear()
+            verdicts[url] = self._policy(url)
+        return verdicts[url]
 
     # -- lifecycle ----------------------------------------------------------------------------
     @property

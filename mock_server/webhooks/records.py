@@ -129,13 +129,24 @@ DELIVERIES: RecordKind[dict[str, Any], Record] = RecordKind(
     keep=freeze)
 
 
-def signed_headers(subscription: Subscription, body: bytes, event_id: str, attempt: int) -> dict[str, str]:
-    headers = {"Content-Type": "application/json", "X-Mock-Event-Id": event_id, "X-Mock-Attempt": str(attempt),
-               "User-Agent": "bulk-messaging-mock-webhooks", **subscription.auth_headers()}
+def fixed_headers(subscription: Subscription) -> dict[str, str]:
+    """The headers every attempt of a subscription sends alike (the sender pre-builds them once)."""
+    return {"Content-Type": "application/json", "User-Agent": "bulk-messaging-mock-webhooks",
+            **subscription.auth_headers()}
+
+
+def attempt_headers(subscription: Subscription, body: bytes, event_id: str, attempt: int) -> dict[str, str]:
+    """The headers that differ per attempt: the event, the attempt's number, the body's signature."""
+    headers = {"X-Mock-Event-Id": event_id, "X-Mock-Attempt": str(attempt)}
     if subscription.signing_secret is not None:
         digest = hmac.new(subscription.signing_secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
         headers[subscription.signature_header] = f"sha256={digest}"
     return headers
+
+
+def signed_headers(subscription: Subscription, body: bytes, event_id: str, attempt: int) -> dict[str, str]:
+    """Every header an attempt sends but ``Host``, ``Accept-Encoding`` and ``Content-Length``."""
+    return {**fixed_headers(subscription), **attempt_headers(subscription, body, event_id, attempt)}
 
 
 def sent_payload(value: dict[str, Any]) -> Any:

@@ -1,70 +1,47 @@
-"""One worker's HTTP side: POST a body, keep one persistent connection per receiver.
+"""The dispatcher's HTTP side: every attempt of a process on one asyncio event loop.
 
-``http.client`` rather than ``requests``: a webhook is one small POST on a kept-alive
-connection, and the dispatcher must sustain thousands per second on a shared core; ``requests``
-costs several times more per call. A connection the receiver closed between two events is
-reopened once, transparently (that is not a failed attempt).
+One loop thread makes all the attempts (``lanes.py``): non-blocking sockets, no thread per attempt
+(``http.client`` cost ~100 µs of CPU per request, most of it system calls and GIL hand-offs).
+Connections are kept alive, several per receiver (scheme, host and port), and a connection the
+receiver closed between two events is reopened once, transparently (that is not a failed
+attempt). Each request goes out in one write: its head is pre-built per subscription
+(:meth:`Sender.prepare`: request line, ``Host`` and the fixed headers); only the per-attempt
+headers (event id, attempt number, signature), ``Content-Length`` and the body are added.
+
+The answer is read by a minimal, strict HTTP/1.1 reader (:class:`Reader`): the status line and
+headers (at most :data:`HEAD_LIMIT` bytes), a body framed by ``Content-Length``, chunked, or the
+connection's close; interim answers (``100``, ``102 Processing``, ``103 Early Hints``) are skipped:
+the attempt's answer is the final one that follows. ``101 Switching Protocols`` is final (the mock
+never asks for an upgrade: a failed attempt, its connection dropped). A redirect (3xx) is a failed
+attempt like any other non-2xx answer: it is never followed.
 
 ``webhooks.timeout`` bounds the WHOLE attempt (CONTRACT §18): connecting, sending, the answer's
 headers and at most :data:`BODY_LIMIT` bytes of its body; the rest of a longer body is never read
-(the connection is dropped instead). An interim answer (``102 Processing``, ``103 Early Hints``)
-is skipped like ``100 Continue``: the attempt's answer is the final one that follows (taking the
-1xx for it would leave the final answer unread in a kept-alive connection, to be read as the next
-attempt's). Per-read socket timeouts cannot give that bound (a receiver
-that drips one byte a second never lets a read time out), so a :class:`Deadlines` watchdog, one
-thread for all the workers, shuts an attempt's socket down when its deadline passes or when the
-attempt is cancelled (its sandbox was reset, its subscription deleted). A redirect (3xx) is a
-failed attempt like any other non-2xx answer: it is never followed (a webhook URL must answer
-itself; following it would also let a receiver point the mock at another host).
+(the connection is dropped instead). The bound is one loop timer per attempt, which aborts its
+connection: a receiver that drips one byte a second never holds an attempt longer.
+:meth:`Sender.cancel` (any thread) cuts attempts short the same way (their sandbox was reset,
+their subscription deleted).
+
+:class:`BlockingSender` runs the same code on a private loop, one call at a time (tools, tests).
 """
 
 from __future__ import annotations
 
-import http.client
+import asyncio
+import re
 import socket
+import ssl
 import threading
-import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Mapping
 from urllib.parse import urlsplit
 
-BODY_LIMIT = 64 * 1024            # bytes of an answer's body read at most; the rest is dropped unread
+from .answers import BODY_LIMIT, ProtocolError, Reader
+
 EXCERPT = 200                     # characters of an answer's body kept with its attempt (the UI shows them)
-
-
-class FinalResponse(http.client.HTTPResponse):
-    """An answer read past its interim 1xx responses (RFC 9110 §15.2: a client must accept any
-    number of them). ``http.client`` only skips ``100 Continue``; ``101 Switching Protocols`` is
-    kept (the mock never asks for an upgrade: it is a failed attempt, its connection dropped)."""
-
-    def _read_status(self):
-        while True:
-            version, status, reason = super()._read_status()
-            if not 101 < status < 200:
-                return version, status, reason
-            http.client.parse_headers(self.fp)      # the interim answer's headers; a slow one is cut by the deadline
-
-
-class _OneSend:
-    """The request's head and body in one ``send`` (``http.client`` sends them apart: a system
-    call more per request, and a small segment the receiver must wait for)."""
-
-    def _send_output(self, message_body=None, encode_chunked=False):
-        if type(message_body) is bytes:
-            self._buffer.extend((b"", message_body))
-            message = b"\r\n".join(self._buffer)
-            del self._buffer[:]
-            self.send(message)
-            return
-        super()._send_output(message_body, encode_chunked)
-
-
-class Connection(_OneSend, http.client.HTTPConnection):
-    pass
-
-
-class TLSConnection(_OneSend, http.client.HTTPSConnection):
-    pass
+_BAD_TARGET = re.compile("[\x00-\x20\x7f]")          # what http.client refuses in a request target too
+_BAD_VALUE = re.compile("[\x00\r\n]")
 
 
 @dataclass(frozen=True)
@@ -79,227 +56,337 @@ class Outcome:
         return self.status is not None and 200 <= self.status < 300
 
 
-class Deadlines:
-    """Shuts down the socket of an attempt whose deadline passed, or that was cancelled.
+class Closed(Exception):
+    """The receiver closed the connection before the answer ended."""
 
-    One daemon thread for every worker of a dispatcher, sleeping until the earliest deadline.
-    ``arm`` registers an attempt's socket (with a ``tag`` saying whose work it is, for
-    :meth:`cancel`); ``disarm`` ends the registration and says whether the socket was cut, so a
-    cut connection is never reused.
-    """
+
+class Cut(Exception):
+    """The attempt was cut short: its deadline passed, or it was cancelled."""
+
+
+class _Link(asyncio.Protocol):
+    """One connection to a receiver and the answer being read on it."""
 
     def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._armed: dict[int, list] = {}         # token -> [deadline, socket, tag, cut]
-        self._tokens = 0
-        self._next: float | None = None           # the deadline the watcher sleeps until (None: no limit)
-        self._thread: threading.Thread | None = None
-        self._stopping = False
+        self.transport: asyncio.Transport | None = None
+        self.reader: Reader | None = None
+        self.waiter: asyncio.Future | None = None
+        self.lost = False
+        self.loop: asyncio.AbstractEventLoop | None = None
 
-    def start(self) -> None:
-        with self._cond:
-            if self._thread is not None and self._thread.is_alive():
-                return
-            self._stopping = False
-            self._thread = threading.Thread(target=self._watch, name="webhooks-deadlines", daemon=True)
-            self._thread.start()
+    def connection_made(self, transport) -> None:
+        self.transport, self.loop = transport, asyncio.get_running_loop()
+
+    def write(self, data: bytes) -> None:
+        self.transport.write(data)
+
+    def exchange(self, message: bytes) -> asyncio.Future:
+        """Send a request in one write; a future set once its answer is over (:attr:`reader`)."""
+        self.reader = Reader()
+        self.waiter = self.loop.create_future()
+        self.write(message)
+        return self.waiter
+
+    def data_received(self, data: bytes) -> None:
+        waiter = self.waiter
+        if waiter is None or waiter.done():       # bytes nobody asked for: never reuse this connection
+            self.abort()
+            return
+        try:
+            if self.reader.feed(data):
+                waiter.set_result(None)
+        except ProtocolError as exc:
+            waiter.set_exception(exc)
+
+    def eof_received(self) -> bool:
+        return False                               # close our side too: connection_lost follows
+
+    def connection_lost(self, exc) -> None:
+        self.lost = True
+        waiter = self.waiter
+        if waiter is not None and not waiter.done():
+            if self.reader.eof():
+                waiter.set_result(None)
+            else:
+                waiter.set_exception(Closed(f" ({type(exc).__name__})" if exc is not None else ""))
+
+    def abort(self) -> None:
+        self.lost = True
+        if self.transport is not None:
+            self.transport.abort()
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A subscription's request head, built once: the request line, ``Host`` and fixed headers."""
+
+    key: tuple[str, str, int]       # (scheme, host, port): the receiver
+    prefix: bytes
+
+
+class _Attempt:
+    """An attempt under way: cut by its deadline's timer or by :meth:`Sender.cancel`."""
+
+    __slots__ = ("tag", "link", "opening", "cut", "timer")
+
+    def __init__(self, tag: object) -> None:
+        self.tag = tag
+        self.link: _Link | None = None
+        self.opening: asyncio.Future | None = None
+        self.cut = False
+        self.timer: asyncio.TimerHandle | None = None
 
     def stop(self) -> None:
-        with self._cond:
-            self._stopping = True
-            thread, self._thread = self._thread, None
-            self._cond.notify_all()
-        if thread is not None:
-            thread.join(timeout=5)
-
-    def arm(self, sock: socket.socket, deadline: float, tag: object = None) -> int:
-        with self._cond:
-            self._tokens += 1
-            self._armed[self._tokens] = [deadline, sock, tag, False]
-            if deadline <= time.monotonic():
-                self._cut(self._armed[self._tokens])
-            elif self._next is None or deadline < self._next:
-                self._cond.notify()           # the watcher sleeps past this deadline: wake it
-            return self._tokens
-
-    def watch(self, token: int, sock: socket.socket) -> None:
-        """The attempt goes on on another socket object (TLS wraps the connected one)."""
-        with self._cond:
-            entry = self._armed.get(token)
-            if entry is not None:
-                entry[1] = sock
-                if entry[3]:
-                    self._cut(entry)
-
-    def disarm(self, token: int) -> bool:
-        """The attempt is over: stop watching its socket. Whether it was cut."""
-        with self._cond:
-            entry = self._armed.pop(token, None)
-        return entry is not None and entry[3]
-
-    def cancel(self, matches: Callable[[object], bool]) -> int:
-        """Cut the attempts under way whose tag ``matches``; how many."""
-        with self._cond:
-            chosen = [entry for entry in self._armed.values() if not entry[3] and matches(entry[2])]
-            for entry in chosen:
-                self._cut(entry)
-            return len(chosen)
-
-    @staticmethod
-    def _cut(entry: list) -> None:
-        entry[3] = True
-        try:
-            entry[1].shutdown(socket.SHUT_RDWR)   # unblocks the worker's connect, send or read at once
-        except OSError:
-            pass
-
-    def _watch(self) -> None:
-        with self._cond:
-            while not self._stopping:
-                now = time.monotonic()
-                live = []
-                for entry in self._armed.values():
-                    if entry[3]:
-                        continue
-                    if entry[0] <= now:
-                        self._cut(entry)
-                    else:
-                        live.append(entry[0])
-                self._next = min(live) if live else None
-                self._cond.wait(self._next - now if live else None)
+        """(On the loop) end it now: abort its connection, or its connecting."""
+        self.cut = True
+        link, opening = self.link, self.opening
+        if opening is not None and not opening.done():
+            opening.cancel()
+        if link is not None:
+            waiter = link.waiter
+            link.abort()
+            if waiter is not None and not waiter.done():
+                waiter.set_exception(Cut())
 
 
 class Sender:
-    """:param connect: a ``create_connection`` replacement for http.client (the host policy's
-    connect-time check, CONTRACT §13: ``fetch.policy_connector``); None: the standard one.
-    :param deadlines: the watchdog that bounds each attempt (a private one when None)."""
+    """POSTs on the running loop, ``timeout`` seconds at most each, whatever the receiver does.
 
-    def __init__(self, timeout: float, connect=None, deadlines: Deadlines | None = None) -> None:
+    :param connect: a blocking ``create_connection(address, timeout)`` (the host policy's
+        connect-time check, CONTRACT §13: ``fetch.policy_connector``), run in a small thread pool;
+        None: the loop connects itself.
+    """
+
+    def __init__(self, timeout: float, connect=None) -> None:
         self.timeout = timeout
         self.connect = connect
-        self.deadlines = deadlines
-        if deadlines is None:
-            self.deadlines = Deadlines()
-            self.deadlines.start()
-            self._own_deadlines = True
-        else:
-            self._own_deadlines = False
-        self._connections: dict[tuple[str, str, int], http.client.HTTPConnection] = {}
-        self._arming: tuple | None = None        # (deadline, tag, [token]) while connecting
+        self._idle: dict[tuple[str, str, int], list[_Link]] = {}     # kept-alive connections per receiver
+        self._attempts: dict[int, _Attempt] = {}
+        self._guard = threading.Lock()             # _attempts: cancel() is called from any thread
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._pool: ThreadPoolExecutor | None = None
+        self._tls: ssl.SSLContext | None = None
+        self._prepared: dict[tuple, Prepared] = {}
 
-    def post(self, url: str, body: bytes, headers: dict[str, str], tag: object = None) -> Outcome:
-        """POST ``body``; the outcome within ``timeout`` seconds, whatever the receiver does.
-        ``tag``: whose attempt this is (:meth:`Deadlines.cancel` may cut it short)."""
-        parts = urlsplit(url)
-        https = parts.scheme.lower() == "https"
-        key = (parts.scheme.lower(), parts.hostname or "", parts.port or (443 if https else 80))
-        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        started = time.monotonic()
-        deadline = started + self.timeout
-        elapsed = lambda: (time.monotonic() - started) * 1000    # noqa: E731
+    def prepare(self, url: str, headers: Mapping[str, str]) -> Prepared:
+        """The request head for ``url`` with these fixed headers (cached); ValueError when the URL
+        or a header cannot be sent as it is (a control character, a non-Latin-1 value)."""
+        key = (url, *headers.items())
+        found = self._prepared.get(key)
+        if found is None:
+            if len(self._prepared) > 4096:
+                self._prepared.clear()
+            found = self._prepared[key] = _prepare(url, headers)
+        return found
+
+    async def post(self, url: str, body: bytes, headers: Mapping[str, str], tag: object = None) -> Outcome:
+        """POST ``body`` with ``headers``; the outcome. ``tag``: whose attempt this is (:meth:`cancel`)."""
+        try:
+            prepared = self.prepare(url, headers)
+        except ValueError as exc:
+            return Outcome(None, _describe(exc), 0.0)
+        return await self.send(prepared, body, b"", tag)
+
+    async def send(self, prepared: Prepared, body: bytes, headers: bytes, tag: object = None) -> Outcome:
+        """POST ``body`` with the prepared head and these per-attempt header lines (CRLF-ended)."""
+        loop = self._loop = asyncio.get_running_loop()
+        started = loop.time()
+        message = b"".join((prepared.prefix, headers, b"Content-Length: %d\r\n\r\n" % len(body), body))
+        attempt = _Attempt(tag)
+        attempt.timer = loop.call_at(started + self.timeout, attempt.stop)
+        token = id(attempt)
+        with self._guard:
+            self._attempts[token] = attempt
+        try:
+            return await self._exchange(loop, prepared.key, message, attempt, started)
+        finally:
+            attempt.timer.cancel()
+            with self._guard:
+                self._attempts.pop(token, None)
+
+    async def _exchange(self, loop, key, message: bytes, attempt: _Attempt, started: float) -> Outcome:
+        elapsed = lambda: (loop.time() - started) * 1000    # noqa: E731
         for second_try in (False, True):
-            reused = key in self._connections
-            token, status, read = None, None, 0
+            link, reused = self._take(key), True
             try:
-                connection = self._connection(key, https)
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise TimeoutError
-                if connection.sock is None:
-                    connection.timeout = remaining       # the TCP connect's own bound
-                    self._arming = (deadline, tag, [])
-                    try:
-                        connection.connect()             # the TLS handshake is watched (see _connection)
-                    finally:
-                        token = next(iter(self._arming[2]), None)
-                        self._arming = None
-                if token is None:
-                    token = self.deadlines.arm(connection.sock, deadline, tag)
-                else:
-                    self.deadlines.watch(token, connection.sock)      # the TLS socket, once wrapped
-                if connection.sock.gettimeout() != self.timeout + 1.0:
-                    # a backstop only: the watchdog cuts the attempt at its deadline first. Set once
-                    # per connection (each settimeout is a system call that lets go of the GIL)
-                    connection.sock.settimeout(self.timeout + 1.0)
-                connection.request("POST", target, body=body, headers=headers)
-                response = connection.getresponse()
-                status, declared = response.status, response.length
-                answer = response.read(BODY_LIMIT)
-                read, excerpt = len(answer), body_excerpt(answer)
-                cut = self.deadlines.disarm(token)
-                token = None
-                # the body ended by its own framing (a cut socket reads as an early end of it)
-                if declared is not None:
-                    complete = response.length == 0
-                else:
-                    complete = response.isclosed() and (response.chunked or not cut)
-                if not complete and (cut or time.monotonic() >= deadline):
-                    self._drop(key)
-                    return self._late(tag, cut, status, read, elapsed())
-                if cut or not complete or response.will_close or status < 200:
-                    self._drop(key)                     # never read the rest of a longer body
-                if 200 <= status < 300:
-                    return Outcome(status, None, elapsed(), excerpt)
-                error = f"HTTP {status} {response.reason}".strip()
-                if 300 <= status < 400:
-                    error += " (redirects are not followed: the webhook URL must answer 2xx itself)"
-                return Outcome(status, error, elapsed(), excerpt)
-            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as exc:
-                cut = token is not None and self.deadlines.disarm(token)
-                self._drop(key)
-                if cut or time.monotonic() >= deadline:
-                    return self._late(tag, cut, status, read, elapsed())
-                if reused and not second_try:
-                    continue          # the receiver closed an idle kept-alive connection: reopen once
-                return Outcome(None, f"connection closed by the receiver ({type(exc).__name__})", elapsed())
-            except Exception as exc:          # a timeout, OSError, HTTPException, SSLError, a refused host ...
-                cut = token is not None and self.deadlines.disarm(token)
-                self._drop(key)
-                if cut or isinstance(exc, (socket.timeout, TimeoutError)) or time.monotonic() >= deadline:
-                    return self._late(tag, cut, status, read, elapsed())
+                if link is None:
+                    reused, link = False, await self._open(loop, key, attempt)
+                attempt.link = link
+                await link.exchange(message)
+            except Cut:
+                link is not None and link.abort()
+                return self._late(attempt, link, elapsed())
+            except Closed as exc:
+                reader = link.reader
+                if reader.status is not None:           # a body cut short: the answer is what came
+                    return self._answered(reader, elapsed())
+                if reused and not second_try and not reader.buffer:
+                    continue       # the receiver closed a kept-alive connection as the request went: reopen once
+                return Outcome(None, f"connection closed by the receiver before it answered{exc}", elapsed())
+            except ProtocolError as exc:
+                link.abort()
+                return Outcome(None, f"the answer is not HTTP/1.1: {exc}", elapsed())
+            except asyncio.CancelledError:
+                if link is not None:
+                    link.abort()
+                if not attempt.cut:
+                    raise                               # the loop is stopping
+                return self._late(attempt, link, elapsed())
+            except Exception as exc:                    # a refused host, a name not found, TLS ...
+                if link is not None:
+                    link.abort()
+                if attempt.cut:
+                    return self._late(attempt, link, elapsed())
                 return Outcome(None, _describe(exc), elapsed())
-        return Outcome(None, "connection closed by the receiver", elapsed())
+            reader = link.reader
+            if reader.complete and reader.keep and not reader.buffer and not link.lost:   # nothing unasked-for
+                link.waiter = link.reader = None
+                self._idle.setdefault(key, []).append(link)
+            else:
+                link.abort()                            # never read the rest of a longer body
+            return self._answered(reader, elapsed())
+        raise AssertionError("unreachable")
 
-    def _late(self, tag: object, cut: bool, status: int | None, read: int, latency_ms: float) -> Outcome:
+    @staticmethod
+    def _answered(reader: Reader, latency_ms: float) -> Outcome:
+        status, excerpt = reader.status, body_excerpt(bytes(reader.body))
+        if 200 <= status < 300:
+            return Outcome(status, None, latency_ms, excerpt)
+        error = f"HTTP {status} {reader.reason}".strip()
+        if 300 <= status < 400:
+            error += " (redirects are not followed: the webhook URL must answer 2xx itself)"
+        return Outcome(status, error, latency_ms, excerpt)
+
+    def _late(self, attempt: _Attempt, link: _Link | None, latency_ms: float) -> Outcome:
         """The outcome of an attempt the deadline (or a cancellation) cut short."""
-        reason = getattr(tag, "cancelled", None)
-        if cut and reason:
+        reason = getattr(attempt.tag, "cancelled", None)
+        if reason:
             return Outcome(None, f"cancelled while under way: {reason}", latency_ms)
         bound = f"within {self.timeout:g} s (webhooks.timeout bounds the whole attempt)"
-        if status is None:
+        reader = None if link is None else link.reader
+        if reader is None or reader.status is None:
             return Outcome(None, f"no answer {bound}", latency_ms)
-        return Outcome(None, f"answered HTTP {status} but its body did not end {bound}; "
-                             f"{read:,} bytes read (at most {BODY_LIMIT:,} are)", latency_ms)
+        return Outcome(None, f"answered HTTP {reader.status} but its body did not end {bound}; "
+                             f"{len(reader.body):,} bytes read (at most {BODY_LIMIT:,} are)", latency_ms)
 
-    def _connection(self, key, https: bool) -> http.client.HTTPConnection:
-        if key not in self._connections:
-            kind = TLSConnection if https else Connection
-            connection = kind(key[1], key[2], timeout=self.timeout)
-            connection.response_class = FinalResponse
-            connection._create_connection = self._create_connection
-            self._connections[key] = connection
-        return self._connections[key]
+    def _take(self, key) -> _Link | None:
+        links = self._idle.get(key)
+        while links:
+            link = links.pop()
+            if not link.lost:
+                return link
+        return None
 
-    def _create_connection(self, address, timeout=None, source_address=None) -> socket.socket:
-        """Connect (the host policy's connector, or the standard one), then watch the socket at
-        once: a TLS handshake that drips is cut at the attempt's deadline too."""
-        create = self.connect or socket.create_connection
-        sock = create(address, timeout, source_address)
-        if self._arming is not None:
-            deadline, tag, tokens = self._arming
-            tokens.append(self.deadlines.arm(sock, deadline, tag))
-        return sock
+    async def _open(self, loop, key, attempt: _Attempt) -> _Link:
+        """A new connection to the receiver (the TLS handshake included), cut with the attempt."""
+        scheme, host, port = key
+        tls = None
+        if scheme == "https":
+            if self._tls is None:
+                self._tls = ssl.create_default_context()
+            tls = self._tls
+        if self.connect is None:
+            opening = loop.create_task(loop.create_connection(_Link, host, port, ssl=tls,
+                                                              server_hostname=host if tls else None))
+        else:
+            opening = loop.create_task(self._open_checked(loop, host, port, tls))
+        attempt.opening = opening
+        try:
+            _, link = await opening
+        finally:
+            attempt.opening = None
+        if attempt.cut:
+            link.abort()
+            raise Cut()
+        return link
 
-    def _drop(self, key) -> None:
-        connection = self._connections.pop(key, None)
-        if connection is not None:
-            connection.close()
+    async def _open_checked(self, loop, host: str, port: int, tls):
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(4, thread_name_prefix="webhooks-connect")
+        started = loop.time()
+        connecting = self._pool.submit(self.connect, (host, port), self.timeout)
+        try:
+            sock = await asyncio.wrap_future(connecting)
+        except asyncio.CancelledError:      # it goes on in its thread: close what it makes
+            connecting.add_done_callback(_close_made)
+            raise
+        try:
+            remaining = max(self.timeout - (loop.time() - started), 0.001)
+            return await loop.create_connection(_Link, sock=sock, ssl=tls, server_hostname=host if tls else None,
+                                                ssl_handshake_timeout=remaining if tls else None)
+        except BaseException:
+            sock.close()
+            raise
+
+    def cancel(self, matches: Callable[[object], bool]) -> int:
+        """(Any thread) cut the attempts under way whose tag ``matches``; how many."""
+        with self._guard:
+            chosen = [attempt for attempt in self._attempts.values() if not attempt.cut and matches(attempt.tag)]
+        loop = self._loop
+        if chosen and loop is not None:
+            try:
+                for attempt in chosen:
+                    loop.call_soon_threadsafe(attempt.stop)
+            except RuntimeError:                # the loop is closed: nothing is under way
+                return 0
+        return len(chosen)
 
     def close(self) -> None:
-        for key in list(self._connections):
-            self._drop(key)
-        if self._own_deadlines:
-            self.deadlines.stop()
+        """(On the loop, or after it stopped) drop every kept-alive connection."""
+        for links in self._idle.values():
+            for link in links:
+                link.abort()
+        self._idle.clear()
+        if self._pool is not None:
+            self._pool.shutdown(wait=False)
+            self._pool = None
+
+
+class BlockingSender:
+    """:class:`Sender` one call at a time on a private loop: ``post`` blocks until the outcome."""
+
+    def __init__(self, timeout: float, connect=None) -> None:
+        self.sender = Sender(timeout, connect)
+        self._loop = asyncio.new_event_loop()
+
+    def post(self, url: str, body: bytes, headers: Mapping[str, str], tag: object = None) -> Outcome:
+        return self._loop.run_until_complete(self.sender.post(url, body, headers, tag))
+
+    def close(self) -> None:
+        self.sender.close()
+        self._loop.run_until_complete(asyncio.sleep(0))       # the aborted transports let go
+        self._loop.close()
+
+
+def _prepare(url: str, headers: Mapping[str, str]) -> Prepared:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"not an http(s) URL: {url!r}")
+    default = 443 if scheme == "https" else 80
+    port = parts.port or default
+    host = parts.hostname
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    if _BAD_TARGET.search(target):
+        raise ValueError(f"the URL's path has a control character or a space: {target!r}")
+    shown = f"[{host}]" if ":" in host else host
+    lines = [f"POST {target} HTTP/1.1", f"Host: {shown}" + ("" if port == default else f":{port}"),
+             "Accept-Encoding: identity"]
+    for name, value in headers.items():
+        if _BAD_VALUE.search(name) or _BAD_VALUE.search(value) or ":" in name:
+            raise ValueError(f"the header {name!r} has a value that cannot be sent (a control character)")
+        lines.append(f"{name}: {value}")
+    return Prepared((scheme, host, port), ("\r\n".join(lines) + "\r\n").encode("latin-1"))
+
+
+def header_lines(headers: Mapping[str, str]) -> bytes:
+    """Per-attempt headers (generated by the mock: no user input) as CRLF-ended lines."""
+    return "".join(f"{name}: {value}\r\n" for name, value in headers.items()).encode("latin-1")
+
+
+def _close_made(future) -> None:
+    if not future.cancelled() and future.exception() is None:
+        future.result().close()
 
 
 def body_excerpt(answer: bytes) -> str | None:

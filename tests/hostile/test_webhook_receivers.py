@@ -12,7 +12,8 @@ import time
 
 import requests
 
-from mock_server.webhooks.sender import Sender
+from mock_server.webhooks import sender as sender_module
+from mock_server.webhooks.sender import BlockingSender
 from receivers import HUGE, Misbehaving
 from support.webhooks import advance, config, deliveries, live, send_indigitall, subscribe, wait_deliveries
 
@@ -76,7 +77,7 @@ def test_interim_answers_are_skipped_and_the_final_one_counts():
     on a kept-alive connection each attempt reads its own answer (taking the 1xx for the answer
     left the final one unread, then read as the next attempt's: a 500 recorded as delivered)."""
     with Misbehaving("interim", finals=(200, 500, 204)) as receiver:
-        sender = Sender(timeout=10.0)
+        sender = BlockingSender(timeout=10.0)
         try:
             outcomes = [sender.post(receiver.url, b"{}", {"Content-Type": "application/json"}) for _ in range(3)]
         finally:
@@ -134,25 +135,17 @@ def test_deleting_the_subscription_cuts_its_attempts_and_drops_what_is_queued():
         assert silent.requests == share                               # the queued ones were never sent
 
 
-def test_a_request_goes_out_in_one_send_head_and_body_together(webhook_receiver):
+def test_a_request_goes_out_in_one_send_head_and_body_together(webhook_receiver, monkeypatch):
     """``http.client`` sent the head and the body apart: a system call more per attempt, and a
-    small segment the receiver waited for; each request is now one ``sendall``."""
+    small segment the receiver waited for; each request is now one write on its connection."""
     sends: list[bytes] = []
+    write = sender_module._Link.write
 
-    class Counted:
-        def __init__(self, sock):
-            self._sock = sock
-
-        def sendall(self, data, *args):
-            sends.append(bytes(data))
-            return self._sock.sendall(data, *args)
-
-        def __getattr__(self, name):
-            return getattr(self._sock, name)
-
-    import socket
-    sender = Sender(timeout=10.0, connect=lambda address, timeout=None, source=None:
-                    Counted(socket.create_connection(address, timeout, source)))
+    def counted(link, data):
+        sends.append(bytes(data))
+        return write(link, data)
+    monkeypatch.setattr(sender_module._Link, "write", counted)
+    sender = BlockingSender(timeout=10.0)
     try:
         outcomes = [sender.post(webhook_receiver.url, b'{"n": %d}' % n, {"Content-Type": "application/json"})
                     for n in range(3)]

@@ -337,6 +337,21 @@ def test_update_many_is_atomic_and_may_create(store):
     assert store.get("a", "lane", "bot-1") == out[1]
 
 
+def test_the_records_one_update_many_creates_share_its_creation_instant(make_store):
+    """One step, one instant (the Redis script reads the clock once; the memory store read it per
+    record: a window of webhook deliveries paid a clock reading each)."""
+    ticks = iter(range(10 ** 9))
+    store = make_store(time_source=lambda: 1_767_607_200 + next(ticks) / 1000)    # each reading 1 ms later
+    names = ("one", "two", "three")
+    out = store.update_many("a", [("item", name) for name in names],
+                            lambda current: [item(name, ("all", None)) for name in names])
+    assert len({record.created_us for record in out}) == 1, [record.created_us for record in out]
+    assert [record.seq for record in out] == sorted({record.seq for record in out})
+    assert [record.indexes for record in out] == [(("all", out[0].created_us / 1e6),)] * 3
+    later = store.update_many("a", [("item", "four")], lambda current: [item("four")])
+    assert later[0].created_us > out[0].created_us and later[0].seq > out[-1].seq
+
+
 def test_create_with_another_record_is_one_step(store):
     """``create(..., with_=(key, fn))``: the new record and another one (created if missing, else
     compare-and-set) in one step; ``fn`` sees what ``build`` made and the other's current state."""

@@ -82,7 +82,7 @@ def test_a_failure_inside_the_mock_is_a_recorded_attempt_then_a_dead_letter(webh
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(lanes_module, "signed_headers", broken)
+    monkeypatch.setattr(lanes_module, "attempt_headers", broken)
     with live(config({"max_attempts": 2})) as server:
         base = server.base_url
         subscribe(base, provider="indigitall", applicationId=200, url=webhook_receiver.url, events=["sent"])

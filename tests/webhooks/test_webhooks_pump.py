@@ -76,25 +76,49 @@ def test_a_stop_writes_the_outcome_of_every_attempt_made(webhook_receiver):
         assert dispatcher.lanes.inflight == 0
 
 
-def test_workers_are_woken_per_window_and_per_startable_job_not_per_attempt(webhook_receiver):
-    """One sandbox, one receiver, 8 workers of which 4 may serve them (``max_share`` 0.5): the worker
-    that ends an attempt takes the next job itself, and the 4 others have nothing they may start, so
-    waking one of them after every attempt (as before) only cost the GIL; and the producer queues a
-    window's jobs with one wake, not one per job."""
+def test_the_loop_is_woken_per_window_not_per_job_or_attempt(webhook_receiver):
+    """One sandbox, one receiver, 8 attempts at once of which 4 may go to it (``max_share`` 0.5):
+    the loop starts the next job itself when an attempt ends (no wake, no thread hand-off), and
+    the producer queues a window's jobs with one wake of the loop, not one per job."""
     contacts = [f"3460000{n:04d}" for n in range(160)]
     with live(config({"concurrency": 8, "max_share": 0.5, "rate": 5000})) as server:
         base, lanes = server.base_url, server.app.extensions["mock"].webhooks.lanes
         wakes: Counter = Counter()
-        notify = lanes._ready_cond.notify
+        call = lanes._call
 
-        def counted(n: int = 1) -> None:
+        def counted(callback) -> None:
             wakes[threading.current_thread().name.partition("-")[2].partition("-")[0] or "other"] += 1
-            notify(n)
-        lanes._ready_cond.notify = counted
+            call(callback)
+        lanes._call = counted
         subscribe(base, provider="indigitall", applicationId=200, url=webhook_receiver.url, events=["sent"])
         send_indigitall(base, contacts)
         advance(base, "PT1M")
         assert wait_deliveries(base, "delivered", len(contacts), timeout=60)["total"] == len(contacts)
     assert sorted(event.recipient for event in webhook_receiver.events) == contacts        # each once
-    assert wakes["worker"] <= len(contacts) // 10, wakes
+    assert wakes["worker"] == 0, wakes                          # the loop never wakes itself through the pipe
     assert wakes["producer"] <= len(contacts) // 10, wakes      # a window's jobs are queued with one wake
+
+
+def test_the_host_policy_is_asked_once_per_url_not_per_attempt(webhook_receiver):
+    """Its verdict is a pure function of the URL (a host name's addresses are checked at connect
+    time), so it is kept per URL until the policy is replaced (each check parsed the URL and its
+    address: a few per cent of the dispatcher's time)."""
+    contacts = [f"346000000{n:02d}" for n in range(20)]
+    with live(config({})) as server:
+        base, dispatcher = server.base_url, server.app.extensions["mock"].webhooks
+        asked, policy = [], dispatcher.policy
+
+        def counted(url: str):
+            asked.append(url)
+            return policy(url)
+        dispatcher.policy = counted
+        subscribe(base, provider="indigitall", applicationId=200, url=webhook_receiver.url, events=["sent"])
+        send_indigitall(base, contacts)
+        advance(base, "PT1M")
+        assert wait_deliveries(base, "delivered", len(contacts), timeout=30)["total"] == len(contacts)
+        dispatcher.policy = lambda url: "refused from now on"
+        send_indigitall(base, ["34600000099"])
+        advance(base, "PT1M")
+        dead = wait_deliveries(base, "dead", 1, timeout=30)["deliveries"][0]
+    assert asked == [webhook_receiver.url], asked
+    assert dead["history"][0]["error"] == "refused by the host policy: refused from now on", dead

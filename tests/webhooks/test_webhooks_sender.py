@@ -1,0 +1,190 @@
+"""The event-loop sender (``sender.py``) against scripted receivers: each answer is written byte for
+byte, so every framing the reader must handle is exercised (chunked, close-delimited, interim
+answers), as are a dripping receiver cut by the whole-attempt deadline and a kept-alive connection
+the receiver closed between two events (reopened once, not a failed attempt)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import pytest
+
+from mock_server.webhooks.answers import BODY_LIMIT, Reader
+from mock_server.webhooks.sender import BlockingSender
+
+HEADERS = {"Content-Type": "application/json"}
+
+
+class Scripted:
+    """A loopback receiver that answers the n-th request with ``answers[n]`` (bytes, or a callable
+    given the connection); ``close_after``: request numbers after which it closes the connection."""
+
+    def __init__(self, answers, close_after=()) -> None:
+        self.answers, self.close_after = list(answers), set(close_after)
+        self.requests: list[bytes] = []
+        self.connections = 0
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self._server.settimeout(0.2)
+        self.url = f"http://127.0.0.1:{self._server.getsockname()[1]}/hook"
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+
+    def __enter__(self) -> "Scripted":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+        self._server.close()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._server.accept()
+            except socket.timeout:
+                continue
+            self.connections += 1
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        try:
+            self._exchange(conn)
+        except OSError:              # the sender dropped the connection (its deadline, a body too long)
+            pass
+
+    def _exchange(self, conn: socket.socket) -> None:
+        conn.settimeout(10)
+        buffer = b""
+        with conn:
+            while not self._stop.is_set():
+                while b"\r\n\r\n" not in buffer:
+                    data = conn.recv(65536)
+                    if not data:
+                        return
+                    buffer += data
+                head, _, buffer = buffer.partition(b"\r\n\r\n")
+                length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+                while len(buffer) < length:
+                    buffer += conn.recv(65536)
+                self.requests.append(head + b"\r\n\r\n" + buffer[:length])
+                buffer = buffer[length:]
+                number = len(self.requests) - 1
+                answer = self.answers[min(number, len(self.answers) - 1)]
+                answer(conn) if callable(answer) else conn.sendall(answer)
+                if number in self.close_after:
+                    return
+
+
+def _post(receiver: Scripted, count: int = 1, timeout: float = 10.0):
+    sender = BlockingSender(timeout)
+    try:
+        return [sender.post(receiver.url, b'{"n": %d}' % n, HEADERS) for n in range(count)]
+    finally:
+        sender.close()
+
+
+def test_a_chunked_answer_is_read_to_its_last_chunk_and_the_connection_kept():
+    chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nX-T: 1\r\n\r\n"
+    with Scripted([chunked, b"HTTP/1.1 500 Oops\r\nContent-Length: 2\r\n\r\nno"]) as receiver:
+        first, second = _post(receiver, 2)
+    assert (first.status, first.error, first.excerpt) == (200, None, "hello world"), first
+    assert (second.status, second.error, second.excerpt) == (500, "HTTP 500 Oops", "no"), second
+    assert receiver.connections == 1                # the chunked body ended by its framing: reused
+
+
+def test_interim_answers_are_skipped_and_the_final_one_counts():
+    answer = (b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n"
+              b"HTTP/1.1 202 Accepted\r\nContent-Length: 2\r\n\r\nok")
+    with Scripted([answer]) as receiver:
+        outcomes = _post(receiver, 2)
+    assert [(outcome.status, outcome.excerpt) for outcome in outcomes] == [(202, "ok"), (202, "ok")], outcomes
+    assert receiver.connections == 1
+
+
+def test_a_close_delimited_answer_ends_with_the_connection():
+    with Scripted([b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nall of it"], close_after={0, 1}) as receiver:
+        outcomes = _post(receiver, 2)
+    assert [(outcome.status, outcome.excerpt) for outcome in outcomes] == [(200, "all of it")] * 2, outcomes
+    assert receiver.connections == 2                # never reused: its body ended with it
+
+
+def test_a_receiver_closing_a_kept_alive_connection_between_events_is_not_a_failed_attempt():
+    ok = b"HTTP/1.1 204 No Content\r\n\r\n"
+    with Scripted([ok], close_after={0, 2}) as receiver:
+        sender = BlockingSender(10.0)
+        try:
+            outcomes = []
+            for n in range(4):
+                outcomes.append(sender.post(receiver.url, b'{"n": %d}' % n, HEADERS))
+                time.sleep(0.2)           # the close reaches the idle connection (or races the next request)
+        finally:
+            sender.close()
+    assert [outcome.status for outcome in outcomes] == [204] * 4, outcomes
+    assert len(receiver.requests) == 4 and receiver.connections == 3, (receiver.requests, receiver.connections)
+
+
+def test_a_close_racing_the_next_request_reopens_the_connection_once():
+    """The receiver closes right after reading the second request (its answer never comes): the
+    request went on a reused connection and got no byte back, so it is sent again once."""
+    ok = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
+    with Scripted([ok, b"", ok], close_after={1}) as receiver:
+        outcomes = _post(receiver, 2)
+    assert [outcome.status for outcome in outcomes] == [200, 200], outcomes
+    assert len(receiver.requests) == 3 and receiver.connections == 2
+
+
+def test_bytes_after_a_complete_answer_retire_its_connection():
+    """An answer followed by bytes nobody asked for (a second answer): they are never read as the
+    next request's answer, the connection is not reused."""
+    doubled = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\nHTTP/1.1 500 Stale\r\nContent-Length: 0\r\n\r\n"
+    with Scripted([doubled, b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n"]) as receiver:
+        outcomes = _post(receiver, 2)
+    assert [outcome.status for outcome in outcomes] == [200, 201], outcomes
+    assert receiver.connections == 2
+
+
+def test_a_dripping_receiver_is_cut_at_the_deadline_of_the_whole_attempt():
+    def drip(conn: socket.socket) -> None:
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n")
+        for _ in range(100):
+            conn.sendall(b"x")
+            time.sleep(0.1)
+    with Scripted([drip]) as receiver:
+        started = time.monotonic()
+        [outcome] = _post(receiver, timeout=1.0)
+        spent = time.monotonic() - started
+    assert outcome.status is None and outcome.error.startswith(
+        "answered HTTP 200 but its body did not end within 1 s (webhooks.timeout bounds the whole attempt)"), outcome
+    assert spent < 6.0 and 900 <= outcome.latency_ms < 6000, (spent, outcome)
+
+
+def test_a_body_longer_than_the_limit_is_read_to_the_limit_and_its_connection_dropped():
+    big = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % (BODY_LIMIT * 4) + b"y" * (BODY_LIMIT * 4)
+    with Scripted([big, b"HTTP/1.1 204 No Content\r\n\r\n"]) as receiver:
+        outcomes = _post(receiver, 2)
+    assert [outcome.status for outcome in outcomes] == [200, 204], outcomes
+    assert receiver.connections == 2
+
+
+@pytest.mark.parametrize("answer, error", [
+    (b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok", "its Content-Length is"),
+    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "a chunk size is not hexadecimal"),
+    (b"ICY 200 OK\r\n\r\n", "its status line is"),
+    (b"HTTP/1.1 200 OK\r\nno colon here\r\n\r\n", "a header line is"),
+    (b"HTTP/1.1 200 OK\nContent-Length: 0\n\n", "its head's lines end in LF alone"),
+])
+def test_an_answer_that_is_not_http_1_1_is_a_failed_attempt_naming_why(answer, error):
+    with Scripted([answer]) as receiver:
+        [outcome] = _post(receiver)
+    assert outcome.status is None and outcome.error.startswith("the answer is not HTTP/1.1: " + error), outcome
+
+
+def test_the_reader_takes_an_answer_byte_by_byte():
+    answer = b"HTTP/1.1 102 Processing\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
+    reader = Reader()
+    ends = [reader.feed(answer[position:position + 1]) for position in range(len(answer))]
+    assert ends == [False] * (len(answer) - 1) + [True]
+    assert (reader.status, bytes(reader.body), reader.complete, reader.keep) == (200, b"abc", True, True)
