@@ -21,7 +21,7 @@ from .providers import join_words
 from .sandbox import Sandbox
 from .settings import Settings, SettingsError, load_file, registered
 from .settings.model import check_value, walk
-from .store import DEFAULT_SANDBOX
+from .store import DEFAULT_SANDBOX, StoreError
 from .version import package_version
 
 
@@ -171,6 +171,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"mock-server: {exc}", file=sys.stderr)
         return 2
     state = app.extensions["mock"]
+    try:
+        Sandbox.enter(state.store, DEFAULT_SANDBOX)     # the default sandbox's first use starts its clock
+    except StoreError as exc:          # a shared store unreachable, or holding another version's keys
+        print(f"mock-server: {exc}", file=sys.stderr)
+        return 1
     # inspection.max_waiters extra threads: long-polls wait on those, never on the API's workers
     server = dataclasses.replace(state.settings.server, threads=state.settings.server.threads + state.max_waiters)
     try:

@@ -178,6 +178,11 @@ class StoreUnavailable(StoreError):
     store cannot handle): the app answers 503 in the provider's envelope; the next call tries again."""
 
 
+class StoreLayoutError(StoreUnavailable):
+    """A shared store holds data in another key layout (written by another version of the mock):
+    refused, not misread. The message says how to empty it or where else to keep this version's."""
+
+
 def valid_sandbox_name(name: str) -> bool:
     """``name`` matches :data:`SANDBOX_NAME` and is not ``.`` or ``..`` (path segments, not names:
     ``/sandboxes/../`` would leave the prefix)."""

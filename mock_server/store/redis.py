@@ -42,7 +42,7 @@ from redis.retry import Retry
 
 from . import codec, redis_lua, redis_lua_primitives, redis_lua_records
 from .redis_blobs import BlobCache
-from .base import ClockState, SandboxInfo, SandboxLimit, SingleUpdate, StaleGeneration, T
+from .base import ClockState, SandboxInfo, SandboxLimit, SingleUpdate, StaleGeneration, StoreLayoutError, T
 from .redis_indexes import RedisIndexes
 from .redis_primitives import RedisPrimitives, StoreUnavailable, _Conflict, _NoSandbox
 from .redis_records import NO_RECORD_US, RedisRecords, Turns, _clock, _frz
@@ -50,6 +50,10 @@ from .redis_records import NO_RECORD_US, RedisRecords, Turns, _clock, _frz
 __all__ = ["RedisStore", "StoreUnavailable"]
 
 DEFAULT_PREFIX = "bulkmock:"
+# The version of the key layout (``redis_lua.py``), kept under ``P layout``: a process refuses keys of
+# another layout (an earlier version's Redis, whose sandbox hashes lack the index sizes this one's
+# touch relies on) instead of misreading them. Bump it whenever the layout changes.
+LAYOUT = "2026.12"
 USE_GRANULARITY = 1.0     # real seconds between two recordings of a sandbox's use by one process
 _SCRIPTS = {name: getattr(module, name) for module in (redis_lua, redis_lua_records, redis_lua_primitives)
             for name in dir(module) if name.isupper() and name not in ("PRELUDE", "INFO_BODY", "RANGE_HEAD")}
@@ -71,6 +75,7 @@ class RedisStore(RedisRecords, RedisIndexes, RedisPrimitives, SingleUpdate):
                                                  health_check_interval=30, retry=Retry(NoBackoff(), 1))
         self._scripts = {name: self.redis.register_script(script) for name, script in _SCRIPTS.items()}
         self._mine = threading.local()     # this thread's client (``_client``)
+        self._layout_ok = False              # ``P layout`` checked (``_check_layout``), once per store
         self._used: dict[str, float] = {}   # sandbox -> real time this process last recorded its use
         self._epochs: dict[str, tuple[str, int]] = {}   # sandbox -> (epoch, generation) at this process's last touch or info
         self._clocks: dict[str, tuple[bytes, bytes]] = {}   # sandbox -> its clock (off, frz) then
@@ -93,7 +98,25 @@ class RedisStore(RedisRecords, RedisIndexes, RedisPrimitives, SingleUpdate):
         client = getattr(self._mine, "client", None)
         if client is None:
             client = self._mine.client = self.redis.client()
+        if not self._layout_ok:
+            self._check_layout(client)
         return client
+
+    def _check_layout(self, client: redis_client.Redis) -> None:
+        """Before this store's first command: the keys under the prefix are of this version's
+        layout (an empty prefix gets the mark), else :class:`StoreLayoutError` for every operation."""
+        try:
+            mark = self._scripts["LAYOUT_CHECK"](args=[self.prefix, "", LAYOUT], client=client)
+        except redis_client.RedisError as exc:
+            raise StoreUnavailable(f"Redis at {self.url} is unreachable: {exc}") from exc
+        mark = mark.decode() if isinstance(mark, bytes) else str(mark)
+        if mark != LAYOUT:
+            written = f"key layout {mark}" if mark else "an earlier version of the mock"
+            raise StoreLayoutError(
+                f"the Redis keys under prefix {self.prefix!r} were written by {written}; this version uses key "
+                f"layout {LAYOUT} and will not misread them. Empty that database (redis-cli -n DB FLUSHDB) "
+                f"or give this version another prefix (store.prefix in --config)")
+        self._layout_ok = True
 
     def _call(self, script: str, sandbox: str, *args: Any) -> Any:
         try:

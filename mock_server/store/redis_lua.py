@@ -6,6 +6,8 @@ ledgers, logs, counters, leases and maps.
 
 Key layout (``P`` is ``store.prefix``, default ``bulkmock:``):
 
+- ``P layout`` the version of this layout (``redis.LAYOUT``), set by the first process on an empty
+  prefix; a process refuses keys of another layout (``StoreLayoutError``) instead of misreading them;
 - ``P sandboxes`` hash name -> 1; ``P used`` sorted set name -> real time of the last touch;
   ``P vf`` the real time until which a change feed (``changes()``, on any process) listens;
 - ``P s:NAME`` hash, the sandbox: ``ep`` (epoch: a number from ``P epochs`` given at creation and at
@@ -38,6 +40,17 @@ listens (``vf``/``vw`` not past: a change feed keeps ``vf`` ahead of the real ti
 it watches, or in every sandbox, and then a new sandbox copies it from ``P vf``; a waiter raises
 ``vw`` to its deadline before it reads what it waits on). The scripts build key names
 from the sandbox's epoch, so they need one Redis server (not Redis Cluster).
+"""
+
+# ARGV: P '' LAYOUT -> the layout mark under P (setting it to LAYOUT when P holds no sandbox yet),
+# or '' when P holds sandboxes written before layouts were marked
+LAYOUT_CHECK = r"""
+local P = ARGV[1]
+local mark = redis.call('GET', P .. 'layout')
+if mark then return mark end
+if redis.call('EXISTS', P .. 'sandboxes') == 1 then return '' end
+redis.call('SET', P .. 'layout', ARGV[3])
+return ARGV[3]
 """
 
 PRELUDE = r"""

@@ -529,3 +529,44 @@ def test_an_upload_on_redis_is_three_round_trips(redis_url):
         assert counts["round trips"] == 3
     finally:
         app.extensions["mock"].webhooks.stop()
+
+
+def test_keys_of_an_earlier_layout_are_refused_not_misread(redis_url):
+    """A Redis kept by an earlier version (sandboxes under the prefix, no layout mark: its sandbox
+    hashes lack the index sizes a touch now relies on, so a queued campaign would never start) is
+    refused with what to do; an empty prefix gets this version's mark; another mark is refused too."""
+    from mock_server.store import StoreLayoutError
+    from mock_server.store.redis import LAYOUT
+
+    raw = redis.Redis.from_url(redis_url)
+    raw.hset("old:sandboxes", "default", 1)
+    raw.hset("old:s:default", mapping={"ep": "1", "gen": "0", "ver": "3"})
+    old = RedisStore(redis_url, prefix="old:")
+    with pytest.raises(StoreLayoutError, match=r"written by an earlier version of the mock.*FLUSHDB.*store.prefix"):
+        old.touch("default")
+    with pytest.raises(StoreLayoutError):
+        old.get("default", "campaign", "1")        # every operation, not only the first
+    assert raw.hget("old:s:default", "ver") == b"3" and raw.get("old:layout") is None    # nothing written
+
+    fresh = RedisStore(redis_url, prefix="new:")
+    fresh.update_many("s", [("item", "a")], lambda current: (NewRecord({"n": 1}),))
+    assert raw.get("new:layout") == LAYOUT.encode()
+    raw.set("new:layout", "1999.1")
+    with pytest.raises(StoreLayoutError, match="written by key layout 1999.1"):
+        RedisStore(redis_url, prefix="new:").info("s")
+    for store in (old, fresh):
+        store.close()
+
+
+def test_the_server_refuses_to_start_on_keys_of_an_earlier_layout(redis_url, tmp_path):
+    """``mock-server --store`` on such a Redis stops at once, exit status 1, saying what to do
+    (before: it served, and campaigns queued by the earlier version stayed PENDING for ever)."""
+    import subprocess
+    import sys
+
+    redis.Redis.from_url(redis_url).hset("bulkmock:sandboxes", "default", 1)
+    done = subprocess.run([sys.executable, "-m", "mock_server", "--port", "0", "--quiet", "--store", redis_url],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.startswith("mock-server: the Redis keys under prefix 'bulkmock:' were written by an earlier")
+    assert "FLUSHDB" in done.stderr and "Traceback" not in done.stderr
