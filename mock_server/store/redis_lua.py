@@ -10,6 +10,7 @@ Key layout (``P`` is ``store.prefix``, default ``bulkmock:``):
   prefix; a process refuses keys of another layout (``StoreLayoutError``) instead of misreading them;
 - ``P sandboxes`` hash name -> 1; ``P used`` sorted set name -> real time of the last touch;
   ``P vf`` the real time until which a change feed (``changes()``, on any process) listens;
+  ``P vfn:NAME`` the same for a feed watching sandbox NAME (kept while NAME does not exist);
 - ``P s:NAME`` hash, the sandbox: ``ep`` (epoch: a number from ``P epochs`` given at creation and at
   every reset, so a reset or drop is O(1) and old data never mixes with new), ``gen``, ``ver``,
   ``off``/``frz`` (the clock), ``created``, ``mv:MAP`` (each map's version), per log ``lg:LOG``
@@ -133,6 +134,8 @@ if #m == 0 then
   end
   local ep = redis.call('INCR', P .. 'epochs')
   local vf = redis.call('GET', P .. 'vf') or '0'
+  local named = redis.call('GET', P .. 'vfn:' .. NAME)    -- a feed watching this name before it existed
+  if named and tonumber(named) > tonumber(vf) then vf = named end
   redis.call('HSET', META, 'ep', ep, 'gen', 0, 'ver', 0, 'off', ARGV[5], 'frz', ARGV[6], 'created', ARGV[4], 'vf', vf)
   redis.call('HSET', P .. 'sandboxes', NAME, 1)
   m = {'ep', tostring(ep), 'gen', '0', 'ver', '0', 'off', ARGV[5], 'frz', ARGV[6], 'created', ARGV[4], 'vf', vf}
@@ -153,7 +156,9 @@ return tonumber(m[1])
 """
 
 # ARGV: P '' until_real all(1/0) name... -> 1: the change feeds listen to commits until ``until_real``
-# (or later) in every sandbox, new ones included (all = 1), or in the existing sandboxes named
+# (or later) in every sandbox, new ones included (all = 1), or in the sandboxes named, including one
+# created (again) meanwhile: ``P vfn:NAME`` keeps the deadline for TOUCH to copy (expiring after
+# 120 s, twice ``FEED_LISTENS``, which a feed renews halfway)
 LISTEN = PRELUDE + r"""
 local until_real = tonumber(ARGV[3])
 if ARGV[4] == '1' then
@@ -166,6 +171,7 @@ for i = 5, #ARGV do
   local key = P .. 's:' .. ARGV[i]
   local m = redis.call('HMGET', key, 'ep', 'vf')
   if m[1] and tonumber(m[2] or '0') < until_real then redis.call('HSET', key, 'vf', score(until_real)) end
+  redis.call('SET', P .. 'vfn:' .. ARGV[i], score(until_real), 'EX', 120)
 end
 return 1
 """

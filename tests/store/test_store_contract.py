@@ -934,3 +934,22 @@ def test_concurrent_updates_lose_nothing(store):
     assert store.get_value("a", "m", "k") == 800
     _run(8, lambda slot: [store.incr("a", "c") for _ in range(100)])
     assert store.counter("a", "c") == 800
+
+
+def test_a_feed_watching_a_sandbox_reports_its_commits_after_a_drop_and_re_creation(store):
+    """A watched sandbox dropped and created again (``DELETE /_mock/sandboxes/NAME``, then reused):
+    its commits are reported at once, as before the drop (the Redis store published nothing until
+    the feed renewed its watch, up to 30 s later)."""
+    store.touch("s1")
+    feed = store.changes(watch={"s1"})
+    try:
+        new(store, "s1", "x")
+        assert feed.wait(5) == {"s1"}
+        store.drop("s1")
+        store.touch("s1")
+        feed.wait(0.3)
+        feed.watch({"s1"})                    # the dispatcher's next round: the same sandboxes served
+        new(store, "s1", "y")
+        assert feed.wait(5) == {"s1"}
+    finally:
+        feed.close()
