@@ -109,7 +109,7 @@ def child_big(mode: str, rows: int) -> dict:
     from werkzeug.test import EnvironBuilder
 
     from .bench import jelou_csv, upload
-    from .webhook_bench import rss_now
+    from .webhook_bench import rss_now, rss_peak
 
     body, headers = upload(jelou_csv(rows))
     small, small_headers = upload(jelou_csv(10))
@@ -125,7 +125,8 @@ def child_big(mode: str, rows: int) -> dict:
     assert answer.status_code == 200, answer.data[:300]
     spent = time.process_time() - started
     return {"cpu_s": spent, "gc_s": clock.spent, "collections": clock.collections,
-            "bytes_per_recipient": (rss_now() - before) / rows, "rss_mb": rss_now() / MB}
+            "bytes_per_recipient": (rss_now() - before) / rows, "rss_mb": rss_now() / MB,
+            "peak_mb": rss_peak() / MB}
 
 
 def child_events(mode: str, rows: int, events: int) -> dict:
