@@ -147,7 +147,7 @@ def child_events(mode: str, rows: int, events: int) -> dict:
     out = io.StringIO()
     stdout, sys.stdout = sys.stdout, out
     try:
-        webhook_bench.main(["--rows", str(rows), "--events", str(events)])
+        webhook_bench.main(["--rows", str(rows), "--events", str(events), "--python-gc"])
     finally:
         sys.stdout = stdout
     text = out.getvalue()

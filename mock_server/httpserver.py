@@ -176,18 +176,16 @@ def serve_waitress(app, server: ServerSettings, sock: socket.socket, say: Callab
 
 # Generation 0 of the cyclic garbage collector: collected after this many new container objects
 # (Python's default is 700). The webhook dispatcher allocates many short-lived ones per event: at
-# 700 a 200,000-row campaign's delivery spent ~50 us of ~245 us of CPU per event in collections,
-# at 50,000 ~5 us (loadtests/README.md, "The garbage collector": python -m loadtests.gccost).
+# 700 a 200,000-row campaign's delivery spent 54-76 us of CPU per event in 3,000 collections, at
+# 50,000 1-7 us in 7 (loadtests/README.md, "The garbage collector": python -m loadtests.gccost).
 GC_GENERATION0 = 50_000
 
 
 def tune_gc() -> None:
     """The serving process's garbage collector (``mock-server``, each ``--workers`` worker), once its
-    app is built: generation 0 collected every :data:`GC_GENERATION0` allocations (generations 1
-    and 2 as they are), and the objects built so far (imports, the app) frozen out of the collected
-    generations. Never called by ``create_app``: a test suite embedding the app keeps its own."""
-    gc.collect()
-    gc.freeze()
+    app is built: generation 0 collected every :data:`GC_GENERATION0` allocations, generations 1 and
+    2 as they are. (``gc.freeze()`` of the start-up objects measured no gain on top.) Never called
+    by ``create_app``: a test suite embedding the app keeps its own collector."""
     gc.set_threshold(GC_GENERATION0, *gc.get_threshold()[1:])
 
 
