@@ -174,7 +174,7 @@ def callgrind(mode: str, args) -> dict:
                            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                            env={**os.environ, "PYTHONHASHSEED": "0"})
             with open(out, encoding="utf-8") as handle:
-                totals.append(int(re.search(r"^(?:summary|totals): (\d+)", handle.read(), re.M)[1]))
+                totals.append(int(re.search(r"^(?:summary|totals): (\d+)", handle.read(), re.MULTILINE)[1]))
     return {"instructions": (totals[1] - totals[0]) / 100}
 
 

@@ -8,11 +8,11 @@ import subprocess
 import sys
 
 import pytest
+from support.servers import free_port
 
 import mock_server.__main__ as cli
 from mock_server import create_app
 from mock_server.httpserver import GC_GENERATION0, tune_gc
-from support.servers import free_port
 
 
 @pytest.fixture
@@ -57,6 +57,6 @@ def test_each_granian_worker_tunes_its_collector(tmp_path):
     script = ("import gc, json, sys\nfrom mock_server.httpserver import granian_app\n"
               "app = granian_app(sys.argv[1])\napp.extensions['mock'].webhooks.stop()\nprint(gc.get_threshold()[0])")
     target = json.dumps({"config": {"seed": 3}, "metrics": str(tmp_path)})
-    done = subprocess.run([sys.executable, "-c", script, target], capture_output=True, text=True, timeout=120)
+    done = subprocess.run([sys.executable, "-c", script, target], capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == str(GC_GENERATION0)
