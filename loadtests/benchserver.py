@@ -67,6 +67,8 @@ def prefill(app: Flask, count: int, threads: int = 1) -> None:
     ``threads`` > 1 sends from that many threads (a shared store spends its time waiting on the
     network, so the waits overlap); creation order is then not the numbering order, which no
     figure depends on."""
+    from mock_server.bodies import FilePart
+
     state = app.extensions["mock"]
     backend, sandbox = state.backends["jelou"], state.sandbox()
     client = backend.settings.clients[0]
@@ -81,7 +83,7 @@ def prefill(app: Flask, count: int, threads: int = 1) -> None:
                     number = next(numbers, None)
                 if number is None:
                     return
-                backend.send_bulk(sandbox, client, dict(PREFILL_FIELDS), (PREFILL_CSV, "r.csv"), {})
+                backend.send_bulk(sandbox, client, dict(PREFILL_FIELDS), FilePart("r.csv", PREFILL_CSV), {})
                 if number % 20_000 == 0 or number == count:
                     print(f"[benchserver] prefilled {number:,}/{count:,} campaigns "
                           f"({time.monotonic() - started:.0f} s)", file=sys.stderr, flush=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import random
 import threading
 from dataclasses import dataclass, field
@@ -126,6 +127,9 @@ def create_app(config: Mapping[str, Any] | None = None, *, store: Store | None =
     state.metrics.derive(TransitionCounts(state, sandbox_label=settings.metrics.sandbox_label))
 
     app = Flask(__name__)
+    # Flask asks ``iscoroutinefunction`` of every hook and view on every request (6 times for an
+    # upload); the mock's are plain functions, registered once: the answer is kept per function.
+    app.ensure_sync = functools.lru_cache(maxsize=256)(app.ensure_sync)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
     app.config["MAX_FORM_MEMORY_SIZE"] = settings.max_form_field_bytes
     app.config["MAX_FORM_PARTS"] = settings.max_form_parts

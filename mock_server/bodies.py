@@ -135,6 +135,12 @@ class FilePart:
     filename: str
     data: bytes
 
+    @functools.cached_property
+    def newlines(self) -> int:
+        """How many ``\\n`` bytes ``data`` holds, counted once per request: the journal's file
+        summary and the CSV check both need it (a pass over the file each)."""
+        return self.data.count(b"\n")
+
 
 @dataclass
 class Multipart:

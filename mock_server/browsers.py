@@ -150,7 +150,7 @@ def host_refusal(policy: BrowserPolicy, host: str | None) -> str | None:
 def origin_refusal(policy: BrowserPolicy, method: str, path: str, *, origin: str | None, fetch_site: str | None,
                    own: Origin | None) -> str | None:
     """Why a request is refused as cross-origin (403), or None (see the module docstring)."""
-    if method not in STATE_CHANGING or not (path == CONTROL_PLANE or path.startswith(CONTROL_PLANE + "/")):
+    if not origin_checked(method, path):
         return None
     sent = parse_origin(origin) if origin is not None else None
     if sent is not None and sent in policy.origins:
@@ -165,6 +165,11 @@ def origin_refusal(policy: BrowserPolicy, method: str, path: str, *, origin: str
     return (f"refused {method} {path} from a web page on another origin ({why}); the mock's control plane "
             "only takes changes from its own pages and from scripts. List a trusted origin in the setting "
             "server.allowed_origins")
+
+
+def origin_checked(method: str, path: str) -> bool:
+    """Can the request be refused as cross-origin at all: a change to the control plane?"""
+    return method in STATE_CHANGING and (path == CONTROL_PLANE or path.startswith(CONTROL_PLANE + "/"))
 
 
 def from_another_site(policy: BrowserPolicy, *, origin: str | None, fetch_site: str | None) -> bool:
@@ -191,8 +196,10 @@ def init_app(app: Flask, policy: BrowserPolicy) -> None:
         problem = host_refusal(policy, None if host is None else wsgi_text(host))
         if problem:
             raise MisdirectedRequest(problem)
-        origin = request.headers.get("Origin")
-        problem = origin_refusal(policy, request.method, request.path, origin=origin,
+        method, path = request.method, request.path
+        if not origin_checked(method, path):        # the rest needs no Origin work (the own origin: a host parse)
+            return
+        problem = origin_refusal(policy, method, path, origin=request.headers.get("Origin"),
                                  fetch_site=request.headers.get("Sec-Fetch-Site"),
                                  own=parse_origin(f"{request.scheme}://{request.host}"))
         if problem:
@@ -200,8 +207,9 @@ def init_app(app: Flask, policy: BrowserPolicy) -> None:
 
     @app.after_request
     def page_headers(response: Response) -> Response:
+        path = request.path
         for prefix, policy_text in PAGE_POLICIES:
-            if request.path == prefix or request.path.startswith(prefix + "/"):
+            if path == prefix or path.startswith(prefix + "/"):
                 response.headers.setdefault("Content-Security-Policy", policy_text)
                 for name, value in PAGE_HEADERS.items():
                     response.headers.setdefault(name, value)

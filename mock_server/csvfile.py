@@ -89,7 +89,7 @@ def _body_regex(width: int, first: str | None, max_bytes: int) -> re.Pattern:
     return re.compile(b"(?:" + record + rb"\r?\n)*+(?:" + record + b")?")
 
 
-def _read_fast(data: bytes, rules: CsvRules) -> Rows | None:
+def _read_fast(data: bytes, rules: CsvRules, newlines: int | None = None) -> Rows | None:
     """The rows of a file proved valid at C speed, or None: let the streaming reader decide."""
     pattern = rules.first_column_pattern
     if pattern is not None and (pattern.flags & ~re.UNICODE or not _SAFE_PATTERN.fullmatch(pattern.pattern)):
@@ -108,7 +108,8 @@ def _read_fast(data: bytes, rules: CsvRules) -> Rows | None:
     regex = _body_regex(len(header), pattern.pattern if pattern is not None else None, rules.max_cell_chars)
     if regex.fullmatch(data, end + 1) is None:
         return None
-    count = data.count(b"\n", end + 1) + (0 if data.endswith(b"\n") else 1)
+    after_header = data.count(b"\n", end + 1) if newlines is None else newlines - data.count(b"\n", 0, end + 1)
+    count = after_header + (0 if data.endswith(b"\n") else 1)
     if count > rules.max_rows:
         return None
     return Rows.one_per_line(data, end + 1, count, header)
@@ -122,10 +123,13 @@ def _raise_csv_limit(wanted: int) -> None:
                 csv.field_size_limit(wanted)
 
 
-def read_csv(data: bytes, rules: CsvRules) -> Rows:
-    """Validate ``data`` against ``rules`` and return its rows; raise :class:`CsvRejected`."""
+def read_csv(data: bytes, rules: CsvRules, *, newlines: int | None = None) -> Rows:
+    """Validate ``data`` against ``rules`` and return its rows; raise :class:`CsvRejected`.
+
+    :param newlines: ``data.count(b"\\n")`` when the caller has it already (an uploaded part's
+        ``bodies.FilePart.newlines``, which the journal's summary counted): not counted again."""
     _raise_csv_limit(rules.max_cell_chars)
-    fast = _read_fast(data, rules)
+    fast = _read_fast(data, rules, newlines)
     if fast is not None:
         return fast
     start = len(BOM) if data.startswith(BOM) else 0

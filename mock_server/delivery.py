@@ -13,6 +13,7 @@ Reserved recipients: a number starting ``999`` picks its outcome with the next t
 from __future__ import annotations
 
 import bisect
+import functools
 import random
 from dataclasses import dataclass
 from typing import Mapping
@@ -53,12 +54,17 @@ def reserved_outcome(recipient: str) -> int | None:
     return None
 
 
+@functools.lru_cache(maxsize=8)
+def _read_table(threshold: int) -> bytes:
+    """The ``translate`` table from a random byte to an ordinary outcome: read below ``threshold``
+    (built once per read share, not once per upload)."""
+    return bytes(ORDINARY_READ if value < threshold else ORDINARY for value in range(256))
+
+
 def build_outcomes(count: int, rng: random.Random, read_share: float,
                    reserved: Mapping[int, str], invalid: Mapping[int, str]) -> bytearray:
     """One outcome byte per recipient: read-share draws, then reserved and invalid rows."""
-    threshold = round(read_share * 256)
-    table = bytes(ORDINARY_READ if value < threshold else ORDINARY for value in range(256))
-    outcomes = bytearray(rng.randbytes(count).translate(table))
+    outcomes = bytearray(rng.randbytes(count).translate(_read_table(round(read_share * 256))))
     for index, recipient in reserved.items():
         code = reserved_outcome(recipient)
         if code is not None:

@@ -38,6 +38,7 @@ from waitress.server import TcpWSGIServer
 from waitress.task import ThreadedTaskDispatcher
 
 from . import metrics
+from .faults import background_access_log
 from .server_errors import attach
 
 if TYPE_CHECKING:
@@ -148,6 +149,7 @@ def serve_waitress(app, server: ServerSettings, sock: socket.socket, say: Callab
     """Serve until SIGTERM/SIGINT, then finish in-flight requests and return 0 (``options``: see
     :func:`waitress_server`)."""
     instance = waitress_server(app, server, sock, **options)
+    close_log = background_access_log(app)            # written off the request threads; flushed below
     stopping: list[str] = []
 
     def on_signal(number, _frame) -> None:
@@ -170,6 +172,7 @@ def serve_waitress(app, server: ServerSettings, sock: socket.socket, say: Callab
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
+        close_log()                                   # every buffered line, before the last words
     say("mock-server: stopped")
     return 0
 

@@ -57,8 +57,10 @@ class Sandbox:
 
     def refresh(self) -> None:
         """Read the clock again (a long-poll waiting across real time): the next ``now()`` asks the
-        store (and the next settle applies what fell due by then)."""
+        store (and the next settle applies what fell due by then); the touch's ``info`` no longer
+        describes the sandbox, so what used it reads the store."""
         self.clock.unpin()
+        self.info = None
 
     def reset(self, *, rewind_clock: bool = False) -> SandboxInfo:
         """Reset the sandbox (``Store.reset``); a request context then reads its new clock and

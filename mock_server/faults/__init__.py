@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+from typing import Callable
+
 from flask import Flask
 
 from .accesslog import AccessLog
@@ -39,4 +41,15 @@ def init_app(app: Flask, state, providers) -> Instrument:
     return instrument
 
 
-__all__ = ["init_app", "Instrument"]
+def background_access_log(app: Flask) -> Callable[[], None]:
+    """Write ``app``'s access log from a background thread (``mock-server``'s one-process server:
+    see ``accesslog``); returns what writes the buffered lines and stops it, for the server's
+    shutdown. Nothing to do when the log is off."""
+    log = app.extensions["mock.faults"].access_log
+    if log is None:
+        return lambda: None
+    log.start()
+    return log.close
+
+
+__all__ = ["init_app", "background_access_log", "Instrument"]

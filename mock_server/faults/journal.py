@@ -88,9 +88,10 @@ def _text_body(raw: bytes, content_type: str | None) -> dict:
     return body
 
 
-def file_summary(field: str, name: str, data: bytes) -> dict:
-    """``{field, name, bytes, rows, sha256}`` of an uploaded part (``rows``: lines after the header)."""
-    lines = data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)
+def file_summary(field: str, name: str, data: bytes, newlines: int | None = None) -> dict:
+    """``{field, name, bytes, rows, sha256}`` of an uploaded part (``rows``: lines after the header);
+    ``newlines``: ``data.count(b"\\n")`` when the caller has it (``bodies.FilePart.newlines``)."""
+    lines = (data.count(b"\n") if newlines is None else newlines) + (1 if data and not data.endswith(b"\n") else 0)
     return {"field": field, "name": name, "bytes": len(data), "rows": max(0, lines - 1),
             "sha256": hashlib.sha256(data).hexdigest()}
 
@@ -105,7 +106,7 @@ def request_body(request: Request) -> dict | None:
         if mimetype == "multipart/form-data":
             parts = bodies.multipart(request)            # read once, kept for the route
             body: dict[str, Any] = {"form": _cut_form(mask_value(dict(parts.fields)))}
-            files = [file_summary(field, part.filename, part.data) for field, part in parts.files.items()]
+            files = [file_summary(field, part.filename, part.data, part.newlines) for field, part in parts.files.items()]
             if files:
                 body["files"] = files
             return body

@@ -60,6 +60,8 @@ class Instrument:
         self.access_log = access_log
         self._lost: Counter = Counter()          # (kind, sandbox) -> entries or lines this process lost
         self._lost_lock = threading.Lock()
+        if access_log is not None:               # lines its writer thread dropped or could not write
+            access_log.on_lost = self._lines_lost
 
     def load_rule(self, body) -> dict:
         """A posted fault rule, checked (``match.provider``: one of this app's providers)."""
@@ -249,6 +251,10 @@ class Instrument:
                 metrics.messages_accepted(provider, messages, exchange.sandbox)
         except Exception:
             log.exception("could not count %s %s in the metrics", environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"))
+
+    def _lines_lost(self, sandbox: str, count: int) -> None:
+        with self._lost_lock:
+            self._lost["accessLog", sandbox] += count
 
     def _count_lost(self, kind: str, exchange: Exchange, environ) -> None:
         with self._lost_lock:

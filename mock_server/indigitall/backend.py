@@ -23,6 +23,7 @@ from datetime import datetime
 from typing import Any
 
 from ..auth import find_match, parse_scheme, same
+from ..bodies import FilePart
 from ..clock import range_problem, to_us
 from ..csvfile import CsvRejected, CsvRules, read_csv
 from ..fates import build_outcomes
@@ -105,7 +106,7 @@ class IndigitallBackend(ShapingMixin, InspectionMixin, WebhooksMixin):
         return task
 
     # -- POST .../message/csv --------------------------------------------------------------
-    def send_messages_from_csv(self, sb: Sandbox, application: dict, form: dict[str, Any], upload: bytes | None,
+    def send_messages_from_csv(self, sb: Sandbox, application: dict, form: dict[str, Any], upload: FilePart | None,
                                errors: list[dict]) -> Task:
         """Validate a send (CONTRACT §5) and create its task, planned in slots when sliced."""
         now = sb.now_dt()
@@ -121,7 +122,7 @@ class IndigitallBackend(ShapingMixin, InspectionMixin, WebhooksMixin):
         if errors:
             raise ValidationFailed(errors)
         try:
-            rows = read_csv(upload, self.rules)
+            rows = read_csv(upload.data, self.rules, newlines=upload.newlines)
         except CsvRejected as exc:
             raise ValidationFailed.from_csv(exc.issues, exc.total) from None
         missing = [name for name in layout.variables if name not in rows.header]

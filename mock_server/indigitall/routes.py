@@ -90,7 +90,7 @@ def _read_multipart() -> tuple[dict[str, str], bytes | None, list[dict]]:
             errors.append({"field": "layout", "message": "layout must be UTF-8 encoded JSON text"})
     upload = None
     if "file" in files:
-        upload = files["file"].data
+        upload = files["file"]
     elif "file" in data:
         data.pop("file")
         errors.append({"field": "file", "message": "file must be a file part (the CSV itself), not a text field"})

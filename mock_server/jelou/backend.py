@@ -15,6 +15,7 @@ import re
 from typing import Any
 
 from ..auth import find_match, parse_basic, same
+from ..bodies import FilePart
 from ..csvfile import CsvRejected, CsvRules, read_csv
 from ..delivery import RESERVED_PREFIX
 from ..fates import build_outcomes
@@ -93,7 +94,7 @@ class JelouBackend(QueueMixin, NotificationsMixin, WebhooksMixin):
         return campaign
 
     # -- POST /v1/hsm/file ---------------------------------------------------------------
-    def send_bulk(self, sb: Sandbox, client: dict, data: dict[str, Any], upload: tuple[bytes, str] | None,
+    def send_bulk(self, sb: Sandbox, client: dict, data: dict[str, Any], upload: FilePart | None,
                   errors: dict[str, list[dict]]) -> Campaign:
         """Validate a bulk send and create its campaign (CONTRACT §4)."""
         data, json_errors = schemas.decode_json_fields(data)
@@ -112,8 +113,10 @@ class JelouBackend(QueueMixin, NotificationsMixin, WebhooksMixin):
         bot = self.bot_for(client, fields["botId"])
         template = self._template(bot, fields)
         shown_url = redact_url(fields["fileUrl"]) if upload is None else None
-        content, name = upload if upload is not None else (self._download(fields["fileUrl"]), shown_url)
-        rows = self._read(content, name)
+        if upload is None:
+            upload = FilePart(shown_url, self._download(fields["fileUrl"]))
+        rows = self._read(upload)
+        name = upload.filename
         param_indexes = self._param_columns(fields["params"], rows.header)
         return self._create(sb, client, bot, template, fields, rows, param_indexes, name, shown_url)
 
@@ -158,14 +161,15 @@ class JelouBackend(QueueMixin, NotificationsMixin, WebhooksMixin):
         except FetchError as exc:
             raise JelouError(f"The file could not be downloaded from fileUrl: {exc}", 400) from None
 
-    def _read(self, content: bytes, name: str):
+    def _read(self, upload: FilePart):
+        name = upload.filename
         path = name.split("?", 1)[0].split("#", 1)[0]
         if not path.lower().endswith(".csv"):
             raise ValidationFailed.single(
                 "file", f"Only files with the .csv extension are supported (got '{path.rsplit('/', 1)[-1] or name}').",
                 "Solo se admiten archivos con extensión .csv.")
         try:
-            return read_csv(content, self.rules)
+            return read_csv(upload.data, self.rules, newlines=upload.newlines)
         except CsvRejected as exc:
             raise ValidationFailed.from_csv("file", exc.issues, exc.total) from None
 

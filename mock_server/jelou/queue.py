@@ -29,6 +29,8 @@ class QueueMixin:
         """
         moment = sb.now()
         info = sb.info
+        if info is not None and not info.indexes.get(QUEUE.name):
+            return                     # no campaign waits to start (as the request's touch found the sandbox)
         stamp = None if info is None else (info.created_real, info.generation, info.version)
         known = self._next_due.get(sb.name)
         if stamp is not None and known is not None and known[0] == stamp and moment < known[1]:

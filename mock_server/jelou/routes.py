@@ -126,7 +126,7 @@ def get_notification(bot_id: str, notification_id: str):
 
 
 def _read_send_body():
-    """``(fields, (bytes, filename) | None, field errors)`` from a JSON or multipart body."""
+    """``(fields, the CSV part (``bodies.FilePart``) | None, field errors)`` from a JSON or multipart body."""
     if request.mimetype == "application/json":
         return _json_object(), None, {}
     if request.mimetype == "multipart/form-data":
@@ -136,8 +136,7 @@ def _read_send_body():
                                  f"'{name}' se envió más de una vez; envíelo una sola vez.")] for name in body.repeated}
         upload = None
         if "file" in body.files:
-            part = body.files["file"]
-            upload = (part.data, part.filename)
+            upload = body.files["file"]
         elif "file" in data:
             errors["file"] = [message("'file' must be a file part (the CSV itself), not a text field.",
                                       "'file' debe ser un archivo adjunto.")]

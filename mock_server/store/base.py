@@ -23,9 +23,10 @@ Sandboxes
 - ``touch(name)`` creates the sandbox on first use (clock at the configured start, or the real
   time, running or frozen as configured; generation 0) and records the real time of use. Two
   concurrent first touches create it once. It answers the clock, generation and version (what a
-  request context needs: ``Sandbox.enter``) and the version of each map (``maps``), but no
-  record counts (``info`` has them); a shared store may record the use at most once a second per
-  process.
+  request context needs: ``Sandbox.enter``), the version of each map (``maps``) and the entries
+  of each non-empty index (``indexes``: a request sees whether a queue is empty without reading
+  it), but no record counts (``info`` has them); a shared store may record the use at most once a
+  second per process.
 - Only ``touch``, ``reset`` and a write that changes something create a sandbox. A read (``info``,
   ``get``, ``page``, ``scan``, ``clock``, ``version``, ``wait``, ``ledger``, logs, counters, maps)
   and a write that changes nothing (an ``update`` whose ``fn`` answers None, a ``trim`` with
@@ -135,12 +136,16 @@ Change notification
   the feed was opened or since the previous ``wait`` returned them, as soon as there is one, or an
   empty set after ``timeout`` real seconds; no change made while the feed is open is missed (a
   dropped sandbox counts as changed); it does not poll. ``feed.close()`` ends it.
+  ``feed.watch(names)`` (None: every sandbox; ``changes(watch=names)`` opens it so) limits the
+  commits of records (``create``, ``update``, ``update_many``) it reports to those sandboxes:
+  every other change of any sandbox is reported still. Once it returns, no commit in a sandbox
+  newly watched is missed (a shared store tells its writers to publish only where someone watches).
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Iterator, Mapping, Protocol, Sequence, TypeVar, runtime_checkable
+from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, Sequence, TypeVar, runtime_checkable
 
 # the values are re-exported: ``mock_server.store.base`` names them too
 from .values import (Blob, BlobSource, ClockState, IdStyle, Lease, LogPage, NewRecord, Page, Record,  # noqa: F401
@@ -183,6 +188,7 @@ class ChangeFeed(Protocol):
     """Changes of every sandbox of a store, as they happen (``Store.changes``)."""
 
     def wait(self, timeout: float) -> set[str]: ...
+    def watch(self, names: Iterable[str] | None) -> None: ...
     def close(self) -> None: ...
 
 
@@ -252,4 +258,4 @@ class Store(Protocol):
     def version(self, sandbox: str) -> int: ...
     def wait(self, sandbox: str, after: int, timeout: float) -> int: ...
     def wait_log(self, sandbox: str, log: str, after: int, timeout: float) -> int: ...
-    def changes(self) -> ChangeFeed: ...
+    def changes(self, watch: Iterable[str] | None = None) -> ChangeFeed: ...

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Callable
+from typing import Callable, Iterable
 
 from .base import ClockState, SandboxInfo, SandboxLimit, SingleUpdate, StaleGeneration
 from .memory_parts import Data, Feed, Feeds, Sandbox
@@ -182,8 +182,8 @@ class MemoryStore(Records, Primitives, SingleUpdate):
                 box.changed.wait(remaining)
             return box.version
 
-    def changes(self) -> Feed:
-        return self._feeds.feed()
+    def changes(self, watch: Iterable[str] | None = None) -> Feed:
+        return self._feeds.feed(watch)
 
 
 __all__ = ["MemoryStore"]

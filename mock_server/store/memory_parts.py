@@ -113,15 +113,19 @@ class Feeds:
         self.lock = threading.Lock()
         self.open: set["Feed"] = set()
 
-    def changed(self, name: str) -> None:
+    def changed(self, name: str, records: bool = False) -> None:
+        """``records``: a commit of records (which a feed reports only for the sandboxes it watches)."""
         if self.open:
             with self.lock:
                 feeds = list(self.open)
             for feed in feeds:
-                feed.add(name)
+                watching = feed.watching
+                if not records or watching is None or name in watching:
+                    feed.add(name)
 
-    def feed(self) -> "Feed":
+    def feed(self, watch=None) -> "Feed":
         feed = Feed(self)
+        feed.watch(watch)
         with self.lock:
             self.open.add(feed)
         return feed
@@ -134,6 +138,10 @@ class Feed:
         self.feeds = feeds
         self.cond = threading.Condition(threading.Lock())
         self.names: set[str] = set()
+        self.watching: frozenset[str] | None = None      # whose commits of records it reports (None: all)
+
+    def watch(self, names) -> None:
+        self.watching = None if names is None else frozenset(names)
 
     def add(self, name: str) -> None:
         with self.cond:
@@ -174,13 +182,13 @@ class Sandbox:
         self.seed = seed
         self.data = Data(seed)
 
-    def bump(self, map_name: str | None = None) -> None:
+    def bump(self, map_name: str | None = None, *, records: bool = False) -> None:
         self.version += 1
         if map_name is not None:
             self.data.map_versions[map_name] = self.data.map_versions.get(map_name, 0) + 1
         self.changed.notify_all()
         if self.feeds is not None:
-            self.feeds.changed(self.name)
+            self.feeds.changed(self.name, records)
 
     def check(self, generation: int | None) -> None:
         if generation is not None and generation != self.generation:
@@ -188,7 +196,8 @@ class Sandbox:
 
     def info(self, counts: bool = True) -> SandboxInfo:
         return SandboxInfo(self.name, self.clock, self.generation, self.version, self.created_real, self.used_real,
-                           dict(self.data.counts) if counts else {}, dict(self.data.map_versions))
+                           dict(self.data.counts) if counts else {}, dict(self.data.map_versions),
+                           {name: len(index.keys) for name, index in self.data.indexes.items() if index.keys})
 
 
 class ReadOnly(Mapping[int, int]):

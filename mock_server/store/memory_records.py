@@ -52,7 +52,7 @@ class Records:
                     changed = Record(*other_key, other.seq, other.created_us, other.version + 1, replacement.value,
                                      resolve(replacement.indexes, other.created_us))
                 self._store(data, other, kept(changed))
-            box.bump()
+            box.bump(records=True)
             return record
 
     def get(self, sandbox: str, kind: str, record_id: str) -> Record | None:
@@ -95,7 +95,7 @@ class Records:
                 self._store(data, old, kept(record))
                 out.append(record)
             if changed:
-                box.bump()
+                box.bump(records=True)
             return tuple(out)
 
     @staticmethod

@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from contextlib import contextmanager
 from types import MappingProxyType
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 import redis as redis_client
 
@@ -81,7 +82,7 @@ class RedisPrimitives:
                 if message is not None:
                     if message["channel"] != channel:          # reset, drop: the caller looks again
                         return int(self._call_read("LOG_WAIT", sandbox, log, "0"))
-                    last = max(last, int(message["data"]))
+                    last = max(last, int(message["data"]))     # a log's channel: a plain number
             return last
 
     @contextmanager
@@ -169,11 +170,11 @@ class RedisPrimitives:
                 if message is False:
                     break
                 if message is not None:
-                    version = max(version, int(message["data"]))
+                    version = max(version, int(message["data"].rstrip(b"r")))
             return version
 
-    def changes(self) -> "RedisChangeFeed":
-        return RedisChangeFeed(self)
+    def changes(self, watch: Iterable[str] | None = None) -> "RedisChangeFeed":
+        return RedisChangeFeed(self, watch)
 
 
 def _message(pubsub, deadline: float) -> dict | None | bool:
@@ -189,15 +190,21 @@ def _message(pubsub, deadline: float) -> dict | None | bool:
 class RedisChangeFeed:
     """``Store.changes`` on Redis: one pattern subscription to every sandbox's version channel
     (``P ver:*``; messages are buffered on its connection between two ``wait`` calls), then the
-    ``LISTEN`` script, which tells the commits of every sandbox to publish for ``FEED_LISTENS``
-    real seconds; ``wait`` says it again halfway. If the connection is lost, redis-py subscribes
-    again on the next ``wait``; changes published meanwhile are not seen, so a caller keeps a
-    long fallback timeout."""
+    ``LISTEN`` script, which tells the commits of the watched sandboxes (``watch``; every sandbox,
+    new ones too, until it is called) to publish for ``FEED_LISTENS`` real seconds; the feed says
+    it again halfway, and at once for a sandbox it starts to watch. Changes that are not commits of
+    records always publish. A commit's message ends in ``r``: one in a sandbox the feed does not
+    watch (published because another process listens there) is skipped. If the connection is
+    lost, redis-py subscribes again on the next ``wait``; changes published meanwhile are not
+    seen, so a caller keeps a long fallback timeout."""
 
-    def __init__(self, store) -> None:
+    def __init__(self, store, watch: Iterable[str] | None = None) -> None:
         self.url = store.url
         self._store = store
         self._renew_at = 0.0
+        self._watching: frozenset[str] | None = None if watch is None else frozenset(watch)   # None: every sandbox
+        self._listened: frozenset[str] = frozenset()
+        self._lock = threading.Lock()
         self._channel = len(store.prefix + "ver:")
         pattern = store.prefix.replace("\\", "\\\\")
         for special in "*?[]":
@@ -213,12 +220,31 @@ class RedisChangeFeed:
             self.close()
             raise
 
+    def watch(self, names: Iterable[str] | None) -> None:
+        """Report the commits of records of these sandboxes only (None: of every sandbox); every
+        other change of any sandbox is reported still. A sandbox newly watched is listened to
+        before this returns: read it afterwards and no commit is missed."""
+        with self._lock:
+            self._watching = None if names is None else frozenset(names)
+        self._listen()
+
     def _listen(self) -> None:
-        """Tell the commits of every sandbox to publish (after subscribing: none is missed)."""
-        now = self._store.time_source()
-        if now >= self._renew_at:
-            self._store._call("LISTEN", "", repr(now + FEED_LISTENS))
-            self._renew_at = now + FEED_LISTENS / 2
+        """Tell the commits of the watched sandboxes to publish (after subscribing: none is missed)."""
+        with self._lock:
+            now = self._store.time_source()
+            watching = self._watching
+            renew = now >= self._renew_at
+            if watching is None:
+                if renew or self._listened is not None:
+                    self._store._call("LISTEN", "", repr(now + FEED_LISTENS), 1)
+                    self._renew_at, self._listened = now + FEED_LISTENS / 2, None
+                return
+            names = watching if renew or self._listened is None else watching - self._listened
+            if names:
+                self._store._call("LISTEN", "", repr(now + FEED_LISTENS), 0, *sorted(names))
+            if renew or self._listened is None:
+                self._renew_at = now + FEED_LISTENS / 2
+            self._listened = watching
 
     def wait(self, timeout: float) -> set[str]:
         deadline = time.monotonic() + max(0.0, timeout)
@@ -233,7 +259,10 @@ class RedisChangeFeed:
                         return names
                     continue
                 if message["type"] == "pmessage":
-                    names.add(message["channel"][self._channel:].decode())
+                    name = message["channel"][self._channel:].decode()
+                    watching = self._watching
+                    if watching is None or name in watching or not message["data"].endswith(b"r"):
+                        names.add(name)
         except redis_client.RedisError as exc:
             raise StoreUnavailable(f"Redis at {self.url} is unreachable: {exc}") from exc
 

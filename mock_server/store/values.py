@@ -37,6 +37,7 @@ class SandboxInfo:
     used_real: float           # real time of the last touch
     counts: Mapping[str, int] = field(default_factory=dict)   # record kind -> records
     maps: Mapping[str, int] = field(default_factory=dict)     # map name -> its version (absent: 0)
+    indexes: Mapping[str, int] = field(default_factory=dict)  # index name -> its entries (absent: 0)
 
 
 @dataclass(frozen=True)

@@ -86,6 +86,8 @@ class Dispatcher:
         self._last_iso: tuple[float | None, str] = (None, "")
         self._renewals: dict[str, float] = {}          # sandbox -> real time of its next lease check
         self._watched: frozenset[str] = frozenset()    # sandboxes the last round served
+        self._feed = None                              # the watcher's change feed, while open
+        self._feed_lock = threading.Lock()
         self._upcoming: dict[str, float] = {}          # sandbox -> mock time of its next wanted event
         self._held: dict[str, float] = {}              # sandbox -> real time another process's cursor lease ends
         self.lanes = Lanes(self.settings, state.settings.seed, deliveries=self.deliveries, owner=self._token,
@@ -239,7 +241,8 @@ class Dispatcher:
         while not self._stopping.is_set():
             try:
                 if feed is None:
-                    feed = self.state.store.changes()
+                    with self._feed_lock:
+                        feed = self._feed = self.state.store.changes(self._watching())
                 changed = feed.wait(WATCH)
                 if changed & self._watched:
                     self._wake.set()
@@ -251,11 +254,15 @@ class Dispatcher:
             except Exception:          # the store unreachable: the producer's rounds go on, try again
                 log.debug("webhook watcher: no change feed", exc_info=True)
                 if feed is not None:
+                    with self._feed_lock:
+                        self._feed = None
                     feed.close()
                     feed = None
                 self._wake.set()
                 self._stopping.wait(WATCH)
         if feed is not None:
+            with self._feed_lock:
+                self._feed = None
             feed.close()
 
     def _look(self, pending: set[str], looked: dict[str, float]) -> bool:
@@ -268,6 +275,21 @@ class Dispatcher:
         pending.difference_update(due)
         looked.update(dict.fromkeys(due, now))
         return any([self._may_serve(name) for name in due])
+
+    def _watch(self, served: frozenset[str]) -> None:
+        """The sandboxes whose commits of records the watcher's feed reports: those served (every
+        sandbox when the settings subscribe all of them); other changes (a subscription made by
+        another process, a clock move, a reset) it reports for every sandbox. Watched before the
+        round reads them, so none of their commits is missed; a shared store publishes the
+        commits of the sandboxes nobody watches to nobody (uploads to a sandbox without
+        subscriptions cost no message to read)."""
+        with self._feed_lock:
+            self._watched = served
+            if self._feed is not None:
+                self._feed.watch(self._watching())
+
+    def _watching(self) -> frozenset[str] | None:
+        return None if self.registry.configured else self._watched
 
     def _may_serve(self, name: str) -> bool:
         """A sandbox the last round did not serve may have subscriptions now (another process
@@ -288,7 +310,7 @@ class Dispatcher:
         active = [name for name in names if self.registry.any(name)]
         lanes = self.lanes
         served = list(dict.fromkeys([*active, *(name for name in names if lanes.generation(name) is not None)]))
-        self._watched = frozenset(served)
+        self._watch(frozenset(served))
         for name in served:
             self._sync(name)                  # follows resets, also of sandboxes whose subscriptions went
             if self._stopping.is_set():

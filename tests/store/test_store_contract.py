@@ -385,6 +385,23 @@ def test_create_with_another_record_is_one_step(store):
     assert store.info("a").counts == {"item": 3, "lane": 1}
 
 
+def test_a_touch_answers_the_entries_of_each_non_empty_index(store):
+    """``SandboxInfo.indexes``: what a request's touch tells of each index (a settle skips reading
+    an empty queue), kept through creates, updates that move or drop entries, trims and resets."""
+    assert store.touch("a").indexes == {}
+    made = [new(store, "a", str(n), ("all", None), ("queue", n)) for n in range(4)]
+    assert store.touch("a").indexes == {"all": 4, "queue": 4}
+    store.update("a", "item", made[0].id, lambda record: item("0", ("all", None)))            # leaves the queue
+    store.update("a", "item", made[1].id, lambda record: item("1", ("all", None), ("queue", 9)))   # moves in it
+    store.update_many("a", [("item", made[2].id), ("item", made[3].id)],
+                      lambda current: (item("2", ("all", None)), item("3", ("all", None), ("done", None))))
+    assert store.touch("a").indexes == {"all": 4, "queue": 1, "done": 1}
+    assert store.info("a").indexes == store.touch("a").indexes
+    assert store.trim("a", "all", 1) == 3
+    assert store.touch("a").indexes == {"all": 1, "done": 1}
+    assert store.reset("a").indexes == {} and store.touch("a").indexes == {}
+
+
 def test_trim_removes_the_oldest_records_of_an_index_from_every_index(store):
     made = [new(store, "a", str(n), ("all", None), ("by-name", n), (f"tag:{n % 2}", None)) for n in range(6)]
     other = new(store, "a", "other", ("all", None), kind="thing")
@@ -726,6 +743,33 @@ def test_change_feed_names_every_changed_sandbox(store):
         assert answered == [{"b"}]
     finally:
         feed.close()
+
+
+def test_a_change_feed_reports_commits_only_of_the_sandboxes_it_watches(store):
+    """``watch`` limits the commits of records a feed reports (a shared store then publishes the
+    uploads to a sandbox nobody serves to nobody); every other change is reported still."""
+    store.touch("a")
+    store.touch("b")
+    for opened_watching in (True, False):
+        feed = store.changes(watch={"a"}) if opened_watching else store.changes()
+        try:
+            if not opened_watching:
+                feed.watch({"a"})
+            made = new(store, "b", "x")                               # commits where nobody watches
+            store.update("b", "item", made.id, lambda record: item("x2"))
+            assert feed.wait(0.3) == set()
+            new(store, "a", "y")
+            store.put("b", "m", "k", 1)                               # any other change, any sandbox
+            seen: set[str] = set()
+            deadline = time.monotonic() + 10
+            while seen != {"a", "b"} and time.monotonic() < deadline:
+                seen |= feed.wait(1)
+            assert seen == {"a", "b"}
+            feed.watch(None)                                          # every sandbox again
+            new(store, "b", "z")
+            assert feed.wait(10) == {"b"}
+        finally:
+            feed.close()
 
 
 def test_wait_returns_on_change_without_holding_the_store(store):
