@@ -202,6 +202,7 @@ def main(argv: list[str] | None = None) -> int:
         figures = {"upload": lambda: child_upload(args.modes, args.uploads),
                    "big": lambda: child_big(args.modes, args.big_rows),
                    "events": lambda: child_events(args.modes, args.rows, args.events)}[args.child]()
+        figures.update(threshold=gc.get_threshold()[0], frozen=gc.get_freeze_count())    # the mode, as applied
         print(json.dumps(figures))
         return 0
     modes, kinds = args.modes.split(","), args.kinds.split(",")
