@@ -16,7 +16,7 @@ from dataclasses import Field
 from typing import Any, Callable, Mapping
 
 from .netpolicy import HostPolicy
-from .httpserver import ListenError, bind, log_line, serve_granian, serve_waitress
+from .httpserver import ListenError, bind, log_line, serve_granian, serve_waitress, tune_gc
 from .providers import join_words
 from .sandbox import Sandbox
 from .settings import Settings, SettingsError, load_file, registered
@@ -193,6 +193,7 @@ def main(argv: list[str] | None = None) -> int:
         return serve_granian({**config, "server": {**state.settings.server.as_dict(), "port": port}},
                              dataclasses.replace(server, port=port),
                              log_line)
+    tune_gc()                     # this process serves from here on (never in create_app: embedders keep theirs)
     state.webhooks.start()        # delivers due webhook events in the background
     # the fault pipeline's pool: a request held by injected latency lends its worker back (serving.py)
     return serve_waitress(app, server, sock, log_line, dispatcher=ElasticDispatcher(server.threads))
