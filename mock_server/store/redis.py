@@ -54,6 +54,7 @@ DEFAULT_PREFIX = "bulkmock:"
 # another layout (an earlier version's Redis, whose sandbox hashes lack the index sizes this one's
 # touch relies on) instead of misreading them. Bump it whenever the layout changes.
 LAYOUT = "2026.12"
+CACHED_SANDBOXES = 4096   # sandbox names whose epoch, clock and counters a process keeps at most
 USE_GRANULARITY = 1.0     # real seconds between two recordings of a sandbox's use by one process
 _SCRIPTS = {name: getattr(module, name) for module in (redis_lua, redis_lua_records, redis_lua_primitives)
             for name in dir(module) if name.isupper() and name not in ("PRELUDE", "INFO_BODY", "RANGE_HEAD")}
@@ -166,6 +167,8 @@ class RedisStore(RedisRecords, RedisIndexes, RedisPrimitives, SingleUpdate):
         """Keep the sandbox's epoch (where its data is now) for ``get``, its clock, and its UUID
         counter and newest creation instant for the next create's guess (``_guess``)."""
         epoch, generation = meta["ep"].decode(), int(meta["gen"])
+        if sandbox not in self._epochs and len(self._epochs) >= CACHED_SANDBOXES:
+            self._forget_sandboxes()
         self._epochs[sandbox] = (epoch, generation)
         self._clocks[sandbox] = (meta["off"], meta.get("frz") or b"")
         data_prefix = f"{self.prefix}d:{sandbox}:{epoch}:".encode()
@@ -175,6 +178,18 @@ class RedisStore(RedisRecords, RedisIndexes, RedisPrimitives, SingleUpdate):
             newest = meta.get("n:cus")
             self._made[sandbox] = (data_prefix, generation, number, int(newest) if newest else NO_RECORD_US)
         return meta
+
+    def _forget_sandboxes(self, *names: str) -> None:
+        """Drop what this process keeps about these sandboxes (none named: about every sandbox).
+        Only guesses and shortcuts: a commit still compares what it assumed, and a touch reads them
+        again. Called on a drop and when more than ``CACHED_SANDBOXES`` names were seen (sandboxes
+        dropped by other processes or expired would otherwise stay here for ever)."""
+        for cache in (self._used, self._epochs, self._clocks, self._made):
+            if names:
+                for name in names:
+                    cache.pop(name, None)
+            else:
+                cache.clear()
 
     def _real_us(self) -> int:
         return round(self.time_source() * 1_000_000)
@@ -238,9 +253,7 @@ class RedisStore(RedisRecords, RedisIndexes, RedisPrimitives, SingleUpdate):
         return [info for info in map(self.info, names) if info is not None]
 
     def drop(self, sandbox: str) -> bool:
-        self._used.pop(sandbox, None)
-        self._epochs.pop(sandbox, None)
-        self._made.pop(sandbox, None)
+        self._forget_sandboxes(sandbox)
         old = self._call("DROP", sandbox, "")
         if not old:
             return False
@@ -257,9 +270,7 @@ class RedisStore(RedisRecords, RedisIndexes, RedisPrimitives, SingleUpdate):
         for name in idle:
             old = self._call("DROP", name, repr(limit))
             if old:
-                self._used.pop(name, None)
-                self._epochs.pop(name, None)
-                self._made.pop(name, None)
+                self._forget_sandboxes(name)
                 self._unlink(old)
                 dropped.append(name)
         return dropped

@@ -570,3 +570,20 @@ def test_the_server_refuses_to_start_on_keys_of_an_earlier_layout(redis_url, tmp
     assert done.returncode == 1, done.stderr
     assert done.stderr.startswith("mock-server: the Redis keys under prefix 'bulkmock:' were written by an earlier")
     assert "FLUSHDB" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_what_a_process_keeps_per_sandbox_is_bounded_and_forgotten_on_drop(redis_url, monkeypatch):
+    """The per-sandbox shortcuts (epoch, clock, counters, last use) go with a drop, clock included,
+    and are bounded: sandboxes dropped by another process or expired would stay for ever."""
+    from mock_server.store import redis as redis_store
+
+    store = RedisStore(redis_url)
+    store.touch("s")
+    store.drop("s")
+    assert not any("s" in cache for cache in (store._used, store._epochs, store._clocks, store._made))
+    monkeypatch.setattr(redis_store, "CACHED_SANDBOXES", 3)
+    for number in range(10):
+        store.update_many(f"s{number}", [("item", "a")], lambda current: (NewRecord({"n": 1}),))
+    assert len(store._epochs) <= 3 and len(store._clocks) <= 3 and len(store._made) <= 3
+    assert store.get("s0", "item", "a").value == {"n": 1} and store.info("s9").counts == {"item": 1}
+    store.close()
