@@ -111,14 +111,14 @@ class Records:
             for name, score in before - after:
                 index = indexes[name]
                 index.remove((score, seq), ref)
-                if not index.keys:            # per-recipient indexes come and go: never keep empty ones
-                    del indexes[name]
+                data.resized(name, index)     # per-recipient indexes come and go: never keep empty ones
             added = [entry for entry in record.indexes if entry not in before]
         for name, score in added:
             index = indexes.get(name)
             if index is None:
                 index = indexes[name] = Index()
             index.add((score, seq), ref)
+            data.resized(name, index)
         data.records[ref] = record
 
     def trim(self, sandbox: str, index: str, keep: int) -> int:
@@ -147,10 +147,8 @@ class Records:
             for name, entries in elsewhere.items():
                 other = data.indexes[name]
                 other.remove_many(entries)
-                if not other.keys:
-                    del data.indexes[name]
-            if not found.keys:
-                del data.indexes[index]
+                data.resized(name, other)
+            data.resized(index, found)
             box.bump()
             return cut
 
