@@ -169,9 +169,28 @@ def isoformat(moment: datetime | None) -> str | None:
         return None
     if moment.tzinfo is not UTC:
         moment = moment.astimezone(UTC)
-    # an f-string, not strftime: about 4x faster, and webhook bodies format several per event
-    return (f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}T{moment.hour:02d}:{moment.minute:02d}:"
-            f"{moment.second:02d}.{moment.microsecond // 1000:03d}Z")
+    # datetime's own (C) isoformat, truncated to milliseconds as "+00:00" -> "Z": about 2x an
+    # f-string of the fields and 8x strftime; webhook bodies format several per event
+    return moment.isoformat(timespec="milliseconds")[:-6] + "Z"
+
+
+class Stamps(dict):
+    """``stamps[seconds]``: ``isoformat(from_timestamp(seconds))``, each instant formatted once.
+    Bodies rendered together share instants (a campaign's start, the event's own instant, a
+    message's earlier stages): one per piece of work (a webhook window), never shared between
+    threads; at most ``limit`` kept (then it starts afresh)."""
+
+    __slots__ = ("limit",)
+
+    def __init__(self, limit: int = 65536) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def __missing__(self, seconds: float) -> str:
+        if len(self) >= self.limit:
+            self.clear()
+        text = self[seconds] = isoformat(from_timestamp(seconds))
+        return text
 
 
 _FIRST = datetime(1, 1, 1, tzinfo=UTC)

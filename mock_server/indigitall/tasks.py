@@ -23,7 +23,7 @@ from ..batches import Batch
 from ..clock import from_us
 from ..csvfile import Rows
 from ..delivery import Schedule, Segment, Timelines
-from ..isotime import from_timestamp, isoformat
+from ..isotime import Stamps, from_timestamp, isoformat
 from ..store.repository import Index, IndexFamily, RecordKind
 from .layout import Layout
 from .slicing import Allocation, Plan, SlicingSettings, slot_bounds
@@ -179,13 +179,18 @@ class Task(Batch):
             return "; ".join(reason for _, _, _, reason in problems)
         return checker.send_failure(cells)
 
-    def message(self, index: int, timelines: Timelines, now: float, layout: Layout, checker: Checker) -> dict[str, Any]:
-        """Message ``index`` (0-based row) with its rendered layout, for the control plane."""
+    def message(self, index: int, timelines: Timelines, now: float, layout: Layout, checker: Checker,
+                formatted: Stamps | None = None) -> dict[str, Any]:
+        """Message ``index`` (0-based row) with its rendered layout, for the control plane
+        (``formatted``: the instants formatted so far, when many messages are rendered together)."""
         stage, reached = self.stage_of(index, timelines, now)
         cells = self.rows.row(index)
         record = {name: cells[i] if i < len(cells) else "" for i, name in enumerate(self.rows.header)}
-        stamps = {name: _iso(reached.get(key)) for name, key in TIMESTAMPS.items()}
-        stamps["canceledAt"] = _iso(reached.get(delivery.CANCELED))
+        formatted = Stamps() if formatted is None else formatted
+        stamps = {name: None if (moment := reached.get(key)) is None else formatted[moment]
+                  for name, key in TIMESTAMPS.items()}
+        canceled = reached.get(delivery.CANCELED)
+        stamps["canceledAt"] = None if canceled is None else formatted[canceled]
         error = None
         if stage == delivery.FAILED:
             error = self.error(index, timelines, self.failure_reason(index, cells, checker))

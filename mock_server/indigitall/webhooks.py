@@ -9,7 +9,7 @@ from marshmallow import Schema, fields, validate
 
 from .. import delivery
 from ..control.schemas import MessageSchema
-from ..isotime import from_timestamp, isoformat
+from ..isotime import Stamps
 from ..providers import WebhookSpec
 from ..sandbox import Sandbox
 from ..webhooks.events import Source
@@ -38,7 +38,7 @@ class WebhooksMixin:
     def webhook_sources(self, sb: Sandbox, owners, after: float, latest: float) -> list[Source]:
         """Tasks with a send plan, of an application in ``owners``, with transitions still to come
         after ``after`` (their bodies: the message as ``/_mock/messages`` shows it)."""
-        sources = []
+        sources, stamps = [], Stamps()          # the window's instants, each formatted once
         timelines = self.timelines
         for record in self.store.scan(sb.name, ALL.name, newest_first=False):      # records: their ``seq``
             task = TASKS.load(record)
@@ -52,9 +52,9 @@ class WebhooksMixin:
             layout, checker = self.compiled(task)
 
             def render(index: int, moment: float, event: str, task=task, layout=layout, checker=checker) -> dict[str, Any]:
-                return {"event": event, "timestamp": isoformat(from_timestamp(moment)),
+                return {"event": event, "timestamp": stamps[moment],
                         "applicationId": task.application_id, "taskId": task.id,
-                        "message": task.message(index, timelines, moment, layout, checker)}
+                        "message": task.message(index, timelines, moment, layout, checker, stamps)}
 
             sources.append(Source("indigitall", str(task.id), record.seq, str(task.application_id), task, render))
         return sources

@@ -17,7 +17,7 @@ from .. import delivery
 from ..batches import Batch
 from ..csvfile import Rows
 from ..delivery import Schedule, Segment, Timelines
-from ..isotime import from_timestamp, isoformat
+from ..isotime import Stamps, from_timestamp, isoformat
 from ..store.repository import Index, IndexFamily, RecordKind
 
 STATUS_NAMES = {
@@ -157,11 +157,13 @@ class Campaign(Batch):
         """Recipient ``index``'s Jelou status (cheap: no row parsing)."""
         return STATUS_NAMES[self.stage_of(index, timelines, now)[0]]
 
-    def message(self, index: int, timelines: Timelines, now: float) -> dict[str, Any]:
-        """The state of recipient ``index`` as Jelou names it, with its timestamps."""
+    def message(self, index: int, timelines: Timelines, now: float, stamps: Stamps | None = None) -> dict[str, Any]:
+        """The state of recipient ``index`` as Jelou names it, with its timestamps (``stamps``: the
+        instants formatted so far, when many messages are rendered together)."""
         code = self.outcomes[index]
         stage, reached = self.stage_of(index, timelines, now)
-        when = {key: isoformat(from_timestamp(value)) for key, value in reached.items()}
+        stamps = Stamps() if stamps is None else stamps
+        when = {key: stamps[value] for key, value in reached.items()}
         error = None
         if stage == delivery.FAILED:
             reason = self.rows.invalid.get(index) if code == delivery.INVALID else delivery.FAILURE_REASONS.get(code)

@@ -12,7 +12,7 @@ import re
 from itertools import islice
 from typing import Any, Iterator
 
-from ..isotime import from_timestamp, isoformat
+from ..isotime import Stamps
 from ..paging import Source, paginate
 from ..sandbox import Sandbox
 from .campaigns import BY_BOT, MESSAGE_STATUSES, STATUS_NAMES, Campaign
@@ -25,8 +25,10 @@ ROW_NUMBER = re.compile(r"[0-9]{1,18}")      # ASCII digits only: str.isdigit() 
 class NotificationsMixin:
     """Mixed into :class:`JelouBackend`; uses its ``get``, ``scan``, ``bot_for`` and ``timelines``."""
 
-    def notification(self, campaign: Campaign, index: int, now: float) -> dict[str, Any]:
-        state = campaign.message(index, self.timelines, now)
+    def notification(self, campaign: Campaign, index: int, now: float, stamps: Stamps | None = None) -> dict[str, Any]:
+        """Recipient ``index``'s notification (``stamps``: see :meth:`Campaign.message`)."""
+        stamps = Stamps() if stamps is None else stamps
+        state = campaign.message(index, self.timelines, now, stamps)
         notification_id = f"{campaign.id}-{index + 1}"
         return {
             "id": notification_id,
@@ -38,7 +40,7 @@ class NotificationsMixin:
             "campaignId": campaign.id,
             "elementName": campaign.element_name,
             "botId": campaign.bot_id,
-            "createdAt": isoformat(from_timestamp(campaign.started_at)),
+            "createdAt": stamps[campaign.started_at],
             "sentDate": state["sentAt"],
             "deliveryChannelAt": state["deliveryChannelAt"],
             "deliveryUserAt": state["deliveryUserAt"],

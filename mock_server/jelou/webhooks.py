@@ -15,7 +15,7 @@ from typing import Any, Mapping
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from .. import delivery
-from ..isotime import from_timestamp, isoformat
+from ..isotime import Stamps
 from ..providers import WebhookSpec
 from ..sandbox import Sandbox
 from ..webhooks.events import Source
@@ -111,7 +111,7 @@ class WebhooksMixin:
     def webhook_sources(self, sb: Sandbox, owners, after: float, latest: float) -> list[Source]:
         """Started campaigns of a bot in ``owners`` with transitions still to come after ``after``
         (their bodies: the notification right after the transition). Costs one look per campaign."""
-        sources = []
+        sources, stamps = [], Stamps()          # the window's instants, each formatted once
         for record in self.store.scan(sb.name, ALL.name, newest_first=False):      # records: their ``seq``
             campaign = CAMPAIGNS.load(record)
             if campaign.started_at is None or campaign.cancelled or ("jelou", str(campaign.bot_id)) not in owners:
@@ -120,8 +120,8 @@ class WebhooksMixin:
                 continue
 
             def render(index: int, moment: float, event: str, campaign=campaign) -> dict[str, Any]:
-                return {"event": event, "timestamp": isoformat(from_timestamp(moment)), "botId": campaign.bot_id,
-                        "campaignId": campaign.id, "notification": self.notification(campaign, index, moment)}
+                return {"event": event, "timestamp": stamps[moment], "botId": campaign.bot_id,
+                        "campaignId": campaign.id, "notification": self.notification(campaign, index, moment, stamps)}
 
             sources.append(Source("jelou", campaign.id, record.seq, str(campaign.bot_id), campaign, render))
         return sources

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -292,6 +293,19 @@ def test_isoformat_milliseconds_and_z():
     # microseconds are truncated to milliseconds, not rounded
     assert isoformat(at(2025, 10, 1, 12, 15, 59, 999999)) == "2025-10-01T12:15:59.999Z"
     assert isoformat(at(2025, 10, 1, 12, 15, 0, 1500)) == "2025-10-01T12:15:00.001Z"
+
+
+def test_isoformat_matches_the_field_by_field_format_from_year_1_to_9999():
+    """Every year pads to four digits, milliseconds truncate, at the clamped ends too (the C
+    ``datetime.isoformat`` it uses must give exactly the documented form)."""
+    rng = random.Random(5)
+    moments = [from_timestamp(rng.uniform(-62135596800.0, 253402300799.0)) for _ in range(2000)]
+    moments += [from_timestamp(-1e20), from_timestamp(1e20), at(999, 2, 3, 4, 5, 6, 7890), at(1, 1, 1, 0, 0, 0, 999)]
+    for moment in moments:
+        assert isoformat(moment) == (f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}T{moment.hour:02d}:"
+                                     f"{moment.minute:02d}:{moment.second:02d}.{moment.microsecond // 1000:03d}Z")
+    assert isoformat(from_timestamp(1e20)) == "9999-12-31T23:59:59.999Z"
+    assert isoformat(from_timestamp(-1e20)) == "0001-01-01T00:00:00.000Z"
 
 
 def test_isoformat_converts_other_zones_to_utc():
