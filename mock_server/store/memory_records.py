@@ -100,7 +100,7 @@ class Records:
 
     @staticmethod
     def _store(data: Data, old: Record | None, record: Record) -> None:
-        ref, seq, indexes = (record.kind, record.id), record.seq, data.indexes
+        ref, seq, indexes, sizes, delta = (record.kind, record.id), record.seq, data.indexes, data.sizes, data.sizes_delta
         if old is None:
             added = record.indexes
             data.counts[record.kind] = data.counts.get(record.kind, 0) + 1
@@ -118,7 +118,9 @@ class Records:
             if index is None:
                 index = indexes[name] = Index()
             index.add((score, seq), ref)
-            data.resized(name, index)
+            sizes[name] = delta[name] = len(index.keys)     # (Data.resized, inline: per record, it shows)
+        if added:
+            data.sizes_view = None
         data.records[ref] = record
 
     def trim(self, sandbox: str, index: str, keep: int) -> int:
@@ -134,16 +136,19 @@ class Records:
             doomed = found.refs[:cut]
             del found.keys[:cut], found.refs[:cut]
             elsewhere: dict[str, list] = {}
+            gone: dict[str, int] = {}
             for ref in doomed:
                 record = data.records.pop(ref)
                 for name, score in record.indexes:
                     if name != index:
                         elsewhere.setdefault(name, []).append(((score, record.seq), ref))
-                left = data.counts[record.kind] - 1
+                gone[record.kind] = gone.get(record.kind, 0) + 1
+            for kind, number in gone.items():
+                left = data.counts[kind] - number
                 if left:
-                    data.counts[record.kind] = left
+                    data.counts[kind] = left
                 else:
-                    del data.counts[record.kind]
+                    del data.counts[kind]
             for name, entries in elsewhere.items():
                 other = data.indexes[name]
                 other.remove_many(entries)

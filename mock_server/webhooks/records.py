@@ -110,17 +110,20 @@ def _entries(value: dict[str, Any]) -> list[tuple[str, float | None]]:
     (the listings); unfinished ones by when they are due; finished ones by when they finished
     (retention drops the oldest finished first)."""
     status = value["status"]
-    entries = [_ALL_ENTRY, BY_STATUS.entry(status), BY_EVENT.entry(value["event"])]
-    if value["recipient"]:
-        entries.append(BY_RECIPIENT.entry(value["recipient"]))
+    entries = [_ALL_ENTRY, _STATUS_ENTRIES[status], BY_EVENT.entry(value["event"])]
+    recipient = value["recipient"]
+    if recipient:
+        entries.append(BY_RECIPIENT.entry(recipient))
     if status in UNFINISHED:
-        entries.append(DUE.entry(value["dueReal"]))
+        entries.append((DUE.name, value["dueReal"]))
     else:
-        entries.append(FINISHED_AT.entry(status, value["finishedReal"]))
+        entries.append((_FINISHED_NAMES[status], value["finishedReal"]))
     return entries
 
 
 _ALL_ENTRY = ALL.entry()
+_STATUS_ENTRIES = {status: BY_STATUS.entry(status) for status in STATUSES}      # constant: built once
+_FINISHED_NAMES = {status: FINISHED_AT.name(status) for status in FINISHED}
 
 
 # Readers get the whole record (its id is the delivery's); writers give the value.

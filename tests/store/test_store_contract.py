@@ -402,6 +402,38 @@ def test_a_touch_answers_the_entries_of_each_non_empty_index(store):
     assert store.reset("a").indexes == {} and store.touch("a").indexes == {}
 
 
+def test_index_sizes_stay_exact_through_many_indexes_coming_and_going(store):
+    """Hundreds of indexes (one per key, as deliveries have one per recipient) created, moved,
+    emptied and trimmed: every touch and info answers exactly the non-empty ones, and an answer
+    given earlier does not change afterwards (the memory store shares copies between reads)."""
+    import random
+    rng = random.Random(3)
+    where: dict[str, str] = {}             # record id -> its "r:KEY" index
+    answers = []
+    for step in range(600):
+        if where and rng.random() < 0.4:
+            record_id = rng.choice(sorted(where))
+            key = f"r:{rng.randrange(150)}"
+            store.update("a", "item", record_id, lambda record, key=key: item("m", ("all", None), (key, None)))
+            where[record_id] = key
+        else:
+            key = f"r:{rng.randrange(150)}"
+            where[new(store, "a", "n", ("all", None), (key, None)).id] = key
+        if step % 150 == 149:
+            kept = rng.randrange(len(where))
+            assert store.trim("a", "all", kept) == len(where) - kept
+            survivors = {record.id for record in store.scan("a", "all")}
+            where = {record_id: key for record_id, key in where.items() if record_id in survivors}
+        expected = {"all": len(where)} if where else {}
+        for key in where.values():
+            expected[key] = expected.get(key, 0) + 1
+        answer = store.touch("a").indexes if step % 2 else store.info("a").indexes
+        assert answer == expected and dict(answer) == expected and len(answer) == len(expected)
+        assert all(answer[name] == size for name, size in expected.items()) and "r:nothing" not in answer
+        answers.append((answer, expected))
+    assert all(dict(answer) == expected for answer, expected in answers)
+
+
 def test_trim_removes_the_oldest_records_of_an_index_from_every_index(store):
     made = [new(store, "a", str(n), ("all", None), ("by-name", n), (f"tag:{n % 2}", None)) for n in range(6)]
     other = new(store, "a", "other", ("all", None), kind="thing")
