@@ -151,7 +151,10 @@ class Records:
                     del data.counts[kind]
             for name, entries in elsewhere.items():
                 other = data.indexes[name]
-                other.remove_many(entries)
+                if len(entries) == len(other.keys):       # all of it (distinct entries it holds): e.g. a
+                    other.keys, other.refs = [], []       # recipient whose every delivery goes
+                else:
+                    other.remove_many(entries)
                 data.resized(name, other)
             data.resized(index, found)
             box.bump()
