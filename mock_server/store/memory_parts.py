@@ -302,11 +302,9 @@ class Packed:
 def shareable(value: Any) -> bool:
     """Values a reader may share with the store: scalars, frozen dataclasses, registered types."""
     kind = type(value)
-    if kind in _SCALARS:
+    if kind in _SCALARS or codec.registered(kind):       # cheap looks first (per record, it shows)
         return True
-    if dataclasses.is_dataclass(kind) and kind.__dataclass_params__.frozen:
-        return True
-    return codec.registered(kind)
+    return dataclasses.is_dataclass(kind) and kind.__dataclass_params__.frozen
 
 
 def kept(record: Record) -> Record:

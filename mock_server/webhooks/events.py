@@ -49,8 +49,12 @@ class Event:
 
 
 def encode(body: dict[str, Any]) -> bytes:
-    """The exact bytes sent (and signed): compact UTF-8 JSON."""
-    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    """The exact bytes sent (and signed): compact UTF-8 JSON (``json.dumps`` with these options,
+    whose encoder, built per call, cost a fifth of it)."""
+    return _ENCODER.encode(body).encode("utf-8")
+
+
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)     # stateless: safe to share
 
 
 Wanted = Callable[[Source], "frozenset[str] | None"]
