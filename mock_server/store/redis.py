@@ -136,13 +136,25 @@ class RedisStore(RedisRecords, RedisIndexes, RedisPrimitives, SingleUpdate):
         except redis_client.RedisError as exc:
             raise StoreUnavailable(f"Redis at {self.url} is unreachable: {exc}") from exc
 
-    def _run(self, script: str, sandbox: str, *args: Any) -> Any:
-        """``_call``, creating the sandbox first if it does not exist."""
+    def _run(self, script: str, sandbox: str, *args: Any, pinned: int | None = None) -> Any:
+        """``_call`` of a write, creating the sandbox first if it does not exist. ``pinned``: the
+        generation the write expects; a sandbox that does not exist cannot have one but 0, so the
+        write then raises :class:`StaleGeneration` and creates nothing."""
         try:
             return self._call(script, sandbox, *args)
         except _NoSandbox:
+            if pinned:
+                raise StaleGeneration(f"sandbox '{sandbox}' is gone (expected generation {pinned})") from None
             self._ensure(sandbox)
             return self._call(script, sandbox, *args)
+
+    def _read(self, script: str, sandbox: str, absent: Any, *args: Any) -> Any:
+        """``_call`` of a read: ``absent`` (what a fresh sandbox answers) when the sandbox does not
+        exist, which stays so (a read never creates a sandbox; no extra round trip)."""
+        try:
+            return self._call(script, sandbox, *args)
+        except _NoSandbox:
+            return absent
 
     def _ensure(self, sandbox: str, *, record_use: bool = True) -> tuple[dict[str, bytes], float]:
         """Create the sandbox if needed and record its use (``record_use``: always; else only when
@@ -299,8 +311,8 @@ class RedisStore(RedisRecords, RedisIndexes, RedisPrimitives, SingleUpdate):
     # -- clock -------------------------------------------------------------------------------
     def clock(self, sandbox: str) -> ClockState:
         """The sandbox's clock (a request reads it once, with ``touch``: ``Sandbox.enter``)."""
-        offset, frozen, _ = self._run("CLOCK", sandbox)
-        return _clock(offset, frozen)
+        found = self._read("CLOCK", sandbox, None)
+        return self._initial_clock() if found is None else _clock(found[0], found[1])
 
     def update_clock(self, sandbox: str, fn: Callable[[ClockState], ClockState]) -> ClockState:
         def attempt() -> ClockState:

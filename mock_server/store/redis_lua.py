@@ -19,7 +19,9 @@ Key layout (``P`` is ``store.prefix``, default ``bulkmock:``):
   epoch's counters ``n:seq``, ``n:cus`` (the newest creation instant), ``n:uuid``, ``n:id:KIND``,
   ``n:map``, record counts ``c:KIND`` and index sizes ``x:INDEX``, and until when someone listens
   to its version channel:
-  ``vf`` (a copy of ``P vf``) and ``vw`` (the latest deadline of a ``wait`` or ``wait_log``); so a
+  ``vf`` (a copy of ``P vf``) and ``vw`` (the latest deadline of a ``wait`` or ``wait_log``; a
+  ``wait`` on a sandbox that does not exist yet keeps it in ``P vw:NAME``, expiring, which the
+  ``TOUCH`` that creates the sandbox moves into its hash); so a
   touch is one ``HGETALL``, a log append reads one hash, and a commit reads and writes its
   counters, counts and version with the sandbox's epoch in one ``HMGET`` and one ``HSET`` (a reset
   deletes the ``l?:``, ``n:``, ``c:`` and ``x:`` fields);
@@ -31,7 +33,8 @@ Key layout (``P`` is ``store.prefix``, default ``bulkmock:``):
 - ``P d:NAME:EP:blob:ID`` (+ ``:PART``): a kept blob's content (an uploaded CSV) and its parts (the
   CSV's offsets, destination index ...), immutable (``redis_blobs.py``).
 
-Errors a script returns: ``NOSANDBOX`` (create it and retry), ``TOOMANY`` (creating the sandbox
+Errors a script returns: ``NOSANDBOX`` (a write creates the sandbox and retries; a read answers
+what a fresh sandbox holds, creating nothing: ``RedisStore._read``), ``TOOMANY`` (creating the sandbox
 would exceed ``max_sandboxes``, counted in ``P sandboxes`` by the same script), ``STALE`` (the generation the caller
 gave is gone), ``CONFLICT`` (a compare-and-set lost: re-read and retry). Every change (but a log
 append, a counter or a lease) bumps ``ver`` and publishes it on ``P ver:NAME`` (the long-polls' and
@@ -139,6 +142,13 @@ if #m == 0 then
   redis.call('HSET', META, 'ep', ep, 'gen', 0, 'ver', 0, 'off', ARGV[5], 'frz', ARGV[6], 'created', ARGV[4], 'vf', vf)
   redis.call('HSET', P .. 'sandboxes', NAME, 1)
   m = {'ep', tostring(ep), 'gen', '0', 'ver', '0', 'off', ARGV[5], 'frz', ARGV[6], 'created', ARGV[4], 'vf', vf}
+  local vw = redis.call('GET', P .. 'vw:' .. NAME)     -- a wait that began before the sandbox existed
+  if vw then
+    redis.call('HSET', META, 'vw', vw)
+    redis.call('DEL', P .. 'vw:' .. NAME)
+    m[#m + 1] = 'vw'
+    m[#m + 1] = vw
+  end
   if ARGV[3] == '' then ARGV[3] = ARGV[4] end
 end
 if ARGV[3] ~= '' then redis.call('ZADD', P .. 'used', ARGV[3], NAME) end
@@ -147,10 +157,17 @@ for i = 1, #m do out[#out + 1] = m[i] end
 return out
 """
 
-# ARGV: P NAME until_real -> the sandbox's version (NOSANDBOX); commits publish it until ``until_real``
+# ARGV: P NAME until_real seconds -> the sandbox's version; commits publish it until ``until_real``.
+# A sandbox that does not exist: 0, and ``P vw:NAME`` keeps ``until_real`` (for ``seconds``) for the
+# ``TOUCH`` that creates it meanwhile (a wait never creates a sandbox, yet hears the first commits)
 WAIT = PRELUDE + r"""
 local m = redis.call('HMGET', META, 'ver', 'vw')
-if not m[1] then return redis.error_reply('NOSANDBOX') end
+if not m[1] then
+  local key = P .. 'vw:' .. NAME
+  local w = redis.call('GET', key)
+  if not w or tonumber(w) < tonumber(ARGV[3]) then redis.call('SET', key, ARGV[3], 'EX', ARGV[4]) end
+  return 0
+end
 if not m[2] or tonumber(m[2]) < tonumber(ARGV[3]) then redis.call('HSET', META, 'vw', ARGV[3]) end
 return tonumber(m[1])
 """

@@ -5,6 +5,7 @@ prefixes keep mocks apart, and an unreachable Redis is a clear StoreUnavailable 
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 
 import pytest
@@ -132,6 +133,40 @@ def test_wait_wakes_on_a_change_made_by_another_store(pair):
     b.put("s", "rules", "r1", {"x": 1})
     waiter.join(timeout=5)
     assert answered and answered[0] > after
+
+
+def test_a_wait_before_the_sandbox_exists_hears_its_first_commit(pair):
+    """A wait on a sandbox that does not exist creates none (it answers 0), yet a record commit in
+    the sandbox another process creates meanwhile wakes it: the creating ``TOUCH`` takes over the
+    waiter's deadline, so the commit publishes."""
+    a, b = pair
+    answered = []
+    waiter = threading.Thread(target=lambda: answered.append(a.wait("later", 0, timeout=30)))
+    waiter.start()
+    deadline = time.monotonic() + 20
+    while not b.redis.exists(b.prefix + "vw:later") and time.monotonic() < deadline:   # the waiter is in
+        time.sleep(0.01)
+    assert b.sandboxes() == []
+    b.create("later", "item", lambda rid, created_us: NewRecord(1))
+    waiter.join(timeout=20)
+    assert answered == [1]
+
+
+def test_an_unpinned_reserve_outlives_a_reset_between_its_read_and_its_commit(pair):
+    """``reserve`` without a generation reads the ledger, then commits pinned to what it read; a
+    reset by another process in between makes it read again (was: StaleGeneration to a caller
+    that pinned nothing)."""
+    a, b = pair
+    a.reserve("s", "app", lambda view: (None, {1: 1}))
+    calls = []
+
+    def plan(view):
+        calls.append(dict(view))
+        if len(calls) == 1:
+            b.reset("s")
+        return None, {1: 2}
+    a.reserve("s", "app", plan)
+    assert calls == [{1: 1}, {}] and a.ledger("s", "app") == {1: 2}
 
 
 def test_big_rows_are_stored_once_and_read_lazily(pair, redis_url):
