@@ -44,9 +44,10 @@ class Index:
             position += 1
 
     def remove_many(self, entries: list[tuple[tuple[float, int], tuple[str, str]]]) -> None:
-        """Remove several entries in one pass: the kept stretches between them are copied once (a
-        trim's entries are scattered among records that stay, so one deletion each would move the
-        whole tail every time)."""
+        """Remove several entries in one pass: the kept stretches between the first and the last
+        are copied once, the tail after them moved once (a trim's entries are scattered among
+        records that stay, so one deletion each would move the whole tail every time; they are
+        the oldest, so the stretch is short and the tail long)."""
         if len(entries) == 1:         # most of a trim's indexes (one per recipient) lose one entry
             self.remove(*entries[0])
             return
@@ -59,14 +60,15 @@ class Index:
                 positions.add(position)
         if not positions:
             return
-        keys, refs, kept_keys, kept_refs, start = self.keys, self.refs, [], [], 0
-        for position in sorted(positions):
+        ordered = sorted(positions)
+        first, last = ordered[0], ordered[-1]
+        keys, refs, kept_keys, kept_refs, start = self.keys, self.refs, [], [], first
+        for position in ordered:
             kept_keys += keys[start:position]
             kept_refs += refs[start:position]
             start = position + 1
-        kept_keys += keys[start:]
-        kept_refs += refs[start:]
-        self.keys, self.refs = kept_keys, kept_refs
+        keys[first:last + 1] = kept_keys
+        refs[first:last + 1] = kept_refs
 
     def bounds(self, low: float | None, high: float | None) -> tuple[int, int]:
         start = 0 if low is None else bisect.bisect_left(self.keys, (low, -1))
