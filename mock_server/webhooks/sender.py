@@ -73,6 +73,7 @@ class _Link(asyncio.Protocol):
         self.waiter: asyncio.Future | None = None
         self.lost = False
         self.loop: asyncio.AbstractEventLoop | None = None
+        self.owner: _Attempt | None = None         # the attempt using it (None while it is idle)
 
     def connection_made(self, transport) -> None:
         self.transport, self.loop = transport, asyncio.get_running_loop()
@@ -127,22 +128,27 @@ class Prepared:
 class _Attempt:
     """An attempt under way: cut by its deadline's timer or by :meth:`Sender.cancel`."""
 
-    __slots__ = ("tag", "link", "opening", "cut", "timer")
+    __slots__ = ("tag", "link", "opening", "cut", "timer", "over")
 
     def __init__(self, tag: object) -> None:
         self.tag = tag
         self.link: _Link | None = None
         self.opening: asyncio.Future | None = None
         self.cut = False
+        self.over = False                          # it ended: a late stop() does nothing
         self.timer: asyncio.TimerHandle | None = None
 
     def stop(self) -> None:
-        """(On the loop) end it now: abort its connection, or its connecting."""
+        """(On the loop) end it now: abort its connection, or its connecting. Nothing once it
+        ended (a :meth:`Sender.cancel` chose it under way; its callback ran later), and never a
+        connection it no longer owns (back among the idle ones, or another attempt's since)."""
+        if self.over:
+            return
         self.cut = True
         link, opening = self.link, self.opening
         if opening is not None and not opening.done():
             opening.cancel()
-        if link is not None:
+        if link is not None and link.owner is self:
             waiter = link.waiter
             link.abort()
             if waiter is not None and not waiter.done():
@@ -200,6 +206,7 @@ class Sender:
         try:
             return await self._exchange(loop, prepared.key, message, attempt, started)
         finally:
+            attempt.over = True
             attempt.timer.cancel()
             with self._guard:
                 self._attempts.pop(token, None)
@@ -211,7 +218,7 @@ class Sender:
             try:
                 if link is None:
                     reused, link = False, await self._open(loop, key, attempt)
-                attempt.link = link
+                attempt.link, link.owner = link, attempt
                 await link.exchange(message)
             except Cut:
                 link is not None and link.abort()
@@ -240,7 +247,7 @@ class Sender:
                 return Outcome(None, _describe(exc), elapsed())
             reader = link.reader
             if reader.complete and reader.keep and not reader.buffer and not link.lost:   # nothing unasked-for
-                link.waiter = link.reader = None
+                link.waiter = link.reader = link.owner = None
                 self._idle.setdefault(key, []).append(link)
             else:
                 link.abort()                            # never read the rest of a longer body

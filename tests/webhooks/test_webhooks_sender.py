@@ -5,12 +5,14 @@ the receiver closed between two events (reopened once, not a failed attempt)."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
 
 import pytest
 
+from mock_server.webhooks import sender as sender_module
 from mock_server.webhooks.answers import BODY_LIMIT, Reader
 from mock_server.webhooks.sender import BlockingSender
 
@@ -188,3 +190,32 @@ def test_the_reader_takes_an_answer_byte_by_byte():
     ends = [reader.feed(answer[position:position + 1]) for position in range(len(answer))]
     assert ends == [False] * (len(answer) - 1) + [True]
     assert (reader.status, bytes(reader.body), reader.complete, reader.keep) == (200, b"abc", True, True)
+
+
+def test_a_late_stop_of_an_ended_attempt_never_cuts_the_attempt_now_on_its_connection(monkeypatch):
+    """A cancel() chose attempt A under way; its stop ran on the loop after A ended and its kept-alive
+    connection went to B (another sandbox's): B is not cut (the receiver got B: a retry would be a
+    duplicate)."""
+    made = []
+    original = sender_module._Attempt.__init__
+    monkeypatch.setattr(sender_module._Attempt, "__init__", lambda self, tag: (original(self, tag), made.append(self))[0])
+
+    def slow(conn: socket.socket) -> None:
+        time.sleep(0.3)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+
+    async def run(url: str):
+        sender = sender_module.Sender(10.0)
+        try:
+            first = await sender.post(url, b"{}", HEADERS, tag="A")
+            second = asyncio.ensure_future(sender.post(url, b"{}", HEADERS, tag="B"))   # on A's connection
+            await asyncio.sleep(0.1)
+            made[0].stop()                              # A's late stop
+            return first, await second
+        finally:
+            sender.close()
+
+    with Scripted([b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", slow]) as receiver:
+        first, second = asyncio.run(run(receiver.url))
+    assert (first.status, second.status, second.error) == (200, 200, None), (first, second)
+    assert receiver.connections == 1 and len(receiver.requests) == 2
