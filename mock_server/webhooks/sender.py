@@ -39,6 +39,8 @@ from urllib.parse import urlsplit
 
 from .answers import BODY_LIMIT, ProtocolError, Reader
 
+CONNECT_THREADS = 16              # threads making policy-checked connects (Sender's ``connect``)
+CONNECT_PER_RECEIVER = 4          # of those, at most this many for one receiver: a blackholed one never holds them all
 EXCERPT = 200                     # characters of an answer's body kept with its attempt (the UI shows them)
 _BAD_TARGET = re.compile("[\x00-\x20\x7f]")          # what http.client refuses in a request target too
 _BAD_VALUE = re.compile("[\x00\r\n]")
@@ -171,6 +173,7 @@ class Sender:
         self._guard = threading.Lock()             # _attempts: cancel() is called from any thread
         self._loop: asyncio.AbstractEventLoop | None = None
         self._pool: ThreadPoolExecutor | None = None
+        self._connecting: dict[tuple[str, str, int], list] = {}    # receiver: [its slots, attempts using them]
         self._tls: ssl.SSLContext | None = None
         self._prepared: dict[tuple, Prepared] = {}
 
@@ -217,7 +220,7 @@ class Sender:
             link, reused = self._take(key), True
             try:
                 if link is None:
-                    reused, link = False, await self._open(loop, key, attempt)
+                    reused, link = False, await self._open(loop, key, attempt, started + self.timeout)
                 attempt.link, link.owner = link, attempt
                 await link.exchange(message)
             except Cut:
@@ -284,7 +287,7 @@ class Sender:
                 return link
         return None
 
-    async def _open(self, loop, key, attempt: _Attempt) -> _Link:
+    async def _open(self, loop, key, attempt: _Attempt, deadline: float) -> _Link:
         """A new connection to the receiver (the TLS handshake included), cut with the attempt."""
         scheme, host, port = key
         tls = None
@@ -296,7 +299,7 @@ class Sender:
             opening = loop.create_task(loop.create_connection(_Link, host, port, ssl=tls,
                                                               server_hostname=host if tls else None))
         else:
-            opening = loop.create_task(self._open_checked(loop, host, port, tls))
+            opening = loop.create_task(self._open_checked(loop, key, tls, deadline))
         attempt.opening = opening
         try:
             _, link = await opening
@@ -307,22 +310,39 @@ class Sender:
             raise Cut()
         return link
 
-    async def _open_checked(self, loop, host: str, port: int, tls):
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(4, thread_name_prefix="webhooks-connect")
-        started = loop.time()
-        connecting = self._pool.submit(self.connect, (host, port), self.timeout)
+    async def _open_checked(self, loop, key, tls, deadline: float):
+        """A connect by the blocking ``connect`` in a thread: at most :data:`CONNECT_PER_RECEIVER`
+        at once per receiver (the others wait their turn on the loop, cut with their attempt), each
+        given what remains of its attempt's time when its thread takes it."""
+        _, host, port = key
+        entry = self._connecting.get(key)
+        if entry is None:
+            entry = self._connecting[key] = [asyncio.Semaphore(CONNECT_PER_RECEIVER), 0]
+        entry[1] += 1
         try:
-            sock = await asyncio.wrap_future(connecting)
-        except asyncio.CancelledError:      # it goes on in its thread: close what it makes
-            connecting.add_done_callback(_close_made)
-            raise
+            async with entry[0]:
+                sock = await self._connect_in_thread(loop, host, port, deadline)
+        finally:
+            entry[1] -= 1
+            if not entry[1]:
+                del self._connecting[key]
         try:
-            remaining = max(self.timeout - (loop.time() - started), 0.001)
+            remaining = max(deadline - loop.time(), 0.001)
             return await loop.create_connection(_Link, sock=sock, ssl=tls, server_hostname=host if tls else None,
                                                 ssl_handshake_timeout=remaining if tls else None)
         except BaseException:
             sock.close()
+            raise
+
+    async def _connect_in_thread(self, loop, host: str, port: int, deadline: float) -> socket.socket:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(CONNECT_THREADS, thread_name_prefix="webhooks-connect")
+        connecting = self._pool.submit(_connect_by, self.connect, (host, port), deadline, loop.time)
+        try:
+            return await asyncio.wrap_future(connecting)
+        except asyncio.CancelledError:
+            if not connecting.cancel():     # under way in its thread: close what it makes
+                connecting.add_done_callback(_close_made)
             raise
 
     def cancel(self, matches: Callable[[object], bool]) -> int:
@@ -389,6 +409,14 @@ def _prepare(url: str, headers: Mapping[str, str]) -> Prepared:
 def header_lines(headers: Mapping[str, str]) -> bytes:
     """Per-attempt headers (generated by the mock: no user input) as CRLF-ended lines."""
     return "".join(f"{name}: {value}\r\n" for name, value in headers.items()).encode("latin-1")
+
+
+def _connect_by(connect, address, deadline: float, clock) -> socket.socket:
+    """(In a connect thread) ``connect`` with what remains of the attempt's time (``clock``: the loop's)."""
+    remaining = deadline - clock()
+    if remaining <= 0:
+        raise TimeoutError("the attempt's time ran out before its connect began")
+    return connect(address, remaining)
 
 
 def _close_made(future) -> None:

@@ -219,3 +219,46 @@ def test_a_late_stop_of_an_ended_attempt_never_cuts_the_attempt_now_on_its_conne
         first, second = asyncio.run(run(receiver.url))
     assert (first.status, second.status, second.error) == (200, 200, None), (first, second)
     assert receiver.connections == 1 and len(receiver.requests) == 2
+
+
+def test_a_blackholed_receiver_never_holds_every_policy_checked_connect():
+    """Connects through the host policy's blocking connector run in threads: attempts to a receiver
+    whose connects hang take at most CONNECT_PER_RECEIVER of them (each given what remains of its
+    attempt's time; the others wait, cut with their attempt), so another receiver's attempts still
+    connect and succeed meanwhile."""
+    release, lock = threading.Event(), threading.Lock()
+    hanging, most, given = [0], [0], []
+
+    def connect(address, timeout):
+        host, port = address
+        if host != "blackhole.test":
+            return socket.create_connection(("127.0.0.1", port), timeout)
+        with lock:
+            hanging[0] += 1
+            most[0] = max(most[0], hanging[0])
+            given.append(timeout)
+        try:
+            release.wait(30)                        # a name lookup that hangs (its timeout does not bound it)
+            raise TimeoutError("timed out")
+        finally:
+            with lock:
+                hanging[0] -= 1
+
+    async def run(port: int):
+        sender = sender_module.Sender(2.0, connect)
+        try:
+            hung = [asyncio.ensure_future(sender.post(f"http://blackhole.test:{port}/", b"{}", HEADERS))
+                    for _ in range(3 * sender_module.CONNECT_PER_RECEIVER)]
+            await asyncio.sleep(0.2)
+            healthy = [await sender.post(f"http://127.0.0.1:{port}/hook", b"{}", HEADERS) for _ in range(3)]
+            return healthy, await asyncio.gather(*hung)
+        finally:
+            release.set()
+            sender.close()
+
+    with Scripted([b"HTTP/1.1 204 No Content\r\n\r\n"]) as receiver:
+        port = int(receiver.url.split(":")[2].split("/")[0])
+        healthy, hung = asyncio.run(run(port))
+    assert [(outcome.status, outcome.error) for outcome in healthy] == [(204, None)] * 3, healthy
+    assert {outcome.error for outcome in hung} == {"no answer within 2 s (webhooks.timeout bounds the whole attempt)"}
+    assert 0 < most[0] <= sender_module.CONNECT_PER_RECEIVER and all(0 < timeout <= 2.0 for timeout in given), (most, given)
