@@ -161,8 +161,9 @@ class Sender:
     """POSTs on the running loop, ``timeout`` seconds at most each, whatever the receiver does.
 
     :param connect: a blocking ``create_connection(address, timeout)`` (the host policy's
-        connect-time check, CONTRACT §13: ``fetch.policy_connector``), run in a small thread pool;
-        None: the loop connects itself.
+        connect-time check, CONTRACT §13: ``fetch.policy_connector``), run in a pool of
+        :data:`CONNECT_THREADS` threads, :data:`CONNECT_PER_RECEIVER` at most per receiver, given
+        what remains of the attempt's time; None: the loop connects itself.
     """
 
     def __init__(self, timeout: float, connect=None) -> None:
