@@ -4,7 +4,8 @@ One loop thread makes all the attempts (``lanes.py``): non-blocking sockets, no 
 (``http.client`` cost ~100 µs of CPU per request, most of it system calls and GIL hand-offs).
 Connections are kept alive, several per receiver (scheme, host and port), and a connection the
 receiver closed between two events is reopened once, transparently (that is not a failed
-attempt). Each request goes out in one write: its head is pre-built per subscription
+attempt). The most recently used one is taken first, so one left unused for :data:`IDLE_FOR`
+seconds is not needed (nothing more is queued for its receiver, or fewer at once): it is closed. Each request goes out in one write: its head is pre-built per subscription
 (:meth:`Sender.prepare`: request line, ``Host`` and the fixed headers); only the per-attempt
 headers (event id, attempt number, signature), ``Content-Length`` and the body are added.
 
@@ -41,6 +42,7 @@ from .answers import BODY_LIMIT, ProtocolError, Reader
 
 CONNECT_THREADS = 16              # threads making policy-checked connects (Sender's ``connect``)
 CONNECT_PER_RECEIVER = 4          # of those, at most this many for one receiver: a blackholed one never holds them all
+IDLE_FOR = 30.0                   # seconds a kept-alive connection may stay unused before it is closed
 EXCERPT = 200                     # characters of an answer's body kept with its attempt (the UI shows them)
 _BAD_TARGET = re.compile("[\x00-\x20\x7f]")          # what http.client refuses in a request target too
 _BAD_VALUE = re.compile("[\x00\r\n]")
@@ -76,6 +78,12 @@ class _Link(asyncio.Protocol):
         self.lost = False
         self.loop: asyncio.AbstractEventLoop | None = None
         self.owner: _Attempt | None = None         # the attempt using it (None while it is idle)
+        self.idle_since = 0.0                      # (loop time) when it was last put back, unused
+
+    def close(self) -> None:
+        self.lost = True
+        if self.transport is not None:
+            self.transport.close()
 
     def connection_made(self, transport) -> None:
         self.transport, self.loop = transport, asyncio.get_running_loop()
@@ -175,6 +183,7 @@ class Sender:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._pool: ThreadPoolExecutor | None = None
         self._connecting: dict[tuple[str, str, int], list] = {}    # receiver: [its slots, attempts using them]
+        self._sweeping: asyncio.TimerHandle | None = None            # the next look for unused connections
         self._tls: ssl.SSLContext | None = None
         self._prepared: dict[tuple, Prepared] = {}
 
@@ -252,7 +261,7 @@ class Sender:
             reader = link.reader
             if reader.complete and reader.keep and not reader.buffer and not link.lost:   # nothing unasked-for
                 link.waiter = link.reader = link.owner = None
-                self._idle.setdefault(key, []).append(link)
+                self._keep(loop, key, link)
             else:
                 link.abort()                            # never read the rest of a longer body
             return self._answered(reader, elapsed())
@@ -279,6 +288,33 @@ class Sender:
             return Outcome(None, f"no answer {bound}", latency_ms)
         return Outcome(None, f"answered HTTP {reader.status} but its body did not end {bound}; "
                              f"{len(reader.body):,} bytes read (at most {BODY_LIMIT:,} are)", latency_ms)
+
+    def _keep(self, loop, key, link: _Link) -> None:
+        link.idle_since = loop.time()
+        self._idle.setdefault(key, []).append(link)
+        if self._sweeping is None:
+            self._sweeping = loop.call_later(IDLE_FOR, self._sweep, loop)
+
+    def _sweep(self, loop) -> None:
+        """(On the loop) close the connections unused for :data:`IDLE_FOR` seconds."""
+        self._sweeping, now, next_due = None, loop.time(), None
+        for key in list(self._idle):
+            kept = []
+            for link in self._idle[key]:
+                if link.lost:
+                    continue
+                if link.idle_since + IDLE_FOR <= now + 0.05:      # a timer may fire a little early
+                    link.close()
+                else:
+                    kept.append(link)
+                    due = link.idle_since + IDLE_FOR
+                    next_due = due if next_due is None else min(next_due, due)
+            if kept:
+                self._idle[key] = kept
+            else:
+                del self._idle[key]
+        if next_due is not None:
+            self._sweeping = loop.call_at(next_due, self._sweep, loop)
 
     def _take(self, key) -> _Link | None:
         links = self._idle.get(key)
@@ -361,6 +397,9 @@ class Sender:
 
     def close(self) -> None:
         """(On the loop, or after it stopped) drop every kept-alive connection."""
+        if self._sweeping is not None:
+            self._sweeping.cancel()
+            self._sweeping = None
         for links in self._idle.values():
             for link in links:
                 link.abort()

@@ -27,6 +27,7 @@ class Scripted:
         self.answers, self.close_after = list(answers), set(close_after)
         self.requests: list[bytes] = []
         self.connections = 0
+        self.closed = 0                  # connections the sender closed (or dropped)
         self._server = socket.create_server(("127.0.0.1", 0))
         self._server.settimeout(0.2)
         self.url = f"http://127.0.0.1:{self._server.getsockname()[1]}/hook"
@@ -56,6 +57,8 @@ class Scripted:
             self._exchange(conn)
         except OSError:              # the sender dropped the connection (its deadline, a body too long)
             pass
+        finally:
+            self.closed += 1
 
     def _exchange(self, conn: socket.socket) -> None:
         conn.settimeout(10)
@@ -262,3 +265,23 @@ def test_a_blackholed_receiver_never_holds_every_policy_checked_connect():
     assert [(outcome.status, outcome.error) for outcome in healthy] == [(204, None)] * 3, healthy
     assert {outcome.error for outcome in hung} == {"no answer within 2 s (webhooks.timeout bounds the whole attempt)"}
     assert 0 < most[0] <= sender_module.CONNECT_PER_RECEIVER and all(0 < timeout <= 2.0 for timeout in given), (most, given)
+
+
+def test_a_kept_alive_connection_left_unused_for_idle_for_is_closed(monkeypatch):
+    monkeypatch.setattr(sender_module, "IDLE_FOR", 0.3)
+
+    async def run(receiver: Scripted):
+        sender = sender_module.Sender(10.0)
+        try:
+            first = await sender.post(receiver.url, b"{}", HEADERS)
+            deadline = time.monotonic() + 5         # (the receiver itself gives up on a silent connection after 10 s)
+            while not receiver.closed and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)               # the loop runs: its sweep closes the unused connection
+            return first, receiver.closed, await sender.post(receiver.url, b"{}", HEADERS)
+        finally:
+            sender.close()
+
+    with Scripted([b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"]) as receiver:
+        first, closed, second = asyncio.run(run(receiver))
+    assert (first.status, closed, second.status) == (200, 1, 200), (first, closed, second)
+    assert receiver.connections == 2 and len(receiver.requests) == 2
