@@ -118,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.no_metrics:
         without_metrics()
     mock = create_app({"store": {"url": args.store}})
+    serving_gc()
     if args.prefill_campaigns:
         prefill(mock, args.prefill_campaigns, threads=1 if args.store == "memory" else 8)
     if args.app == "bare":
@@ -127,6 +128,16 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     waitress_server(mock, mock.extensions["mock"].settings.server, bind("127.0.0.1", args.port)).run()
     return 0
+
+
+def serving_gc() -> None:
+    """The garbage collector as this tree's ``mock-server`` serves with it, once the app is built
+    (``mock_server.httpserver.tune_gc``; a tree from before it: as Python sets it)."""
+    try:
+        from mock_server.httpserver import tune_gc
+    except ImportError:
+        return
+    tune_gc()
 
 
 def without_metrics() -> None:
@@ -142,6 +153,7 @@ def granian_target():
     from mock_server import create_app
 
     mock = create_app({"store": {"url": os.environ.get("LOADTESTS_BENCH_STORE", "memory")}})
+    serving_gc()
     return mock if os.environ["LOADTESTS_BENCH_APP"] == "mock" else bare_app(mock.config["MAX_CONTENT_LENGTH"])
 
 

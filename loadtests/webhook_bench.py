@@ -7,7 +7,8 @@
    ``demo-bot``, uploads a ``--rows`` campaign and advances the clock by ``--advance`` (P1D): every
    transition of every message is then due, millions of events for a million recipients;
 3. runs the dispatcher until the receiver has counted ``--events`` events (or ``--seconds``
-   pass) and prints the delivery rate (receiver's count over real time; the receiver's work is
+   pass), the garbage collector tuned as ``mock-server`` tunes it (``--python-gc``: as Python
+   sets it), and prints the delivery rate (receiver's count over real time; the receiver's work is
    included, it shares the machine's cores) and this process's RSS at each quarter of the run
    (``current``) and its peak, so a flat memory profile is visible;
 4. with ``--scaleout`` (skipped, saying so, without ``redis-server`` on PATH), the same campaign on a
@@ -123,7 +124,10 @@ def worker(store: str, concurrency: int) -> int:
     """``--worker STORE``: a mock app on the shared store, its dispatcher delivering, until stdin closes."""
     from mock_server import create_app
 
+    from .benchserver import serving_gc
+
     app = create_app(bench_settings(0, concurrency, store))
+    serving_gc()                                # as in a mock-server worker
     dispatcher = app.extensions["mock"].webhooks
     dispatcher.start()
     print("ready", flush=True)
@@ -207,6 +211,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only-scaleout", action="store_true", help="only the Redis scale-out measurement")
     parser.add_argument("--scale-seconds", type=float, default=20.0, help="seconds measured per scale-out round (default 20)")
     parser.add_argument("--rounds", type=int, default=2, help="alternating scale-out rounds (default 2)")
+    parser.add_argument("--python-gc", action="store_true",
+                        help="leave the garbage collector as Python sets it (mock-server tunes it: mock_server.httpserver.tune_gc)")
     parser.add_argument("--worker", metavar="STORE", help=argparse.SUPPRESS)    # a scale-out delivery process
     args = parser.parse_args(argv)
     if args.worker:
@@ -217,9 +223,13 @@ def main(argv: list[str] | None = None) -> int:
 
     from mock_server import create_app
 
+    from .benchserver import serving_gc
+
     process, url = start_receiver()
     try:
         app = create_app(bench_settings(args.rows, args.concurrency))
+        if not args.python_gc:
+            serving_gc()                        # the garbage collector as mock-server serves with it
         upload_seconds = set_up(app, url, args.rows, args.advance, args.profile)
         baseline = rss_now()
         print(f"campaign: {args.rows:,} recipients uploaded in {upload_seconds:.1f} s; clock advanced {args.advance}; "

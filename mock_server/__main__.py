@@ -16,12 +16,12 @@ from dataclasses import Field
 from typing import Any, Callable, Mapping
 
 from .netpolicy import HostPolicy
-from .httpserver import ListenError, bind, log_line, serve_granian, serve_waitress
+from .httpserver import ListenError, bind, log_line, serve_granian, serve_waitress, tune_gc
 from .providers import join_words
 from .sandbox import Sandbox
 from .settings import Settings, SettingsError, load_file, registered
 from .settings.model import check_value, walk
-from .store import DEFAULT_SANDBOX
+from .store import DEFAULT_SANDBOX, StoreError
 from .version import package_version
 
 
@@ -171,6 +171,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"mock-server: {exc}", file=sys.stderr)
         return 2
     state = app.extensions["mock"]
+    try:
+        Sandbox.enter(state.store, DEFAULT_SANDBOX)     # the default sandbox's first use starts its clock
+    except StoreError as exc:          # a shared store unreachable, or holding another version's keys
+        print(f"mock-server: {exc}", file=sys.stderr)
+        return 1
     # inspection.max_waiters extra threads: long-polls wait on those, never on the API's workers
     server = dataclasses.replace(state.settings.server, threads=state.settings.server.threads + state.max_waiters)
     try:
@@ -188,6 +193,7 @@ def main(argv: list[str] | None = None) -> int:
         return serve_granian({**config, "server": {**state.settings.server.as_dict(), "port": port}},
                              dataclasses.replace(server, port=port),
                              log_line)
+    tune_gc()                     # this process serves from here on (never in create_app: embedders keep theirs)
     state.webhooks.start()        # delivers due webhook events in the background
     # the fault pipeline's pool: a request held by injected latency lends its worker back (serving.py)
     return serve_waitress(app, server, sock, log_line, dispatcher=ElasticDispatcher(server.threads))

@@ -6,7 +6,8 @@ import time
 from typing import Callable
 
 from .base import (DEFAULT_SANDBOX, SANDBOX_NAME, Blob, BlobSource, ClockState, Lease, LogPage, NewRecord, Page, Record, SandboxInfo,
-                   SandboxLimit, StaleGeneration, Store, StoreError, StoreUnavailable, valid_sandbox_name)
+                   SandboxLimit, StaleGeneration, Store, StoreError, StoreLayoutError, StoreUnavailable,
+                   valid_sandbox_name)
 from .memory import MemoryStore
 
 
@@ -28,5 +29,5 @@ def open_store(spec: str = "memory", *, seed: int = 0, clock_start_us: int | Non
 
 
 __all__ = ["DEFAULT_SANDBOX", "SANDBOX_NAME", "Blob", "BlobSource", "ClockState", "Lease", "LogPage", "NewRecord", "Page", "Record", "SandboxInfo",
-           "SandboxLimit", "StaleGeneration", "Store", "StoreError", "StoreUnavailable", "valid_sandbox_name", "MemoryStore",
+           "SandboxLimit", "StaleGeneration", "Store", "StoreError", "StoreLayoutError", "StoreUnavailable", "valid_sandbox_name", "MemoryStore",
            "open_store"]

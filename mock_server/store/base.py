@@ -33,9 +33,9 @@ Sandboxes
   nothing to trim, a lease) in a sandbox that does not exist answer what a fresh one holds (None,
   empty, 0, its initial clock) and leave it absent: background work or a metrics scrape reading a
   sandbox dropped meanwhile never brings it back. A write pinned to a generation other than 0 in
-  a sandbox that does not exist raises :class:`StaleGeneration`. (The Redis store still creates
-  the sandbox on ``get``, ``clock``, ``version``, ``wait``, ``ledger``, ``trim`` and writes that
-  change nothing: ``tests/store/test_store_contract.py`` marks those as expected failures.)
+  a sandbox that does not exist raises :class:`StaleGeneration`. A ``wait`` on a sandbox that
+  does not exist yet answers 0 at its timeout, or wakes on a change of the sandbox created
+  meanwhile. Both stores behave so (``tests/store/test_store_contract.py``).
 - ``reset(name, rewind_clock)`` is one atomic step: it drops every record, index entry, ledger,
   log, counter and map of the sandbox, restarts its id generators (the next ids are those of a
   fresh sandbox), bumps ``generation`` and ``version``; with ``rewind_clock`` the clock returns to
@@ -176,6 +176,11 @@ class SandboxLimit(StoreError):
 class StoreUnavailable(StoreError):
     """The store cannot be reached (a shared store's server is down, or answered an error the
     store cannot handle): the app answers 503 in the provider's envelope; the next call tries again."""
+
+
+class StoreLayoutError(StoreUnavailable):
+    """A shared store holds data in another key layout (written by another version of the mock):
+    refused, not misread. The message says how to empty it or where else to keep this version's."""
 
 
 def valid_sandbox_name(name: str) -> bool:

@@ -42,7 +42,7 @@ from redis.retry import Retry
 
 from . import codec, redis_lua, redis_lua_primitives, redis_lua_records
 from .redis_blobs import BlobCache
-from .base import ClockState, SandboxInfo, SandboxLimit, SingleUpdate, StaleGeneration, T
+from .base import ClockState, SandboxInfo, SandboxLimit, SingleUpdate, StaleGeneration, StoreLayoutError, T
 from .redis_indexes import RedisIndexes
 from .redis_primitives import RedisPrimitives, StoreUnavailable, _Conflict, _NoSandbox
 from .redis_records import NO_RECORD_US, RedisRecords, Turns, _clock, _frz
@@ -50,6 +50,11 @@ from .redis_records import NO_RECORD_US, RedisRecords, Turns, _clock, _frz
 __all__ = ["RedisStore", "StoreUnavailable"]
 
 DEFAULT_PREFIX = "bulkmock:"
+# The version of the key layout (``redis_lua.py``), kept under ``P layout``: a process refuses keys of
+# another layout (an earlier version's Redis, whose sandbox hashes lack the index sizes this one's
+# touch relies on) instead of misreading them. Bump it whenever the layout changes.
+LAYOUT = "2026.12"
+CACHED_SANDBOXES = 4096   # sandbox names whose epoch, clock and counters a process keeps at most
 USE_GRANULARITY = 1.0     # real seconds between two recordings of a sandbox's use by one process
 _SCRIPTS = {name: getattr(module, name) for module in (redis_lua, redis_lua_records, redis_lua_primitives)
             for name in dir(module) if name.isupper() and name not in ("PRELUDE", "INFO_BODY", "RANGE_HEAD")}
@@ -71,6 +76,7 @@ class RedisStore(RedisRecords, RedisIndexes, RedisPrimitives, SingleUpdate):
                                                  health_check_interval=30, retry=Retry(NoBackoff(), 1))
         self._scripts = {name: self.redis.register_script(script) for name, script in _SCRIPTS.items()}
         self._mine = threading.local()     # this thread's client (``_client``)
+        self._layout_ok = False              # ``P layout`` checked (``_check_layout``), once per store
         self._used: dict[str, float] = {}   # sandbox -> real time this process last recorded its use
         self._epochs: dict[str, tuple[str, int]] = {}   # sandbox -> (epoch, generation) at this process's last touch or info
         self._clocks: dict[str, tuple[bytes, bytes]] = {}   # sandbox -> its clock (off, frz) then
@@ -93,7 +99,25 @@ class RedisStore(RedisRecords, RedisIndexes, RedisPrimitives, SingleUpdate):
         client = getattr(self._mine, "client", None)
         if client is None:
             client = self._mine.client = self.redis.client()
+        if not self._layout_ok:
+            self._check_layout(client)
         return client
+
+    def _check_layout(self, client: redis_client.Redis) -> None:
+        """Before this store's first command: the keys under the prefix are of this version's
+        layout (an empty prefix gets the mark), else :class:`StoreLayoutError` for every operation."""
+        try:
+            mark = self._scripts["LAYOUT_CHECK"](args=[self.prefix, "", LAYOUT], client=client)
+        except redis_client.RedisError as exc:
+            raise StoreUnavailable(f"Redis at {self.url} is unreachable: {exc}") from exc
+        mark = mark.decode() if isinstance(mark, bytes) else str(mark)
+        if mark != LAYOUT:
+            written = f"key layout {mark}" if mark else "an earlier version of the mock"
+            raise StoreLayoutError(
+                f"the Redis keys under prefix {self.prefix!r} were written by {written}; this version uses key "
+                f"layout {LAYOUT} and will not misread them. Empty that database (redis-cli -n DB FLUSHDB) "
+                f"or give this version another prefix (store.prefix in --config)")
+        self._layout_ok = True
 
     def _call(self, script: str, sandbox: str, *args: Any) -> Any:
         try:
@@ -112,13 +136,25 @@ class RedisStore(RedisRecords, RedisIndexes, RedisPrimitives, SingleUpdate):
         except redis_client.RedisError as exc:
             raise StoreUnavailable(f"Redis at {self.url} is unreachable: {exc}") from exc
 
-    def _run(self, script: str, sandbox: str, *args: Any) -> Any:
-        """``_call``, creating the sandbox first if it does not exist."""
+    def _run(self, script: str, sandbox: str, *args: Any, pinned: int | None = None) -> Any:
+        """``_call`` of a write, creating the sandbox first if it does not exist. ``pinned``: the
+        generation the write expects; a sandbox that does not exist cannot have one but 0, so the
+        write then raises :class:`StaleGeneration` and creates nothing."""
         try:
             return self._call(script, sandbox, *args)
         except _NoSandbox:
+            if pinned:
+                raise StaleGeneration(f"sandbox '{sandbox}' is gone (expected generation {pinned})") from None
             self._ensure(sandbox)
             return self._call(script, sandbox, *args)
+
+    def _read(self, script: str, sandbox: str, absent: Any, *args: Any) -> Any:
+        """``_call`` of a read: ``absent`` (what a fresh sandbox answers) when the sandbox does not
+        exist, which stays so (a read never creates a sandbox; no extra round trip)."""
+        try:
+            return self._call(script, sandbox, *args)
+        except _NoSandbox:
+            return absent
 
     def _ensure(self, sandbox: str, *, record_use: bool = True) -> tuple[dict[str, bytes], float]:
         """Create the sandbox if needed and record its use (``record_use``: always; else only when
@@ -143,6 +179,8 @@ class RedisStore(RedisRecords, RedisIndexes, RedisPrimitives, SingleUpdate):
         """Keep the sandbox's epoch (where its data is now) for ``get``, its clock, and its UUID
         counter and newest creation instant for the next create's guess (``_guess``)."""
         epoch, generation = meta["ep"].decode(), int(meta["gen"])
+        if sandbox not in self._epochs and len(self._epochs) >= CACHED_SANDBOXES:
+            self._forget_sandboxes()
         self._epochs[sandbox] = (epoch, generation)
         self._clocks[sandbox] = (meta["off"], meta.get("frz") or b"")
         data_prefix = f"{self.prefix}d:{sandbox}:{epoch}:".encode()
@@ -152,6 +190,18 @@ class RedisStore(RedisRecords, RedisIndexes, RedisPrimitives, SingleUpdate):
             newest = meta.get("n:cus")
             self._made[sandbox] = (data_prefix, generation, number, int(newest) if newest else NO_RECORD_US)
         return meta
+
+    def _forget_sandboxes(self, *names: str) -> None:
+        """Drop what this process keeps about these sandboxes (none named: about every sandbox).
+        Only guesses and shortcuts: a commit still compares what it assumed, and a touch reads them
+        again. Called on a drop and when more than ``CACHED_SANDBOXES`` names were seen (sandboxes
+        dropped by other processes or expired would otherwise stay here for ever)."""
+        for cache in (self._used, self._epochs, self._clocks, self._made):
+            if names:
+                for name in names:
+                    cache.pop(name, None)
+            else:
+                cache.clear()
 
     def _real_us(self) -> int:
         return round(self.time_source() * 1_000_000)
@@ -215,9 +265,7 @@ class RedisStore(RedisRecords, RedisIndexes, RedisPrimitives, SingleUpdate):
         return [info for info in map(self.info, names) if info is not None]
 
     def drop(self, sandbox: str) -> bool:
-        self._used.pop(sandbox, None)
-        self._epochs.pop(sandbox, None)
-        self._made.pop(sandbox, None)
+        self._forget_sandboxes(sandbox)
         old = self._call("DROP", sandbox, "")
         if not old:
             return False
@@ -234,9 +282,7 @@ class RedisStore(RedisRecords, RedisIndexes, RedisPrimitives, SingleUpdate):
         for name in idle:
             old = self._call("DROP", name, repr(limit))
             if old:
-                self._used.pop(name, None)
-                self._epochs.pop(name, None)
-                self._made.pop(name, None)
+                self._forget_sandboxes(name)
                 self._unlink(old)
                 dropped.append(name)
         return dropped
@@ -265,8 +311,8 @@ class RedisStore(RedisRecords, RedisIndexes, RedisPrimitives, SingleUpdate):
     # -- clock -------------------------------------------------------------------------------
     def clock(self, sandbox: str) -> ClockState:
         """The sandbox's clock (a request reads it once, with ``touch``: ``Sandbox.enter``)."""
-        offset, frozen, _ = self._run("CLOCK", sandbox)
-        return _clock(offset, frozen)
+        found = self._read("CLOCK", sandbox, None)
+        return self._initial_clock() if found is None else _clock(found[0], found[1])
 
     def update_clock(self, sandbox: str, fn: Callable[[ClockState], ClockState]) -> ClockState:
         def attempt() -> ClockState:

@@ -27,17 +27,19 @@ class RedisIndexes:
             fields = self.command(lambda client: client.hmget(key, "v", "seq", "cus", "ver", "ix"))
             if fields[0] is not None:
                 return self._record(kind, record_id, fields)
-        out = self._run("GET", sandbox, kind, record_id)
-        return self._record(kind, record_id, out[1:6])
+        out = self._read("GET", sandbox, None, kind, record_id)
+        return None if out is None else self._record(kind, record_id, out[1:6])
 
     def _get_many(self, sandbox: str, keys: Sequence[tuple[str, str]]) -> tuple[int, list[Record | None]]:
+        """The sandbox's generation and the records (a sandbox that does not exist: a fresh one's
+        generation, 0, and no record)."""
         flat = [part for key in keys for part in key]
-        out = self._run("GET", sandbox, *flat)
+        out = self._read("GET", sandbox, [0] + [None] * (5 * len(keys)), *flat)
         records = [self._record(kind, record_id, out[1 + 5 * i:6 + 5 * i]) for i, (kind, record_id) in enumerate(keys)]
         return int(out[0]), records
 
     def trim(self, sandbox: str, index: str, keep: int) -> int:
-        return int(self._run("TRIM", sandbox, index, max(0, keep)))
+        return int(self._read("TRIM", sandbox, 0, index, max(0, keep)))
 
     def _members(self, sandbox: str, index: str, low, high, offset: int, limit: int | None,
                  newest_first: bool, total: bool = True) -> tuple[int, int, list[tuple[str, str]]]:

@@ -6,8 +6,11 @@ ledgers, logs, counters, leases and maps.
 
 Key layout (``P`` is ``store.prefix``, default ``bulkmock:``):
 
+- ``P layout`` the version of this layout (``redis.LAYOUT``), set by the first process on an empty
+  prefix; a process refuses keys of another layout (``StoreLayoutError``) instead of misreading them;
 - ``P sandboxes`` hash name -> 1; ``P used`` sorted set name -> real time of the last touch;
   ``P vf`` the real time until which a change feed (``changes()``, on any process) listens;
+  ``P vfn:NAME`` the same for a feed watching sandbox NAME (kept while NAME does not exist);
 - ``P s:NAME`` hash, the sandbox: ``ep`` (epoch: a number from ``P epochs`` given at creation and at
   every reset, so a reset or drop is O(1) and old data never mixes with new), ``gen``, ``ver``,
   ``off``/``frz`` (the clock), ``created``, ``mv:MAP`` (each map's version), per log ``lg:LOG``
@@ -16,7 +19,9 @@ Key layout (``P`` is ``store.prefix``, default ``bulkmock:``):
   epoch's counters ``n:seq``, ``n:cus`` (the newest creation instant), ``n:uuid``, ``n:id:KIND``,
   ``n:map``, record counts ``c:KIND`` and index sizes ``x:INDEX``, and until when someone listens
   to its version channel:
-  ``vf`` (a copy of ``P vf``) and ``vw`` (the latest deadline of a ``wait`` or ``wait_log``); so a
+  ``vf`` (a copy of ``P vf``) and ``vw`` (the latest deadline of a ``wait`` or ``wait_log``; a
+  ``wait`` on a sandbox that does not exist yet keeps it in ``P vw:NAME``, expiring, which the
+  ``TOUCH`` that creates the sandbox moves into its hash); so a
   touch is one ``HGETALL``, a log append reads one hash, and a commit reads and writes its
   counters, counts and version with the sandbox's epoch in one ``HMGET`` and one ``HSET`` (a reset
   deletes the ``l?:``, ``n:``, ``c:`` and ``x:`` fields);
@@ -28,7 +33,8 @@ Key layout (``P`` is ``store.prefix``, default ``bulkmock:``):
 - ``P d:NAME:EP:blob:ID`` (+ ``:PART``): a kept blob's content (an uploaded CSV) and its parts (the
   CSV's offsets, destination index ...), immutable (``redis_blobs.py``).
 
-Errors a script returns: ``NOSANDBOX`` (create it and retry), ``TOOMANY`` (creating the sandbox
+Errors a script returns: ``NOSANDBOX`` (a write creates the sandbox and retries; a read answers
+what a fresh sandbox holds, creating nothing: ``RedisStore._read``), ``TOOMANY`` (creating the sandbox
 would exceed ``max_sandboxes``, counted in ``P sandboxes`` by the same script), ``STALE`` (the generation the caller
 gave is gone), ``CONFLICT`` (a compare-and-set lost: re-read and retry). Every change (but a log
 append, a counter or a lease) bumps ``ver`` and publishes it on ``P ver:NAME`` (the long-polls' and
@@ -38,6 +44,17 @@ listens (``vf``/``vw`` not past: a change feed keeps ``vf`` ahead of the real ti
 it watches, or in every sandbox, and then a new sandbox copies it from ``P vf``; a waiter raises
 ``vw`` to its deadline before it reads what it waits on). The scripts build key names
 from the sandbox's epoch, so they need one Redis server (not Redis Cluster).
+"""
+
+# ARGV: P '' LAYOUT -> the layout mark under P (setting it to LAYOUT when P holds no sandbox yet),
+# or '' when P holds sandboxes written before layouts were marked
+LAYOUT_CHECK = r"""
+local P = ARGV[1]
+local mark = redis.call('GET', P .. 'layout')
+if mark then return mark end
+if redis.call('EXISTS', P .. 'sandboxes') == 1 then return '' end
+redis.call('SET', P .. 'layout', ARGV[3])
+return ARGV[3]
 """
 
 PRELUDE = r"""
@@ -120,9 +137,18 @@ if #m == 0 then
   end
   local ep = redis.call('INCR', P .. 'epochs')
   local vf = redis.call('GET', P .. 'vf') or '0'
+  local named = redis.call('GET', P .. 'vfn:' .. NAME)    -- a feed watching this name before it existed
+  if named and tonumber(named) > tonumber(vf) then vf = named end
   redis.call('HSET', META, 'ep', ep, 'gen', 0, 'ver', 0, 'off', ARGV[5], 'frz', ARGV[6], 'created', ARGV[4], 'vf', vf)
   redis.call('HSET', P .. 'sandboxes', NAME, 1)
   m = {'ep', tostring(ep), 'gen', '0', 'ver', '0', 'off', ARGV[5], 'frz', ARGV[6], 'created', ARGV[4], 'vf', vf}
+  local vw = redis.call('GET', P .. 'vw:' .. NAME)     -- a wait that began before the sandbox existed
+  if vw then
+    redis.call('HSET', META, 'vw', vw)
+    redis.call('DEL', P .. 'vw:' .. NAME)
+    m[#m + 1] = 'vw'
+    m[#m + 1] = vw
+  end
   if ARGV[3] == '' then ARGV[3] = ARGV[4] end
 end
 if ARGV[3] ~= '' then redis.call('ZADD', P .. 'used', ARGV[3], NAME) end
@@ -131,16 +157,25 @@ for i = 1, #m do out[#out + 1] = m[i] end
 return out
 """
 
-# ARGV: P NAME until_real -> the sandbox's version (NOSANDBOX); commits publish it until ``until_real``
+# ARGV: P NAME until_real seconds -> the sandbox's version; commits publish it until ``until_real``.
+# A sandbox that does not exist: 0, and ``P vw:NAME`` keeps ``until_real`` (for ``seconds``) for the
+# ``TOUCH`` that creates it meanwhile (a wait never creates a sandbox, yet hears the first commits)
 WAIT = PRELUDE + r"""
 local m = redis.call('HMGET', META, 'ver', 'vw')
-if not m[1] then return redis.error_reply('NOSANDBOX') end
+if not m[1] then
+  local key = P .. 'vw:' .. NAME
+  local w = redis.call('GET', key)
+  if not w or tonumber(w) < tonumber(ARGV[3]) then redis.call('SET', key, ARGV[3], 'EX', ARGV[4]) end
+  return 0
+end
 if not m[2] or tonumber(m[2]) < tonumber(ARGV[3]) then redis.call('HSET', META, 'vw', ARGV[3]) end
 return tonumber(m[1])
 """
 
 # ARGV: P '' until_real all(1/0) name... -> 1: the change feeds listen to commits until ``until_real``
-# (or later) in every sandbox, new ones included (all = 1), or in the existing sandboxes named
+# (or later) in every sandbox, new ones included (all = 1), or in the sandboxes named, including one
+# created (again) meanwhile: ``P vfn:NAME`` keeps the deadline for TOUCH to copy (expiring after
+# 120 s, twice ``FEED_LISTENS``, which a feed renews halfway)
 LISTEN = PRELUDE + r"""
 local until_real = tonumber(ARGV[3])
 if ARGV[4] == '1' then
@@ -153,6 +188,7 @@ for i = 5, #ARGV do
   local key = P .. 's:' .. ARGV[i]
   local m = redis.call('HMGET', key, 'ep', 'vf')
   if m[1] and tonumber(m[2] or '0') < until_real then redis.call('HSET', key, 'vf', score(until_real)) end
+  redis.call('SET', P .. 'vfn:' .. ARGV[i], score(until_real), 'EX', 120)
 end
 return 1
 """

@@ -33,7 +33,7 @@ class RedisPrimitives:
 
     # -- slot ledgers --------------------------------------------------------------------------
     def _ledger(self, sandbox: str, name: str) -> tuple[int, int, dict[int, int]]:
-        out = self._run("LEDGER", sandbox, name)
+        out = self._read("LEDGER", sandbox, [0], name)
         values, version = {}, 0
         for i in range(1, len(out), 2):
             key = out[i].decode()
@@ -55,7 +55,12 @@ class RedisPrimitives:
             result, deltas = plan(MappingProxyType(values))     # read-only: writing raises TypeError
             pairs = [part for slot, amount in deltas.items() if amount for part in (int(slot), int(amount))]
             if pairs:
-                self._run("RESERVE", sandbox, generation_now, name, version, *pairs)
+                try:
+                    self._run("RESERVE", sandbox, generation_now, name, version, *pairs, pinned=generation_now)
+                except StaleGeneration:
+                    if generation is None:     # reset or dropped since the read: read again
+                        raise _Conflict() from None
+                    raise
             return result
         return self._retry(attempt)
 
@@ -109,10 +114,8 @@ class RedisPrimitives:
         self._call_read("CLEAR_LOG", sandbox, log)
 
     def _call_read(self, script: str, sandbox: str, *args: Any) -> Any:
-        try:
-            return self._call(script, sandbox, *args)
-        except _NoSandbox:       # the read scripts answer "empty" themselves; kept for symmetry
-            return self._run(script, sandbox, *args)
+        """A script that answers "empty" itself in a sandbox that does not exist (never ``NOSANDBOX``)."""
+        return self._call(script, sandbox, *args)
 
     # -- counters ----------------------------------------------------------------------------
     def incr(self, sandbox: str, key: str, amount: int = 1, *, ttl: float | None = None) -> int:
@@ -158,13 +161,15 @@ class RedisPrimitives:
 
     # -- change notification ---------------------------------------------------------------------
     def version(self, sandbox: str) -> int:
-        return int(self._run("CLOCK", sandbox)[2])
+        return int(self._read("CLOCK", sandbox, [b"", b"", 0])[2])
 
     def wait(self, sandbox: str, after: int, timeout: float) -> int:
         deadline = time.monotonic() + max(0.0, timeout)
         with self._subscribed(f"{self.prefix}ver:{sandbox}") as pubsub:
             # read after subscribing, and commits publish from then on: no change is missed
-            version = int(self._run("WAIT", sandbox, repr(self.time_source() + max(0.0, timeout))))
+            # (a sandbox that does not exist: 0, and the sandbox created meanwhile publishes too)
+            version = int(self._call("WAIT", sandbox, repr(self.time_source() + max(0.0, timeout)),
+                                     int(min(max(0.0, timeout), 86_400)) + 2))
             while version <= after:
                 message = _message(pubsub, deadline)
                 if message is False:

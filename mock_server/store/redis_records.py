@@ -71,7 +71,7 @@ class RedisRecords:
                 created_us = max(_clock(off, frz).now_us(self._real_us()), last_us)
                 given: Any = f"{created_us}|{off.decode()}|{frz.decode()}"
             else:
-                out = self._run("ID_COUNTER", sandbox, field, 1 if taking else 0)
+                out = self._run("ID_COUNTER", sandbox, field, 1 if taking else 0, pinned=generation)
                 generation_now, number, data_prefix = int(out[0]), int(out[1] or 0), out[2]
                 drawn = number
                 if generation is not None and generation != generation_now:
@@ -142,7 +142,7 @@ class RedisRecords:
                 args: list[Any], created_us: int | str | None = None) -> list:
         try:
             out = self._run("COMMIT", sandbox, seen, self._real_us(), field, drawn, count,
-                            "" if created_us is None else created_us, *args)
+                            "" if created_us is None else created_us, *args, pinned=seen)
         except StaleGeneration:
             if wanted is None:         # a reset since the read: the caller did not pin a generation
                 raise _Conflict() from None

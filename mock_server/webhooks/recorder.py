@@ -92,8 +92,8 @@ class Recorder:
         for (sandbox, generation), items in groups.items():
             try:
                 info = self._still_there(sandbox, items[0].job)
-                if info is None:       # dropped or reset meanwhile: the records went with it (and
-                    for item in items:                  # reading its clock would create it again)
+                if info is None:       # dropped, reset or re-created meanwhile: the records went with it
+                    for item in items:     # (a re-created sandbox replays the same seeded ids: never write there)
                         self._recorded(item, False)
                     continue
                 stamps = self.stamps(sandbox, [item.ended for item in items], info)   # its clock as just read

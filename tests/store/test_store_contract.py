@@ -96,42 +96,39 @@ def test_max_sandboxes_bounds_creation_by_any_operation(make_store):
 
 
 # Every read, and every write that changes nothing, in a sandbox that does not exist: what it
-# answers there (a fresh sandbox's empty state), and whether the Redis store still creates it.
-REDIS_CREATES = "RedisStore still creates the sandbox here (redis.py: _run on NOSANDBOX); not aligned yet"
+# answers there (a fresh sandbox's empty state).
 READS = {
-    "info": (lambda s: s.info("gone"), None, False),
-    "get": (lambda s: s.get("gone", "item", "1"), None, True),
-    "page": (lambda s: s.page("gone", "all"), ((), 0), False),
-    "page_deep": (lambda s: s.page("gone", "all", offset=5, limit=500), ((), 0), False),
-    "scan": (lambda s: list(s.scan("gone", "all")), [], False),
-    "ledger": (lambda s: s.ledger("gone", "app"), {}, True),
-    "read_log": (lambda s: s.read_log("gone", "journal").entries, (), False),
-    "clear_log": (lambda s: s.clear_log("gone", "journal"), None, False),
-    "wait_log": (lambda s: s.wait_log("gone", "journal", 0, 0.05), 0, False),
-    "counter": (lambda s: s.counter("gone", "k"), 0, False),
-    "get_value": (lambda s: s.get_value("gone", "rules", "r1"), None, False),
-    "items": (lambda s: s.items("gone", "rules"), [], False),
-    "delete": (lambda s: s.delete("gone", "rules", "r1"), False, False),
-    "update_value_none": (lambda s: s.update_value("gone", "rules", "r1", lambda current: None), None, False),
-    "lease": (lambda s: s.lease("gone", "cursor", "A", 0).holder, "A", False),
-    "clock": (lambda s: s.clock("gone"), ClockState(START_US - 1_700_000_000_000_000, START_US), True),
-    "version": (lambda s: s.version("gone"), 0, True),
-    "wait": (lambda s: s.wait("gone", 0, 0.05), 0, True),
-    "trim": (lambda s: s.trim("gone", "all", 0), 0, True),
-    "update_many_none": (lambda s: s.update_many("gone", [("item", "1")], lambda current: [None]), (None,), True),
-    "update": (lambda s: s.update("gone", "item", "1", lambda current: item("y")), None, True),
-    "release_nothing": (lambda s: s.release("gone", "app", {}), None, True),
+    "info": (lambda s: s.info("gone"), None),
+    "get": (lambda s: s.get("gone", "item", "1"), None),
+    "page": (lambda s: s.page("gone", "all"), ((), 0)),
+    "page_deep": (lambda s: s.page("gone", "all", offset=5, limit=500), ((), 0)),
+    "scan": (lambda s: list(s.scan("gone", "all")), []),
+    "ledger": (lambda s: s.ledger("gone", "app"), {}),
+    "read_log": (lambda s: s.read_log("gone", "journal").entries, ()),
+    "clear_log": (lambda s: s.clear_log("gone", "journal"), None),
+    "wait_log": (lambda s: s.wait_log("gone", "journal", 0, 0.05), 0),
+    "counter": (lambda s: s.counter("gone", "k"), 0),
+    "get_value": (lambda s: s.get_value("gone", "rules", "r1"), None),
+    "items": (lambda s: s.items("gone", "rules"), []),
+    "delete": (lambda s: s.delete("gone", "rules", "r1"), False),
+    "update_value_none": (lambda s: s.update_value("gone", "rules", "r1", lambda current: None), None),
+    "lease": (lambda s: s.lease("gone", "cursor", "A", 0).holder, "A"),
+    "clock": (lambda s: s.clock("gone"), ClockState(START_US - 1_700_000_000_000_000, START_US)),
+    "version": (lambda s: s.version("gone"), 0),
+    "wait": (lambda s: s.wait("gone", 0, 0.05), 0),
+    "trim": (lambda s: s.trim("gone", "all", 0), 0),
+    "update_many_none": (lambda s: s.update_many("gone", [("item", "1")], lambda current: [None]), (None,)),
+    "update": (lambda s: s.update("gone", "item", "1", lambda current: item("y")), None),
+    "release_nothing": (lambda s: s.release("gone", "app", {}), None),
 }
 
 
 @pytest.mark.parametrize("read", sorted(READS))
-def test_a_read_never_creates_a_sandbox(store, read, request):
+def test_a_read_never_creates_a_sandbox(store, read):
     """A read (or a write that changes nothing) in a dropped sandbox answers a fresh sandbox's
     empty state and leaves it dropped, as one that never existed (a scrape listing sandboxes, then
     reading each, must not bring back one dropped in between)."""
-    op, empty, redis_creates = READS[read]
-    if redis_creates:
-        _redis_creates(request)
+    op, empty = READS[read]
     new(store, "gone", "x", ("all", None))
     store.put("gone", "rules", "r1", {"n": 1})
     store.append("gone", "journal", {"n": 1}, max_entries=10)
@@ -143,16 +140,9 @@ def test_a_read_never_creates_a_sandbox(store, read, request):
     assert store.info("gone") is None
 
 
-def _redis_creates(request) -> None:
-    """Expect this test to fail on the Redis store (strictly: it fails once Redis is aligned)."""
-    if "redis" in request.node.callspec.id:
-        request.applymarker(pytest.mark.xfail(reason=REDIS_CREATES, strict=True))
-
-
-def test_a_write_pinned_to_a_dropped_sandbox_creates_nothing(store, request):
+def test_a_write_pinned_to_a_dropped_sandbox_creates_nothing(store):
     """A write given the generation of a sandbox that was reset, then dropped, is stale: it raises
     and does not bring the sandbox back."""
-    _redis_creates(request)
     store.touch("gone")
     generation = store.reset("gone").generation
     store.drop("gone")
@@ -934,3 +924,22 @@ def test_concurrent_updates_lose_nothing(store):
     assert store.get_value("a", "m", "k") == 800
     _run(8, lambda slot: [store.incr("a", "c") for _ in range(100)])
     assert store.counter("a", "c") == 800
+
+
+def test_a_feed_watching_a_sandbox_reports_its_commits_after_a_drop_and_re_creation(store):
+    """A watched sandbox dropped and created again (``DELETE /_mock/sandboxes/NAME``, then reused):
+    its commits are reported at once, as before the drop (the Redis store published nothing until
+    the feed renewed its watch, up to 30 s later)."""
+    store.touch("s1")
+    feed = store.changes(watch={"s1"})
+    try:
+        new(store, "s1", "x")
+        assert feed.wait(5) == {"s1"}
+        store.drop("s1")
+        store.touch("s1")
+        feed.wait(0.3)
+        feed.watch({"s1"})                    # the dispatcher's next round: the same sandboxes served
+        new(store, "s1", "y")
+        assert feed.wait(5) == {"s1"}
+    finally:
+        feed.close()

@@ -5,6 +5,7 @@ prefixes keep mocks apart, and an unreachable Redis is a clear StoreUnavailable 
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 
 import pytest
@@ -132,6 +133,40 @@ def test_wait_wakes_on_a_change_made_by_another_store(pair):
     b.put("s", "rules", "r1", {"x": 1})
     waiter.join(timeout=5)
     assert answered and answered[0] > after
+
+
+def test_a_wait_before_the_sandbox_exists_hears_its_first_commit(pair):
+    """A wait on a sandbox that does not exist creates none (it answers 0), yet a record commit in
+    the sandbox another process creates meanwhile wakes it: the creating ``TOUCH`` takes over the
+    waiter's deadline, so the commit publishes."""
+    a, b = pair
+    answered = []
+    waiter = threading.Thread(target=lambda: answered.append(a.wait("later", 0, timeout=30)))
+    waiter.start()
+    deadline = time.monotonic() + 20
+    while not b.redis.exists(b.prefix + "vw:later") and time.monotonic() < deadline:   # the waiter is in
+        time.sleep(0.01)
+    assert b.sandboxes() == []
+    b.create("later", "item", lambda rid, created_us: NewRecord(1))
+    waiter.join(timeout=20)
+    assert answered == [1]
+
+
+def test_an_unpinned_reserve_outlives_a_reset_between_its_read_and_its_commit(pair):
+    """``reserve`` without a generation reads the ledger, then commits pinned to what it read; a
+    reset by another process in between makes it read again (was: StaleGeneration to a caller
+    that pinned nothing)."""
+    a, b = pair
+    a.reserve("s", "app", lambda view: (None, {1: 1}))
+    calls = []
+
+    def plan(view):
+        calls.append(dict(view))
+        if len(calls) == 1:
+            b.reset("s")
+        return None, {1: 2}
+    a.reserve("s", "app", plan)
+    assert calls == [{1: 1}, {}] and a.ledger("s", "app") == {1: 2}
 
 
 def test_big_rows_are_stored_once_and_read_lazily(pair, redis_url):
@@ -529,3 +564,61 @@ def test_an_upload_on_redis_is_three_round_trips(redis_url):
         assert counts["round trips"] == 3
     finally:
         app.extensions["mock"].webhooks.stop()
+
+
+def test_keys_of_an_earlier_layout_are_refused_not_misread(redis_url):
+    """A Redis kept by an earlier version (sandboxes under the prefix, no layout mark: its sandbox
+    hashes lack the index sizes a touch now relies on, so a queued campaign would never start) is
+    refused with what to do; an empty prefix gets this version's mark; another mark is refused too."""
+    from mock_server.store import StoreLayoutError
+    from mock_server.store.redis import LAYOUT
+
+    raw = redis.Redis.from_url(redis_url)
+    raw.hset("old:sandboxes", "default", 1)
+    raw.hset("old:s:default", mapping={"ep": "1", "gen": "0", "ver": "3"})
+    old = RedisStore(redis_url, prefix="old:")
+    with pytest.raises(StoreLayoutError, match=r"written by an earlier version of the mock.*FLUSHDB.*store.prefix"):
+        old.touch("default")
+    with pytest.raises(StoreLayoutError):
+        old.get("default", "campaign", "1")        # every operation, not only the first
+    assert raw.hget("old:s:default", "ver") == b"3" and raw.get("old:layout") is None    # nothing written
+
+    fresh = RedisStore(redis_url, prefix="new:")
+    fresh.update_many("s", [("item", "a")], lambda current: (NewRecord({"n": 1}),))
+    assert raw.get("new:layout") == LAYOUT.encode()
+    raw.set("new:layout", "1999.1")
+    with pytest.raises(StoreLayoutError, match="written by key layout 1999.1"):
+        RedisStore(redis_url, prefix="new:").info("s")
+    for store in (old, fresh):
+        store.close()
+
+
+def test_the_server_refuses_to_start_on_keys_of_an_earlier_layout(redis_url, tmp_path):
+    """``mock-server --store`` on such a Redis stops at once, exit status 1, saying what to do
+    (before: it served, and campaigns queued by the earlier version stayed PENDING for ever)."""
+    import subprocess
+    import sys
+
+    redis.Redis.from_url(redis_url).hset("bulkmock:sandboxes", "default", 1)
+    done = subprocess.run([sys.executable, "-m", "mock_server", "--port", "0", "--quiet", "--store", redis_url],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.startswith("mock-server: the Redis keys under prefix 'bulkmock:' were written by an earlier")
+    assert "FLUSHDB" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_what_a_process_keeps_per_sandbox_is_bounded_and_forgotten_on_drop(redis_url, monkeypatch):
+    """The per-sandbox shortcuts (epoch, clock, counters, last use) go with a drop, clock included,
+    and are bounded: sandboxes dropped by another process or expired would stay for ever."""
+    from mock_server.store import redis as redis_store
+
+    store = RedisStore(redis_url)
+    store.touch("s")
+    store.drop("s")
+    assert not any("s" in cache for cache in (store._used, store._epochs, store._clocks, store._made))
+    monkeypatch.setattr(redis_store, "CACHED_SANDBOXES", 3)
+    for number in range(10):
+        store.update_many(f"s{number}", [("item", "a")], lambda current: (NewRecord({"n": 1}),))
+    assert len(store._epochs) <= 3 and len(store._clocks) <= 3 and len(store._made) <= 3
+    assert store.get("s0", "item", "a").value == {"n": 1} and store.info("s9").counts == {"item": 1}
+    store.close()
