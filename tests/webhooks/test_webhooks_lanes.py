@@ -168,8 +168,34 @@ def test_jobs_waiting_for_their_turn_under_the_rate_are_not_sent_once_their_subs
         created = subscribe(base, provider="indigitall", applicationId=200, url=webhook_receiver.url, events=["sent"])
         send_indigitall(base, contacts)
         advance(base, "PT1M")
+        deadline = time.monotonic() + 10
+        while deliveries(base)["total"] < len(contacts) and time.monotonic() < deadline:
+            time.sleep(0.05)                            # every delivery is recorded (queued or made)
         webhook_receiver.wait_for(1, timeout=10)
         assert requests.delete(f"{base}/_mock/webhooks/{created['id']}", timeout=5).status_code == 200
         dead = wait_deliveries(base, "dead", len(contacts) - 1, timeout=15)["deliveries"]
         assert len(webhook_receiver.events) == 1, webhook_receiver.events
     assert [record["history"][-1]["error"] for record in dead] == ["the subscription was deleted"] * 2, dead
+
+
+def test_attempts_starting_together_share_one_slow_existence_check(webhook_receiver):
+    """The existence check runs off the loop thread, one at a time per subscription: the attempts
+    asking while it is under way share its answer (no store read each)."""
+    contacts = [f"3460000000{n}" for n in range(8)]
+    with live(config({"concurrency": 8, "max_share": 1.0})) as server:
+        base, store = server.base_url, server.app.extensions["mock"].store
+        created = subscribe(base, provider="indigitall", applicationId=200, url=webhook_receiver.url, events=["sent"])
+        read, reads = store.get_value, []
+
+        def get_value(sandbox, bucket, key, *args, **kwargs):
+            if key == created["id"] and threading.current_thread().name.startswith("webhooks-worker"):
+                reads.append(time.monotonic())
+                time.sleep(0.5)
+            return read(sandbox, bucket, key, *args, **kwargs)
+
+        store.get_value = get_value
+        send_indigitall(base, contacts)
+        advance(base, "PT1M")
+        assert wait_deliveries(base, "delivered", len(contacts), timeout=20)["total"] == len(contacts)
+    assert sorted(event.recipient for event in webhook_receiver.events) == contacts
+    assert 1 <= len(reads) <= 3, reads                 # 8 attempts under way at once; not one read each
