@@ -90,7 +90,7 @@ class Lanes(Queues, Recorder):
         self._done_event: asyncio.Event | None = None
         self._heads: dict[tuple[str, str], tuple[Subscription, Prepared]] = {}
         self._store_pool: ThreadPoolExecutor | None = None
-        self._checking: dict[tuple[str, str], asyncio.Future] = {}   # existence checks under way
+        self._checking: dict[tuple[str, str], tuple] = {}   # existence checks under way: (task, deletions seen then)
 
     # -- lifecycle ----------------------------------------------------------------------------
     def threads(self) -> list[threading.Thread]:
@@ -270,14 +270,14 @@ class Lanes(Queues, Recorder):
         for _ in range(3):
             if self._known.get(key, 0.0) > time.monotonic():
                 return True
-            forgotten = self._forgotten
-            checking = self._checking.get(key)
-            if checking is None:
-                checking = self._checking[key] = asyncio.ensure_future(self._ask(key, subscription))
-                checking.add_done_callback(lambda _, key=key: self._checking.pop(key, None))
+            entry = self._checking.get(key)
+            if entry is None:
+                entry = self._checking[key] = (asyncio.ensure_future(self._ask(key, subscription)), self._forgotten)
+                entry[0].add_done_callback(lambda _, key=key: self._checking.pop(key, None))
+            checking, forgotten = entry
             if not await asyncio.shield(checking):
                 return False
-            if forgotten == self._forgotten:    # no deletion while it was asked: the answer holds
+            if forgotten == self._forgotten:    # no deletion since it was asked: the answer holds
                 return True
         return True
 
