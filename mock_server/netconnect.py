@@ -133,12 +133,14 @@ class Budget:
 
 def policy_connector(policy: HostPolicy, timeout: float):
     """A ``create_connection`` that resolves, checks every address with ``policy`` and connects to an
-    allowed one within ``timeout`` (:class:`FetchError` otherwise). For ``http.client`` users such as
-    webhook delivery: ``connection._create_connection = policy_connector(policy, timeout)``."""
+    allowed one within ``timeout`` (:class:`FetchError` otherwise), or within the call's own timeout
+    when given (webhook delivery: what remains of the attempt). For ``http.client`` users:
+    ``connection._create_connection = policy_connector(policy, timeout)``."""
 
     def create_connection(address, timeout_=None, source_address=None):
-        sock = connector(policy, Budget(timeout))(address)
-        sock.settimeout(timeout if timeout_ is None else timeout_)
+        bound = timeout if timeout_ is None else timeout_
+        sock = connector(policy, Budget(bound))(address)
+        sock.settimeout(bound)
         return sock
 
     return create_connection

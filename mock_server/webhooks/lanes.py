@@ -18,8 +18,11 @@ was deleted meanwhile (on any process: the store says; a deletion on another pro
 within :data:`KNOWN_FOR`) is not attempted: the delivery is dead, "the subscription was deleted".
 
 An attempt makes no store round trip but, at most once per :data:`KNOWN_FOR` per subscription,
-the existence check, and a lease renewal when its lease is about to run out (both short blocking
-calls on the loop thread).
+the existence check (one at a time per subscription: concurrent attempts share it), and a lease
+renewal when its lease is about to run out. Both run in a pool of :data:`STORE_THREADS` threads,
+never on the loop thread: a slow store delays the attempts that wait for it, never another
+attempt's deadline. An attempt that waited for its turn under ``webhooks.rate`` is checked again
+after the wait (its sandbox reset, its subscription deleted meanwhile: it is not sent).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import asyncio
 import logging
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable
 
@@ -40,6 +44,7 @@ from .subscriptions import Subscription
 
 log = logging.getLogger("mock_server.webhooks")
 KNOWN_FOR = 0.05                  # seconds a subscription found in the store is taken to exist
+STORE_THREADS = 4                 # threads making the attempts' store calls (off the loop thread)
 
 
 @dataclass
@@ -84,6 +89,8 @@ class Lanes(Queues, Recorder):
         self._tasks: set[asyncio.Task] = set()
         self._done_event: asyncio.Event | None = None
         self._heads: dict[tuple[str, str], tuple[Subscription, Prepared]] = {}
+        self._store_pool: ThreadPoolExecutor | None = None
+        self._checking: dict[tuple[str, str], tuple] = {}   # existence checks under way: (task, deletions seen then)
 
     # -- lifecycle ----------------------------------------------------------------------------
     def threads(self) -> list[threading.Thread]:
@@ -92,6 +99,8 @@ class Lanes(Queues, Recorder):
         self._kicked = False
         self._loop = asyncio.new_event_loop()
         self.sender = Sender(float(self.settings.timeout), self.connect)
+        self._store_pool = ThreadPoolExecutor(STORE_THREADS, thread_name_prefix="webhooks-worker-store")
+        self._checking = {}
         return [threading.Thread(target=self._run_loop, args=(self._loop,), name="webhooks-worker-loop", daemon=True),
                 threading.Thread(target=self._record_loop, name="webhooks-recorder", daemon=True)]
 
@@ -121,6 +130,7 @@ class Lanes(Queues, Recorder):
         finally:
             try:
                 self.sender.close()
+                self._store_pool.shutdown(wait=False)
                 loop.run_until_complete(asyncio.sleep(0))      # aborted connections let go
                 loop.close()
             finally:
@@ -205,22 +215,31 @@ class Lanes(Queues, Recorder):
         self._next_start = start + 1.0 / float(self.settings.rate)
         return start - now
 
+    def _offload(self, call, *args) -> asyncio.Future:
+        """A blocking store call, in the store threads (never on the loop thread)."""
+        return self._loop.run_in_executor(self._store_pool, call, *args)
+
     async def _attempt(self, job: Job) -> None:
         now = self.real()
         if not job.duplicate and self.lease_end(job) - now < float(self.settings.timeout) + 1.0:
             lease_end = now + float(self.settings.lease)
-            if not self.deliveries.renew(job.sandbox, job.store_generation, [job.id], self.owner, lease_end):
+            if not await self._offload(self.deliveries.renew, job.sandbox, job.store_generation, [job.id],
+                                       self.owner, lease_end):
                 self._done(job)            # another process took it over (or it was reset)
                 return
             self.extended(job.sandbox, [job.id], lease_end)
         attempt = job.attempts if job.duplicate else job.attempts + 1
-        gone = job.subscription is None or not self._exists(job.sandbox, job.subscription)
+        gone = job.subscription is None or not await self._exists(job.sandbox, job.subscription)
         if not gone:
             wait = self._throttle()        # only requests are spaced to webhooks.rate
             if wait > 0:
                 await asyncio.sleep(wait)
             if self._stopping.is_set():
                 return                     # drain() forgets it; its lease runs out
+            if wait > 0 and self.current(job):    # its subscription deleted while it waited?
+                gone = not await self._exists(job.sandbox, job.subscription)
+        if not self.current(job):
+            return                         # reset while its store calls were under way
         outcome, refused = await self._post(None if gone else job.subscription, job, attempt)
         ended = self.real()
         if not self.current(job):
@@ -241,20 +260,33 @@ class Lanes(Queues, Recorder):
             self._observe(job, status)
         self.finish(Finished(job, attempt, outcome, ended, status, retry_at))
 
-    def _exists(self, sandbox: str, subscription: Subscription) -> bool:
+    async def _exists(self, sandbox: str, subscription: Subscription) -> bool:
         """Whether the subscription still exists: the store says, asked at most once per
         :data:`KNOWN_FOR` seconds per subscription (not once per attempt: with a shared store that
-        was a round trip each). A deletion on this process is known at once (:meth:`unsubscribed`);
-        one on another process stops this one's attempts within that time."""
-        key, now = (sandbox, subscription.id), time.monotonic()
-        if self._known.get(key, 0.0) > now:
-            return True
-        forgotten = self._forgotten
-        if not self.subscribed(sandbox, subscription):
-            return False
-        if forgotten == self._forgotten:        # no deletion meanwhile that the answer may predate
-            self._known[key] = now + KNOWN_FOR
+        was a round trip each), one question at a time (the attempts asking meanwhile share its
+        answer). A deletion on this process is known at once (:meth:`unsubscribed`), one on another
+        process stops this one's attempts within that time."""
+        key = (sandbox, subscription.id)
+        for _ in range(3):
+            if self._known.get(key, 0.0) > time.monotonic():
+                return True
+            entry = self._checking.get(key)
+            if entry is None:
+                entry = self._checking[key] = (asyncio.ensure_future(self._ask(key, subscription)), self._forgotten)
+                entry[0].add_done_callback(lambda _, key=key: self._checking.pop(key, None))
+            checking, forgotten = entry
+            if not await asyncio.shield(checking):
+                return False
+            if forgotten == self._forgotten:    # no deletion since it was asked: the answer holds
+                return True
         return True
+
+    async def _ask(self, key: tuple[str, str], subscription: Subscription) -> bool:
+        now, forgotten = time.monotonic(), self._forgotten
+        found = await self._offload(self.subscribed, key[0], subscription)
+        if found and forgotten == self._forgotten:   # no deletion meanwhile that the answer may predate
+            self._known[key] = now + KNOWN_FOR
+        return found
 
     def _prepared(self, sandbox: str, sub: Subscription) -> Prepared:
         """The subscription's request head, built once (again when the subscription changed)."""

@@ -4,7 +4,8 @@ One loop thread makes all the attempts (``lanes.py``): non-blocking sockets, no 
 (``http.client`` cost ~100 µs of CPU per request, most of it system calls and GIL hand-offs).
 Connections are kept alive, several per receiver (scheme, host and port), and a connection the
 receiver closed between two events is reopened once, transparently (that is not a failed
-attempt). Each request goes out in one write: its head is pre-built per subscription
+attempt). The most recently used one is taken first, so one left unused for :data:`IDLE_FOR`
+seconds is not needed (nothing more is queued for its receiver, or fewer at once): it is closed. Each request goes out in one write: its head is pre-built per subscription
 (:meth:`Sender.prepare`: request line, ``Host`` and the fixed headers); only the per-attempt
 headers (event id, attempt number, signature), ``Content-Length`` and the body are added.
 
@@ -39,6 +40,9 @@ from urllib.parse import urlsplit
 
 from .answers import BODY_LIMIT, ProtocolError, Reader
 
+CONNECT_THREADS = 16              # threads making policy-checked connects (Sender's ``connect``)
+CONNECT_PER_RECEIVER = 4          # of those, at most this many for one receiver: a blackholed one never holds them all
+IDLE_FOR = 30.0                   # seconds a kept-alive connection may stay unused before it is closed
 EXCERPT = 200                     # characters of an answer's body kept with its attempt (the UI shows them)
 _BAD_TARGET = re.compile("[\x00-\x20\x7f]")          # what http.client refuses in a request target too
 _BAD_VALUE = re.compile("[\x00\r\n]")
@@ -73,6 +77,13 @@ class _Link(asyncio.Protocol):
         self.waiter: asyncio.Future | None = None
         self.lost = False
         self.loop: asyncio.AbstractEventLoop | None = None
+        self.owner: _Attempt | None = None         # the attempt using it (None while it is idle)
+        self.idle_since = 0.0                      # (loop time) when it was last put back, unused
+
+    def close(self) -> None:
+        self.lost = True
+        if self.transport is not None:
+            self.transport.close()
 
     def connection_made(self, transport) -> None:
         self.transport, self.loop = transport, asyncio.get_running_loop()
@@ -127,22 +138,27 @@ class Prepared:
 class _Attempt:
     """An attempt under way: cut by its deadline's timer or by :meth:`Sender.cancel`."""
 
-    __slots__ = ("tag", "link", "opening", "cut", "timer")
+    __slots__ = ("tag", "link", "opening", "cut", "timer", "over")
 
     def __init__(self, tag: object) -> None:
         self.tag = tag
         self.link: _Link | None = None
         self.opening: asyncio.Future | None = None
         self.cut = False
+        self.over = False                          # it ended: a late stop() does nothing
         self.timer: asyncio.TimerHandle | None = None
 
     def stop(self) -> None:
-        """(On the loop) end it now: abort its connection, or its connecting."""
+        """(On the loop) end it now: abort its connection, or its connecting. Nothing once it
+        ended (a :meth:`Sender.cancel` chose it under way; its callback ran later), and never a
+        connection it no longer owns (back among the idle ones, or another attempt's since)."""
+        if self.over:
+            return
         self.cut = True
         link, opening = self.link, self.opening
         if opening is not None and not opening.done():
             opening.cancel()
-        if link is not None:
+        if link is not None and link.owner is self:
             waiter = link.waiter
             link.abort()
             if waiter is not None and not waiter.done():
@@ -153,8 +169,9 @@ class Sender:
     """POSTs on the running loop, ``timeout`` seconds at most each, whatever the receiver does.
 
     :param connect: a blocking ``create_connection(address, timeout)`` (the host policy's
-        connect-time check, CONTRACT §13: ``fetch.policy_connector``), run in a small thread pool;
-        None: the loop connects itself.
+        connect-time check, CONTRACT §13: ``fetch.policy_connector``), run in a pool of
+        :data:`CONNECT_THREADS` threads, :data:`CONNECT_PER_RECEIVER` at most per receiver, given
+        what remains of the attempt's time; None: the loop connects itself.
     """
 
     def __init__(self, timeout: float, connect=None) -> None:
@@ -165,6 +182,8 @@ class Sender:
         self._guard = threading.Lock()             # _attempts: cancel() is called from any thread
         self._loop: asyncio.AbstractEventLoop | None = None
         self._pool: ThreadPoolExecutor | None = None
+        self._connecting: dict[tuple[str, str, int], list] = {}    # receiver: [its slots, attempts using them]
+        self._sweeping: asyncio.TimerHandle | None = None            # the next look for unused connections
         self._tls: ssl.SSLContext | None = None
         self._prepared: dict[tuple, Prepared] = {}
 
@@ -200,6 +219,7 @@ class Sender:
         try:
             return await self._exchange(loop, prepared.key, message, attempt, started)
         finally:
+            attempt.over = True
             attempt.timer.cancel()
             with self._guard:
                 self._attempts.pop(token, None)
@@ -210,8 +230,8 @@ class Sender:
             link, reused = self._take(key), True
             try:
                 if link is None:
-                    reused, link = False, await self._open(loop, key, attempt)
-                attempt.link = link
+                    reused, link = False, await self._open(loop, key, attempt, started + self.timeout)
+                attempt.link, link.owner = link, attempt
                 await link.exchange(message)
             except Cut:
                 link is not None and link.abort()
@@ -240,8 +260,8 @@ class Sender:
                 return Outcome(None, _describe(exc), elapsed())
             reader = link.reader
             if reader.complete and reader.keep and not reader.buffer and not link.lost:   # nothing unasked-for
-                link.waiter = link.reader = None
-                self._idle.setdefault(key, []).append(link)
+                link.waiter = link.reader = link.owner = None
+                self._keep(loop, key, link)
             else:
                 link.abort()                            # never read the rest of a longer body
             return self._answered(reader, elapsed())
@@ -269,6 +289,33 @@ class Sender:
         return Outcome(None, f"answered HTTP {reader.status} but its body did not end {bound}; "
                              f"{len(reader.body):,} bytes read (at most {BODY_LIMIT:,} are)", latency_ms)
 
+    def _keep(self, loop, key, link: _Link) -> None:
+        link.idle_since = loop.time()
+        self._idle.setdefault(key, []).append(link)
+        if self._sweeping is None:
+            self._sweeping = loop.call_later(IDLE_FOR, self._sweep, loop)
+
+    def _sweep(self, loop) -> None:
+        """(On the loop) close the connections unused for :data:`IDLE_FOR` seconds."""
+        self._sweeping, now, next_due = None, loop.time(), None
+        for key in list(self._idle):
+            kept = []
+            for link in self._idle[key]:
+                if link.lost:
+                    continue
+                if link.idle_since + IDLE_FOR <= now + 0.05:      # a timer may fire a little early
+                    link.close()
+                else:
+                    kept.append(link)
+                    due = link.idle_since + IDLE_FOR
+                    next_due = due if next_due is None else min(next_due, due)
+            if kept:
+                self._idle[key] = kept
+            else:
+                del self._idle[key]
+        if next_due is not None:
+            self._sweeping = loop.call_at(next_due, self._sweep, loop)
+
     def _take(self, key) -> _Link | None:
         links = self._idle.get(key)
         while links:
@@ -277,7 +324,7 @@ class Sender:
                 return link
         return None
 
-    async def _open(self, loop, key, attempt: _Attempt) -> _Link:
+    async def _open(self, loop, key, attempt: _Attempt, deadline: float) -> _Link:
         """A new connection to the receiver (the TLS handshake included), cut with the attempt."""
         scheme, host, port = key
         tls = None
@@ -289,7 +336,7 @@ class Sender:
             opening = loop.create_task(loop.create_connection(_Link, host, port, ssl=tls,
                                                               server_hostname=host if tls else None))
         else:
-            opening = loop.create_task(self._open_checked(loop, host, port, tls))
+            opening = loop.create_task(self._open_checked(loop, key, tls, deadline))
         attempt.opening = opening
         try:
             _, link = await opening
@@ -300,22 +347,39 @@ class Sender:
             raise Cut()
         return link
 
-    async def _open_checked(self, loop, host: str, port: int, tls):
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(4, thread_name_prefix="webhooks-connect")
-        started = loop.time()
-        connecting = self._pool.submit(self.connect, (host, port), self.timeout)
+    async def _open_checked(self, loop, key, tls, deadline: float):
+        """A connect by the blocking ``connect`` in a thread: at most :data:`CONNECT_PER_RECEIVER`
+        at once per receiver (the others wait their turn on the loop, cut with their attempt), each
+        given what remains of its attempt's time when its thread takes it."""
+        _, host, port = key
+        entry = self._connecting.get(key)
+        if entry is None:
+            entry = self._connecting[key] = [asyncio.Semaphore(CONNECT_PER_RECEIVER), 0]
+        entry[1] += 1
         try:
-            sock = await asyncio.wrap_future(connecting)
-        except asyncio.CancelledError:      # it goes on in its thread: close what it makes
-            connecting.add_done_callback(_close_made)
-            raise
+            async with entry[0]:
+                sock = await self._connect_in_thread(loop, host, port, deadline)
+        finally:
+            entry[1] -= 1
+            if not entry[1]:
+                del self._connecting[key]
         try:
-            remaining = max(self.timeout - (loop.time() - started), 0.001)
+            remaining = max(deadline - loop.time(), 0.001)
             return await loop.create_connection(_Link, sock=sock, ssl=tls, server_hostname=host if tls else None,
                                                 ssl_handshake_timeout=remaining if tls else None)
         except BaseException:
             sock.close()
+            raise
+
+    async def _connect_in_thread(self, loop, host: str, port: int, deadline: float) -> socket.socket:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(CONNECT_THREADS, thread_name_prefix="webhooks-connect")
+        connecting = self._pool.submit(_connect_by, self.connect, (host, port), deadline, loop.time)
+        try:
+            return await asyncio.wrap_future(connecting)
+        except asyncio.CancelledError:
+            if not connecting.cancel():     # under way in its thread: close what it makes
+                connecting.add_done_callback(_close_made)
             raise
 
     def cancel(self, matches: Callable[[object], bool]) -> int:
@@ -333,6 +397,9 @@ class Sender:
 
     def close(self) -> None:
         """(On the loop, or after it stopped) drop every kept-alive connection."""
+        if self._sweeping is not None:
+            self._sweeping.cancel()
+            self._sweeping = None
         for links in self._idle.values():
             for link in links:
                 link.abort()
@@ -382,6 +449,14 @@ def _prepare(url: str, headers: Mapping[str, str]) -> Prepared:
 def header_lines(headers: Mapping[str, str]) -> bytes:
     """Per-attempt headers (generated by the mock: no user input) as CRLF-ended lines."""
     return "".join(f"{name}: {value}\r\n" for name, value in headers.items()).encode("latin-1")
+
+
+def _connect_by(connect, address, deadline: float, clock) -> socket.socket:
+    """(In a connect thread) ``connect`` with what remains of the attempt's time (``clock``: the loop's)."""
+    remaining = deadline - clock()
+    if remaining <= 0:
+        raise TimeoutError("the attempt's time ran out before its connect began")
+    return connect(address, remaining)
 
 
 def _close_made(future) -> None:

@@ -156,3 +156,24 @@ def test_connect_time_checks_use_the_same_decision(monkeypatch, address):
     shown = re.escape(str(ipaddress.ip_address(address)))
     with pytest.raises(fetch_module.FetchError, match=rf"refused by the host policy: files\.example\.com \({shown}\) is a loopback"):
         connect(("files.example.com", 80))
+
+
+def test_a_policy_connector_call_with_its_own_timeout_is_bounded_by_it(monkeypatch):
+    """Webhook delivery gives each connect what remains of its attempt: the resolution and connect
+    are bounded by that, not by the timeout the connector was built with."""
+    import socket
+
+    from mock_server import netconnect
+
+    budgets = []
+
+    def resolve(host, port, dog):
+        budgets.append(dog.remaining())
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))]   # refused: no socket made
+
+    monkeypatch.setattr(netconnect, "resolve", resolve)
+    connect = netconnect.policy_connector(STRICT, 30)
+    for call in (lambda: connect(("hooks.example.com", 80), 0.5), lambda: connect(("hooks.example.com", 80))):
+        with pytest.raises(netconnect.FetchError, match="refused by the host policy"):
+            call()
+    assert 0 < budgets[0] <= 0.5 and 29 < budgets[1] <= 30, budgets

@@ -4,13 +4,16 @@ the mock is a recorded attempt, never a silent loop."""
 
 from __future__ import annotations
 
+import socket
+import threading
 import time
 
+import pytest
 import requests
 
 from mock_server.webhooks import lanes as lanes_module
 from mock_server.webhooks.records import delivery_id, new_value
-from support.webhooks import advance, config, deliveries, live, send_indigitall, subscribe, wait_deliveries
+from support.webhooks import advance, config, deliveries, live, send_indigitall, send_jelou, subscribe, wait_deliveries
 
 
 def _settled(dispatcher, timeout: float = 10.0) -> bool:
@@ -93,3 +96,106 @@ def test_a_failure_inside_the_mock_is_a_recorded_attempt_then_a_dead_letter(webh
     assert dead["attempts"] == 2
     assert [h["error"] for h in dead["history"]] == ["the mock failed to send it (RuntimeError: boom); please report it"] * 2
     assert webhook_receiver.events == []
+
+
+class _Dripping:
+    """A loopback receiver that answers 200 then drips its body one byte every 0.1 s."""
+
+    def __init__(self) -> None:
+        self.asked = threading.Event()
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._server.getsockname()[1]}/hook"
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        try:
+            conn, _ = self._server.accept()
+            with conn:
+                conn.recv(65536)
+                self.asked.set()
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n")
+                for _ in range(200):
+                    conn.sendall(b"x")
+                    time.sleep(0.1)
+        except OSError:              # the sender dropped the connection at its deadline
+            pass
+
+    def close(self) -> None:
+        self._server.close()
+
+
+@pytest.mark.slow
+def test_a_slow_store_read_never_delays_another_attempts_deadline(webhook_receiver):
+    """The store calls of an attempt (its subscription's existence, its lease) run off the loop
+    thread: while one blocks 3 s, the attempt to a dripping receiver is still cut at its 0.5 s."""
+    dripping = _Dripping()
+    try:
+        with live(config({"timeout": 0.5, "max_attempts": 1, "max_share": 1.0})) as server:
+            base, store = server.base_url, server.app.extensions["mock"].store
+            fast = subscribe(base, provider="indigitall", applicationId=200, url=dripping.url, events=["sent"])
+            slow = subscribe(base, provider="jelou", botId="demo-bot", url=webhook_receiver.url, events=["all"])
+            read, blocked = store.get_value, []
+
+            def get_value(sandbox, bucket, key, *args, **kwargs):
+                if key == slow["id"] and not blocked:
+                    blocked.append(threading.current_thread().name)
+                    time.sleep(3.0)                 # Redis slow (its socket timeout is 5 s)
+                return read(sandbox, bucket, key, *args, **kwargs)
+
+            store.get_value = get_value
+            send_indigitall(base, ["34600000001"], application=200)
+            advance(base, "PT1M")
+            assert dripping.asked.wait(10)
+            send_jelou(base, ["593990000001"])      # its first attempt's existence check takes 3 s
+            advance(base, "PT1M")
+            webhook_receiver.wait_for(1, timeout=15)
+            dead = wait_deliveries(base, "dead", 1, timeout=15, subscription=fast["id"])["deliveries"][0]
+    finally:
+        dripping.close()
+    assert blocked, "the slow read was never made"
+    [tried] = dead["history"]
+    assert tried["error"].startswith("answered HTTP 200 but its body did not end within 0.5 s"), tried
+    assert tried["latencyMs"] < 2000, tried             # cut at ~500 ms, not after the 3 s read
+
+
+@pytest.mark.slow
+def test_jobs_waiting_for_their_turn_under_the_rate_are_not_sent_once_their_subscription_is_deleted(webhook_receiver):
+    """``webhooks.rate`` 0.5: the jobs under way wait 2 s, 4 s for their turn; the subscription is
+    deleted meanwhile: they are not sent (dead, "the subscription was deleted")."""
+    contacts = ["34600000001", "34600000002", "34600000003"]
+    with live(config({"rate": 0.5, "concurrency": 4, "max_share": 1.0})) as server:
+        base = server.base_url
+        created = subscribe(base, provider="indigitall", applicationId=200, url=webhook_receiver.url, events=["sent"])
+        send_indigitall(base, contacts)
+        advance(base, "PT1M")
+        deadline = time.monotonic() + 10
+        while deliveries(base)["total"] < len(contacts) and time.monotonic() < deadline:
+            time.sleep(0.05)                            # every delivery is recorded (queued or made)
+        webhook_receiver.wait_for(1, timeout=10)
+        assert requests.delete(f"{base}/_mock/webhooks/{created['id']}", timeout=5).status_code == 200
+        dead = wait_deliveries(base, "dead", len(contacts) - 1, timeout=15)["deliveries"]
+        assert len(webhook_receiver.events) == 1, webhook_receiver.events
+    assert [record["history"][-1]["error"] for record in dead] == ["the subscription was deleted"] * 2, dead
+
+
+def test_attempts_starting_together_share_one_slow_existence_check(webhook_receiver):
+    """The existence check runs off the loop thread, one at a time per subscription: the attempts
+    asking while it is under way share its answer (no store read each)."""
+    contacts = [f"3460000000{n}" for n in range(8)]
+    with live(config({"concurrency": 8, "max_share": 1.0})) as server:
+        base, store = server.base_url, server.app.extensions["mock"].store
+        created = subscribe(base, provider="indigitall", applicationId=200, url=webhook_receiver.url, events=["sent"])
+        read, reads = store.get_value, []
+
+        def get_value(sandbox, bucket, key, *args, **kwargs):
+            if key == created["id"] and threading.current_thread().name.startswith("webhooks-worker"):
+                reads.append(time.monotonic())
+                time.sleep(0.5)
+            return read(sandbox, bucket, key, *args, **kwargs)
+
+        store.get_value = get_value
+        send_indigitall(base, contacts)
+        advance(base, "PT1M")
+        assert wait_deliveries(base, "delivered", len(contacts), timeout=20)["total"] == len(contacts)
+    assert sorted(event.recipient for event in webhook_receiver.events) == contacts
+    assert 1 <= len(reads) <= 3, reads                 # 8 attempts under way at once; not one read each

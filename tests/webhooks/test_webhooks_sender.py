@@ -5,12 +5,14 @@ the receiver closed between two events (reopened once, not a failed attempt)."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
 
 import pytest
 
+from mock_server.webhooks import sender as sender_module
 from mock_server.webhooks.answers import BODY_LIMIT, Reader
 from mock_server.webhooks.sender import BlockingSender
 
@@ -25,6 +27,7 @@ class Scripted:
         self.answers, self.close_after = list(answers), set(close_after)
         self.requests: list[bytes] = []
         self.connections = 0
+        self.closed = 0                  # connections the sender closed (or dropped)
         self._server = socket.create_server(("127.0.0.1", 0))
         self._server.settimeout(0.2)
         self.url = f"http://127.0.0.1:{self._server.getsockname()[1]}/hook"
@@ -54,6 +57,8 @@ class Scripted:
             self._exchange(conn)
         except OSError:              # the sender dropped the connection (its deadline, a body too long)
             pass
+        finally:
+            self.closed += 1
 
     def _exchange(self, conn: socket.socket) -> None:
         conn.settimeout(10)
@@ -188,3 +193,95 @@ def test_the_reader_takes_an_answer_byte_by_byte():
     ends = [reader.feed(answer[position:position + 1]) for position in range(len(answer))]
     assert ends == [False] * (len(answer) - 1) + [True]
     assert (reader.status, bytes(reader.body), reader.complete, reader.keep) == (200, b"abc", True, True)
+
+
+def test_a_late_stop_of_an_ended_attempt_never_cuts_the_attempt_now_on_its_connection(monkeypatch):
+    """A cancel() chose attempt A under way; its stop ran on the loop after A ended and its kept-alive
+    connection went to B (another sandbox's): B is not cut (the receiver got B: a retry would be a
+    duplicate)."""
+    made = []
+    original = sender_module._Attempt.__init__
+    monkeypatch.setattr(sender_module._Attempt, "__init__", lambda self, tag: (original(self, tag), made.append(self))[0])
+
+    def slow(conn: socket.socket) -> None:
+        time.sleep(0.3)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+
+    async def run(url: str):
+        sender = sender_module.Sender(10.0)
+        try:
+            first = await sender.post(url, b"{}", HEADERS, tag="A")
+            second = asyncio.ensure_future(sender.post(url, b"{}", HEADERS, tag="B"))   # on A's connection
+            await asyncio.sleep(0.1)
+            made[0].stop()                              # A's late stop
+            return first, await second
+        finally:
+            sender.close()
+
+    with Scripted([b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", slow]) as receiver:
+        first, second = asyncio.run(run(receiver.url))
+    assert (first.status, second.status, second.error) == (200, 200, None), (first, second)
+    assert receiver.connections == 1 and len(receiver.requests) == 2
+
+
+def test_a_blackholed_receiver_never_holds_every_policy_checked_connect():
+    """Connects through the host policy's blocking connector run in threads: attempts to a receiver
+    whose connects hang take at most CONNECT_PER_RECEIVER of them (each given what remains of its
+    attempt's time; the others wait, cut with their attempt), so another receiver's attempts still
+    connect and succeed meanwhile."""
+    release, lock = threading.Event(), threading.Lock()
+    hanging, most, given = [0], [0], []
+
+    def connect(address, timeout):
+        host, port = address
+        if host != "blackhole.test":
+            return socket.create_connection(("127.0.0.1", port), timeout)
+        with lock:
+            hanging[0] += 1
+            most[0] = max(most[0], hanging[0])
+            given.append(timeout)
+        try:
+            release.wait(30)                        # a name lookup that hangs (its timeout does not bound it)
+            raise TimeoutError("timed out")
+        finally:
+            with lock:
+                hanging[0] -= 1
+
+    async def run(port: int):
+        sender = sender_module.Sender(2.0, connect)
+        try:
+            hung = [asyncio.ensure_future(sender.post(f"http://blackhole.test:{port}/", b"{}", HEADERS))
+                    for _ in range(3 * sender_module.CONNECT_PER_RECEIVER)]
+            await asyncio.sleep(0.2)
+            healthy = [await sender.post(f"http://127.0.0.1:{port}/hook", b"{}", HEADERS) for _ in range(3)]
+            return healthy, await asyncio.gather(*hung)
+        finally:
+            release.set()
+            sender.close()
+
+    with Scripted([b"HTTP/1.1 204 No Content\r\n\r\n"]) as receiver:
+        port = int(receiver.url.split(":")[2].split("/")[0])
+        healthy, hung = asyncio.run(run(port))
+    assert [(outcome.status, outcome.error) for outcome in healthy] == [(204, None)] * 3, healthy
+    assert {outcome.error for outcome in hung} == {"no answer within 2 s (webhooks.timeout bounds the whole attempt)"}
+    assert 0 < most[0] <= sender_module.CONNECT_PER_RECEIVER and all(0 < timeout <= 2.0 for timeout in given), (most, given)
+
+
+def test_a_kept_alive_connection_left_unused_for_idle_for_is_closed(monkeypatch):
+    monkeypatch.setattr(sender_module, "IDLE_FOR", 0.3)
+
+    async def run(receiver: Scripted):
+        sender = sender_module.Sender(10.0)
+        try:
+            first = await sender.post(receiver.url, b"{}", HEADERS)
+            deadline = time.monotonic() + 5         # (the receiver itself gives up on a silent connection after 10 s)
+            while not receiver.closed and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)               # the loop runs: its sweep closes the unused connection
+            return first, receiver.closed, await sender.post(receiver.url, b"{}", HEADERS)
+        finally:
+            sender.close()
+
+    with Scripted([b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"]) as receiver:
+        first, closed, second = asyncio.run(run(receiver))
+    assert (first.status, closed, second.status) == (200, 1, 200), (first, closed, second)
+    assert receiver.connections == 2 and len(receiver.requests) == 2
