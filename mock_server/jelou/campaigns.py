@@ -19,6 +19,7 @@ from ..csvfile import Rows
 from ..delivery import Schedule, Segment, Timelines
 from ..isotime import Stamps, from_timestamp, isoformat
 from ..store.repository import Index, IndexFamily, RecordKind
+from ..store.values import COUNTED
 
 STATUS_NAMES = {
     delivery.QUEUED: "CREATED",
@@ -34,7 +35,7 @@ DELIVERED = ("DELIVERED_USER", "READ", "REPLY")
 
 # Store indexes (record kinds: CAMPAIGNS and LANES, below the classes).
 ALL = Index("jelou.all")               # every campaign, by creation
-QUEUE = Index("jelou.queue")           # campaigns not started yet, by scheduledAt (or creation)
+QUEUE = Index(COUNTED + "jelou.queue")           # campaigns not started yet, by scheduledAt (or creation)
 BY_BOT = IndexFamily("jelou.bot")      # one bot's campaigns, by creation (``GET /v1/campaigns`` windows)
 
 

@@ -24,8 +24,9 @@ Sandboxes
   time, running or frozen as configured; generation 0) and records the real time of use. Two
   concurrent first touches create it once. It answers the clock, generation and version (what a
   request context needs: ``Sandbox.enter``), the version of each map (``maps``) and the entries
-  of each non-empty index (``indexes``: a request sees whether a queue is empty without reading
-  it), but no record counts (``info`` has them); a shared store may record the use at most once a
+  of each non-empty *counted* index (``indexes``; a counted index's name starts with ``COUNTED``,
+  ``#``: a request sees whether a queue is empty without reading it; the other indexes, one per
+  recipient or event among them, are not counted, so a sandbox's summary stays small), but no record counts (``info`` has them); a shared store may record the use at most once a
   second per process.
 - Only ``touch``, ``reset`` and a write that changes something create a sandbox. A read (``info``,
   ``get``, ``page``, ``scan``, ``clock``, ``version``, ``wait``, ``ledger``, logs, counters, maps)

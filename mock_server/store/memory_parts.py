@@ -12,6 +12,7 @@ from typing import Any, Iterator, Mapping
 
 from . import codec
 from .base import ClockState, Lease, Record, SandboxInfo, StaleGeneration
+from .values import COUNTED
 
 _INF = float("inf")
 
@@ -117,10 +118,13 @@ class Data:
     def resized(self, name: str, index: Index) -> None:
         """An index gained or lost entries: keep its size (an empty one is forgotten, index included)."""
         size = len(index.keys)
+        if not size:
+            self.indexes.pop(name, None)
+        if name[0] != COUNTED:
+            return
         if size:
             self.sizes[name] = size
         else:
-            self.indexes.pop(name, None)
             self.sizes.pop(name, None)
         self.sizes_delta[name] = size
         self.sizes_view = None

@@ -11,6 +11,7 @@ from typing import Callable, Iterator, Sequence
 
 from .base import IdStyle, NewRecord, Page, Record, With
 from .memory_parts import Data, Index, kept, opened, records, resolve
+from .values import COUNTED
 
 
 class Records:
@@ -118,9 +119,9 @@ class Records:
             if index is None:
                 index = indexes[name] = Index()
             index.add((score, seq), ref)
-            sizes[name] = delta[name] = len(index.keys)     # (Data.resized, inline: per record, it shows)
-        if added:
-            data.sizes_view = None
+            if name[0] == COUNTED:                          # (Data.resized, inline: per record, it shows)
+                sizes[name] = delta[name] = len(index.keys)
+                data.sizes_view = None
         data.records[ref] = record
 
     def trim(self, sandbox: str, index: str, keep: int) -> int:

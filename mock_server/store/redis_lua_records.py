@@ -91,7 +91,9 @@ if counting then
 end
 local seq_n = tonumber(meta[7] or '0')
 local sizes = {}
-local function sized(name, delta) sizes[name] = (sizes[name] or 0) + delta end
+local function sized(name, delta)      -- only a counted index ('#' first: store.COUNTED) is sized
+  if string.byte(name, 1) == 35 then sizes[name] = (sizes[name] or 0) + delta end
+end
 local counts = {}
 local out = {}
 for _, item in ipairs(items) do
@@ -143,7 +145,7 @@ changed[#changed + 1] = 'ver'
 changed[#changed + 1] = v
 redis.call('HSET', META, unpack(changed))
 for name, delta in pairs(sizes) do
-  if delta ~= 0 then redis.call('HINCRBY', META, 'x:' .. name, delta) end
+  if delta ~= 0 and redis.call('HINCRBY', META, 'x:' .. name, delta) <= 0 then redis.call('HDEL', META, 'x:' .. name) end
 end
 local real = tonumber(ARGV[4]) / 1000000
 if tonumber(meta[9] or '0') >= real or tonumber(meta[10] or '0') >= real then
@@ -166,10 +168,12 @@ for _, m in ipairs(members) do
   local ix = redis.call('HGET', rec, 'ix')
   if ix then
     for _, e in ipairs(cjson.decode(ix)) do
-      if redis.call('ZREM', D .. 'ix:' .. e[1], m) == 1 then redis.call('HINCRBY', META, 'x:' .. e[1], -1) end
+      if redis.call('ZREM', D .. 'ix:' .. e[1], m) == 1 and string.byte(e[1], 1) == 35
+        and redis.call('HINCRBY', META, 'x:' .. e[1], -1) <= 0 then redis.call('HDEL', META, 'x:' .. e[1]) end
     end
   end
-  if redis.call('ZREM', key, m) == 1 then redis.call('HINCRBY', META, 'x:' .. ARGV[3], -1) end
+  if redis.call('ZREM', key, m) == 1 and string.byte(ARGV[3], 1) == 35
+    and redis.call('HINCRBY', META, 'x:' .. ARGV[3], -1) <= 0 then redis.call('HDEL', META, 'x:' .. ARGV[3]) end
   redis.call('DEL', rec)
   if redis.call('HINCRBY', META, 'c:' .. kind, -1) <= 0 then redis.call('HDEL', META, 'c:' .. kind) end
 end

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Literal, Mapping, Protocol
 
 
+COUNTED = "#"     # the first character of a counted index's name: its entries are in ``SandboxInfo.indexes``
+
 @dataclass(frozen=True)
 class ClockState:
     """A sandbox's clock: real time plus ``offset_us``, or stopped at ``frozen_at_us``."""
@@ -37,7 +39,7 @@ class SandboxInfo:
     used_real: float           # real time of the last touch
     counts: Mapping[str, int] = field(default_factory=dict)   # record kind -> records
     maps: Mapping[str, int] = field(default_factory=dict)     # map name -> its version (absent: 0)
-    indexes: Mapping[str, int] = field(default_factory=dict)  # index name -> its entries (absent: 0)
+    indexes: Mapping[str, int] = field(default_factory=dict)  # counted index name -> its entries (absent: 0)
 
 
 @dataclass(frozen=True)

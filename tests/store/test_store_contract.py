@@ -376,19 +376,20 @@ def test_create_with_another_record_is_one_step(store):
 
 
 def test_a_touch_answers_the_entries_of_each_non_empty_index(store):
-    """``SandboxInfo.indexes``: what a request's touch tells of each index (a settle skips reading
-    an empty queue), kept through creates, updates that move or drop entries, trims and resets."""
+    """``SandboxInfo.indexes``: what a request's touch tells of each counted index (its name starts
+    with ``#``: a settle skips reading an empty queue), kept through creates, updates that move or
+    drop entries, trims and resets; an index not counted ("plain") is never in it."""
     assert store.touch("a").indexes == {}
-    made = [new(store, "a", str(n), ("all", None), ("queue", n)) for n in range(4)]
-    assert store.touch("a").indexes == {"all": 4, "queue": 4}
-    store.update("a", "item", made[0].id, lambda record: item("0", ("all", None)))            # leaves the queue
-    store.update("a", "item", made[1].id, lambda record: item("1", ("all", None), ("queue", 9)))   # moves in it
+    made = [new(store, "a", str(n), ("#all", None), ("#queue", n), ("plain", n)) for n in range(4)]
+    assert store.touch("a").indexes == {"#all": 4, "#queue": 4}
+    store.update("a", "item", made[0].id, lambda record: item("0", ("#all", None)))            # leaves the queue
+    store.update("a", "item", made[1].id, lambda record: item("1", ("#all", None), ("#queue", 9)))   # moves in it
     store.update_many("a", [("item", made[2].id), ("item", made[3].id)],
-                      lambda current: (item("2", ("all", None)), item("3", ("all", None), ("done", None))))
-    assert store.touch("a").indexes == {"all": 4, "queue": 1, "done": 1}
+                      lambda current: (item("2", ("#all", None)), item("3", ("#all", None), ("#done", None))))
+    assert store.touch("a").indexes == {"#all": 4, "#queue": 1, "#done": 1}
     assert store.info("a").indexes == store.touch("a").indexes
-    assert store.trim("a", "all", 1) == 3
-    assert store.touch("a").indexes == {"all": 1, "done": 1}
+    assert store.trim("a", "#all", 1) == 3
+    assert store.touch("a").indexes == {"#all": 1, "#done": 1}
     assert store.reset("a").indexes == {} and store.touch("a").indexes == {}
 
 
@@ -403,23 +404,23 @@ def test_index_sizes_stay_exact_through_many_indexes_coming_and_going(store):
     for step in range(600):
         if where and rng.random() < 0.4:
             record_id = rng.choice(sorted(where))
-            key = f"r:{rng.randrange(150)}"
-            store.update("a", "item", record_id, lambda record, key=key: item("m", ("all", None), (key, None)))
+            key = f"#r:{rng.randrange(150)}"
+            store.update("a", "item", record_id, lambda record, key=key: item("m", ("#all", None), (key, None), (key[1:], None)))
             where[record_id] = key
         else:
-            key = f"r:{rng.randrange(150)}"
-            where[new(store, "a", "n", ("all", None), (key, None)).id] = key
+            key = f"#r:{rng.randrange(150)}"
+            where[new(store, "a", "n", ("#all", None), (key, None), (key[1:], None)).id] = key
         if step % 150 == 149:
             kept = rng.randrange(len(where))
-            assert store.trim("a", "all", kept) == len(where) - kept
-            survivors = {record.id for record in store.scan("a", "all")}
+            assert store.trim("a", "#all", kept) == len(where) - kept
+            survivors = {record.id for record in store.scan("a", "#all")}
             where = {record_id: key for record_id, key in where.items() if record_id in survivors}
-        expected = {"all": len(where)} if where else {}
+        expected = {"#all": len(where)} if where else {}
         for key in where.values():
             expected[key] = expected.get(key, 0) + 1
         answer = store.touch("a").indexes if step % 2 else store.info("a").indexes
         assert answer == expected and dict(answer) == expected and len(answer) == len(expected)
-        assert all(answer[name] == size for name, size in expected.items()) and "r:nothing" not in answer
+        assert all(answer[name] == size for name, size in expected.items()) and "#r:nothing" not in answer
         answers.append((answer, expected))
     assert all(dict(answer) == expected for answer, expected in answers)
 
@@ -975,3 +976,19 @@ def test_a_feed_watching_a_sandbox_reports_its_commits_after_a_drop_and_re_creat
         assert feed.wait(5) == {"s1"}
     finally:
         feed.close()
+
+
+def test_a_sandbox_summary_stays_small_whatever_its_uncounted_indexes(store, request):
+    """One index per recipient (webhook deliveries have them) is not counted: a touch answers only
+    the counted indexes, and on Redis the sandbox hash a touch reads (HGETALL) keeps no field per
+    recipient index (before: 2,000 recipients left 2,000 fields in it, each request read them all)."""
+    store.update_many("a", [("item", str(n)) for n in range(2000)],
+                      lambda current: tuple(item(str(n), ("#all", None), (f"r:{n}", None)) for n in range(2000)))
+    assert store.touch("a").indexes == {"#all": 2000} and store.info("a").indexes == {"#all": 2000}
+    store.update_many("a", [("item", str(n)) for n in range(2000)],
+                      lambda current: tuple(item(str(n), (f"r:{n + 1}", None)) for n in range(2000)))
+    assert store.touch("a").indexes == {}
+    if "redis" in request.node.callspec.id:
+        meta = store.redis.hgetall(store.prefix + "s:a")
+        assert not [field for field in meta if field.startswith(b"x:")], "no size field per uncounted index"
+        assert len(meta) < 40
