@@ -96,10 +96,7 @@ class Data:
     records: dict[tuple[str, str], Record] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
     indexes: dict[str, Index] = field(default_factory=dict)
-    sizes: dict[str, int] = field(default_factory=dict)       # index name -> its entries, kept with ``indexes``
-    sizes_base: dict[str, int] = field(default_factory=dict)  # a copy of ``sizes`` (never changed: views share it)
-    sizes_delta: dict[str, int] = field(default_factory=dict)  # changed since (0: gone)
-    sizes_view: Mapping[str, int] | None = None               # ``index_sizes`` until an index changes
+    sizes: dict[str, int] = field(default_factory=dict)       # counted index name -> its entries (COUNTED)
     ledgers: dict[str, dict[int, int]] = field(default_factory=dict)
     logs: dict[str, "Log"] = field(default_factory=dict)
     counters: dict[str, tuple[int, float | None]] = field(default_factory=dict)
@@ -126,50 +123,6 @@ class Data:
             self.sizes[name] = size
         else:
             self.sizes.pop(name, None)
-        self.sizes_delta[name] = size
-        self.sizes_view = None
-
-    def index_sizes(self) -> Mapping[str, int]:
-        """Every non-empty index's entries, read-only, shared by the reads until an index changes.
-
-        A sandbox has one index per recipient of its deliveries: a copy of every size at each
-        ``touch``/``info`` (the producer's and the recorder's rounds) cost a fifth of the webhook
-        dispatcher's time. So a read copies only the sizes changed since the last full copy,
-        made again once those are a quarter as many (an amortised few per change)."""
-        view = self.sizes_view
-        if view is None:
-            if len(self.sizes_delta) > 64 + len(self.sizes_base) // 4:
-                self.sizes_base, self.sizes_delta = dict(self.sizes), {}
-            view = self.sizes_view = Sizes(self.sizes_base, dict(self.sizes_delta), len(self.sizes))
-        return view
-
-
-class Sizes(Mapping[str, int]):
-    """Index sizes as one read saw them: a full copy and the sizes changed since (0: empty, left out)."""
-
-    __slots__ = ("_base", "_delta", "_len")
-
-    def __init__(self, base: dict[str, int], delta: dict[str, int], length: int) -> None:
-        self._base, self._delta, self._len = base, delta, length
-
-    def __getitem__(self, name: str) -> int:
-        size = self._delta.get(name)
-        if size is None:
-            return self._base[name]
-        if not size:
-            raise KeyError(name)
-        return size
-
-    def __iter__(self) -> Iterator[str]:
-        delta = self._delta
-        yield from (name for name in self._base if name not in delta)
-        yield from (name for name, size in delta.items() if size)
-
-    def __len__(self) -> int:
-        return self._len
-
-    def __repr__(self) -> str:
-        return repr(dict(self))
 
 
 class Feeds:
@@ -263,7 +216,7 @@ class Sandbox:
     def info(self, counts: bool = True) -> SandboxInfo:
         return SandboxInfo(self.name, self.clock, self.generation, self.version, self.created_real, self.used_real,
                            dict(self.data.counts) if counts else {}, dict(self.data.map_versions),
-                           self.data.index_sizes())
+                           dict(self.data.sizes))
 
 
 class ReadOnly(Mapping[int, int]):

@@ -101,7 +101,7 @@ class Records:
 
     @staticmethod
     def _store(data: Data, old: Record | None, record: Record) -> None:
-        ref, seq, indexes, sizes, delta = (record.kind, record.id), record.seq, data.indexes, data.sizes, data.sizes_delta
+        ref, seq, indexes = (record.kind, record.id), record.seq, data.indexes
         if old is None:
             added = record.indexes
             data.counts[record.kind] = data.counts.get(record.kind, 0) + 1
@@ -120,8 +120,7 @@ class Records:
                 index = indexes[name] = Index()
             index.add((score, seq), ref)
             if name[0] == COUNTED:                          # (Data.resized, inline: per record, it shows)
-                sizes[name] = delta[name] = len(index.keys)
-                data.sizes_view = None
+                data.sizes[name] = len(index.keys)
         data.records[ref] = record
 
     def trim(self, sandbox: str, index: str, keep: int) -> int:

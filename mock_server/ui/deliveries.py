@@ -13,7 +13,8 @@ import math
 from typing import Any
 
 from ..isotime import from_timestamp, isoformat
-from ..webhooks.records import STATUSES, public, sent_headers, sent_payload
+from ..webhooks.headers import sent_headers, sent_payload
+from ..webhooks.records import STATUSES, public
 
 
 def counts(state, sb) -> dict[str, int]:
@@ -37,7 +38,7 @@ def webhooks(state, sb, *, status: str | None = None, page: int = 1, size: int =
 
 def _requests(value: dict[str, Any], subscription) -> dict[str, Any]:
     """A delivery's payload (pretty JSON) and each attempt's request headers, re-derived from the
-    record and its subscription (``records.sent_headers``: nothing is stored per attempt)."""
+    record and its subscription (``headers.sent_headers``: nothing is stored per attempt)."""
     headers = {}
     for entry in value["history"]:
         sent = sent_headers(value, subscription, entry["attempt"])

@@ -37,7 +37,8 @@ from typing import Callable
 
 from ..store.base import StaleGeneration
 from .queues import Job, Queues, fraction, receiver_of  # noqa: F401  (fraction: the dispatcher's)
-from .records import Deliveries, attempt_headers, fixed_headers
+from .headers import attempt_headers, fixed_headers
+from .records import Deliveries
 from .recorder import Finished, Recorder
 from .sender import Outcome, Prepared, Sender, header_lines
 from .subscriptions import Subscription

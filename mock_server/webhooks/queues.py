@@ -18,6 +18,7 @@ import functools
 import hashlib
 import math
 import threading
+from abc import ABC, abstractmethod
 from collections import Counter, OrderedDict, deque
 from dataclasses import dataclass, replace
 from typing import Callable
@@ -76,7 +77,7 @@ def _receiver(url: str) -> str:
         return ""
 
 
-class Queues:
+class Queues(ABC):
     """The queued jobs per sandbox and lane, and the in-flight count the producer reads.
 
     :param real: the real time, epoch seconds (retries and leases; shared by processes).
@@ -118,9 +119,9 @@ class Queues:
             self._inflight = 0
             self.starved = False
 
+    @abstractmethod
     def cancel(self, reason: str, matches: Callable[[object], bool]) -> int:
-        """Cut short the attempts under way that ``matches``; how many (the workers' side)."""
-        raise NotImplementedError
+        """Cut short the attempts under way that ``matches``; how many (the workers' side: ``Lanes``)."""
 
     # -- generations ----------------------------------------------------------------------------
     def generation(self, sandbox: str):

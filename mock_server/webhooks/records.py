@@ -27,15 +27,12 @@ across hosts as close as their clocks are synchronised.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from ..store import codec
 from ..store.base import Record
 from ..store.repository import Index, IndexFamily, RecordKind, Repository
-from .subscriptions import Subscription, mask, shown_url
+from .subscriptions import Subscription, shown_url
 
 STATUSES = ("pending", "retrying", "delivered", "dead")
 UNFINISHED = ("pending", "retrying")
@@ -130,52 +127,6 @@ _FINISHED_NAMES = {status: FINISHED_AT.name(status) for status in FINISHED}
 DELIVERIES: RecordKind[dict[str, Any], Record] = RecordKind(
     "webhook.delivery", (ALL, BY_STATUS, BY_EVENT, BY_RECIPIENT, DUE, FINISHED_AT), _entries, load=lambda record: record,
     keep=freeze)
-
-
-def fixed_headers(subscription: Subscription) -> dict[str, str]:
-    """The headers every attempt of a subscription sends alike (the sender pre-builds them once)."""
-    return {"Content-Type": "application/json", "User-Agent": "bulk-messaging-mock-webhooks",
-            **subscription.auth_headers()}
-
-
-def attempt_headers(subscription: Subscription, body: bytes, event_id: str, attempt: int) -> dict[str, str]:
-    """The headers that differ per attempt: the event, the attempt's number, the body's signature."""
-    headers = {"X-Mock-Event-Id": event_id, "X-Mock-Attempt": str(attempt)}
-    if subscription.signing_secret is not None:
-        digest = hmac.new(subscription.signing_secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
-        headers[subscription.signature_header] = f"sha256={digest}"
-    return headers
-
-
-def signed_headers(subscription: Subscription, body: bytes, event_id: str, attempt: int) -> dict[str, str]:
-    """Every header an attempt sends but ``Host``, ``Accept-Encoding`` and ``Content-Length``."""
-    return {**fixed_headers(subscription), **attempt_headers(subscription, body, event_id, attempt)}
-
-
-def sent_payload(value: dict[str, Any]) -> Any:
-    """The body a delivery sends (the record keeps its event's body once), as JSON when it is."""
-    try:
-        return json.loads(value["body"])
-    except (ValueError, UnicodeDecodeError):
-        return value["body"].decode("utf-8", errors="replace")
-
-
-AUTH_SCHEMES = frozenset({"basic", "bearer", "token", "serverkey", "apikey"})
-
-
-def sent_headers(value: dict[str, Any], subscription: Subscription | None, attempt: int) -> dict[str, str] | None:
-    """The headers attempt number ``attempt`` of a delivery was sent with, re-derived rather than
-    stored (nothing is kept per attempt but its outcome): :func:`signed_headers` for that attempt,
-    the signature included (an HMAC of the body, not a secret), the subscription's credentials
-    masked. None when the subscription was deleted since (its secret is gone with it)."""
-    if subscription is None:
-        return None
-    body = value["body"]
-    headers = {**signed_headers(subscription, body, value["eventId"], attempt), "Content-Length": str(len(body))}
-    for name, secret in subscription.auth_headers().items():
-        scheme, _, rest = secret.partition(" ")      # a known scheme stays readable, nothing else does
-        headers[name] = f"{scheme} {mask(rest)}" if rest and scheme.lower() in AUTH_SCHEMES else mask(secret)
-    return headers
 
 
 def public(record: Record, now_real: float, iso) -> dict[str, Any]:

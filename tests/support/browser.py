@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 
-import pytest
+from support.realredis import missing_binary
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -21,10 +21,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 def need_chromium() -> None:
     if os.path.exists(CHROMIUM):
         return
-    message = f"{CHROMIUM} is missing: apt-get install chromium"
-    if os.environ.get("CI") == "true":
-        pytest.fail(message)
-    pytest.skip(message)
+    missing_binary(f"{CHROMIUM} is missing: install it with `apt-get install chromium`")
 
 
 @contextlib.contextmanager

@@ -104,7 +104,7 @@ def test_a_body_excerpt_is_short_and_printable():
 def test_an_api_key_with_a_space_is_masked_whole():
     """Only a known scheme (Basic, Bearer, ...) stays readable: an API key such as "team secret" is
     not a scheme and its first word is a part of the secret."""
-    from mock_server.webhooks.records import sent_headers
+    from mock_server.webhooks.headers import sent_headers
     from mock_server.webhooks.subscriptions import Subscription
 
     subscription = Subscription(id="wh_1", provider="jelou", owner="demo-bot", url="http://127.0.0.1:9/hook",

@@ -11,7 +11,8 @@ from __future__ import annotations
 import hashlib
 
 from mock_server import create_app
-from mock_server.webhooks.records import ALL, attempt_headers
+from mock_server.webhooks.headers import attempt_headers
+from mock_server.webhooks.records import ALL
 from support import indigitall, jelou
 
 START = "2026-01-05T10:00:00Z"
