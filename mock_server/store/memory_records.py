@@ -120,7 +120,7 @@ class Records:
                 index = indexes[name] = Index()
             index.add((score, seq), ref)
             if name[0] == COUNTED:                          # (Data.resized, inline: per record, it shows)
-                data.sizes[name] = len(index.keys)
+                data.sizes[name] = len(index)
         data.records[ref] = record
 
     def trim(self, sandbox: str, index: str, keep: int) -> int:
@@ -130,11 +130,10 @@ class Records:
         with box.lock:
             data = box.data
             found = data.indexes.get(index)
-            cut = 0 if found is None else len(found.refs) - max(0, keep)
+            cut = 0 if found is None else len(found) - max(0, keep)
             if cut <= 0:
                 return 0
-            doomed = found.refs[:cut]
-            del found.keys[:cut], found.refs[:cut]
+            doomed = found.pop_front(cut)
             elsewhere: dict[str, list] = {}
             gone: dict[str, int] = {}
             for ref in doomed:
@@ -151,8 +150,8 @@ class Records:
                     del data.counts[kind]
             for name, entries in elsewhere.items():
                 other = data.indexes[name]
-                if len(entries) == len(other.keys):       # all of it (distinct entries it holds): e.g. a
-                    other.keys, other.refs = [], []       # recipient whose every delivery goes
+                if len(entries) == len(other):            # all of it (distinct entries it holds): e.g. a
+                    other.clear()                         # recipient whose every delivery goes
                 else:
                     other.remove_many(entries)
                 data.resized(name, other)
@@ -176,9 +175,9 @@ class Records:
             if count <= 0:
                 return Page((), total)
             if newest_first:
-                refs = found.refs[end - offset - count:end - offset][::-1]
+                refs = found.slice(end - offset - count, end - offset)[::-1]
             else:
-                refs = found.refs[start + offset:start + offset + count]
+                refs = found.slice(start + offset, start + offset + count)
             return Page(tuple(opened(data.records[ref]) for ref in refs), total)
 
     def scan(self, sandbox: str, index: str, *, low: float | None = None, high: float | None = None,
@@ -192,7 +191,7 @@ class Records:
             if found is None:
                 return iter(())
             start, end = found.bounds(low, high)
-            refs = found.refs[start:end]      # a list of references: cheap, and immune to later inserts
+            refs = found.slice(start, end)    # a list of references: cheap, and immune to later inserts
             generation = box.generation
         if newest_first:
             refs.reverse()
