@@ -84,10 +84,7 @@ class Records:
                 changed = True
                 if old is None:
                     if now is None:           # the records one step creates share its instant
-                        now = box.clock.now_us(self._real_us())
-                        if data.last_created_us is not None and now < data.last_created_us:
-                            now = data.last_created_us
-                        data.last_created_us = now
+                        now = self._instant(box, data)
                     data.seq += 1
                     record = Record(kind, record_id, data.seq, now, 1, new.value, resolve(new.indexes, now))
                 else:
@@ -98,6 +95,37 @@ class Records:
             if changed:
                 box.bump(records=True)
             return tuple(out)
+
+    def create_missing(self, sandbox: str, items: Sequence[tuple[str, str, NewRecord]], *,
+                       generation: int | None = None) -> tuple[Record | None, ...]:
+        box = self._for_write(sandbox, generation) or (self._get(sandbox) if items else None)
+        if box is None:
+            return ()
+        with box.lock:
+            box.check(generation)
+            data = box.data
+            present, out, now = data.records, [], None
+            for kind, record_id, new in items:
+                if (kind, record_id) in present:
+                    out.append(None)
+                    continue
+                if now is None:               # the records one step creates share its instant
+                    now = self._instant(box, data)
+                data.seq += 1
+                record = Record(kind, record_id, data.seq, now, 1, new.value, resolve(new.indexes, now))
+                self._store(data, None, kept(record))
+                out.append(record)
+            if now is not None:
+                box.bump(records=True)
+            return tuple(out)
+
+    def _instant(self, box, data: Data) -> int:
+        """The creation instant of a step's new records: the clock now, never below the last one's."""
+        now = box.clock.now_us(self._real_us())
+        if data.last_created_us is not None and now < data.last_created_us:
+            now = data.last_created_us
+        data.last_created_us = now
+        return now
 
     @staticmethod
     def _store(data: Data, old: Record | None, record: Record) -> None:

@@ -194,6 +194,22 @@ class RedisRecords:
             return tuple(made.get(key, old) for key, old in zip(keys, current))
         return self._retry(attempt)
 
+    def create_missing(self, sandbox: str, items: Sequence[tuple[str, str, NewRecord]], *,
+                       generation: int | None = None) -> tuple[Record | None, ...]:
+        """One ``COMMIT`` (each record created if it does not exist: version ``?``), no read first."""
+        if not items:
+            return ()
+        args: list[Any] = []
+        for kind, record_id, new in items:
+            args += self._item(sandbox, kind, record_id, "?", new)
+        out = self._commit(sandbox, generation, "" if generation is None else generation, "", "", len(items), args)
+        made: list[Record | None] = []
+        for position, (kind, record_id, new) in enumerate(items):
+            seq, cus, version, indexes = out[4 * position:4 * position + 4]
+            made.append(Record(kind, record_id, int(seq), int(cus), int(version), new.value, _indexes(indexes))
+                        if int(seq) else None)
+        return tuple(made)
+
 
 class Turns:
     """Threads of one process that compare-and-set the same other record (a bot's lane) take

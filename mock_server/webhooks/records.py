@@ -50,20 +50,12 @@ class Deliveries:
 
     # -- the dispatcher's side ------------------------------------------------------------------
     def create(self, sandbox: str, generation: int, items: Sequence[tuple[str, Frozen]]) -> list[Record]:
-        """Create the records that do not exist yet, in one step; those created (now owned by their
-        ``owner``). Raises ``StaleGeneration`` after a reset."""
+        """Create the records that do not exist yet, in one step (``Store.create_missing``); those
+        created (now owned by their ``owner``). Raises ``StaleGeneration`` after a reset."""
         if not items:
             return []
-        prepared = dict(items)
-        ids = list(prepared)
-        made: set[str] = set()
-
-        def build(current: tuple[Record | None, ...]) -> list[Frozen | None]:
-            made.clear()              # the store may call again after a conflict: the last call counts
-            made.update(record_id for record_id, found in zip(ids, current) if found is None)
-            return [prepared[record_id] if found is None else None for record_id, found in zip(ids, current)]
-        out = self.records.update_many(sandbox, ids, build, generation=generation)
-        return [record for record in out if record is not None and record.id in made]
+        return [record for record in self.records.create_missing(sandbox, items, generation=generation)
+                if record is not None]
 
     def renew(self, sandbox: str, generation: int, record_ids: Sequence[str], owner: str,
               lease_end: float) -> set[str]:
