@@ -1,11 +1,12 @@
-"""The in-memory store's ordered index: entries ``(key, ref)`` sorted by key ``(score, seq)``.
+"""The in-memory store's ordered index: entries ``(score, seq, ref)`` in sorted order.
 
-Kept as a list of sorted chunks of at most ``2 * LOAD`` entries (parallel lists of keys and
-references, plus each chunk's last key), the layout of ``sortedcontainers``' ``SortedList``: an
-entry added or removed anywhere moves at most one chunk, never the whole tail. One flat list
-did: the webhook dispatcher removes its finished deliveries near the front of the large
-``pending`` and ``due`` indexes, a move of every entry behind them per removal (7 % of its time).
-Positions (for pages) are counted over the chunks' lengths (one C-speed sum per read).
+Kept as a list of sorted chunks of at most ``2 * LOAD`` entries, plus each chunk's last entry
+(the layout of ``sortedcontainers``' ``SortedList``): an entry added or removed anywhere moves at
+most one chunk, never the whole tail. One flat list did: the webhook dispatcher removes its
+finished deliveries near the front of the large ``pending`` and ``due`` indexes, a move of every
+entry behind them per removal (7 % of its time). An entry is one tuple (a small index is three
+lists and the object: per-recipient indexes are many). ``seq`` is unique per record, so entries
+never tie. Positions (for pages) are counted over the chunks' lengths (one C-speed sum per read).
 """
 
 from __future__ import annotations
@@ -19,17 +20,17 @@ LOAD = 512                 # a chunk is split in two beyond 2 * LOAD entries
 
 Key = tuple[float, int]
 Ref = tuple[str, str]
+Entry = tuple[float, int, Ref]
 
 
 class Index:
-    """Entries ordered by (score, seq); equal keys keep the order they were added in."""
+    """Entries ordered by (score, seq)."""
 
-    __slots__ = ("_keys", "_refs", "_maxes", "_size")
+    __slots__ = ("_chunks", "_maxes", "_size")
 
     def __init__(self) -> None:
-        self._keys: list[list[Key]] = []
-        self._refs: list[list[Ref]] = []
-        self._maxes: list[Key] = []           # each chunk's last key
+        self._chunks: list[list[Entry]] = []
+        self._maxes: list[Entry] = []          # each chunk's last entry
         self._size = 0
 
     def __len__(self) -> int:
@@ -37,89 +38,75 @@ class Index:
 
     @property
     def keys(self) -> list[Key]:
-        """Every key, in order (a copy)."""
-        return [key for chunk in self._keys for key in chunk]
+        """Every key ``(score, seq)``, in order (a copy)."""
+        return [entry[:2] for chunk in self._chunks for entry in chunk]
 
     @property
     def refs(self) -> list[Ref]:
         """Every reference, in order (a copy)."""
-        return [ref for chunk in self._refs for ref in chunk]
+        return [entry[2] for chunk in self._chunks for entry in chunk]
 
-    def add(self, key: Key, ref: Ref) -> None:
+    def add(self, entry: Entry) -> None:
+        """Add ``(score, seq, ref)``."""
         maxes = self._maxes
         self._size += 1
         if not maxes:
-            self._keys.append([key])
-            self._refs.append([ref])
-            maxes.append(key)
+            self._chunks.append([entry])
+            maxes.append(entry)
             return
-        if key >= maxes[-1]:                  # the usual case: a newer entry
+        if entry >= maxes[-1]:                # the usual case: a newer entry
             position = len(maxes) - 1
-            keys = self._keys[position]
-            keys.append(key)
-            self._refs[position].append(ref)
-            maxes[position] = key
+            chunk = self._chunks[position]
+            chunk.append(entry)
+            maxes[position] = entry
         else:
-            position = bisect_right(maxes, key)
-            keys = self._keys[position]
-            at = bisect_right(keys, key)
-            keys.insert(at, key)
-            self._refs[position].insert(at, ref)
-        if len(keys) > 2 * LOAD:
-            refs = self._refs[position]
-            self._keys[position:position + 1] = [keys[:LOAD], keys[LOAD:]]
-            self._refs[position:position + 1] = [refs[:LOAD], refs[LOAD:]]
-            maxes[position:position + 1] = [keys[LOAD - 1], keys[-1]]
+            position = bisect_right(maxes, entry)
+            chunk = self._chunks[position]
+            chunk.insert(bisect_right(chunk, entry), entry)
+        if len(chunk) > 2 * LOAD:
+            self._chunks[position:position + 1] = [chunk[:LOAD], chunk[LOAD:]]
+            maxes[position:position + 1] = [chunk[LOAD - 1], chunk[-1]]
 
-    def remove(self, key: Key, ref: Ref) -> None:
-        """Remove the entry ``(key, ref)`` (nothing when it is not there)."""
+    def remove(self, entry: Entry) -> None:
+        """Remove ``(score, seq, ref)`` (nothing when it is not there)."""
         maxes = self._maxes
-        position = bisect_left(maxes, key)
-        while position < len(maxes):
-            keys = self._keys[position]
-            at = bisect_left(keys, key)
-            refs = self._refs[position]
-            while at < len(keys) and keys[at] == key:
-                if refs[at] == ref:
-                    self._delete(position, at)
-                    return
-                at += 1
-            if at < len(keys):                # a greater key: it is not there
-                return
-            position += 1                     # equal keys may go on in the next chunk
-
-    def _delete(self, position: int, at: int) -> None:
-        keys, refs = self._keys[position], self._refs[position]
-        del keys[at], refs[at]
+        position = bisect_left(maxes, entry)
+        if position == len(maxes):
+            return
+        chunk = self._chunks[position]
+        at = bisect_left(chunk, entry)
+        if chunk[at] != entry:
+            return
+        del chunk[at]
         self._size -= 1
-        if not keys:
-            del self._keys[position], self._refs[position], self._maxes[position]
-        elif at == len(keys):
-            self._maxes[position] = keys[-1]
+        if not chunk:
+            del self._chunks[position], maxes[position]
+        elif at == len(chunk):
+            maxes[position] = chunk[-1]
 
-    def remove_many(self, entries: Iterable[tuple[Key, Ref]]) -> None:
+    def remove_many(self, entries: Iterable[Entry]) -> None:
         """Remove each of these entries (those not there are ignored)."""
-        for key, ref in entries:
-            self.remove(key, ref)
+        for entry in entries:
+            self.remove(entry)
 
     def clear(self) -> None:
-        self._keys, self._refs, self._maxes, self._size = [], [], [], 0
+        self._chunks, self._maxes, self._size = [], [], 0
 
     def pop_front(self, count: int) -> list[Ref]:
         """Remove the first ``count`` entries; their references, in order."""
-        out: list[Ref] = []
-        keys, refs, maxes = self._keys, self._refs, self._maxes
+        chunks, maxes = self._chunks, self._maxes
+        gone: list[Entry] = []
         whole = 0
-        while whole < len(keys) and count - len(out) >= len(refs[whole]):
-            out += refs[whole]
+        while whole < len(chunks) and count - len(gone) >= len(chunks[whole]):
+            gone += chunks[whole]
             whole += 1
-        del keys[:whole], refs[:whole], maxes[:whole]
-        rest = count - len(out)
-        if rest > 0 and keys:
-            out += refs[0][:rest]
-            del keys[0][:rest], refs[0][:rest]
-        self._size -= len(out)
-        return out
+        del chunks[:whole], maxes[:whole]
+        rest = count - len(gone)
+        if rest > 0 and chunks:
+            gone += chunks[0][:rest]
+            del chunks[0][:rest]
+        self._size -= len(gone)
+        return [entry[2] for entry in gone]
 
     def bounds(self, low: float | None, high: float | None) -> tuple[int, int]:
         """The positions ``[start, end)`` of the entries scored from ``low`` to ``high`` (None: open)."""
@@ -132,21 +119,21 @@ class Index:
         position = search(maxes, key)
         if position >= len(maxes):
             return self._size
-        return sum(map(len, self._keys[:position])) + search(self._keys[position], key)
+        return sum(map(len, self._chunks[:position])) + search(self._chunks[position], key)
 
     def slice(self, start: int, stop: int) -> list[Ref]:
         """The references at positions ``[start, stop)``, in order."""
         if start >= stop:
             return []
-        refs = self._refs
-        if len(refs) == 1:
-            return refs[0][start:stop]
-        ends = list(accumulate(map(len, refs)))
+        chunks = self._chunks
+        if len(chunks) == 1:
+            return [entry[2] for entry in chunks[0][start:stop]]
+        ends = list(accumulate(map(len, chunks)))
         position = bisect_right(ends, start)
         out: list[Ref] = []
         begin = ends[position - 1] if position else 0
-        while position < len(refs) and begin < stop:
-            out += refs[position][start - begin if start > begin else 0:stop - begin]
+        while position < len(chunks) and begin < stop:
+            out += [entry[2] for entry in chunks[position][start - begin if start > begin else 0:stop - begin]]
             begin = ends[position]
             position += 1
         return out

@@ -130,23 +130,27 @@ class Records:
     @staticmethod
     def _store(data: Data, old: Record | None, record: Record) -> None:
         ref, seq, indexes = (record.kind, record.id), record.seq, data.indexes
+        after = record.indexes
         if old is None:
-            added = record.indexes
+            added = after
             data.counts[record.kind] = data.counts.get(record.kind, 0) + 1
-        elif old.indexes == record.indexes:
-            added = ()
         else:
-            before, after = set(old.indexes), set(record.indexes)
-            for name, score in before - after:
-                index = indexes[name]
-                index.remove((score, seq), ref)
-                data.resized(name, index)     # per-recipient indexes come and go: never keep empty ones
-            added = [entry for entry in record.indexes if entry not in before]
+            before = old.indexes
+            if before == after:
+                added = ()
+            else:
+                for entry in before:       # (a handful each: lists, not sets; per record, it shows)
+                    if entry not in after:
+                        name = entry[0]
+                        index = indexes[name]
+                        index.remove((entry[1], seq, ref))
+                        data.resized(name, index)  # per-recipient indexes come and go: never keep empty ones
+                added = [entry for entry in after if entry not in before]
         for name, score in added:
             index = indexes.get(name)
             if index is None:
                 index = indexes[name] = Index()
-            index.add((score, seq), ref)
+            index.add((score, seq, ref))
             if name[0] == COUNTED:                          # (Data.resized, inline: per record, it shows)
                 data.sizes[name] = len(index)
         data.records[ref] = record
@@ -168,7 +172,7 @@ class Records:
                 record = data.records.pop(ref)
                 for name, score in record.indexes:
                     if name != index:
-                        elsewhere.setdefault(name, []).append(((score, record.seq), ref))
+                        elsewhere.setdefault(name, []).append((score, record.seq, ref))
                 gone[record.kind] = gone.get(record.kind, 0) + 1
             for kind, number in gone.items():
                 left = data.counts[kind] - number

@@ -15,18 +15,18 @@ def test_remove_many_leaves_what_one_removal_at_a_time_leaves():
     for case in range(300):
         bulk, single = Index(), Index()
         size = rng.randrange(1, 120)
-        entries = [((float(rng.randrange(20)), seq), ("k", f"r{seq}")) for seq in range(size)]
-        for key, ref in entries:
-            bulk.add(key, ref)
-            single.add(key, ref)
+        entries = [(float(rng.randrange(20)), seq, ("k", f"r{seq}")) for seq in range(size)]
+        for entry in entries:
+            bulk.add(entry)
+            single.add(entry)
         front = case % 2 == 0
         pool = sorted(entries)[:max(1, size // 3)] if front else entries
         doomed = rng.sample(pool, rng.randrange(0, len(pool) + 1))
-        doomed.append(((99.0, 10_000), ("k", "absent")))           # not in the index: ignored
+        doomed.append((99.0, 10_000, ("k", "absent")))             # not in the index: ignored
         rng.shuffle(doomed)
         bulk.remove_many(doomed)
-        for key, ref in doomed:
-            single.remove(key, ref)
+        for entry in doomed:
+            single.remove(entry)
         assert (bulk.keys, bulk.refs) == (single.keys, single.refs)
         assert len(bulk.keys) == size - len(doomed) + 1
 
@@ -44,29 +44,29 @@ def test_chunked_index_answers_as_one_sorted_list(monkeypatch):
             if action < 0.55 or not model:
                 seq += 1
                 score = float(rng.randrange(30)) if case % 3 else float(seq)      # in order, or not
-                entry = ((score, seq), ("k", f"r{seq}"))
-                index.add(*entry)
+                entry = (score, seq, ("k", f"r{seq}"))
+                index.add(entry)
                 model.append(entry)
-                model.sort(key=lambda item: item[0])
+                model.sort(key=lambda item: item[:2])
             elif action < 0.85:
                 entry = model[rng.randrange(min(len(model), 5))] if rng.random() < 0.5 else rng.choice(model)
-                index.remove(*entry)
+                index.remove(entry)
                 model.remove(entry)
             elif action < 0.9:
-                index.remove((99.5, 0), ("k", "absent"))                 # not there: nothing changes
+                index.remove((99.5, 0, ("k", "absent")))                 # not there: nothing changes
             else:
                 count = rng.randrange(len(model) + 2)
-                assert index.pop_front(count) == [ref for _, ref in model[:count]]
+                assert index.pop_front(count) == [entry[2] for entry in model[:count]]
                 del model[:count]
             assert len(index) == len(model)
-            assert index.refs == [ref for _, ref in model] and index.keys == [key for key, _ in model]
+            assert index.refs == [entry[2] for entry in model] and index.keys == [entry[:2] for entry in model]
             low, high = sorted(rng.choice([None, float(rng.randrange(-2, 32))]) or 0.0 for _ in range(2))
             low = None if rng.random() < 0.2 else low
             start, end = index.bounds(low, high)
-            inside = [ref for key, ref in model if (low is None or key[0] >= low) and key[0] <= high]
+            inside = [entry[2] for entry in model if (low is None or entry[0] >= low) and entry[0] <= high]
             assert index.slice(start, end) == inside
             a, b = sorted(rng.randrange(len(model) + 3) for _ in range(2))
-            assert index.slice(a, b) == [ref for _, ref in model[a:b]]
+            assert index.slice(a, b) == [entry[2] for entry in model[a:b]]
 
 
 def test_a_removal_near_the_front_of_a_large_index_moves_one_chunk():
@@ -74,9 +74,9 @@ def test_a_removal_near_the_front_of_a_large_index_moves_one_chunk():
     list objects), where one flat list moved every entry behind it."""
     index = Index()
     for seq in range(100_000):
-        index.add((float(seq), seq), ("k", str(seq)))
-    chunks = list(index._refs)
-    index.remove((3.0, 3), ("k", "3"))
-    assert index._refs[0] is chunks[0] and all(a is b for a, b in zip(index._refs[1:], chunks[1:]))
+        index.add((float(seq), seq, ("k", str(seq))))
+    chunks = list(index._chunks)
+    index.remove((3.0, 3, ("k", "3")))
+    assert index._chunks[0] is chunks[0] and all(a is b for a, b in zip(index._chunks[1:], chunks[1:]))
     assert len(chunks) > 100 and len(index) == 99_999
     assert index.slice(0, 4) == [("k", "0"), ("k", "1"), ("k", "2"), ("k", "4")]
