@@ -177,11 +177,6 @@ class ReadOnly(Mapping[int, int]):
         return len(self._data)
 
 
-def resolve(indexes: tuple[tuple[str, float | None], ...], created_us: int) -> tuple[tuple[str, float], ...]:
-    created = created_us / 1_000_000
-    return tuple([(name, created if score is None else float(score)) for name, score in indexes])
-
-
 _SCALARS = frozenset({str, bytes, int, float, bool, type(None)})
 
 

@@ -10,8 +10,8 @@ import uuid
 from typing import Callable, Iterator, Sequence
 
 from .base import IdStyle, NewRecord, Page, Record, With
-from .memory_parts import Data, Index, kept, opened, records, resolve
-from .values import COUNTED
+from .memory_parts import Data, Index, kept, opened, records
+from .values import COUNTED, resolve
 
 
 class Records:
