@@ -20,7 +20,9 @@ return out
 # compared nor counted) n created_us(or ''), then per record:
 #   kind id expected_ver(0: must not exist; '-': a new record whose id the store just took from
 #   its counter, so none can exist: not read; '?': created if it does not exist, else left as it
-#   is and answered {0, '0', 0, ''}) value n_ix (ixname score-or-'')...
+#   is and answered {0, '0', 0, ''}) value ix (its index entries, one JSON argument
+#   [[ixname, score-or-''], ...]: one argument per record, not two per entry, as the client packs
+#   each argument in Python)
 # created_us: the creation instant of the records created (the caller's reading of the clock, given
 # to its build function; CONFLICT when a newer record was created since); '': the clock now;
 # 'created_us|off|frz': that instant, read from the clock (off, frz) the caller knows (CONFLICT if
@@ -39,12 +41,8 @@ local pos = 9
 local items = {}
 for r = 1, tonumber(ARGV[7]) do
   local item = {kind = ARGV[pos], id = ARGV[pos + 1], ver = ARGV[pos + 2], v = ARGV[pos + 3], ix = {}}
-  local nix = tonumber(ARGV[pos + 4])
+  if ARGV[pos + 4] ~= '[]' then item.ix = cjson.decode(ARGV[pos + 4]) end
   pos = pos + 5
-  for k = 1, nix do
-    item.ix[k] = {ARGV[pos], ARGV[pos + 1]}
-    pos = pos + 2
-  end
   if (item.ver == '-' or item.ver == '0' or item.ver == '?') and not counted[item.kind] then
     fields[#fields + 1] = 'c:' .. item.kind
     counted[item.kind] = #fields

@@ -18,6 +18,8 @@ from .values import resolve
 
 NO_RECORD_US = -(1 << 62)
 
+_ENTRIES = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)    # a record's index entries, one argument
+
 
 class RedisRecords:
     """``create`` and ``update_many`` of :class:`~mock_server.store.redis.RedisStore`."""
@@ -115,7 +117,8 @@ class RedisRecords:
                 made = self._made.get(sandbox)
                 if made is None or made[0] != data_prefix or made[2] < number:
                     self._made[sandbox] = (data_prefix, generation_now, number, int(out[1]))
-            return Record(kind, record_id, int(out[0]), int(out[1]), int(out[2]), new.value, _indexes(out[3]))
+            return Record(kind, record_id, int(out[0]), int(out[1]), int(out[2]), new.value,
+                          resolve(new.indexes, int(out[1])))
         return self._retry(attempt)
 
     def _remember_other(self, key: bytes, fields: list) -> None:
@@ -154,10 +157,8 @@ class RedisRecords:
 
     def _item(self, sandbox: str, kind: str, record_id: str, version: int | str, new: NewRecord,
               data_prefix: bytes | None = None) -> list[Any]:
-        args: list[Any] = [kind, record_id, version, self._encode(new.value, sandbox, data_prefix), len(new.indexes)]
-        for name, score in new.indexes:
-            args += [name, "" if score is None else repr(float(score))]
-        return args
+        entries = _ENTRIES.encode([(name, "" if score is None else repr(float(score))) for name, score in new.indexes])
+        return [kind, record_id, version, self._encode(new.value, sandbox, data_prefix), entries]
 
     def _uuid(self, number: int) -> str:
         """The ``number``-th UUID (1-based) of the seeded sequence every fresh sandbox draws from:
@@ -190,8 +191,9 @@ class RedisRecords:
             out = self._commit(sandbox, generation, generation_now, "", "", len(changed), args)
             made = {}
             for position, (key, old, new) in enumerate(changed):
-                seq, cus, version, indexes = out[4 * position:4 * position + 4]
-                made[key] = Record(key[0], key[1], int(seq), int(cus), int(version), new.value, _indexes(indexes))
+                seq, cus, version = out[4 * position:4 * position + 3]
+                made[key] = Record(key[0], key[1], int(seq), int(cus), int(version), new.value,
+                                   resolve(new.indexes, int(cus)))     # as the script stored them (create_missing)
             return tuple(made.get(key, old) for key, old in zip(keys, current))
         return self._retry(attempt)
 

@@ -370,6 +370,19 @@ def test_create_missing_creates_only_the_missing_records_in_one_step(make_store)
     assert store.get("a", "item", "four") is None
 
 
+def test_index_names_may_hold_any_character(store):
+    """A record's index entries travel as one JSON argument to the Redis script: quotes, control
+    characters, non-ASCII and astral characters in a name (a recipient, a bot id) come back as
+    given, on every store."""
+    name = 'by-owner:"q\\\x1f\x00ü😀'
+    made = store.create_missing("a", [("item", "odd", item("odd", (name, 2.5), ("all", None)))])[0]
+    assert made.indexes[0] == (name, 2.5) and store.get("a", "item", "odd") == made
+    assert [r.id for r in store.page("a", name).records] == ["odd"]
+    again = store.update("a", "item", "odd", lambda current: item("odd", (name, 3.0)))
+    assert again.indexes == ((name, 3.0),) and store.page("a", name, low=3.0).total == 1
+    assert store.page("a", "all").total == 0
+
+
 def test_create_with_another_record_is_one_step(store):
     """``create(..., with_=(key, fn))``: the new record and another one (created if missing, else
     compare-and-set) in one step; ``fn`` sees what ``build`` made and the other's current state."""
