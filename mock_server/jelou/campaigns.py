@@ -158,9 +158,11 @@ class Campaign(Batch):
         """Recipient ``index``'s Jelou status (cheap: no row parsing)."""
         return STATUS_NAMES[self.stage_of(index, timelines, now)[0]]
 
-    def message(self, index: int, timelines: Timelines, now: float, stamps: Stamps | None = None) -> dict[str, Any]:
+    def message(self, index: int, timelines: Timelines, now: float, stamps: Stamps | None = None, *,
+                parameters: bool = True) -> dict[str, Any]:
         """The state of recipient ``index`` as Jelou names it, with its timestamps (``stamps``: the
-        instants formatted so far, when many messages are rendered together)."""
+        instants formatted so far, when many messages are rendered together; ``parameters``
+        False: without its template parameters, which a notification does not show)."""
         code = self.outcomes[index]
         stage, reached = self.stage_of(index, timelines, now)
         stamps = Stamps() if stamps is None else stamps
@@ -174,7 +176,7 @@ class Campaign(Batch):
             "status": STATUS_NAMES[stage],
             "destination": cells[0] if cells else "",
             "parameters": {str(number): (cells[i] if i < len(cells) else "")
-                           for (number, _), i in zip(self.params, self.param_indexes)},
+                           for (number, _), i in zip(self.params, self.param_indexes)} if parameters else None,
             "sentAt": when.get(delivery.SENT) or when.get(delivery.FAILED),
             "deliveryChannelAt": when.get(delivery.CHANNEL),
             "deliveryUserAt": when.get(delivery.USER),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 from itertools import islice
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 
 from ..isotime import Stamps
 from ..paging import Source, paginate
@@ -28,27 +28,9 @@ class NotificationsMixin:
     def notification(self, campaign: Campaign, index: int, now: float, stamps: Stamps | None = None) -> dict[str, Any]:
         """Recipient ``index``'s notification (``stamps``: see :meth:`Campaign.message`)."""
         stamps = Stamps() if stamps is None else stamps
-        state = campaign.message(index, self.timelines, now, stamps)
-        notification_id = f"{campaign.id}-{index + 1}"
-        return {
-            "id": notification_id,
-            "internalId": notification_id,
-            "destination": state["destination"],
-            "sentStatus": state["status"],
-            "wasRead": state["status"] in ("READ", "REPLY"),
-            "origin": "BULK",
-            "campaignId": campaign.id,
-            "elementName": campaign.element_name,
-            "botId": campaign.bot_id,
-            "createdAt": stamps[campaign.started_at],
-            "sentDate": state["sentAt"],
-            "deliveryChannelAt": state["deliveryChannelAt"],
-            "deliveryUserAt": state["deliveryUserAt"],
-            "readAt": state["readAt"],
-            "replyAt": state["replyAt"],
-            "failedAt": state["failedAt"],
-            "error": state["error"],
-        }
+        state = campaign.message(index, self.timelines, now, stamps, parameters=False)
+        return notification_shape(campaign, f"{campaign.id}-{index + 1}", state,
+                                  state["status"] in WAS_READ, stamps[campaign.started_at])
 
     def _started(self, sb: Sandbox, bot_id: str | None, query: dict, now: float) -> list[Campaign]:
         """Started campaigns matching the campaign-level filters, newest first."""
@@ -202,6 +184,35 @@ class NotificationsMixin:
             "content": {"botId": campaign.bot_id, "elementName": campaign.element_name, "type": campaign.type,
                         "parameters": state["parameters"], "mediaUrl": campaign.media_url, "text": text},
         }
+
+
+WAS_READ = ("READ", "REPLY")
+
+
+def notification_shape(campaign: Campaign, notification_id: str, state: Mapping[str, Any], was_read: bool,
+                       created_at: str) -> dict[str, Any]:
+    """A notification from its message's ``state`` (:meth:`Campaign.message`): the one place its
+    fields are named, for the API's answers and (with ``Slot`` stand-ins) the webhook bodies'
+    ``Template``."""
+    return {
+        "id": notification_id,
+        "internalId": notification_id,
+        "destination": state["destination"],
+        "sentStatus": state["status"],
+        "wasRead": was_read,
+        "origin": "BULK",
+        "campaignId": campaign.id,
+        "elementName": campaign.element_name,
+        "botId": campaign.bot_id,
+        "createdAt": created_at,
+        "sentDate": state["sentAt"],
+        "deliveryChannelAt": state["deliveryChannelAt"],
+        "deliveryUserAt": state["deliveryUserAt"],
+        "readAt": state["readAt"],
+        "replyAt": state["replyAt"],
+        "failedAt": state["failedAt"],
+        "error": state["error"],
+    }
 
 
 def _render_list(campaign, indexes, now, render):

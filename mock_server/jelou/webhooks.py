@@ -18,12 +18,13 @@ from .. import delivery
 from ..isotime import Stamps
 from ..providers import WebhookSpec
 from ..sandbox import Sandbox
-from ..webhooks.events import Source
+from ..webhooks.events import Slots, Source, Template
 from ..webhooks.subscriptions import shown_url, url_problem
 from . import schemas
 from .answers import NotificationSchema
 from .campaigns import ALL, CAMPAIGNS
 from .errors import JelouError
+from .notifications import WAS_READ, notification_shape
 
 EVENTS = ("delivered_channel", "delivered_user", "failed", "read", "reply")
 # delivery stage -> event name
@@ -112,19 +113,37 @@ class WebhooksMixin:
         """Started campaigns of a bot in ``owners`` with transitions still to come after ``after``
         (their bodies: the notification right after the transition). Costs one look per campaign."""
         sources, stamps = [], Stamps()          # the window's instants, each formatted once
+        timelines = self.timelines
         for record in self.store.scan(sb.name, ALL.name, newest_first=False):      # records: their ``seq``
             campaign = CAMPAIGNS.load(record)
             if campaign.started_at is None or campaign.cancelled or ("jelou", str(campaign.bot_id)) not in owners:
                 continue
-            if campaign.finishes_at + max(latest, campaign.fates(self.timelines).latest) < after:
+            if campaign.finishes_at + max(latest, campaign.fates(timelines).latest) < after:
                 continue
 
             def render(index: int, moment: float, event: str, campaign=campaign) -> dict[str, Any]:
-                return {"event": event, "timestamp": stamps[moment], "botId": campaign.bot_id,
-                        "campaignId": campaign.id, "notification": self.notification(campaign, index, moment, stamps)}
+                return _body(campaign, event, stamps[moment], self.notification(campaign, index, moment, stamps))
 
-            sources.append(Source("jelou", campaign.id, record.seq, str(campaign.bot_id), campaign, render))
+            slots = Slots()
+            template = Template(_body(campaign, slots["event"], slots["timestamp"],
+                                      notification_shape(campaign, slots["id"], slots, slots["wasRead"],
+                                                         stamps[campaign.started_at])))
+
+            def encoded(index: int, moment: float, event: str, campaign=campaign,
+                        template=template) -> tuple[bytes, str | None]:
+                state = campaign.message(index, timelines, moment, stamps, parameters=False)
+                state.update(event=event, timestamp=stamps[moment], id=f"{campaign.id}-{index + 1}",
+                             wasRead=state["status"] in WAS_READ)
+                return template.encode(state), state["destination"]
+
+            sources.append(Source("jelou", campaign.id, record.seq, str(campaign.bot_id), campaign, render, encoded))
         return sources
+
+
+def _body(campaign, event: str, timestamp: str, notification: Mapping[str, Any]) -> dict[str, Any]:
+    """A delivery-status webhook's body (:class:`WebhookEventSchema`)."""
+    return {"event": event, "timestamp": timestamp, "botId": campaign.bot_id, "campaignId": campaign.id,
+            "notification": notification}
 
 
 def _bot_problem(settings: Mapping[str, Any], owner: str) -> str | None:

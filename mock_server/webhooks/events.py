@@ -14,6 +14,7 @@ from __future__ import annotations
 import heapq
 import json
 from dataclasses import dataclass
+from json.encoder import encode_basestring
 from typing import Any, Callable, Iterator, Mapping
 
 from ..batches import Batch
@@ -30,6 +31,9 @@ class Source:
     owner: str                      # botId / applicationId (as text): whose subscriptions apply
     batch: Batch
     render: Callable[[int, float, str], dict[str, Any]]   # (index, moment, event) -> body
+    # (index, moment, event) -> (the body's exact bytes, its recipient): what ``encode(render(...))``
+    # and the spec's ``recipient`` give, faster (a :class:`Template`); None: the producer does that
+    encoded: Callable[[int, float, str], tuple[bytes, str | None]] | None = None
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,67 @@ def encode(body: dict[str, Any]) -> bytes:
 
 
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)     # stateless: safe to share
+
+
+class Slot(str):
+    """A variable part of a :class:`Template`'s shape, by the name its values are looked up with."""
+
+    __slots__ = ()
+
+
+class Slots(Mapping[str, Slot]):
+    """``slots[key]`` is ``Slot(key)``: a stand-in for a mapping of values when a shape is built."""
+
+    def __getitem__(self, key: str) -> Slot:
+        return Slot(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+
+class Template:
+    """A body's bytes as :func:`encode` gives them, with its constant parts encoded once.
+
+    ``shape`` is the body built with :class:`Slot` stand-ins for its variable values (a dict of
+    dicts; constants of any JSON type). ``template.encode(values)`` joins the constant fragments
+    with each slot's value (``values[name]``) encoded: byte for byte ``encode`` of the body built
+    with those values (a string, None or a bool costs one C call or none: building the body's
+    dicts and encoding them whole cost a quarter of the producer's time per event).
+    """
+
+    __slots__ = ("_parts", "_names")
+
+    def __init__(self, shape: Mapping[str, Any]) -> None:
+        fragments: list[str] = [""]
+        names: list[str] = []
+
+        def walk(value: Any) -> None:
+            if isinstance(value, Slot):
+                names.append(str(value))
+                fragments.append("")
+            elif isinstance(value, Mapping) and any(isinstance(inner, (Slot, Mapping)) for inner in value.values()):
+                fragments[-1] += "{"
+                for position, (key, inner) in enumerate(value.items()):
+                    if not isinstance(key, str):
+                        raise TypeError(f"template keys must be strings, not {key!r}")
+                    fragments[-1] += ("," if position else "") + encode_basestring(key) + ":"
+                    walk(inner)
+                fragments[-1] += "}"
+            else:
+                fragments[-1] += _ENCODER.encode(value)
+        walk(shape)
+        self._parts: list[str | None] = [part for fragment in fragments for part in (fragment, None)][:-1]
+        self._names = tuple(names)
+
+    def encode(self, values: Mapping[str, Any]) -> bytes:
+        quote, whole = encode_basestring, _ENCODER.encode
+        parts = self._parts.copy()          # the constant fragments; each slot's value between two
+        parts[1::2] = [quote(value) if type(value) is str else "null" if value is None else "true" if value is True
+                       else "false" if value is False else whole(value) for value in map(values.__getitem__, self._names)]
+        return "".join(parts).encode("utf-8")
 
 
 Wanted = Callable[[Source], "frozenset[str] | None"]

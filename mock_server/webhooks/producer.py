@@ -222,8 +222,12 @@ class Producer:
             targets = [sub for sub in owners[(event.source.provider, event.source.owner)] if sub.wants(event.name, event.at)]
             if not targets:
                 continue
-            data = event.render()
-            body, recipient = encode(data), self.specs[event.source.provider].recipient(data)
+            source = event.source
+            if source.encoded is not None:
+                body, recipient = source.encoded(event.index, event.at, event.name)
+            else:
+                data = event.render()
+                body, recipient = encode(data), self.specs[source.provider].recipient(data)
             lane = (event.source.number * 7919 + event.index) % lanes
             for sub in targets:
                 record_id = delivery_id(event.id, sub.id)
