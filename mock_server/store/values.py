@@ -48,15 +48,22 @@ def resolve(indexes: tuple[tuple[str, float | None], ...], created_us: int) -> t
     return tuple([(name, created if score is None else float(score)) for name, score in indexes])
 
 
-@dataclass(frozen=True)
+_SET = object.__setattr__     # a frozen dataclass's own way past its __setattr__
+
+
+@dataclass(frozen=True, init=False)
 class NewRecord:
     """What ``build``/``update`` functions return: the value and the index entries it declares."""
 
     value: Any
     indexes: tuple[tuple[str, float | None], ...] = ()
 
+    def __init__(self, value: Any, indexes: tuple[tuple[str, float | None], ...] = ()) -> None:
+        # the fields in one step (the generated __init__ sets them one by one: per record, it shows)
+        _SET(self, "__dict__", {"value": value, "indexes": indexes})
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, init=False)
 class Record:
     """A stored record. ``value`` is plain data or a codec-registered frozen dataclass."""
 
@@ -67,6 +74,13 @@ class Record:
     version: int               # 1 when created, + 1 per update
     value: Any
     indexes: tuple[tuple[str, float], ...] = ()   # resolved: a None score became the creation instant
+
+    def __init__(self, kind: str, id: str, seq: int, created_us: int, version: int, value: Any,  # noqa: A002
+                 indexes: tuple[tuple[str, float], ...] = ()) -> None:
+        # the fields in one step (the generated __init__ sets them one by one: a store makes one per
+        # record it creates, changes or hands out)
+        _SET(self, "__dict__", {"kind": kind, "id": id, "seq": seq, "created_us": created_us, "version": version,
+                                "value": value, "indexes": indexes})
 
     @property
     def created(self) -> float:

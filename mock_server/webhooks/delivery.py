@@ -5,6 +5,7 @@ and the public form ``/_mock/webhooks/deliveries`` and the UI show."""
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Iterator, Mapping, Sequence
 
 from ..store.base import Record
@@ -84,7 +85,7 @@ def _entries(value: dict[str, Any]) -> list[tuple[str, float | None]]:
     (the listings); unfinished ones by when they are due; finished ones by when they finished
     (retention drops the oldest finished first)."""
     status = value["status"]
-    entries = [_ALL_ENTRY, _STATUS_ENTRIES[status], BY_EVENT.entry(value["event"])]
+    entries = [_ALL_ENTRY, _STATUS_ENTRIES[status], _event_entry(value["event"])]
     recipient = value["recipient"]
     if recipient:
         entries.append(BY_RECIPIENT.entry(recipient))
@@ -98,6 +99,7 @@ def _entries(value: dict[str, Any]) -> list[tuple[str, float | None]]:
 _ALL_ENTRY = ALL.entry()
 _STATUS_ENTRIES = {status: BY_STATUS.entry(status) for status in STATUSES}      # constant: built once
 _FINISHED_NAMES = {status: FINISHED_AT.name(status) for status in FINISHED}
+_event_entry = functools.lru_cache(maxsize=256)(BY_EVENT.entry)      # a few event names: each entry built once
 
 
 # Readers get the whole record (its id is the delivery's); writers give the value.
