@@ -85,9 +85,40 @@ class Index:
             maxes[position] = chunk[-1]
 
     def remove_many(self, entries: Iterable[Entry]) -> None:
-        """Remove each of these entries (those not there are ignored)."""
-        for entry in entries:
-            self.remove(entry)
+        """Remove each of these entries (those not there are ignored).
+
+        Chunk by chunk: a chunk losing many of them (a trim's oldest entries, at the front) is
+        rebuilt once without them; one losing a few has each removed (``remove``)."""
+        entries = sorted(entries)
+        if len(entries) < 8:
+            for entry in entries:
+                self.remove(entry)
+            return
+        chunks, maxes = self._chunks, self._maxes
+        start, position = 0, 0
+        while start < len(entries) and position < len(maxes):
+            position = bisect_left(maxes, entries[start], position)
+            if position == len(maxes):
+                break
+            end = bisect_right(entries, maxes[position], start)      # the entries this chunk may hold
+            chunk = chunks[position]
+            if (end - start) * 16 < len(chunk):
+                for entry in entries[start:end]:
+                    at = bisect_left(chunk, entry)
+                    if at < len(chunk) and chunk[at] == entry:
+                        del chunk[at]
+                        self._size -= 1
+            else:
+                doomed = set(entries[start:end])
+                kept = [entry for entry in chunk if entry not in doomed]
+                self._size -= len(chunk) - len(kept)
+                chunk[:] = kept
+            start = end
+            if not chunk:
+                del chunks[position], maxes[position]
+            else:
+                maxes[position] = chunk[-1]
+                position += 1
 
     def clear(self) -> None:
         self._chunks, self._maxes, self._size = [], [], 0

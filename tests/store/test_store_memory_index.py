@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import random
 
+import pytest
+
 from mock_server.store import memory_index
 from mock_server.store.memory_parts import Index
 
 
-def test_remove_many_leaves_what_one_removal_at_a_time_leaves():
+@pytest.mark.parametrize("load", [memory_index.LOAD, 4, 16])
+def test_remove_many_leaves_what_one_removal_at_a_time_leaves(monkeypatch, load):
     """Entries with equal scores, removals clustered at the front (a trim's) or anywhere, one
-    entry, none present: the same keys and references, in the same order, as ``remove`` each."""
+    entry, none present: the same keys and references, in the same order, as ``remove`` each;
+    with small chunks (split beyond ``2 * load``), chunks losing some, most or all of theirs."""
+    monkeypatch.setattr(memory_index, "LOAD", load)
     rng = random.Random(11)
     for case in range(300):
         bulk, single = Index(), Index()
@@ -28,7 +33,16 @@ def test_remove_many_leaves_what_one_removal_at_a_time_leaves():
         for entry in doomed:
             single.remove(entry)
         assert (bulk.keys, bulk.refs) == (single.keys, single.refs)
-        assert len(bulk.keys) == size - len(doomed) + 1
+        assert len(bulk.keys) == len(bulk) == size - len(doomed) + 1
+        assert bulk.slice(0, len(bulk)) == single.refs and bulk.bounds(None, None) == (0, len(bulk))
+        for entry in entries:
+            assert (entry in doomed) != (entry[2] in bulk.slice(*bulk.bounds(entry[0], entry[0])))
+        assert bulk._maxes == [chunk[-1] for chunk in bulk._chunks] and all(bulk._chunks)   # its layout's invariant
+        for entry in rng.sample(entries, len(entries)):    # what is left, then the rest, removed one by one
+            bulk.remove(entry)
+            single.remove(entry)
+            assert (bulk.keys, bulk.refs) == (single.keys, single.refs)
+        assert len(bulk) == 0
 
 
 def test_chunked_index_answers_as_one_sorted_list(monkeypatch):
