@@ -61,6 +61,22 @@ def cpu_seconds(pid: int | str = "self") -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def thread_cpu() -> dict[str, float]:
+    """User + system CPU seconds of each live thread of this process, by thread name (Linux /proc;
+    threads sharing a name are summed)."""
+    import threading
+
+    out: dict[str, float] = {}
+    for thread in threading.enumerate():
+        try:
+            with open(f"/proc/self/task/{thread.native_id}/stat") as handle:
+                fields = handle.read().rpartition(")")[2].split()
+        except (OSError, TypeError):
+            continue
+        out[thread.name] = out.get(thread.name, 0.0) + (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return out
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -246,6 +262,7 @@ def main(argv: list[str] | None = None) -> int:
                 samples.append((marks.pop(0), rss_now()))
         elapsed = time.monotonic() - begin
         cpu_mock, cpu_receiver = cpu_seconds() - cpu_before, cpu_seconds(process.pid) - receiver_before
+        threads = {name: seconds for name, seconds in thread_cpu().items() if name.startswith("webhooks-")}
         dispatcher.stop()
         stats = receiver_stats(url)
         records = dispatcher.deliveries.counts("default")
@@ -258,6 +275,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"CPU per event: dispatcher {cpu_mock / max(stats['total'], 1) * 1e6:.0f} us, "
           f"receiver {cpu_receiver / max(stats['total'], 1) * 1e6:.0f} us "
           f"(CPU busy: dispatcher {cpu_mock / elapsed:.0%}, receiver {cpu_receiver / elapsed:.0%} of one core)")
+    print("CPU per event by thread: " + ", ".join(f"{name} {seconds / max(stats['total'], 1) * 1e6:.0f} us"
+                                                  for name, seconds in sorted(threads.items())))
     print(f"by event: {json.dumps(stats['byEvent'])}; records kept: {json.dumps(records)}")
     print("RSS during delivery: " + ", ".join(f"{n:,} events {r / MB:.0f} MB" for n, r in samples)
           + f"; peak {rss_peak() / MB:.0f} MB (baseline after upload {baseline / MB:.0f} MB)")
