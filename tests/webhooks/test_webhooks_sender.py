@@ -201,7 +201,7 @@ def test_a_late_stop_of_an_ended_attempt_never_cuts_the_attempt_now_on_its_conne
     duplicate)."""
     made = []
     original = sender_module._Attempt.__init__
-    monkeypatch.setattr(sender_module._Attempt, "__init__", lambda self, tag: (original(self, tag), made.append(self))[0])
+    monkeypatch.setattr(sender_module._Attempt, "__init__", lambda self, *args: (original(self, *args), made.append(self))[0])
 
     def slow(conn: socket.socket) -> None:
         time.sleep(0.3)
