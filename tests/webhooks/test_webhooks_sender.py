@@ -195,6 +195,28 @@ def test_the_reader_takes_an_answer_byte_by_byte():
     assert (reader.status, bytes(reader.body), reader.complete, reader.keep) == (200, b"abc", True, True)
 
 
+@pytest.mark.parametrize("chunks, expected", [
+    ([b"HTTP/1.1 102 Processing\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc"], (200, b"abc", True, True, b"")),
+    ([b"HTTP/1.1 204 No Content\r\n\r\nHTTP/1.1 200"], (204, b"", True, True, b"HTTP/1.1 200")),
+    ([b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nab", b"cdeX"], (200, b"abcde", True, True, b"X")),
+    ([b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nabc"], (200, b"abc", False, False, b"")),
+])
+def test_the_reader_takes_a_whole_head_in_one_read_as_it_takes_it_in_pieces(chunks, expected):
+    """The reader's fast path (a whole head in the first read) ends, frames and keeps what follows
+    as the byte-by-byte path does: an interim answer then the final one, bytes after an answer
+    without a body (left in ``buffer``: its connection is never reused), a body in two reads."""
+    whole, pieces = Reader(), Reader()
+    for chunk in chunks:
+        whole.feed(chunk)
+    joined = b"".join(chunks)
+    for position in range(len(joined)):
+        if pieces.feed(joined[position:position + 1]):
+            pieces.buffer += joined[position + 1:]
+            break
+    for reader in (whole, pieces):
+        assert (reader.status, bytes(reader.body), reader.complete, reader.keep, bytes(reader.buffer)) == expected
+
+
 def test_a_late_stop_of_an_ended_attempt_never_cuts_the_attempt_now_on_its_connection(monkeypatch):
     """A cancel() chose attempt A under way; its stop ran on the loop after A ended and its kept-alive
     connection went to B (another sandbox's): B is not cut (the receiver got B: a retry would be a
