@@ -1,7 +1,8 @@
 """The performance benchmark: ``make bench`` (``python -m loadtests.bench``); prints one table.
 
-Every figure is a ratio or a bound measured in this one run, on this machine. (a), (d), (e) and
-(f) are in ``benchscale.py`` (its docstring says how each is measured); in short: (a) 1,000-row
+Every figure is a ratio or a bound measured in this one run, on this machine. (a) is in
+``benchservers.py``, (d), (e) and (f) in ``benchscale.py`` (their docstrings say how each is
+measured); in short: (a) 1,000-row
 upload req/s, mock / bare Flask + ``csv.reader`` (>= 1.5) and ``--workers 2 --store redis`` / one
 process (>= 1.4), in alternating rounds; (d) ``GET /v1/campaigns`` p50 with 100,000 campaigns, memory
 and Redis (<= 5 ms); (e) notifications by destination p50 on a 1,000,000-row campaign (<= 20 ms);

@@ -4,17 +4,20 @@
 in a temporary directory, with persistence off (no RDB snapshots, no AOF; ``durable=True`` turns on
 an append-only file synced at every write, for outage tests that restart it); ``stop()`` kills it (as
 an outage would; ``start()`` again brings it back on the same port), ``close()`` also removes its
-directory. ``info_memory()`` reads ``used_memory`` for the benchmark's bytes-per-recipient figure.
+directory. ``used_memory()`` reads ``used_memory`` for the benchmark's bytes-per-recipient figure.
+``private_redis()`` is one for the length of a ``with`` block (None when ``redis-server`` is not on PATH).
 """
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import socket
 import subprocess
 import tempfile
 import time
 from pathlib import Path
+from typing import Iterator
 
 
 def free_port() -> int:
@@ -88,3 +91,15 @@ class RedisServer:
         with redis.Redis(port=self.port) as client:
             return int(client.info("memory")["used_memory"])
 
+
+@contextlib.contextmanager
+def private_redis() -> Iterator[RedisServer | None]:
+    binary = find_binary()
+    if binary is None:
+        yield None
+        return
+    server = RedisServer(binary).start()
+    try:
+        yield server
+    finally:
+        server.close()

@@ -1,4 +1,4 @@
-"""The plain-shape multipart reader (``bodies._read_plain``): it reads what python-multipart reads,
+"""The plain-shape multipart reader (``bodies.parts.read_plain``): it reads what python-multipart reads,
 part for part, and leaves every other body to it."""
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ BOUNDARY = b"b0und"
 LIMITS = (5, 64)           # parts, text-field bytes: small, so the limits are reached too
 
 
-def by_python_multipart(raw: bytes) -> bodies._PartReader | None:
+def by_python_multipart(raw: bytes) -> bodies.parts.PartReader | None:
     """What the streaming parser makes of ``raw`` (None: it cannot read it, or needs Werkzeug)."""
-    reader = bodies._PartReader(LIMITS, b"--" + BOUNDARY)
+    reader = bodies.parts.PartReader(LIMITS, b"--" + BOUNDARY)
     try:
         parser = MultipartParser(BOUNDARY, reader.callbacks())
         parser.write(raw)
@@ -29,8 +29,8 @@ def by_python_multipart(raw: bytes) -> bodies._PartReader | None:
 
 def check(raw: bytes) -> bool:
     """True when the plain reader took ``raw``; then python-multipart must read the very same parts."""
-    plain = bodies._PartReader(LIMITS, b"--" + BOUNDARY)
-    if not bodies._read_plain(raw, BOUNDARY, plain):
+    plain = bodies.parts.PartReader(LIMITS, b"--" + BOUNDARY)
+    if not bodies.parts.read_plain(raw, BOUNDARY, plain):
         assert plain.parts == 0, "a body left to python-multipart must not be half read"
         return False
     expected = by_python_multipart(raw)
@@ -96,7 +96,7 @@ def test_an_upload_in_the_plain_shape_never_reaches_the_state_machine(monkeypatc
     def refuse(*args, **kwargs):
         raise AssertionError("python-multipart was used")
 
-    monkeypatch.setattr(bodies, "MultipartParser", refuse)
+    monkeypatch.setattr(bodies.formdata, "MultipartParser", refuse)
     app = Flask(__name__)
     app.config.update(MAX_FORM_PARTS=1000, MAX_FORM_MEMORY_SIZE=500_000)
     raw, content_type = encode_multipart_formdata([("botId", "demo-bot"), ("file", ("r.csv", b"phone\n1\n", "text/csv"))])
