@@ -11,7 +11,7 @@ import time
 import pytest
 import requests
 
-from mock_server.webhooks import lanes as lanes_module
+from mock_server.webhooks import attempts as attempts_module
 from mock_server.webhooks.records import delivery_id, new_value
 from support.webhooks import advance, config, deliveries, live, send_indigitall, send_jelou, subscribe, wait_deliveries
 
@@ -85,7 +85,7 @@ def test_a_failure_inside_the_mock_is_a_recorded_attempt_then_a_dead_letter(webh
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(lanes_module, "attempt_headers", broken)
+    monkeypatch.setattr(attempts_module, "attempt_headers", broken)
     with live(config({"max_attempts": 2})) as server:
         base = server.base_url
         subscribe(base, provider="indigitall", applicationId=200, url=webhook_receiver.url, events=["sent"])
