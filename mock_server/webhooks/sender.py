@@ -39,7 +39,7 @@ from typing import Callable, Mapping
 from urllib.parse import urlsplit
 
 from .connects import CONNECT_PER_RECEIVER, CONNECT_THREADS, Connector  # noqa: F401  (the tests' figures)
-from .exchange import EXCERPT, Outcome, _Attempt, _Link, body_excerpt, describe  # noqa: F401  (re-exported)
+from .exchange import EXCERPT, READ_SIZE, Outcome, _Attempt, _Link, body_excerpt, describe  # noqa: F401  (re-exported)
 
 IDLE_FOR = 30.0                   # seconds a kept-alive connection may stay unused before it is closed
 _BAD_TARGET = re.compile("[\x00-\x20\x7f]")          # what http.client refuses in a request target too
@@ -70,7 +70,8 @@ class Sender:
         self._attempts: dict[int, _Attempt] = {}
         self._guard = threading.Lock()             # _attempts: cancel() is called from any thread
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._connector = Connector(_Link, connect)
+        space = memoryview(bytearray(READ_SIZE))     # where the loop reads every link's bytes (one at a time)
+        self._connector = Connector(lambda: _Link(space), connect)
         self._sweeping: asyncio.TimerHandle | None = None            # the next look for unused connections
         self._prepared: dict[tuple, Prepared] = {}
 
