@@ -3,7 +3,7 @@
 An :class:`_Attempt` takes a kept-alive :class:`_Link` of its receiver (or opens one: the only
 step that runs as a Task), writes its request in one write and is called back by the link as the
 answer's bytes come (:class:`answers.Reader`), when the connection is lost, by its deadline's
-timer, or by :meth:`_Attempt.stop` (a cancellation). Whichever comes first ends it, once: its
+deadline (its sender's deadline timer), or by :meth:`_Attempt.stop` (a cancellation). Whichever comes first ends it, once: its
 ``done`` callback gets the :class:`Outcome`. A kept-alive connection the receiver closed as the
 request went is reopened once (that is not a failed attempt).
 """
@@ -100,11 +100,11 @@ class _Link(asyncio.BufferedProtocol):
 
 
 class _Attempt:
-    """An attempt under way: ended by its answer, its connection's loss, its deadline's timer or
+    """An attempt under way: ended by its answer, its connection's loss, its deadline or
     :meth:`stop`; ``done(outcome)`` is called once, on the loop."""
 
     __slots__ = ("tag", "sender", "key", "message", "done", "started", "link", "opening", "cut", "over",
-                 "timer", "reused", "retried")
+                 "deadline", "reused", "retried")
 
     def __init__(self, tag: object, sender, key: tuple, message: bytes, done: Callable[[Outcome], None]) -> None:
         self.tag, self.sender, self.key, self.message, self.done = tag, sender, key, message, done
@@ -113,7 +113,7 @@ class _Attempt:
         self.opening: asyncio.Future | None = None
         self.cut = False
         self.over = False                          # it ended: a late stop() does nothing
-        self.timer: asyncio.TimerHandle | None = None
+        self.deadline = 0.0                        # (loop time) when it is cut: started + the sender's timeout
         self.reused = self.retried = False
 
     def go(self) -> None:
@@ -204,14 +204,14 @@ class _Attempt:
         if self.over:
             return
         self.over = True
-        self.timer.cancel()
-        link = self.link
+        link, done = self.link, self.done
         if link is not None and link.owner is self:
             link.owner = None
+        self.message = self.done = None            # (it may wait behind an older attempt in its sender's deadlines)
         self.sender._ended(self)
         if outcome is not None:
             try:
-                self.done(outcome)
+                done(outcome)
             except Exception:                      # a bug of the caller's: never the connection's
                 log.exception("webhook attempt: its outcome's callback failed")
 

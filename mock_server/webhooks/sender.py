@@ -21,8 +21,9 @@ attempt like any other non-2xx answer: it is never followed.
 
 ``webhooks.timeout`` bounds the WHOLE attempt (CONTRACT §18): connecting, sending, the answer's
 headers and at most :data:`BODY_LIMIT` bytes of its body; the rest of a longer body is never read
-(the connection is dropped instead). The bound is one loop timer per attempt, which aborts its
-connection: a receiver that drips one byte a second never holds an attempt longer.
+(the connection is dropped instead). The bound is the attempt's deadline: every attempt has the
+same timeout, so the attempts under way wait in the order they started and one loop timer, set for
+the oldest, aborts each one's connection when its time is up: a receiver that drips one byte a second never holds an attempt longer.
 :meth:`Sender.cancel` (any thread) cuts attempts short the same way (their sandbox was reset,
 their subscription deleted).
 
@@ -34,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import re
 import threading
+from collections import deque
 from dataclasses import dataclass
 from typing import Callable, Mapping
 from urllib.parse import urlsplit
@@ -68,6 +70,8 @@ class Sender:
         self.connect = connect
         self._idle: dict[tuple[str, str, int], list[_Link]] = {}     # kept-alive connections per receiver
         self._attempts: dict[int, _Attempt] = {}
+        self._deadlines: deque[_Attempt] = deque()  # attempts by deadline (all take ``timeout``: in the order they started)
+        self._timer: asyncio.TimerHandle | None = None   # set for the oldest's deadline
         self._guard = threading.Lock()             # _attempts: cancel() is called from any thread
         self._loop: asyncio.AbstractEventLoop | None = None
         space = memoryview(bytearray(READ_SIZE))     # where the loop reads every link's bytes (one at a time)
@@ -113,16 +117,32 @@ class Sender:
         message = b"".join((prepared.prefix, headers, b"Content-Length: %d\r\n\r\n" % len(body), body))
         attempt = _Attempt(tag, self, prepared.key, message, done)
         attempt.started = started = loop.time()
-        attempt.timer = loop.call_at(started + self.timeout, attempt.stop)
+        attempt.deadline = started + self.timeout
+        self._deadlines.append(attempt)
+        if self._timer is None:
+            self._timer = loop.call_at(attempt.deadline, self._expire)
         with self._guard:
             self._attempts[id(attempt)] = attempt
         attempt.go()
         return attempt
 
+    def _expire(self) -> None:
+        """(The deadline timer) cut the attempts whose time is up; set the timer for the next one."""
+        self._timer, now, deadlines = None, self._loop.time(), self._deadlines
+        while deadlines and (deadlines[0].over or deadlines[0].deadline <= now):
+            attempt = deadlines.popleft()
+            if not attempt.over:
+                attempt.stop()
+        if deadlines:
+            self._timer = self._loop.call_at(deadlines[0].deadline, self._expire)
+
     # -- the attempts' side (exchange.py) -----------------------------------------------------------
     def _ended(self, attempt: _Attempt) -> None:
         with self._guard:
             self._attempts.pop(id(attempt), None)
+        deadlines = self._deadlines
+        while deadlines and deadlines[0].over:     # the ended ones at the front (most: they end in order)
+            deadlines.popleft()
 
     def _open(self, key, deadline: float) -> asyncio.Task:
         return self._connector.open(self._loop, key, deadline)
@@ -179,6 +199,9 @@ class Sender:
 
     def close(self) -> None:
         """(On the loop, or after it stopped) drop every kept-alive connection."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         if self._sweeping is not None:
             self._sweeping.cancel()
             self._sweeping = None

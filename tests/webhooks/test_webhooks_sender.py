@@ -166,6 +166,33 @@ def test_a_dripping_receiver_is_cut_at_the_deadline_of_the_whole_attempt():
     assert spent < 6.0 and 900 <= outcome.latency_ms < 6000, (spent, outcome)
 
 
+def test_each_attempt_is_cut_at_its_own_deadline_whatever_ended_before_it():
+    """One deadline timer serves every attempt (they wait in the order they started): a hung
+    attempt started 0.5 s after another, with a quick one between them, is cut at its own
+    deadline (1 s after its start), not at the first one's, and none is cut early."""
+    def hang(conn: socket.socket) -> None:
+        time.sleep(4)
+
+    async def run(hung_url: str, quick_url: str):
+        sender = sender_module.Sender(1.0)
+        try:
+            first = asyncio.ensure_future(sender.post(hung_url, b"{}", HEADERS))
+            await asyncio.sleep(0.25)
+            quick = await sender.post(quick_url, b"{}", HEADERS)
+            await asyncio.sleep(0.25)
+            second = asyncio.ensure_future(sender.post(hung_url, b"{}", HEADERS))
+            return await first, quick, await second
+        finally:
+            sender.close()
+
+    with Scripted([hang]) as hung, Scripted([b"HTTP/1.1 204 No Content\r\n\r\n"]) as quick:
+        first, answered, second = asyncio.run(run(hung.url, quick.url))
+    assert answered.status == 204, answered
+    for outcome in (first, second):
+        assert outcome.error == "no answer within 1 s (webhooks.timeout bounds the whole attempt)", outcome
+        assert 990 <= outcome.latency_ms < 3000, outcome
+
+
 def test_a_body_longer_than_the_limit_is_read_to_the_limit_and_its_connection_dropped():
     big = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % (BODY_LIMIT * 4) + b"y" * (BODY_LIMIT * 4)
     with Scripted([big, b"HTTP/1.1 204 No Content\r\n\r\n"]) as receiver:
