@@ -2,9 +2,9 @@
 
 An :class:`_Attempt` takes a kept-alive :class:`_Link` of its receiver (or opens one: the only
 step that runs as a Task), writes its request in one write and is called back by the link as the
-answer's bytes come (:class:`answers.Reader`), when the connection is lost, by its deadline's
-deadline (its sender's deadline timer), or by :meth:`_Attempt.stop` (a cancellation). Whichever comes first ends it, once: its
-``done`` callback gets the :class:`Outcome`. A kept-alive connection the receiver closed as the
+answer's bytes come (:class:`answers.Reader`) and when the connection is lost; its deadline (the
+sender's one timer) or a cancellation stops it (:meth:`_Attempt.stop`). Whichever comes first
+ends it, once: its ``done`` callback gets the :class:`Outcome`. A kept-alive connection the receiver closed as the
 request went is reopened once (that is not a failed attempt).
 """
 
@@ -123,7 +123,7 @@ class _Attempt:
         if link is not None:
             self._send(link)
             return
-        self.opening = self.sender._open(self.key, self.started + self.sender.timeout)
+        self.opening = self.sender._open(self.key, self.deadline)
         self.opening.add_done_callback(self._opened)
 
     def _opened(self, opening: asyncio.Future) -> None:
