@@ -21,10 +21,11 @@ HEADERS = {"Content-Type": "application/json"}
 
 class Scripted:
     """A loopback receiver that answers the n-th request with ``answers[n]`` (bytes, or a callable
-    given the connection); ``close_after``: request numbers after which it closes the connection."""
+    given the connection); ``close_after``: request numbers after which it closes the connection;
+    ``tls``: a server-side SSL context (it then speaks HTTPS)."""
 
-    def __init__(self, answers, close_after=()) -> None:
-        self.answers, self.close_after = list(answers), set(close_after)
+    def __init__(self, answers, close_after=(), tls=None) -> None:
+        self.answers, self.close_after, self.tls = list(answers), set(close_after), tls
         self.requests: list[bytes] = []
         self.connections = 0
         self.closed = 0                  # connections the sender closed (or dropped)
@@ -54,6 +55,9 @@ class Scripted:
 
     def _serve(self, conn: socket.socket) -> None:
         try:
+            if self.tls is not None:
+                conn.settimeout(10)
+                conn = self.tls.wrap_socket(conn, server_side=True)
             self._exchange(conn)
         except OSError:              # the sender dropped the connection (its deadline, a body too long)
             pass
@@ -334,3 +338,38 @@ def test_a_kept_alive_connection_left_unused_for_idle_for_is_closed(monkeypatch)
         first, closed, second = asyncio.run(run(receiver))
     assert (first.status, closed, second.status) == (200, 1, 200), (first, closed, second)
     assert receiver.connections == 2 and len(receiver.requests) == 2
+
+
+def test_an_https_receiver_is_answered_through_tls_and_its_connection_kept(tmp_path):
+    """The link is a buffered protocol: under TLS the loop's SSL layer hands it the decrypted
+    bytes the same way (two attempts, one connection, the answers read whole)."""
+    import shutil
+    import ssl
+    import subprocess
+
+    from support.realredis import missing_binary
+
+    if shutil.which("openssl") is None:
+        missing_binary("openssl (apt-get install openssl): a self-signed certificate for the receiver")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=DNS:localhost", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True, timeout=60)
+    server_side = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_side.load_cert_chain(cert, key)
+    receiver = Scripted([b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"], tls=server_side)
+    client_side = ssl.create_default_context(cafile=str(cert))
+
+    async def run(url: str):
+        sender = sender_module.Sender(10.0)
+        sender._connector._tls = client_side
+        try:
+            return [await sender.post(url, b'{"n": %d}' % n, HEADERS) for n in range(2)]
+        finally:
+            sender.close()
+
+    with receiver:
+        port = receiver.url.split(":")[2].split("/")[0]
+        outcomes = asyncio.run(run(f"https://localhost:{port}/hook"))
+    assert [(outcome.status, outcome.excerpt) for outcome in outcomes] == [(200, "ok")] * 2, outcomes
+    assert receiver.connections == 1 and len(receiver.requests) == 2
