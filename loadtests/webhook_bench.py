@@ -78,7 +78,7 @@ def thread_cpu() -> dict[str, tuple[float, float]]:
     for thread in threading.enumerate():
         try:
             user, system = cpu_split(f"self/task/{thread.native_id}")
-        except OSError:
+        except (OSError, TypeError):
             continue
         name = re.sub(r"_\d+$", "", thread.name)
         before = found.get(name, (0.0, 0.0))

@@ -78,6 +78,10 @@ Records (a campaign, a task, a bot's sending lane ...)
   and ``version`` + 1. ``fn`` may be called again if the record changed meanwhile; it may raise to
   refuse (nothing written). ``update_many`` does the same over several records at once (a missing
   record is passed as ``None`` and may be created by returning a replacement).
+- ``create_missing(name, items)``: ``items`` are ``(kind, id, NewRecord)``; one atomic step creates
+  those whose record does not exist (all at one creation instant, in the order given) and leaves
+  the others as they are; per item the record created, or ``None`` (it existed). Nothing to read
+  first, no function that may run again: the records of a webhook window in one round trip.
 - ``trim(name, index, keep)`` is one atomic step: the records holding the oldest entries of
   ``index`` (lowest (score, seq)) beyond its newest ``keep`` are removed, from every index they
   are in; it returns how many (version + 1 when any). It is for bounded histories of plain-data
@@ -235,6 +239,8 @@ class Store(Protocol):
     def update_many(self, sandbox: str, keys: Sequence[tuple[str, str]],
                     fn: Callable[[tuple[Record | None, ...]], Sequence[NewRecord | None]], *,
                     generation: int | None = None) -> tuple[Record | None, ...]: ...
+    def create_missing(self, sandbox: str, items: Sequence[tuple[str, str, NewRecord]], *,
+                       generation: int | None = None) -> tuple[Record | None, ...]: ...
     def trim(self, sandbox: str, index: str, keep: int) -> int: ...
     def page(self, sandbox: str, index: str, *, low: float | None = None, high: float | None = None,
              offset: int = 0, limit: int | None = None, newest_first: bool = True) -> Page: ...

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import bisect
 import dataclasses
 import random
 import threading
@@ -12,70 +11,8 @@ from typing import Any, Iterator, Mapping
 
 from . import codec
 from .base import ClockState, Lease, Record, SandboxInfo, StaleGeneration
+from .memory_index import Index
 from .values import COUNTED
-
-_INF = float("inf")
-
-
-class Index:
-    """Entries ordered by (score, seq): parallel lists of sort keys and record keys."""
-
-    __slots__ = ("keys", "refs")
-
-    def __init__(self) -> None:
-        self.keys: list[tuple[float, int]] = []
-        self.refs: list[tuple[str, str]] = []
-
-    def add(self, key: tuple[float, int], ref: tuple[str, str]) -> None:
-        if not self.keys or key >= self.keys[-1]:
-            self.keys.append(key)
-            self.refs.append(ref)
-        else:
-            position = bisect.bisect_right(self.keys, key)
-            self.keys.insert(position, key)
-            self.refs.insert(position, ref)
-
-    def remove(self, key: tuple[float, int], ref: tuple[str, str]) -> None:
-        position = bisect.bisect_left(self.keys, key)
-        while position < len(self.keys) and self.keys[position] == key:
-            if self.refs[position] == ref:
-                del self.keys[position]
-                del self.refs[position]
-                return
-            position += 1
-
-    def remove_many(self, entries: list[tuple[tuple[float, int], tuple[str, str]]]) -> None:
-        """Remove several entries in one pass: the kept stretches between the first and the last
-        are copied once, the tail after them moved once (a trim's entries are scattered among
-        records that stay, so one deletion each would move the whole tail every time; they are
-        the oldest, so the stretch is short and the tail long)."""
-        if len(entries) == 1:         # most of a trim's indexes (one per recipient) lose one entry
-            self.remove(*entries[0])
-            return
-        positions = set()
-        for key, ref in entries:
-            position = bisect.bisect_left(self.keys, key)
-            while position < len(self.keys) and self.keys[position] == key and self.refs[position] != ref:
-                position += 1
-            if position < len(self.keys) and self.keys[position] == key:
-                positions.add(position)
-        if not positions:
-            return
-        ordered = sorted(positions)
-        first, last = ordered[0], ordered[-1]
-        keys, refs, kept_keys, kept_refs, start = self.keys, self.refs, [], [], first
-        for position in ordered:
-            kept_keys += keys[start:position]
-            kept_refs += refs[start:position]
-            start = position + 1
-        keys[first:last + 1] = kept_keys
-        refs[first:last + 1] = kept_refs
-
-    def bounds(self, low: float | None, high: float | None) -> tuple[int, int]:
-        start = 0 if low is None else bisect.bisect_left(self.keys, (low, -1))
-        end = len(self.keys) if high is None else bisect.bisect_right(self.keys, (high, _INF))
-        return start, max(start, end)
-
 
 @dataclass
 class Log:
@@ -114,7 +51,7 @@ class Data:
 
     def resized(self, name: str, index: Index) -> None:
         """An index gained or lost entries: keep its size (an empty one is forgotten, index included)."""
-        size = len(index.keys)
+        size = len(index)
         if not size:
             self.indexes.pop(name, None)
         if name[0] != COUNTED:
@@ -238,11 +175,6 @@ class ReadOnly(Mapping[int, int]):
 
     def __len__(self) -> int:
         return len(self._data)
-
-
-def resolve(indexes: tuple[tuple[str, float | None], ...], created_us: int) -> tuple[tuple[str, float], ...]:
-    created = created_us / 1_000_000
-    return tuple([(name, created if score is None else float(score)) for name, score in indexes])
 
 
 _SCALARS = frozenset({str, bytes, int, float, bool, type(None)})

@@ -10,8 +10,8 @@ import uuid
 from typing import Callable, Iterator, Sequence
 
 from .base import IdStyle, NewRecord, Page, Record, With
-from .memory_parts import Data, Index, kept, opened, records, resolve
-from .values import COUNTED
+from .memory_parts import Data, Index, kept, opened, records
+from .values import COUNTED, resolve
 
 
 class Records:
@@ -84,10 +84,7 @@ class Records:
                 changed = True
                 if old is None:
                     if now is None:           # the records one step creates share its instant
-                        now = box.clock.now_us(self._real_us())
-                        if data.last_created_us is not None and now < data.last_created_us:
-                            now = data.last_created_us
-                        data.last_created_us = now
+                        now = self._instant(box, data)
                     data.seq += 1
                     record = Record(kind, record_id, data.seq, now, 1, new.value, resolve(new.indexes, now))
                 else:
@@ -99,28 +96,63 @@ class Records:
                 box.bump(records=True)
             return tuple(out)
 
+    def create_missing(self, sandbox: str, items: Sequence[tuple[str, str, NewRecord]], *,
+                       generation: int | None = None) -> tuple[Record | None, ...]:
+        box = self._for_write(sandbox, generation) or (self._get(sandbox) if items else None)
+        if box is None:
+            return ()
+        with box.lock:
+            box.check(generation)
+            data = box.data
+            present, out, now = data.records, [], None
+            for kind, record_id, new in items:
+                if (kind, record_id) in present:
+                    out.append(None)
+                    continue
+                if now is None:               # the records one step creates share its instant
+                    now = self._instant(box, data)
+                data.seq += 1
+                record = Record(kind, record_id, data.seq, now, 1, new.value, resolve(new.indexes, now))
+                self._store(data, None, kept(record))
+                out.append(record)
+            if now is not None:
+                box.bump(records=True)
+            return tuple(out)
+
+    def _instant(self, box, data: Data) -> int:
+        """The creation instant of a step's new records: the clock now, never below the last one's."""
+        now = box.clock.now_us(self._real_us())
+        if data.last_created_us is not None and now < data.last_created_us:
+            now = data.last_created_us
+        data.last_created_us = now
+        return now
+
     @staticmethod
     def _store(data: Data, old: Record | None, record: Record) -> None:
         ref, seq, indexes = (record.kind, record.id), record.seq, data.indexes
+        after = record.indexes
         if old is None:
-            added = record.indexes
+            added = after
             data.counts[record.kind] = data.counts.get(record.kind, 0) + 1
-        elif old.indexes == record.indexes:
-            added = ()
         else:
-            before, after = set(old.indexes), set(record.indexes)
-            for name, score in before - after:
-                index = indexes[name]
-                index.remove((score, seq), ref)
-                data.resized(name, index)     # per-recipient indexes come and go: never keep empty ones
-            added = [entry for entry in record.indexes if entry not in before]
+            before = old.indexes
+            if before == after:
+                added = ()
+            else:
+                for entry in before:       # (a handful each: lists, not sets; per record, it shows)
+                    if entry not in after:
+                        name = entry[0]
+                        index = indexes[name]
+                        index.remove((entry[1], seq, ref))
+                        data.resized(name, index)  # per-recipient indexes come and go: never keep empty ones
+                added = [entry for entry in after if entry not in before]
         for name, score in added:
             index = indexes.get(name)
             if index is None:
                 index = indexes[name] = Index()
-            index.add((score, seq), ref)
+            index.add((score, seq, ref))
             if name[0] == COUNTED:                          # (Data.resized, inline: per record, it shows)
-                data.sizes[name] = len(index.keys)
+                data.sizes[name] = len(index)
         data.records[ref] = record
 
     def trim(self, sandbox: str, index: str, keep: int) -> int:
@@ -130,18 +162,17 @@ class Records:
         with box.lock:
             data = box.data
             found = data.indexes.get(index)
-            cut = 0 if found is None else len(found.refs) - max(0, keep)
+            cut = 0 if found is None else len(found) - max(0, keep)
             if cut <= 0:
                 return 0
-            doomed = found.refs[:cut]
-            del found.keys[:cut], found.refs[:cut]
+            doomed = found.pop_front(cut)
             elsewhere: dict[str, list] = {}
             gone: dict[str, int] = {}
             for ref in doomed:
                 record = data.records.pop(ref)
                 for name, score in record.indexes:
                     if name != index:
-                        elsewhere.setdefault(name, []).append(((score, record.seq), ref))
+                        elsewhere.setdefault(name, []).append((score, record.seq, ref))
                 gone[record.kind] = gone.get(record.kind, 0) + 1
             for kind, number in gone.items():
                 left = data.counts[kind] - number
@@ -151,8 +182,8 @@ class Records:
                     del data.counts[kind]
             for name, entries in elsewhere.items():
                 other = data.indexes[name]
-                if len(entries) == len(other.keys):       # all of it (distinct entries it holds): e.g. a
-                    other.keys, other.refs = [], []       # recipient whose every delivery goes
+                if len(entries) == len(other):            # all of it (distinct entries it holds): e.g. a
+                    other.clear()                         # recipient whose every delivery goes
                 else:
                     other.remove_many(entries)
                 data.resized(name, other)
@@ -176,9 +207,9 @@ class Records:
             if count <= 0:
                 return Page((), total)
             if newest_first:
-                refs = found.refs[end - offset - count:end - offset][::-1]
+                refs = found.slice(end - offset - count, end - offset)[::-1]
             else:
-                refs = found.refs[start + offset:start + offset + count]
+                refs = found.slice(start + offset, start + offset + count)
             return Page(tuple(opened(data.records[ref]) for ref in refs), total)
 
     def scan(self, sandbox: str, index: str, *, low: float | None = None, high: float | None = None,
@@ -192,7 +223,7 @@ class Records:
             if found is None:
                 return iter(())
             start, end = found.bounds(low, high)
-            refs = found.refs[start:end]      # a list of references: cheap, and immune to later inserts
+            refs = found.slice(start, end)    # a list of references: cheap, and immune to later inserts
             generation = box.generation
         if newest_first:
             refs.reverse()

@@ -19,7 +19,10 @@ return out
 # ARGV: P NAME expected_gen real_us id_field(or '') id_expected(or '': the id was taken already, not
 # compared nor counted) n created_us(or ''), then per record:
 #   kind id expected_ver(0: must not exist; '-': a new record whose id the store just took from
-#   its counter, so none can exist: not read) value n_ix (ixname score-or-'')...
+#   its counter, so none can exist: not read; '?': created if it does not exist, else left as it
+#   is and answered {0, '0', 0, ''}) value ix (its index entries, one JSON argument
+#   [[ixname, score-or-''], ...]: one argument per record, not two per entry, as the client packs
+#   each argument in Python)
 # created_us: the creation instant of the records created (the caller's reading of the clock, given
 # to its build function; CONFLICT when a newer record was created since); '': the clock now;
 # 'created_us|off|frz': that instant, read from the clock (off, frz) the caller knows (CONFLICT if
@@ -38,13 +41,9 @@ local pos = 9
 local items = {}
 for r = 1, tonumber(ARGV[7]) do
   local item = {kind = ARGV[pos], id = ARGV[pos + 1], ver = ARGV[pos + 2], v = ARGV[pos + 3], ix = {}}
-  local nix = tonumber(ARGV[pos + 4])
+  if ARGV[pos + 4] ~= '[]' then item.ix = cjson.decode(ARGV[pos + 4]) end
   pos = pos + 5
-  for k = 1, nix do
-    item.ix[k] = {ARGV[pos], ARGV[pos + 1]}
-    pos = pos + 2
-  end
-  if (item.ver == '-' or item.ver == '0') and not counted[item.kind] then
+  if (item.ver == '-' or item.ver == '0' or item.ver == '?') and not counted[item.kind] then
     fields[#fields + 1] = 'c:' .. item.kind
     counted[item.kind] = #fields
   end
@@ -62,11 +61,13 @@ else
   given_text = ARGV[8]
 end
 local given = tonumber(given_text)
-local creates = 0
+local creates, skipped = 0, 0
 for _, item in ipairs(items) do
   item.key = D .. 'rec:' .. item.kind .. ':' .. item.id
   if item.ver == '-' then
     item.ver = '0'
+  elseif item.ver == '?' then
+    if redis.call('EXISTS', item.key) == 1 then item.skip = true; skipped = skipped + 1 else item.ver = '0' end
   else
     item.cur = redis.call('HMGET', item.key, 'v', 'seq', 'cus', 'ver', 'ix')
     if (item.cur[4] or '0') ~= item.ver then conflict = true end
@@ -84,6 +85,11 @@ if conflict then
   end
   return read
 end
+if skipped == #items then                -- all there already: nothing changes, no version moves
+  local same = {}
+  for _ = 1, skipped do for _, f in ipairs({0, '0', 0, ''}) do same[#same + 1] = f end end
+  return same
+end
 local changed = {}
 if counting then
   changed[#changed + 1] = 'n:' .. ARGV[5]
@@ -98,7 +104,12 @@ local counts = {}
 local out = {}
 for _, item in ipairs(items) do
   local seq, cus, ver
-  if item.ver == '0' then
+  if item.skip then
+    out[#out + 1] = 0
+    out[#out + 1] = '0'
+    out[#out + 1] = 0
+    out[#out + 1] = ''
+  elseif item.ver == '0' then
     local now = given
     if not now then
       now = (meta[4] ~= '' and tonumber(meta[4])) or (tonumber(ARGV[4]) + tonumber(meta[3]))
@@ -114,6 +125,7 @@ for _, item in ipairs(items) do
     local m = member(seq, item.kind, item.id)
     for _, e in ipairs(old) do sized(e[1], -redis.call('ZREM', D .. 'ix:' .. e[1], m)) end
   end
+  if not item.skip then
   local m = member(seq, item.kind, item.id)
   local resolved = {}
   for k, e in ipairs(item.ix) do
@@ -129,6 +141,7 @@ for _, item in ipairs(items) do
   out[#out + 1] = string.format('%d', cus)
   out[#out + 1] = ver
   out[#out + 1] = ixtext
+  end
 end
 if creates > 0 then
   changed[#changed + 1] = 'n:seq'

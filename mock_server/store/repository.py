@@ -5,8 +5,8 @@ allocated, its indexes (:class:`Index`, or an :class:`IndexFamily` of one index 
 campaigns), which entries a value has in them (``entries``), and what a reader gets from a stored
 :class:`~mock_server.store.base.Record` (``load``: by default the value itself). A
 :class:`Repository` is that kind over a store: ``create``/``get``/``update``/``update_many``/
-``page``/``scan``/``trim`` take and give values, and compute every index entry from the
-declaration, so no call site spells an index name or builds a :class:`NewRecord`.
+``create_missing``/``page``/``scan``/``trim`` take and give values, and compute every index entry
+from the declaration, so no call site spells an index name or builds a :class:`NewRecord`.
 
 Builders get the creation instant: ``create(sandbox, build)`` calls ``build(id, created_us)``, so a
 value can hold its own creation time as the store stamps it (nothing is patched on read).
@@ -132,6 +132,15 @@ class Repository(Generic[V, T]):
         out = self.store.update_many(sandbox, [kind.key(record_id) for record_id in record_ids], change,
                                      generation=generation)
         return tuple(None if record is None else kind.load(record) for record in out)
+
+    def create_missing(self, sandbox: str, items: Sequence[tuple[Any, V]], *,
+                       generation: int | None = None) -> list[T | None]:
+        """``Store.create_missing``: ``items`` are ``(id, value)``; per item what was created, or None
+        where a record with that id existed (left as it is)."""
+        kind, name = self.kind, self.kind.kind
+        out = self.store.create_missing(sandbox, [(name, str(record_id), kind.new(value)) for record_id, value in items],
+                                        generation=generation)
+        return [None if record is None else kind.load(record) for record in out]
 
     def page(self, sandbox: str, index: Index, *, low: float | None = None, high: float | None = None,
              offset: int = 0, limit: int | None = None, newest_first: bool = True) -> tuple[list[T], int]:

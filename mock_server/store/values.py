@@ -42,6 +42,12 @@ class SandboxInfo:
     indexes: Mapping[str, int] = field(default_factory=dict)  # counted index name -> its entries (absent: 0)
 
 
+def resolve(indexes: tuple[tuple[str, float | None], ...], created_us: int) -> tuple[tuple[str, float], ...]:
+    """A new record's index entries as stored: a score of None is its creation instant (seconds)."""
+    created = created_us / 1_000_000
+    return tuple([(name, created if score is None else float(score)) for name, score in indexes])
+
+
 @dataclass(frozen=True)
 class NewRecord:
     """What ``build``/``update`` functions return: the value and the index entries it declares."""

@@ -118,6 +118,7 @@ READS = {
     "wait": (lambda s: s.wait("gone", 0, 0.05), 0),
     "trim": (lambda s: s.trim("gone", "all", 0), 0),
     "update_many_none": (lambda s: s.update_many("gone", [("item", "1")], lambda current: [None]), (None,)),
+    "create_missing_nothing": (lambda s: s.create_missing("gone", []), ()),
     "update": (lambda s: s.update("gone", "item", "1", lambda current: item("y")), None),
     "release_nothing": (lambda s: s.release("gone", "app", {}), None),
 }
@@ -148,6 +149,7 @@ def test_a_write_pinned_to_a_dropped_sandbox_creates_nothing(store):
     store.drop("gone")
     for write in (lambda: store.update_many("gone", [("item", "1")], lambda current: [item("y")], generation=generation),
                   lambda: store.create("gone", "item", lambda record_id, created_us: item("y"), generation=generation),
+                  lambda: store.create_missing("gone", [("item", "1", item("y"))], generation=generation),
                   lambda: store.reserve("gone", "app", lambda view: (None, {1: 1}), generation=generation)):
         with pytest.raises(StaleGeneration):
             write()
@@ -340,6 +342,45 @@ def test_the_records_one_update_many_creates_share_its_creation_instant(make_sto
     assert [record.indexes for record in out] == [(("all", out[0].created_us / 1e6),)] * 3
     later = store.update_many("a", [("item", "four")], lambda current: [item("four")])
     assert later[0].created_us > out[0].created_us and later[0].seq > out[-1].seq
+
+
+def test_create_missing_creates_only_the_missing_records_in_one_step(make_store):
+    """The webhook window's write: the records that do not exist are created at one instant, in
+    the order given, with their index entries; one that exists is left exactly as it was (None
+    in its place); the same items again change nothing (not even the sandbox's version)."""
+    ticks = iter(range(10 ** 9))
+    store = make_store(time_source=lambda: 1_767_607_200 + next(ticks) / 1000)    # each reading 1 ms later
+    old = store.update_many("a", [("item", "two")], lambda current: [item("old", ("all", None), ("other", 7))])[0]
+    out = store.create_missing("a", [("item", "one", item("one", ("all", None), ("by-size", 3))),
+                                     ("item", "two", item("new two", ("all", None))),
+                                     ("lane", "three", item("three", ("all", None)))])
+    assert out[1] is None and store.get("a", "item", "two") == old
+    made = [out[0], out[2]]
+    assert [(r.kind, r.id, r.value.name, r.version) for r in made] == [("item", "one", "one", 1), ("lane", "three", "three", 1)]
+    assert made[0].created_us == made[1].created_us > old.created_us and old.seq < made[0].seq < made[1].seq
+    assert made[0].indexes == (("all", made[0].created_us / 1e6), ("by-size", 3.0))
+    assert [store.get("a", r.kind, r.id) for r in made] == made
+    assert [r.value.name for r in store.scan("a", "all", newest_first=False)] == ["old", "one", "three"]
+    assert store.page("a", "by-size").total == 1 and store.info("a").counts == {"item": 2, "lane": 1}
+    version = store.version("a")
+    again = store.create_missing("a", [("item", "one", item("x", ("all", None))), ("item", "two", item("y"))])
+    assert again == (None, None) and store.version("a") == version and store.get("a", "item", "one") == made[0]
+    with pytest.raises(StaleGeneration):
+        store.create_missing("a", [("item", "four", item("four"))], generation=store.info("a").generation + 1)
+    assert store.get("a", "item", "four") is None
+
+
+def test_index_names_may_hold_any_character(store):
+    """A record's index entries travel as one JSON argument to the Redis script: quotes, control
+    characters, non-ASCII and astral characters in a name (a recipient, a bot id) come back as
+    given, on every store."""
+    name = 'by-owner:"q\\\x1f\x00ü😀'
+    made = store.create_missing("a", [("item", "odd", item("odd", (name, 2.5), ("all", None)))])[0]
+    assert made.indexes[0] == (name, 2.5) and store.get("a", "item", "odd") == made
+    assert [r.id for r in store.page("a", name).records] == ["odd"]
+    again = store.update("a", "item", "odd", lambda current: item("odd", (name, 3.0)))
+    assert again.indexes == ((name, 3.0),) and store.page("a", name, low=3.0).total == 1
+    assert store.page("a", "all").total == 0
 
 
 def test_create_with_another_record_is_one_step(store):

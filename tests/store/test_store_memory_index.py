@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 
+from mock_server.store import memory_index
 from mock_server.store.memory_parts import Index
 
 
@@ -14,17 +15,68 @@ def test_remove_many_leaves_what_one_removal_at_a_time_leaves():
     for case in range(300):
         bulk, single = Index(), Index()
         size = rng.randrange(1, 120)
-        entries = [((float(rng.randrange(20)), seq), ("k", f"r{seq}")) for seq in range(size)]
-        for key, ref in entries:
-            bulk.add(key, ref)
-            single.add(key, ref)
+        entries = [(float(rng.randrange(20)), seq, ("k", f"r{seq}")) for seq in range(size)]
+        for entry in entries:
+            bulk.add(entry)
+            single.add(entry)
         front = case % 2 == 0
         pool = sorted(entries)[:max(1, size // 3)] if front else entries
         doomed = rng.sample(pool, rng.randrange(0, len(pool) + 1))
-        doomed.append(((99.0, 10_000), ("k", "absent")))           # not in the index: ignored
+        doomed.append((99.0, 10_000, ("k", "absent")))             # not in the index: ignored
         rng.shuffle(doomed)
         bulk.remove_many(doomed)
-        for key, ref in doomed:
-            single.remove(key, ref)
+        for entry in doomed:
+            single.remove(entry)
         assert (bulk.keys, bulk.refs) == (single.keys, single.refs)
         assert len(bulk.keys) == size - len(doomed) + 1
+
+
+def test_chunked_index_answers_as_one_sorted_list(monkeypatch):
+    """Small chunks (split beyond 8 entries), so every operation crosses chunk boundaries: adds
+    in and out of order, removals anywhere (the front of a large index, the webhook pump's
+    case), pops from the front, bounds and slices: the same as one sorted list of the entries."""
+    monkeypatch.setattr(memory_index, "LOAD", 4)
+    rng = random.Random(5)
+    for case in range(60):
+        index, model, seq = Index(), [], 0
+        for step in range(400):
+            action = rng.random()
+            if action < 0.55 or not model:
+                seq += 1
+                score = float(rng.randrange(30)) if case % 3 else float(seq)      # in order, or not
+                entry = (score, seq, ("k", f"r{seq}"))
+                index.add(entry)
+                model.append(entry)
+                model.sort(key=lambda item: item[:2])
+            elif action < 0.85:
+                entry = model[rng.randrange(min(len(model), 5))] if rng.random() < 0.5 else rng.choice(model)
+                index.remove(entry)
+                model.remove(entry)
+            elif action < 0.9:
+                index.remove((99.5, 0, ("k", "absent")))                 # not there: nothing changes
+            else:
+                count = rng.randrange(len(model) + 2)
+                assert index.pop_front(count) == [entry[2] for entry in model[:count]]
+                del model[:count]
+            assert len(index) == len(model)
+            assert index.refs == [entry[2] for entry in model] and index.keys == [entry[:2] for entry in model]
+            low, high = sorted(rng.choice([None, float(rng.randrange(-2, 32))]) or 0.0 for _ in range(2))
+            low = None if rng.random() < 0.2 else low
+            start, end = index.bounds(low, high)
+            inside = [entry[2] for entry in model if (low is None or entry[0] >= low) and entry[0] <= high]
+            assert index.slice(start, end) == inside
+            a, b = sorted(rng.randrange(len(model) + 3) for _ in range(2))
+            assert index.slice(a, b) == [entry[2] for entry in model[a:b]]
+
+
+def test_a_removal_near_the_front_of_a_large_index_moves_one_chunk():
+    """100,000 entries: a removal at the front leaves the other chunks as they were (the same
+    list objects), where one flat list moved every entry behind it."""
+    index = Index()
+    for seq in range(100_000):
+        index.add((float(seq), seq, ("k", str(seq))))
+    chunks = list(index._chunks)
+    index.remove((3.0, 3, ("k", "3")))
+    assert index._chunks[0] is chunks[0] and all(a is b for a, b in zip(index._chunks[1:], chunks[1:]))
+    assert len(chunks) > 100 and len(index) == 99_999
+    assert index.slice(0, 4) == [("k", "0"), ("k", "1"), ("k", "2"), ("k", "4")]

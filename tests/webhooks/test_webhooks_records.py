@@ -172,3 +172,29 @@ def test_a_record_value_is_immutable_so_the_memory_store_keeps_it_as_it_is(recor
     assert again == value and again["history"][0]["statusCode"] == 204
     if isinstance(records.store, MemoryStore):
         assert again is value                         # kept as it is: not decoded for each reader
+
+
+def test_a_window_of_records_is_one_redis_command_whatever_its_size(redis_url, real):
+    """The producer's write of a window (``Store.create_missing``): one script, no read first
+    (``update_many`` read every record, then committed: two scripts), for 3 records or 300, and
+    a window derived again (all there) is one script too. (``commandstats`` also counts the
+    commands a script runs: the scripts are what a round trip costs.)"""
+    import redis
+
+    from mock_server.store.redis import RedisStore
+
+    store = RedisStore(redis_url, seed=1, clock_start_us=START_US, clock_frozen=True, time_source=real)
+    store.touch(SANDBOX)
+    records, counter = Deliveries(store, max_records=3), redis.Redis.from_url(redis_url)
+    gen = generation(records)
+    try:
+        for count, start, created in ((3, 0, 3), (300, 0, 297), (300, 0, 0)):
+            counter.config_resetstat()
+            made = records.create(SANDBOX, gen, items("A", real.value + 30, count=count, start=start))
+            calls = {name: entry["calls"] for name, entry in counter.info("commandstats").items()}
+            scripts = {name: number for name, number in calls.items() if name.startswith(("cmdstat_eval", "cmdstat_script"))}
+            assert len(made) == created and scripts == {"cmdstat_evalsha": 1}, (count, calls)   # (their commands count too)
+        assert records.counts(SANDBOX)["pending"] == 300
+    finally:
+        counter.close()
+        store.close()
