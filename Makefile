@@ -37,11 +37,16 @@ install: $(STAMP)
 run: $(RUN_STAMP)
 	$(BIN)/mock-server --host $(HOST) --port $(PORT) --seed $(SEED) $(if $(CONFIG),--config $(CONFIG))
 
+# The tests run on TEST_WORKERS processes (pytest-xdist), each file's tests on one worker in file
+# order (docs/development.md "Parallel tests"); TEST_WORKERS=0 runs them all in one process.
+TEST_WORKERS ?= 2
+PARALLEL := $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
+
 test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(PARALLEL) $(PYTEST_ARGS)
 
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not slow" $(PARALLEL) $(PYTEST_ARGS)
 
 # The examples of README.md and docs/*.md as transcripts (tests/transcript.py): check them, or rewrite the answers.
 readme-check: $(STAMP)

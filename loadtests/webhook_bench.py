@@ -9,8 +9,10 @@
 3. runs the dispatcher until the receiver has counted ``--events`` events (or ``--seconds``
    pass), the garbage collector tuned as ``mock-server`` tunes it (``--python-gc``: as Python
    sets it), and prints the delivery rate (receiver's count over real time; the receiver's work is
-   included, it shares the machine's cores) and this process's RSS at each quarter of the run
-   (``current``) and its peak, so a flat memory profile is visible;
+   included, it shares the machine's cores), the dispatcher's CPU per event, in all and per
+   thread (producer, recorder, the attempts' event loop; of which system time), and this
+   process's RSS at each quarter of the run (``current``) and its peak, so a flat memory
+   profile is visible;
 4. with ``--scaleout`` (skipped, saying so, without ``redis-server`` on PATH), the same campaign on a
    private ``redis-server`` delivered by one, then by two mock processes (``--worker``: an app on
    that Redis, its dispatcher only) to one receiver, in alternating rounds (``--rounds``), each
@@ -56,25 +58,32 @@ def campaign_csv(rows: int) -> bytes:
 
 def cpu_seconds(pid: int | str = "self") -> float:
     """User + system CPU time of a process (Linux /proc)."""
+    return sum(cpu_split(pid))
+
+
+def cpu_split(pid: int | str = "self") -> tuple[float, float]:
+    """User and system CPU time of a process, or of a thread (``self/task/TID``) (Linux /proc)."""
     with open(f"/proc/{pid}/stat") as handle:
         fields = handle.read().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / os.sysconf("SC_CLK_TCK"), int(fields[12]) / os.sysconf("SC_CLK_TCK")
 
 
-def thread_cpu() -> dict[str, float]:
-    """User + system CPU seconds of each live thread of this process, by thread name (Linux /proc;
-    threads sharing a name are summed)."""
+def thread_cpu() -> dict[str, tuple[float, float]]:
+    """CPU seconds (user, system) per live thread of this process, by thread name with its pool
+    number dropped (``webhooks-worker-store_3`` counts as ``webhooks-worker-store``): Linux /proc."""
+    import re
     import threading
 
-    out: dict[str, float] = {}
+    found: dict[str, tuple[float, float]] = {}
     for thread in threading.enumerate():
         try:
-            with open(f"/proc/self/task/{thread.native_id}/stat") as handle:
-                fields = handle.read().rpartition(")")[2].split()
+            user, system = cpu_split(f"self/task/{thread.native_id}")
         except (OSError, TypeError):
             continue
-        out[thread.name] = out.get(thread.name, 0.0) + (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return out
+        name = re.sub(r"_\d+$", "", thread.name)
+        before = found.get(name, (0.0, 0.0))
+        found[name] = (before[0] + user, before[1] + system)
+    return found
 
 
 def free_port() -> int:
@@ -262,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
                 samples.append((marks.pop(0), rss_now()))
         elapsed = time.monotonic() - begin
         cpu_mock, cpu_receiver = cpu_seconds() - cpu_before, cpu_seconds(process.pid) - receiver_before
-        threads = {name: seconds for name, seconds in thread_cpu().items() if name.startswith("webhooks-")}
+        threads = thread_cpu()                  # the dispatcher's threads started with it: all theirs
         dispatcher.stop()
         stats = receiver_stats(url)
         records = dispatcher.deliveries.counts("default")
@@ -275,8 +284,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"CPU per event: dispatcher {cpu_mock / max(stats['total'], 1) * 1e6:.0f} us, "
           f"receiver {cpu_receiver / max(stats['total'], 1) * 1e6:.0f} us "
           f"(CPU busy: dispatcher {cpu_mock / elapsed:.0%}, receiver {cpu_receiver / elapsed:.0%} of one core)")
-    print("CPU per event by thread: " + ", ".join(f"{name} {seconds / max(stats['total'], 1) * 1e6:.0f} us"
-                                                  for name, seconds in sorted(threads.items())))
+    per_event = 1e6 / max(stats["total"], 1)
+    print("CPU per event by thread (of which system): " + ", ".join(
+        f"{name} {sum(split) * per_event:.0f} us ({split[1] * per_event:.0f})" for name, split in
+        sorted(threads.items(), key=lambda item: -sum(item[1])) if name.startswith("webhooks")))
     print(f"by event: {json.dumps(stats['byEvent'])}; records kept: {json.dumps(records)}")
     print("RSS during delivery: " + ", ".join(f"{n:,} events {r / MB:.0f} MB" for n, r in samples)
           + f"; peak {rss_peak() / MB:.0f} MB (baseline after upload {baseline / MB:.0f} MB)")

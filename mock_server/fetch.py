@@ -127,7 +127,9 @@ def _one_hop(url: str, first_host: str | None, timeout: float, max_bytes: int, p
             size = f"{declared:,} bytes" if declared < HUGE else "declared with a Content-Length of over 30 digits"
             raise FetchError(f"the file at {shown} is {size}, more than the {max_bytes:,} bytes allowed")
         chunks = []
-        while chunk := response.read(CHUNK):
+        # never more than one byte past the cap in one read: a read blocks until it is full (or the
+        # end), so a 256 KiB read of a slow endless stream waited for 256 KiB before the cap was checked
+        while chunk := response.read(min(CHUNK, max_bytes - received + 1)):
             received += len(chunk)
             if received > max_bytes:
                 raise FetchError(f"the file at {shown} is larger than the {max_bytes:,} bytes allowed")

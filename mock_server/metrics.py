@@ -109,10 +109,15 @@ class Metrics:
         self.faults.labels(provider, *self._sandbox(sandbox)).inc()
 
     def webhook_attempt(self, sandbox: str, outcome: str, delay: float | None) -> None:
-        extra = self._sandbox(sandbox)
-        self.webhook_attempts.labels(outcome, *extra).inc()
+        key = ("webhook", outcome, sandbox if self.sandbox_label else None)
+        children = self._children.get(key)
+        if children is None:
+            extra = self._sandbox(sandbox)
+            children = self._children.setdefault(key, (self.webhook_attempts.labels(outcome, *extra),
+                                                       self.webhook_delay.labels(*extra) if extra else self.webhook_delay))
+        children[0].inc()
         if delay is not None:
-            (self.webhook_delay.labels(*extra) if extra else self.webhook_delay).observe(max(0.0, delay))
+            children[1].observe(max(0.0, delay))
 
     def time_store(self, store: Any) -> None:
         """Time every operation of ``store`` (its bound methods are wrapped on the instance, so the

@@ -16,6 +16,18 @@ pytest_plugins = ["support.realredis",   # redis_server / redis_url: a private r
                   "pytester"]            # the plugin tests run pytest in a temporary project
 
 
+def pytest_collection_modifyitems(items):
+    """Every generated schemathesis test gets its own node id (``test_x[GET /v1/campaigns]``).
+
+    schemathesis 4.32 builds them with no callspec and the function's name as ``originalname``,
+    from which pytest 9.2 derives the node id: all 37 operations of ``tests/ui/test_openapi_fuzz.py``
+    had one id. ``pytest -n`` (xdist) schedules by node id, so it ran one of them and dropped 36
+    without a word (``tests/shipping/test_suite.py`` checks that ids are unique)."""
+    for item in items:
+        if type(item).__name__ == "SchemathesisFunction" and not item.nodeid.endswith("::" + item.name):
+            item._id = item.parent.id.child(item.name)     # what pytest gives any other node
+
+
 @pytest.fixture(autouse=True)
 def checked_answers(monkeypatch):
     """Every app in a test fails (500) when an answer's schema would change the answer its view built."""

@@ -78,11 +78,15 @@ class MemoryStore(Records, Primitives, SingleUpdate):
             raise StaleGeneration(f"sandbox '{name}' is gone (expected generation {generation})")
         return box
 
-    def _arrival(self, name: str, deadline: float) -> Sandbox | None:
+    def _arrival(self, name: str, deadline: float, after: int) -> Sandbox | None:
         """The sandbox, waiting until ``deadline`` (``time.monotonic``) for it to be created if it
-        does not exist (a wait never creates it); None if it still does not."""
+        does not exist (a wait never creates it); None if it still does not. A sandbox that does
+        not exist is at version 0 with empty logs, so a wait for something after ``after`` < 0 is
+        answered at once (None), as the Redis store's is."""
         with self._born:
             while (box := self._sandboxes.get(name)) is None:
+                if after < 0:
+                    return None
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return None
@@ -171,7 +175,7 @@ class MemoryStore(Records, Primitives, SingleUpdate):
 
     def wait(self, sandbox: str, after: int, timeout: float) -> int:
         deadline = time.monotonic() + max(0.0, timeout)
-        box = self._arrival(sandbox, deadline)
+        box = self._arrival(sandbox, deadline, after)
         if box is None:
             return 0
         with box.changed:             # Condition.wait releases the lock while it sleeps

@@ -82,7 +82,7 @@ class Primitives:
 
     def wait_log(self, sandbox: str, log: str, after: int, timeout: float) -> int:
         deadline = time.monotonic() + max(0.0, timeout)
-        box = self._arrival(sandbox, deadline)
+        box = self._arrival(sandbox, deadline, after)
         if box is None:
             return 0
         with box.changed:                        # Condition.wait releases the lock while it sleeps

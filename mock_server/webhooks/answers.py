@@ -42,6 +42,13 @@ class Reader:
         self.complete = False
 
     def feed(self, data: bytes) -> bool:
+        if self.mode is None and not self.buffer:       # the common case: a whole head in one read
+            end = data.find(b"\r\n\r\n")
+            if end >= 0:
+                if self._head(data[:end]):
+                    self.buffer += data[end + 4:]         # (bytes after an answer without a body: never reused)
+                    return True
+                data = data[end + 4:]
         self.buffer += data
         buffer = self.buffer
         while True:

@@ -35,6 +35,7 @@ class HostileServer(ServingThread):
     def __init__(self) -> None:
         self.stop_event = threading.Event()
         self.auth_seen: list[str | None] = []
+        self.dripped: dict[str, int] = {}        # path: bytes a drip has written so far
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -128,6 +129,7 @@ class HostileServer(ServingThread):
                     except OSError:
                         break
                     sent += size
+                    server.dripped[self.path] = sent
                     server.stop_event.wait(pause)
                 self.close_connection = True
 
@@ -259,7 +261,11 @@ def test_endless_stream_over_the_size_cap_stops_at_the_cap(hostile):
     started = time.monotonic()
     with pytest.raises(FetchError, match="larger than the 20,000 bytes allowed"):
         fetch(hostile.base + "/endless.csv", timeout=10, max_bytes=20_000)
+    dripped = hostile.dripped["/endless.csv"]
     assert time.monotonic() - started < 5
+    # the reads stop at the cap: a first read of a whole 256 KiB chunk took 2.6 s of this drip
+    # (1 KiB every 10 ms) before the cap was even looked at; here only a > 1 s stall would reach 128 KiB
+    assert dripped < 128 * 1024, dripped
 
 
 def test_content_length_lie_says_what_happened(client, hostile):

@@ -197,17 +197,24 @@ def test_every_sh_block_is_run_written_or_skipped_with_a_reason():
     assert sum(1 for b in blocks[README] if b.commands) >= 3      # the five-minute tour runs too
 
 
-@pytest.mark.slow
-def test_every_page_answers_as_shown_and_can_be_run_again():
-    """Every example of README.md and docs/, page by page, against one running mock (as `make
-    readme-check` runs them against a fresh one each): twice, so each page starts from its own reset."""
+@pytest.fixture(scope="module")
+def running_mock():
+    """One ``mock-server --seed 0`` for every page (each page starts with its own reset)."""
     mock = transcript.FreshMock()
-    try:
-        for run in ("first", "second"):
-            completed = subprocess.run([sys.executable, SCRIPT, "--base-url", mock.base_url],
-                                       capture_output=True, text=True, timeout=1200, cwd=README.parent)
-            assert completed.returncode == 0, (f"{run} run:\n" + completed.stdout[-6000:] + completed.stderr[-3000:]
-                                               + "\n(run `make readme` to rewrite the expected outputs)")
-            assert re.search(r"^total: \d+ pages, .* 0 mismatched", completed.stdout, re.M)
-    finally:
-        mock.close()
+    yield mock.base_url
+    mock.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("page", PAGES, ids=transcript.shown)
+def test_every_page_answers_as_shown_and_can_be_run_again(page, running_mock):
+    """Every example of README.md and docs/, page by page, against one running mock (as `make
+    readme-check` runs them against a fresh one each): twice, so the page starts from its own reset.
+    One test per page, so that parallel workers (``pytest -n``) share the pages out."""
+    for run in ("first", "second"):
+        completed = subprocess.run([sys.executable, SCRIPT, str(page), "--base-url", running_mock],
+                                   capture_output=True, text=True, timeout=600, cwd=README.parent)
+        assert completed.returncode == 0, (f"{run} run:\n" + completed.stdout[-6000:] + completed.stderr[-3000:]
+                                           + "\n(run `make readme` to rewrite the expected outputs)")
+        assert re.search(rf"^{re.escape(transcript.shown(page))}: \d+ commands run, .* 0 mismatched;",
+                         completed.stdout, re.M)

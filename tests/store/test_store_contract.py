@@ -755,7 +755,13 @@ def test_wait_log_returns_on_an_append_or_a_reset(store):
     began = time.monotonic()
     assert store.wait_log("a", "journal", 0, timeout=0.2) == 0     # times out with the current last
     assert 0.15 <= time.monotonic() - began < 5
+    began = time.monotonic()
     assert store.wait_log("a", "nothing", -1, timeout=5) == 0      # already past: at once
+    assert time.monotonic() - began < 2
+    began = time.monotonic()
+    assert store.wait_log("never-made", "journal", -1, timeout=5) == 0   # no sandbox: last is 0
+    assert time.monotonic() - began < 2
+    assert store.info("never-made") is None                        # and the wait made none
 
 
 def test_each_map_has_its_own_version_answered_by_touch(store):
@@ -858,7 +864,9 @@ def test_wait_times_out_with_the_current_version(store):
     began = time.monotonic()
     assert store.wait("a", version, timeout=0.2) == version
     assert 0.15 <= time.monotonic() - began < 2
+    began = time.monotonic()
     assert store.wait("a", version - 1, timeout=5) == version       # already past: at once
+    assert time.monotonic() - began < 2
 
 
 # -- concurrency properties (real threads) ---------------------------------------------------------

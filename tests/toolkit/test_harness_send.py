@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 
 import pytest
+import requests
 
 from harness.cli import main
 from harness.control import MockControl
@@ -127,10 +128,15 @@ def test_wait_follows_an_indigitall_task_to_the_end(fast, capsys):
 
 
 def test_wait_with_the_clock_moved_through_the_control_plane(frozen, capsys):
+    # The upload's journal entry is written once the task exists.  (A fixed delay raced a slow upload
+    # on a loaded machine: the clock moved first and the task waited on a frozen clock.  Waiting for
+    # the task's 5 messages always waited the full 10 s: on a frozen clock only the first is sent.)
+    journal, uploads = f"{frozen.base_url}/_mock/requests", {"method": "POST", "path": "/v2/chat/application/*/message/csv"}
+    before = requests.get(journal, params={**uploads, "limit": 1}, timeout=10).json()["total"]
+
     def move_once_sent(control) -> None:
-        """Advance the clock once the task exists (a fixed delay raced a slow upload on a loaded
-        machine: the clock moved first and the task waited on a frozen clock)."""
-        control.messages(wait_for=5, timeout=10, limit=1)        # the mock's long-poll: until the 5 exist
+        """Advance the clock once the task exists (the mock's long-poll on its journal)."""
+        requests.get(journal, params={**uploads, "limit": 1, "wait_for": before + 1, "timeout": 10}, timeout=30)
         control.clock.advance("PT5M")
 
     with MockControl(frozen.base_url) as control:

@@ -11,7 +11,8 @@ import time
 import pytest
 import requests
 
-from mock_server.webhooks import lanes as lanes_module
+from mock_server.webhooks import attempts as attempts_module
+from mock_server.webhooks import checks as checks_module
 from mock_server.webhooks.records import delivery_id, new_value
 from support.webhooks import advance, config, deliveries, live, send_indigitall, send_jelou, subscribe, wait_deliveries
 
@@ -85,7 +86,7 @@ def test_a_failure_inside_the_mock_is_a_recorded_attempt_then_a_dead_letter(webh
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(lanes_module, "attempt_headers", broken)
+    monkeypatch.setattr(attempts_module, "attempt_headers", broken)
     with live(config({"max_attempts": 2})) as server:
         base = server.base_url
         subscribe(base, provider="indigitall", applicationId=200, url=webhook_receiver.url, events=["sent"])
@@ -199,3 +200,25 @@ def test_attempts_starting_together_share_one_slow_existence_check(webhook_recei
         assert wait_deliveries(base, "delivered", len(contacts), timeout=20)["total"] == len(contacts)
     assert sorted(event.recipient for event in webhook_receiver.events) == contacts
     assert 1 <= len(reads) <= 3, reads                 # 8 attempts under way at once; not one read each
+
+
+def test_attempts_that_end_as_they_start_end_in_turn_never_nested(webhook_receiver, monkeypatch):
+    """An attempt refused at once (here by the host policy) ends inside the look for startable jobs
+    that started it: that look repeats, rather than each ending starting the next one inside it (a
+    call stack as deep as the queue: 1,500 jobs queued at once would exceed Python's recursion
+    limit). Every delivery is dead, refused, none sent. (No rate to wait for, the subscription
+    known to exist: nothing else ends a turn of the loop between two of them.)"""
+    monkeypatch.setattr(checks_module, "KNOWN_FOR", 3600.0)
+    contacts = [f"346{n:08d}" for n in range(1500)]
+    with live(config({"rate": 1_000_000})) as server:
+        base, lanes = server.base_url, server.app.extensions["mock"].webhooks.lanes
+        lanes.policy = lambda url: "not this receiver (a test)"
+        subscribe(base, provider="indigitall", applicationId=200, url=webhook_receiver.url, events=["sent"])
+        send_indigitall(base, contacts)
+        advance(base, "PT1M")
+        dead = wait_deliveries(base, "dead", len(contacts), timeout=60, limit=5)
+        assert _settled(server.app.extensions["mock"].webhooks, timeout=20)
+    assert dead["total"] == len(contacts), dead["total"]
+    assert {record["history"][-1]["error"] for record in dead["deliveries"]} == {
+        "refused by the host policy: not this receiver (a test)"}
+    assert webhook_receiver.events == []

@@ -9,7 +9,7 @@ import threading
 import time
 from collections import Counter
 
-from mock_server.webhooks import lanes as lanes_module
+from mock_server.webhooks import checks as checks_module
 from support.webhooks import advance, config, deliveries, live, send_indigitall, subscribe, wait_deliveries
 
 CALLS = ("get", "get_value", "clock", "update", "update_many", "page", "put", "update_value")
@@ -36,7 +36,7 @@ def _count_store_calls(store, slow: float = 0.0) -> Counter:
 
 def test_an_attempt_costs_its_worker_no_store_round_trip_and_outcomes_are_written_in_batches(
         webhook_receiver, monkeypatch):
-    monkeypatch.setattr(lanes_module, "KNOWN_FOR", 3600.0, raising=False)
+    monkeypatch.setattr(checks_module, "KNOWN_FOR", 3600.0)
     contacts = [f"346000000{n:02d}" for n in range(40)]
     with live(config({"concurrency": 8, "max_share": 1.0})) as server:
         base = server.base_url

@@ -21,10 +21,11 @@ HEADERS = {"Content-Type": "application/json"}
 
 class Scripted:
     """A loopback receiver that answers the n-th request with ``answers[n]`` (bytes, or a callable
-    given the connection); ``close_after``: request numbers after which it closes the connection."""
+    given the connection); ``close_after``: request numbers after which it closes the connection;
+    ``tls``: a server-side SSL context (it then speaks HTTPS)."""
 
-    def __init__(self, answers, close_after=()) -> None:
-        self.answers, self.close_after = list(answers), set(close_after)
+    def __init__(self, answers, close_after=(), tls=None) -> None:
+        self.answers, self.close_after, self.tls = list(answers), set(close_after), tls
         self.requests: list[bytes] = []
         self.connections = 0
         self.closed = 0                  # connections the sender closed (or dropped)
@@ -54,6 +55,9 @@ class Scripted:
 
     def _serve(self, conn: socket.socket) -> None:
         try:
+            if self.tls is not None:
+                conn.settimeout(10)
+                conn = self.tls.wrap_socket(conn, server_side=True)
             self._exchange(conn)
         except OSError:              # the sender dropped the connection (its deadline, a body too long)
             pass
@@ -166,6 +170,33 @@ def test_a_dripping_receiver_is_cut_at_the_deadline_of_the_whole_attempt():
     assert spent < 6.0 and 900 <= outcome.latency_ms < 6000, (spent, outcome)
 
 
+def test_each_attempt_is_cut_at_its_own_deadline_whatever_ended_before_it():
+    """One deadline timer serves every attempt (they wait in the order they started): a hung
+    attempt started 0.5 s after another, with a quick one between them, is cut at its own
+    deadline (1 s after its start), not at the first one's, and none is cut early."""
+    def hang(conn: socket.socket) -> None:
+        time.sleep(4)
+
+    async def run(hung_url: str, quick_url: str):
+        sender = sender_module.Sender(1.0)
+        try:
+            first = asyncio.ensure_future(sender.post(hung_url, b"{}", HEADERS))
+            await asyncio.sleep(0.25)
+            quick = await sender.post(quick_url, b"{}", HEADERS)
+            await asyncio.sleep(0.25)
+            second = asyncio.ensure_future(sender.post(hung_url, b"{}", HEADERS))
+            return await first, quick, await second
+        finally:
+            sender.close()
+
+    with Scripted([hang]) as hung, Scripted([b"HTTP/1.1 204 No Content\r\n\r\n"]) as quick:
+        first, answered, second = asyncio.run(run(hung.url, quick.url))
+    assert answered.status == 204, answered
+    for outcome in (first, second):
+        assert outcome.error == "no answer within 1 s (webhooks.timeout bounds the whole attempt)", outcome
+        assert 990 <= outcome.latency_ms < 3000, outcome
+
+
 def test_a_body_longer_than_the_limit_is_read_to_the_limit_and_its_connection_dropped():
     big = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % (BODY_LIMIT * 4) + b"y" * (BODY_LIMIT * 4)
     with Scripted([big, b"HTTP/1.1 204 No Content\r\n\r\n"]) as receiver:
@@ -195,13 +226,35 @@ def test_the_reader_takes_an_answer_byte_by_byte():
     assert (reader.status, bytes(reader.body), reader.complete, reader.keep) == (200, b"abc", True, True)
 
 
+@pytest.mark.parametrize("chunks, expected", [
+    ([b"HTTP/1.1 102 Processing\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc"], (200, b"abc", True, True, b"")),
+    ([b"HTTP/1.1 204 No Content\r\n\r\nHTTP/1.1 200"], (204, b"", True, True, b"HTTP/1.1 200")),
+    ([b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nab", b"cdeX"], (200, b"abcde", True, True, b"X")),
+    ([b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nabc"], (200, b"abc", False, False, b"")),
+])
+def test_the_reader_takes_a_whole_head_in_one_read_as_it_takes_it_in_pieces(chunks, expected):
+    """The reader's fast path (a whole head in the first read) ends, frames and keeps what follows
+    as the byte-by-byte path does: an interim answer then the final one, bytes after an answer
+    without a body (left in ``buffer``: its connection is never reused), a body in two reads."""
+    whole, pieces = Reader(), Reader()
+    for chunk in chunks:
+        whole.feed(chunk)
+    joined = b"".join(chunks)
+    for position in range(len(joined)):
+        if pieces.feed(joined[position:position + 1]):
+            pieces.buffer += joined[position + 1:]
+            break
+    for reader in (whole, pieces):
+        assert (reader.status, bytes(reader.body), reader.complete, reader.keep, bytes(reader.buffer)) == expected
+
+
 def test_a_late_stop_of_an_ended_attempt_never_cuts_the_attempt_now_on_its_connection(monkeypatch):
     """A cancel() chose attempt A under way; its stop ran on the loop after A ended and its kept-alive
     connection went to B (another sandbox's): B is not cut (the receiver got B: a retry would be a
     duplicate)."""
     made = []
     original = sender_module._Attempt.__init__
-    monkeypatch.setattr(sender_module._Attempt, "__init__", lambda self, tag: (original(self, tag), made.append(self))[0])
+    monkeypatch.setattr(sender_module._Attempt, "__init__", lambda self, *args: (original(self, *args), made.append(self))[0])
 
     def slow(conn: socket.socket) -> None:
         time.sleep(0.3)
@@ -285,3 +338,38 @@ def test_a_kept_alive_connection_left_unused_for_idle_for_is_closed(monkeypatch)
         first, closed, second = asyncio.run(run(receiver))
     assert (first.status, closed, second.status) == (200, 1, 200), (first, closed, second)
     assert receiver.connections == 2 and len(receiver.requests) == 2
+
+
+def test_an_https_receiver_is_answered_through_tls_and_its_connection_kept(tmp_path):
+    """The link is a buffered protocol: under TLS the loop's SSL layer hands it the decrypted
+    bytes the same way (two attempts, one connection, the answers read whole)."""
+    import shutil
+    import ssl
+    import subprocess
+
+    from support.realredis import missing_binary
+
+    if shutil.which("openssl") is None:
+        missing_binary("openssl (apt-get install openssl): a self-signed certificate for the receiver")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=DNS:localhost", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True, timeout=60)
+    server_side = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_side.load_cert_chain(cert, key)
+    receiver = Scripted([b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"], tls=server_side)
+    client_side = ssl.create_default_context(cafile=str(cert))
+
+    async def run(url: str):
+        sender = sender_module.Sender(10.0)
+        sender._connector._tls = client_side
+        try:
+            return [await sender.post(url, b'{"n": %d}' % n, HEADERS) for n in range(2)]
+        finally:
+            sender.close()
+
+    with receiver:
+        port = receiver.url.split(":")[2].split("/")[0]
+        outcomes = asyncio.run(run(f"https://localhost:{port}/hook"))
+    assert [(outcome.status, outcome.excerpt) for outcome in outcomes] == [(200, "ok")] * 2, outcomes
+    assert receiver.connections == 1 and len(receiver.requests) == 2
