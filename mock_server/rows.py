@@ -94,8 +94,15 @@ class Rows(Blob):
         return {name: cells[i] if i < len(cells) else "" for i, name in enumerate(self.header)}
 
     def first_cell(self, index: int) -> str:
-        cells = self.row(index)
-        return cells[0] if cells else ""
+        """Record ``index``'s first cell: an unquoted one read straight from the bytes (up to the
+        first comma or the line's end, as ``csv`` reads it), a quoted one parsed (:meth:`row`)."""
+        starts = self._starts()
+        raw = self._data[starts[index]:starts[index + 1]]
+        if raw.startswith(b'"'):
+            cells = self.row(index)
+            return cells[0] if cells else ""
+        end = raw.find(b",")
+        return (raw[:end] if end >= 0 else raw.rstrip(b"\r\n")).decode("utf-8")
 
     def first_cells_starting(self, prefix: str) -> dict[int, str]:
         """``{index: first cell}`` of the records whose first cell starts with ``prefix``.

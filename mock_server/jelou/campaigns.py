@@ -171,12 +171,16 @@ class Campaign(Batch):
         if stage == delivery.FAILED:
             reason = self.rows.invalid.get(index) if code == delivery.INVALID else delivery.FAILURE_REASONS.get(code)
             error = self.error(index, timelines, reason)
-        cells = self.rows.row(index)
+        if parameters:
+            cells = self.rows.row(index)
+            destination = cells[0] if cells else ""
+            shown = {str(number): (cells[i] if i < len(cells) else "") for (number, _), i in zip(self.params, self.param_indexes)}
+        else:                             # the first cell alone (a row parsed whole cost a third of a body)
+            destination, shown = self.rows.first_cell(index), None
         return {
             "status": STATUS_NAMES[stage],
-            "destination": cells[0] if cells else "",
-            "parameters": {str(number): (cells[i] if i < len(cells) else "")
-                           for (number, _), i in zip(self.params, self.param_indexes)} if parameters else None,
+            "destination": destination,
+            "parameters": shown,
             "sentAt": when.get(delivery.SENT) or when.get(delivery.FAILED),
             "deliveryChannelAt": when.get(delivery.CHANNEL),
             "deliveryUserAt": when.get(delivery.USER),

@@ -10,7 +10,21 @@ from mock_server.csvfile import CsvRules, read_csv
 
 
 def scan(rows, value):
-    return [i for i in range(len(rows)) if rows.first_cell(i) == value]
+    return [i for i in range(len(rows)) if (rows.row(i) or [""])[0] == value]       # each row parsed whole
+
+
+@pytest.mark.parametrize("text", [
+    'phone,name\n111,a\n"222",b\n"3,33","c"\n44"4,d\n,e\n\u00f1and\u00fa,f\n5 ,g\n"6""6",h\n777,i\n',
+    'phone,name\r\n111,a\r\n"2\r\n22",b\r\n333,\r\n,\r\n"",x\r\n88,"multi\nline"\r\n9,z',
+    "phone\n1\n2\n3",
+])
+def test_first_cell_is_the_first_cell_csv_reads(text):
+    """A record's first cell, unquoted ones read straight from the bytes: what ``csv`` parses
+    (quotes, a quote inside an unquoted cell, empty cells, non-ASCII, CRLF, multi-line records,
+    no trailing newline), on both representations."""
+    rows = read_csv(text.encode(), CsvRules())
+    assert len(rows) > 2
+    assert [rows.first_cell(i) for i in range(len(rows))] == [(rows.row(i) or [""])[0] for i in range(len(rows))]
 
 
 @pytest.mark.parametrize("newline", ["\n", "\r\n"])
