@@ -54,6 +54,11 @@ class IndexFamily:
         return index.name.startswith(self.prefix + ":")
 
 
+def whole(record: Record) -> Record:
+    """A :class:`RecordKind`'s ``load`` for readers that get the whole record (no call per record)."""
+    return record
+
+
 @dataclass(frozen=True)
 class RecordKind(Generic[V, T]):
     """A kind of record: its name, ids, declared indexes, entries per value and the reader's view."""
@@ -126,12 +131,15 @@ class Repository(Generic[V, T]):
         when ``fn`` gives it a value)."""
         kind = self.kind
 
+        load = kind.load
+
         def change(current: tuple[Record | None, ...]) -> list[NewRecord | None]:
-            values = fn(tuple(None if record is None else kind.load(record) for record in current))
+            values = fn(current if load is whole else tuple([None if record is None else load(record) for record in current]))
             return [None if value is None else kind.new(value) for value in values]
-        out = self.store.update_many(sandbox, [kind.key(record_id) for record_id in record_ids], change,
+        name = kind.kind
+        out = self.store.update_many(sandbox, [(name, str(record_id)) for record_id in record_ids], change,
                                      generation=generation)
-        return tuple(None if record is None else kind.load(record) for record in out)
+        return tuple(out) if load is whole else tuple([None if record is None else load(record) for record in out])
 
     def create_missing(self, sandbox: str, items: Sequence[tuple[Any, V]], *,
                        generation: int | None = None) -> list[T | None]:
@@ -140,7 +148,7 @@ class Repository(Generic[V, T]):
         kind, name = self.kind, self.kind.kind
         out = self.store.create_missing(sandbox, [(name, str(record_id), kind.new(value)) for record_id, value in items],
                                         generation=generation)
-        return [None if record is None else kind.load(record) for record in out]
+        return list(out) if kind.load is whole else [None if record is None else kind.load(record) for record in out]
 
     def page(self, sandbox: str, index: Index, *, low: float | None = None, high: float | None = None,
              offset: int = 0, limit: int | None = None, newest_first: bool = True) -> tuple[list[T], int]:
@@ -167,4 +175,4 @@ class Repository(Generic[V, T]):
         return index.name
 
 
-__all__ = ["Index", "IndexFamily", "RecordKind", "Repository"]
+__all__ = ["Index", "IndexFamily", "RecordKind", "Repository", "whole"]

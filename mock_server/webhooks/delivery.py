@@ -9,7 +9,7 @@ import functools
 from typing import Any, Iterator, Mapping, Sequence
 
 from ..store.base import Record
-from ..store.repository import Index, IndexFamily, RecordKind
+from ..store.repository import Index, IndexFamily, RecordKind, whole
 from .subscriptions import Subscription, shown_url
 
 STATUSES = ("pending", "retrying", "delivered", "dead")
@@ -104,7 +104,7 @@ _event_entry = functools.lru_cache(maxsize=256)(BY_EVENT.entry)      # a few eve
 
 # Readers get the whole record (its id is the delivery's); writers give the value.
 DELIVERIES: RecordKind[dict[str, Any], Record] = RecordKind(
-    "webhook.delivery", (ALL, BY_STATUS, BY_EVENT, BY_RECIPIENT, DUE, FINISHED_AT), _entries, load=lambda record: record,
+    "webhook.delivery", (ALL, BY_STATUS, BY_EVENT, BY_RECIPIENT, DUE, FINISHED_AT), _entries, load=whole,
     keep=freeze)
 
 

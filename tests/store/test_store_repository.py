@@ -16,7 +16,7 @@ import pytest
 
 import mock_server.store
 from mock_server.store import MemoryStore, codec
-from mock_server.store.repository import Index, IndexFamily, RecordKind, Repository
+from mock_server.store.repository import Index, IndexFamily, RecordKind, Repository, whole
 
 START_US = 1_767_607_200_000_000
 ALL = Index("t.all")
@@ -85,6 +85,25 @@ def test_update_many_may_create_and_gives_values(jobs):
                                             Job("extra", "cid", 2.0) if current[1] is None else None])
     assert [job.done for job in out] == [True, False] and out[1].owner == "cid"
     assert [job.id for job in jobs.scan("a", OPEN)] == ["extra"]
+
+
+def test_a_kind_loading_whole_records_gives_the_stored_records(jobs):
+    """``load=whole``: readers and update functions get the store's records as they are."""
+    kind = RecordKind("t.whole", (ALL,), lambda value: [ALL.entry()], load=whole)
+    records = Repository(jobs.store, kind)
+    made = records.create_missing("a", [("r1", {"n": 1}), ("r2", {"n": 2})])
+    assert [(record.id, record.value, record.version) for record in made] == [("r1", {"n": 1}, 1), ("r2", {"n": 2}, 1)]
+    assert records.create_missing("a", [("r1", {"n": 9}), ("r3", {"n": 3})])[0] is None
+    seen = []
+
+    def bump(current):
+        seen.extend(current)
+        return [None if record is None else {"n": record.value["n"] + 10} for record in current]
+    out = records.update_many("a", ["r1", "gone", "r3"], bump)
+    assert isinstance(out, tuple) and [type(record).__name__ for record in seen] == ["Record", "NoneType", "Record"]
+    assert [(record.id, record.value, record.version) for record in out if record is not None] == \
+        [("r1", {"n": 11}, 2), ("r3", {"n": 13}, 2)] and out[1] is None
+    assert records.get("a", "r1").value == {"n": 11}
 
 
 def test_an_undeclared_index_is_refused(jobs):
