@@ -133,8 +133,9 @@ class Sender:
             attempt = deadlines.popleft()
             if not attempt.over:
                 attempt.stop()
-        if deadlines:
-            self._timer = self._loop.call_at(deadlines[0].deadline, self._expire)
+        if self._timer is not None:        # an attempt started meanwhile (an outcome's callback) set its own
+            self._timer.cancel()
+        self._timer = self._loop.call_at(deadlines[0].deadline, self._expire) if deadlines else None
 
     # -- the attempts' side (exchange.py) -----------------------------------------------------------
     def _ended(self, attempt: _Attempt) -> None:

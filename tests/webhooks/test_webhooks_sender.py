@@ -373,3 +373,46 @@ def test_an_https_receiver_is_answered_through_tls_and_its_connection_kept(tmp_p
         outcomes = asyncio.run(run(f"https://localhost:{port}/hook"))
     assert [(outcome.status, outcome.excerpt) for outcome in outcomes] == [(200, "ok")] * 2, outcomes
     assert receiver.connections == 1 and len(receiver.requests) == 2
+
+
+def test_attempts_started_as_others_are_cut_leave_one_deadline_timer():
+    """An attempt cut at its deadline hands its lane to the next job at once (its outcome's
+    callback starts the next attempt, inside the timer's own pass): the sender still keeps ONE
+    deadline timer. It kept one more per such pass (each re-arming itself at every deadline while
+    attempts were under way: timers without bound behind a blackholed receiver)."""
+    listener = socket.create_server(("127.0.0.1", 0))      # never accepts, never answers
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/hook"
+    rounds = 6
+
+    async def run():
+        loop = asyncio.get_running_loop()
+        sender = sender_module.Sender(0.2)
+        prepared = sender.prepare(url, HEADERS)
+        outcomes: list = []
+        finished = loop.create_future()
+
+        def done(outcome) -> None:
+            outcomes.append(outcome)
+            if len(outcomes) < rounds:
+                sender.start(prepared, b"{}", b"", None, done)    # the next job, at once
+            else:
+                sender.start(prepared, b"{}", b"", None, lambda outcome: None)   # one left under way
+                if not finished.done():
+                    finished.set_result(None)
+
+        sender.start(prepared, b"{}", b"", None, done)
+        try:
+            await asyncio.wait_for(asyncio.shield(finished), 30)
+            live = [handle for handle in loop._scheduled if not handle.cancelled()
+                    and getattr(handle._callback, "__func__", None) is sender_module.Sender._expire]
+            return outcomes, len(live)
+        finally:
+            sender.close()
+
+    try:
+        outcomes, timers = asyncio.run(run())
+    finally:
+        listener.close()
+    assert [outcome.error for outcome in outcomes] == [
+        "no answer within 0.2 s (webhooks.timeout bounds the whole attempt)"] * rounds, outcomes
+    assert timers == 1, timers
