@@ -416,3 +416,14 @@ def test_attempts_started_as_others_are_cut_leave_one_deadline_timer():
     assert [outcome.error for outcome in outcomes] == [
         "no answer within 0.2 s (webhooks.timeout bounds the whole attempt)"] * rounds, outcomes
     assert timers == 1, timers
+
+
+def test_a_content_length_of_thousands_of_digits_is_a_body_that_never_ends_not_a_delivery():
+    """``Content-Length: 111…1`` (5,000 digits, more than ``int()`` reads): a 200 whose body
+    never comes, cut at the deadline like any other. The reader raised ValueError after taking
+    the status: the connection dropped, and the attempt was delivered (HTTP 200)."""
+    with Scripted([b"HTTP/1.1 200 OK\r\nContent-Length: " + b"1" * 5000 + b"\r\n\r\n"]) as receiver:
+        [outcome] = _post(receiver, timeout=1.0)
+    assert outcome.status is None and not outcome.ok, outcome
+    assert outcome.error.startswith("answered HTTP 200 but its body did not end within 1 s"), outcome
+
