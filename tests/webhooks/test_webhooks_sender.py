@@ -427,3 +427,16 @@ def test_a_content_length_of_thousands_of_digits_is_a_body_that_never_ends_not_a
     assert outcome.status is None and not outcome.ok, outcome
     assert outcome.error.startswith("answered HTTP 200 but its body did not end within 1 s"), outcome
 
+
+def test_a_failure_of_the_reader_is_a_failed_attempt_saying_so(monkeypatch, caplog):
+    """A bug in reading an answer (any exception, after the status was read) ends the attempt
+    as failed, naming the mock, logged in full: never a delivery, never a hang."""
+    def broken(self, data):
+        self.status = 200
+        raise RuntimeError("boom")
+    monkeypatch.setattr(Reader, "feed", broken)
+    with Scripted([b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"]) as receiver:
+        [outcome] = _post(receiver, timeout=5.0)
+    assert (outcome.status, outcome.error) == (
+        None, "the mock failed to read the answer (RuntimeError: boom); please report it"), outcome
+    assert "reading its answer failed" in caplog.text
