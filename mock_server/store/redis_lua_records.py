@@ -62,17 +62,18 @@ else
 end
 local given = tonumber(given_text)
 local creates, skipped = 0, 0
+local creating = {}                      -- keys this call creates ('?': one given twice is created once)
 for _, item in ipairs(items) do
   item.key = D .. 'rec:' .. item.kind .. ':' .. item.id
   if item.ver == '-' then
     item.ver = '0'
   elseif item.ver == '?' then
-    if redis.call('EXISTS', item.key) == 1 then item.skip = true; skipped = skipped + 1 else item.ver = '0' end
+    if creating[item.key] or redis.call('EXISTS', item.key) == 1 then item.skip = true; skipped = skipped + 1 else item.ver = '0' end
   else
     item.cur = redis.call('HMGET', item.key, 'v', 'seq', 'cus', 'ver', 'ix')
     if (item.cur[4] or '0') ~= item.ver then conflict = true end
   end
-  if item.ver == '0' then creates = creates + 1 end
+  if item.ver == '0' then creates = creates + 1; creating[item.key] = true end
 end
 local last = tonumber(meta[6] or '-1e300')
 local counting = ARGV[5] ~= '' and ARGV[6] ~= ''

@@ -98,14 +98,13 @@ class Attempts:
                 return
             tag = Attempt(job.sandbox, job.generation, sub.id)
             headers = header_lines(attempt_headers(sub, job.body, job.event_id, number))
+            self.sender.start(prepared, job.body, headers, tag,
+                              lambda outcome: self._answered(job, receiver, number, outcome,
+                                                             tag.cancelled is not None and not outcome.ok))
         except Exception as exc:           # a bug: recorded on the attempt, logged in full
             log.exception("webhook delivery %s: the attempt failed inside the mock", job.id)
             self._answered(job, receiver, number, Outcome(
                 None, f"the mock failed to send it ({type(exc).__name__}: {exc}); please report it", 0.0), False)
-            return
-        self.sender.start(prepared, job.body, headers, tag,
-                          lambda outcome: self._answered(job, receiver, number, outcome,
-                                                         tag.cancelled is not None and not outcome.ok))
 
     def _answered(self, job: Job, receiver: str, number: int, outcome: Outcome, refused: bool) -> None:
         """The attempt is over: its outcome goes to the recorder (``refused``: it can never

@@ -73,6 +73,10 @@ class _Link(asyncio.BufferedProtocol):
         except ProtocolError as exc:
             owner.failed(exc)
             return
+        except Exception as exc:                   # a bug of the reader's: a failed attempt saying so, never a 2xx
+            log.exception("webhook attempt: reading its answer failed")
+            owner.failed(exc)
+            return
         if over:
             owner.answered()                       # (it may hand this link to the next attempt at once)
 
@@ -171,9 +175,11 @@ class _Attempt:
         else:
             self._end(Outcome(None, f"connection closed by the receiver before it answered{why}", self._elapsed()))
 
-    def failed(self, exc: ProtocolError) -> None:
+    def failed(self, exc: Exception) -> None:
         self.link.abort()
-        self._end(Outcome(None, f"the answer is not HTTP/1.1: {exc}", self._elapsed()))
+        why = (f"the answer is not HTTP/1.1: {exc}" if isinstance(exc, ProtocolError)
+               else f"the mock failed to read the answer ({type(exc).__name__}: {exc}); please report it")
+        self._end(Outcome(None, why, self._elapsed()))
 
     # -- cut short ------------------------------------------------------------------------------------
     def stop(self) -> None:

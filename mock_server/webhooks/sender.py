@@ -112,7 +112,7 @@ class Sender:
               done: Callable[[Outcome], None]) -> _Attempt:
         """(On the loop) POST ``body`` with the prepared head and these per-attempt header lines
         (CRLF-ended); ``done(outcome)`` is called once, on the loop, when the attempt is over
-        (never before this returns)."""
+        (never before this returns; never when this raises)."""
         loop = self._loop = asyncio.get_running_loop()
         message = b"".join((prepared.prefix, headers, b"Content-Length: %d\r\n\r\n" % len(body), body))
         attempt = _Attempt(tag, self, prepared.key, message, done)
@@ -123,7 +123,11 @@ class Sender:
             self._timer = loop.call_at(attempt.deadline, self._expire)
         with self._guard:
             self._attempts[id(attempt)] = attempt
-        attempt.go()
+        try:
+            attempt.go()
+        except BaseException:
+            attempt.abandon()                  # never called back: the exception tells the caller
+            raise
         return attempt
 
     def _expire(self) -> None:
@@ -133,8 +137,9 @@ class Sender:
             attempt = deadlines.popleft()
             if not attempt.over:
                 attempt.stop()
-        if deadlines:
-            self._timer = self._loop.call_at(deadlines[0].deadline, self._expire)
+        if self._timer is not None:        # an attempt started meanwhile (an outcome's callback) set its own
+            self._timer.cancel()
+        self._timer = self._loop.call_at(deadlines[0].deadline, self._expire) if deadlines else None
 
     # -- the attempts' side (exchange.py) -----------------------------------------------------------
     def _ended(self, attempt: _Attempt) -> None:

@@ -210,7 +210,8 @@ def running_mock():
 def test_every_page_answers_as_shown_and_can_be_run_again(page, running_mock):
     """Every example of README.md and docs/, page by page, against one running mock (as `make
     readme-check` runs them against a fresh one each): twice, so the page starts from its own reset.
-    One test per page, so that parallel workers (``pytest -n``) share the pages out."""
+    One test per page, so a failure names its page (``make test``'s ``--dist loadfile`` keeps them
+    on one worker with the rest of this file; ``pytest -n 2 --dist load`` would share them out)."""
     for run in ("first", "second"):
         completed = subprocess.run([sys.executable, SCRIPT, str(page), "--base-url", running_mock],
                                    capture_output=True, text=True, timeout=600, cwd=README.parent)

@@ -370,6 +370,20 @@ def test_create_missing_creates_only_the_missing_records_in_one_step(make_store)
     assert store.get("a", "item", "four") is None
 
 
+def test_create_missing_given_one_id_twice_creates_it_once(store):
+    """The same record twice in one window: the first is created, the second finds it there
+    (None), as if they came in two steps; one record, one index entry, counted once, on every
+    store (the Redis script checked every item's existence before creating any: it made both,
+    the second over the first, with two index entries and a count of 2)."""
+    out = store.create_missing("a", [("item", "twin", item("first", ("all", None), ("by-size", 1))),
+                                     ("item", "twin", item("second", ("all", None), ("by-size", 2)))])
+    assert out[1] is None and out[0].value.name == "first"
+    assert store.get("a", "item", "twin") == out[0]
+    assert store.info("a").counts == {"item": 1}
+    assert [r.id for r in store.page("a", "all").records] == ["twin"]
+    assert (store.page("a", "by-size").total, store.page("a", "by-size", low=2.0).total) == (1, 0)
+
+
 def test_index_names_may_hold_any_character(store):
     """A record's index entries travel as one JSON argument to the Redis script: quotes, control
     characters, non-ASCII and astral characters in a name (a recipient, a bot id) come back as

@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mock_server.store import memory_index
 from mock_server.store.memory_parts import Index
@@ -94,3 +96,46 @@ def test_a_removal_near_the_front_of_a_large_index_moves_one_chunk():
     assert index._chunks[0] is chunks[0] and all(a is b for a, b in zip(index._chunks[1:], chunks[1:]))
     assert len(chunks) > 100 and len(index) == 99_999
     assert index.slice(0, 4) == [("k", "0"), ("k", "1"), ("k", "2"), ("k", "4")]
+
+
+_STEPS = st.lists(st.tuples(st.sampled_from(["add", "remove", "absent", "pop"]), st.integers(0, 60)), max_size=120)
+_BOUND = st.one_of(st.none(), st.integers(-1, 7))
+
+
+@settings(max_examples=300, deadline=None)
+@given(steps=_STEPS, load=st.integers(1, 3), ranges=st.lists(st.tuples(_BOUND, _BOUND), max_size=3),
+       start=st.integers(0, 40), stop=st.integers(0, 40))
+def test_chunked_index_against_a_sorted_list_hypothesis(steps, load, ranges, start, stop):
+    """Hypothesis' sequences of adds (equal scores many), removals (anywhere, absent entries: the
+    same key with another reference, a key past the end), pops: chunks of 2 to 6 entries, so every
+    boundary is crossed; no chunk is ever left empty and each chunk's max is its last entry;
+    bounds (open, empty, inverted) and slices answer as one sorted list."""
+    saved, memory_index.LOAD = memory_index.LOAD, load       # (no monkeypatch: a function fixture per example)
+    try:
+        index, model, seq = Index(), [], 0
+        for step, n in steps:
+            if step == "add":
+                seq += 1
+                entry = (float(n % 7), seq, ("k", str(seq)))
+                index.add(entry)
+                model.append(entry)
+                model.sort()
+            elif step == "remove" and model:
+                entry = model[n % len(model)]
+                index.remove(entry)
+                model.remove(entry)
+            elif step == "absent":
+                index.remove((float(n % 7), 10 ** 6, ("k", "past")))
+                index.remove((float(n % 7), 1, ("k", "another")))
+            elif step == "pop":
+                assert index.pop_front(n % 13) == [entry[2] for entry in model[:n % 13]]
+                del model[:n % 13]
+            assert len(index) == len(model) and index.refs == [entry[2] for entry in model]
+            assert all(index._chunks) and [chunk[-1] for chunk in index._chunks] == index._maxes
+        for low, high in ranges:
+            first, end = index.bounds(None if low is None else float(low), None if high is None else float(high))
+            assert index.slice(first, end) == [entry[2] for entry in model if (low is None or entry[0] >= low)
+                                               and (high is None or entry[0] <= high)]
+        assert index.slice(start, stop) == [entry[2] for entry in model[start:stop]]
+    finally:
+        memory_index.LOAD = saved

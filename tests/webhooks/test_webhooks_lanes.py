@@ -99,6 +99,28 @@ def test_a_failure_inside_the_mock_is_a_recorded_attempt_then_a_dead_letter(webh
     assert webhook_receiver.events == []
 
 
+
+def test_a_failure_starting_the_request_is_a_recorded_attempt_then_a_dead_letter(webhook_receiver, monkeypatch):
+    """The sender failing as it starts a request (a bug: here, taking or opening a connection) is
+    an attempt that failed, saying so, and the lane is free again; the exception escaped the
+    attempt's store check Task (lost), its lane held for ever, the delivery pending for ever."""
+    from mock_server.webhooks import exchange
+
+    def broken(self):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(exchange._Attempt, "go", broken)
+    with live(config({"max_attempts": 2})) as server:
+        base, dispatcher = server.base_url, server.app.extensions["mock"].webhooks
+        subscribe(base, provider="indigitall", applicationId=200, url=webhook_receiver.url, events=["sent"])
+        send_indigitall(base, ["34600000001"])
+        advance(base, "PT1M")
+        dead = wait_deliveries(base, "dead", 1)["deliveries"][0]
+        assert _settled(dispatcher)
+        assert not dispatcher.lanes.sender._attempts          # none left registered under way
+    assert dead["attempts"] == 2
+    assert [h["error"] for h in dead["history"]] == ["the mock failed to send it (RuntimeError: boom); please report it"] * 2
+
 class _Dripping:
     """A loopback receiver that answers 200 then drips its body one byte every 0.1 s."""
 

@@ -373,3 +373,70 @@ def test_an_https_receiver_is_answered_through_tls_and_its_connection_kept(tmp_p
         outcomes = asyncio.run(run(f"https://localhost:{port}/hook"))
     assert [(outcome.status, outcome.excerpt) for outcome in outcomes] == [(200, "ok")] * 2, outcomes
     assert receiver.connections == 1 and len(receiver.requests) == 2
+
+
+def test_attempts_started_as_others_are_cut_leave_one_deadline_timer():
+    """An attempt cut at its deadline hands its lane to the next job at once (its outcome's
+    callback starts the next attempt, inside the timer's own pass): the sender still keeps ONE
+    deadline timer. It kept one more per such pass (each re-arming itself at every deadline while
+    attempts were under way: timers without bound behind a blackholed receiver)."""
+    listener = socket.create_server(("127.0.0.1", 0))      # never accepts, never answers
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/hook"
+    rounds = 6
+
+    async def run():
+        loop = asyncio.get_running_loop()
+        sender = sender_module.Sender(0.2)
+        prepared = sender.prepare(url, HEADERS)
+        outcomes: list = []
+        finished = loop.create_future()
+
+        def done(outcome) -> None:
+            outcomes.append(outcome)
+            if len(outcomes) < rounds:
+                sender.start(prepared, b"{}", b"", None, done)    # the next job, at once
+            else:
+                sender.start(prepared, b"{}", b"", None, lambda outcome: None)   # one left under way
+                if not finished.done():
+                    finished.set_result(None)
+
+        sender.start(prepared, b"{}", b"", None, done)
+        try:
+            await asyncio.wait_for(asyncio.shield(finished), 30)
+            live = [handle for handle in loop._scheduled if not handle.cancelled()
+                    and getattr(handle._callback, "__func__", None) is sender_module.Sender._expire]
+            return outcomes, len(live)
+        finally:
+            sender.close()
+
+    try:
+        outcomes, timers = asyncio.run(run())
+    finally:
+        listener.close()
+    assert [outcome.error for outcome in outcomes] == [
+        "no answer within 0.2 s (webhooks.timeout bounds the whole attempt)"] * rounds, outcomes
+    assert timers == 1, timers
+
+
+def test_a_content_length_of_thousands_of_digits_is_a_body_that_never_ends_not_a_delivery():
+    """``Content-Length: 111…1`` (5,000 digits, more than ``int()`` reads): a 200 whose body
+    never comes, cut at the deadline like any other. The reader raised ValueError after taking
+    the status: the connection dropped, and the attempt was delivered (HTTP 200)."""
+    with Scripted([b"HTTP/1.1 200 OK\r\nContent-Length: " + b"1" * 5000 + b"\r\n\r\n"]) as receiver:
+        [outcome] = _post(receiver, timeout=1.0)
+    assert outcome.status is None and not outcome.ok, outcome
+    assert outcome.error.startswith("answered HTTP 200 but its body did not end within 1 s"), outcome
+
+
+def test_a_failure_of_the_reader_is_a_failed_attempt_saying_so(monkeypatch, caplog):
+    """A bug in reading an answer (any exception, after the status was read) ends the attempt
+    as failed, naming the mock, logged in full: never a delivery, never a hang."""
+    def broken(self, data):
+        self.status = 200
+        raise RuntimeError("boom")
+    monkeypatch.setattr(Reader, "feed", broken)
+    with Scripted([b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"]) as receiver:
+        [outcome] = _post(receiver, timeout=5.0)
+    assert (outcome.status, outcome.error) == (
+        None, "the mock failed to read the answer (RuntimeError: boom); please report it"), outcome
+    assert "reading its answer failed" in caplog.text
