@@ -86,8 +86,10 @@ Records (a campaign, a task, a bot's sending lane ...)
   ``index`` (lowest (score, seq)) beyond its newest ``keep`` are removed, from every index they
   are in; it returns how many (version + 1 when any). It is for bounded histories of plain-data
   records (webhook delivery records); an index left without entries disappears.
-- Indexes: a record declares ``(index name, score)`` pairs; a score of ``None`` means "the
-  creation instant in seconds". An index orders its entries by (score, seq). ``page(...)`` gives
+- Indexes: a record declares ``(index name, score)`` pairs, each name at most once (a record is
+  one entry of an index; the stores do not check it, per record it would show: a name given twice
+  is one entry on Redis, two in memory); a score of ``None`` means "the creation instant in
+  seconds". Any string is a name, the empty one too. An index orders its entries by (score, seq). ``page(...)`` gives
   the entries with ``low <= score <= high`` newest (highest) first by default, skipping
   ``offset`` and returning at most ``limit``, plus the total in range: cost O(log n + limit).
   ``scan(...)`` iterates the same range lazily over a snapshot taken when it is called (records

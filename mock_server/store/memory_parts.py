@@ -54,7 +54,7 @@ class Data:
         size = len(index)
         if not size:
             self.indexes.pop(name, None)
-        if name[0] != COUNTED:
+        if name[:1] != COUNTED:
             return
         if size:
             self.sizes[name] = size

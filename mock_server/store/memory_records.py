@@ -151,7 +151,7 @@ class Records:
             if index is None:
                 index = indexes[name] = Index()
             index.add((score, seq, ref))
-            if name[0] == COUNTED:                          # (Data.resized, inline: per record, it shows)
+            if name[:1] == COUNTED:                          # (Data.resized, inline: per record, it shows)
                 data.sizes[name] = len(index)
         data.records[ref] = record
 

@@ -397,6 +397,14 @@ def test_index_names_may_hold_any_character(store):
     assert store.page("a", "all").total == 0
 
 
+def test_the_empty_name_is_an_index_like_any_other(store):
+    made = store.create_missing("a", [("item", "blank", item("blank", ("", 1.0)))])[0]
+    assert made.indexes == (("", 1.0),) and [r.id for r in store.page("a", "").records] == ["blank"]
+    store.update("a", "item", "blank", lambda current: item("blank", ("", 2.0)))
+    assert store.page("a", "", low=2.0).total == 1 and store.info("a").indexes == {}
+    assert store.trim("a", "", 0) == 1 and store.get("a", "item", "blank") is None
+
+
 def test_create_with_another_record_is_one_step(store):
     """``create(..., with_=(key, fn))``: the new record and another one (created if missing, else
     compare-and-set) in one step; ``fn`` sees what ``build`` made and the other's current state."""
