@@ -11,7 +11,7 @@ from typing import Any, Callable, Mapping, Sequence
 from flask import Flask, g, request
 from werkzeug.exceptions import BadRequest, Forbidden
 
-from . import apidoc, browsers, control, faults, rows, ui, webhooks
+from . import apidoc, browsers, control, faults, rows_codec, ui, webhooks
 from . import indigitall, jelou
 from .clock import Clock
 from .delivery import Timelines
@@ -114,7 +114,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, store: Store | None =
     """
     providers = tuple(PROVIDERS if providers is None else providers)
     settings = build_settings(config, providers)
-    rows.register_codecs()              # the core's stored type: an uploaded CSV (a store Blob)
+    rows_codec.register_codecs()        # the core's stored type: an uploaded CSV (a store Blob)
     for provider in providers:          # before any store reads one of their records
         for cls, tag in provider.stored_types:
             codec.register_dataclass(cls, tag)

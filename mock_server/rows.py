@@ -10,7 +10,8 @@ Finding the records whose first cell (the recipient) equals a value (``find``) u
 
 A :class:`Rows` is a store :class:`~mock_server.store.base.Blob`: a shared store (Redis) keeps
 its bytes once, apart from the records holding it, and gives back a :class:`LazyRows` over them,
-which fetches the bytes on first use and shares the destination index between processes.
+which fetches the bytes on first use and shares the destination index between processes; how a
+:class:`Rows` is encoded for a store (its codec tags) is ``rows_codec.py``.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from itertools import accumulate
 
 from typing import Any, Mapping
 
-from .store import codec
 from .store.base import Blob, BlobSource
 
 _FIRST_CELLS = re.compile(rb"^[^,\r\n]*", re.M)
@@ -283,24 +283,3 @@ class LazyRows(Rows):
     @property
     def nbytes(self) -> int:
         return self._size + (4 * len(self._index) if self._index is not None else 0)
-
-
-def _to_plain(rows: Rows) -> list:
-    offsets = rows._offsets.tobytes() if rows._offsets is not None and rows._lines is not None else None
-    lines = rows._lines.tobytes() if rows._lines is not None else None
-    return [rows._data, offsets, lines, rows._first, rows._count, list(rows.header), rows.invalid]
-
-
-def _from_plain(plain: list) -> Rows:
-    data, offsets, lines, first, count, header, invalid = plain
-    if lines is None:
-        rows = Rows.one_per_line(data, first, count, header)
-        rows.invalid = dict(invalid)
-        return rows
-    return Rows(data, array("Q", offsets), array("I", lines), header, dict(invalid))
-
-
-def register_codecs() -> None:
-    """Make rows storable: whole (``rows``), or as a reference to the blob a store keeps."""
-    codec.register(Rows, "rows", _to_plain, _from_plain)
-    codec.register_blob(Rows, "rows.kept")

@@ -12,7 +12,8 @@ import pytest
 import redis
 
 from mock_server.csvfile import CsvRules, read_csv
-from mock_server.rows import LazyRows, Rows, register_codecs
+from mock_server.rows import LazyRows, Rows
+from mock_server.rows_codec import register_codecs
 from mock_server.store import ClockState, NewRecord, codec, open_store
 from mock_server.store.base import Blob
 from mock_server.store.redis import RedisStore, StoreUnavailable
