@@ -131,14 +131,14 @@ class Sender:
         return attempt
 
     def _expire(self) -> None:
-        """(The deadline timer) cut the attempts whose time is up; set the timer for the next one."""
-        self._timer, now, deadlines = None, self._loop.time(), self._deadlines
+        """(The deadline timer) cut the attempts whose time is up; set the timer for the next one.
+        ``_timer`` still holds this (fired) handle during the pass, so an attempt an outcome's
+        callback starts meanwhile sets none of its own: one timer is set, here, at the end."""
+        now, deadlines = self._loop.time(), self._deadlines
         while deadlines and (deadlines[0].over or deadlines[0].deadline <= now):
             attempt = deadlines.popleft()
             if not attempt.over:
                 attempt.stop()
-        if self._timer is not None:        # an attempt started meanwhile (an outcome's callback) set its own
-            self._timer.cancel()
         self._timer = self._loop.call_at(deadlines[0].deadline, self._expire) if deadlines else None
 
     # -- the attempts' side (exchange.py) -----------------------------------------------------------
