@@ -109,7 +109,7 @@ def child_big(mode: str, rows: int) -> dict:
     from werkzeug.test import EnvironBuilder
 
     from .bench import jelou_csv, upload
-    from .webhook_bench import rss_now, rss_peak
+    from .localhost import rss_now, rss_peak
 
     body, headers = upload(jelou_csv(rows))
     small, small_headers = upload(jelou_csv(10))

@@ -19,11 +19,7 @@ import time
 from pathlib import Path
 from typing import Iterator
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from .localhost import free_port
 
 
 def find_binary() -> str | None:

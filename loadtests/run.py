@@ -27,7 +27,6 @@ import argparse
 import csv
 import json
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -37,6 +36,7 @@ from pathlib import Path
 import requests
 
 from . import check, ledger
+from .localhost import free_port
 from .runmock import add_faults, report_curves, report_webhooks, set_profile, subscribe_all
 from .webhook_bench import start_receiver
 
@@ -44,12 +44,6 @@ HERE = Path(__file__).resolve().parent
 LOCUSTFILE = HERE / "locustfile.py"
 PRODUCED = ("report.html", "stats_stats.csv", "stats_failures.csv", "stats_exceptions.csv",
             "stats_stats_history.csv", "ledger.json", "check.json", "server.log", "webhooks.json", "curve.json")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def seconds(timespan: str) -> int:

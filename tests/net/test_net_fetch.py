@@ -233,7 +233,7 @@ def test_deadline_passing_while_a_closed_servers_body_waits_unread_keeps_the_bod
     """The server sent everything and closed; the fetch thread has not read it yet when the timer
     fires (a loaded machine): the body was all there before the deadline, so it is accepted."""
     if not hasattr(select, "POLLRDHUP"):
-        missing_binary("Linux's select.POLLRDHUP (the peer-closed check uses it; run this test on Linux)")
+        missing_binary("Linux's select.POLLRDHUP (the peer-closed check uses it)", "run this test on Linux")
     def close_seen_then_fire():
         dog = watchdogs[-1]
         if not dog.fired:
@@ -423,8 +423,8 @@ def test_an_ipv6_literal_url_with_a_port_is_fetched():
     try:
         server = _IPv6Server(("::1", 0), Handler)
     except OSError as exc:          # a machine without IPv6 loopback (CI=true: a failure, not a skip)
-        missing_binary(f"cannot listen on [::1] ({exc.strerror}): enable IPv6 on the loopback interface "
-                       "(sysctl -w net.ipv6.conf.lo.disable_ipv6=0)")
+        missing_binary(f"cannot listen on [::1] ({exc.strerror})",
+                       "enable IPv6 on the loopback interface: sysctl -w net.ipv6.conf.lo.disable_ipv6=0")
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

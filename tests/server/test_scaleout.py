@@ -20,7 +20,7 @@ from urllib3.filepost import encode_multipart_formdata
 
 from support.jelou import JELOU, ORDER_PARAMS, order_csv
 from loadtests.redisserver import RedisServer, find_binary, free_port
-from support.realredis import INSTALL_HINT, missing_binary
+from support.realredis import REDIS_MISSING, missing_binary
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = {"clock": {"start": "2026-01-05T10:00:00Z", "frozen": True}}
@@ -145,7 +145,7 @@ def test_slot_capacity_is_shared_by_processes(start, redis_url):
 def test_redis_down_is_503_in_each_envelope_then_recovers_with_nothing_lost(start, tmp_path):
     binary = find_binary()
     if binary is None:
-        missing_binary(INSTALL_HINT)
+        missing_binary(*REDIS_MISSING)
     redis = RedisServer(binary, durable=True).start()
     try:
         a, b = start(redis.url), start(redis.url)

@@ -289,11 +289,11 @@ def test_store_flag_and_setting_accept_what_open_store_opens(url):
 def test_a_unix_socket_store_serves(tmp_path):
     """``--store unix://PATH``: a real redis-server listening on a Unix socket only."""
     from loadtests.redisserver import find_binary
-    from support.realredis import INSTALL_HINT, missing_binary
+    from support.realredis import REDIS_MISSING, missing_binary
 
     binary = find_binary()
     if binary is None:
-        missing_binary(INSTALL_HINT)
+        missing_binary(*REDIS_MISSING)
     sock = tmp_path / "redis.sock"
     server = subprocess.Popen([binary, "--port", "0", "--unixsocket", str(sock), "--save", "", "--appendonly", "no",
                                "--dir", str(tmp_path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -29,7 +29,7 @@ pytestmark = pytest.mark.slow
 def linux_proc():
     """The workers are watched through /proc: skipped (locally) or failed (CI=true) without it."""
     if not Path("/proc/self/task").is_dir():
-        missing_binary("Linux /proc (these tests read the workers' state there; run them on Linux)")
+        missing_binary("Linux /proc (these tests read the workers' state there)", "run them on Linux")
 
 
 def alive(pid: int) -> bool:

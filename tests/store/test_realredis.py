@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import redis
 
-from support.realredis import missing_binary
+from support.realredis import REDIS_MISSING, missing_binary
 
 
 def test_server_answers_and_is_private(redis_server, redis_url):
@@ -33,10 +33,10 @@ def test_stop_then_start_again(redis_server, redis_url):
 def test_missing_binary_skips_locally(monkeypatch):
     monkeypatch.delenv("CI", raising=False)
     with pytest.raises(pytest.skip.Exception, match="apt-get install redis-server"):
-        missing_binary("redis-server is not on PATH: install it with `apt-get install redis-server`")
+        missing_binary(*REDIS_MISSING)
 
 
 def test_missing_binary_fails_under_ci(monkeypatch):
     monkeypatch.setenv("CI", "true")
     with pytest.raises(pytest.fail.Exception, match="CI=true"):
-        missing_binary("redis-server is not on PATH: install it with `apt-get install redis-server`")
+        missing_binary(*REDIS_MISSING)

@@ -21,7 +21,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 def need_chromium() -> None:
     if os.path.exists(CHROMIUM):
         return
-    missing_binary(f"{CHROMIUM} is missing: install it with `apt-get install chromium`")
+    missing_binary(f"{CHROMIUM} is missing", "apt-get install chromium")
 
 
 @contextlib.contextmanager

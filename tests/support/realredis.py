@@ -18,21 +18,22 @@ import pytest
 
 from loadtests.redisserver import RedisServer, find_binary
 
-INSTALL_HINT = "redis-server is not on PATH: install it with `apt-get install redis-server`"
+REDIS_MISSING = ("redis-server is not on PATH", "apt-get install redis-server")   # missing_binary(*REDIS_MISSING)
 
 
-def missing_binary(what: str) -> None:
-    """Skip the test (locally) or fail it (``CI=true``) because ``what`` is not installed."""
+def missing_binary(what: str, install: str) -> None:
+    """Skip the test (locally) or fail it (``CI=true``) because ``what`` is missing; ``install``
+    says how to get it (the command, or what the machine must be)."""
     if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{what} (CI=true: the test must run, not be skipped)", pytrace=False)
-    pytest.skip(what)
+        pytest.fail(f"{what}; install hint: {install} (CI=true: the test must run, not be skipped)", pytrace=False)
+    pytest.skip(f"{what}; install hint: {install}")
 
 
 def start_redis() -> RedisServer:
     """A started private server, or skip/fail (see the module docstring) when there is none."""
     binary = find_binary()
     if binary is None:
-        missing_binary(INSTALL_HINT)
+        missing_binary(*REDIS_MISSING)
     return RedisServer(binary).start()
 
 

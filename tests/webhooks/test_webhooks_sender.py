@@ -350,7 +350,7 @@ def test_an_https_receiver_is_answered_through_tls_and_its_connection_kept(tmp_p
     from support.realredis import missing_binary
 
     if shutil.which("openssl") is None:
-        missing_binary("openssl (apt-get install openssl): a self-signed certificate for the receiver")
+        missing_binary("openssl is not on PATH (it makes a self-signed certificate for the receiver)", "apt-get install openssl")
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
                     "-addext", "subjectAltName=DNS:localhost", "-keyout", str(key), "-out", str(cert)],
